@@ -1,0 +1,1 @@
+"""DeeBERT early-exit classifier: data preparation, training and export to a SavedModel."""

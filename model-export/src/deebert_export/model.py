@@ -1,0 +1,265 @@
+"""DeeBERT: a BERT encoder with one off-ramp after every transformer layer (Xin et al. 2020, section 3).
+
+Written with plain ``tf.Variable`` weights and TensorFlow ops, not Keras layers: a SavedModel built
+this way loads in the TF 2.16 C runtime that DJL's TensorFlow engine uses (a Keras 3 model attached
+to a ``tf.Module`` does not; see ``../shared/platform-notes.md``), and the very same code serves
+training, evaluation and export, so the exported signatures cannot drift from the trained model.
+
+Shapes use ``B`` = batch size, ``T`` = sequence length (tokens, incl. [CLS]/[SEP]), ``H`` = hidden
+size, ``C`` = number of labels, ``n`` = number of transformer layers (= number of off-ramps).
+Layer and off-ramp indices are 0-based in Python; ``exit layer`` values reported outside are 1-based.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import tensorflow as tf
+
+# Large negative added to attention scores of padding positions before the softmax, so padding gets
+# ~0 weight (BERT's additive mask trick; exp(-1e9) underflows to exactly 0 in float32).
+_MASK_NEG = -1e9
+
+
+@dataclasses.dataclass(frozen=True)
+class BertConfig:
+    """The subset of a Hugging Face ``config.json`` that defines a BERT encoder."""
+
+    vocab_size: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    layer_norm_eps: float = 1e-12
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    hidden_act: str = "gelu"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BertConfig":
+        """Reads a Hugging Face BERT ``config.json`` dict; unknown keys are ignored.
+
+        Raises:
+            ValueError: if the model type is not BERT-family, a key is missing or the activation is unsupported.
+        """
+        model_type = d.get("model_type", "bert")
+        if model_type not in ("bert",):
+            raise ValueError(f"unsupported model_type {model_type!r}: only BERT-family checkpoints (model_type 'bert')")
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING and f.name not in d]
+        if missing:
+            raise ValueError(f"config.json lacks {missing}")
+        cfg = cls(**{k: v for k, v in d.items() if k in names})
+        if cfg.hidden_act not in ("gelu", "gelu_new", "relu"):
+            raise ValueError(f"unsupported hidden_act {cfg.hidden_act!r}")
+        if cfg.hidden_size % cfg.num_attention_heads:
+            raise ValueError("hidden_size must be a multiple of num_attention_heads")
+        return cfg
+
+    @classmethod
+    def from_json_file(cls, path: Path) -> "BertConfig":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def entropy_from_logits(logits: tf.Tensor) -> tf.Tensor:
+    """Entropy of softmax(logits), ``-sum_c p_c ln p_c``, in nats (DeeBERT section 3.2).
+
+    Args:
+        logits: float32 (..., C).
+    Returns:
+        float32 (...), in [0, ln C]. Computed from log-softmax, so p = 0 gives no NaN.
+    """
+    log_p = tf.nn.log_softmax(logits, axis=-1)
+    return -tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1)
+
+
+class DeeBertModel(tf.Module):
+    """BERT encoder + n off-ramps, with weights as plain ``tf.Variable``s.
+
+    Off-ramp i (paper section 3, Fig. 1) reads layer i's output: pooler (dense H->H + tanh) on the
+    [CLS] vector (position 0), dropout, linear H->C. The last off-ramp is the original classifier.
+
+    Args:
+        config: encoder hyper-parameters.
+        num_labels: C.
+        weight_dtype: storage dtype of the weights. ``tf.float16`` halves the exported size; every
+            weight is cast to float32 where it is used, so all computation stays float32.
+        seed: seed of the random initialisation (only used for weights that a checkpoint doesn't set).
+    """
+
+    def __init__(self, config: BertConfig, num_labels: int, weight_dtype=tf.float32, seed: int = 13, name=None):
+        super().__init__(name=name)
+        self.config = config
+        self.num_labels = num_labels
+        self.weight_dtype = weight_dtype
+        rng = np.random.default_rng(seed)
+        H, I, n = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+
+        def var(shape, kind, name):
+            if kind == "normal":  # BERT's initializer: truncated-ish normal, std 0.02
+                value = rng.normal(0.0, 0.02, size=shape)
+            elif kind == "ones":
+                value = np.ones(shape)
+            else:
+                value = np.zeros(shape)
+            return tf.Variable(value.astype(np.float32), dtype=weight_dtype, name=name, trainable=True)
+
+        self.embedding_vars = {
+            "word": var((config.vocab_size, H), "normal", "word_embeddings"),
+            "position": var((config.max_position_embeddings, H), "normal", "position_embeddings"),
+            "token_type": var((config.type_vocab_size, H), "normal", "token_type_embeddings"),
+            "ln_gamma": var((H,), "ones", "emb_ln_gamma"),
+            "ln_beta": var((H,), "zeros", "emb_ln_beta"),
+        }
+        self.layer_vars = []
+        for i in range(n):
+            p = f"layer_{i}_"
+            self.layer_vars.append({
+                "q_w": var((H, H), "normal", p + "q_w"), "q_b": var((H,), "zeros", p + "q_b"),
+                "k_w": var((H, H), "normal", p + "k_w"), "k_b": var((H,), "zeros", p + "k_b"),
+                "v_w": var((H, H), "normal", p + "v_w"), "v_b": var((H,), "zeros", p + "v_b"),
+                "ao_w": var((H, H), "normal", p + "ao_w"), "ao_b": var((H,), "zeros", p + "ao_b"),
+                "ao_ln_gamma": var((H,), "ones", p + "ao_ln_gamma"), "ao_ln_beta": var((H,), "zeros", p + "ao_ln_beta"),
+                "i_w": var((H, I), "normal", p + "i_w"), "i_b": var((I,), "zeros", p + "i_b"),
+                "o_w": var((I, H), "normal", p + "o_w"), "o_b": var((H,), "zeros", p + "o_b"),
+                "o_ln_gamma": var((H,), "ones", p + "o_ln_gamma"), "o_ln_beta": var((H,), "zeros", p + "o_ln_beta"),
+            })
+        self.off_ramp_vars = []
+        for i in range(n):
+            p = f"off_ramp_{i}_"
+            self.off_ramp_vars.append({
+                "pool_w": var((H, H), "normal", p + "pool_w"), "pool_b": var((H,), "zeros", p + "pool_b"),
+                "cls_w": var((H, num_labels), "normal", p + "cls_w"), "cls_b": var((num_labels,), "zeros", p + "cls_b"),
+            })
+
+    # ----------------------------------------------------------------------------------- variables
+    @property
+    def num_layers(self) -> int:
+        return self.config.num_hidden_layers
+
+    def encoder_variables(self) -> list[tf.Variable]:
+        """Embeddings and all transformer layers (trained in stage 1 only)."""
+        out = list(self.embedding_vars.values())
+        for lv in self.layer_vars:
+            out.extend(lv.values())
+        return out
+
+    def off_ramp_variables(self, indices: Iterable[int]) -> list[tf.Variable]:
+        """Weights of the off-ramps with the given 0-based indices."""
+        return [v for i in indices for v in self.off_ramp_vars[i].values()]
+
+    def named_variables(self) -> dict[str, tf.Variable]:
+        """Every weight under a stable name (used to copy weights between models of different dtypes)."""
+        out = {f"embeddings/{k}": v for k, v in self.embedding_vars.items()}
+        for i, lv in enumerate(self.layer_vars):
+            out.update({f"layer_{i}/{k}": v for k, v in lv.items()})
+        for i, ov in enumerate(self.off_ramp_vars):
+            out.update({f"off_ramp_{i}/{k}": v for k, v in ov.items()})
+        return out
+
+    def copy_weights_from(self, other: "DeeBertModel") -> None:
+        """Assigns every weight of ``other`` (same architecture) to this model, casting to this dtype."""
+        mine, theirs = self.named_variables(), other.named_variables()
+        for name, v in mine.items():
+            v.assign(tf.cast(theirs[name], v.dtype))
+
+    def _w(self, v: tf.Variable) -> tf.Tensor:
+        return tf.cast(v, tf.float32) if v.dtype != tf.float32 else v
+
+    # ----------------------------------------------------------------------------------- forward
+    def _layer_norm(self, x, gamma, beta):
+        mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
+        return (x - mean) * tf.math.rsqrt(var + self.config.layer_norm_eps) * self._w(gamma) + self._w(beta)
+
+    def _dropout(self, x, rate, training):
+        return tf.nn.dropout(x, rate=rate) if training and rate > 0 else x
+
+    def _act(self, x):
+        act = self.config.hidden_act
+        if act == "relu":
+            return tf.nn.relu(x)
+        return tf.nn.gelu(x, approximate=(act == "gelu_new"))
+
+    def embed(self, input_ids: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Embedding layer.
+
+        Args:
+            input_ids: int32 (B, T) WordPiece ids; token type ids are all 0 (single-text tasks).
+        Returns:
+            float32 (B, T, H): word + position + token-type embeddings, layer-normalised.
+        """
+        ev = self.embedding_vars
+        T = tf.shape(input_ids)[1]
+        x = tf.gather(self._w(ev["word"]), input_ids)
+        x += self._w(ev["position"])[tf.newaxis, :T, :]
+        x += self._w(ev["token_type"])[tf.newaxis, 0:1, :]
+        x = self._layer_norm(x, ev["ln_gamma"], ev["ln_beta"])
+        return self._dropout(x, self.config.hidden_dropout_prob, training)
+
+    def layer(self, i: int, hidden: tf.Tensor, attention_mask: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Transformer layer i (0-based).
+
+        Args:
+            hidden: float32 (B, T, H), the previous layer's output.
+            attention_mask: int32 (B, T), 1 for real tokens and 0 for padding.
+        Returns:
+            float32 (B, T, H).
+        """
+        lv, cfg = self.layer_vars[i], self.config
+        heads = cfg.num_attention_heads
+        d = cfg.hidden_size // heads
+        B, T = tf.shape(hidden)[0], tf.shape(hidden)[1]
+
+        def project(w, b):  # (B, T, H) -> (B, heads, T, d)
+            y = tf.matmul(hidden, self._w(lv[w])) + self._w(lv[b])
+            return tf.transpose(tf.reshape(y, [B, T, heads, d]), [0, 2, 1, 3])
+
+        q, k, v = project("q_w", "q_b"), project("k_w", "k_b"), project("v_w", "v_b")
+        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(d)          # (B, heads, T, T)
+        mask = tf.cast(attention_mask, tf.float32)[:, tf.newaxis, tf.newaxis, :]  # (B, 1, 1, T)
+        scores += (1.0 - mask) * _MASK_NEG
+        probs = self._dropout(tf.nn.softmax(scores, axis=-1), cfg.attention_probs_dropout_prob, training)
+        context = tf.reshape(tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3]), [B, T, cfg.hidden_size])
+        attn = tf.matmul(context, self._w(lv["ao_w"])) + self._w(lv["ao_b"])
+        attn = self._layer_norm(self._dropout(attn, cfg.hidden_dropout_prob, training) + hidden,
+                                lv["ao_ln_gamma"], lv["ao_ln_beta"])
+        inter = self._act(tf.matmul(attn, self._w(lv["i_w"])) + self._w(lv["i_b"]))
+        out = tf.matmul(inter, self._w(lv["o_w"])) + self._w(lv["o_b"])
+        return self._layer_norm(self._dropout(out, cfg.hidden_dropout_prob, training) + attn,
+                                lv["o_ln_gamma"], lv["o_ln_beta"])
+
+    def off_ramp(self, i: int, cls_vector: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Off-ramp i (0-based) on layer i's [CLS] vector.
+
+        Args:
+            cls_vector: float32 (B, H), ``hidden[:, 0, :]`` of layer i's output.
+        Returns:
+            float32 (B, C) logits.
+        """
+        ov = self.off_ramp_vars[i]
+        pooled = tf.tanh(tf.matmul(cls_vector, self._w(ov["pool_w"])) + self._w(ov["pool_b"]))
+        pooled = self._dropout(pooled, self.config.hidden_dropout_prob, training)
+        return tf.matmul(pooled, self._w(ov["cls_w"])) + self._w(ov["cls_b"])
+
+    def encode_cls(self, input_ids, attention_mask, training: bool = False) -> tf.Tensor:
+        """Runs every layer and returns each layer's [CLS] vector: float32 (B, n, H)."""
+        hidden = self.embed(input_ids, training)
+        cls = []
+        for i in range(self.num_layers):
+            hidden = self.layer(i, hidden, attention_mask, training)
+            cls.append(hidden[:, 0, :])
+        return tf.stack(cls, axis=1)
+
+    def all_logits(self, input_ids, attention_mask, training: bool = False) -> tf.Tensor:
+        """Every off-ramp's logits with no early exit: float32 (B, n, C)."""
+        cls = self.encode_cls(input_ids, attention_mask, training)
+        return tf.stack([self.off_ramp(i, cls[:, i, :], training) for i in range(self.num_layers)], axis=1)

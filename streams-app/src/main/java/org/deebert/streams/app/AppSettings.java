@@ -1,0 +1,259 @@
+package org.deebert.streams.app;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.streams.StreamsConfig;
+import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.topology.TopicNames;
+import org.deebert.streams.topology.TopologySettings;
+
+/**
+ * The service's configuration, read once at startup from a properties file (see
+ * {@code deebert-streams.properties} on the classpath for every key, its default and meaning), with
+ * environment variables overriding file values.
+ *
+ * <p><b>Environment mapping.</b> A key's variable is {@code DEEBERT_} + the key in upper case with
+ * {@code .} and {@code -} replaced by {@code _}: {@code DEEBERT_BOOTSTRAP_SERVERS} overrides
+ * {@code bootstrap.servers}, {@code DEEBERT_TOPIC_DEAD_LETTER} overrides {@code topic.dead.letter},
+ * {@code DEEBERT_MAX_BATCH_SIZE} overrides {@code max.batch.size}. Pass-through keys (whose names are
+ * Kafka's, made only of dots) map back mechanically: {@code DEEBERT_SSL_TRUSTSTORE_LOCATION} sets
+ * {@code ssl.truststore.location}, {@code DEEBERT_SASL_JAAS_CONFIG} sets {@code sasl.jaas.config},
+ * {@code DEEBERT_KAFKA_NUM_STREAM_THREADS} sets {@code kafka.num.stream.threads}.
+ *
+ * <p><b>Pass-through.</b> {@code security.protocol}, {@code ssl.*} and {@code sasl.*} go unchanged to
+ * every Kafka client (Streams, admin, producer); {@code kafka.X} goes to the Kafka Streams config as
+ * {@code X} (e.g. {@code kafka.state.dir}).
+ *
+ * @param applicationId       Kafka Streams application.id (consumer group, internal topic prefix)
+ * @param bootstrapServers    Kafka bootstrap servers
+ * @param schemaRegistryUrl   base URL of the Confluent-compatible Schema Registry API
+ * @param topics              the four topic names
+ * @param modelDir            the exported model directory
+ * @param device              where TensorFlow runs
+ * @param maxBatchSize        most events per classifier call
+ * @param linger              longest wait of a buffered event for a batch to fill
+ * @param maxTextChars        longest accepted text in UTF-16 chars
+ * @param processingGuarantee {@code exactly_once_v2} (default) or {@code at_least_once}
+ * @param numStreamThreads    stream threads (each loads one copy of the model)
+ * @param createTopics        whether {@code run} creates missing topics at startup
+ * @param topicPartitions     partitions of topics it creates
+ * @param replicationFactor   replication factor of topics it creates
+ * @param metricsLogInterval  how often {@code run} logs the exit histogram and events/s; zero = never
+ * @param clientPassThrough   {@code security.protocol}, {@code ssl.*}, {@code sasl.*} settings for every client
+ * @param streamsPassThrough  {@code kafka.*} settings, prefix removed, for Kafka Streams only
+ */
+public record AppSettings(
+        String applicationId,
+        String bootstrapServers,
+        String schemaRegistryUrl,
+        TopicNames topics,
+        Path modelDir,
+        ClassifierOptions.DevicePreference device,
+        int maxBatchSize,
+        Duration linger,
+        int maxTextChars,
+        String processingGuarantee,
+        int numStreamThreads,
+        boolean createTopics,
+        int topicPartitions,
+        short replicationFactor,
+        Duration metricsLogInterval,
+        Map<String, String> clientPassThrough,
+        Map<String, String> streamsPassThrough) {
+
+    /** Prefix of every environment variable read. */
+    public static final String ENV_PREFIX = "DEEBERT_";
+    /** Keys under this prefix go to Kafka Streams with the prefix removed. */
+    public static final String STREAMS_PREFIX = "kafka.";
+    /** The defaults file on the classpath. */
+    public static final String DEFAULTS_RESOURCE = "/deebert-streams.properties";
+
+    public AppSettings {
+        clientPassThrough = Map.copyOf(clientPassThrough);
+        streamsPassThrough = Map.copyOf(streamsPassThrough);
+    }
+
+    /**
+     * Reads the classpath defaults, then {@code file} (when not null), then the environment.
+     *
+     * @param file a properties file, or null for defaults plus environment only
+     * @param env  the environment, usually {@code System.getenv()}
+     * @return the settings
+     * @throws UncheckedIOException     if a file cannot be read
+     * @throws IllegalArgumentException if a value is missing or malformed (the message names the key)
+     */
+    public static AppSettings load(Path file, Map<String, String> env) {
+        Properties p = new Properties();
+        try (InputStream defaults = AppSettings.class.getResourceAsStream(DEFAULTS_RESOURCE)) {
+            if (defaults != null) {
+                p.load(defaults);
+            }
+            if (file != null) {
+                try (InputStream in = Files.newInputStream(file)) {
+                    p.load(in);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read settings " + file, e);
+        }
+        applyEnvironment(p, env);
+        return fromProperties(p);
+    }
+
+    /** Environment overrides: known keys by name mapping, pass-through keys mechanically (see class doc). */
+    static void applyEnvironment(Properties p, Map<String, String> env) {
+        Map<String, String> keysByEnvName = new TreeMap<>();
+        for (String key : p.stringPropertyNames()) {
+            keysByEnvName.put(envName(key), key);
+        }
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            String name = e.getKey();
+            if (!name.startsWith(ENV_PREFIX)) {
+                continue;
+            }
+            String key = keysByEnvName.get(name);
+            if (key == null) {
+                String guess = name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
+                if (isClientPassThrough(guess) || guess.startsWith(STREAMS_PREFIX)) {
+                    key = guess;
+                }
+            }
+            if (key != null) {
+                p.setProperty(key, e.getValue());
+            }
+        }
+    }
+
+    /** @return the environment variable that overrides {@code key}, e.g. DEEBERT_BOOTSTRAP_SERVERS */
+    public static String envName(String key) {
+        return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    private static boolean isClientPassThrough(String key) {
+        return key.equals(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG) || key.startsWith("ssl.") || key.startsWith("sasl.");
+    }
+
+    /**
+     * @param p merged properties
+     * @return the settings
+     * @throws IllegalArgumentException if a value is missing or malformed
+     */
+    public static AppSettings fromProperties(Properties p) {
+        Map<String, String> client = new TreeMap<>();
+        Map<String, String> streams = new TreeMap<>();
+        for (String key : p.stringPropertyNames()) {
+            String value = p.getProperty(key).trim();
+            if (isClientPassThrough(key) && !value.isEmpty()) {
+                client.put(key, value);
+            } else if (key.startsWith(STREAMS_PREFIX) && !value.isEmpty()) {
+                streams.put(key.substring(STREAMS_PREFIX.length()), value);
+            }
+        }
+        String guarantee = required(p, "processing.guarantee");
+        if (!guarantee.equals(StreamsConfig.EXACTLY_ONCE_V2) && !guarantee.equals(StreamsConfig.AT_LEAST_ONCE)) {
+            throw new IllegalArgumentException("processing.guarantee must be exactly_once_v2 or at_least_once, got " + guarantee);
+        }
+        ClassifierOptions.DevicePreference device;
+        try {
+            device = ClassifierOptions.DevicePreference.valueOf(required(p, "device").toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("device must be auto, cpu or gpu, got " + p.getProperty("device"));
+        }
+        return new AppSettings(
+                required(p, "application.id"),
+                required(p, "bootstrap.servers"),
+                required(p, "schema.registry.url"),
+                new TopicNames(required(p, "topic.input"), required(p, "topic.output"), required(p, "topic.control"),
+                        required(p, "topic.dead.letter")),
+                Path.of(required(p, "model.dir")),
+                device,
+                positiveInt(p, "max.batch.size"),
+                Duration.ofMillis(positiveInt(p, "linger.ms")),
+                positiveInt(p, "max.text.chars"),
+                guarantee,
+                positiveInt(p, "num.stream.threads"),
+                Boolean.parseBoolean(required(p, "topics.create")),
+                positiveInt(p, "topics.partitions"),
+                (short) positiveInt(p, "topics.replication.factor"),
+                Duration.ofMillis(nonNegativeLong(p, "metrics.log.interval.ms")),
+                client,
+                streams);
+    }
+
+    private static String required(Properties p, String key) {
+        String v = p.getProperty(key);
+        if (v == null || v.isBlank()) {
+            throw new IllegalArgumentException("setting " + key + " (env " + envName(key) + ") is missing");
+        }
+        return v.trim();
+    }
+
+    private static int positiveInt(Properties p, String key) {
+        try {
+            int v = Integer.parseInt(required(p, key));
+            if (v < 1) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("setting " + key + " must be a positive integer, got " + p.getProperty(key));
+        }
+    }
+
+    private static long nonNegativeLong(Properties p, String key) {
+        try {
+            long v = Long.parseLong(required(p, key));
+            if (v < 0) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("setting " + key + " must be an integer >= 0, got " + p.getProperty(key));
+        }
+    }
+
+    /** @return batching and validation settings of the topology */
+    public TopologySettings topologySettings() {
+        return new TopologySettings(maxBatchSize, linger, maxTextChars);
+    }
+
+    /** @return how the classifier loads: device preference, and chunks no larger than a batch */
+    public ClassifierOptions classifierOptions() {
+        return new ClassifierOptions(device, maxBatchSize);
+    }
+
+    /** @return settings for a plain Kafka client (admin, producer): bootstrap servers plus security */
+    public Properties clientProperties() {
+        Properties p = new Properties();
+        p.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.putAll(clientPassThrough);
+        return p;
+    }
+
+    /**
+     * The Kafka Streams configuration (without the topology's own error-handling settings, see
+     * {@code ClassifierTopology.streamsConfig}).
+     *
+     * @return a new Properties object
+     */
+    public Properties streamsProperties() {
+        Properties p = clientProperties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, processingGuarantee);
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.toString(numStreamThreads));
+        // A stream thread checks wall-clock punctuators only between polls, and an idle poll blocks for
+        // poll.ms (default 100 ms): bound it by linger.ms so a partial batch leaves within about linger.
+        p.put(StreamsConfig.POLL_MS_CONFIG, Long.toString(linger.toMillis()));
+        p.putAll(streamsPassThrough);
+        return p;
+    }
+}

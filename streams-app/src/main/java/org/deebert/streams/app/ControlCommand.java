@@ -1,0 +1,113 @@
+package org.deebert.streams.app;
+
+import java.time.Instant;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
+import org.deebert.streams.schema.ExitPolicyName;
+import org.deebert.streams.schema.ThresholdControl;
+import org.deebert.streams.topology.ControlMessageValidator;
+import org.deebert.streams.topology.Topics;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code control}: changes a running model's threshold S through the compacted control topic. Every
+ * instance of the service picks the change up through its global store.
+ */
+@Command(name = "control", mixinStandardHelpOptions = true,
+        description = "Change the exit threshold of running classifiers (control topic).",
+        subcommands = {ControlCommand.SetThreshold.class, ControlCommand.ClearThreshold.class})
+public final class ControlCommand implements Callable<Integer> {
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(System.err);
+        return 2;
+    }
+
+    /** {@code control set-threshold}: validates, then produces a ThresholdControl keyed by the model name. */
+    @Command(name = "set-threshold", mixinStandardHelpOptions = true,
+            description = "Set S (nats) for a model; applies to events classified after it arrives.")
+    static final class SetThreshold implements Callable<Integer> {
+        @Mixin ConfigOption config;
+
+        @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
+        String model;
+
+        @Option(names = "--value", required = true, description = "Threshold S in nats, finite and >= 0.")
+        double value;
+
+        @Option(names = "--policy", defaultValue = "ENTROPY", description = "Exit policy: ${COMPLETION-CANDIDATES}.")
+        ExitPolicyName policy;
+
+        @Option(names = "--reason", required = true, description = "Why (audit trail).")
+        String reason;
+
+        @Option(names = "--by", description = "Who (audit trail); default: the OS user.")
+        String by;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            AppSettings settings = config.load();
+            ThresholdControl message = ThresholdControl.newBuilder()
+                    .setThreshold(value).setPolicy(policy).setModelName(model)
+                    .setChangedBy(by != null ? by : System.getProperty("user.name", "unknown"))
+                    .setReason(reason).setChangedAt(Instant.now()).build();
+            try {
+                // The same rules the service applies: a message it would reject is never produced.
+                new ControlMessageValidator(model).validate(model, message);
+            } catch (IllegalArgumentException e) {
+                System.err.println("Rejected: " + e.getMessage());
+                return 2;
+            }
+            RecordMetadata written = ControlCommand.send(settings, model, message);
+            System.out.printf("Threshold for %s set to S=%s (%s): %s-%d@%d%n", model, value, policy,
+                    written.topic(), written.partition(), written.offset());
+            return 0;
+        }
+    }
+
+    /** {@code control clear-threshold}: produces a tombstone, so the model card's recommended S applies again. */
+    @Command(name = "clear-threshold", mixinStandardHelpOptions = true,
+            description = "Remove a model's threshold override (tombstone): its model card's S applies again.")
+    static final class ClearThreshold implements Callable<Integer> {
+        @Mixin ConfigOption config;
+
+        @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
+        String model;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            RecordMetadata written = ControlCommand.send(config.load(), model, null);
+            System.out.printf("Threshold override for %s cleared: %s-%d@%d%n", model, written.topic(),
+                    written.partition(), written.offset());
+            return 0;
+        }
+    }
+
+    /** Produces one control record (value null = tombstone) and waits for the broker's acknowledgement. */
+    static RecordMetadata send(AppSettings settings, String model, ThresholdControl value) throws InterruptedException {
+        Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
+        Properties props = settings.clientProperties();
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        try (KafkaProducer<String, ThresholdControl> producer = new KafkaProducer<>(props,
+                topics.control().keySerde().serializer(), topics.control().valueSerde().serializer())) {
+            return producer.send(new ProducerRecord<>(topics.control().name(), model, value)).get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot write to " + topics.control().name() + ": " + e.getCause().getMessage(),
+                    e.getCause());
+        }
+    }
+}

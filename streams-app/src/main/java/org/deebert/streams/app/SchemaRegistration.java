@@ -1,0 +1,36 @@
+package org.deebert.streams.app;
+
+import org.deebert.streams.registry.SchemaRegistryClient;
+import org.deebert.streams.schema.ClassifiedEvent;
+import org.deebert.streams.schema.TextEvent;
+import org.deebert.streams.schema.ThresholdControl;
+import org.deebert.streams.topology.Topics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Registers the service's value schemas at startup (TopicNameStrategy subjects {@code <topic>-value}),
+ * so that an incompatible schema change fails the start instead of the first record.
+ */
+final class SchemaRegistration {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SchemaRegistration.class);
+
+    private SchemaRegistration() {
+    }
+
+    /**
+     * @throws org.deebert.streams.registry.SchemaRegistryException if the registry is unreachable or rejects a schema
+     */
+    static void registerAll(SchemaRegistryClient registry, Topics topics) {
+        register(registry, topics.input().name(), TextEvent.getClassSchema());
+        register(registry, topics.output().name(), ClassifiedEvent.getClassSchema());
+        register(registry, topics.control().name(), ThresholdControl.getClassSchema());
+    }
+
+    private static void register(SchemaRegistryClient registry, String topic, org.apache.avro.Schema schema) {
+        String subject = topic + "-value";
+        int id = registry.register(subject, schema);
+        LOG.info("Schema {} registered under subject {} with id {}", schema.getFullName(), subject, id);
+    }
+}

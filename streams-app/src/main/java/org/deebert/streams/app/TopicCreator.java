@@ -1,0 +1,60 @@
+package org.deebert.streams.app;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.deebert.streams.topology.Topics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Creates the service's topics that do not exist yet; the control topic is compacted. */
+final class TopicCreator {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TopicCreator.class);
+
+    private TopicCreator() {
+    }
+
+    /**
+     * @param clientProperties bootstrap servers and security settings
+     * @throws IllegalStateException if the cluster cannot be reached or refuses to create a topic
+     * @throws InterruptedException  if interrupted while waiting for the cluster
+     */
+    static void createMissing(Properties clientProperties, Topics topics, int partitions, short replicationFactor)
+            throws InterruptedException {
+        try (Admin admin = Admin.create(clientProperties)) {
+            Set<String> existing = admin.listTopics().names().get();
+            List<NewTopic> missing = new ArrayList<>();
+            for (String name : List.of(topics.input().name(), topics.output().name(), topics.deadLetter().name())) {
+                if (!existing.contains(name)) {
+                    missing.add(new NewTopic(name, partitions, replicationFactor));
+                }
+            }
+            if (!existing.contains(topics.control().name())) {
+                // Compacted: the latest threshold per model is kept forever; one partition keeps all models' history in order.
+                missing.add(new NewTopic(topics.control().name(), 1, replicationFactor)
+                        .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+            }
+            if (missing.isEmpty()) {
+                return;
+            }
+            try {
+                admin.createTopics(missing).all().get();
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) { // another instance won the race: fine
+                    throw new IllegalStateException("cannot create topics " + missing, e.getCause());
+                }
+            }
+            LOG.info("Created topics {}", missing.stream().map(NewTopic::name).toList());
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot list topics", e.getCause());
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package org.deebert.streams.classifier;
+
+/**
+ * The result of classifying one input with early exit (returned, never thrown).
+ *
+ * @param labelIndex    index of the predicted label in the model card's label list (argmax of probabilities)
+ * @param label         the predicted label's name
+ * @param probabilities softmax of the exit off-ramp's logits, one per label, in label order
+ * @param exitLayer     the off-ramp the input left at, 1-based: 1 = after the first transformer layer,
+ *                      {@code numLayers} = the original classifier after the last layer
+ * @param numLayers     number of transformer layers (= off-ramps) in the model
+ * @param entropy       entropy of {@code probabilities} in nats (paper section 3.2), whatever the policy
+ * @param exitScore     the policy's score at the exit layer, in nats (equals {@code entropy} for ENTROPY)
+ * @param numTokens     tokens fed to the model after truncation, including [CLS] and [SEP]
+ */
+public record Classification(
+        int labelIndex,
+        String label,
+        float[] probabilities,
+        int exitLayer,
+        int numLayers,
+        double entropy,
+        double exitScore,
+        int numTokens) {
+}

@@ -1,0 +1,403 @@
+package org.deebert.streams.classifier;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ModelNotFoundException;
+import ai.djl.repository.zoo.ZooModel;
+import ai.djl.tensorflow.engine.SavedModelBundle;
+import ai.djl.tensorflow.engine.TfSymbolBlock;
+import ai.djl.training.ParameterStore;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * DeeBERT early-exit classifier over one exported model directory
+ * ({@code model-export/docs/export-format.md}), running the SavedModel's per-layer signatures with
+ * DJL's TensorFlow engine.
+ *
+ * <p>Inference is paper Algorithm 1 (Xin et al. 2020, section 3.2), batched: {@code embed}, then
+ * {@code layer_1}, {@code layer_2}, ...; after layer i each remaining input's exit score (entropy of
+ * off-ramp i, or Jensen-Shannon divergence between off-ramps i and i-1, in nats) is read into Java;
+ * inputs scoring strictly below S leave with off-ramp i's prediction, and the rows that stay are cut
+ * out of {@code hidden_out} (B,T,H) and {@code attention_mask} (B,T) with a boolean mask, so layer i+1
+ * runs only on them (padding columns no remaining row needs are dropped too). Layer n's off-ramp (the
+ * original classifier) takes whoever is left.
+ *
+ * <p>Thread-safety: calls are serialized ({@code synchronized}); the TF session would allow
+ * concurrency, but one batch already uses the intra-op threads. Give each stream thread its own
+ * instance for parallelism. Message text is never logged.
+ */
+public final class EarlyExitClassifier implements TextClassifier {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EarlyExitClassifier.class);
+    /**
+     * Input arrays always live in host memory: DJL feeds signatures through TF_SessionRun, which takes
+     * host tensors (a GPU array would be copied back first), and the session itself places the graph
+     * on the GPU when it has one.
+     */
+    private static final Device HOST = Device.cpu();
+
+    private final ModelCard card;
+    private final ZooModel<NDList, NDList> model;
+    private final TfSymbolBlock embed;
+    private final TfSymbolBlock serving;
+    private final TfSymbolBlock[] layers;
+    private final BatchTokenizer tokenizer;
+    private final Device device;
+    private final int maxBatchSize;
+    private final ParameterStore parameterStore;
+
+    private EarlyExitClassifier(ModelCard card, ZooModel<NDList, NDList> model, TfSymbolBlock serving,
+            BatchTokenizer tokenizer, Device device, int maxBatchSize) {
+        this.card = card;
+        this.model = model;
+        this.serving = serving;
+        SavedModelBundle bundle = serving.getSavedModelBundle();
+        // Extra blocks share the bundle and are never closed: closing one would close the bundle.
+        this.embed = new TfSymbolBlock(bundle, SignatureNames.EMBED);
+        this.layers = new TfSymbolBlock[card.numLayers()];
+        for (int i = 1; i <= layers.length; i++) {
+            layers[i - 1] = new TfSymbolBlock(bundle, SignatureNames.layer(i));
+        }
+        this.tokenizer = tokenizer;
+        this.device = device;
+        this.maxBatchSize = maxBatchSize;
+        this.parameterStore = new ParameterStore(model.getNDManager(), false);
+    }
+
+    /**
+     * Loads a model directory: reads and validates {@code model_card.json}, loads the SavedModel once
+     * (tag from the card), checks every signature against the card, opens the tokenizer and logs the
+     * device TensorFlow runs on.
+     *
+     * @param modelDir the exported model directory (holds model_card.json, tokenizer.json, saved_model/)
+     * @param options  device preference and max batch size
+     * @return a ready classifier; close it to free the TF session
+     * @throws ModelCardMismatchException if the card disagrees with the SavedModel or the files
+     * @throws UncheckedIOException       if the card, tokenizer or SavedModel cannot be read
+     * @throws IllegalStateException      if GPU is required and TensorFlow sees none, or TF fails to load
+     */
+    public static EarlyExitClassifier load(Path modelDir, ClassifierOptions options) {
+        Objects.requireNonNull(options, "options");
+        ModelCard card = ModelCard.read(modelDir);
+        ModelCardValidator.validateFiles(card, modelDir);
+
+        Criteria.Builder<NDList, NDList> builder = Criteria.builder()
+                .setTypes(NDList.class, NDList.class)
+                .optModelPath(modelDir.resolve(card.savedModel()))
+                .optEngine("TensorFlow")
+                .optOption("Tags", card.tag())
+                // serving_default is the main block; layer signatures share its bundle.
+                .optOption("SignatureDefKey", SignatureNames.SERVING_DEFAULT);
+        TfDevices.sessionConfigOption(options.device()).ifPresent(c -> builder.optOption("ConfigProto", c));
+
+        ZooModel<NDList, NDList> model;
+        try {
+            model = builder.build().loadModel();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load SavedModel from " + modelDir, e);
+        } catch (ModelNotFoundException | MalformedModelException e) {
+            throw new IllegalStateException("cannot load SavedModel from " + modelDir + ": " + e.getMessage(), e);
+        }
+        BatchTokenizer tokenizer = null;
+        try {
+            TfSymbolBlock serving = (TfSymbolBlock) model.getBlock();
+            SavedModelBundle bundle = serving.getSavedModelBundle();
+            ModelCardValidator.validateSignatures(card, SavedModelSignatures.from(bundle.getMetaGraphDef()));
+            List<String> sessionDevices = TfDevices.sessionDevices(bundle);
+            Device device = TfDevices.choose(options.device(), sessionDevices);
+            LOG.info("Loaded model {} {} ({} layers, labels {}, max {} tokens); preference {}, TensorFlow session"
+                            + " devices {}, DJL sees {} GPU(s); classifier runs on {}",
+                    card.name(), card.version(), card.numLayers(), card.labels(), card.maxSeqLength(),
+                    options.device(), sessionDevices, Engine.getInstance().getGpuCount(), device);
+            tokenizer = BatchTokenizer.open(modelDir.resolve(card.tokenizer()), card.maxSeqLength());
+            return new EarlyExitClassifier(card, model, serving, tokenizer, device, options.maxBatchSize());
+        } catch (RuntimeException e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            model.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public List<Classification> classify(List<String> texts, ExitSetting setting) {
+        return classifyBatch(texts, setting).classifications();
+    }
+
+    /**
+     * Same as {@link #classify}, plus what the call cost (layers run, exit histogram, time in ms).
+     * Inputs beyond the max batch size are split into chunks, each run through Algorithm 1 on its own.
+     *
+     * @param texts   raw texts, each non-null and non-empty
+     * @param setting the exit policy and threshold S (nats)
+     * @return classifications in input order and the call's {@link BatchStats}
+     * @throws IllegalArgumentException if a text is null or empty (the message gives its index only)
+     * @throws IllegalStateException    if the classifier is closed
+     */
+    public synchronized BatchResult classifyBatch(List<String> texts, ExitSetting setting) {
+        Objects.requireNonNull(texts, "texts");
+        Objects.requireNonNull(setting, "setting");
+        checkTexts(texts);
+        long start = System.nanoTime();
+        Classification[] results = new Classification[texts.size()];
+        long[] histogram = new long[layers.length];
+        long layerRows = 0;
+        int chunks = 0;
+        for (int from = 0; from < texts.size(); from += maxBatchSize) {
+            int to = Math.min(texts.size(), from + maxBatchSize);
+            layerRows += runAlgorithm1(texts.subList(from, to), setting, results, from, histogram);
+            chunks++;
+        }
+        double elapsedMs = (System.nanoTime() - start) / 1e6;
+        return new BatchResult(Arrays.asList(results),
+                new BatchStats(texts.size(), chunks, layerRows, histogram, elapsedMs));
+    }
+
+    /**
+     * Algorithm 1 on one chunk. Every NDArray lives in a sub-manager closed at the end (signature
+     * outputs attach to the manager of their first input, attention_mask).
+     *
+     * @return layer-rows executed (sum of exit layers of the chunk's inputs)
+     */
+    private long runAlgorithm1(List<String> texts, ExitSetting setting, Classification[] results, int offset,
+            long[] histogram) {
+        BatchTokenizer.TokenizedBatch batch = tokenizer.encode(texts);
+        int numLayers = layers.length;
+        long layerRows = 0;
+        try (NDManager manager = model.getNDManager().newSubManager(HOST)) {
+            Shape tokenShape = new Shape(batch.rows(), batch.seqLen());
+            NDArray mask = manager.create(batch.mask(), tokenShape); // int32 (B,T)
+            NDArray ids = manager.create(batch.inputIds(), tokenShape); // int32 (B,T)
+            NDList embedded = call(embed, Map.of(SignatureNames.ATTENTION_MASK, mask, SignatureNames.INPUT_IDS, ids));
+            NDArray hidden = embedded.get(SignatureNames.HIDDEN); // float32 (B,T,H)
+            ids.close();
+
+            int[] chunkRow = identity(batch.rows()); // live row -> row in this chunk
+            float[][] previousProbs = null; // off-ramp i-1's softmax per live row, for DIVERGENCE
+            for (int layer = 1; layer <= numLayers; layer++) {
+                NDList out = call(layers[layer - 1], Map.of(SignatureNames.HIDDEN, hidden,
+                        SignatureNames.ATTENTION_MASK, mask));
+                hidden.close();
+                int live = chunkRow.length;
+                layerRows += live;
+                float[] entropy = out.get(SignatureNames.ENTROPY).toFloatArray(); // (B') nats
+                float[] probs = out.get(SignatureNames.PROBS).toFloatArray(); // (B',C) row-major
+                int classes = probs.length / live;
+
+                boolean[] keep = new boolean[live];
+                float[][] rowProbs = new float[live][];
+                int kept = 0;
+                for (int r = 0; r < live; r++) {
+                    rowProbs[r] = Arrays.copyOfRange(probs, r * classes, (r + 1) * classes);
+                    double score = ExitScores.score(setting.policy(), entropy[r], rowProbs[r],
+                            previousProbs == null ? null : previousProbs[r]);
+                    if (layer == numLayers || ExitScores.exits(score, setting.threshold())) {
+                        int row = chunkRow[r];
+                        results[offset + row] = classification(rowProbs[r], layer, entropy[r], score,
+                                batch.numTokens()[row]);
+                        histogram[layer - 1]++;
+                    } else {
+                        keep[r] = true;
+                        kept++;
+                    }
+                }
+                NDArray hiddenOut = out.get(SignatureNames.HIDDEN_OUT);
+                for (NDArray array : out) {
+                    if (array != hiddenOut) {
+                        array.close();
+                    }
+                }
+                if (kept == 0) {
+                    break;
+                }
+                if (kept == live) {
+                    hidden = hiddenOut;
+                    previousProbs = rowProbs;
+                    continue;
+                }
+                NDArray keepMask = manager.create(keep); // bool (B')
+                hidden = hiddenOut.booleanMask(keepMask); // (B'',T,H)
+                NDArray keptMask = mask.booleanMask(keepMask); // (B'',T)
+                hiddenOut.close();
+                mask.close();
+                keepMask.close();
+                mask = keptMask;
+                int[] nextRows = new int[kept];
+                float[][] nextProbs = new float[kept][];
+                for (int r = 0, k = 0; r < live; r++) {
+                    if (keep[r]) {
+                        nextRows[k] = chunkRow[r];
+                        nextProbs[k++] = rowProbs[r];
+                    }
+                }
+                chunkRow = nextRows;
+                previousProbs = nextProbs;
+                // Drop padding columns no remaining row needs (results do not depend on padding length).
+                int seqLen = 0;
+                for (int row : chunkRow) {
+                    seqLen = Math.max(seqLen, batch.numTokens()[row]);
+                }
+                if (seqLen < mask.getShape().get(1)) {
+                    NDArray shorterHidden = hidden.get(":, :" + seqLen); // (B'',T',H)
+                    NDArray shorterMask = mask.get(":, :" + seqLen); // (B'',T')
+                    hidden.close();
+                    mask.close();
+                    hidden = shorterHidden;
+                    mask = shorterMask;
+                }
+            }
+        }
+        return layerRows;
+    }
+
+    /**
+     * Every off-ramp's logits without early exit, from the {@code serving_default} signature (for
+     * parity checks against Python's reference_outputs.jsonl and for debugging).
+     *
+     * @param texts raw texts, each non-null and non-empty
+     * @return {@code [input][layer-1][label]} logits, float32 (B,n,C)
+     * @throws IllegalArgumentException if a text is null or empty
+     */
+    public synchronized float[][][] allOffRampLogits(List<String> texts) {
+        checkTexts(texts);
+        int numLayers = layers.length;
+        int classes = card.labels().size();
+        float[][][] result = new float[texts.size()][][];
+        for (int from = 0; from < texts.size(); from += maxBatchSize) {
+            List<String> chunk = texts.subList(from, Math.min(texts.size(), from + maxBatchSize));
+            BatchTokenizer.TokenizedBatch batch = tokenizer.encode(chunk);
+            try (NDManager manager = model.getNDManager().newSubManager(HOST)) {
+                Shape tokenShape = new Shape(batch.rows(), batch.seqLen());
+                NDList out = call(serving, Map.of(
+                        SignatureNames.ATTENTION_MASK, manager.create(batch.mask(), tokenShape),
+                        SignatureNames.INPUT_IDS, manager.create(batch.inputIds(), tokenShape)));
+                float[] flat = out.get(SignatureNames.ALL_LOGITS).toFloatArray();
+                for (int r = 0; r < batch.rows(); r++) {
+                    result[from + r] = new float[numLayers][];
+                    for (int l = 0; l < numLayers; l++) {
+                        int start = (r * numLayers + l) * classes;
+                        result[from + r][l] = Arrays.copyOfRange(flat, start, start + classes);
+                    }
+                }
+            }
+        }
+        return result;
+    }
+
+    /**
+     * Token ids the model sees for a text: [CLS] ... [SEP], truncated to max_seq_length.
+     *
+     * @param text a non-null, non-empty text
+     * @return the ids, as Python's {@code tokenizers} gives them for the same tokenizer.json
+     */
+    public synchronized long[] tokenIds(String text) {
+        checkTexts(Arrays.asList(text));
+        return tokenizer.tokenIds(text);
+    }
+
+    /**
+     * Calls one signature with inputs keyed by name. DJL feeds inputs in the signature's sorted key
+     * order and looks a mismatching NDArray name up by name (a miss crashes the JVM in native code),
+     * so every array is named after its key and put in that order.
+     */
+    private NDList call(TfSymbolBlock block, Map<String, NDArray> inputs) {
+        NDList ordered = new NDList(inputs.size());
+        for (String key : block.describeInput().keys()) {
+            NDArray array = inputs.get(key);
+            if (array == null) {
+                throw new IllegalStateException("signature input " + key + " not provided");
+            }
+            array.setName(key);
+            ordered.add(array);
+        }
+        return block.forward(parameterStore, ordered, false);
+    }
+
+    private Classification classification(float[] probs, int exitLayer, double entropy, double score, int numTokens) {
+        int best = 0;
+        for (int c = 1; c < probs.length; c++) {
+            if (probs[c] > probs[best]) {
+                best = c;
+            }
+        }
+        return new Classification(best, card.labels().get(best), probs, exitLayer, layers.length, entropy, score,
+                numTokens);
+    }
+
+    private static void checkTexts(List<String> texts) {
+        for (int i = 0; i < texts.size(); i++) {
+            String text = texts.get(i);
+            if (text == null || text.isEmpty()) {
+                throw new IllegalArgumentException("text at index " + i + " is " + (text == null ? "null" : "empty"));
+            }
+        }
+    }
+
+    private static int[] identity(int n) {
+        int[] rows = new int[n];
+        for (int i = 0; i < n; i++) {
+            rows[i] = i;
+        }
+        return rows;
+    }
+
+    /** @return the parsed, validated model card */
+    public ModelCard modelCard() {
+        return card;
+    }
+
+    /** @return the device the TF session computes on: gpu(0) when it has a GPU and it is allowed, else cpu() */
+    public Device device() {
+        return device;
+    }
+
+    @Override
+    public List<String> labels() {
+        return card.labels();
+    }
+
+    @Override
+    public int numLayers() {
+        return layers.length;
+    }
+
+    @Override
+    public String modelName() {
+        return card.name();
+    }
+
+    @Override
+    public String modelVersion() {
+        return card.version();
+    }
+
+    @Override
+    public ExitSetting recommendedSetting() {
+        return card.recommendedSetting();
+    }
+
+    /** Frees the tokenizer and the TF session (and with it every signature block). */
+    @Override
+    public synchronized void close() {
+        tokenizer.close();
+        model.close();
+    }
+}

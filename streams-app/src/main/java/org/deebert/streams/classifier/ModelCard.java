@@ -1,0 +1,135 @@
+package org.deebert.streams.classifier;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The parts of an exported model's {@code model_card.json} (format_version 1) that the runtime needs;
+ * provenance, sweeps and accuracies are ignored here. See {@code model-export/docs/export-format.md}.
+ * {@link ModelCardValidator} checks the card against the loaded SavedModel.
+ *
+ * @param formatVersion        must be {@value #FORMAT_VERSION}
+ * @param name                 model name, e.g. {@code deebert-spamassassin-minilm-l6}
+ * @param version              model version, e.g. {@code 1.0.0}
+ * @param labels               label names; index = label index = logits column
+ * @param numLayers            number of transformer layers n (= off-ramps)
+ * @param hiddenSize           hidden size H
+ * @param maxSeqLength         tokenizer truncation length in tokens, including [CLS] and [SEP]
+ * @param tokenizer            tokenizer file, relative to the model directory
+ * @param savedModel           SavedModel directory, relative to the model directory
+ * @param tag                  SavedModel tag set, e.g. {@code serve}
+ * @param signatures           signature name -> declared inputs and outputs
+ * @param recommendedThreshold the exit setting chosen at export time, may be null
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record ModelCard(
+        @JsonProperty("format_version") int formatVersion,
+        @JsonProperty("name") String name,
+        @JsonProperty("version") String version,
+        @JsonProperty("labels") List<String> labels,
+        @JsonProperty("num_layers") int numLayers,
+        @JsonProperty("hidden_size") int hiddenSize,
+        @JsonProperty("max_seq_length") int maxSeqLength,
+        @JsonProperty("tokenizer") String tokenizer,
+        @JsonProperty("saved_model") String savedModel,
+        @JsonProperty("tag") String tag,
+        @JsonProperty("signatures") Map<String, Signature> signatures,
+        @JsonProperty("recommended_threshold") RecommendedThreshold recommendedThreshold) {
+
+    /** The only card format this runtime reads. */
+    public static final int FORMAT_VERSION = 1;
+    /** File name of the card inside a model directory. */
+    public static final String FILE_NAME = "model_card.json";
+
+    private static final ObjectMapper MAPPER = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, true);
+
+    /** Copies the lists and maps so the card is immutable. */
+    public ModelCard {
+        labels = labels == null ? List.of() : List.copyOf(labels);
+        signatures = signatures == null ? Map.of() : Map.copyOf(signatures);
+    }
+
+    /**
+     * Reads {@code model_card.json} from a model directory.
+     *
+     * @param modelDir the exported model directory
+     * @return the parsed card (not yet validated against the SavedModel)
+     * @throws UncheckedIOException if the file is missing or is not valid JSON for this record
+     */
+    public static ModelCard read(Path modelDir) {
+        Path file = modelDir.resolve(FILE_NAME);
+        try {
+            return MAPPER.readValue(file.toFile(), ModelCard.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read model card " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The recommended exit setting, or ENTROPY with S = 0 (no early exit) when the card has none.
+     *
+     * @return the setting to apply before any control message arrives
+     * @throws IllegalArgumentException if the card names an unknown policy or an invalid threshold
+     */
+    public ExitSetting recommendedSetting() {
+        if (recommendedThreshold == null) {
+            return ExitSetting.entropy(0.0);
+        }
+        if (recommendedThreshold.policy() == null) {
+            throw new IllegalArgumentException("recommended_threshold has no policy");
+        }
+        ExitPolicy policy = ExitPolicy.valueOf(recommendedThreshold.policy().toUpperCase(Locale.ROOT));
+        return new ExitSetting(policy, recommendedThreshold.value());
+    }
+
+    /**
+     * One signature's declared tensors.
+     *
+     * @param inputs  input name -> dtype and shape
+     * @param outputs output name -> dtype and shape
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Signature(
+            @JsonProperty("inputs") Map<String, TensorSpec> inputs,
+            @JsonProperty("outputs") Map<String, TensorSpec> outputs) {
+        /** Copies the maps so the signature is immutable. */
+        public Signature {
+            inputs = inputs == null ? Map.of() : Map.copyOf(inputs);
+            outputs = outputs == null ? Map.of() : Map.copyOf(outputs);
+        }
+    }
+
+    /**
+     * A declared tensor.
+     *
+     * @param dtype TensorFlow dtype name as Python prints it, e.g. {@code int32}, {@code float32}
+     * @param shape dimensions, -1 for a dynamic one (batch B, tokens T)
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record TensorSpec(@JsonProperty("dtype") String dtype, @JsonProperty("shape") List<Long> shape) {
+        /** Copies the shape so the spec is immutable. */
+        public TensorSpec {
+            shape = shape == null ? null : List.copyOf(shape);
+        }
+    }
+
+    /**
+     * The exit rule chosen at export time.
+     *
+     * @param policy policy name, {@code entropy} or {@code divergence}
+     * @param value  threshold S in nats
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record RecommendedThreshold(@JsonProperty("policy") String policy, @JsonProperty("value") double value) {
+    }
+}

@@ -1,0 +1,198 @@
+package org.deebert.streams.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaParseException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link SchemaRegistryClient} over the Confluent Schema Registry REST API (v7), as served by Confluent
+ * Schema Registry itself and by Apicurio Registry's compatibility layer ({@code /apis/ccompat/v7}).
+ *
+ * <p>Both directions are cached for the life of the client: schema ids are immutable in a registry,
+ * and a subject's id for a given schema never changes, so a serializer or deserializer asks the
+ * registry once per schema. Thread-safe.
+ *
+ * <p>Credentials for a secured registry go in the URL's user-info part
+ * ({@code https://user:secret@registry.example.com}); they are sent as an HTTP Basic
+ * {@code Authorization} header and removed from the URL used for requests and error messages.
+ */
+public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient {
+
+    /** Per-request timeout used by {@link #ConfluentSchemaRegistryClient(String)}. */
+    public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConfluentSchemaRegistryClient.class);
+    private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
+
+    private final URI baseUrl;
+    private final Optional<String> authorization;
+    private final Duration requestTimeout;
+    private final HttpClient http;
+    private final ObjectMapper json = new ObjectMapper();
+    private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
+    private final Map<String, Map<Schema, Integer>> idsBySubject = new ConcurrentHashMap<>();
+
+    /**
+     * A client with the {@link #DEFAULT_REQUEST_TIMEOUT}.
+     *
+     * @param baseUrl the API root, e.g. {@code http://127.0.0.1:8081/apis/ccompat/v7} (Apicurio) or
+     *     {@code https://user:secret@registry:8081} (Confluent); a trailing slash is ignored
+     * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
+     */
+    public ConfluentSchemaRegistryClient(String baseUrl) {
+        this(baseUrl, DEFAULT_REQUEST_TIMEOUT);
+    }
+
+    /**
+     * @param baseUrl        the API root, optionally with {@code user:secret@} for HTTP Basic auth
+     * @param requestTimeout limit for connecting and for each request's response
+     * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
+     */
+    public ConfluentSchemaRegistryClient(String baseUrl, Duration requestTimeout) {
+        URI url = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
+        if (url.getScheme() == null || !url.getScheme().matches("https?") || url.getHost() == null) {
+            throw new IllegalArgumentException("schema registry URL must be absolute http(s): " + redact(url));
+        }
+        this.authorization = Optional.ofNullable(url.getRawUserInfo()).map(ConfluentSchemaRegistryClient::basicAuth);
+        this.baseUrl = withoutUserInfo(url);
+        this.requestTimeout = requestTimeout;
+        this.http = HttpClient.newBuilder().connectTimeout(requestTimeout).build();
+    }
+
+    /** @return the API root requests go to, without credentials */
+    public URI baseUrl() {
+        return baseUrl;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public int register(String subject, Schema schema) {
+        Map<Schema, Integer> known = idsBySubject.computeIfAbsent(subject, s -> new ConcurrentHashMap<>());
+        Integer cached = known.get(schema);
+        if (cached != null) {
+            return cached;
+        }
+        ObjectNode body = json.createObjectNode();
+        body.put("schema", schema.toString());
+        // Confluent treats a missing schemaType as AVRO; Apicurio's ccompat layer also accepts it explicitly.
+        body.put("schemaType", "AVRO");
+        String path = "/subjects/" + URLEncoder.encode(subject, StandardCharsets.UTF_8).replace("+", "%20") + "/versions";
+        JsonNode answer = send(HttpRequest.newBuilder(URI.create(baseUrl + path))
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())), "register schema under subject " + subject);
+        JsonNode id = answer.get("id");
+        if (id == null || !id.canConvertToInt()) {
+            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                    "registry answer to registering under subject " + subject + " has no integer 'id'", null);
+        }
+        int schemaId = id.intValue();
+        known.put(schema, schemaId);
+        schemasById.putIfAbsent(schemaId, schema);
+        LOG.debug("schema for subject {} has id {}", subject, schemaId);
+        return schemaId;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Schema getById(int id) {
+        Schema cached = schemasById.get(id);
+        if (cached != null) {
+            return cached;
+        }
+        JsonNode answer = send(HttpRequest.newBuilder(URI.create(baseUrl + "/schemas/ids/" + id)).GET(),
+                "fetch schema id " + id);
+        JsonNode type = answer.get("schemaType");
+        if (type != null && !type.isNull() && !"AVRO".equals(type.asText())) {
+            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                    "schema id " + id + " is of type " + type.asText() + ", not AVRO", null);
+        }
+        JsonNode text = answer.get("schema");
+        if (text == null || !text.isTextual()) {
+            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                    "registry answer for schema id " + id + " has no 'schema' string", null);
+        }
+        Schema schema;
+        try {
+            // A fresh parser per schema: a Parser refuses to define the same full name twice.
+            schema = new Schema.Parser().parse(text.asText());
+        } catch (SchemaParseException e) {
+            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                    "schema id " + id + " is not a valid Avro schema", e);
+        }
+        Schema previous = schemasById.putIfAbsent(id, schema);
+        return previous != null ? previous : schema;
+    }
+
+    private JsonNode send(HttpRequest.Builder request, String what) {
+        request.timeout(requestTimeout)
+                .header("Accept", CONTENT_TYPE + ", application/json")
+                .header("Content-Type", CONTENT_TYPE);
+        authorization.ifPresent(value -> request.header("Authorization", value));
+        HttpResponse<String> response;
+        try {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                    "could not " + what + " at " + baseUrl + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                    "interrupted while trying to " + what, e);
+        }
+        int status = response.statusCode();
+        if (status / 100 != 2) {
+            throw new SchemaRegistryException(status,
+                    "could not " + what + ": HTTP " + status + errorDetail(response.body()), null);
+        }
+        try {
+            return json.readTree(response.body());
+        } catch (IOException e) {
+            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                    "could not " + what + ": the answer is not JSON", e);
+        }
+    }
+
+    /** The registry's own error code and message ({@code {"error_code": 40403, "message": "..."}}), if any. */
+    private String errorDetail(String body) {
+        try {
+            JsonNode error = json.readTree(body);
+            if (error != null && error.has("error_code")) {
+                return " (error_code " + error.get("error_code").asText() + ": " + error.path("message").asText() + ")";
+            }
+        } catch (IOException e) {
+            // Not JSON (a proxy's HTML page, say): the status code alone has to do.
+        }
+        return "";
+    }
+
+    private static String basicAuth(String rawUserInfo) {
+        String userInfo = URLDecoder.decode(rawUserInfo, StandardCharsets.UTF_8);
+        return "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static URI withoutUserInfo(URI url) {
+        String port = url.getPort() < 0 ? "" : ":" + url.getPort();
+        String path = url.getRawPath() == null ? "" : url.getRawPath();
+        return URI.create(url.getScheme() + "://" + url.getHost() + port + path);
+    }
+
+    private static String redact(URI url) {
+        return url.getRawUserInfo() == null ? url.toString() : url.toString().replace(url.getRawUserInfo(), "***");
+    }
+}

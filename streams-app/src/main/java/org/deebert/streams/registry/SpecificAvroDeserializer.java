@@ -1,0 +1,85 @@
+package org.deebert.streams.registry;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.Schema;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.Deserializer;
+
+/**
+ * Reads Confluent wire-format bytes into a generated Avro record class. The writer schema is fetched
+ * from the registry by the id in the header (once per id) and resolved against the class's own schema
+ * with Avro schema resolution, so records written with an older or newer compatible schema read fine.
+ * Null bytes (a tombstone) read as null.
+ *
+ * @param <T> the generated record class (the reader schema)
+ */
+public final class SpecificAvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
+
+    private final SchemaRegistryClient registry;
+    private final SpecificData model;
+    private final Schema readerSchema;
+    private final Map<Integer, SpecificDatumReader<T>> readersById = new ConcurrentHashMap<>();
+
+    /**
+     * @param type     the generated record class to read into
+     * @param registry where writer schemas are looked up by id
+     */
+    public SpecificAvroDeserializer(Class<T> type, SchemaRegistryClient registry) {
+        this.registry = registry;
+        this.model = SpecificData.getForClass(type);
+        this.readerSchema = model.getSchema(type);
+    }
+
+    /**
+     * @return the decoded record, or null for null bytes
+     * @throws WireFormatException with reason NOT_WIRE_FORMAT (no 0x00 + id header), UNKNOWN_SCHEMA_ID
+     *     (the registry does not know the id), REGISTRY_UNAVAILABLE (the registry could not answer) or
+     *     UNDECODABLE_AVRO (the body is truncated, has trailing bytes, or the writer schema cannot be
+     *     resolved to the reader schema)
+     */
+    @Override
+    public T deserialize(String topic, byte[] bytes) {
+        if (bytes == null) {
+            return null;
+        }
+        ConfluentWireFormat.Frame frame = ConfluentWireFormat.parse(bytes);
+        SpecificDatumReader<T> reader = readersById.computeIfAbsent(frame.schemaId(), id -> newReader(topic, id));
+        BinaryDecoder decoder = DecoderFactory.get()
+                .binaryDecoder(frame.bytes(), frame.payloadOffset(), frame.payloadLength(), null);
+        T record;
+        try {
+            record = reader.read(null, decoder);
+            if (!decoder.isEnd()) {
+                throw new IOException("trailing bytes after the record");
+            }
+        } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException
+                 | ClassCastException e) {
+            // Corrupt bodies surface as many exception types (EOF, bad varint, bad union index, huge length).
+            throw new WireFormatException(WireFormatException.Reason.UNDECODABLE_AVRO,
+                    "cannot decode a " + readerSchema.getFullName() + " written with schema id " + frame.schemaId()
+                            + " on topic " + topic + ": " + e.getClass().getSimpleName(), e);
+        }
+        return record;
+    }
+
+    private SpecificDatumReader<T> newReader(String topic, int schemaId) {
+        Schema writerSchema;
+        try {
+            writerSchema = registry.getById(schemaId);
+        } catch (SchemaRegistryException e) {
+            WireFormatException.Reason reason = e.isNotFound()
+                    ? WireFormatException.Reason.UNKNOWN_SCHEMA_ID
+                    : WireFormatException.Reason.REGISTRY_UNAVAILABLE;
+            throw new WireFormatException(reason,
+                    "cannot fetch writer schema id " + schemaId + " for topic " + topic + ": " + e.getMessage(), e);
+        }
+        return new SpecificDatumReader<>(writerSchema, readerSchema, model);
+    }
+}

@@ -1,0 +1,54 @@
+package org.deebert.streams.registry;
+
+import java.util.Map;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serializer;
+
+/**
+ * Kafka {@link Serde} for a generated Avro record class in the Confluent wire format (magic byte,
+ * schema id, Avro body), backed by a {@link SchemaRegistryClient}. Failures are
+ * {@link WireFormatException}s carrying a {@link WireFormatException.Reason}.
+ *
+ * <pre>{@code
+ * var registry = new ConfluentSchemaRegistryClient("http://127.0.0.1:8081/apis/ccompat/v7");
+ * Serde<TextEvent> values = new SpecificAvroSerde<>(TextEvent.class, registry, false);
+ * }</pre>
+ *
+ * @param <T> the generated record class
+ */
+public final class SpecificAvroSerde<T extends SpecificRecord> implements Serde<T> {
+
+    private final SpecificAvroSerializer<T> serializer;
+    private final SpecificAvroDeserializer<T> deserializer;
+
+    /**
+     * @param type     the generated record class
+     * @param registry the registry client (shared between serdes: it caches ids and schemas)
+     * @param isKey    true for a key serde (subject {@code <topic>-key}), false for values ({@code <topic>-value})
+     */
+    public SpecificAvroSerde(Class<T> type, SchemaRegistryClient registry, boolean isKey) {
+        this.serializer = new SpecificAvroSerializer<>(type, registry, isKey);
+        this.deserializer = new SpecificAvroDeserializer<>(type, registry);
+    }
+
+    /** Kafka's hook: only {@code isKey} matters (it selects the subject suffix). */
+    @Override
+    public void configure(Map<String, ?> configs, boolean isKey) {
+        serializer.configure(configs, isKey);
+        deserializer.configure(configs, isKey);
+    }
+
+    /** @return the serializer (registers the schema once per topic) */
+    @Override
+    public Serializer<T> serializer() {
+        return serializer;
+    }
+
+    /** @return the deserializer (fetches writer schemas by id, once per id) */
+    @Override
+    public Deserializer<T> deserializer() {
+        return deserializer;
+    }
+}

@@ -1,0 +1,246 @@
+package org.deebert.streams.topology;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.Cancellable;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.deebert.streams.classifier.Classification;
+import org.deebert.streams.classifier.TextClassifier;
+import org.deebert.streams.registry.WireFormatException;
+import org.deebert.streams.schema.ClassifiedEvent;
+import org.deebert.streams.schema.TextEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The classify processor: validates each TextEvent, buffers it, and classifies the buffer as one batch
+ * when it holds {@code maxBatchSize} events or when the wall-clock punctuator fires (every
+ * {@code linger}). Each result is forwarded to the output sink with the input record's key, timestamp
+ * and headers, in input order.
+ *
+ * <p><b>Why the buffer is a state store.</b> Under exactly-once, a commit atomically covers the input
+ * offsets consumed and everything written since the last commit. A record held only in a Java list
+ * would have its offset committed before its result exists, and a crash would lose it. The buffer is a
+ * changelogged key-value state store instead: buffering a record writes to the changelog in the same
+ * transaction as its offset, and classifying it deletes the entry in the transaction that writes its
+ * result. After a crash the store is restored and the buffered records are classified then. Keys are a
+ * per-task sequence number, so iteration order is arrival order (one task = one input partition).
+ *
+ * <p><b>Errors.</b> An invalid event (no id, empty or too long text, no value) throws an
+ * {@link InvalidTextEventException} from {@link #process} before anything is forwarded, so Kafka
+ * Streams' processing exception handler dead-letters the source record's raw bytes. A classifier failure
+ * happens later, inside a batch, where Kafka Streams no longer knows the source record: the batch is then
+ * retried one event at a time, and an event that still fails is forwarded to the dead-letter sink with
+ * its raw bytes and the standard headers ({@link DeadLetterHeaders}), code CLASSIFIER_FAILURE.
+ */
+public final class BatchingClassifyProcessor implements Processor<String, RawAndDecoded<TextEvent>, Object, Object> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BatchingClassifyProcessor.class);
+
+    private final TopologySettings settings;
+    private final ClassifierPool pool;
+    private final Deserializer<TextEvent> textEvents;
+    private final String bufferStoreName;
+    private final String thresholdStoreName;
+    private final String outputChild;
+    private final String deadLetterChild;
+    private final TextEventValidator validator;
+    private final ClassifiedEventMapper mapper;
+
+    private ProcessorContext<Object, Object> context;
+    private KeyValueStore<Long, BufferedRecord> buffer;
+    private ThresholdReader thresholds;
+    private ClassifierPool.Lease lease;
+    private ClassifierMetrics metrics;
+    private Cancellable punctuator;
+    private long nextSequence;
+    private int buffered;
+
+    /**
+     * @param settings           batch size, linger, text limit
+     * @param pool               lends the classifier
+     * @param textEvents         decodes the buffered raw values again at classification time
+     * @param bufferStoreName    the changelogged buffer store connected to this processor
+     * @param thresholdStoreName the threshold global store
+     * @param outputChild        name of the output sink node
+     * @param deadLetterChild    name of the dead-letter sink node
+     */
+    public BatchingClassifyProcessor(TopologySettings settings, ClassifierPool pool, Deserializer<TextEvent> textEvents,
+                                     String bufferStoreName, String thresholdStoreName, String outputChild,
+                                     String deadLetterChild) {
+        this.settings = settings;
+        this.pool = pool;
+        this.textEvents = textEvents;
+        this.bufferStoreName = bufferStoreName;
+        this.thresholdStoreName = thresholdStoreName;
+        this.outputChild = outputChild;
+        this.deadLetterChild = deadLetterChild;
+        this.validator = new TextEventValidator(settings.maxTextChars());
+        this.mapper = new ClassifiedEventMapper(pool.modelName(), pool.modelVersion());
+    }
+
+    @Override
+    public void init(ProcessorContext<Object, Object> context) {
+        this.context = context;
+        buffer = context.getStateStore(bufferStoreName);
+        thresholds = new ThresholdReader(context.getStateStore(thresholdStoreName), pool.modelName(), pool.recommendedSetting());
+        lease = pool.acquire();
+        metrics = new ClassifierMetrics(context.metrics(), Thread.currentThread().getName(), context.taskId().toString(),
+                pool.numLayers());
+        // After a restart the restored buffer may hold records buffered before the crash: count them and
+        // continue the sequence after the last one, so new records sort after them.
+        long last = -1;
+        try (KeyValueIterator<Long, BufferedRecord> it = buffer.all()) {
+            while (it.hasNext()) {
+                last = it.next().key;
+                buffered++;
+            }
+        }
+        nextSequence = last + 1;
+        if (buffered > 0) {
+            LOG.info("Task {}: {} records restored in the batch buffer", context.taskId(), buffered);
+        }
+        punctuator = context.schedule(settings.linger(), PunctuationType.WALL_CLOCK_TIME, now -> flushAll());
+    }
+
+    /**
+     * Validates and buffers one input record; classifies the buffer when it is full.
+     *
+     * @throws InvalidTextEventException when the event must go to the dead-letter topic
+     */
+    @Override
+    public void process(Record<String, RawAndDecoded<TextEvent>> record) {
+        RawAndDecoded<TextEvent> value = record.value();
+        validator.validate(value == null ? null : value.decoded());
+        RecordMetadata source = context.recordMetadata().orElse(null);
+        buffer.put(nextSequence++, new BufferedRecord(record.key(), value.raw(), record.timestamp(), record.headers(),
+                source == null ? null : source.topic(), source == null ? -1 : source.partition(),
+                source == null ? -1 : source.offset()));
+        buffered++;
+        if (buffered >= settings.maxBatchSize()) {
+            flushAll();
+        }
+    }
+
+    /** Classifies everything buffered, in batches of at most maxBatchSize, oldest first. */
+    private void flushAll() {
+        while (buffered > 0) {
+            if (!flushOneBatch()) {
+                return;
+            }
+        }
+    }
+
+    /** @return false when nothing could be done now (the registry is unavailable); the buffer is kept */
+    private boolean flushOneBatch() {
+        List<KeyValue<Long, BufferedRecord>> entries = new ArrayList<>(Math.min(buffered, settings.maxBatchSize()));
+        try (KeyValueIterator<Long, BufferedRecord> it = buffer.all()) {
+            while (it.hasNext() && entries.size() < settings.maxBatchSize()) {
+                entries.add(it.next());
+            }
+        }
+        if (entries.isEmpty()) {
+            buffered = 0;
+            return false;
+        }
+        List<KeyValue<Long, BufferedRecord>> batch = new ArrayList<>(entries.size());
+        List<TextEvent> events = new ArrayList<>(entries.size());
+        for (KeyValue<Long, BufferedRecord> entry : entries) {
+            try {
+                events.add(textEvents.deserialize(entry.value.topic(), entry.value.headers(), entry.value.rawValue()));
+                batch.add(entry);
+            } catch (WireFormatException e) {
+                if (e.getReason() == WireFormatException.Reason.REGISTRY_UNAVAILABLE) {
+                    LOG.warn("Schema Registry unavailable: {} buffered records wait for the next punctuation", buffered);
+                    return false;
+                }
+                // It decoded when it arrived; only a changed registry can make it fail now.
+                deadLetter(entry, DeadLetterCode.of(e.getReason()), e);
+            }
+        }
+        if (!batch.isEmpty()) {
+            classifyAndForward(batch, events);
+        }
+        return true;
+    }
+
+    private void classifyAndForward(List<KeyValue<Long, BufferedRecord>> batch, List<TextEvent> events) {
+        ExitSettingInForce inForce = thresholds.current();
+        List<String> texts = new ArrayList<>(events.size());
+        for (TextEvent e : events) {
+            texts.add(e.getText());
+        }
+        TextClassifier classifier = lease.classifier();
+        long start = System.nanoTime();
+        List<Classification> results;
+        try {
+            results = classifier.classify(texts, inForce.setting());
+            if (results.size() != texts.size()) {
+                throw new IllegalStateException("classifier returned " + results.size() + " results for " + texts.size() + " texts");
+            }
+        } catch (RuntimeException e) {
+            if (batch.size() == 1) {
+                deadLetter(batch.get(0), DeadLetterCode.CLASSIFIER_FAILURE, e);
+                return;
+            }
+            LOG.warn("Classifier failed on a batch of {} ({}); retrying one event at a time", batch.size(), e.getClass().getName());
+            for (int i = 0; i < batch.size(); i++) {
+                classifyAndForward(List.of(batch.get(i)), List.of(events.get(i)));
+            }
+            return;
+        }
+        double latencyMs = (System.nanoTime() - start) / 1e6;
+        long processedAt = context.currentSystemTimeMs();
+        long[] exitCounts = new long[pool.numLayers()];
+        for (int i = 0; i < batch.size(); i++) {
+            BufferedRecord in = batch.get(i).value;
+            Classification c = results.get(i);
+            ClassifiedEvent out = mapper.map(events.get(i), c, inForce, processedAt, latencyMs, batch.size());
+            context.forward(new Record<>(in.key(), out, in.timestamp(), in.headers()), outputChild);
+            buffer.delete(batch.get(i).key);
+            buffered--;
+            if (c.exitLayer() >= 1 && c.exitLayer() <= exitCounts.length) {
+                exitCounts[c.exitLayer() - 1]++;
+            }
+        }
+        metrics.recordBatch(exitCounts, batch.size(), latencyMs, inForce.setting().threshold());
+    }
+
+    private void deadLetter(KeyValue<Long, BufferedRecord> entry, DeadLetterCode code, Exception e) {
+        BufferedRecord in = entry.value;
+        LOG.warn("Dead-lettering record at {}-{} offset {}: {} ({})", in.topic(), in.partition(), in.offset(), code,
+                e.getClass().getName());
+        byte[] key = in.key() == null ? null : in.key().getBytes(StandardCharsets.UTF_8);
+        context.forward(new Record<>(key, in.rawValue(), in.timestamp(), DeadLetterHeaders.forFailure(in, code, e)),
+                deadLetterChild);
+        buffer.delete(entry.key);
+        buffered--;
+        if (code == DeadLetterCode.CLASSIFIER_FAILURE) {
+            metrics.recordFailure();
+        }
+    }
+
+    @Override
+    public void close() {
+        // Buffered records stay in the store (and its changelog): whoever owns the task next classifies them.
+        if (punctuator != null) {
+            punctuator.cancel();
+        }
+        if (metrics != null) {
+            metrics.close();
+        }
+        if (lease != null) {
+            pool.release(lease);
+            lease = null;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package org.deebert.streams.topology;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.deebert.streams.classifier.Classification;
+import org.deebert.streams.schema.ClassifiedEvent;
+import org.deebert.streams.schema.ExitPolicyName;
+import org.deebert.streams.schema.TextEvent;
+
+/** Builds the output value for one classified input. */
+final class ClassifiedEventMapper {
+
+    private final String modelName;
+    private final String modelVersion;
+
+    ClassifiedEventMapper(String modelName, String modelVersion) {
+        this.modelName = modelName;
+        this.modelVersion = modelVersion;
+    }
+
+    /**
+     * @param in              the input event
+     * @param c               its classification
+     * @param inForce         the exit setting used and its source
+     * @param processedAtMs   wall-clock time the batch finished, ms since the epoch
+     * @param batchLatencyMs  classifier time for the whole batch, ms
+     * @param batchSize       events in the batch
+     */
+    ClassifiedEvent map(TextEvent in, Classification c, ExitSettingInForce inForce, long processedAtMs,
+                        double batchLatencyMs, int batchSize) {
+        List<Float> probabilities = new ArrayList<>(c.probabilities().length);
+        for (float p : c.probabilities()) {
+            probabilities.add(p);
+        }
+        return ClassifiedEvent.newBuilder()
+                .setId(in.getId())
+                .setText(in.getText())
+                .setLabel(c.label())
+                .setLabelIndex(c.labelIndex())
+                .setProbabilities(probabilities)
+                .setExitLayer(c.exitLayer())
+                .setNumLayers(c.numLayers())
+                .setExitEntropy(c.entropy())
+                .setExitScore(c.exitScore())
+                .setThreshold(inForce.setting().threshold())
+                .setExitPolicy(ExitPolicyName.valueOf(inForce.setting().policy().name()))
+                .setThresholdSource(inForce.source())
+                .setModelName(modelName)
+                .setModelVersion(modelVersion)
+                .setEventTime(in.getEventTime())
+                .setProcessedAt(Instant.ofEpochMilli(processedAtMs))
+                .setProcessingTimeMs(batchLatencyMs / batchSize)
+                .setBatchSize(batchSize)
+                .setSource(in.getSource())
+                .setTenant(in.getTenant())
+                .build();
+    }
+}

@@ -1,0 +1,118 @@
+package org.deebert.streams.topology;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Supplier;
+import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.classifier.TextClassifier;
+
+/**
+ * Lends one {@link TextClassifier} per stream thread to the classify processors of that thread's tasks.
+ * A loaded model costs hundreds of MB and seconds to load, so tasks (one per input partition) on the
+ * same thread share it; classifiers are not thread-safe, so threads never share one. The first
+ * classifier is created eagerly to learn the model's identity (name, version, default setting).
+ * Thread-safe.
+ */
+public final class ClassifierPool implements AutoCloseable {
+
+    private final Supplier<TextClassifier> factory;
+    private final TextClassifier first;
+    private final Deque<TextClassifier> idle = new ArrayDeque<>();
+    private final Map<Thread, Lease> byThread = new java.util.HashMap<>();
+    private boolean closed;
+
+    /**
+     * @param factory creates a classifier (loads the model); called once now and then at most once per
+     *                stream thread
+     * @throws RuntimeException whatever the factory throws for the first classifier
+     */
+    public ClassifierPool(Supplier<TextClassifier> factory) {
+        this.factory = Objects.requireNonNull(factory, "factory");
+        this.first = Objects.requireNonNull(factory.get(), "factory returned null");
+        idle.push(first);
+    }
+
+    /** A classifier lent to one stream thread; give it back with {@link ClassifierPool#release(Lease)}. */
+    public static final class Lease {
+        private final Thread owner;
+        private final TextClassifier classifier;
+        private int holders;
+
+        private Lease(Thread owner, TextClassifier classifier) {
+            this.owner = owner;
+            this.classifier = classifier;
+        }
+
+        /** @return the classifier, for use on the owning thread only */
+        public TextClassifier classifier() {
+            return classifier;
+        }
+    }
+
+    /**
+     * @return the calling thread's classifier (created on its first call)
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public synchronized Lease acquire() {
+        if (closed) {
+            throw new IllegalStateException("classifier pool is closed");
+        }
+        Lease lease = byThread.get(Thread.currentThread());
+        if (lease == null) {
+            TextClassifier classifier = idle.isEmpty() ? factory.get() : idle.pop();
+            lease = new Lease(Thread.currentThread(), classifier);
+            byThread.put(Thread.currentThread(), lease);
+        }
+        lease.holders++;
+        return lease;
+    }
+
+    /** Gives a lease back; the classifier goes idle (kept loaded for the next thread) when no task holds it. */
+    public synchronized void release(Lease lease) {
+        if (--lease.holders == 0) {
+            byThread.remove(lease.owner);
+            if (closed) {
+                lease.classifier.close();
+            } else {
+                idle.push(lease.classifier);
+            }
+        }
+    }
+
+    /** @return the model name from the model card */
+    public String modelName() {
+        return first.modelName();
+    }
+
+    /** @return the model version from the model card */
+    public String modelVersion() {
+        return first.modelVersion();
+    }
+
+    /** @return the model card's recommended setting */
+    public ExitSetting recommendedSetting() {
+        return first.recommendedSetting();
+    }
+
+    /** @return number of transformer layers (= off-ramps) */
+    public int numLayers() {
+        return first.numLayers();
+    }
+
+    /** @return labels in logit order */
+    public List<String> labels() {
+        return first.labels();
+    }
+
+    /** Closes idle classifiers now and lent ones when they come back. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        while (!idle.isEmpty()) {
+            idle.pop().close();
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package org.deebert.streams.topology;
+
+import org.deebert.streams.registry.WireFormatException;
+
+/**
+ * Why a record went to the dead-letter topic; written as the UTF-8 value of the {@value #HEADER} header,
+ * next to Kafka Streams' own {@code __streams.errors.*} headers (which name the exception, not a code).
+ */
+public enum DeadLetterCode {
+    /** The TextEvent's {@code id} is empty or blank. */
+    MISSING_ID,
+    /** The record has no value (null bytes) on the input topic. */
+    NULL_VALUE,
+    /** The TextEvent's {@code text} is empty or only whitespace. */
+    EMPTY_TEXT,
+    /** The TextEvent's {@code text} is longer than {@code max.text.chars}. */
+    TEXT_TOO_LONG,
+    /** The value bytes are not in the Confluent wire format (no 0x00 + schema id header). */
+    NOT_WIRE_FORMAT,
+    /** The schema id in the value header is unknown to the Schema Registry. */
+    UNKNOWN_SCHEMA_ID,
+    /** The Avro body does not decode with its writer schema into a TextEvent. */
+    UNDECODABLE_AVRO,
+    /** The classifier threw for this record, even when classified alone. */
+    CLASSIFIER_FAILURE,
+    /** Any other failure while deserializing a record. */
+    DESERIALIZATION_FAILURE,
+    /** Any other failure while processing a record. */
+    PROCESSING_FAILURE;
+
+    /** Name of the record header that carries the code. */
+    public static final String HEADER = "deebert.error.code";
+
+    /**
+     * @param reason why a wire-format conversion failed
+     * @return the matching code; DESERIALIZATION_FAILURE for reasons that have no code of their own
+     */
+    public static DeadLetterCode of(WireFormatException.Reason reason) {
+        return switch (reason) {
+            case NOT_WIRE_FORMAT -> NOT_WIRE_FORMAT;
+            case UNKNOWN_SCHEMA_ID -> UNKNOWN_SCHEMA_ID;
+            case UNDECODABLE_AVRO -> UNDECODABLE_AVRO;
+            default -> DESERIALIZATION_FAILURE;
+        };
+    }
+}

@@ -1,0 +1,77 @@
+package org.deebert.streams.topology;
+
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.schema.ThresholdControl;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The processor of the threshold global store: keeps, per model name, the latest valid exit setting from
+ * the compacted control topic. A valid message for this model replaces the entry; a tombstone deletes it
+ * (the model card's recommended setting applies again); an invalid message is logged and changes nothing;
+ * messages keyed for other models are ignored.
+ *
+ * <p>Kafka Streams 4.3.1 builds every global store added through {@code Topology.addGlobalStore} or
+ * {@code StreamsBuilder.addGlobalStore} with "reprocess on restore": at startup the control topic is
+ * replayed through this processor, not copied into the store byte for byte, so an invalid message that
+ * was already on the topic cannot slip in through restoration.
+ */
+public final class ThresholdControlProcessor implements Processor<String, ThresholdControl, Void, Void> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ThresholdControlProcessor.class);
+
+    private final String storeName;
+    private final String modelName;
+    private final ControlMessageValidator validator;
+    private KeyValueStore<String, ExitSetting> store;
+
+    /**
+     * @param storeName the global store to maintain
+     * @param modelName the model served here
+     */
+    public ThresholdControlProcessor(String storeName, String modelName) {
+        this.storeName = storeName;
+        this.modelName = modelName;
+        this.validator = new ControlMessageValidator(modelName);
+    }
+
+    @Override
+    public void init(ProcessorContext<Void, Void> context) {
+        store = context.getStateStore(storeName);
+    }
+
+    @Override
+    public void process(Record<String, ThresholdControl> record) {
+        String key = record.key();
+        ThresholdControl value = record.value();
+        if (key == null) {
+            LOG.warn("Ignoring control message without key (the key must be the model name)");
+            return;
+        }
+        if (value == null) {
+            if (modelName.equals(key)) {
+                store.delete(key);
+                LOG.info("Threshold for model {} cleared: the model card's recommended setting applies again", key);
+            }
+            return;
+        }
+        if (!modelName.equals(key) && !modelName.equals(value.getModelName())) {
+            LOG.debug("Ignoring control message for another model");
+            return;
+        }
+        ExitSetting setting;
+        try {
+            setting = validator.validate(key, value);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("Rejected control message for model {}: {}; the threshold in force is unchanged", modelName, e.getMessage());
+            return;
+        }
+        store.put(key, setting);
+        LOG.info("Threshold for model {} set to S={} nats, policy {}, by {}", key, setting.threshold(), setting.policy(),
+                value.getChangedBy());
+    }
+}

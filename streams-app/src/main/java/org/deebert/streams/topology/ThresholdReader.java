@@ -1,0 +1,31 @@
+package org.deebert.streams.topology;
+
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.deebert.streams.classifier.ExitSetting;
+
+/** Reads the exit setting in force for one model from the threshold global store. */
+public final class ThresholdReader {
+
+    private final ReadOnlyKeyValueStore<String, ExitSetting> store;
+    private final String modelName;
+    private final ExitSetting modelCardDefault;
+
+    /**
+     * @param store            the threshold global store
+     * @param modelName        the model served here
+     * @param modelCardDefault the model card's recommended setting
+     */
+    public ThresholdReader(ReadOnlyKeyValueStore<String, ExitSetting> store, String modelName, ExitSetting modelCardDefault) {
+        this.store = store;
+        this.modelName = modelName;
+        this.modelCardDefault = modelCardDefault;
+    }
+
+    /** @return the control topic's latest valid setting, or the model card's when there is none */
+    public ExitSettingInForce current() {
+        ExitSetting fromTopic = store.get(modelName);
+        return fromTopic == null
+                ? new ExitSettingInForce(modelCardDefault, ExitSettingInForce.MODEL_CARD)
+                : new ExitSettingInForce(fromTopic, ExitSettingInForce.CONTROL_TOPIC);
+    }
+}

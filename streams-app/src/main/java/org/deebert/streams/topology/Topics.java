@@ -1,0 +1,54 @@
+package org.deebert.streams.topology;
+
+import org.apache.kafka.common.serialization.Serdes;
+import org.deebert.streams.registry.SchemaRegistryClient;
+import org.deebert.streams.registry.SpecificAvroSerde;
+import org.deebert.streams.schema.ClassifiedEvent;
+import org.deebert.streams.schema.TextEvent;
+import org.deebert.streams.schema.ThresholdControl;
+
+/**
+ * Every topic of the topology with its serdes, in one immutable object. Values use the Confluent wire
+ * format through the Schema Registry (subjects {@code <topic>-value}); keys are plain UTF-8 strings.
+ *
+ * <ul>
+ *   <li>{@link #input()}: a {@link TextEvent} to classify; key = the event id as a string, or null.</li>
+ *   <li>{@link #output()}: the {@link ClassifiedEvent} of one input record, with the input's key,
+ *       timestamp and headers.</li>
+ *   <li>{@link #control()}: compacted; key = model name, value = the {@link ThresholdControl} in force for
+ *       that model; a tombstone restores the model card's recommended threshold.</li>
+ *   <li>{@link #deadLetter()}: an input record that could not be classified, with its original key and value
+ *       bytes, Kafka Streams' {@code __streams.errors.*} headers and a {@value DeadLetterCode#HEADER} header.</li>
+ * </ul>
+ *
+ * @param input      the input topic
+ * @param output     the output topic
+ * @param control    the compacted control topic
+ * @param deadLetter the dead-letter topic (raw bytes)
+ */
+public record Topics(
+        Topic<String, TextEvent> input,
+        Topic<String, ClassifiedEvent> output,
+        Topic<String, ThresholdControl> control,
+        Topic<byte[], byte[]> deadLetter) {
+
+    /**
+     * Builds the topics with registry-backed value serdes that share one registry client (it caches ids).
+     *
+     * @param names    topic names
+     * @param registry the Schema Registry client
+     * @return the topics
+     */
+    public static Topics create(TopicNames names, SchemaRegistryClient registry) {
+        return new Topics(
+                new Topic<>(names.input(), Serdes.String(), new SpecificAvroSerde<>(TextEvent.class, registry, false)),
+                new Topic<>(names.output(), Serdes.String(), new SpecificAvroSerde<>(ClassifiedEvent.class, registry, false)),
+                new Topic<>(names.control(), Serdes.String(), new SpecificAvroSerde<>(ThresholdControl.class, registry, false)),
+                new Topic<>(names.deadLetter(), Serdes.ByteArray(), Serdes.ByteArray()));
+    }
+
+    /** @return the four topic names */
+    public TopicNames names() {
+        return new TopicNames(input.name(), output.name(), control.name(), deadLetter.name());
+    }
+}

@@ -1,0 +1,107 @@
+package org.deebert.streams.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.streams.StreamsConfig;
+import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.topology.TopicNames;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AppSettingsTest {
+
+    @TempDir
+    Path dir;
+
+    private Path file(String content) throws IOException {
+        Path f = dir.resolve("app.properties");
+        Files.writeString(f, content);
+        return f;
+    }
+
+    @Test
+    void defaultsComeFromTheShippedPropertiesFile() {
+        AppSettings s = AppSettings.load(null, Map.of());
+
+        assertThat(s.topics()).isEqualTo(TopicNames.DEFAULTS);
+        assertThat(s.processingGuarantee()).isEqualTo(StreamsConfig.EXACTLY_ONCE_V2);
+        assertThat(s.maxTextChars()).isEqualTo(100_000);
+        assertThat(s.linger()).isEqualTo(Duration.ofMillis(5));
+        assertThat(s.device()).isEqualTo(ClassifierOptions.DevicePreference.AUTO);
+        assertThat(s.clientPassThrough()).isEmpty();
+    }
+
+    @Test
+    void environmentOverridesTheFileWhichOverridesTheDefaults() throws IOException {
+        Path f = file("bootstrap.servers=file:9092\nmax.batch.size=8\ntopic.dead.letter=file-dlq\ndevice=cpu\n");
+
+        AppSettings s = AppSettings.load(f, Map.of(
+                "DEEBERT_BOOTSTRAP_SERVERS", "env:9093",
+                "DEEBERT_TOPIC_DEAD_LETTER", "env-dlq",
+                "PATH", "/usr/bin"));
+
+        assertThat(s.bootstrapServers()).isEqualTo("env:9093");
+        assertThat(s.topics().deadLetter()).isEqualTo("env-dlq");
+        assertThat(s.maxBatchSize()).isEqualTo(8);
+        assertThat(s.device()).isEqualTo(ClassifierOptions.DevicePreference.CPU);
+        assertThat(s.streamsProperties().getProperty(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)).isEqualTo("env:9093");
+    }
+
+    @Test
+    void securitySettingsFromFileAndEnvironmentReachEveryClient() throws IOException {
+        Path f = file("security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\nssl.truststore.location=/etc/ts.jks\n");
+
+        AppSettings s = AppSettings.load(f, Map.of("DEEBERT_SASL_JAAS_CONFIG", "ScramLoginModule required;",
+                "DEEBERT_SSL_TRUSTSTORE_PASSWORD", "secret"));
+
+        for (Properties p : new Properties[] {s.clientProperties(), s.streamsProperties()}) {
+            assertThat(p.getProperty("security.protocol")).isEqualTo("SASL_SSL");
+            assertThat(p.getProperty("sasl.mechanism")).isEqualTo("SCRAM-SHA-512");
+            assertThat(p.getProperty("sasl.jaas.config")).isEqualTo("ScramLoginModule required;");
+            assertThat(p.getProperty("ssl.truststore.location")).isEqualTo("/etc/ts.jks");
+            assertThat(p.getProperty("ssl.truststore.password")).isEqualTo("secret");
+        }
+    }
+
+    @Test
+    void kafkaPrefixedSettingsGoToStreamsWithoutThePrefix() throws IOException {
+        AppSettings s = AppSettings.load(file("kafka.commit.interval.ms=250\n"), Map.of("DEEBERT_KAFKA_STATE_DIR", "/tmp/x"));
+
+        Properties p = s.streamsProperties();
+        assertThat(p.getProperty("commit.interval.ms")).isEqualTo("250");
+        assertThat(p.getProperty("state.dir")).isEqualTo("/tmp/x");
+        assertThat(s.clientProperties()).doesNotContainKey("commit.interval.ms");
+    }
+
+    @Test
+    void streamsPropertiesCarryTheGuaranteeAndBoundPollingByLinger() {
+        Properties p = AppSettings.load(null, Map.of("DEEBERT_LINGER_MS", "20")).streamsProperties();
+
+        assertThat(p.getProperty(StreamsConfig.PROCESSING_GUARANTEE_CONFIG)).isEqualTo(StreamsConfig.EXACTLY_ONCE_V2);
+        assertThat(p.getProperty(StreamsConfig.POLL_MS_CONFIG)).isEqualTo("20");
+        assertThat(p.getProperty(StreamsConfig.APPLICATION_ID_CONFIG)).isEqualTo("deebert-streams");
+    }
+
+    @Test
+    void malformedValuesAreRejectedNamingTheKey() {
+        assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_MAX_BATCH_SIZE", "0")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("max.batch.size");
+        assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_DEVICE", "tpu")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("device");
+        assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_PROCESSING_GUARANTEE", "exactly_once")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("processing.guarantee");
+    }
+
+    @Test
+    void envNameFollowsTheDocumentedMapping() {
+        assertThat(AppSettings.envName("bootstrap.servers")).isEqualTo("DEEBERT_BOOTSTRAP_SERVERS");
+        assertThat(AppSettings.envName("topic.dead.letter")).isEqualTo("DEEBERT_TOPIC_DEAD_LETTER");
+    }
+}

@@ -1,0 +1,285 @@
+package org.deebert.streams.classifier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Algorithm 1 on the tiny exported model in test resources, checked against itself (batch vs one by
+ * one, S extremes) and against Python (reference_outputs.jsonl: logits per off-ramp, token counts).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EarlyExitClassifierTest {
+
+    /** Small on purpose, so the texts span several chunks. */
+    private static final int MAX_BATCH = 4;
+    private static final double PARITY = 1e-4;
+    /** Entropy difference (nats) within which batch and single-input runs may decide an exit differently. */
+    private static final double TIE = 1e-5;
+
+    private EarlyExitClassifier classifier;
+    private List<String> texts;
+    private int n;
+    private int classes;
+
+    @BeforeAll
+    void load() {
+        classifier = EarlyExitClassifier.load(TinyModel.dir(),
+                new ClassifierOptions(ClassifierOptions.DevicePreference.AUTO, MAX_BATCH));
+        texts = TinyModel.texts();
+        n = classifier.numLayers();
+        classes = classifier.labels().size();
+        assertThat(texts).as("texts file").hasSizeGreaterThan(MAX_BATCH);
+    }
+
+    @AfterAll
+    void close() {
+        if (classifier != null) {
+            classifier.close();
+        }
+    }
+
+    @Test
+    void thresholdZeroSendsEveryInputToTheLastLayer() {
+        BatchResult result = classifier.classifyBatch(texts, ExitSetting.entropy(0.0));
+
+        assertThat(result.classifications()).allSatisfy(c -> assertThat(c.exitLayer()).isEqualTo(n));
+        long[] expected = new long[n];
+        expected[n - 1] = texts.size();
+        assertThat(result.stats().exitHistogram()).containsExactly(expected);
+        assertThat(result.stats().layerRowsExecuted()).isEqualTo((long) n * texts.size());
+        assertThat(result.stats().expectedSaving()).isEqualTo(0.0);
+        assertThat(result.stats().chunks()).isEqualTo((texts.size() + MAX_BATCH - 1) / MAX_BATCH);
+    }
+
+    @Test
+    void thresholdAboveLnCExitsEveryInputAtLayerOne() {
+        BatchResult result = classifier.classifyBatch(texts, ExitSetting.entropy(Math.log(classes) + 0.01));
+
+        assertThat(result.classifications()).allSatisfy(c -> {
+            assertThat(c.exitLayer()).isEqualTo(1);
+            assertThat(c.exitScore()).isEqualTo(c.entropy());
+        });
+        assertThat(result.stats().layerRowsExecuted()).isEqualTo(texts.size());
+        assertThat(result.stats().exitHistogram()[0]).isEqualTo(texts.size());
+    }
+
+    @Test
+    void divergencePolicyNeverExitsAtLayerOne() {
+        // JS divergence is at most ln 2 nats, so S above it lets every input leave at the first chance: layer 2.
+        List<Classification> result = classifier.classify(texts,
+                new ExitSetting(ExitPolicy.DIVERGENCE, Math.log(2) + 0.01));
+        int expectedLayer = Math.min(2, n);
+        assertThat(result).allSatisfy(c -> assertThat(c.exitLayer()).isEqualTo(expectedLayer));
+    }
+
+    @Test
+    void batchResultEqualsOneByOneResults() {
+        double s = splittingThreshold();
+        List<Classification> batch = classifier.classify(texts, ExitSetting.entropy(s));
+        assertThat(batch).as("the threshold must split the texts between layer 1 and later layers")
+                .anyMatch(c -> c.exitLayer() == 1).anyMatch(c -> c.exitLayer() > 1);
+
+        for (int i = 0; i < texts.size(); i++) {
+            Classification single = classifier.classify(List.of(texts.get(i)), ExitSetting.entropy(s)).get(0);
+            Classification inBatch = batch.get(i);
+            assertThat(inBatch.numTokens()).isEqualTo(single.numTokens());
+            if (inBatch.exitLayer() != single.exitLayer()) {
+                // Only a float-rounding tie may differ: padding and batch shape change results by ~1e-6.
+                Classification earlier = inBatch.exitLayer() < single.exitLayer() ? inBatch : single;
+                assertThat(earlier.entropy()).as("text %d exits at layer %d in the batch but %d alone", i,
+                        inBatch.exitLayer(), single.exitLayer()).isCloseTo(s, within(TIE));
+                continue;
+            }
+            assertThat(inBatch.label()).as("label of text %d", i).isEqualTo(single.label());
+            for (int c = 0; c < classes; c++) {
+                assertThat(inBatch.probabilities()[c]).isCloseTo(single.probabilities()[c], within(1e-5f));
+            }
+        }
+    }
+
+    @Test
+    void everyInputLeavesAtItsFirstConfidentOffRampWithThatOffRampsPrediction() {
+        // Checks Algorithm 1's row bookkeeping after boolean-mask shrinking against serving_default,
+        // which runs every layer on every input without early exit.
+        double s = splittingThreshold();
+        List<Classification> result = classifier.classify(texts, ExitSetting.entropy(s));
+        float[][][] logits = classifier.allOffRampLogits(texts);
+        for (int i = 0; i < texts.size(); i++) {
+            Classification c = result.get(i);
+            double[] expected = softmax(logits[i][c.exitLayer() - 1]);
+            assertProbsClose(c.probabilities(), expected, i);
+            for (int layer = 1; layer < c.exitLayer(); layer++) {
+                assertThat(entropy(softmax(logits[i][layer - 1]))).as("text %d stayed past layer %d", i, layer)
+                        .isGreaterThanOrEqualTo(s - TIE);
+            }
+            if (c.exitLayer() < n) {
+                assertThat(c.entropy()).as("text %d left at layer %d", i, c.exitLayer()).isLessThan(s);
+            }
+        }
+    }
+
+    @Test
+    void exitedInputsAreSkippedByLaterLayers() {
+        BatchResult result = classifier.classifyBatch(texts, ExitSetting.entropy(splittingThreshold()));
+        long sumOfExitLayers = result.classifications().stream().mapToLong(Classification::exitLayer).sum();
+        assertThat(result.stats().layerRowsExecuted()).isEqualTo(sumOfExitLayers).isLessThan((long) n * texts.size());
+        assertThat(result.stats().expectedSaving()).isGreaterThan(0.0);
+    }
+
+    @Test
+    void offRampLogitsMatchPythonReference() {
+        Map<String, JsonNode> reference = TinyModel.referenceBySha256();
+        float[][][] logits = classifier.allOffRampLogits(texts);
+        int compared = 0;
+        for (int i = 0; i < texts.size(); i++) {
+            JsonNode ref = reference.get(TinyModel.sha256(texts.get(i)));
+            if (ref == null) {
+                continue;
+            }
+            compared++;
+            assertThat(ref.get("logits")).hasSize(n);
+            for (int layer = 0; layer < n; layer++) {
+                for (int c = 0; c < classes; c++) {
+                    assertThat((double) logits[i][layer][c]).as("text %d off-ramp %d label %d", i, layer + 1, c)
+                            .isCloseTo(ref.get("logits").get(layer).get(c).asDouble(), within(PARITY));
+                }
+            }
+        }
+        assertThat(compared).as("texts found in reference_outputs.jsonl").isEqualTo(texts.size());
+    }
+
+    @Test
+    void layerByLayerProbabilitiesMatchPythonReferenceAtFirstAndLastOffRamp() {
+        Map<String, JsonNode> reference = TinyModel.referenceBySha256();
+        List<Classification> last = classifier.classify(texts, ExitSetting.entropy(0.0));
+        List<Classification> first = classifier.classify(texts, ExitSetting.entropy(Math.log(classes) + 0.01));
+        for (int i = 0; i < texts.size(); i++) {
+            JsonNode logits = reference.get(TinyModel.sha256(texts.get(i))).get("logits");
+            assertProbsClose(last.get(i).probabilities(), softmax(logits.get(n - 1)), i);
+            assertProbsClose(first.get(i).probabilities(), softmax(logits.get(0)), i);
+            assertThat(last.get(i).labelIndex()).isEqualTo(argmax(softmax(logits.get(n - 1))));
+        }
+    }
+
+    @Test
+    void tokenCountsAndIdsMatchPythonTokenizers() {
+        Map<String, JsonNode> reference = TinyModel.referenceBySha256();
+        List<Classification> result = classifier.classify(texts, ExitSetting.entropy(0.0));
+        for (int i = 0; i < texts.size(); i++) {
+            JsonNode ref = reference.get(TinyModel.sha256(texts.get(i)));
+            assertThat(result.get(i).numTokens()).as("num_tokens of text %d", i).isEqualTo(ref.get("num_tokens").asInt());
+            assertThat(result.get(i).numTokens()).isLessThanOrEqualTo(classifier.modelCard().maxSeqLength());
+            if (ref.has("token_ids")) {
+                long[] expected = new long[ref.get("token_ids").size()];
+                for (int t = 0; t < expected.length; t++) {
+                    expected[t] = ref.get("token_ids").get(t).asLong();
+                }
+                assertThat(classifier.tokenIds(texts.get(i))).as("token ids of text %d", i).containsExactly(expected);
+            }
+        }
+    }
+
+    @Test
+    void rejectsNullOrEmptyText() {
+        assertThatThrownBy(() -> classifier.classify(List.of("fine", ""), ExitSetting.entropy(0.1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("index 1");
+        assertThatThrownBy(() -> classifier.classify(Arrays.asList("fine", null), ExitSetting.entropy(0.1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("index 1");
+    }
+
+    @Test
+    void exposesCardMetadata() {
+        ModelCard card = ModelCard.read(TinyModel.dir());
+        assertThat(classifier.labels()).isEqualTo(card.labels());
+        assertThat(classifier.modelName()).isEqualTo(card.name());
+        assertThat(classifier.modelVersion()).isEqualTo(card.version());
+        assertThat(classifier.recommendedSetting()).isEqualTo(card.recommendedSetting());
+    }
+
+    /**
+     * A threshold that splits the texts between layer 1 and later layers: the midpoint of the widest
+     * gap between neighbouring layer-1 entropies.
+     */
+    private double splittingThreshold() {
+        List<Double> layerOne = new ArrayList<>();
+        for (Classification c : classifier.classify(texts, ExitSetting.entropy(Math.log(classes) + 0.01))) {
+            layerOne.add(c.entropy());
+        }
+        Collections.sort(layerOne);
+        int widest = 1;
+        for (int i = 2; i < layerOne.size(); i++) {
+            if (layerOne.get(i) - layerOne.get(i - 1) > layerOne.get(widest) - layerOne.get(widest - 1)) {
+                widest = i;
+            }
+        }
+        return (layerOne.get(widest) + layerOne.get(widest - 1)) / 2;
+    }
+
+    private static double entropy(double[] p) {
+        double h = 0;
+        for (double pc : p) {
+            h -= pc > 0 ? pc * Math.log(pc) : 0;
+        }
+        return h;
+    }
+
+    private static double[] softmax(JsonNode logits) {
+        double[] values = new double[logits.size()];
+        for (int c = 0; c < values.length; c++) {
+            values[c] = logits.get(c).asDouble();
+        }
+        return softmax(values);
+    }
+
+    private static double[] softmax(float[] logits) {
+        double[] values = new double[logits.length];
+        for (int c = 0; c < values.length; c++) {
+            values[c] = logits[c];
+        }
+        return softmax(values);
+    }
+
+    private static double[] softmax(double[] logits) {
+        double max = Arrays.stream(logits).max().orElse(0);
+        double[] p = new double[logits.length];
+        double sum = 0;
+        for (int c = 0; c < p.length; c++) {
+            p[c] = Math.exp(logits[c] - max);
+            sum += p[c];
+        }
+        for (int c = 0; c < p.length; c++) {
+            p[c] /= sum;
+        }
+        return p;
+    }
+
+    private static int argmax(double[] p) {
+        int best = 0;
+        for (int c = 1; c < p.length; c++) {
+            if (p[c] > p[best]) {
+                best = c;
+            }
+        }
+        return best;
+    }
+
+    private static void assertProbsClose(float[] actual, double[] expected, int text) {
+        for (int c = 0; c < expected.length; c++) {
+            assertThat((double) actual[c]).as("text %d label %d", text, c).isCloseTo(expected[c], within(PARITY));
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package org.deebert.streams.classifier;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The tiny exported model in test resources ({@code tiny-model/}: random-init tiny config exported by
+ * model-export), its Python reference outputs and the texts they were computed from. The system
+ * property {@code deebert.tinyModel} points elsewhere (a model directory) when set.
+ */
+final class TinyModel {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private TinyModel() {
+    }
+
+    /** @return the tiny model directory; fails the test if absent */
+    static Path dir() {
+        String override = System.getProperty("deebert.tinyModel");
+        if (override != null && !override.isBlank()) {
+            return Path.of(override);
+        }
+        URL url = TinyModel.class.getResource("/tiny-model/" + ModelCard.FILE_NAME);
+        if (url == null) {
+            throw new IllegalStateException("test resource tiny-model/model_card.json is missing");
+        }
+        try {
+            return Path.of(url.toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Texts file: {@code texts.jsonl} (or another {@code *.jsonl} that is not the reference file) in the
+     * model directory or next to it, with one {"text": ...} object per line.
+     *
+     * @return texts in file order
+     */
+    static List<String> texts() {
+        Path dir = dir();
+        Path file = Stream.of(dir, dir.getParent())
+                .flatMap(TinyModel::jsonlFiles)
+                .filter(p -> !p.getFileName().toString().equals("reference_outputs.jsonl"))
+                .sorted((a, b) -> Boolean.compare(!a.getFileName().toString().contains("text"),
+                        !b.getFileName().toString().contains("text")))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no texts *.jsonl file next to " + dir));
+        List<String> texts = new ArrayList<>();
+        for (JsonNode node : readJsonl(file)) {
+            texts.add(node.get("text").asText());
+        }
+        return texts;
+    }
+
+    /** @return reference_outputs.jsonl lines keyed by text_sha256, in file order */
+    static Map<String, JsonNode> referenceBySha256() {
+        Map<String, JsonNode> bySha = new LinkedHashMap<>();
+        for (JsonNode node : readJsonl(dir().resolve("reference_outputs.jsonl"))) {
+            bySha.put(node.get("text_sha256").asText(), node);
+        }
+        return bySha;
+    }
+
+    static String sha256(String text) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Copies the tiny model into {@code target} (to edit its card).
+     *
+     * @param target an empty directory
+     * @return {@code target}
+     */
+    static Path copyTo(Path target) {
+        Path source = dir();
+        try (Stream<Path> paths = Files.walk(source)) {
+            for (Path p : (Iterable<Path>) paths::iterator) {
+                Path to = target.resolve(source.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(p, to);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return target;
+    }
+
+    private static Stream<Path> jsonlFiles(Path dir) {
+        try (Stream<Path> list = Files.list(dir)) {
+            return list.filter(p -> p.getFileName().toString().endsWith(".jsonl")).toList().stream();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static List<JsonNode> readJsonl(Path file) {
+        try {
+            List<JsonNode> nodes = new ArrayList<>();
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                if (!line.isBlank()) {
+                    nodes.add(JSON.readTree(line));
+                }
+            }
+            return nodes;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

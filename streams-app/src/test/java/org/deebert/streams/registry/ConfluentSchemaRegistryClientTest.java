@@ -1,0 +1,154 @@
+package org.deebert.streams.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.avro.Schema;
+import org.deebert.streams.schema.TextEvent;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The HTTP side of the client against a scripted stand-in server on 127.0.0.1 (the JDK's HttpServer):
+ * request shape, credentials, caching and status mapping. Interop with a real registry is covered by
+ * the end-to-end SchemaRegistryInteropTest.
+ */
+class ConfluentSchemaRegistryClientTest {
+
+    /** What the stand-in server saw. */
+    private record Seen(String method, String path, String authorization, String body) {
+    }
+
+    private final List<Seen> requests = new CopyOnWriteArrayList<>();
+    private final ObjectMapper json = new ObjectMapper();
+    private HttpServer server;
+
+    @BeforeEach
+    void startServer() throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/api/subjects/", exchange -> answer(exchange, 200, "{\"id\": 7}"));
+        server.createContext("/api/schemas/ids/7", exchange -> answer(exchange, 200,
+                json.createObjectNode().put("schema", TextEvent.getClassSchema().toString()).toString()));
+        server.createContext("/api/schemas/ids/8", exchange -> answer(exchange, 404,
+                "{\"error_code\": 40403, \"message\": \"Schema not found\"}"));
+        server.createContext("/api/conflict/subjects/", exchange -> answer(exchange, 409,
+                "{\"error_code\": 409, \"message\": \"incompatible\"}"));
+        server.start();
+    }
+
+    @AfterEach
+    void stopServer() {
+        server.stop(0);
+    }
+
+    private void answer(HttpExchange exchange, int status, String body) throws IOException {
+        String requestBody = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        requests.add(new Seen(exchange.getRequestMethod(), exchange.getRequestURI().getRawPath(),
+                exchange.getRequestHeaders().getFirst("Authorization"), requestBody));
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(status, bytes.length);
+        exchange.getResponseBody().write(bytes);
+        exchange.close();
+    }
+
+    private String url(String userInfo) {
+        return "http://" + userInfo + "127.0.0.1:" + server.getAddress().getPort() + "/api/";
+    }
+
+    @Test
+    void shouldPostTheSchemaAsJsonToTheSubjectsVersionsPath() throws IOException {
+        var client = new ConfluentSchemaRegistryClient(url(""));
+
+        int id = client.register("text-events-value", TextEvent.getClassSchema());
+
+        assertThat(id).isEqualTo(7);
+        Seen post = requests.get(0);
+        assertThat(post.method()).isEqualTo("POST");
+        assertThat(post.path()).isEqualTo("/api/subjects/text-events-value/versions");
+        JsonNode body = json.readTree(post.body());
+        assertThat(new Schema.Parser().parse(body.get("schema").asText())).isEqualTo(TextEvent.getClassSchema());
+        assertThat(body.get("schemaType").asText()).isEqualTo("AVRO");
+        assertThat(post.authorization()).isNull();
+    }
+
+    @Test
+    void shouldSendUserInfoAsBasicAuthAndKeepItOutOfTheUrl() {
+        var client = new ConfluentSchemaRegistryClient(url("svc-deebert:s%3Acret@"));
+
+        client.getById(7);
+
+        String expected = "Basic " + Base64.getEncoder().encodeToString("svc-deebert:s:cret".getBytes(StandardCharsets.UTF_8));
+        assertThat(requests.get(0).authorization()).isEqualTo(expected);
+        assertThat(client.baseUrl().toString()).doesNotContain("svc-deebert").doesNotContain("cret");
+    }
+
+    @Test
+    void shouldCacheBothDirections() {
+        var client = new ConfluentSchemaRegistryClient(url(""));
+
+        client.register("a-value", TextEvent.getClassSchema());
+        client.register("a-value", TextEvent.getClassSchema());
+        Schema fetched = client.getById(7);
+
+        // One POST; the id->schema direction was filled by the registration, so no GET at all.
+        assertThat(requests).hasSize(1);
+        assertThat(fetched).isEqualTo(TextEvent.getClassSchema());
+    }
+
+    @Test
+    void shouldParseAFetchedSchemaOnceAndReuseIt() {
+        var client = new ConfluentSchemaRegistryClient(url(""));
+
+        Schema first = client.getById(7);
+        Schema second = client.getById(7);
+
+        assertThat(first).isEqualTo(TextEvent.getClassSchema()).isSameAs(second);
+        assertThat(requests).hasSize(1);
+    }
+
+    @Test
+    void shouldMapStatusesToTheException() {
+        var client = new ConfluentSchemaRegistryClient(url(""));
+
+        assertThatThrownBy(() -> client.getById(8))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> {
+                    assertThat(e.isNotFound()).isTrue();
+                    assertThat(e.isUnavailable()).isFalse();
+                })
+                .hasMessageContaining("40403");
+        var conflicting = new ConfluentSchemaRegistryClient(url("") + "conflict");
+        assertThatThrownBy(() -> conflicting.register("b-value", TextEvent.getClassSchema()))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.isIncompatible()).isTrue());
+    }
+
+    @Test
+    void shouldReportAnUnreachableRegistryAsUnavailable() {
+        String unreachable = url("");
+        server.stop(0);
+        var client = new ConfluentSchemaRegistryClient(unreachable);
+
+        assertThatThrownBy(() -> client.getById(7))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> {
+                    assertThat(e.isUnavailable()).isTrue();
+                    assertThat(e.statusCode()).isEqualTo(SchemaRegistryException.NO_RESPONSE);
+                });
+    }
+
+    @Test
+    void shouldRejectANonHttpUrl() {
+        assertThatThrownBy(() -> new ConfluentSchemaRegistryClient("mock://scope"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+}

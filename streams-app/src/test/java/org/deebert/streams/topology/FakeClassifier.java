@@ -1,0 +1,72 @@
+package org.deebert.streams.topology;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.deebert.streams.classifier.Classification;
+import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.classifier.TextClassifier;
+
+/**
+ * A stand-in for the DeeBERT classifier in topology tests: no model, but its exit layer depends on S the
+ * way a real one's does (larger S, earlier exit), so a test can see which S a batch was classified with.
+ * S >= 0.3 exits at layer 1, 0 < S < 0.3 at layer 3, S = 0 at layer 4 (of 4). A text containing "boom"
+ * makes the whole call throw, like a model failure. Label: "spam" if the text contains "buy", else "ham".
+ */
+final class FakeClassifier implements TextClassifier {
+
+    static final String MODEL = "fake-model";
+    static final double DEFAULT_S = 0.05;
+
+    /** Sizes of the batches passed to {@link #classify}, in call order. */
+    final List<Integer> batchSizes = new ArrayList<>();
+    boolean closed;
+
+    static int exitLayerFor(double s) {
+        return s >= 0.3 ? 1 : s > 0 ? 3 : 4;
+    }
+
+    @Override
+    public List<Classification> classify(List<String> texts, ExitSetting setting) {
+        batchSizes.add(texts.size());
+        List<Classification> out = new ArrayList<>();
+        for (String t : texts) {
+            if (t.contains("boom")) {
+                throw new IllegalStateException("simulated model failure");
+            }
+            int label = t.contains("buy") ? 1 : 0;
+            float[] p = label == 1 ? new float[] {0.1f, 0.9f} : new float[] {0.9f, 0.1f};
+            out.add(new Classification(label, labels().get(label), p, exitLayerFor(setting.threshold()), 4, 0.325, 0.325, 7));
+        }
+        return out;
+    }
+
+    @Override
+    public List<String> labels() {
+        return List.of("ham", "spam");
+    }
+
+    @Override
+    public int numLayers() {
+        return 4;
+    }
+
+    @Override
+    public String modelName() {
+        return MODEL;
+    }
+
+    @Override
+    public String modelVersion() {
+        return "0.0.1";
+    }
+
+    @Override
+    public ExitSetting recommendedSetting() {
+        return ExitSetting.entropy(DEFAULT_S);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+}

@@ -1,0 +1,130 @@
+package org.deebert.streams.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.apicurio.registry.serde.SerdeConfig;
+import io.apicurio.registry.serde.avro.AvroKafkaDeserializer;
+import io.apicurio.registry.serde.avro.AvroKafkaSerdeConfig;
+import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
+import org.deebert.streams.e2e.support.SharedInfrastructure;
+import org.deebert.streams.embedded.SchemaRegistryServer;
+import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
+import org.deebert.streams.registry.ConfluentWireFormat;
+import org.deebert.streams.registry.SchemaRegistryException;
+import org.deebert.streams.registry.SpecificAvroSerde;
+import org.deebert.streams.schema.TextEvent;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Our registry client and serde against a real registry server (Apicurio's Confluent-compatible API),
+ * and our wire format against an independent implementation of it (Apicurio's own Avro serdes, in
+ * Confluent mode), in both directions.
+ */
+@Timeout(180)
+class SchemaRegistryInteropTest {
+
+    private final SchemaRegistryServer server = SharedInfrastructure.registry();
+    private final ConfluentSchemaRegistryClient client = new ConfluentSchemaRegistryClient(server.url());
+
+    private static TextEvent event() {
+        return TextEvent.newBuilder()
+                .setId("e-42")
+                .setText("an utterly charming film")
+                .setEventTime(Instant.ofEpochMilli(1_700_000_000_000L))
+                .setSource("interop-test")
+                .setAttributes(Map.of("lang", "en"))
+                .build();
+    }
+
+    private static String uniqueTopic() {
+        return "interop-" + UUID.randomUUID();
+    }
+
+    @Test
+    void shouldRegisterIdempotentlyAndFetchTheSchemaById() {
+        String subject = uniqueTopic() + "-value";
+
+        int id = client.register(subject, TextEvent.getClassSchema());
+        int again = client.register(subject, TextEvent.getClassSchema());
+
+        assertThat(again).isEqualTo(id);
+        // A fresh client has no cache: this really goes to GET /schemas/ids/{id}.
+        assertThat(new ConfluentSchemaRegistryClient(server.url()).getById(id)).isEqualTo(TextEvent.getClassSchema());
+    }
+
+    @Test
+    void shouldReportAnUnknownIdAsNotFound() {
+        assertThatThrownBy(() -> client.getById(987_654_321))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> {
+                    assertThat(e.isNotFound()).isTrue();
+                    assertThat(e.statusCode()).isEqualTo(404);
+                });
+    }
+
+    @Test
+    void shouldRejectAnIncompatibleSchemaChange() {
+        String subject = uniqueTopic() + "-value";
+        client.register(subject, TextEvent.getClassSchema());
+        // id changes type from string to int: readers of the new schema cannot read existing data (not BACKWARD).
+        Schema incompatible = SchemaBuilder.record("TextEvent").namespace("org.deebert.streams.schema").fields()
+                .requiredInt("id").endRecord();
+
+        assertThatThrownBy(() -> client.register(subject, incompatible))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> {
+                    assertThat(e.isIncompatible()).isTrue();
+                    assertThat(e.statusCode()).isEqualTo(409);
+                });
+    }
+
+    @Test
+    void shouldWriteBytesThatApicuriosConfluentModeDeserializerReads() {
+        String topic = uniqueTopic();
+        byte[] bytes = new SpecificAvroSerde<>(TextEvent.class, client, false).serializer().serialize(topic, event());
+
+        try (AvroKafkaDeserializer<TextEvent> apicurio = new AvroKafkaDeserializer<>()) {
+            apicurio.configure(apicurioConfig(Map.of(AvroKafkaSerdeConfig.USE_SPECIFIC_AVRO_READER, true)), false);
+            assertThat(apicurio.deserialize(topic, bytes)).isEqualTo(event());
+        }
+    }
+
+    @Test
+    void shouldReadBytesThatApicuriosConfluentModeSerializerWrites() {
+        String topic = uniqueTopic();
+        byte[] bytes;
+        try (AvroKafkaSerializer<TextEvent> apicurio = new AvroKafkaSerializer<>()) {
+            apicurio.configure(apicurioConfig(Map.of(SerdeConfig.AUTO_REGISTER_ARTIFACT, true)), false);
+            bytes = apicurio.serialize(topic, event());
+        }
+        // The id Apicurio wrote is the one the Confluent API gives for the same schema under the same subject.
+        int confluentId = client.register(topic + "-value", TextEvent.getClassSchema());
+        assertThat(bytes[0]).isEqualTo(ConfluentWireFormat.MAGIC_BYTE);
+        assertThat(ConfluentWireFormat.parse(bytes).schemaId()).isEqualTo(confluentId);
+
+        TextEvent read = new SpecificAvroSerde<>(TextEvent.class, new ConfluentSchemaRegistryClient(server.url()), false)
+                .deserializer().deserialize(topic, bytes);
+
+        assertThat(read).isEqualTo(event());
+    }
+
+    /**
+     * Apicurio's serdes speak Apicurio's own API. In Confluent mode they write a 4-byte id, and the id
+     * must be the content id: that is the number the registry's Confluent API calls a schema id.
+     */
+    private Map<String, Object> apicurioConfig(Map<String, Object> extra) {
+        Map<String, Object> config = new java.util.HashMap<>(Map.of(
+                SerdeConfig.REGISTRY_URL, server.apicurioApiUrl(),
+                SerdeConfig.ENABLE_CONFLUENT_ID_HANDLER, true,
+                SerdeConfig.USE_ID, "contentId",
+                // Ids in the payload, not in Kafka headers: the Confluent wire format has no headers.
+                SerdeConfig.ENABLE_HEADERS, false));
+        config.putAll(extra);
+        return config;
+    }
+}
