@@ -1,0 +1,93 @@
+"""End to end: a tiny random-init checkpoint, two-stage fine-tuned for a few steps on real SST-2 text
+through the CLI, evaluated and exported; the export is then run layer by layer the way the C runtime
+(and so DJL) loads it, and compared with the Python model."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deebert_export import pipeline
+from deebert_export.cli import main
+from deebert_export.data import read_jsonl
+from deebert_export.export import describe_signatures, run_session_style
+from deebert_export.testing import write_tiny_checkpoint
+from deebert_export.tokenization import encode, load_tokenizer, pad_batch
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, sst2_dir):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    ckpt = write_tiny_checkpoint(tmp / "ckpt")
+    work, out = tmp / "work", tmp / "model"
+    rc = main(["run", "--work-dir", str(work), "--dataset", "tabular", "--train-file", str(sst2_dir / "glue-dev.tsv"),
+               "--checkpoint", str(ckpt), "--max-seq-length", "24", "--batch-size", "16",
+               "--max-train-examples", "96", "--stage2-epochs", "2", "--out", str(out), "--name", "tiny-sst2"])
+    assert rc == 0
+    return work, out
+
+
+def test_export_writes_the_contract_files(exported):
+    _, out = exported
+    for name in ("model_card.json", "tokenizer.json", "reference_outputs.jsonl", "export_config.json",
+                 "saved_model/saved_model.pb", "eval/test_sweep_entropy.csv", "eval/test_evaluation.png",
+                 "eval/dev_per_layer_accuracy.json"):
+        assert (out / name).is_file(), name
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["labels"] == ["0", "1"] and card["num_layers"] == 3 and card["hidden_size"] == 16
+    assert card["recommended_threshold"]["chosen_on"] == "dev"
+    assert len(card["per_layer_accuracy"]["test"]) == 3
+    assert {r["threshold"] for r in card["sweep"]["test"]} >= {0.0}
+
+
+def test_signatures_match_the_contract(exported):
+    _, out = exported
+    sigs = describe_signatures(out / "saved_model")
+    assert set(sigs) == {"embed", "layer_1", "layer_2", "layer_3", "serving_default"}
+    assert sigs["embed"]["inputs"] == {"attention_mask": {"dtype": "int32", "shape": [-1, -1]},
+                                       "input_ids": {"dtype": "int32", "shape": [-1, -1]}}
+    assert sigs["embed"]["outputs"] == {"hidden": {"dtype": "float32", "shape": [-1, -1, 16]}}
+    assert sigs["layer_2"]["inputs"]["hidden"] == {"dtype": "float32", "shape": [-1, -1, 16]}
+    assert sigs["layer_2"]["outputs"] == {"entropy": {"dtype": "float32", "shape": [-1]},
+                                          "hidden_out": {"dtype": "float32", "shape": [-1, -1, 16]},
+                                          "logits": {"dtype": "float32", "shape": [-1, 2]},
+                                          "probs": {"dtype": "float32", "shape": [-1, 2]}}
+    assert sigs["serving_default"]["outputs"] == {"all_logits": {"dtype": "float32", "shape": [-1, 3, 2]}}
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["signatures"] == sigs
+
+
+def test_exported_signatures_layer_by_layer_equal_the_python_model(exported):
+    work, out = exported
+    model, record = pipeline.load_trained(work, tf.float16)   # the weights as exported
+    tok = load_tokenizer(out / "tokenizer.json", record["train_config"]["max_seq_length"])
+    texts = [e.text for e in read_jsonl(work / "data" / "test.jsonl")[:12]]
+    ids, mask = pad_batch(encode(tok, texts))
+    python = model.all_logits(ids, mask).numpy()
+    session = run_session_style(out / "saved_model", ids, mask, model.num_layers)
+    np.testing.assert_allclose(session, python, atol=1e-5)
+    # the TF2 loader's signatures give the same, including entropy = -sum p ln p
+    loaded = tf.saved_model.load(str(out / "saved_model"))
+    h = loaded.signatures["embed"](input_ids=tf.constant(ids), attention_mask=tf.constant(mask))["hidden"]
+    r = loaded.signatures["layer_1"](hidden=h, attention_mask=tf.constant(mask))
+    p = r["probs"].numpy()
+    np.testing.assert_allclose(r["entropy"].numpy(), -(p * np.log(p)).sum(-1), atol=1e-5)
+    np.testing.assert_allclose(r["logits"].numpy(), python[:, 0, :], atol=1e-5)
+
+
+def test_reference_outputs_cover_the_test_split(exported):
+    work, out = exported
+    test = read_jsonl(work / "data" / "test.jsonl")
+    lines = [json.loads(x) for x in (out / "reference_outputs.jsonl").read_text().splitlines()]
+    assert [x["id"] for x in lines] == [e.id for e in test]
+    assert all(np.array(x["logits"]).shape == (3, 2) for x in lines)
+    assert all(1 <= x["num_tokens"] <= 24 for x in lines)
+
+
+def test_float16_storage_cost_is_recorded(exported):
+    _, out = exported
+    weights = json.loads((out / "model_card.json").read_text())["weights"]
+    assert weights["stored_dtype"] == "float16"
+    assert 0 <= weights["max_abs_logit_difference"] < 1e-2
