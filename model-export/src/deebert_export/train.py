@@ -34,8 +34,8 @@ class TrainConfig:
     batch_size: int = 16
     stage1_epochs: float = 1.0         # fractional epochs allowed (e.g. 0.5)
     stage1_learning_rate: float = 5e-5
-    stage2_epochs: int = 10
-    stage2_learning_rate: float = 5e-4
+    stage2_epochs: int = 30
+    stage2_learning_rate: float = 1e-2   # early layers' [CLS] vectors vary little: off-ramps need large weights
     stage2_batch_size: int = 64
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01

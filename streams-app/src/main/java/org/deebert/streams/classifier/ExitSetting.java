@@ -9,9 +9,9 @@ import java.util.Objects;
  * @param threshold S in nats, finite and {@code >= 0}. S = 0 sends every input to the last layer;
  *                  for {@link ExitPolicy#ENTROPY}, S > ln(number of labels) lets every input exit
  *                  at layer 1.
- * @throws IllegalArgumentException if S is negative, NaN or infinite
  */
 public record ExitSetting(ExitPolicy policy, double threshold) {
+    /** @throws IllegalArgumentException if S is negative, NaN or infinite */
     public ExitSetting {
         Objects.requireNonNull(policy, "policy");
         if (!Double.isFinite(threshold) || threshold < 0) {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Every test of the project in one command, set-up included (the README's test command; .ci/run runs
+# exactly this): the Python venv, the SpamAssassin split (the Java end-to-end tests classify its
+# held-out emails), the Maven build including the Schema Registry app; then
+#   1. model-export's pytest suite,
+#   2. `mvn test` over all modules: unit tests and tests/ (real KRaft broker, real registry server,
+#      committed default model, real emails).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib/setup.sh
+source "$HERE/lib/setup.sh"
+
+setup_python
+prepare_data
+build_java
+
+cd "$DEEBERT_REPO/model-export"
+echo "== model-export: pytest"
+.venv/bin/python -m pytest tests -p no:cacheprovider
+
+cd "$DEEBERT_REPO"
+echo "== Java: mvn test (unit + end-to-end)"
+export OPT_OUT_TRACKING=true TF_CPP_MIN_LOG_LEVEL=2
+mvn -B test
