@@ -60,13 +60,10 @@ public final class ControlCommand implements Callable<Integer> {
         @Override
         public Integer call() throws InterruptedException {
             AppSettings settings = config.load();
-            ThresholdControl message = ThresholdControl.newBuilder()
-                    .setThreshold(value).setPolicy(policy).setModelName(model)
-                    .setChangedBy(by != null ? by : System.getProperty("user.name", "unknown"))
-                    .setReason(reason).setChangedAt(Instant.now()).build();
+            ThresholdControl message;
             try {
-                // The same rules the service applies: a message it would reject is never produced.
-                new ControlMessageValidator(model).validate(model, message);
+                message = ControlCommand.thresholdMessage(model, value, policy,
+                        by != null ? by : System.getProperty("user.name", "unknown"), reason);
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
@@ -94,6 +91,26 @@ public final class ControlCommand implements Callable<Integer> {
                     written.partition(), written.offset());
             return 0;
         }
+    }
+
+    /**
+     * Builds a set-threshold message and checks it with the rules the service applies, so that a message
+     * the service would reject is never produced.
+     *
+     * @param model  the model name (the record key)
+     * @param value  threshold S in nats
+     * @param policy the exit policy
+     * @param by     who makes the change (audit trail)
+     * @param reason why (audit trail)
+     * @return the message, stamped with the current time
+     * @throws IllegalArgumentException saying which rule the message breaks
+     */
+    static ThresholdControl thresholdMessage(String model, double value, ExitPolicyName policy, String by, String reason) {
+        ThresholdControl message = ThresholdControl.newBuilder()
+                .setThreshold(value).setPolicy(policy).setModelName(model)
+                .setChangedBy(by).setReason(reason).setChangedAt(Instant.now()).build();
+        new ControlMessageValidator(model).validate(model, message);
+        return message;
     }
 
     /** Produces one control record (value null = tombstone) and waits for the broker's acknowledgement. */

@@ -2,23 +2,12 @@ package org.deebert.streams.app;
 
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
-import org.deebert.streams.classifier.EarlyExitClassifier;
-import org.deebert.streams.classifier.TextClassifier;
-import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
-import org.deebert.streams.topology.ClassifierPool;
-import org.deebert.streams.topology.ClassifierTopology;
 import org.deebert.streams.topology.ExitMetrics;
-import org.deebert.streams.topology.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -43,48 +32,22 @@ public final class RunCommand implements java.util.concurrent.Callable<Integer> 
     @Override
     public Integer call() throws InterruptedException {
         AppSettings settings = config.load();
-        ConfluentSchemaRegistryClient registry = new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl());
-        Topics topics = Topics.create(settings.topics(), registry);
-        SchemaRegistration.registerAll(registry, topics);
-        if (createTopics != null ? createTopics : settings.createTopics()) {
-            TopicCreator.createMissing(settings.clientProperties(), topics, settings.topicPartitions(),
-                    settings.replicationFactor());
-        }
-
-        AtomicReference<EarlyExitClassifier> first = new AtomicReference<>();
-        Supplier<TextClassifier> factory = () -> {
-            EarlyExitClassifier c = EarlyExitClassifier.load(settings.modelDir(), settings.classifierOptions());
-            first.compareAndSet(null, c);
-            return c;
-        };
-        ClassifierPool pool = new ClassifierPool(factory);
-        LOG.info("Model {} version {} on {} (preference {}); threshold S={} nats ({}) until the control topic says otherwise",
-                pool.modelName(), pool.modelVersion(), first.get().device(), settings.device(),
-                pool.recommendedSetting().threshold(), pool.recommendedSetting().policy());
-
-        Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool);
-        Properties props = settings.streamsProperties();
-        props.putAll(ClassifierTopology.streamsConfig(topics));
-        KafkaStreams streams = new KafkaStreams(topology, props);
-        // A thread dies on errors such as an unreachable Schema Registry; a new thread resumes from the last
-        // commit (exactly-once), so nothing is lost or duplicated.
-        streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("Stream thread failed ({}); replacing it", e.getClass().getName(), e);
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
+        StreamsService service = StreamsService.create(settings,
+                createTopics != null ? createTopics : settings.createTopics());
+        KafkaStreams streams = service.streams();
 
         CountDownLatch stopped = new CountDownLatch(1);
-        ScheduledExecutorService metricsLog = startMetricsLog(streams, pool.numLayers(), settings.metricsLogInterval());
+        ScheduledExecutorService metricsLog = startMetricsLog(streams, service.pool().numLayers(),
+                settings.metricsLogInterval());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("Shutting down");
             if (metricsLog != null) {
                 metricsLog.shutdownNow();
             }
-            streams.close(Duration.ofSeconds(30));
-            pool.close();
+            service.close();
             stopped.countDown();
         }, "deebert-shutdown"));
-        streams.start();
+        service.start();
         stopped.await();
         return 0;
     }

@@ -64,6 +64,8 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
     private Cancellable punctuator;
     private long nextSequence;
     private int buffered;
+    /** Wall-clock ms when the oldest buffered record arrived; Long.MIN_VALUE for records restored after a crash. */
+    private long oldestBufferedAtMs;
 
     /**
      * @param settings           batch size, linger, text limit
@@ -108,8 +110,17 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
         nextSequence = last + 1;
         if (buffered > 0) {
             LOG.info("Task {}: {} records restored in the batch buffer", context.taskId(), buffered);
+            oldestBufferedAtMs = Long.MIN_VALUE; // they have waited long enough: classify them at the first punctuation
         }
-        punctuator = context.schedule(settings.linger(), PunctuationType.WALL_CLOCK_TIME, now -> flushAll());
+        // Flush only a batch whose oldest record has waited at least linger. Flushing whatever is buffered at
+        // every tick gave batches of one under load: a batch takes far longer than linger, so the punctuator
+        // was due again after every record, and Kafka Streams also halves its records-per-loop whenever a
+        // punctuator runs. A record therefore waits between linger and 2 x linger for a partial batch.
+        punctuator = context.schedule(settings.linger(), PunctuationType.WALL_CLOCK_TIME, now -> {
+            if (buffered > 0 && oldestBufferedAtMs <= now - settings.linger().toMillis()) {
+                flushAll();
+            }
+        });
     }
 
     /**
@@ -122,6 +133,9 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
         RawAndDecoded<TextEvent> value = record.value();
         validator.validate(value == null ? null : value.decoded());
         RecordMetadata source = context.recordMetadata().orElse(null);
+        if (buffered == 0) {
+            oldestBufferedAtMs = context.currentSystemTimeMs();
+        }
         buffer.put(nextSequence++, new BufferedRecord(record.key(), value.raw(), record.timestamp(), record.headers(),
                 source == null ? null : source.topic(), source == null ? -1 : source.partition(),
                 source == null ? -1 : source.offset()));

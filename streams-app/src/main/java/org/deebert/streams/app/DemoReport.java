@@ -1,0 +1,166 @@
+package org.deebert.streams.app;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.deebert.streams.classifier.ExpectedSaving;
+
+/**
+ * Turns the demo's {@link DemoTally} into text for the terminal (a live line, the summary table) and
+ * into JSON. Never includes message text.
+ */
+final class DemoReport {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /**
+     * What the demo ran, for the summary's header.
+     *
+     * @param modelName    the model card's name
+     * @param modelVersion the model card's version
+     * @param numLayers    layers (off-ramps)
+     * @param device       where TensorFlow ran
+     * @param eventsFile   the labelled input
+     * @param events       good events sent
+     * @param batchSize    max.batch.size of the service
+     * @param rate         input rate asked for, events/s; 0 = unlimited
+     */
+    record Run(String modelName, String modelVersion, int numLayers, String device, String eventsFile, int events,
+               int batchSize, double rate) {
+    }
+
+    private DemoReport() {
+    }
+
+    /**
+     * @param elapsedS        seconds since the first record was sent
+     * @param tally           counts so far
+     * @param eventsPerSecond events classified per second since the previous line
+     * @return one line: progress, events/s, exit histogram, S in force and its source
+     */
+    static String liveLine(double elapsedS, DemoTally tally, double eventsPerSecond) {
+        String s = Double.isNaN(tally.latestThreshold()) ? "S=?" : String.format(Locale.ROOT, "S=%.4f nats (%s)",
+                tally.latestThreshold(), tally.latestSource());
+        return String.format(Locale.ROOT, "[%6.1f s] classified %4d, dead-lettered %d of %d | %6.1f events/s | exit layers %s | %s",
+                elapsedS, tally.classifiedCount(), tally.deadLetters(), tally.expected(), eventsPerSecond,
+                histogram(tally.exitHistogram()), s);
+    }
+
+    /**
+     * @param run   what ran
+     * @param tally the final counts
+     * @return the summary table, several lines
+     */
+    static String summary(Run run, DemoTally tally) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "SUMMARY: model %s %s (%d layers, %s), %d events from %s, batch size %d, input rate %s%n",
+                run.modelName(), run.modelVersion(), run.numLayers(), run.device(), run.events(), run.eventsFile(),
+                run.batchSize(), run.rate() > 0 ? run.rate() + " events/s" : "unlimited"));
+        b.append(String.format(Locale.ROOT, "  %-7s %9s  %-13s %6s %9s  %-28s %7s %9s %9s %6s%n", "phase", "S (nats)", "S source",
+                "events", "accuracy", "exit layers 1.." + run.numLayers(), "saving", "events/s", "ms/event", "batch"));
+        List<PhaseStats> phases = new ArrayList<>(List.of(tally.before(), tally.after()));
+        if (tally.other().events() > 0) {
+            phases.add(tally.other());
+        }
+        for (PhaseStats p : phases) {
+            b.append(String.format(Locale.ROOT, "  %-7s %9.4f  %-13s %6d %9s  %-28s %7s %9s %9s %6s%n", p.name(), p.threshold(),
+                    p.thresholdSource() == null ? "-" : p.thresholdSource(), p.events(), number(p.accuracy(), 4),
+                    histogram(p.exitHistogram()), number(p.expectedSaving(), 3), number(p.eventsPerSecond(), 1),
+                    number(p.meanClassifierMs(), 1), number(p.meanBatchSize(), 1)));
+        }
+        b.append(String.format(Locale.ROOT, "  overall: %d classified, accuracy %s, exit layers %s, expected saving %s%n",
+                tally.classifiedCount(), number(tally.accuracy(), 4), histogram(tally.exitHistogram()),
+                number(ExpectedSaving.expectedSaving(tally.exitHistogram()), 3)));
+        b.append(String.format(Locale.ROOT, "  dead letters: %d %s (1 deliberately malformed record sent; %d events from the file)%n",
+                tally.deadLetters(), tally.deadLetterCodes(), tally.deadLetteredEvents()));
+        b.append("  saving = DeeBERT expected saving (1 - layers run / all layers); events/s = wall clock from the")
+                .append(" events' processed_at;\n  ms/event = classifier time per event; batch = mean size of the batch an event was classified in");
+        if (tally.duplicates() > 0 || tally.unexpected() > 0) {
+            b.append(String.format(Locale.ROOT, "%n  WARNING: %d duplicate and %d unexpected records", tally.duplicates(),
+                    tally.unexpected()));
+        }
+        return b.toString();
+    }
+
+    /**
+     * @param run   what ran
+     * @param tally the final counts
+     * @return the summary as a JSON-ready map (NaN becomes null)
+     */
+    static Map<String, Object> summaryJson(Run run, DemoTally tally) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        Map<String, Object> model = new LinkedHashMap<>();
+        model.put("name", run.modelName());
+        model.put("version", run.modelVersion());
+        model.put("num_layers", run.numLayers());
+        model.put("device", run.device());
+        root.put("model", model);
+        root.put("events_file", run.eventsFile());
+        root.put("events", run.events());
+        root.put("batch_size", run.batchSize());
+        root.put("input_rate_events_per_s", run.rate() > 0 ? run.rate() : null);
+        List<Map<String, Object>> phases = new ArrayList<>();
+        for (PhaseStats p : List.of(tally.before(), tally.after(), tally.other())) {
+            if (p == tally.other() && p.events() == 0) {
+                continue;
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("phase", p.name());
+            m.put("threshold_nats", finite(p.threshold()));
+            m.put("threshold_source", p.thresholdSource());
+            m.put("events", p.events());
+            m.put("accuracy", finite(p.accuracy()));
+            m.put("exit_histogram", p.exitHistogram());
+            m.put("expected_saving", finite(p.expectedSaving()));
+            m.put("events_per_s", finite(p.eventsPerSecond()));
+            m.put("classifier_ms_per_event", finite(p.meanClassifierMs()));
+            m.put("mean_batch_size", finite(p.meanBatchSize()));
+            phases.add(m);
+        }
+        root.put("phases", phases);
+        root.put("classified", tally.classifiedCount());
+        root.put("accuracy", finite(tally.accuracy()));
+        root.put("exit_histogram", tally.exitHistogram());
+        root.put("expected_saving", ExpectedSaving.expectedSaving(tally.exitHistogram()));
+        root.put("dead_letters", tally.deadLetters());
+        root.put("dead_letter_codes", tally.deadLetterCodes());
+        root.put("dead_lettered_events", tally.deadLetteredEvents());
+        root.put("duplicates", tally.duplicates());
+        return root;
+    }
+
+    /**
+     * @param file where to write (parent directories are created)
+     * @param json the map from {@link #summaryJson}
+     * @throws UncheckedIOException if the file cannot be written
+     */
+    static void writeJson(Path file, Map<String, Object> json) {
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            JSON.writeValue(file.toFile(), json);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    static String histogram(long[] h) {
+        return Arrays.toString(h);
+    }
+
+    private static String number(double v, int decimals) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%." + decimals + "f", v) : "n/a";
+    }
+
+    private static Double finite(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+}

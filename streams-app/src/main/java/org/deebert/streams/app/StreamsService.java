@@ -1,0 +1,113 @@
+package org.deebert.streams.app;
+
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.deebert.streams.classifier.EarlyExitClassifier;
+import org.deebert.streams.classifier.TextClassifier;
+import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
+import org.deebert.streams.topology.ClassifierPool;
+import org.deebert.streams.topology.ClassifierTopology;
+import org.deebert.streams.topology.Topics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The service wired from its settings, not yet started: schemas registered, topics created when asked,
+ * the model loaded, and a {@link KafkaStreams} instance of {@link ClassifierTopology}. {@code run} and
+ * the in-process {@code demo} both build the service here, so the demo runs exactly what production runs.
+ */
+final class StreamsService implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StreamsService.class);
+
+    private final Topics topics;
+    private final ClassifierPool pool;
+    private final KafkaStreams streams;
+    private final String device;
+
+    private StreamsService(Topics topics, ClassifierPool pool, KafkaStreams streams, String device) {
+        this.topics = topics;
+        this.pool = pool;
+        this.streams = streams;
+        this.device = device;
+    }
+
+    /**
+     * @param settings     the service's settings
+     * @param createTopics whether to create missing topics (the control topic compacted)
+     * @return the service, ready for {@link #start()}
+     * @throws org.deebert.streams.registry.SchemaRegistryException if the registry is unreachable or rejects a schema
+     * @throws IllegalStateException if topics cannot be created
+     * @throws InterruptedException  if interrupted while creating topics
+     * @throws RuntimeException      whatever loading the model throws (missing directory, card mismatch)
+     */
+    static StreamsService create(AppSettings settings, boolean createTopics) throws InterruptedException {
+        ConfluentSchemaRegistryClient registry = new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl());
+        Topics topics = Topics.create(settings.topics(), registry);
+        SchemaRegistration.registerAll(registry, topics);
+        if (createTopics) {
+            TopicCreator.createMissing(settings.clientProperties(), topics, settings.topicPartitions(),
+                    settings.replicationFactor());
+        }
+
+        AtomicReference<EarlyExitClassifier> first = new AtomicReference<>();
+        Supplier<TextClassifier> factory = () -> {
+            EarlyExitClassifier c = EarlyExitClassifier.load(settings.modelDir(), settings.classifierOptions());
+            first.compareAndSet(null, c);
+            return c;
+        };
+        ClassifierPool pool = new ClassifierPool(factory);
+        LOG.info("Model {} version {} on {} (preference {}); threshold S={} nats ({}) until the control topic says otherwise",
+                pool.modelName(), pool.modelVersion(), first.get().device(), settings.device(),
+                pool.recommendedSetting().threshold(), pool.recommendedSetting().policy());
+
+        Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool);
+        Properties props = settings.streamsProperties();
+        props.putAll(ClassifierTopology.streamsConfig(topics));
+        KafkaStreams streams = new KafkaStreams(topology, props);
+        // A thread dies on errors such as an unreachable Schema Registry; a new thread resumes from the last
+        // commit (exactly-once), so nothing is lost or duplicated.
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("Stream thread failed ({}); replacing it", e.getClass().getName(), e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        return new StreamsService(topics, pool, streams, String.valueOf(first.get().device()));
+    }
+
+    /** @return the topics with the service's own serdes */
+    Topics topics() {
+        return topics;
+    }
+
+    /** @return the loaded model's pool (name, version, layers, recommended setting) */
+    ClassifierPool pool() {
+        return pool;
+    }
+
+    /** @return the Kafka Streams instance (state, metrics) */
+    KafkaStreams streams() {
+        return streams;
+    }
+
+    /** @return the device the first classifier runs on, as DJL names it (e.g. {@code cpu()}) */
+    String device() {
+        return device;
+    }
+
+    /** Starts processing; the global threshold store is restored from the control topic first. */
+    void start() {
+        streams.start();
+    }
+
+    /** Closes Kafka Streams (committing what was processed), then the classifiers. */
+    @Override
+    public void close() {
+        streams.close(Duration.ofSeconds(30));
+        pool.close();
+    }
+}
