@@ -1,8 +1,6 @@
 package org.deebert.streams.app;
 
 import java.util.concurrent.Callable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -15,19 +13,14 @@ import picocli.CommandLine.Spec;
  *   run --config FILE                                   start the Kafka Streams service
  *   control set-threshold --model NAME --value S --reason TEXT [--policy ENTROPY] [--by USER] --config FILE
  *   control clear-threshold --model NAME --config FILE  back to the model card's threshold
- *   demo ...                                            one-command demo (when built in)
+ *   demo ...                                            the one-command demo (embedded broker + registry)
  * </pre>
  * Exit codes: 0 success, 1 runtime failure, 2 usage error.
  */
 @Command(name = "deebert-streams", mixinStandardHelpOptions = true, version = "deebert-streams 0.1.0",
         description = "DeeBERT early-exit text classifier on Kafka Streams.",
-        subcommands = {RunCommand.class, ControlCommand.class})
+        subcommands = {RunCommand.class, ControlCommand.class, Demo.class})
 public final class Cli implements Callable<Integer> {
-
-    /** The demo subcommand is written separately and registered by name, so the CLI builds without it. */
-    static final String DEMO_CLASS = "org.deebert.streams.app.Demo";
-
-    private static final Logger LOG = LoggerFactory.getLogger(Cli.class);
 
     @Spec
     CommandSpec spec;
@@ -38,18 +31,9 @@ public final class Cli implements Callable<Integer> {
         return 2;
     }
 
-    /** @return the command line with every subcommand, including {@code demo} when its class is present */
+    /** @return the command line with every subcommand */
     public static CommandLine commandLine() {
-        CommandLine commandLine = new CommandLine(new Cli());
-        try {
-            Object demo = Class.forName(DEMO_CLASS).getDeclaredConstructor().newInstance();
-            commandLine.addSubcommand(demo);
-        } catch (ClassNotFoundException e) {
-            LOG.debug("No demo subcommand in this build");
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot create " + DEMO_CLASS, e);
-        }
-        return commandLine;
+        return new CommandLine(new Cli());
     }
 
     /** @param args command-line arguments; the process exits with the command's exit code */
