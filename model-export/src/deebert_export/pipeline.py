@@ -38,7 +38,11 @@ WEIGHT_DTYPES = {"float32": tf.float32, "float16": tf.float16}
 
 
 def _command_line() -> str:
-    return " ".join(sys.argv)
+    """The command as a user would type it (``python -m deebert_export ...``), run from model-export/."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith("__main__.py"):
+        argv[0] = "python -m deebert_export"
+    return " ".join(argv)
 
 
 def _write_json(path: Path, obj) -> None:
