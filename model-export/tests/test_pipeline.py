@@ -83,7 +83,8 @@ def test_reference_outputs_cover_the_test_split(exported):
     lines = [json.loads(x) for x in (out / "reference_outputs.jsonl").read_text().splitlines()]
     assert [x["id"] for x in lines] == [e.id for e in test]
     assert all(np.array(x["logits"]).shape == (3, 2) for x in lines)
-    assert all(1 <= x["num_tokens"] <= 24 for x in lines)
+    assert all(1 <= x["num_tokens"] <= 24 and len(x["token_ids"]) == x["num_tokens"] for x in lines)
+    assert all(x["token_ids"][0] == 101 and x["token_ids"][-1] == 102 for x in lines)  # [CLS] ... [SEP]
 
 
 def test_float16_storage_cost_is_recorded(exported):

@@ -140,10 +140,13 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def write_reference_outputs(path: Path, examples, labels: list[str], token_counts, all_logits: np.ndarray) -> None:
-    """One JSON line per example: id, text_sha256, label, label_index, num_tokens, logits (n x C)."""
+def write_reference_outputs(path: Path, examples, labels: list[str], token_ids: list[list[int]], all_logits: np.ndarray) -> None:
+    """One JSON line per example: id, text_sha256, label, label_index, num_tokens, token_ids (what the
+    model saw, [CLS] ... [SEP] after truncation) and logits (n x C), so a runtime can prove tokenizer
+    and model parity."""
     with open(path, "w", encoding="utf-8") as f:
-        for ex, n_tok, lg in zip(examples, token_counts, all_logits):
+        for ex, ids, lg in zip(examples, token_ids, all_logits):
             f.write(json.dumps({"id": ex.id, "text_sha256": text_sha256(ex.text), "label": ex.label,
-                                "label_index": labels.index(ex.label), "num_tokens": int(n_tok),
+                                "label_index": labels.index(ex.label), "num_tokens": len(ids),
+                                "token_ids": [int(t) for t in ids],
                                 "logits": [[round(float(x), 6) for x in row] for row in lg]}) + "\n")

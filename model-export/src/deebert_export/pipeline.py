@@ -180,7 +180,7 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
     test = read_jsonl(data_dir / "test.jsonl")
     ids = encode(tok, [e.text for e in test])
     test_logits = np.load(work_dir / "eval" / "test_all_logits.npy")
-    write_reference_outputs(out_dir / REFERENCE_FILE, test, labels, [len(x) for x in ids], test_logits)
+    write_reference_outputs(out_dir / REFERENCE_FILE, test, labels, ids, test_logits)
 
     # Prove the export runs in the C-API style loader and matches Python, layer by layer.
     probe = length_sorted_batches(ids, 8)[-1]

@@ -83,6 +83,18 @@ class ClassifierParityTest {
     }
 
     @Test
+    void tokenIdsEqualPythonsForEveryTestEmail() {
+        // DJL's Hugging Face tokenizer and Python's `tokenizers` read the same tokenizer.json: same ids.
+        List<String> mismatches = new ArrayList<>();
+        for (Email email : references.all()) {
+            if (!Arrays.equals(classifier.tokenIds(email.text()), email.tokenIds())) {
+                mismatches.add(email.id());
+            }
+        }
+        assertThat(mismatches).as("emails whose Java token ids differ from Python's").isEmpty();
+    }
+
+    @Test
     void aboveLnOfTheLabelCountEveryEmailLeavesAtLayerOneWithItsReferenceProbabilitiesAndTokenCount() {
         // Layer 1 only: cheap enough to check every email's tokenization too.
         assertExitParity(Math.log(classifier.labels().size()) + 0.01, references.all());

@@ -54,9 +54,10 @@ public final class ReferenceEmails {
      * @param text       the text both sides classified
      * @param label      the true label
      * @param numTokens  tokens Python fed the model (after truncation, with [CLS] and [SEP])
+     * @param tokenIds   the ids Python fed the model ([CLS] ... [SEP]), {@code numTokens} of them
      * @param logits     Python's off-ramp logits, {@code [layer-1][label]}
      */
-    public record Email(String id, String text, String label, int numTokens, double[][] logits) {
+    public record Email(String id, String text, String label, int numTokens, long[] tokenIds, double[][] logits) {
 
         /** @return number of off-ramps n */
         public int numLayers() {
@@ -234,7 +235,16 @@ public final class ReferenceEmails {
                         logits[l][c] = rows.get(l).get(c).asDouble();
                     }
                 }
-                emails.add(new Email(id, text.text(), node.get("label").asText(), node.get("num_tokens").asInt(), logits));
+                JsonNode idsNode = node.get("token_ids");
+                if (idsNode == null) {
+                    throw new IllegalStateException(referenceFile + " has no token_ids (exported by an older model-export)");
+                }
+                long[] tokenIds = new long[idsNode.size()];
+                for (int t = 0; t < tokenIds.length; t++) {
+                    tokenIds[t] = idsNode.get(t).asLong();
+                }
+                emails.add(new Email(id, text.text(), node.get("label").asText(), node.get("num_tokens").asInt(), tokenIds,
+                        logits));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + referenceFile, e);
