@@ -105,7 +105,7 @@ public final class ControlCommand implements Callable<Integer> {
      * @return the message, stamped with the current time
      * @throws IllegalArgumentException saying which rule the message breaks
      */
-    static ThresholdControl thresholdMessage(String model, double value, ExitPolicyName policy, String by, String reason) {
+    public static ThresholdControl thresholdMessage(String model, double value, ExitPolicyName policy, String by, String reason) {
         ThresholdControl message = ThresholdControl.newBuilder()
                 .setThreshold(value).setPolicy(policy).setModelName(model)
                 .setChangedBy(by).setReason(reason).setChangedAt(Instant.now()).build();
@@ -113,8 +113,17 @@ public final class ControlCommand implements Callable<Integer> {
         return message;
     }
 
-    /** Produces one control record (value null = tombstone) and waits for the broker's acknowledgement. */
-    static RecordMetadata send(AppSettings settings, String model, ThresholdControl value) throws InterruptedException {
+    /**
+     * Produces one control record and waits for the broker's acknowledgement.
+     *
+     * @param settings the service's settings (bootstrap servers, registry, control topic name)
+     * @param model    the model name (the record key)
+     * @param value    the message, or null for a tombstone (back to the model card's S)
+     * @return where the record was written
+     * @throws IllegalStateException if the broker refuses the record
+     * @throws InterruptedException  if interrupted while waiting for the acknowledgement
+     */
+    public static RecordMetadata send(AppSettings settings, String model, ThresholdControl value) throws InterruptedException {
         Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
         Properties props = settings.clientProperties();
         props.put(ProducerConfig.ACKS_CONFIG, "all");

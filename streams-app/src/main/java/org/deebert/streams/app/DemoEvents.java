@@ -17,9 +17,10 @@ import java.util.Set;
 
 /**
  * Reads the demo's labelled input: JSON Lines with {@code {"id", "text", "label"}} per line, as
- * {@code python -m deebert_export prepare} writes {@code test.jsonl}.
+ * {@code python -m deebert_export prepare} writes {@code test.jsonl}. Also read by the end-to-end
+ * benchmark ({@code deebert-benchmark}'s StreamBenchmark).
  */
-final class DemoEvents {
+public final class DemoEvents {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -30,7 +31,7 @@ final class DemoEvents {
      * @param text  the text to classify
      * @param label the true label name
      */
-    record LabelledText(String id, String text, String label) {
+    public record LabelledText(String id, String text, String label) {
     }
 
     private DemoEvents() {
@@ -43,7 +44,7 @@ final class DemoEvents {
      * @throws UncheckedIOException     if the file cannot be read
      * @throws IllegalArgumentException if a line is not such an object or an id repeats (line number given)
      */
-    static List<LabelledText> read(Path file, int limit) {
+    public static List<LabelledText> read(Path file, int limit) {
         List<LabelledText> out = new ArrayList<>();
         Set<String> ids = new HashSet<>();
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
@@ -68,7 +69,7 @@ final class DemoEvents {
     }
 
     /** @return id -> true label, in input order */
-    static Map<String, String> trueLabels(List<LabelledText> texts) {
+    public static Map<String, String> trueLabels(List<LabelledText> texts) {
         Map<String, String> labels = new LinkedHashMap<>();
         for (LabelledText t : texts) {
             labels.put(t.id(), t.label());

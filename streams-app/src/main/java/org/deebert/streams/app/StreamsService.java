@@ -18,10 +18,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The service wired from its settings, not yet started: schemas registered, topics created when asked,
- * the model loaded, and a {@link KafkaStreams} instance of {@link ClassifierTopology}. {@code run} and
- * the in-process {@code demo} both build the service here, so the demo runs exactly what production runs.
+ * the model loaded, and a {@link KafkaStreams} instance of {@link ClassifierTopology}. {@code run}, the
+ * in-process {@code demo} and the end-to-end benchmark ({@code deebert-benchmark}'s StreamBenchmark) all
+ * build the service here, so the demo and the benchmark run exactly what production runs.
  */
-final class StreamsService implements AutoCloseable {
+public final class StreamsService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(StreamsService.class);
 
@@ -46,7 +47,7 @@ final class StreamsService implements AutoCloseable {
      * @throws InterruptedException  if interrupted while creating topics
      * @throws RuntimeException      whatever loading the model throws (missing directory, card mismatch)
      */
-    static StreamsService create(AppSettings settings, boolean createTopics) throws InterruptedException {
+    public static StreamsService create(AppSettings settings, boolean createTopics) throws InterruptedException {
         ConfluentSchemaRegistryClient registry = new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl());
         Topics topics = Topics.create(settings.topics(), registry);
         SchemaRegistration.registerAll(registry, topics);
@@ -80,27 +81,27 @@ final class StreamsService implements AutoCloseable {
     }
 
     /** @return the topics with the service's own serdes */
-    Topics topics() {
+    public Topics topics() {
         return topics;
     }
 
     /** @return the loaded model's pool (name, version, layers, recommended setting) */
-    ClassifierPool pool() {
+    public ClassifierPool pool() {
         return pool;
     }
 
     /** @return the Kafka Streams instance (state, metrics) */
-    KafkaStreams streams() {
+    public KafkaStreams streams() {
         return streams;
     }
 
     /** @return the device the first classifier runs on, as DJL names it (e.g. {@code cpu()}) */
-    String device() {
+    public String device() {
         return device;
     }
 
     /** Starts processing; the global threshold store is restored from the control topic first. */
-    void start() {
+    public void start() {
         streams.start();
     }
 
