@@ -1,0 +1,175 @@
+package org.deebert.streams.benchmark;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.deebert.streams.classifier.ExpectedSaving;
+
+/**
+ * What came back for one phase of {@link StreamBenchmark}: which of the events sent were classified or
+ * dead-lettered, their exit layers, batch sizes, arrival times and latencies. Only ids, labels and numbers
+ * are kept, never message text. Not thread-safe (the consumer thread alone feeds it).
+ */
+public final class PhaseTally {
+
+    private final Map<String, String> trueLabels;
+    private final double threshold;
+    private final Set<String> seen = new HashSet<>();
+    private final long[] histogram;
+    private final List<Double> latenciesMs = new ArrayList<>();
+    private long batchSizeSum;
+    private int classified;
+    private int labelled;
+    private int correct;
+    private int deadLettered;
+    private int duplicates;
+    private int thresholdMismatches;
+    private long firstNanos;
+    private long lastNanos;
+
+    /**
+     * @param trueLabels id of every event sent in this phase -> its true label (null when unknown)
+     * @param numLayers  the model's layers (length of the exit histogram)
+     * @param threshold  the S in nats every event of the phase should have been classified with
+     */
+    public PhaseTally(Map<String, String> trueLabels, int numLayers, double threshold) {
+        this.trueLabels = trueLabels;
+        this.histogram = new long[numLayers];
+        this.threshold = threshold;
+    }
+
+    /** @return whether {@code id} is one of this phase's events */
+    public boolean expects(String id) {
+        return trueLabels.containsKey(id);
+    }
+
+    /**
+     * Counts one classified event (a repeat of an id already seen counts only as a duplicate).
+     *
+     * @param id           the event id (record key)
+     * @param label        the predicted label
+     * @param exitLayer    1-based exit layer
+     * @param batchSize    events in its batch
+     * @param thresholdS   the S in nats the service says it applied
+     * @param arrivalNanos when the consumer received it, {@link System#nanoTime()}
+     * @param latencyMs    receive wall time minus the record timestamp, ms
+     */
+    public void classified(String id, String label, int exitLayer, int batchSize, double thresholdS, long arrivalNanos,
+                           double latencyMs) {
+        if (!seen.add(id)) {
+            duplicates++;
+            return;
+        }
+        if (classified == 0) {
+            firstNanos = arrivalNanos;
+        }
+        lastNanos = arrivalNanos;
+        classified++;
+        histogram[Math.max(1, Math.min(histogram.length, exitLayer)) - 1]++;
+        batchSizeSum += batchSize;
+        latenciesMs.add(latencyMs);
+        String truth = trueLabels.get(id);
+        if (truth != null) {
+            labelled++;
+            if (truth.equals(label)) {
+                correct++;
+            }
+        }
+        if (Double.compare(thresholdS, threshold) != 0) {
+            thresholdMismatches++;
+        }
+    }
+
+    /** Counts one dead-lettered event (its id = the record key). */
+    public void deadLettered(String id) {
+        if (seen.add(id)) {
+            deadLettered++;
+        } else {
+            duplicates++;
+        }
+    }
+
+    /** @return whether every event sent has come back, classified or dead-lettered */
+    public boolean complete() {
+        return seen.size() == trueLabels.size();
+    }
+
+    /** @return events sent in this phase */
+    public int expected() {
+        return trueLabels.size();
+    }
+
+    /** @return events not (yet) back */
+    public int missing() {
+        return trueLabels.size() - seen.size();
+    }
+
+    /** @return events classified */
+    public int classifiedCount() {
+        return classified;
+    }
+
+    /** @return events dead-lettered */
+    public int deadLetteredCount() {
+        return deadLettered;
+    }
+
+    /** @return records seen again for an id already counted (0 under exactly-once) */
+    public int duplicates() {
+        return duplicates;
+    }
+
+    /** @return classified events whose recorded S differs from the phase's S */
+    public int thresholdMismatches() {
+        return thresholdMismatches;
+    }
+
+    /** @return {@code exitHistogram[i-1]} = classified events that left at layer i (a copy) */
+    public long[] exitHistogram() {
+        return histogram.clone();
+    }
+
+    /** @return DeeBERT eq. 2 over {@link #exitHistogram()}; in [0, 1 - 1/n] */
+    public double expectedSaving() {
+        return ExpectedSaving.expectedSaving(histogram);
+    }
+
+    /** @return share of labelled classified events whose label was right; null when none was labelled */
+    public Double accuracy() {
+        return labelled == 0 ? null : (double) correct / labelled;
+    }
+
+    /** @return the size of the batch an event was classified in, averaged over events; NaN when none */
+    public double meanBatch() {
+        return classified == 0 ? Double.NaN : (double) batchSizeSum / classified;
+    }
+
+    /** @return {@link System#nanoTime()} of the first classified event's arrival; 0 before */
+    public long firstArrivalNanos() {
+        return firstNanos;
+    }
+
+    /** @return seconds from the first classified event's arrival to the last's */
+    public double firstToLastSeconds() {
+        return (lastNanos - firstNanos) / 1e9;
+    }
+
+    /** @return (classified - 1) / first-to-last seconds, in events/s; NaN with fewer than 2 events */
+    public double eventsPerSecond() {
+        return BenchmarkStats.ratePerSecond(classified, firstNanos, lastNanos);
+    }
+
+    /** @return the latency summary (ms) of the classified events */
+    public BenchmarkStats.LatencySummary latency() {
+        return BenchmarkStats.LatencySummary.of(latenciesMs.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    @Override
+    public String toString() {
+        return classified + " classified, " + deadLettered + " dead-lettered, " + missing() + " missing, exits "
+                + Arrays.toString(histogram);
+    }
+}

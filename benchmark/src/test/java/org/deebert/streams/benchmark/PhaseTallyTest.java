@@ -1,0 +1,40 @@
+package org.deebert.streams.benchmark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PhaseTallyTest {
+
+    @Test
+    void phaseTallyCountsOnceAndChecksLabelsAndThreshold() {
+        Map<String, String> truth = new LinkedHashMap<>();
+        truth.put("a", "spam");
+        truth.put("b", "ham");
+        truth.put("c", "ham");
+        truth.put("d", "spam");
+        PhaseTally t = new PhaseTally(truth, 3, 0.14);
+        t.classified("a", "spam", 1, 2, 0.14, 1_000_000_000L, 30);
+        t.classified("b", "spam", 3, 2, 0.14, 1_500_000_000L, 50);
+        t.classified("b", "ham", 1, 2, 0.14, 1_600_000_000L, 10); // duplicate: ignored
+        t.classified("c", "ham", 2, 1, 0.0, 2_000_000_000L, 70);  // another S
+        assertThat(t.expects("x")).isFalse();
+        assertThat(t.complete()).isFalse();
+        assertThat(t.missing()).isEqualTo(1);
+        t.deadLettered("d");
+        assertThat(t.complete()).isTrue();
+        assertThat(t.classifiedCount()).isEqualTo(3);
+        assertThat(t.deadLetteredCount()).isEqualTo(1);
+        assertThat(t.duplicates()).isEqualTo(1);
+        assertThat(t.thresholdMismatches()).isEqualTo(1);
+        assertThat(t.exitHistogram()).containsExactly(1, 1, 1);
+        assertThat(t.expectedSaving()).isCloseTo(1 - 6.0 / 9.0, within(1e-12)); // eq. 2: 1 - (1+2+3)/(3*3)
+        assertThat(t.accuracy()).isCloseTo(2.0 / 3.0, within(1e-12));
+        assertThat(t.meanBatch()).isCloseTo(5.0 / 3.0, within(1e-12));
+        assertThat(t.eventsPerSecond()).isEqualTo(2.0); // 2 events after the first over 1 s
+        assertThat(t.latency().p50Ms()).isEqualTo(50);
+    }
+}
