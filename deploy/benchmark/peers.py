@@ -1,0 +1,590 @@
+#!/usr/bin/env python3
+"""Peer runtimes for the DeeBERT benchmark: ONNX Runtime and TensorFlow (Python) on the same exported
+model, texts and thread count as the Java classifier, plus the machine's dense fp32 matmul rate and the
+model's FLOPs, which together give a physical upper limit on events/s.
+
+Run with the benchmark venv (deploy/benchmark/.venv), normally from deploy/run-benchmark.sh:
+
+    deploy/benchmark/.venv/bin/python deploy/benchmark/peers.py \
+        --model-dir model-export/models/deebert-spamassassin-minilm-l6 \
+        --texts model-export/build/spamassassin/data/test.jsonl --limit 256 \
+        --batch-sizes 1,8,32 --threads 2 --repeats 3 --out target/benchmark/peers.json
+
+What is measured, and how it matches the Java side (benchmark/.../ClassifierBenchmark):
+- Texts: the first N non-empty ``text`` fields of the JSON-lines file, in file order, in consecutive
+  batches (the last one may be short). Empty texts are skipped, as the Java benchmark does.
+- Tokenization: Python ``tokenizers`` on the model's ``tokenizer.json``, truncation to the card's
+  ``max_seq_length`` (longest-first, [CLS]/[SEP] included and added), no padding in the tokenizer; each
+  batch right-padded to its longest row with id 0 / mask 0 — what the Java ``BatchTokenizer`` does.
+  Tokenization is inside the timed call, as in the Java classifier's ``elapsedMs``.
+- Both peers run the ``serving_default`` signature: all layers, every off-ramp (``all_logits``), no
+  early exit ("full depth"). ONNX Runtime runs a tf2onnx conversion of that signature (opset 17),
+  cached in ``target/benchmark/model.onnx`` keyed by a hash of the SavedModel's files.
+- Per (runtime, batch size): 5 unmeasured warm-up batches, then one pass over all texts. With
+  ``--repeats K`` all (runtime, batch size) passes run once, then all again, K times (round-robin, so
+  a slow phase of a shared machine hits every configuration alike); the reported events/s is the
+  median run (the lower middle one for even K, as the Java side), latencies are pooled over the K runs,
+  percentiles are nearest-rank.
+- Threads: ONNX Runtime ``intra_op_num_threads = T`` (its pool includes the calling thread),
+  ``inter_op_num_threads = 1``, sequential execution, graph optimization level ALL. TensorFlow:
+  ``tf.config.threading`` intra-op = T, inter-op = 1, the same values the Java side gets through
+  ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` (see deploy/run-benchmark.sh). numpy/OpenBLAS:
+  ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` = T, set by this script before
+  numpy is first imported (numpy reads them only at import).
+
+Units: events/s = texts per second of wall-clock time; latencies in milliseconds per call (one call =
+one batch); FLOPs counted as 2 per multiply-add; GFLOP = 1e9 FLOP.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_ONNX = REPO / "target" / "benchmark" / "model.onnx"
+TF2ONNX_OPSET = 17
+SIGNATURE = "serving_default"
+OUTPUT = "all_logits"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Command line and environment
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parses the command line (see the module docstring)."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-dir", type=Path, required=True,
+                   help="exported model directory (model_card.json, tokenizer.json, saved_model/)")
+    p.add_argument("--texts", type=Path, required=True, help='JSON lines with a "text" field')
+    p.add_argument("--limit", type=int, default=256, help="use the first N non-empty texts (0 = all)")
+    p.add_argument("--batch-sizes", default="1,8,32", help="comma-separated batch sizes (rows per call)")
+    p.add_argument("--threads", type=int, default=2, help="compute threads for every runtime")
+    p.add_argument("--repeats", type=int, default=3, help="round-robin passes per configuration")
+    p.add_argument("--warmup-batches", type=int, default=5, help="unmeasured batches before each pass")
+    p.add_argument("--runtimes", default="onnxruntime,tensorflow",
+                   help="which peers to run (comma-separated: onnxruntime, tensorflow)")
+    p.add_argument("--matmul-sizes", default="1024,2048", help="square sgemm sizes n for the GFLOP/s probe")
+    p.add_argument("--matmul-trials", type=int, default=5, help="timed sgemm calls per size (best is kept)")
+    p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX, help="where the converted ONNX model is cached")
+    p.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    args = p.parse_args(argv)
+    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+    args.matmul_sizes = [int(n) for n in args.matmul_sizes.split(",") if n.strip()]
+    args.runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
+    if args.threads < 1 or args.repeats < 1 or args.limit < 0 or args.warmup_batches < 0 \
+            or not args.batch_sizes or min(args.batch_sizes) < 1:
+        p.error("--threads, --repeats and batch sizes must be >= 1; --limit, --warmup-batches >= 0")
+    unknown = set(args.runtimes) - {"onnxruntime", "tensorflow"}
+    if unknown:
+        p.error(f"unknown runtimes {sorted(unknown)}")
+    return args
+
+
+def pin_thread_env(threads: int) -> dict[str, str]:
+    """Sets the BLAS/OpenMP thread variables to ``threads`` (call before numpy is imported).
+
+    Returns the variables as set. TensorFlow's own pools are set through tf.config, ONNX Runtime's through
+    its SessionOptions; these variables only govern OpenBLAS (numpy) and any OpenMP code.
+    """
+    env = {k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    if "numpy" in sys.modules:
+        raise RuntimeError("numpy was imported before the thread variables were set")
+    os.environ.update(env)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+# ----------------------------------------------------------------------------------------------------
+# Texts and tokenization
+
+
+def read_texts(path: Path, limit: int) -> list[str]:
+    """The first ``limit`` non-empty ``text`` fields of a JSON-lines file, in file order (0 = all)."""
+    texts: list[str] = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            text = json.loads(line).get("text") or ""
+            if not text:
+                continue  # the Java classifier rejects empty texts; its benchmark skips them
+            texts.append(text)
+            if limit and len(texts) == limit:
+                break
+    if not texts:
+        raise SystemExit(f"no texts in {path}")
+    return texts
+
+
+class BatchTokenizer:
+    """Tokenizes like the Java runtime: truncation to ``max_len`` tokens (special tokens included),
+    [CLS]/[SEP] added, no padding in the tokenizer; ``encode`` right-pads the batch to its longest row
+    with id 0 and attention mask 0. Texts are encoded one by one (no multi-threaded batch encoding),
+    as the Java side does."""
+
+    def __init__(self, tokenizer_json: Path, max_len: int):
+        from tokenizers import Tokenizer
+
+        self.tok = Tokenizer.from_file(str(tokenizer_json))
+        self.tok.enable_truncation(max_length=max_len)
+        self.tok.no_padding()
+        self.max_len = max_len
+
+    def ids(self, text: str) -> list[int]:
+        """Token ids of one text after truncation, [CLS] ... [SEP]."""
+        return self.tok.encode(text).ids
+
+    def encode(self, texts: list[str]):
+        """Returns (input_ids, attention_mask), both int32 arrays of shape (B, T), T = longest row."""
+        import numpy as np
+
+        rows = [self.tok.encode(t).ids for t in texts]
+        seq = max(len(r) for r in rows)
+        ids = np.zeros((len(rows), seq), dtype=np.int32)
+        mask = np.zeros((len(rows), seq), dtype=np.int32)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = r
+            mask[i, : len(r)] = 1
+        return ids, mask
+
+
+def batches(texts: list[str], size: int) -> list[list[str]]:
+    """Consecutive batches of ``size`` texts in order; the last one may be shorter."""
+    return [texts[i:i + size] for i in range(0, len(texts), size)]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Statistics (same definitions as the Java BenchmarkStats)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least ``q`` of the values at or below it."""
+    if not sorted_values:
+        return 0.0
+    rank = math.ceil(q * len(sorted_values))
+    return sorted_values[max(0, min(len(sorted_values) - 1, rank - 1))]
+
+
+def median_index(values: list[float]) -> int:
+    """Index of the median run by value; for an even count the lower of the two middle runs."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    return order[(len(values) - 1) // 2]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Model facts and FLOPs
+
+
+def sha256_of_dir(d: Path) -> str:
+    """SHA-256 over the relative paths and contents of every file under ``d`` (sorted), hex."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in d.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(d)).encode())
+        h.update(b"\0")
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def model_dims(model_dir: Path, card: dict) -> dict:
+    """Hidden size H, layers n, intermediate size I, labels C of the exported model.
+
+    I is read from the SavedModel's variables (shape of layer 0's intermediate kernel ``i_w``, (H, I)),
+    cross-checked against the card's ``backbone.config.intermediate_size`` when present (the card's
+    top level and export_config.json do not carry I).
+    """
+    import tensorflow as tf
+
+    shapes = dict(tf.train.list_variables(str(model_dir / card.get("saved_model", "saved_model")
+                                              / "variables" / "variables")))
+    inter_from_vars = None
+    for name, shape in shapes.items():
+        if "/layer_vars/0/i_w/" in name and len(shape) == 2:
+            inter_from_vars = int(shape[1])
+    inter_from_card = (card.get("backbone") or {}).get("config", {}).get("intermediate_size")
+    inter = inter_from_vars or inter_from_card
+    if inter is None:
+        raise SystemExit("cannot find the intermediate size in the SavedModel variables or the card")
+    return {
+        "hidden_size": int(card["hidden_size"]),
+        "num_layers": int(card["num_layers"]),
+        "intermediate_size": int(inter),
+        "intermediate_size_source": "saved_model variables (layer_vars/0/i_w)" if inter_from_vars
+        else "model_card backbone.config",
+        "intermediate_size_card": inter_from_card,
+        "num_labels": len(card["labels"]),
+        "max_seq_length": int(card["max_seq_length"]),
+    }
+
+
+def layer_flops(tokens: float, h: int, inter: int) -> float:
+    """FLOPs of one transformer layer on one input of ``tokens`` tokens: Q/K/V/output projections
+    (4 H^2 per token) and the feed-forward (2 H I per token), 2 FLOPs per multiply-add, plus attention
+    scores and the weighted sum of values (2 T^2 H each): 2 T (4 H^2 + 2 H I) + 4 T^2 H."""
+    return 2 * tokens * (4 * h * h + 2 * h * inter) + 4 * tokens * tokens * h
+
+
+def offramp_flops(h: int, labels: int) -> float:
+    """FLOPs of one off-ramp on one input: pooler dense H->H on the [CLS] vector and the linear H->C."""
+    return 2 * (h * h + h * labels)
+
+
+def flops_summary(dims: dict, token_counts: list[int], card: dict) -> dict:
+    """Model FLOPs per email at full depth and at the card's recommended S, GFLOP."""
+    h, n, inter, c = dims["hidden_size"], dims["num_layers"], dims["intermediate_size"], dims["num_labels"]
+    mean_t = sum(token_counts) / len(token_counts)
+    # Per-email mean of the per-layer cost (T^2 term averaged over emails, not taken at the mean T).
+    per_layer_exact = sum(layer_flops(t, h, inter) for t in token_counts) / len(token_counts)
+    per_layer = layer_flops(mean_t, h, inter)
+    ramp = offramp_flops(h, c)
+    full = n * (per_layer + ramp)
+    rec = card.get("recommended_threshold") or {}
+    saving = (rec.get("test") or {}).get("expected_saving")
+    return {
+        "formula": "per layer 2*T*(4*H*H + 2*H*I) + 4*T*T*H, plus off-ramp 2*(H*H + H*C); T = mean tokens "
+                   "per email ([CLS]/[SEP] included, no padding); FLOP = 2 per multiply-add",
+        "mean_tokens": mean_t,
+        "per_layer_gflop": per_layer / 1e9,
+        "per_layer_gflop_mean_over_emails": per_layer_exact / 1e9,
+        "offramp_gflop": ramp / 1e9,
+        "full_depth_gflop_per_email": full / 1e9,
+        "full_depth_gflop_per_email_mean_over_emails": n * (per_layer_exact + ramp) / 1e9,
+        "card_threshold": rec.get("value"),
+        "card_expected_saving": saving,
+        "card_expected_saving_source": "model_card recommended_threshold.test.expected_saving "
+                                       "(test split, DeeBERT eq. 2)",
+        "card_gflop_per_email": full * (1 - saving) / 1e9 if saving is not None else None,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------
+# ONNX conversion (cached)
+
+
+def convert_to_onnx(saved_model: Path, onnx_path: Path, python: str = sys.executable) -> dict:
+    """Converts ``saved_model``'s serving_default signature with tf2onnx (opset 17), unless the cached
+    file was made from identical SavedModel files and the same tf2onnx version / opset."""
+    from importlib.metadata import version
+
+    tf2onnx_version = version("tf2onnx")  # not imported here: importing it would start TensorFlow early
+    key = hashlib.sha256(f"{sha256_of_dir(saved_model)}|tf2onnx={tf2onnx_version}|opset={TF2ONNX_OPSET}"
+                         f"|sig={SIGNATURE}".encode()).hexdigest()
+    stamp = onnx_path.with_suffix(onnx_path.suffix + ".sha256")
+    cmd = [python, "-m", "tf2onnx.convert", "--saved-model", str(saved_model), "--signature_def", SIGNATURE,
+           "--opset", str(TF2ONNX_OPSET), "--output"]
+    info = {"path": str(onnx_path), "cache_key": key, "opset": TF2ONNX_OPSET, "tf2onnx": tf2onnx_version,
+            "command": " ".join(cmd[1:] + [str(onnx_path)])}
+    if onnx_path.is_file() and stamp.is_file() and stamp.read_text().strip() == key:
+        return {**info, "converted": False, "convert_seconds": 0.0}
+    onnx_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=onnx_path.parent) as tmp:
+        tmp_out = Path(tmp) / "model.onnx"
+        log = onnx_path.parent / "tf2onnx.log"
+        t0 = time.perf_counter()
+        with log.open("w") as lf:
+            rc = subprocess.run(cmd + [str(tmp_out)], stdout=lf, stderr=subprocess.STDOUT).returncode
+        if rc != 0 or not tmp_out.is_file():
+            tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:])
+            raise SystemExit(f"tf2onnx failed (exit {rc}); last lines of {log}:\n{tail}")
+        seconds = time.perf_counter() - t0
+        shutil.move(str(tmp_out), onnx_path)
+    stamp.write_text(key + "\n")
+    return {**info, "converted": True, "convert_seconds": seconds}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Runtimes
+
+
+class OrtRunner:
+    """ONNX Runtime CPU session on the converted full-depth model."""
+
+    name = "onnxruntime"
+
+    def __init__(self, onnx_path: Path, threads: int):
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.sess = ort.InferenceSession(str(onnx_path), sess_options=so, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.sess.get_inputs()}
+        outs = [o.name for o in self.sess.get_outputs()]
+        self.output = OUTPUT if OUTPUT in outs else outs[0]
+        self.settings = {"intra_op_num_threads": threads, "inter_op_num_threads": 1,
+                         "execution_mode": "ORT_SEQUENTIAL", "graph_optimization_level": "ORT_ENABLE_ALL",
+                         "providers": self.sess.get_providers(), "inputs": sorted(self.inputs),
+                         "output": self.output}
+
+    def __call__(self, ids, mask):
+        """Full-depth logits (B, n, C) as a numpy array."""
+        feed = {"input_ids": ids, "attention_mask": mask}
+        return self.sess.run([self.output], {k: v for k, v in feed.items() if k in self.inputs})[0]
+
+
+class TfRunner:
+    """TensorFlow (Python) on the SavedModel's serving_default signature (no conversion)."""
+
+    name = "tensorflow"
+
+    def __init__(self, saved_model: Path, threads: int):
+        import tensorflow as tf
+
+        self.tf = tf
+        self.model = tf.saved_model.load(str(saved_model))
+        self.fn = self.model.signatures[SIGNATURE]
+        self.settings = {"intra_op_parallelism_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+                         "inter_op_parallelism_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+                         "api": "tf.saved_model.load(...).signatures['serving_default'], eager call"}
+
+    def __call__(self, ids, mask):
+        """Full-depth logits (B, n, C) as a numpy array."""
+        out = self.fn(input_ids=self.tf.constant(ids), attention_mask=self.tf.constant(mask))
+        return out[OUTPUT].numpy()
+
+
+def configure_tf_threads(threads: int) -> None:
+    """Sets TensorFlow's intra-op pool to ``threads`` and inter-op to 1 (before the runtime starts)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def one_pass(runner, tokenizer: BatchTokenizer, texts: list[str], batch: int, warmup: int) -> dict:
+    """Warm-up batches, then one timed pass over ``texts`` in batches of ``batch``.
+
+    Returns seconds (wall-clock of the pass), events_per_s and per-call latencies in ms (each call =
+    tokenize + pad + run + fetch the logits).
+    """
+    groups = batches(texts, batch)
+    for w in range(warmup):
+        start = (w * batch) % len(texts)
+        runner(*tokenizer.encode(texts[start:start + batch]))
+    lat = []
+    t0 = time.perf_counter()
+    for g in groups:
+        c0 = time.perf_counter()
+        runner(*tokenizer.encode(g))
+        lat.append((time.perf_counter() - c0) * 1e3)
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "events_per_s": len(texts) / seconds, "latencies_ms": lat}
+
+
+def summarize_runs(runtime: str, batch: int, runs: list[dict]) -> dict:
+    """The reported entry of one (runtime, batch): median run's events/s, pooled latencies (ms)."""
+    rates = [r["events_per_s"] for r in runs]
+    med = runs[median_index(rates)]
+    pooled = sorted(x for r in runs for x in r["latencies_ms"])
+    return {"runtime": runtime, "depth": "full", "batch": batch, "events_per_s": med["events_per_s"],
+            "mean_ms": sum(pooled) / len(pooled), "p50_ms": percentile(pooled, 0.50),
+            "p90_ms": percentile(pooled, 0.90), "p99_ms": percentile(pooled, 0.99), "max_ms": pooled[-1],
+            "calls": len(pooled), "seconds": med["seconds"], "events_per_s_runs": rates}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Parity
+
+
+def parity(runners: dict, tokenizer: BatchTokenizer, texts: list[str], batch: int, model_dir: Path) -> dict:
+    """Max |logit| difference ONNX Runtime vs TensorFlow over all texts (batches of ``batch``), and
+    TensorFlow vs the export's reference_outputs.jsonl for texts found there (by SHA-256 of the text),
+    plus how many texts' token ids equal the reference's (the Java parity test checks DJL against them)."""
+    import numpy as np
+
+    out: dict = {"batch": batch, "texts": len(texts)}
+    ref = {}
+    ref_file = model_dir / "reference_outputs.jsonl"
+    if ref_file.is_file():
+        with ref_file.open() as f:
+            for line in f:
+                r = json.loads(line)
+                ref[r["text_sha256"]] = r
+    ort_tf = 0.0
+    tf_ref = 0.0
+    matched = ids_equal = 0
+    for g in batches(texts, batch):
+        ids, mask = tokenizer.encode(g)
+        res = {name: r(ids, mask) for name, r in runners.items()}
+        if "onnxruntime" in res and "tensorflow" in res:
+            ort_tf = max(ort_tf, float(np.max(np.abs(res["onnxruntime"] - res["tensorflow"]))))
+        some = res.get("tensorflow", res.get("onnxruntime"))
+        for i, t in enumerate(g):
+            r = ref.get(hashlib.sha256(t.encode("utf-8")).hexdigest())
+            if r is None:
+                continue
+            matched += 1
+            ids_equal += int(r["token_ids"] == tokenizer.ids(t))
+            tf_ref = max(tf_ref, float(np.max(np.abs(some[i] - np.asarray(r["logits"], dtype=np.float32)))))
+    out["onnxruntime_vs_tensorflow_max_abs_logit_diff"] = ort_tf if len(runners) == 2 else None
+    out["reference_source_runtime"] = "tensorflow" if "tensorflow" in runners else "onnxruntime"
+    out["vs_reference_outputs_max_abs_logit_diff"] = tf_ref if matched else None
+    out["reference_outputs_matched"] = matched
+    out["token_ids_equal_reference"] = ids_equal
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# Matmul probe and machine facts
+
+
+def matmul_rate(sizes: list[int], trials: int) -> dict:
+    """Best-of-``trials`` float32 square matmul (numpy, OpenBLAS sgemm) per size n; GFLOP/s = 2 n^3 / s."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    results = []
+    for n in sizes:
+        a = rng.standard_normal((n, n), dtype=np.float32)
+        b = rng.standard_normal((n, n), dtype=np.float32)
+        c = np.empty((n, n), dtype=np.float32)
+        np.matmul(a, b, out=c)  # warm-up (thread pool start, page faults)
+        times = []
+        for _ in range(trials):
+            t0 = time.perf_counter()
+            np.matmul(a, b, out=c)
+            times.append(time.perf_counter() - t0)
+        best = min(times)
+        results.append({"n": n, "trials": trials, "seconds_best": best, "seconds_median": sorted(times)[len(times) // 2],
+                        "gflops_best": 2 * n ** 3 / best / 1e9})
+    info = {"dtype": "float32", "op": "numpy.matmul (sgemm)", "results": results,
+            "gflops_peak": max(r["gflops_best"] for r in results)}
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas_pools"] = [{k: p.get(k) for k in ("internal_api", "num_threads", "version", "architecture")}
+                              for p in threadpool_info()]
+    except ImportError:
+        pass
+    return info
+
+
+def cpu_facts() -> dict:
+    """CPU model name and logical CPU counts (from /proc/cpuinfo and the scheduler affinity)."""
+    model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu_model": model or platform.processor(), "logical_cpus": os.cpu_count(),
+            "affinity_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "machine": platform.machine(), "python": platform.python_version()}
+
+
+# ----------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    thread_env = pin_thread_env(args.threads)
+    t_start = time.perf_counter()
+
+    import numpy as np  # noqa: F401  (first import: after the thread variables are set)
+
+    card = json.loads((args.model_dir / "model_card.json").read_text())
+    saved_model = args.model_dir / card.get("saved_model", "saved_model")
+    texts = read_texts(args.texts, args.limit)
+    tokenizer = BatchTokenizer(args.model_dir / card.get("tokenizer", "tokenizer.json"), int(card["max_seq_length"]))
+    counts = [len(tokenizer.ids(t)) for t in texts]
+    padded = {}
+    for b in args.batch_sizes:
+        lens = [max(len(tokenizer.ids(t)) for t in g) * len(g) for g in batches(texts, b)]
+        padded[str(b)] = sum(lens) / len(texts)
+    print(f"peers: {len(texts)} texts, mean {sum(counts) / len(counts):.1f} tokens, threads {args.threads}",
+          file=sys.stderr)
+
+    onnx_info = None
+    if "onnxruntime" in args.runtimes:
+        onnx_info = convert_to_onnx(saved_model, args.onnx)
+        print(f"peers: ONNX model {'converted in %.0f s' % onnx_info['convert_seconds'] if onnx_info['converted'] else 'from cache'}"
+              f" ({args.onnx})", file=sys.stderr)
+
+    # The matmul probe runs before any inference runtime is loaded, so their pools are not yet started.
+    matmul = matmul_rate(args.matmul_sizes, args.matmul_trials)
+    print(f"peers: sgemm peak {matmul['gflops_peak']:.1f} GFLOP/s", file=sys.stderr)
+
+    configure_tf_threads(args.threads)
+    import tensorflow as tf
+    import onnxruntime as ort
+
+    dims = model_dims(args.model_dir, card)
+    flops = flops_summary(dims, counts, card)
+    runners = {}
+    if "onnxruntime" in args.runtimes:
+        runners["onnxruntime"] = OrtRunner(args.onnx, args.threads)
+    if "tensorflow" in args.runtimes:
+        runners["tensorflow"] = TfRunner(saved_model, args.threads)
+
+    par = parity(runners, tokenizer, texts, max(args.batch_sizes), args.model_dir)
+    print(f"peers: parity ORT vs TF max |diff| {par['onnxruntime_vs_tensorflow_max_abs_logit_diff']}", file=sys.stderr)
+
+    runs: dict[tuple[str, int], list[dict]] = {(r, b): [] for r in runners for b in args.batch_sizes}
+    for k in range(args.repeats):
+        for (name, b), lst in runs.items():
+            lst.append(one_pass(runners[name], tokenizer, texts, b, args.warmup_batches))
+            print(f"peers: round {k + 1}/{args.repeats} {name} b{b}: {lst[-1]['events_per_s']:.1f} events/s",
+                  file=sys.stderr)
+    results = [summarize_runs(name, b, lst) for (name, b), lst in runs.items()]
+
+    peak = matmul["gflops_peak"]
+    limit = {"gflops_used": peak, "gflops_source": "best numpy sgemm rate over the probed sizes",
+             "full_events_per_s": peak / flops["full_depth_gflop_per_email"],
+             "card_events_per_s": peak / flops["card_gflop_per_email"] if flops["card_gflop_per_email"] else None,
+             "note": "dense fp32 compute bound: events/s if every FLOP of the model ran at the sgemm rate "
+                     "(no padding, no attention softmax/layer-norm/GELU cost)"}
+
+    doc = {
+        "schema": "deebert-benchmark-peers/1",
+        "model": {"name": card.get("name"), "version": card.get("version"), "dir": str(args.model_dir),
+                  "saved_model_sha256": sha256_of_dir(saved_model), **dims},
+        "texts": {"file": str(args.texts), "count": len(texts), "mean_tokens": sum(counts) / len(counts),
+                  "min_tokens": min(counts), "max_tokens": max(counts),
+                  "padded_tokens_per_email_by_batch": padded},
+        "threads": args.threads, "repeats": args.repeats, "warmup_batches": args.warmup_batches,
+        "batch_sizes": args.batch_sizes,
+        "timing": "one call = tokenize + pad + run serving_default (all layers, all off-ramps) + fetch logits; "
+                  "events/s = texts / wall-clock seconds of a pass, median of the round-robin repeats; "
+                  "latencies in ms per call pooled over repeats, nearest-rank percentiles",
+        "environment": {**cpu_facts(),
+                        "versions": {"onnxruntime": ort.__version__, "tensorflow": tf.__version__,
+                                     "numpy": np.__version__, "tokenizers": __import__("tokenizers").__version__,
+                                     "tf2onnx": onnx_info["tf2onnx"] if onnx_info else None},
+                        "thread_env": thread_env,
+                        "runtime_settings": {name: r.settings for name, r in runners.items()}},
+        "onnx": onnx_info,
+        "results": results,
+        "parity": par,
+        "matmul": matmul,
+        "flops": flops,
+        "physical_limit": limit,
+        "wall_seconds": time.perf_counter() - t_start,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2) + "\n")
+    for r in results:
+        print(f"peers: {r['runtime']:<11} b{r['batch']:<3} {r['events_per_s']:8.1f} events/s  "
+              f"p50 {r['p50_ms']:8.2f} ms  p99 {r['p99_ms']:8.2f} ms", file=sys.stderr)
+    print(f"peers: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
