@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""Summarizes one benchmark run: reads ``classifier.json`` (Java early-exit classifier), ``stream.json``
+(Java Kafka Streams service; optional) and ``peers.json`` (ONNX Runtime, TensorFlow Python, sgemm rate,
+model FLOPs; see peers.py) from one directory, and writes ``summary.json`` (every input figure plus the
+ratios below and their target checks), a markdown table on stdout, and two PNG plots:
+``events_per_s.png`` (events/s per configuration) and ``saving.png`` (measured vs expected saving over
+the S sweep, with y = x, as DeeBERT's Fig. 3).
+
+    deploy/benchmark/.venv/bin/python deploy/benchmark/summarize.py --dir target/benchmark
+
+Ratios (all dimensionless; events/s = texts per second of wall-clock time):
+- ``classifier_full_vs_onnxruntime_b1`` / ``_b32``: Java classifier at S = 0 (every input through all
+  layers) / ONNX Runtime full depth, same batch size.
+- ``classifier_card_vs_onnxruntime_full_b1`` / ``_b32``: Java classifier at the model card's recommended S
+  / ONNX Runtime full depth, same batch size.
+- ``stream_vs_classifier``: the stream's throughput-phase events/s / the Java classifier's events/s at the
+  stream's S (the card's) and the stream's batch size.
+- ``measured_vs_expected_saving``: per batch size and S of the sweep, measured saving
+  ``1 - eps(S=0) / eps(S)`` over expected saving (DeeBERT eq. 2, from the exit histogram); the reported
+  minimum is over the S whose expected saving is >= 0.2 (below that the ratio of two small numbers is
+  dominated by timing noise).
+- physical-limit ratios: measured events/s / (sgemm GFLOP/s / model GFLOP per email).
+
+Targets: full b32 >= 1.0, full b1 >= 0.8, card b32 >= 3.0, card b1 >= 2.5, stream >= 0.9, saving ratio
+>= 0.9. A check whose inputs are missing is reported as null, not as failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_DIR = REPO / "target" / "benchmark"
+LN2 = math.log(2.0)
+SAVING_RATIO_MIN_EXPECTED = 0.2
+
+TARGETS = {
+    "classifier_full_vs_onnxruntime_b32": 1.0,
+    "classifier_full_vs_onnxruntime_b1": 0.8,
+    "classifier_card_vs_onnxruntime_full_b32": 3.0,
+    "classifier_card_vs_onnxruntime_full_b1": 2.5,
+    "stream_vs_classifier": 0.9,
+    "measured_vs_expected_saving_min": 0.9,
+}
+
+
+def load_json(path: Path) -> dict | None:
+    """The parsed JSON file, or None when it does not exist."""
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def same_s(a: float, b: float) -> bool:
+    """Whether two thresholds (nats) are the same setting (they come from one decimal string)."""
+    return abs(a - b) <= 1e-9 + 1e-6 * abs(b)
+
+
+def java_result(classifier: dict | None, batch: int, threshold: float) -> dict | None:
+    """The classifier.json result for (batch, S), or None."""
+    if not classifier:
+        return None
+    for r in classifier.get("results", []):
+        if r["batch"] == batch and same_s(r["threshold"], threshold):
+            return r
+    return None
+
+
+def peer_result(peers: dict | None, runtime: str, batch: int) -> dict | None:
+    """The peers.json result of ``runtime`` (full depth) at ``batch``, or None."""
+    if not peers:
+        return None
+    for r in peers.get("results", []):
+        if r["runtime"] == runtime and r["batch"] == batch:
+            return r
+    return None
+
+
+def ratio(num: dict | float | None, den: dict | float | None, key: str = "events_per_s") -> float | None:
+    """num/den of events/s (dicts) or plain numbers; None when either is missing or den is 0."""
+    n = num.get(key) if isinstance(num, dict) else num
+    d = den.get(key) if isinstance(den, dict) else den
+    if n is None or d is None or d == 0:
+        return None
+    return n / d
+
+
+def card_threshold(args, peers: dict | None) -> tuple[float | None, str]:
+    """The card's recommended S (nats) and where it came from: --card-threshold, peers.json, the card."""
+    if args.card_threshold is not None:
+        return args.card_threshold, "--card-threshold"
+    if peers and (peers.get("flops") or {}).get("card_threshold") is not None:
+        return float(peers["flops"]["card_threshold"]), "peers.json flops.card_threshold (model card)"
+    if args.model_dir and (args.model_dir / "model_card.json").is_file():
+        card = json.loads((args.model_dir / "model_card.json").read_text())
+        return float(card["recommended_threshold"]["value"]), f"{args.model_dir}/model_card.json"
+    return None, "unknown"
+
+
+def saving_analysis(classifier: dict | None) -> dict:
+    """Measured vs expected saving per batch size (32 and 1 when present) over the S sweep."""
+    out: dict = {
+        "definition": "measured = 1 - events_per_s(S=0) / events_per_s(S); expected = DeeBERT eq. 2 from the "
+                      "exit histogram of the same run; ratio = measured / expected",
+        "min_expected_saving_for_ratio": SAVING_RATIO_MIN_EXPECTED,
+        "note": f"the minimum ratio is taken over S with expected saving >= {SAVING_RATIO_MIN_EXPECTED}: for tiny "
+                "savings measured/expected divides two small, noisy numbers and is meaningless",
+        "by_batch": {}, "min_ratio": None, "min_ratio_at": None,
+    }
+    if not classifier:
+        return out
+    batches = sorted({r["batch"] for r in classifier.get("results", [])})
+    mins = []
+    for b in [x for x in (32, 1) if x in batches]:
+        base = java_result(classifier, b, 0.0)
+        if base is None:
+            continue
+        rows = []
+        for r in sorted((r for r in classifier["results"] if r["batch"] == b and r["threshold"] > 0),
+                        key=lambda r: r["threshold"]):
+            measured = 1 - base["events_per_s"] / r["events_per_s"]
+            expected = r.get("expected_saving")
+            rat = measured / expected if expected else None
+            counted = expected is not None and expected >= SAVING_RATIO_MIN_EXPECTED
+            rows.append({"threshold": r["threshold"], "expected_saving": expected, "measured_saving": measured,
+                         "ratio": rat, "counted_in_min": counted})
+            if counted and rat is not None:
+                mins.append((rat, b, r["threshold"]))
+        out["by_batch"][str(b)] = rows
+    if mins:
+        m = min(mins)
+        out["min_ratio"], out["min_ratio_at"] = m[0], {"batch": m[1], "threshold": m[2]}
+    return out
+
+
+def build_summary(classifier: dict | None, stream: dict | None, peers: dict | None, card_s: float | None,
+                  card_s_source: str) -> dict:
+    """Every figure of the inputs plus the derived ratios and target checks (see the module docstring)."""
+    ratios: dict[str, float | None] = {}
+    ort = {b: peer_result(peers, "onnxruntime", b) for b in (1, 8, 32)}
+    full = {b: java_result(classifier, b, 0.0) for b in (1, 8, 32)}
+    card = {b: java_result(classifier, b, card_s) if card_s is not None else None for b in (1, 8, 32)}
+    for b in (1, 32):
+        ratios[f"classifier_full_vs_onnxruntime_b{b}"] = ratio(full[b], ort[b])
+        ratios[f"classifier_card_vs_onnxruntime_full_b{b}"] = ratio(card[b], ort[b])
+
+    stream_info = None
+    if stream:
+        sb = int(stream.get("batch_size") or 32)
+        ss = stream.get("threshold", card_s)
+        ref = java_result(classifier, sb, ss) if ss is not None else None
+        ratios["stream_vs_classifier"] = ratio((stream.get("throughput") or {}).get("events_per_s"),
+                                               ref["events_per_s"] if ref else None)
+        stream_info = {"batch": sb, "threshold": ss, "classifier_events_per_s": ref["events_per_s"] if ref else None}
+    else:
+        ratios["stream_vs_classifier"] = None
+
+    saving = saving_analysis(classifier)
+    ratios["measured_vs_expected_saving_min"] = saving["min_ratio"]
+
+    # Physical limit: sgemm GFLOP/s over GFLOP per email. At the card's S the saving is the one measured
+    # by the Java run's exit histogram on these texts when present, else the card's test-split figure.
+    physical = None
+    if peers and peers.get("physical_limit"):
+        pl = peers["physical_limit"]
+        fl = peers["flops"]
+        card_saving = card[32]["expected_saving"] if card[32] else fl.get("card_expected_saving")
+        card_limit = pl["full_events_per_s"] / (1 - card_saving) if card_saving is not None and card_saving < 1 else None
+        physical = {"gflops": pl["gflops_used"], "full_depth_gflop_per_email": fl["full_depth_gflop_per_email"],
+                    "full_events_per_s": pl["full_events_per_s"], "card_expected_saving": card_saving,
+                    "card_expected_saving_source": "classifier.json exit histogram at the card's S, batch 32"
+                    if card[32] else "model card (test split)", "card_events_per_s": card_limit}
+        for b in (1, 32):
+            ratios[f"onnxruntime_full_b{b}_vs_physical_limit"] = ratio(ort[b], pl["full_events_per_s"])
+            ratios[f"classifier_full_b{b}_vs_physical_limit"] = ratio(full[b], pl["full_events_per_s"])
+            ratios[f"classifier_card_b{b}_vs_physical_limit_card"] = ratio(card[b], card_limit)
+        if stream:
+            ratios["stream_vs_physical_limit_card"] = ratio(
+                (stream.get("throughput") or {}).get("events_per_s"), card_limit)
+
+    targets = {}
+    for name, target in TARGETS.items():
+        value = ratios.get(name)
+        targets[name] = {"value": value, "target": target, "met": None if value is None else bool(value >= target)}
+
+    return {
+        "schema": "deebert-benchmark-summary/1",
+        "card_threshold": card_s, "card_threshold_source": card_s_source,
+        "configurations": configurations(classifier, stream, peers, card_s),
+        "ratios": ratios,
+        "targets": targets,
+        "all_targets_met": all(t["met"] for t in targets.values()) if all(t["met"] is not None for t in targets.values()) else None,
+        "saving": saving,
+        "stream_reference": stream_info,
+        "physical_limit": physical,
+        "inputs": {"classifier": classifier, "stream": stream, "peers": peers},
+    }
+
+
+def configurations(classifier, stream, peers, card_s) -> list[dict]:
+    """One row per measured configuration: label, kind, batch, S, events/s, latency (ms) and more."""
+    rows = []
+    for r in (peers or {}).get("results", []):
+        label = {"onnxruntime": "ONNX Runtime", "tensorflow": "TF Python"}.get(r["runtime"], r["runtime"])
+        rows.append({"label": f"{label} full", "kind": r["runtime"], "batch": r["batch"], "threshold": None,
+                     "events_per_s": r["events_per_s"], "mean_ms": r.get("mean_ms"), "p50_ms": r.get("p50_ms"),
+                     "p99_ms": r.get("p99_ms"), "expected_saving": 0.0, "accuracy": None, "exit_histogram": None})
+    for r in (classifier or {}).get("results", []):
+        s = r["threshold"]
+        if s == 0:
+            name = "Java S=0"
+        elif card_s is not None and same_s(s, card_s):
+            name = "Java card S"
+        elif s > LN2:
+            name = "Java S>ln2"
+        else:
+            name = "Java sweep"
+        rows.append({"label": name, "kind": "java-classifier", "batch": r["batch"], "threshold": s,
+                     "events_per_s": r["events_per_s"], "mean_ms": r.get("mean_ms"), "p50_ms": r.get("p50_ms"),
+                     "p99_ms": r.get("p99_ms"), "expected_saving": r.get("expected_saving"),
+                     "accuracy": r.get("accuracy"), "exit_histogram": r.get("exit_histogram")})
+    if stream:
+        t = stream.get("throughput") or {}
+        rows.append({"label": "Java stream", "kind": "java-stream", "batch": stream.get("batch_size"),
+                     "threshold": stream.get("threshold"), "events_per_s": t.get("events_per_s"), "mean_ms": None,
+                     "p50_ms": None, "p99_ms": None, "expected_saving": t.get("expected_saving"),
+                     "accuracy": t.get("accuracy"), "exit_histogram": t.get("exit_histogram"),
+                     "mean_batch": t.get("mean_batch")})
+        lat = stream.get("latency")
+        if lat:
+            rows.append({"label": f"Java stream @ {lat.get('rate_per_s')}/s", "kind": "java-stream-latency",
+                         "batch": stream.get("batch_size"), "threshold": stream.get("threshold"),
+                         "events_per_s": lat.get("achieved_rate_per_s"), "mean_ms": None,
+                         "p50_ms": lat.get("p50_ms"), "p99_ms": lat.get("p99_ms"), "expected_saving": None,
+                         "accuracy": None, "exit_histogram": None, "mean_batch": lat.get("mean_batch"),
+                         "note": "end-to-end latency (produce to classified output) at a fixed input rate"})
+    return rows
+
+
+def fmt(x, spec: str = ".1f") -> str:
+    """A number for the table, or an em dash for a missing one."""
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return "yes" if x else "NO"
+    return format(x, spec)
+
+
+def markdown(summary: dict) -> str:
+    """The configurations table and the ratios table, markdown."""
+    lines = ["| configuration | batch | S (nats) | events/s | p50 ms | p99 ms | exp. saving | accuracy |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in summary["configurations"]:
+        lines.append(f"| {r['label']} | {fmt(r['batch'], 'd')} | {fmt(r['threshold'], '.4g')} | "
+                     f"{fmt(r['events_per_s'])} | {fmt(r['p50_ms'], '.2f')} | {fmt(r['p99_ms'], '.2f')} | "
+                     f"{fmt(r['expected_saving'], '.3f')} | {fmt(r['accuracy'], '.4f')} |")
+    lines += ["", "| ratio | value | target | met |", "|---|---:|---:|---|"]
+    for name, value in summary["ratios"].items():
+        t = summary["targets"].get(name)
+        lines.append(f"| {name} | {fmt(value, '.3f')} | {fmt(t['target'], '.2f') if t else ''} | "
+                     f"{fmt(t['met']) if t else ''} |")
+    s = summary["saving"]
+    if s["by_batch"]:
+        lines += ["", "| batch | S (nats) | expected saving | measured saving | measured/expected |",
+                  "|---:|---:|---:|---:|---:|"]
+        for b, rows in s["by_batch"].items():
+            for r in rows:
+                mark = "" if r["counted_in_min"] else " (not counted)"
+                lines.append(f"| {b} | {r['threshold']:.4g} | {fmt(r['expected_saving'], '.3f')} | "
+                             f"{r['measured_saving']:.3f} | {fmt(r['ratio'], '.3f')}{mark} |")
+    return "\n".join(lines)
+
+
+def plot_events(summary: dict, path: Path) -> None:
+    """Bar chart of events/s per configuration (full-depth peers, Java at S=0 / card S / S>ln2, stream)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = ["ONNX Runtime full", "TF Python full", "Java S=0", "Java card S", "Java S>ln2", "Java stream"]
+    colors = {"ONNX Runtime full": "#4c72b0", "TF Python full": "#8172b2", "Java S=0": "#dd8452",
+              "Java card S": "#55a868", "Java S>ln2": "#c44e52", "Java stream": "#937860"}
+    bars = []
+    for label in order:
+        rows = [r for r in summary["configurations"] if r["label"] == label and r["events_per_s"] is not None]
+        if label.startswith("Java S>ln2"):
+            top = max((r["threshold"] for r in rows), default=None)
+            rows = [r for r in rows if r["threshold"] == top]
+        for r in sorted(rows, key=lambda r: r["batch"] or 0):
+            bars.append((f"{label}\nb{r['batch']}", r["events_per_s"], colors[label]))
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(bars) + 2), 4.5))
+    xs = range(len(bars))
+    ax.bar(xs, [b[1] for b in bars], color=[b[2] for b in bars])
+    for x, b in zip(xs, bars):
+        ax.text(x, b[1], f"{b[1]:.0f}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels([b[0] for b in bars], fontsize=7, rotation=45, ha="right")
+    ax.set_ylabel("events/s")
+    s = summary.get("card_threshold")
+    peers = summary["inputs"].get("peers") or {}
+    ax.set_title(f"Throughput per configuration (card S = {s if s is not None else '?'} nats, "
+                 f"{peers.get('threads', '?')} threads, {peers.get('texts', {}).get('count', '?')} texts)", fontsize=9)
+    pl = summary.get("physical_limit")
+    for key, text, style in (("full_events_per_s", "sgemm limit, full depth", "--"),
+                             ("card_events_per_s", "sgemm limit, card S", ":")):
+        if pl and pl.get(key):
+            ax.axhline(pl[key], color="grey", linestyle=style, linewidth=1)
+            ax.text(-0.45, pl[key], text, ha="left", va="bottom", fontsize=7, color="grey")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_saving(summary: dict, path: Path) -> None:
+    """Measured vs expected saving over the S sweep, one series per batch size, with the y = x line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="y = x")
+    for (b, rows), marker in zip(summary["saving"]["by_batch"].items(), ("o", "s", "^")):
+        pts = [(r["expected_saving"], r["measured_saving"], r["threshold"]) for r in rows
+               if r["expected_saving"] is not None]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, linestyle="-", label=f"batch {b}")
+        for e, m, s in pts:
+            ax.annotate(f"S={s:g}", (e, m), fontsize=6, textcoords="offset points", xytext=(3, -8))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(min(0, *(r["measured_saving"] for rows in summary["saving"]["by_batch"].values() for r in rows))
+                if summary["saving"]["by_batch"] else 0, 1)
+    ax.set_xlabel("expected saving (DeeBERT eq. 2)")
+    ax.set_ylabel("measured saving = 1 - events/s(S=0) / events/s(S)")
+    ax.set_title("Measured vs expected saving (Java classifier)", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dir", type=Path, default=DEFAULT_DIR,
+                   help="directory with classifier.json, stream.json (optional), peers.json")
+    p.add_argument("--out", type=Path, default=None, help="summary JSON (default DIR/summary.json)")
+    p.add_argument("--card-threshold", type=float, default=None,
+                   help="the model card's recommended S in nats (default: from peers.json or --model-dir)")
+    p.add_argument("--model-dir", type=Path, default=None, help="model directory, to read the card's S")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    args = p.parse_args(argv)
+
+    classifier = load_json(args.dir / "classifier.json")
+    stream = load_json(args.dir / "stream.json")
+    peers = load_json(args.dir / "peers.json")
+    if classifier is None and peers is None:
+        print(f"summarize: neither classifier.json nor peers.json in {args.dir}", file=sys.stderr)
+        return 1
+    card_s, source = card_threshold(args, peers)
+    summary = build_summary(classifier, stream, peers, card_s, source)
+    out = args.out or args.dir / "summary.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not args.no_plots:
+        summary["plots"] = {"events_per_s": str(args.dir / "events_per_s.png"), "saving": str(args.dir / "saving.png")}
+        plot_events(summary, args.dir / "events_per_s.png")
+        plot_saving(summary, args.dir / "saving.png")
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+    print(markdown(summary))
+    print(f"\nsummary: {out}" + ("" if args.no_plots else f"; plots: {args.dir}/events_per_s.png, {args.dir}/saving.png"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

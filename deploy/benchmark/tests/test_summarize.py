@@ -1,0 +1,93 @@
+"""summarize.py on small synthetic inputs: ratios, target flags, missing stream.json, plots.
+
+Run: deploy/benchmark/.venv/bin/python -m pytest -q deploy/benchmark/tests
+"""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import summarize  # noqa: E402
+
+CARD_S = 0.141725
+
+
+def java(batch, s, eps, saving):
+    """One classifier.json result (events/s, expected saving) with made-up latencies."""
+    return {"batch": batch, "threshold": s, "events_per_s": eps, "mean_ms": 1000 * batch / eps,
+            "p50_ms": 1000 * batch / eps, "p99_ms": 1.5 * 1000 * batch / eps,
+            "exit_histogram": [0, 0, 0, 0, 0, 10], "expected_saving": saving, "accuracy": 0.98, "seconds": 1.0}
+
+
+def write_inputs(d: Path, stream: bool = True):
+    classifier = {"model": "m", "model_version": "1", "device": "cpu()", "num_layers": 6, "texts": 10,
+                  "policy": "ENTROPY", "threads": 2, "results": [
+                      java(1, 0.0, 45.0, 0.0), java(1, CARD_S, 150.0, 0.7), java(1, 0.7, 250.0, 0.833),
+                      java(32, 0.0, 60.0, 0.0), java(32, 0.02, 62.0, 0.1), java(32, 0.05, 90.0, 0.4),
+                      java(32, CARD_S, 190.0, 0.7), java(32, 0.7, 300.0, 0.833)]}
+    peers = {"threads": 2, "texts": {"count": 10}, "results": [
+        {"runtime": "onnxruntime", "batch": 1, "events_per_s": 50.0, "p50_ms": 20.0, "p99_ms": 25.0},
+        {"runtime": "onnxruntime", "batch": 32, "events_per_s": 60.0, "p50_ms": 500.0, "p99_ms": 520.0},
+        {"runtime": "tensorflow", "batch": 32, "events_per_s": 40.0, "p50_ms": 800.0, "p99_ms": 820.0}],
+        "flops": {"card_threshold": CARD_S, "card_expected_saving": 0.71, "full_depth_gflop_per_email": 2.0},
+        "physical_limit": {"gflops_used": 200.0, "full_events_per_s": 100.0, "card_events_per_s": 344.8}}
+    (d / "classifier.json").write_text(json.dumps(classifier))
+    (d / "peers.json").write_text(json.dumps(peers))
+    if stream:
+        (d / "stream.json").write_text(json.dumps({
+            "events": 10, "threshold": CARD_S, "batch_size": 32, "linger_ms": 5,
+            "throughput": {"events_per_s": 180.5, "first_to_last_s": 1.0, "startup_to_first_output_s": 2.0,
+                           "mean_batch": 30.0, "exit_histogram": [7, 1, 1, 0, 0, 1], "expected_saving": 0.7,
+                           "accuracy": 0.98},
+            "latency": {"rate_per_s": 70, "achieved_rate_per_s": 69.5, "events": 60, "p50_ms": 40.0,
+                        "p90_ms": 60.0, "p99_ms": 90.0, "max_ms": 95.0, "mean_batch": 3.0}}))
+
+
+def run(d: Path, *extra):
+    assert summarize.main(["--dir", str(d), *extra]) == 0
+    return json.loads((d / "summary.json").read_text())
+
+
+def test_ratios_and_targets(tmp_path):
+    write_inputs(tmp_path)
+    s = run(tmp_path)
+    r = s["ratios"]
+    assert r["classifier_full_vs_onnxruntime_b1"] == pytest.approx(45 / 50)
+    assert r["classifier_full_vs_onnxruntime_b32"] == pytest.approx(60 / 60)
+    assert r["classifier_card_vs_onnxruntime_full_b1"] == pytest.approx(150 / 50)
+    assert r["classifier_card_vs_onnxruntime_full_b32"] == pytest.approx(190 / 60)
+    assert r["stream_vs_classifier"] == pytest.approx(180.5 / 190)
+    # saving at b32: S=0.05 -> measured 1-60/90 = 1/3, expected 0.4 -> 0.833 (the minimum, counted);
+    # S=0.02 has expected 0.1 < 0.2: reported but not counted.
+    rows = {x["threshold"]: x for x in s["saving"]["by_batch"]["32"]}
+    assert rows[0.02]["counted_in_min"] is False
+    assert rows[0.05]["ratio"] == pytest.approx((1 - 60 / 90) / 0.4)
+    assert r["measured_vs_expected_saving_min"] == pytest.approx((1 - 60 / 90) / 0.4)
+    assert s["saving"]["min_ratio_at"] == {"batch": 32, "threshold": 0.05}
+    # physical limit: full 100 events/s; card limit from the measured b32 histogram's saving 0.7
+    assert r["classifier_full_b32_vs_physical_limit"] == pytest.approx(0.6)
+    assert r["classifier_card_b32_vs_physical_limit_card"] == pytest.approx(190 / (100 / 0.3))
+    t = s["targets"]
+    assert t["classifier_full_vs_onnxruntime_b32"]["met"] is True       # 1.0 >= 1.0
+    assert t["classifier_full_vs_onnxruntime_b1"]["met"] is True        # 0.9 >= 0.8
+    assert t["classifier_card_vs_onnxruntime_full_b32"]["met"] is True  # 3.17 >= 3.0
+    assert t["classifier_card_vs_onnxruntime_full_b1"]["met"] is True   # 3.0 >= 2.5
+    assert t["stream_vs_classifier"]["met"] is True                     # 0.95 >= 0.9
+    assert t["measured_vs_expected_saving_min"]["met"] is False         # 0.83 < 0.9
+    assert s["all_targets_met"] is False
+    assert (tmp_path / "events_per_s.png").stat().st_size > 0
+    assert (tmp_path / "saving.png").stat().st_size > 0
+    labels = {c["label"] for c in s["configurations"]}
+    assert {"ONNX Runtime full", "TF Python full", "Java S=0", "Java card S", "Java S>ln2", "Java stream"} <= labels
+
+
+def test_missing_stream_is_null(tmp_path):
+    write_inputs(tmp_path, stream=False)
+    s = run(tmp_path, "--no-plots")
+    assert s["ratios"]["stream_vs_classifier"] is None
+    assert s["targets"]["stream_vs_classifier"]["met"] is None
+    assert s["all_targets_met"] is None
+    assert s["inputs"]["stream"] is None
+    assert not (tmp_path / "events_per_s.png").exists()
