@@ -25,9 +25,11 @@ What is measured, and how it matches the Java side (benchmark/.../ClassifierBenc
   a slow phase of a shared machine hits every configuration alike); the reported events/s is the
   median run (the lower middle one for even K, as the Java side), latencies are pooled over the K runs,
   percentiles are nearest-rank.
-- Threads: ONNX Runtime ``intra_op_num_threads = T`` (its pool includes the calling thread),
-  ``inter_op_num_threads = 1``, sequential execution, graph optimization level ALL. TensorFlow:
-  ``tf.config.threading`` intra-op = T, inter-op = 1, the same values the Java side gets through
+- Threads (T = ``--threads``, default 2; P = ``--inter-op-threads``, default 1): ONNX Runtime
+  ``intra_op_num_threads = T`` (its pool includes the calling thread), ``inter_op_num_threads = P``,
+  sequential execution for P = 1, graph optimization level ALL. TensorFlow: ``tf.config.threading``
+  intra-op = T, inter-op = P, the same values the Java side gets through DJL's system properties
+  ``ai.djl.tensorflow.num_intraop_threads`` / ``num_interop_threads`` and TensorFlow's
   ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` (see deploy/run-benchmark.sh). numpy/OpenBLAS:
   ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` = T, set by this script before
   numpy is first imported (numpy reads them only at import).
@@ -78,7 +80,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--matmul-sizes", default="1024,2048", help="square sgemm sizes n for the GFLOP/s probe")
     p.add_argument("--matmul-trials", type=int, default=5, help="timed sgemm calls per size (best is kept)")
     p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX, help="where the converted ONNX model is cached")
-    p.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    p.add_argument("--inter-op-threads", type=int, default=1,
+                   help="TensorFlow / ONNX Runtime inter-op threads (independent ops run concurrently)")
+    p.add_argument("--convert-only", action="store_true",
+                   help="only convert the SavedModel to ONNX (or check the cached file) and exit")
+    p.add_argument("--out", type=Path, help="JSON file to write (required unless --convert-only)")
     args = p.parse_args(argv)
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
     args.matmul_sizes = [int(n) for n in args.matmul_sizes.split(",") if n.strip()]
@@ -86,24 +92,74 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.threads < 1 or args.repeats < 1 or args.limit < 0 or args.warmup_batches < 0 \
             or not args.batch_sizes or min(args.batch_sizes) < 1:
         p.error("--threads, --repeats and batch sizes must be >= 1; --limit, --warmup-batches >= 0")
+    if args.out is None and not args.convert_only:
+        p.error("--out is required")
     unknown = set(args.runtimes) - {"onnxruntime", "tensorflow"}
     if unknown:
         p.error(f"unknown runtimes {sorted(unknown)}")
     return args
 
 
+def cpu_flags() -> set[str]:
+    """The CPU feature flags of /proc/cpuinfo (empty when it cannot be read)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def openblas_coretype(flags: set[str]) -> str | None:
+    """The OpenBLAS kernel to force for the sgemm probe: SkylakeX (AVX-512) or Haswell (AVX2), by CPU flags.
+
+    numpy 1.26.4's OpenBLAS 0.3.23 picks its kernel from a table of CPU models; a newer CPU it does not
+    know falls back to the generic "Prescott" (SSE3) kernel, which runs sgemm at a fraction of the machine's
+    rate (on this project's 2-core Xeon, family 6 model 207: ~30-60 GFLOP/s instead of ~280). The probe is
+    meant to measure the machine, not that table, so the kernel is chosen from the feature flags.
+    """
+    if "avx512f" in flags:
+        return "SkylakeX"
+    if "avx2" in flags and "fma" in flags:
+        return "Haswell"
+    return None
+
+
 def pin_thread_env(threads: int) -> dict[str, str]:
-    """Sets the BLAS/OpenMP thread variables to ``threads`` (call before numpy is imported).
+    """Sets the BLAS/OpenMP thread variables to ``threads`` and, unless the caller set it, OPENBLAS_CORETYPE
+    (see :func:`openblas_coretype`). Call before numpy is imported (numpy's OpenBLAS reads them at load).
 
     Returns the variables as set. TensorFlow's own pools are set through tf.config, ONNX Runtime's through
     its SessionOptions; these variables only govern OpenBLAS (numpy) and any OpenMP code.
     """
     env = {k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    core = os.environ.get("OPENBLAS_CORETYPE") or openblas_coretype(cpu_flags())
+    if core:
+        env["OPENBLAS_CORETYPE"] = core
     if "numpy" in sys.modules:
         raise RuntimeError("numpy was imported before the thread variables were set")
     os.environ.update(env)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
+
+
+def openblas_core(coretype: str | None) -> str | None:
+    """The kernel numpy's OpenBLAS loads with OPENBLAS_CORETYPE = ``coretype`` (None = its own detection),
+    as OpenBLAS reports it with OPENBLAS_VERBOSE=2 ("Core: X"), from a short child process."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    env["OPENBLAS_VERBOSE"] = "2"
+    try:
+        out = subprocess.run([sys.executable, "-c", "import numpy"], env=env, capture_output=True, text=True,
+                             timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in (out.stdout + out.stderr).splitlines():
+        if line.startswith("Core:"):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -314,20 +370,21 @@ class OrtRunner:
 
     name = "onnxruntime"
 
-    def __init__(self, onnx_path: Path, threads: int):
+    def __init__(self, onnx_path: Path, threads: int, inter_op: int = 1):
         import onnxruntime as ort
 
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.inter_op_num_threads = inter_op
+        # Sequential unless inter-op threads were asked for (ORT uses its inter-op pool only in parallel mode).
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL if inter_op <= 1 else ort.ExecutionMode.ORT_PARALLEL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.sess = ort.InferenceSession(str(onnx_path), sess_options=so, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.sess.get_inputs()}
         outs = [o.name for o in self.sess.get_outputs()]
         self.output = OUTPUT if OUTPUT in outs else outs[0]
-        self.settings = {"intra_op_num_threads": threads, "inter_op_num_threads": 1,
-                         "execution_mode": "ORT_SEQUENTIAL", "graph_optimization_level": "ORT_ENABLE_ALL",
+        self.settings = {"intra_op_num_threads": threads, "inter_op_num_threads": inter_op,
+                         "execution_mode": str(so.execution_mode).split(".")[-1], "graph_optimization_level": "ORT_ENABLE_ALL",
                          "providers": self.sess.get_providers(), "inputs": sorted(self.inputs),
                          "output": self.output}
 
@@ -358,12 +415,14 @@ class TfRunner:
         return out[OUTPUT].numpy()
 
 
-def configure_tf_threads(threads: int) -> None:
-    """Sets TensorFlow's intra-op pool to ``threads`` and inter-op to 1 (before the runtime starts)."""
+def configure_tf_threads(threads: int, inter_op: int = 1) -> None:
+    """Sets TensorFlow's intra-op pool to ``threads`` and its inter-op pool to ``inter_op`` threads (must run
+    before TensorFlow's runtime starts). The Java side gets the same values through DJL's system properties
+    and TensorFlow's TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS (deploy/run-benchmark.sh)."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(inter_op)
 
 
 def one_pass(runner, tokenizer: BatchTokenizer, texts: list[str], batch: int, warmup: int) -> dict:
@@ -464,10 +523,17 @@ def matmul_rate(sizes: list[int], trials: int) -> dict:
                         "gflops_best": 2 * n ** 3 / best / 1e9})
     info = {"dtype": "float32", "op": "numpy.matmul (sgemm)", "results": results,
             "gflops_peak": max(r["gflops_best"] for r in results)}
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    info["openblas"] = {"coretype_set": coretype, "core_used": openblas_core(coretype),
+                        "core_by_own_detection": openblas_core(None),
+                        "note": "OPENBLAS_CORETYPE is chosen from the CPU flags (peers.openblas_coretype) because "
+                                "OpenBLAS's own model table may not know this CPU and fall back to a generic kernel"}
     try:
         from threadpoolctl import threadpool_info
 
-        info["blas_pools"] = [{k: p.get(k) for k in ("internal_api", "num_threads", "version", "architecture")}
+        # threadpoolctl's "architecture" is not reported: it shows the build's default ("Prescott") whatever
+        # kernel OpenBLAS loaded; core_used above is OpenBLAS's own word.
+        info["blas_pools"] = [{k: p.get(k) for k in ("internal_api", "num_threads", "version", "threading_layer")}
                               for p in threadpool_info()]
     except ImportError:
         pass
@@ -484,7 +550,8 @@ def cpu_facts() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu_model": model or platform.processor(), "logical_cpus": os.cpu_count(),
+    simd = sorted(cpu_flags() & {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile"})
+    return {"cpu_model": model or platform.processor(), "simd_flags": simd, "logical_cpus": os.cpu_count(),
             "affinity_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
             "machine": platform.machine(), "python": platform.python_version()}
 
@@ -496,11 +563,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     thread_env = pin_thread_env(args.threads)
     t_start = time.perf_counter()
+    load_start = os.getloadavg()
 
     import numpy as np  # noqa: F401  (first import: after the thread variables are set)
 
     card = json.loads((args.model_dir / "model_card.json").read_text())
     saved_model = args.model_dir / card.get("saved_model", "saved_model")
+    if args.convert_only:
+        info = convert_to_onnx(saved_model, args.onnx)
+        print(f"peers: ONNX model {'converted in %.0f s' % info['convert_seconds'] if info['converted'] else 'cached'}:"
+              f" {args.onnx}", file=sys.stderr)
+        return 0
     texts = read_texts(args.texts, args.limit)
     tokenizer = BatchTokenizer(args.model_dir / card.get("tokenizer", "tokenizer.json"), int(card["max_seq_length"]))
     counts = [len(tokenizer.ids(t)) for t in texts]
@@ -521,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     matmul = matmul_rate(args.matmul_sizes, args.matmul_trials)
     print(f"peers: sgemm peak {matmul['gflops_peak']:.1f} GFLOP/s", file=sys.stderr)
 
-    configure_tf_threads(args.threads)
+    configure_tf_threads(args.threads, args.inter_op_threads)
     import tensorflow as tf
     import onnxruntime as ort
 
@@ -529,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     flops = flops_summary(dims, counts, card)
     runners = {}
     if "onnxruntime" in args.runtimes:
-        runners["onnxruntime"] = OrtRunner(args.onnx, args.threads)
+        runners["onnxruntime"] = OrtRunner(args.onnx, args.threads, args.inter_op_threads)
     if "tensorflow" in args.runtimes:
         runners["tensorflow"] = TfRunner(saved_model, args.threads)
 
@@ -558,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         "texts": {"file": str(args.texts), "count": len(texts), "mean_tokens": sum(counts) / len(counts),
                   "min_tokens": min(counts), "max_tokens": max(counts),
                   "padded_tokens_per_email_by_batch": padded},
-        "threads": args.threads, "repeats": args.repeats, "warmup_batches": args.warmup_batches,
+        "threads": args.threads, "inter_op_threads": args.inter_op_threads, "repeats": args.repeats, "warmup_batches": args.warmup_batches,
         "batch_sizes": args.batch_sizes,
         "timing": "one call = tokenize + pad + run serving_default (all layers, all off-ramps) + fetch logits; "
                   "events/s = texts / wall-clock seconds of a pass, median of the round-robin repeats; "
@@ -567,6 +640,7 @@ def main(argv: list[str] | None = None) -> int:
                         "versions": {"onnxruntime": ort.__version__, "tensorflow": tf.__version__,
                                      "numpy": np.__version__, "tokenizers": __import__("tokenizers").__version__,
                                      "tf2onnx": onnx_info["tf2onnx"] if onnx_info else None},
+                        "loadavg_1_5_15min": {"start": load_start, "end": os.getloadavg()},
                         "thread_env": thread_env,
                         "runtime_settings": {name: r.settings for name, r in runners.items()}},
         "onnx": onnx_info,

@@ -359,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     card_s, source = card_threshold(args, peers)
     summary = build_summary(classifier, stream, peers, card_s, source)
+    summary["run"] = load_json(args.dir / "run.json")  # written by deploy/run-benchmark.sh, when present
     out = args.out or args.dir / "summary.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     if not args.no_plots:

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# One-command benchmark: the Java early-exit classifier (S = 0, the model card's S, S > ln 2 and an S
+# sweep), the Kafka Streams service end to end, and the peer runtimes (ONNX Runtime and TensorFlow Python,
+# full depth) plus the machine's sgemm rate, in ONE run on the same texts, threads and machine. Prints a
+# markdown table and writes target/benchmark/summary.json, events_per_s.png and saving.png.
+#
+# Usage: bash deploy/run-benchmark.sh [--quick] [--limit N] [--repeats K] [--threads T] [--model-dir DIR]
+#   --quick        64 texts, 1 repeat, short S sweep at batch 32 only, 60 latency events (< 5 min warm)
+#   --limit N      texts: the first N of model-export/build/spamassassin/data/test.jsonl (default 256)
+#   --repeats K    round-robin repeats per configuration, median reported (default 5; quick 1)
+#   --threads T    compute threads for every runtime (default 2)
+#   --model-dir D  exported model (default model-export/models/deebert-spamassassin-minilm-l6)
+#
+# Order: set-up (model-export venv, data, Maven build, benchmark venv, ONNX conversion), then
+#   a. Java ClassifierBenchmark (no Kafka)              -> target/benchmark/classifier.json
+#   b. Java StreamBenchmark on a fresh broker + registry -> target/benchmark/stream.json
+#   c. peers.py (ONNX Runtime, TF Python, sgemm, FLOPs)  -> target/benchmark/peers.json
+#   d. summarize.py                                      -> target/benchmark/summary.json + PNGs
+# The broker and registry run only during (b), so they take no CPU from (a) and (c); a trap stops them
+# on any exit. Every phase's log is in target/benchmark/logs/.
+#
+# Threads. The Java side runs TensorFlow through DJL 0.36.0. DJL builds TensorFlow's ConfigProto in
+# ai.djl.tensorflow.engine.javacpp.JavacppUtils.getSessionConfig() (read with javap from
+# ~/.m2/.../tensorflow-engine-0.36.0.jar), used both for its eager context (TfEngine) and for the
+# SavedModel session (TfModel.load, unless a "ConfigProto" criteria option is given): it sets
+# inter_op_parallelism_threads / intra_op_parallelism_threads only from the JVM system properties
+# ai.djl.tensorflow.num_interop_threads / ai.djl.tensorflow.num_intraop_threads, and reads no
+# environment variable itself. When a property is absent the field stays 0, and TensorFlow's runtime
+# then falls back to the environment variables TF_NUM_INTEROP_THREADS / TF_NUM_INTRAOP_THREADS (both
+# strings are in the libtensorflow_framework.so of tensorflow-core-native 1.0.0-rc.1 and of Python
+# TF 2.16.2), else to the number of CPUs. So this script sets BOTH the -D properties and the
+# environment variables: intra-op = T, inter-op = 1. Python TensorFlow gets the same through
+# tf.config.threading (peers.py), ONNX Runtime intra_op_num_threads = T, inter_op_num_threads = 1
+# (sequential), numpy/OpenBLAS OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T (set before numpy loads).
+# ClassifierBenchmark reports TF_NUM_INTRAOP_THREADS as "threads" in classifier.json.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+QUICK=0
+LIMIT=""
+REPEATS=""
+THREADS=2
+INTER_OP=1
+MODEL_DIR="model-export/models/deebert-spamassassin-minilm-l6"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) QUICK=1; shift ;;
+    --limit) LIMIT="$2"; shift 2 ;;
+    --repeats) REPEATS="$2"; shift 2 ;;
+    --threads) THREADS="$2"; shift 2 ;;
+    --model-dir) MODEL_DIR="$2"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [[ $QUICK == 1 ]]; then
+  LIMIT="${LIMIT:-64}"; REPEATS="${REPEATS:-1}"
+  SWEEP="0.02,0.05,0.3"            # extra S for the saving plot, at the sweep batch sizes only
+  SWEEP_BATCHES="32"; OTHER_BATCHES="1,8"
+  LATENCY_EVENTS=60; MATMUL_TRIALS=3
+else
+  LIMIT="${LIMIT:-256}"; REPEATS="${REPEATS:-5}"
+  SWEEP="0.005,0.02,0.05,0.1,0.3"
+  SWEEP_BATCHES="1,32"; OTHER_BATCHES="8"
+  LATENCY_EVENTS=200; MATMUL_TRIALS=5
+fi
+
+OUT="$REPO/target/benchmark"
+LOGS="$OUT/logs"
+TEXTS="model-export/build/spamassassin/data/test.jsonl"
+BVENV="$REPO/deploy/benchmark/.venv"
+BPY="$BVENV/bin/python"
+mkdir -p "$OUT" "$LOGS"
+rm -f "$OUT"/{classifier,classifier-sweep,classifier-other,stream,peers,summary,run}.json \
+      "$OUT"/events_per_s.png "$OUT"/saving.png
+T0=$(date +%s)
+declare -A PHASE_S=()
+phase_start() { PHASE_T0=$(date +%s); echo "== $1"; }
+phase_end() { PHASE_S[$1]=$(( $(date +%s) - PHASE_T0 )); }
+
+# ---------------------------------------------------------------------------------------------------
+# Set-up
+phase_start "set-up"
+# shellcheck source=lib/setup.sh
+source "$REPO/deploy/lib/setup.sh"
+setup_python
+prepare_data
+build_java
+
+# The benchmark's own venv (deploy/benchmark/.venv): exactly deploy/benchmark/requirements.lock, installed
+# with --no-deps; skipped when a stamp file holds the lock's hash and the packages import.
+setup_benchmark_python() {
+  local lock="$REPO/deploy/benchmark/requirements.lock"
+  local stamp="$BVENV/.deebert-benchmark-requirements.sha256"
+  local want
+  want="$(sha256sum <"$lock" | cut -d' ' -f1)"
+  if [[ -x "$BPY" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
+      && "$BPY" -c "import tensorflow, onnxruntime, tf2onnx, onnx, tokenizers, matplotlib, threadpoolctl" >/dev/null 2>&1; then
+    echo "benchmark python: $BVENV is ready"
+    return 0
+  fi
+  local base="${PYTHON:-}"
+  [[ -n "$base" ]] || base="$(command -v python3.11 || command -v python3 || true)"
+  if [[ -z "$base" ]]; then
+    echo "benchmark python: no python3.11 found (set PYTHON=/path/to/python3.11)" >&2
+    return 1
+  fi
+  if [[ ! -x "$BPY" ]]; then
+    _deebert_logged "$LOGS/benchmark-venv.log" "$base" -m venv "$BVENV" || return 1
+  fi
+  _deebert_logged "$LOGS/benchmark-pip-install.log" \
+    "$BPY" -m pip install --disable-pip-version-check --no-deps -r "$lock" || return 1
+  "$BPY" -c "import tensorflow, onnxruntime, tf2onnx, onnx, tokenizers, matplotlib, threadpoolctl" >/dev/null 2>&1 || {
+    echo "benchmark python: packages installed but do not import" >&2; return 1; }
+  echo "$want" >"$stamp"
+  echo "benchmark python: installed deploy/benchmark/requirements.lock into $BVENV"
+}
+setup_benchmark_python
+
+CARD="$MODEL_DIR/model_card.json"
+CARD_S="$("$BPY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["recommended_threshold"]["value"])' "$CARD")"
+echo "model: $MODEL_DIR (card S = $CARD_S nats); texts: first $LIMIT of $TEXTS; threads $THREADS; repeats $REPEATS"
+
+# ONNX conversion is set-up, not measurement: done (or found cached) before anything is timed.
+_deebert_logged "$LOGS/onnx-convert.log" "$BPY" deploy/benchmark/peers.py --convert-only \
+  --model-dir "$MODEL_DIR" --texts "$TEXTS" --onnx "$OUT/model.onnx"
+tail -n 1 "$LOGS/onnx-convert.log"
+phase_end setup
+
+# Same thread settings for every runtime (see the header).
+export OPT_OUT_TRACKING=true TF_CPP_MIN_LOG_LEVEL=2
+export TF_NUM_INTRAOP_THREADS="$THREADS" TF_NUM_INTEROP_THREADS="$INTER_OP"
+export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS"
+export DEEBERT_DEVICE=cpu
+JAVA_CP="benchmark/target/classes:$(cat benchmark/target/classpath.txt)"
+JAVA_FLAGS=(-Dai.djl.tensorflow.num_intraop_threads="$THREADS" -Dai.djl.tensorflow.num_interop_threads="$INTER_OP")
+
+# ---------------------------------------------------------------------------------------------------
+# a. Java classifier. Call 1: the sweep batch sizes x (0, the sweep, card S, 0.7) - one call, so the
+# S = 0 baseline of the saving plot is measured round-robin with every S. Call 2: the other batch sizes
+# x (0, card S, 0.7). The two JSON files are merged into classifier.json.
+phase_start "a. Java classifier ($LIMIT texts, repeats $REPEATS)"
+classifier() {  # $1 = batch sizes, $2 = thresholds, $3 = JSON file, $4 = log
+  java "${JAVA_FLAGS[@]}" -cp "$JAVA_CP" org.deebert.streams.benchmark.ClassifierBenchmark \
+    "$MODEL_DIR" "$TEXTS" --device CPU --batch-sizes "$1" --thresholds "$2" --limit "$LIMIT" \
+    --repeats "$REPEATS" --json "$3" >"$4" 2>&1 || { echo "FAILED: ClassifierBenchmark; last lines of $4:" >&2; tail -n 30 "$4" >&2; return 1; }
+  grep -E '^[0-9]+	' "$4" || true
+}
+echo "batch	S	events/s	mean_ms	p50_ms	p99_ms	exit_histogram	expected_saving	accuracy"
+classifier "$SWEEP_BATCHES" "0,$SWEEP,$CARD_S,0.7" "$OUT/classifier-sweep.json" "$LOGS/classifier-sweep.log"
+classifier "$OTHER_BATCHES" "0,$CARD_S,0.7" "$OUT/classifier-other.json" "$LOGS/classifier-other.log"
+"$BPY" - "$OUT/classifier-sweep.json" "$OUT/classifier-other.json" "$OUT/classifier.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+merged = dict(a)
+merged["results"] = sorted(a["results"] + b["results"], key=lambda r: (r["batch"], r["threshold"]))
+merged["calls"] = [{"file": sys.argv[1], "batch_sizes": sorted({r["batch"] for r in a["results"]}),
+                    "thresholds": sorted({r["threshold"] for r in a["results"]})},
+                   {"file": sys.argv[2], "batch_sizes": sorted({r["batch"] for r in b["results"]}),
+                    "thresholds": sorted({r["threshold"] for r in b["results"]})}]
+json.dump(merged, open(sys.argv[3], "w"), indent=2)
+EOF
+phase_end classifier
+
+# ---------------------------------------------------------------------------------------------------
+# b. Java stream on a fresh broker and registry (own processes, free loopback ports, fresh data dirs).
+phase_start "b. Java stream"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+KAFKA_PORT="$(free_port)"; KAFKA_CONTROLLER_PORT="$(free_port)"; REGISTRY_PORT="$(free_port)"
+while [[ "$KAFKA_CONTROLLER_PORT" == "$KAFKA_PORT" ]]; do KAFKA_CONTROLLER_PORT="$(free_port)"; done
+while [[ "$REGISTRY_PORT" == "$KAFKA_PORT" || "$REGISTRY_PORT" == "$KAFKA_CONTROLLER_PORT" ]]; do REGISTRY_PORT="$(free_port)"; done
+KAFKA_DATA_DIR="$(mktemp -d "$OUT/kafka.XXXXXX")"
+REGISTRY_RUN_DIR="$(mktemp -d "$OUT/registry.XXXXXX")"
+export KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_DATA_DIR REGISTRY_PORT REGISTRY_RUN_DIR
+BROKER_STARTED=0; REGISTRY_STARTED=0
+stop_services() {
+  if [[ $REGISTRY_STARTED == 1 ]]; then
+    REGISTRY_STARTED=0; bash "$REPO/deploy/schema-registry/stop-registry.sh" || true
+  fi
+  if [[ $BROKER_STARTED == 1 ]]; then
+    BROKER_STARTED=0; bash "$REPO/deploy/kafka/stop-broker.sh" || true
+  fi
+}
+trap stop_services EXIT
+trap 'exit 130' INT TERM
+# start-broker.sh resolves the broker classpath with Maven into its data dir when the file is missing;
+# it is the runtime classpath of streams-app, which build_java already wrote.
+cp streams-app/target/classpath.txt "$KAFKA_DATA_DIR/classpath.txt"
+BROKER_STARTED=1; bash deploy/kafka/start-broker.sh
+REGISTRY_STARTED=1; bash deploy/schema-registry/start-registry.sh
+# Latency phase input rate: 40% of the classifier's events/s at the card's S and batch 32 (below saturation).
+RATE="$("$BPY" - "$OUT/classifier.json" "$CARD_S" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1])); s = float(sys.argv[2])
+r = [x for x in d["results"] if x["batch"] == 32 and abs(x["threshold"] - s) < 1e-9]
+print(round(0.4 * r[0]["events_per_s"], 1) if r else 20)
+EOF
+)"
+echo "stream: broker 127.0.0.1:$KAFKA_PORT, registry 127.0.0.1:$REGISTRY_PORT, latency phase at $RATE events/s"
+STREAM_OK=1
+if java "${JAVA_FLAGS[@]}" -cp "$JAVA_CP" org.deebert.streams.benchmark.StreamBenchmark \
+    --bootstrap-servers "127.0.0.1:$KAFKA_PORT" \
+    --schema-registry-url "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" \
+    --model-dir "$MODEL_DIR" --events "$TEXTS" --limit "$LIMIT" --batch-size 32 \
+    --rate "$RATE" --latency-events "$LATENCY_EVENTS" --json "$OUT/stream.json" >"$LOGS/stream.log" 2>&1; then
+  grep -v -E '^\s*$| (DEBUG|INFO|WARN) ' "$LOGS/stream.log" | tail -n 15 || true
+else
+  STREAM_OK=0
+  echo "FAILED: StreamBenchmark (continuing without stream.json); last lines of $LOGS/stream.log:" >&2
+  tail -n 30 "$LOGS/stream.log" >&2
+  rm -f "$OUT/stream.json"
+fi
+stop_services
+phase_end stream
+
+# ---------------------------------------------------------------------------------------------------
+# c. Peers: ONNX Runtime and TensorFlow Python at full depth, sgemm, FLOPs.
+phase_start "c. peers (ONNX Runtime, TensorFlow Python, sgemm)"
+"$BPY" deploy/benchmark/peers.py --model-dir "$MODEL_DIR" --texts "$TEXTS" --limit "$LIMIT" \
+  --batch-sizes 1,8,32 --threads "$THREADS" --inter-op-threads "$INTER_OP" --repeats "$REPEATS" \
+  --matmul-trials "$MATMUL_TRIALS" --onnx "$OUT/model.onnx" --out "$OUT/peers.json" 2>"$LOGS/peers.log" \
+  || { echo "FAILED: peers.py; last lines of $LOGS/peers.log:" >&2; tail -n 30 "$LOGS/peers.log" >&2; exit 1; }
+grep '^peers:' "$LOGS/peers.log" | grep -v 'round ' || true
+phase_end peers
+
+# ---------------------------------------------------------------------------------------------------
+# d. Summary.
+"$BPY" - "$OUT/run.json" <<EOF
+import json, sys
+json.dump({"command": "bash deploy/run-benchmark.sh" + (" --quick" if $QUICK else ""), "quick": bool($QUICK),
+           "limit": $LIMIT, "repeats": $REPEATS, "threads": $THREADS, "inter_op_threads": $INTER_OP,
+           "model_dir": "$MODEL_DIR", "texts": "$TEXTS", "card_threshold": $CARD_S,
+           "git_commit": "$(git rev-parse HEAD 2>/dev/null || echo unknown)",
+           "phase_seconds": {"setup": ${PHASE_S[setup]}, "classifier": ${PHASE_S[classifier]},
+                             "stream": ${PHASE_S[stream]}, "peers": ${PHASE_S[peers]}},
+           "stream_ok": bool($STREAM_OK),
+           "thread_settings": {"java": "-Dai.djl.tensorflow.num_intraop_threads=$THREADS -Dai.djl.tensorflow.num_interop_threads=$INTER_OP, TF_NUM_INTRAOP_THREADS=$THREADS TF_NUM_INTEROP_THREADS=$INTER_OP",
+                               "python_tensorflow": "tf.config.threading intra=$THREADS inter=$INTER_OP",
+                               "onnxruntime": "intra_op_num_threads=$THREADS inter_op_num_threads=$INTER_OP",
+                               "numpy": "OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=$THREADS"}},
+          open(sys.argv[1], "w"), indent=2)
+EOF
+echo "== d. summary"
+"$BPY" deploy/benchmark/summarize.py --dir "$OUT" --card-threshold "$CARD_S"
+echo "benchmark: $(( $(date +%s) - T0 )) s in total (set-up ${PHASE_S[setup]} s, classifier ${PHASE_S[classifier]} s, stream ${PHASE_S[stream]} s, peers ${PHASE_S[peers]} s)"
+[[ $STREAM_OK == 1 ]] || { echo "benchmark: the stream phase failed; summary.json has stream = null" >&2; exit 1; }
