@@ -92,3 +92,46 @@ def test_float16_storage_cost_is_recorded(exported):
     weights = json.loads((out / "model_card.json").read_text())["weights"]
     assert weights["stored_dtype"] == "float16"
     assert 0 <= weights["max_abs_logit_difference"] < 1e-2
+
+
+def test_export_stores_float32_weights_and_a_float16_word_table(exported):
+    # The graph must not cast whole weight matrices on every call: only the gathered table rows are cast.
+    _, out = exported
+    reader = tf.train.load_checkpoint(str(out / "saved_model" / "variables" / "variables"))
+    dtypes = {k: v for k, v in reader.get_variable_to_dtype_map().items() if k.startswith("model/")}
+    assert dtypes.pop("model/embedding_vars/word/.ATTRIBUTES/VARIABLE_VALUE") == tf.float16
+    assert dtypes and set(dtypes.values()) == {tf.float32}
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["weights"]["storage"] == {"word_embeddings": "float16", "other": "float32"}
+
+
+def test_reexport_keeps_the_weights_and_matches_the_reference_outputs(exported, tmp_path):
+    import shutil
+    _, out = exported
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    reader = tf.train.load_checkpoint(str(copy / "saved_model" / "variables" / "variables"))
+    before = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map() if k.startswith("model/")}
+    del reader  # the re-export replaces the files it reads
+    assert main(["reexport", "--model-dir", str(copy)]) == 0
+    after = tf.train.load_checkpoint(str(copy / "saved_model" / "variables" / "variables"))
+    for name, value in before.items():
+        np.testing.assert_array_equal(after.get_tensor(name), value, err_msg=name)
+    card = json.loads((copy / "model_card.json").read_text())
+    assert card["parity"]["session_loader_max_abs_logit_diff"] <= 1e-4
+    assert "reexport_command" in json.loads((copy / "export_config.json").read_text())
+
+
+def test_reexport_refuses_a_model_whose_weights_disagree_with_its_reference_outputs(exported, tmp_path):
+    import shutil
+    _, out = exported
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    lines = (copy / "reference_outputs.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["logits"][0][0] += 1.0
+    (copy / "reference_outputs.jsonl").write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n")
+    original = (copy / "saved_model" / "saved_model.pb").read_bytes()
+    with pytest.raises(RuntimeError, match="disagree"):
+        pipeline.reexport(copy)
+    assert (copy / "saved_model" / "saved_model.pb").read_bytes() == original

@@ -82,9 +82,17 @@ def main(argv=None) -> int:
             p.add_argument("--seed", type=int, default=13)
         if name in ("evaluate", "export", "run"):
             _add_export_args(p)
+    p = sub.add_parser("reexport", help="re-write an exported model's SavedModel with this version's graph, "
+                       "same weights; verified against its reference_outputs.jsonl")
+    p.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR, help="exported model directory (rewritten in place)")
     a = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from . import pipeline
+
+    if a.command == "reexport":
+        card = pipeline.reexport(a.model_dir)
+        print("re-exported", a.model_dir, json.dumps(card["parity"]))
+        return 0
 
     timings = {}
     start = time.time()

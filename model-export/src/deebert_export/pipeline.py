@@ -15,6 +15,7 @@ import logging
 import platform
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +28,7 @@ from . import evaluate as ev
 from .checkpoint import DEFAULT_BACKBONE_PYPI, default_backbone_dir, load_checkpoint
 from .data import read_jsonl
 from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, as_stored_dtype, describe_signatures,
+                     for_inference, load_exported_model, storage_description,
                      run_session_style, save_saved_model, signature_names, write_reference_outputs)
 from .model import BertConfig, DeeBertModel
 from .tokenization import encode, length_sorted_batches, load_tokenizer, pad_batch
@@ -172,7 +174,8 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
     labels, max_len = record["labels"], record["train_config"]["max_seq_length"]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    sm_path = save_saved_model(model, out_dir)
+    stored = for_inference(model)
+    sm_path = save_saved_model(stored, out_dir)
     tok = load_tokenizer(work_dir / "train" / TOKENIZER_FILE, max_len)
     tok.save(str(out_dir / TOKENIZER_FILE))
 
@@ -211,7 +214,7 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
                              "the next hidden state and off-ramp i's logits/probs/entropy; the runtime drops "
                              "exited rows between layers, so an input that exits at layer i never runs layer "
                              "i+1, and the exit policy and live threshold need no re-export"),
-        "weights": {"stored_dtype": weight_dtype, "compute_dtype": "float32",
+        "weights": {"stored_dtype": weight_dtype, "compute_dtype": "float32", "storage": storage_description(stored),
                     **evaluation.get("float32_comparison", {})},
         "exit_policies": list(ev.POLICIES),
         "recommended_threshold": evaluation["recommended_threshold"],
@@ -228,6 +231,52 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
     _write_json(out_dir / CARD_FILE, card)
     _write_json(out_dir / "export_config.json", {"command": _command_line(), "work_dir": str(work_dir),
                                                  "data_dir": str(data_dir), "weight_dtype": weight_dtype})
+    return card
+
+
+def reexport(model_dir: Path, batch_size: int = 32) -> dict:
+    """Re-writes an exported model directory's SavedModel with this version's graph and storage layout,
+    keeping the weights' values (so the card's accuracy, sweeps and recommended S still hold), and
+    proves it: every input of ``reference_outputs.jsonl`` is run layer by layer through the session
+    loader and must match its recorded off-ramp logits within 1e-4 and give the same label at every
+    layer. Updates the card's ``signatures``, ``weights.storage``, ``parity`` and ``versions`` and
+    records the command in ``export_config.json``. Needs no training directory and no texts.
+
+    Raises:
+        RuntimeError: if the re-exported signatures disagree with the reference outputs (the old
+            SavedModel is then left in place).
+    """
+    model_dir = Path(model_dir)
+    card = json.loads((model_dir / CARD_FILE).read_text())
+    stored = for_inference(load_exported_model(model_dir))
+    refs = [json.loads(line) for line in (model_dir / REFERENCE_FILE).read_text().splitlines() if line.strip()]
+    ids = [r["token_ids"] for r in refs]
+    expected = np.array([r["logits"] for r in refs], dtype=np.float32)  # (N, n, C)
+    with tempfile.TemporaryDirectory(dir=model_dir) as tmp:
+        sm_path = save_saved_model(stored, Path(tmp))
+        got = np.zeros_like(expected)
+        for rows in tqdm(length_sorted_batches(ids, batch_size), desc="parity (session loader)", unit="batch"):
+            x, m = pad_batch([ids[r] for r in rows])
+            got[rows] = run_session_style(sm_path, x, m, stored.num_layers)
+        diff = float(np.abs(got - expected).max())
+        same_labels = bool((got.argmax(-1) == expected.argmax(-1)).all())
+        if diff > 1e-4 or not same_labels:
+            raise RuntimeError(f"re-exported signatures disagree with {REFERENCE_FILE}: max |diff| = {diff}, "
+                               f"same label at every layer: {same_labels}")
+        target = model_dir / card["saved_model"]
+        shutil.rmtree(target)
+        shutil.move(str(sm_path), str(target))
+    card["signatures"] = describe_signatures(model_dir / card["saved_model"])
+    card["weights"]["storage"] = storage_description(stored)
+    card["parity"] = {"session_loader_max_abs_logit_diff": diff,
+                      "checked_on": f"all {len(refs)} inputs of {REFERENCE_FILE}"}
+    card["versions"] = _versions()
+    _write_json(model_dir / CARD_FILE, card)
+    config_path = model_dir / "export_config.json"
+    config = json.loads(config_path.read_text()) if config_path.exists() else {}
+    config["reexport_command"] = _command_line()
+    _write_json(config_path, config)
+    log.info("re-exported %s: max |logit diff| %.2e over %d reference inputs", model_dir, diff, len(refs))
     return card
 
 
