@@ -39,6 +39,10 @@ import org.deebert.streams.topology.TopologySettings;
  * @param topics              the four topic names
  * @param modelDir            the exported model directory
  * @param device              where TensorFlow runs
+ * @param intraOpThreads      TensorFlow intra-op threads per classifier; 0 = TensorFlow's default (all cores)
+ * @param interOpThreads      TensorFlow inter-op threads per classifier; 0 = TensorFlow's default (all cores)
+ * @param precision           float32 (exact parity with Python) or bfloat16 (opt-in, faster on CPUs with
+ *                            AVX512-BF16/AMX; see {@link ClassifierOptions.Precision})
  * @param maxBatchSize        most events per classifier call
  * @param linger              longest wait of a buffered event for a batch to fill
  * @param maxTextChars        longest accepted text in UTF-16 chars
@@ -58,6 +62,9 @@ public record AppSettings(
         TopicNames topics,
         Path modelDir,
         ClassifierOptions.DevicePreference device,
+        int intraOpThreads,
+        int interOpThreads,
+        ClassifierOptions.Precision precision,
         int maxBatchSize,
         Duration linger,
         int maxTextChars,
@@ -168,6 +175,12 @@ public record AppSettings(
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("device must be auto, cpu or gpu, got " + p.getProperty("device"));
         }
+        ClassifierOptions.Precision precision;
+        try {
+            precision = ClassifierOptions.Precision.valueOf(required(p, "precision").toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("precision must be float32 or bfloat16, got " + p.getProperty("precision"));
+        }
         return new AppSettings(
                 required(p, "application.id"),
                 required(p, "bootstrap.servers"),
@@ -176,6 +189,9 @@ public record AppSettings(
                         required(p, "topic.dead.letter")),
                 Path.of(required(p, "model.dir")),
                 device,
+                (int) nonNegativeLong(p, "intra.op.threads"),
+                (int) nonNegativeLong(p, "inter.op.threads"),
+                precision,
                 positiveInt(p, "max.batch.size"),
                 Duration.ofMillis(positiveInt(p, "linger.ms")),
                 positiveInt(p, "max.text.chars"),
@@ -226,9 +242,9 @@ public record AppSettings(
         return new TopologySettings(maxBatchSize, linger, maxTextChars);
     }
 
-    /** @return how the classifier loads: device preference, and chunks no larger than a batch */
+    /** @return how the classifier loads: device preference, threads, precision, and chunks no larger than a batch */
     public ClassifierOptions classifierOptions() {
-        return new ClassifierOptions(device, maxBatchSize);
+        return new ClassifierOptions(device, maxBatchSize, intraOpThreads, interOpThreads, precision);
     }
 
     /** @return settings for a plain Kafka client (admin, producer): bootstrap servers plus security */

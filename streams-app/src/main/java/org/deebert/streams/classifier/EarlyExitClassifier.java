@@ -61,10 +61,11 @@ public final class EarlyExitClassifier implements TextClassifier {
     private final BatchTokenizer tokenizer;
     private final Device device;
     private final int maxBatchSize;
+    private final ClassifierOptions.Precision precision;
     private final ParameterStore parameterStore;
 
     private EarlyExitClassifier(ModelCard card, ZooModel<NDList, NDList> model, TfSymbolBlock serving,
-            BatchTokenizer tokenizer, Device device, int maxBatchSize) {
+            BatchTokenizer tokenizer, Device device, ClassifierOptions options) {
         this.card = card;
         this.model = model;
         this.serving = serving;
@@ -77,7 +78,8 @@ public final class EarlyExitClassifier implements TextClassifier {
         }
         this.tokenizer = tokenizer;
         this.device = device;
-        this.maxBatchSize = maxBatchSize;
+        this.maxBatchSize = options.maxBatchSize();
+        this.precision = options.precision();
         this.parameterStore = new ParameterStore(model.getNDManager(), false);
     }
 
@@ -105,7 +107,7 @@ public final class EarlyExitClassifier implements TextClassifier {
                 .optOption("Tags", card.tag())
                 // serving_default is the main block; layer signatures share its bundle.
                 .optOption("SignatureDefKey", SignatureNames.SERVING_DEFAULT);
-        TfDevices.sessionConfigOption(options.device()).ifPresent(c -> builder.optOption("ConfigProto", c));
+        builder.optOption("ConfigProto", SessionConfigs.criteriaOption(options));
 
         ZooModel<NDList, NDList> model;
         try {
@@ -123,11 +125,13 @@ public final class EarlyExitClassifier implements TextClassifier {
             List<String> sessionDevices = TfDevices.sessionDevices(bundle);
             Device device = TfDevices.choose(options.device(), sessionDevices);
             LOG.info("Loaded model {} {} ({} layers, labels {}, max {} tokens); preference {}, TensorFlow session"
-                            + " devices {}, DJL sees {} GPU(s); classifier runs on {}",
+                            + " devices {}, DJL sees {} GPU(s); classifier runs on {} in {} (TF threads intra {}, inter {};"
+                            + " 0 = TensorFlow's default)",
                     card.name(), card.version(), card.numLayers(), card.labels(), card.maxSeqLength(),
-                    options.device(), sessionDevices, Engine.getInstance().getGpuCount(), device);
+                    options.device(), sessionDevices, Engine.getInstance().getGpuCount(), device,
+                    options.precision(), options.intraOpThreads(), options.interOpThreads());
             tokenizer = BatchTokenizer.open(modelDir.resolve(card.tokenizer()), card.maxSeqLength());
-            return new EarlyExitClassifier(card, model, serving, tokenizer, device, options.maxBatchSize());
+            return new EarlyExitClassifier(card, model, serving, tokenizer, device, options);
         } catch (RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
@@ -362,6 +366,11 @@ public final class EarlyExitClassifier implements TextClassifier {
     /** @return the parsed, validated model card */
     public ModelCard modelCard() {
         return card;
+    }
+
+    /** @return the arithmetic the session runs in (FLOAT32 unless the operator opted into BFLOAT16) */
+    public ClassifierOptions.Precision precision() {
+        return precision;
     }
 
     /** @return the device the TF session computes on: gpu(0) when it has a GPU and it is allowed, else cpu() */

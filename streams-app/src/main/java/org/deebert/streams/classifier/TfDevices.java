@@ -2,43 +2,24 @@ package org.deebert.streams.classifier;
 
 import ai.djl.Device;
 import ai.djl.tensorflow.engine.SavedModelBundle;
-import ai.djl.tensorflow.engine.javacpp.JavacppUtils;
 
 import org.bytedeco.javacpp.BytePointer;
 import org.tensorflow.internal.c_api.TF_DeviceList;
 import org.tensorflow.internal.c_api.TF_Status;
 import org.tensorflow.internal.c_api.global.tensorflow;
-import org.tensorflow.proto.ConfigProto;
 
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
-import java.util.Optional;
 
 /**
- * Device choice for the TensorFlow session: the session config that enforces a
- * {@link ClassifierOptions.DevicePreference}, and which devices the loaded session really has. A GPU
+ * Device choice for the TensorFlow session: which devices the loaded session really has, and the one
+ * the classifier reports (the session config that enforces a preference is {@link SessionConfigs}). A GPU
  * is used only when TensorFlow itself lists one, i.e. a CUDA device is visible AND the GPU natives
  * (Maven profile {@code gpu}) are on the classpath; DJL's own GPU count only sees the CUDA driver.
  */
 final class TfDevices {
 
     private TfDevices() {
-    }
-
-    /**
-     * The {@code ConfigProto} criteria option (base64 of the serialized proto, as DJL's TfModel reads
-     * it) for a preference, or empty to keep DJL's default session config.
-     *
-     * @param preference where the caller wants TF to run
-     * @return for CPU: DJL's default config plus {@code device_count {GPU: 0}}; otherwise empty
-     */
-    static Optional<String> sessionConfigOption(ClassifierOptions.DevicePreference preference) {
-        if (preference != ClassifierOptions.DevicePreference.CPU) {
-            return Optional.empty();
-        }
-        ConfigProto config = JavacppUtils.getSessionConfig().toBuilder().putDeviceCount("GPU", 0).build();
-        return Optional.of(Base64.getEncoder().encodeToString(config.toByteArray()));
     }
 
     /**

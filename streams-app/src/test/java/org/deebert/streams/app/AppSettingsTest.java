@@ -36,6 +36,18 @@ class AppSettingsTest {
         assertThat(s.linger()).isEqualTo(Duration.ofMillis(5));
         assertThat(s.device()).isEqualTo(ClassifierOptions.DevicePreference.AUTO);
         assertThat(s.clientPassThrough()).isEmpty();
+        assertThat(s.classifierOptions()).isEqualTo(new ClassifierOptions(ClassifierOptions.DevicePreference.AUTO, 32,
+                0, 0, ClassifierOptions.Precision.FLOAT32));
+    }
+
+    @Test
+    void threadsAndPrecisionReachTheClassifierOptions() {
+        AppSettings s = AppSettings.load(null, Map.of("DEEBERT_INTRA_OP_THREADS", "4", "DEEBERT_INTER_OP_THREADS", "1",
+                "DEEBERT_PRECISION", "bfloat16"));
+
+        assertThat(s.classifierOptions().intraOpThreads()).isEqualTo(4);
+        assertThat(s.classifierOptions().interOpThreads()).isEqualTo(1);
+        assertThat(s.classifierOptions().precision()).isEqualTo(ClassifierOptions.Precision.BFLOAT16);
     }
 
     @Test
@@ -95,6 +107,10 @@ class AppSettingsTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("max.batch.size");
         assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_DEVICE", "tpu")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("device");
+        assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_PRECISION", "int4")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("precision");
+        assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_INTRA_OP_THREADS", "-1")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("intra.op.threads");
         assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_PROCESSING_GUARANTEE", "exactly_once")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("processing.guarantee");
     }

@@ -163,6 +163,31 @@ class EarlyExitClassifierTest {
     }
 
     @Test
+    void bfloat16PrecisionWithExplicitThreadsRunsAndStaysNearFloat32() {
+        // The opt-in reduced-precision session (oneDNN bfloat16 rewrite) on the same weights: same shapes and
+        // labels' order, logits near float32's (bfloat16 keeps 8 mantissa bits); on CPUs without bfloat16
+        // support TensorFlow leaves the graph in float32, which passes too.
+        ClassifierOptions options = new ClassifierOptions(ClassifierOptions.DevicePreference.CPU, MAX_BATCH, 1, 1,
+                ClassifierOptions.Precision.BFLOAT16);
+        try (EarlyExitClassifier bf16 = EarlyExitClassifier.load(TinyModel.dir(), options)) {
+            assertThat(bf16.precision()).isEqualTo(ClassifierOptions.Precision.BFLOAT16);
+            float[][][] reduced = bf16.allOffRampLogits(texts);
+            float[][][] full = classifier.allOffRampLogits(texts);
+            for (int i = 0; i < texts.size(); i++) {
+                for (int layer = 0; layer < n; layer++) {
+                    for (int c = 0; c < classes; c++) {
+                        assertThat((double) reduced[i][layer][c]).as("text %d off-ramp %d label %d", i, layer + 1, c)
+                                .isCloseTo(full[i][layer][c], within(0.25));
+                    }
+                }
+            }
+            List<Classification> results = bf16.classify(texts, new ExitSetting(ExitPolicy.ENTROPY, 0.0));
+            assertThat(results).hasSize(texts.size()).allSatisfy(r -> assertThat(r.exitLayer()).isEqualTo(n));
+        }
+        assertThat(classifier.precision()).isEqualTo(ClassifierOptions.Precision.FLOAT32);
+    }
+
+    @Test
     void layerByLayerProbabilitiesMatchPythonReferenceAtFirstAndLastOffRamp() {
         Map<String, JsonNode> reference = TinyModel.referenceBySha256();
         List<Classification> last = classifier.classify(texts, ExitSetting.entropy(0.0));
