@@ -72,6 +72,10 @@ public final class ClassifierBenchmark implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "AUTO", description = "AUTO, CPU or GPU")
     private ClassifierOptions.DevicePreference device;
 
+    @Option(names = "--precision", defaultValue = "FLOAT32",
+            description = "FLOAT32 (exact parity with Python) or BFLOAT16 (oneDNN auto mixed precision, opt-in)")
+    private ClassifierOptions.Precision precision;
+
     @Option(names = "--limit", defaultValue = "0", description = "use the first N texts (0 = all)")
     private int limit;
 
@@ -105,10 +109,11 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         readTexts(texts, labels);
         boolean labelled = labels.stream().allMatch(l -> l != null);
         int maxBatch = Arrays.stream(batchSizes).max().orElse(1);
-        try (EarlyExitClassifier classifier = EarlyExitClassifier.load(modelDir, new ClassifierOptions(device, maxBatch))) {
-            System.out.printf(Locale.ROOT, "model %s %s, %d layers, %d texts, device %s, policy %s%n",
+        try (EarlyExitClassifier classifier = EarlyExitClassifier.load(modelDir,
+                new ClassifierOptions(device, maxBatch).withPrecision(precision))) {
+            System.out.printf(Locale.ROOT, "model %s %s, %d layers, %d texts, device %s, policy %s, precision %s%n",
                     classifier.modelName(), classifier.modelVersion(), classifier.numLayers(), texts.size(),
-                    classifier.device(), policy);
+                    classifier.device(), policy, classifier.precision());
             List<Combination> combinations = new ArrayList<>();
             for (int batchSize : batchSizes) {
                 for (double s : thresholds) {
@@ -136,6 +141,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 root.put("num_layers", classifier.numLayers());
                 root.put("texts", texts.size());
                 root.put("policy", policy.name());
+                root.put("precision", classifier.precision().name());
                 root.put("threads", threads(System.getenv()));
                 root.put("repeats", repeats);
                 root.put("results", results);

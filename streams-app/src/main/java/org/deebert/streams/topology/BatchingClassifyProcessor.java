@@ -2,7 +2,9 @@ package org.deebert.streams.topology;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.Cancellable;
@@ -35,6 +37,16 @@ import org.slf4j.LoggerFactory;
  * result. After a crash the store is restored and the buffered records are classified then. Keys are a
  * per-task sequence number, so iteration order is arrival order (one task = one input partition).
  *
+ * <p><b>Decoded once.</b> Each event is decoded on arrival (to validate it); the decoded event is kept in
+ * memory beside its buffer entry and classified from there. Only records restored into the buffer after a
+ * crash or a rebalance are decoded again from their raw bytes.
+ *
+ * <p><b>Arrival time.</b> Kafka Streams' {@code currentSystemTimeMs()} is cached once per processing loop,
+ * so after a batch that took 250 ms to classify, records processed in the same loop would look 250 ms old
+ * and the next punctuation would flush them as a partial batch although the input holds plenty more
+ * (measured: mean batch ~14-20 of 32 on a pre-filled topic). The arrival time therefore adds the wall
+ * time this processor itself spent classifying since the cached time last moved.
+ *
  * <p><b>Errors.</b> An invalid event (no id, empty or too long text, no value) throws an
  * {@link InvalidTextEventException} from {@link #process} before anything is forwarded, so Kafka
  * Streams' processing exception handler dead-letters the source record's raw bytes. A classifier failure
@@ -66,6 +78,12 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
     private int buffered;
     /** Wall-clock ms when the oldest buffered record arrived; Long.MIN_VALUE for records restored after a crash. */
     private long oldestBufferedAtMs;
+    /** Decoded events of the records this instance buffered, by buffer key (restored records are absent). */
+    private final Map<Long, TextEvent> decoded = new HashMap<>();
+    /** The last value seen of the context's cached wall-clock time (ms). */
+    private long cachedSystemTimeMs = Long.MIN_VALUE;
+    /** Wall-clock ms spent in flushes since the cached time last moved (see "Arrival time" above). */
+    private long flushedMsSinceCachedTime;
 
     /**
      * @param settings           batch size, linger, text limit
@@ -134,8 +152,9 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
         validator.validate(value == null ? null : value.decoded());
         RecordMetadata source = context.recordMetadata().orElse(null);
         if (buffered == 0) {
-            oldestBufferedAtMs = context.currentSystemTimeMs();
+            oldestBufferedAtMs = nowMs();
         }
+        decoded.put(nextSequence, value.decoded());
         buffer.put(nextSequence++, new BufferedRecord(record.key(), value.raw(), record.timestamp(), record.headers(),
                 source == null ? null : source.topic(), source == null ? -1 : source.partition(),
                 source == null ? -1 : source.offset()));
@@ -147,11 +166,27 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
 
     /** Classifies everything buffered, in batches of at most maxBatchSize, oldest first. */
     private void flushAll() {
-        while (buffered > 0) {
-            if (!flushOneBatch()) {
-                return;
+        long start = System.nanoTime();
+        try {
+            while (buffered > 0) {
+                if (!flushOneBatch()) {
+                    return;
+                }
             }
+        } finally {
+            nowMs(); // resets the count first if the cached time moved since the last record
+            flushedMsSinceCachedTime += (System.nanoTime() - start) / 1_000_000;
         }
+    }
+
+    /** @return the stream thread's cached wall-clock time plus what this processor's flushes took since it moved */
+    private long nowMs() {
+        long cached = context.currentSystemTimeMs();
+        if (cached != cachedSystemTimeMs) {
+            cachedSystemTimeMs = cached;
+            flushedMsSinceCachedTime = 0;
+        }
+        return cached + flushedMsSinceCachedTime;
     }
 
     /** @return false when nothing could be done now (the registry is unavailable); the buffer is kept */
@@ -169,6 +204,12 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
         List<KeyValue<Long, BufferedRecord>> batch = new ArrayList<>(entries.size());
         List<TextEvent> events = new ArrayList<>(entries.size());
         for (KeyValue<Long, BufferedRecord> entry : entries) {
+            TextEvent known = decoded.get(entry.key);
+            if (known != null) {
+                events.add(known);
+                batch.add(entry);
+                continue;
+            }
             try {
                 events.add(textEvents.deserialize(entry.value.topic(), entry.value.headers(), entry.value.rawValue()));
                 batch.add(entry);
@@ -221,6 +262,7 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
             ClassifiedEvent out = mapper.map(events.get(i), c, inForce, processedAt, latencyMs, batch.size());
             context.forward(new Record<>(in.key(), out, in.timestamp(), in.headers()), outputChild);
             buffer.delete(batch.get(i).key);
+            decoded.remove(batch.get(i).key);
             buffered--;
             if (c.exitLayer() >= 1 && c.exitLayer() <= exitCounts.length) {
                 exitCounts[c.exitLayer() - 1]++;
@@ -237,6 +279,7 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
         context.forward(new Record<>(key, in.rawValue(), in.timestamp(), DeadLetterHeaders.forFailure(in, code, e)),
                 deadLetterChild);
         buffer.delete(entry.key);
+        decoded.remove(entry.key);
         buffered--;
         if (code == DeadLetterCode.CLASSIFIER_FAILURE) {
             metrics.recordFailure();
@@ -249,6 +292,7 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
         if (punctuator != null) {
             punctuator.cancel();
         }
+        decoded.clear();
         if (metrics != null) {
             metrics.close();
         }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
@@ -79,5 +81,85 @@ class BatchingClassifyProcessorTest {
 
     private BufferedRecord buffered(String id, long offset) {
         return new BufferedRecord(id, serialize(event(id)), offset, new RecordHeaders(), topics.input().name(), 0, offset);
+    }
+
+    private MockProcessorContext<Object, Object> contextWithStores(long nowMs) {
+        MockProcessorContext<Object, Object> context = new MockProcessorContext<>();
+        context.setCurrentSystemTimeMs(nowMs);
+        KeyValueStore<Long, BufferedRecord> buffer = Stores
+                .keyValueStoreBuilder(Stores.inMemoryKeyValueStore(ClassifierTopology.BUFFER_STORE), Serdes.Long(),
+                        new BufferedRecordSerde())
+                .withLoggingDisabled().build();
+        buffer.init(context.getStateStoreContext(), buffer);
+        context.addStateStore(buffer);
+        KeyValueStore<String, ExitSetting> thresholds = Stores
+                .keyValueStoreBuilder(Stores.inMemoryKeyValueStore(ClassifierTopology.THRESHOLD_STORE), Serdes.String(),
+                        new ExitSettingSerde())
+                .withLoggingDisabled().build();
+        thresholds.init(context.getStateStoreContext(), thresholds);
+        context.addStateStore(thresholds);
+        return context;
+    }
+
+    private void processLive(BatchingClassifyProcessor processor, MockProcessorContext<Object, Object> context, String id,
+            long offset) {
+        TextEvent e = event(id);
+        context.setRecordMetadata(topics.input().name(), 0, offset);
+        processor.process(new Record<>(id, new RawAndDecoded<>(serialize(e), e), offset));
+    }
+
+    @Test
+    void liveRecordsAreNotDecodedAgainAtClassificationButRestoredOnesAre() {
+        MockProcessorContext<Object, Object> context = contextWithStores(1_000L);
+        KeyValueStore<Long, BufferedRecord> buffer = context.getStateStore(ClassifierTopology.BUFFER_STORE);
+        buffer.put(3L, buffered("restored", 3));
+        AtomicInteger decodes = new AtomicInteger();
+        Deserializer<TextEvent> inner = topics.input().valueSerde().deserializer();
+        Deserializer<TextEvent> counting = (topic, bytes) -> {
+            decodes.incrementAndGet();
+            return inner.deserialize(topic, bytes);
+        };
+        ClassifierPool pool = new ClassifierPool(FakeClassifier::new);
+        BatchingClassifyProcessor processor = new BatchingClassifyProcessor(TopologySettings.DEFAULTS, pool, counting,
+                ClassifierTopology.BUFFER_STORE, ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK,
+                ClassifierTopology.DEAD_LETTER_SINK);
+        processor.init(context);
+
+        processLive(processor, context, "live-1", 4);
+        processLive(processor, context, "live-2", 5);
+        context.scheduledPunctuators().get(0).getPunctuator().punctuate(0L);
+
+        assertThat(context.forwarded(ClassifierTopology.OUTPUT_SINK)).hasSize(3);
+        assertThat(decodes.get()).as("decodes at classification: the restored record only").isEqualTo(1);
+        processor.close();
+        pool.close();
+    }
+
+    @Test
+    void recordsArrivingRightAfterASlowBatchWaitForLingerInsteadOfLeavingAsAPartialBatch() {
+        // The stream thread's cached wall clock does not move while a batch is classified: 1,000 ms throughout.
+        MockProcessorContext<Object, Object> context = contextWithStores(1_000L);
+        FakeClassifier slow = new FakeClassifier();
+        slow.delayMs = 200;
+        ClassifierPool pool = new ClassifierPool(() -> slow);
+        TopologySettings settings = new TopologySettings(4, java.time.Duration.ofMillis(5), 100_000);
+        BatchingClassifyProcessor processor = new BatchingClassifyProcessor(settings, pool,
+                topics.input().valueSerde().deserializer(), ClassifierTopology.BUFFER_STORE,
+                ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK, ClassifierTopology.DEAD_LETTER_SINK);
+        processor.init(context);
+        for (int i = 0; i < 4; i++) {
+            processLive(processor, context, "full-" + i, i); // a full batch: classified at once, takes 200 ms
+        }
+        processLive(processor, context, "next", 4); // arrives just after, by the real clock
+
+        // A punctuation 20 ms after the cached time (so 180 ms before "next" really arrived) must not flush it.
+        context.scheduledPunctuators().get(0).getPunctuator().punctuate(1_020L);
+        assertThat(slow.batchSizes).containsExactly(4);
+
+        // Once linger has really passed since its arrival, it leaves.
+        context.scheduledPunctuators().get(0).getPunctuator().punctuate(1_300L);
+        assertThat(slow.batchSizes).containsExactly(4, 1);
+        processor.close();
+        pool.close();
     }
 }

@@ -97,9 +97,13 @@ class ClassifierTopologyTest {
                 .setChangedBy("tester").setReason("test").setChangedAt(EVENT_TIME).build();
     }
 
-    /** Lets the wall-clock punctuator fire once: everything buffered is classified. */
+    /**
+     * Lets the wall-clock punctuator fire once: everything buffered is classified. Advances well past
+     * linger: a record's arrival time includes the real time the processor spent classifying earlier
+     * batches since the (mock) wall clock last moved.
+     */
     private void lingerPasses() {
-        driver.advanceWallClockTime(LINGER);
+        driver.advanceWallClockTime(LINGER.multipliedBy(200));
     }
 
     private ClassifiedEvent classifyOne(String id) {

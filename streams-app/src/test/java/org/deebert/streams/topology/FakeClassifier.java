@@ -20,6 +20,8 @@ final class FakeClassifier implements TextClassifier {
     /** Sizes of the batches passed to {@link #classify}, in call order. */
     final List<Integer> batchSizes = new ArrayList<>();
     boolean closed;
+    /** Wall-clock ms every {@link #classify} call takes (a real model takes hundreds of ms per batch). */
+    long delayMs;
 
     static int exitLayerFor(double s) {
         return s >= 0.3 ? 1 : s > 0 ? 3 : 4;
@@ -28,6 +30,13 @@ final class FakeClassifier implements TextClassifier {
     @Override
     public List<Classification> classify(List<String> texts, ExitSetting setting) {
         batchSizes.add(texts.size());
+        if (delayMs > 0) {
+            try {
+                Thread.sleep(delayMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         List<Classification> out = new ArrayList<>();
         for (String t : texts) {
             if (t.contains("boom")) {
