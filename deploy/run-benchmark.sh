@@ -17,7 +17,9 @@
 #   c. peers.py (ONNX Runtime, TF Python, sgemm, FLOPs)  -> target/benchmark/peers.json
 #   d. summarize.py                                      -> target/benchmark/summary.json + PNGs
 # The broker and registry run only during (b), so they take no CPU from (a) and (c); a trap stops them
-# on any exit. Every phase's log is in target/benchmark/logs/.
+# on any exit. Every phase's log is in target/benchmark/logs/. On a shared machine each measured phase
+# first waits (up to 120 s; quick 20 s) for other processes to go quiet, and run.json / summary.json
+# record how many cores others used during each phase (summarize.py warns when it was > 0.2).
 #
 # Threads. The Java side runs TensorFlow through DJL 0.36.0. DJL builds TensorFlow's ConfigProto in
 # ai.djl.tensorflow.engine.javacpp.JavacppUtils.getSessionConfig() (read with javap from
@@ -29,7 +31,9 @@
 # then falls back to the environment variables TF_NUM_INTEROP_THREADS / TF_NUM_INTRAOP_THREADS (both
 # strings are in the libtensorflow_framework.so of tensorflow-core-native 1.0.0-rc.1 and of Python
 # TF 2.16.2), else to the number of CPUs. So this script sets BOTH the -D properties and the
-# environment variables: intra-op = T, inter-op = 1. Python TensorFlow gets the same through
+# environment variables: intra-op = T, inter-op = 1. Checked by counting the JVM's native threads
+# (/proc/PID/task/*/comm) during a ClassifierBenchmark run on 2 CPUs: nothing set 10; -D 2/1 8; env 2/1 8;
+# env 1/1 7; env 4/4 16; -D 4/4 16 - both routes size TensorFlow's pools alike. Python TensorFlow gets the same through
 # tf.config.threading (peers.py), ONNX Runtime intra_op_num_threads = T, inter_op_num_threads = 1
 # (sequential), numpy/OpenBLAS OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T (set before numpy loads).
 # ClassifierBenchmark reports TF_NUM_INTRAOP_THREADS as "threads" in classifier.json.
@@ -57,14 +61,14 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ $QUICK == 1 ]]; then
   LIMIT="${LIMIT:-64}"; REPEATS="${REPEATS:-1}"
-  SWEEP="0.02,0.05,0.3"            # extra S for the saving plot, at the sweep batch sizes only
+  SWEEP="0.002,0.02,0.05,0.3"      # extra S for the saving plot, at the sweep batch sizes only
   SWEEP_BATCHES="32"; OTHER_BATCHES="1,8"
-  LATENCY_EVENTS=60; MATMUL_TRIALS=3
+  LATENCY_EVENTS=60; MATMUL_TRIALS=3; QUIET_WAIT_S=20
 else
   LIMIT="${LIMIT:-256}"; REPEATS="${REPEATS:-5}"
-  SWEEP="0.005,0.02,0.05,0.1,0.3"
+  SWEEP="0.0005,0.002,0.005,0.02,0.05,0.1,0.3"
   SWEEP_BATCHES="1,32"; OTHER_BATCHES="8"
-  LATENCY_EVENTS=200; MATMUL_TRIALS=5
+  LATENCY_EVENTS=200; MATMUL_TRIALS=5; QUIET_WAIT_S=120
 fi
 
 OUT="$REPO/target/benchmark"
@@ -76,9 +80,45 @@ mkdir -p "$OUT" "$LOGS"
 rm -f "$OUT"/{classifier,classifier-sweep,classifier-other,stream,peers,summary,run}.json \
       "$OUT"/events_per_s.png "$OUT"/saving.png
 T0=$(date +%s)
-declare -A PHASE_S=()
-phase_start() { PHASE_T0=$(date +%s); echo "== $1"; }
-phase_end() { PHASE_S[$1]=$(( $(date +%s) - PHASE_T0 )); }
+declare -A PHASE_S=() PHASE_LOAD=() PHASE_CPU=()
+# The machine may be shared. Each phase records its wall time, the 1-minute load average at its start,
+# and how much CPU other processes used meanwhile: (all CPUs' busy time from /proc/stat - the CPU time of
+# this script's finished children, from `times`) / wall time, in cores. Background processes started by
+# this script (broker, registry) count as "others". A measured phase with others > 0.2 cores is flagged
+# in run.json and by summarize.py: its events/s are not a clean measurement.
+CLK_TCK="$(getconf CLK_TCK)"
+machine_busy_s() { awk -v hz="$CLK_TCK" '/^cpu /{printf "%.2f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat; }
+# `times` must run in this shell, not in a $(...) subshell (a fork starts with no child times).
+children_cpu_s() { awk '{n=0; for(i=1;i<=2;i++){split($i,a,/[ms]/); n+=a[1]*60+a[2]} printf "%.2f", n}' <(tail -n 1 "$OUT/.times"); }
+# Before a measured phase: wait (bounded: QUIET_WAIT_S) until other processes use < 0.3 cores over 2 s,
+# so a short job of someone else's does not land in the measurement. Only a wait; never kills anything.
+wait_for_quiet() {
+  local deadline=$(( $(date +%s) + QUIET_WAIT_S )) b0 b1 used
+  while :; do
+    b0="$(machine_busy_s)"; sleep 2; b1="$(machine_busy_s)"
+    used="$(awk -v a="$b0" -v b="$b1" 'BEGIN{printf "%.2f", (b-a)/2}')"
+    if awk -v u="$used" 'BEGIN{exit !(u < 0.3)}'; then return 0; fi
+    if (( $(date +%s) >= deadline )); then
+      echo "   the machine is busy (other processes use $used cores); measuring anyway after ${QUIET_WAIT_S} s" >&2
+      return 0
+    fi
+  done
+}
+phase_start() {
+  [[ "${2:-}" == measured ]] && wait_for_quiet
+  PHASE_T0=$(date +%s.%N); PHASE_LOAD0="$(cut -d' ' -f1 /proc/loadavg)"
+  times >"$OUT/.times"; PHASE_BUSY0="$(machine_busy_s)"; PHASE_OWN0="$(children_cpu_s)"
+  echo "== $1 (load average $PHASE_LOAD0)"
+}
+phase_end() {
+  local t1 busy1 own1
+  times >"$OUT/.times"; t1=$(date +%s.%N); busy1="$(machine_busy_s)"; own1="$(children_cpu_s)"
+  PHASE_S[$1]="$(awk -v a="$PHASE_T0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')"
+  PHASE_LOAD[$1]="$PHASE_LOAD0"
+  PHASE_CPU[$1]="$(awk -v w="${PHASE_S[$1]}" -v m0="$PHASE_BUSY0" -v m1="$busy1" -v o0="$PHASE_OWN0" -v o1="$own1" \
+    'BEGIN{own=o1-o0; m=m1-m0; o=m-own; if(o<0)o=0; printf "{\"wall_s\": %.1f, \"own_cpu_s\": %.1f, \"machine_busy_cpu_s\": %.1f, \"others_cores\": %.2f}", w, own, m, (w>0?o/w:0)}')"
+  echo "   ${1}: ${PHASE_CPU[$1]}"
+}
 
 # ---------------------------------------------------------------------------------------------------
 # Set-up
@@ -141,7 +181,7 @@ JAVA_FLAGS=(-Dai.djl.tensorflow.num_intraop_threads="$THREADS" -Dai.djl.tensorfl
 # a. Java classifier. Call 1: the sweep batch sizes x (0, the sweep, card S, 0.7) - one call, so the
 # S = 0 baseline of the saving plot is measured round-robin with every S. Call 2: the other batch sizes
 # x (0, card S, 0.7). The two JSON files are merged into classifier.json.
-phase_start "a. Java classifier ($LIMIT texts, repeats $REPEATS)"
+phase_start "a. Java classifier ($LIMIT texts, repeats $REPEATS)" measured
 classifier() {  # $1 = batch sizes, $2 = thresholds, $3 = JSON file, $4 = log
   java "${JAVA_FLAGS[@]}" -cp "$JAVA_CP" org.deebert.streams.benchmark.ClassifierBenchmark \
     "$MODEL_DIR" "$TEXTS" --device CPU --batch-sizes "$1" --thresholds "$2" --limit "$LIMIT" \
@@ -166,7 +206,7 @@ phase_end classifier
 
 # ---------------------------------------------------------------------------------------------------
 # b. Java stream on a fresh broker and registry (own processes, free loopback ports, fresh data dirs).
-phase_start "b. Java stream"
+phase_start "b. Java stream" measured
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 KAFKA_PORT="$(free_port)"; KAFKA_CONTROLLER_PORT="$(free_port)"; REGISTRY_PORT="$(free_port)"
 while [[ "$KAFKA_CONTROLLER_PORT" == "$KAFKA_PORT" ]]; do KAFKA_CONTROLLER_PORT="$(free_port)"; done
@@ -217,7 +257,7 @@ phase_end stream
 
 # ---------------------------------------------------------------------------------------------------
 # c. Peers: ONNX Runtime and TensorFlow Python at full depth, sgemm, FLOPs.
-phase_start "c. peers (ONNX Runtime, TensorFlow Python, sgemm)"
+phase_start "c. peers (ONNX Runtime, TensorFlow Python, sgemm)" measured
 "$BPY" deploy/benchmark/peers.py --model-dir "$MODEL_DIR" --texts "$TEXTS" --limit "$LIMIT" \
   --batch-sizes 1,8,32 --threads "$THREADS" --inter-op-threads "$INTER_OP" --repeats "$REPEATS" \
   --matmul-trials "$MATMUL_TRIALS" --onnx "$OUT/model.onnx" --out "$OUT/peers.json" 2>"$LOGS/peers.log" \
@@ -235,6 +275,12 @@ json.dump({"command": "bash deploy/run-benchmark.sh" + (" --quick" if $QUICK els
            "git_commit": "$(git rev-parse HEAD 2>/dev/null || echo unknown)",
            "phase_seconds": {"setup": ${PHASE_S[setup]}, "classifier": ${PHASE_S[classifier]},
                              "stream": ${PHASE_S[stream]}, "peers": ${PHASE_S[peers]}},
+           "load_average_1min_at_phase_start": {"setup": ${PHASE_LOAD[setup]}, "classifier": ${PHASE_LOAD[classifier]},
+                                                "stream": ${PHASE_LOAD[stream]}, "peers": ${PHASE_LOAD[peers]}},
+           "cpu": {"setup": ${PHASE_CPU[setup]}, "classifier": ${PHASE_CPU[classifier]},
+                   "stream": ${PHASE_CPU[stream]}, "peers": ${PHASE_CPU[peers]}},
+           "cpu_note": "others_cores = (CPU time all processes used, /proc/stat - this script's children's CPU time) / wall time; in the stream phase the broker and registry count as others",
+           "cpus": $(nproc),
            "stream_ok": bool($STREAM_OK),
            "thread_settings": {"java": "-Dai.djl.tensorflow.num_intraop_threads=$THREADS -Dai.djl.tensorflow.num_interop_threads=$INTER_OP, TF_NUM_INTRAOP_THREADS=$THREADS TF_NUM_INTEROP_THREADS=$INTER_OP",
                                "python_tensorflow": "tf.config.threading intra=$THREADS inter=$INTER_OP",

@@ -436,13 +436,17 @@ def one_pass(runner, tokenizer: BatchTokenizer, texts: list[str], batch: int, wa
         start = (w * batch) % len(texts)
         runner(*tokenizer.encode(texts[start:start + batch]))
     lat = []
+    cpu0 = os.times()
     t0 = time.perf_counter()
     for g in groups:
         c0 = time.perf_counter()
         runner(*tokenizer.encode(g))
         lat.append((time.perf_counter() - c0) * 1e3)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "events_per_s": len(texts) / seconds, "latencies_ms": lat}
+    cpu1 = os.times()
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    return {"seconds": seconds, "events_per_s": len(texts) / seconds, "latencies_ms": lat,
+            "cpu_seconds": cpu}
 
 
 def summarize_runs(runtime: str, batch: int, runs: list[dict]) -> dict:
@@ -453,7 +457,10 @@ def summarize_runs(runtime: str, batch: int, runs: list[dict]) -> dict:
     return {"runtime": runtime, "depth": "full", "batch": batch, "events_per_s": med["events_per_s"],
             "mean_ms": sum(pooled) / len(pooled), "p50_ms": percentile(pooled, 0.50),
             "p90_ms": percentile(pooled, 0.90), "p99_ms": percentile(pooled, 0.99), "max_ms": pooled[-1],
-            "calls": len(pooled), "seconds": med["seconds"], "events_per_s_runs": rates}
+            "calls": len(pooled), "seconds": med["seconds"], "events_per_s_runs": rates,
+            # process CPU seconds (user + sys, all threads) per wall second of the median run: about the
+            # thread count when the runtime had the cores to itself; spin-waiting threads count as busy
+            "cpu_per_wall_s": med["cpu_seconds"] / med["seconds"]}
 
 
 # ----------------------------------------------------------------------------------------------------

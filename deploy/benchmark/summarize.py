@@ -238,6 +238,26 @@ def configurations(classifier, stream, peers, card_s) -> list[dict]:
     return rows
 
 
+CONTENTION_LIMIT_CORES = 0.2
+
+
+def contention(run: dict | None) -> dict | None:
+    """Whether other processes took CPU during the measured phases (from run.json's per-phase CPU figures).
+
+    ``others_cores`` = CPU seconds used by processes other than the benchmark's own / wall seconds. The
+    stream phase is not judged: the broker and registry it needs count as others there.
+    """
+    if not run or not run.get("cpu"):
+        return None
+    judged = {k: v.get("others_cores") for k, v in run["cpu"].items() if k in ("classifier", "peers")}
+    busy = {k: v for k, v in judged.items() if v is not None and v > CONTENTION_LIMIT_CORES}
+    return {"others_cores": {k: v.get("others_cores") for k, v in run["cpu"].items()},
+            "limit_cores": CONTENTION_LIMIT_CORES, "contended_phases": sorted(busy),
+            "clean": not busy,
+            "note": "a phase where other processes used more than the limit did not have the machine to itself: "
+                    "its events/s are low and noisy (ONNX Runtime suffers more than TensorFlow from a lost core)"}
+
+
 def fmt(x, spec: str = ".1f") -> str:
     """A number for the table, or an em dash for a missing one."""
     if x is None:
@@ -269,6 +289,12 @@ def markdown(summary: dict) -> str:
                 mark = "" if r["counted_in_min"] else " (not counted)"
                 lines.append(f"| {b} | {r['threshold']:.4g} | {fmt(r['expected_saving'], '.3f')} | "
                              f"{r['measured_saving']:.3f} | {fmt(r['ratio'], '.3f')}{mark} |")
+    c = summary.get("contention")
+    if c:
+        lines += ["", "machine: " + ("no other load during the measured phases" if c["clean"] else
+                                     "WARNING: other processes used CPU during " + ", ".join(c["contended_phases"])
+                                     + " (cores: " + ", ".join(f"{k} {v:.2f}" for k, v in c["others_cores"].items()
+                                                                if v is not None) + "); figures are not clean")]
     return "\n".join(lines)
 
 
@@ -360,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     card_s, source = card_threshold(args, peers)
     summary = build_summary(classifier, stream, peers, card_s, source)
     summary["run"] = load_json(args.dir / "run.json")  # written by deploy/run-benchmark.sh, when present
+    summary["contention"] = contention(summary["run"])
     out = args.out or args.dir / "summary.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     if not args.no_plots:

@@ -91,3 +91,13 @@ def test_missing_stream_is_null(tmp_path):
     assert s["all_targets_met"] is None
     assert s["inputs"]["stream"] is None
     assert not (tmp_path / "events_per_s.png").exists()
+
+
+def test_contention_flag_from_run_json(tmp_path):
+    write_inputs(tmp_path)
+    (tmp_path / "run.json").write_text(json.dumps({"cpu": {
+        "setup": {"others_cores": 1.5}, "classifier": {"others_cores": 0.05},
+        "stream": {"others_cores": 0.9}, "peers": {"others_cores": 0.6}}}))
+    s = run(tmp_path, "--no-plots")
+    assert s["contention"]["contended_phases"] == ["peers"]   # setup and stream are not judged
+    assert s["contention"]["clean"] is False
