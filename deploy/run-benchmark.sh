@@ -32,10 +32,12 @@
 # strings are in the libtensorflow_framework.so of tensorflow-core-native 1.0.0-rc.1 and of Python
 # TF 2.16.2), else to the number of CPUs. So this script sets BOTH the -D properties and the
 # environment variables: intra-op = T, inter-op = 1. Checked by counting the JVM's native threads
-# (/proc/PID/task/*/comm) during a ClassifierBenchmark run on 2 CPUs: nothing set 10; -D 2/1 8; env 2/1 8;
-# env 1/1 7; env 4/4 16; -D 4/4 16 - both routes size TensorFlow's pools alike. Python TensorFlow gets the same through
-# tf.config.threading (peers.py), ONNX Runtime intra_op_num_threads = T, inter_op_num_threads = 1
-# (sequential), numpy/OpenBLAS OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T (set before numpy loads).
+# (/proc/PID/task/*/comm) during a ClassifierBenchmark run on 2 CPUs: nothing set 10; -D 2/1 8;
+# env 2/1 8; env 1/1 7; env 4/4 16; -D 4/4 16 - both routes size TensorFlow's pools alike.
+# Python TensorFlow gets the same through tf.config.threading (peers.py), ONNX Runtime intra_op_num_threads = T, inter_op_num_threads = 1
+# (sequential), numpy/OpenBLAS OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T (set before numpy loads), and
+# OPENBLAS_CORETYPE from the CPU flags (numpy 1.26.4's OpenBLAS does not know every new CPU model and
+# then runs sgemm on its generic kernel: ~30-60 instead of ~280 GFLOP/s on a 2-core AVX-512 Xeon).
 # ClassifierBenchmark reports TF_NUM_INTRAOP_THREADS as "threads" in classifier.json.
 set -euo pipefail
 
@@ -62,12 +64,12 @@ done
 if [[ $QUICK == 1 ]]; then
   LIMIT="${LIMIT:-64}"; REPEATS="${REPEATS:-1}"
   SWEEP="0.002,0.02,0.05,0.3"      # extra S for the saving plot, at the sweep batch sizes only
-  SWEEP_BATCHES="32"; OTHER_BATCHES="1,8"
+  SWEEP_BATCHES="32"; OTHER_BATCHES="1,8"; BF16_BATCHES="32"
   LATENCY_EVENTS=60; MATMUL_TRIALS=3; QUIET_WAIT_S=20
 else
   LIMIT="${LIMIT:-256}"; REPEATS="${REPEATS:-5}"
   SWEEP="0.0005,0.002,0.005,0.02,0.05,0.1,0.3"
-  SWEEP_BATCHES="1,32"; OTHER_BATCHES="8"
+  SWEEP_BATCHES="1,32"; OTHER_BATCHES="8"; BF16_BATCHES="1,32"
   LATENCY_EVENTS=200; MATMUL_TRIALS=5; QUIET_WAIT_S=120
 fi
 
@@ -77,7 +79,7 @@ TEXTS="model-export/build/spamassassin/data/test.jsonl"
 BVENV="$REPO/deploy/benchmark/.venv"
 BPY="$BVENV/bin/python"
 mkdir -p "$OUT" "$LOGS"
-rm -f "$OUT"/{classifier,classifier-sweep,classifier-other,stream,peers,summary,run}.json \
+rm -f "$OUT"/{classifier,classifier-sweep,classifier-other,classifier-bf16,stream,peers,summary,run}.json \
       "$OUT"/events_per_s.png "$OUT"/saving.png
 T0=$(date +%s)
 declare -A PHASE_S=() PHASE_LOAD=() PHASE_CPU=()
@@ -173,7 +175,9 @@ phase_end setup
 export OPT_OUT_TRACKING=true TF_CPP_MIN_LOG_LEVEL=2
 export TF_NUM_INTRAOP_THREADS="$THREADS" TF_NUM_INTEROP_THREADS="$INTER_OP"
 export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS"
-export DEEBERT_DEVICE=cpu
+export RAYON_NUM_THREADS="$THREADS"  # the Rust tokenizers' batch encoding, in DJL (Java) and in Python
+# The stream benchmark's service reads its settings from DEEBERT_* (as `run` does): same threads, float32.
+export DEEBERT_DEVICE=cpu DEEBERT_INTRA_OP_THREADS="$THREADS" DEEBERT_INTER_OP_THREADS="$INTER_OP" DEEBERT_PRECISION=float32
 JAVA_CP="benchmark/target/classes:$(cat benchmark/target/classpath.txt)"
 JAVA_FLAGS=(-Dai.djl.tensorflow.num_intraop_threads="$THREADS" -Dai.djl.tensorflow.num_interop_threads="$INTER_OP")
 
@@ -182,15 +186,24 @@ JAVA_FLAGS=(-Dai.djl.tensorflow.num_intraop_threads="$THREADS" -Dai.djl.tensorfl
 # S = 0 baseline of the saving plot is measured round-robin with every S. Call 2: the other batch sizes
 # x (0, card S, 0.7). The two JSON files are merged into classifier.json.
 phase_start "a. Java classifier ($LIMIT texts, repeats $REPEATS)" measured
-classifier() {  # $1 = batch sizes, $2 = thresholds, $3 = JSON file, $4 = log
+classifier() {  # $1 = batch sizes, $2 = thresholds, $3 = JSON file, $4 = log, $5 = precision (default FLOAT32)
   java "${JAVA_FLAGS[@]}" -cp "$JAVA_CP" org.deebert.streams.benchmark.ClassifierBenchmark \
-    "$MODEL_DIR" "$TEXTS" --device CPU --batch-sizes "$1" --thresholds "$2" --limit "$LIMIT" \
-    --repeats "$REPEATS" --json "$3" >"$4" 2>&1 || { echo "FAILED: ClassifierBenchmark; last lines of $4:" >&2; tail -n 30 "$4" >&2; return 1; }
+    "$MODEL_DIR" "$TEXTS" --device CPU --precision "${5:-FLOAT32}" --batch-sizes "$1" --thresholds "$2" \
+    --limit "$LIMIT" --repeats "$REPEATS" --json "$3" >"$4" 2>&1 \
+    || { echo "FAILED: ClassifierBenchmark; last lines of $4:" >&2; tail -n 30 "$4" >&2; return 1; }
   grep -E '^[0-9]+	' "$4" || true
 }
+sorted_list() { tr ',' '\n' <<<"$1" | sort -g -u | paste -sd, -; }
 echo "batch	S	events/s	mean_ms	p50_ms	p99_ms	exit_histogram	expected_saving	accuracy"
-classifier "$SWEEP_BATCHES" "0,$SWEEP,$CARD_S,0.7" "$OUT/classifier-sweep.json" "$LOGS/classifier-sweep.log"
-classifier "$OTHER_BATCHES" "0,$CARD_S,0.7" "$OUT/classifier-other.json" "$LOGS/classifier-other.log"
+classifier "$SWEEP_BATCHES" "$(sorted_list "0,$SWEEP,$CARD_S,0.7")" "$OUT/classifier-sweep.json" "$LOGS/classifier-sweep.log"
+classifier "$OTHER_BATCHES" "$(sorted_list "0,$CARD_S,0.7")" "$OUT/classifier-other.json" "$LOGS/classifier-other.log"
+# Extra, outside the float32 comparison (ONNX Runtime runs float32): the classifier's opt-in bfloat16
+# precision (oneDNN auto mixed precision), only on CPUs with bfloat16 instructions; its accuracy is in
+# the table beside float32's.
+if grep -q -w -E 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
+  echo "(bfloat16, extra)"
+  classifier "$BF16_BATCHES" "$(sorted_list "0,$CARD_S")" "$OUT/classifier-bf16.json" "$LOGS/classifier-bf16.log" BFLOAT16
+fi
 "$BPY" - "$OUT/classifier-sweep.json" "$OUT/classifier-other.json" "$OUT/classifier.json" <<'EOF'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
@@ -253,6 +266,8 @@ else
   rm -f "$OUT/stream.json"
 fi
 stop_services
+# The broker's data and the registry's log are only kept when the stream phase failed (for its logs).
+if [[ $STREAM_OK == 1 ]]; then rm -rf "$KAFKA_DATA_DIR" "$REGISTRY_RUN_DIR"; fi
 phase_end stream
 
 # ---------------------------------------------------------------------------------------------------

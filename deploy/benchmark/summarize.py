@@ -8,6 +8,9 @@ the S sweep, with y = x, as DeeBERT's Fig. 3).
 
     deploy/benchmark/.venv/bin/python deploy/benchmark/summarize.py --dir target/benchmark
 
+Also read when present: ``classifier-bf16.json`` (the classifier with its opt-in bfloat16 precision;
+reported beside float32, outside the targets) and ``run.json`` (phase times, CPU used by other processes).
+
 Ratios (all dimensionless; events/s = texts per second of wall-clock time):
 - ``classifier_full_vs_onnxruntime_b1`` / ``_b32``: Java classifier at S = 0 (every input through all
   layers) / ONNX Runtime full depth, same batch size.
@@ -134,8 +137,35 @@ def saving_analysis(classifier: dict | None) -> dict:
     return out
 
 
+def bf16_analysis(bf16: dict | None, classifier: dict | None, peers: dict | None, card_s: float | None,
+                  ratios: dict) -> dict | None:
+    """The opt-in bfloat16 classifier runs (classifier-bf16.json): events/s and accuracy beside float32's at
+    the same (batch, S), and informational ratios to ONNX Runtime (float32) added to ``ratios`` (no
+    targets: the comparison basis is float32)."""
+    if not bf16:
+        return None
+    rows = []
+    for r in bf16.get("results", []):
+        fp32 = java_result(classifier, r["batch"], r["threshold"])
+        acc, acc32 = r.get("accuracy"), (fp32 or {}).get("accuracy")
+        rows.append({"batch": r["batch"], "threshold": r["threshold"], "events_per_s": r["events_per_s"],
+                     "float32_events_per_s": fp32["events_per_s"] if fp32 else None,
+                     "speedup_vs_float32": ratio(r, fp32), "accuracy": acc, "float32_accuracy": acc32,
+                     "accuracy_delta": acc - acc32 if acc is not None and acc32 is not None else None,
+                     "exit_histogram": r.get("exit_histogram"),
+                     "float32_exit_histogram": fp32.get("exit_histogram") if fp32 else None})
+    for b in (1, 32):
+        ort = peer_result(peers, "onnxruntime", b)
+        ratios[f"classifier_bf16_full_vs_onnxruntime_b{b}"] = ratio(java_result(bf16, b, 0.0), ort)
+        if card_s is not None:
+            ratios[f"classifier_bf16_card_vs_onnxruntime_full_b{b}"] = ratio(java_result(bf16, b, card_s), ort)
+    return {"precision": bf16.get("precision", "BFLOAT16"), "results": rows,
+            "note": "opt-in oneDNN auto mixed precision (matmuls in bfloat16); not part of the targets, which "
+                    "compare float32 with float32 ONNX Runtime"}
+
+
 def build_summary(classifier: dict | None, stream: dict | None, peers: dict | None, card_s: float | None,
-                  card_s_source: str) -> dict:
+                  card_s_source: str, bf16: dict | None = None) -> dict:
     """Every figure of the inputs plus the derived ratios and target checks (see the module docstring)."""
     ratios: dict[str, float | None] = {}
     ort = {b: peer_result(peers, "onnxruntime", b) for b in (1, 8, 32)}
@@ -179,6 +209,8 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
             ratios["stream_vs_physical_limit_card"] = ratio(
                 (stream.get("throughput") or {}).get("events_per_s"), card_limit)
 
+    bfloat16 = bf16_analysis(bf16, classifier, peers, card_s, ratios)
+
     targets = {}
     for name, target in TARGETS.items():
         value = ratios.get(name)
@@ -187,18 +219,19 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
     return {
         "schema": "deebert-benchmark-summary/1",
         "card_threshold": card_s, "card_threshold_source": card_s_source,
-        "configurations": configurations(classifier, stream, peers, card_s),
+        "configurations": configurations(classifier, stream, peers, card_s, bf16),
         "ratios": ratios,
         "targets": targets,
         "all_targets_met": all(t["met"] for t in targets.values()) if all(t["met"] is not None for t in targets.values()) else None,
         "saving": saving,
         "stream_reference": stream_info,
         "physical_limit": physical,
-        "inputs": {"classifier": classifier, "stream": stream, "peers": peers},
+        "bfloat16": bfloat16,
+        "inputs": {"classifier": classifier, "stream": stream, "peers": peers, "classifier_bf16": bf16},
     }
 
 
-def configurations(classifier, stream, peers, card_s) -> list[dict]:
+def configurations(classifier, stream, peers, card_s, bf16=None) -> list[dict]:
     """One row per measured configuration: label, kind, batch, S, events/s, latency (ms) and more."""
     rows = []
     for r in (peers or {}).get("results", []):
@@ -217,6 +250,14 @@ def configurations(classifier, stream, peers, card_s) -> list[dict]:
         else:
             name = "Java sweep"
         rows.append({"label": name, "kind": "java-classifier", "batch": r["batch"], "threshold": s,
+                     "events_per_s": r["events_per_s"], "mean_ms": r.get("mean_ms"), "p50_ms": r.get("p50_ms"),
+                     "p99_ms": r.get("p99_ms"), "expected_saving": r.get("expected_saving"),
+                     "accuracy": r.get("accuracy"), "exit_histogram": r.get("exit_histogram")})
+    for r in (bf16 or {}).get("results", []):
+        s = r["threshold"]
+        name = "Java bf16 S=0" if s == 0 else ("Java bf16 card S" if card_s is not None and same_s(s, card_s)
+                                                else f"Java bf16 S={s:g}")
+        rows.append({"label": name, "kind": "java-classifier-bf16", "batch": r["batch"], "threshold": s,
                      "events_per_s": r["events_per_s"], "mean_ms": r.get("mean_ms"), "p50_ms": r.get("p50_ms"),
                      "p99_ms": r.get("p99_ms"), "expected_saving": r.get("expected_saving"),
                      "accuracy": r.get("accuracy"), "exit_histogram": r.get("exit_histogram")})
@@ -289,6 +330,15 @@ def markdown(summary: dict) -> str:
                 mark = "" if r["counted_in_min"] else " (not counted)"
                 lines.append(f"| {b} | {r['threshold']:.4g} | {fmt(r['expected_saving'], '.3f')} | "
                              f"{r['measured_saving']:.3f} | {fmt(r['ratio'], '.3f')}{mark} |")
+    bf = summary.get("bfloat16")
+    if bf and bf["results"]:
+        lines += ["", "bfloat16 (opt-in, outside the targets):", "",
+                  "| batch | S (nats) | bf16 events/s | fp32 events/s | speed-up | bf16 accuracy | fp32 accuracy |",
+                  "|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in bf["results"]:
+            lines.append(f"| {r['batch']} | {r['threshold']:.4g} | {fmt(r['events_per_s'])} | "
+                         f"{fmt(r['float32_events_per_s'])} | {fmt(r['speedup_vs_float32'], '.2f')} | "
+                         f"{fmt(r['accuracy'], '.4f')} | {fmt(r['float32_accuracy'], '.4f')} |")
     c = summary.get("contention")
     if c:
         lines += ["", "machine: " + ("no other load during the measured phases" if c["clean"] else
@@ -305,9 +355,11 @@ def plot_events(summary: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    order = ["ONNX Runtime full", "TF Python full", "Java S=0", "Java card S", "Java S>ln2", "Java stream"]
+    order = ["ONNX Runtime full", "TF Python full", "Java S=0", "Java card S", "Java S>ln2", "Java stream",
+             "Java bf16 S=0", "Java bf16 card S"]
     colors = {"ONNX Runtime full": "#4c72b0", "TF Python full": "#8172b2", "Java S=0": "#dd8452",
-              "Java card S": "#55a868", "Java S>ln2": "#c44e52", "Java stream": "#937860"}
+              "Java card S": "#55a868", "Java S>ln2": "#c44e52", "Java stream": "#937860",
+              "Java bf16 S=0": "#f2c7a5", "Java bf16 card S": "#a9d5b2"}
     bars = []
     for label in order:
         rows = [r for r in summary["configurations"] if r["label"] == label and r["events_per_s"] is not None]
@@ -380,11 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     classifier = load_json(args.dir / "classifier.json")
     stream = load_json(args.dir / "stream.json")
     peers = load_json(args.dir / "peers.json")
+    bf16 = load_json(args.dir / "classifier-bf16.json")  # optional extra (deploy/run-benchmark.sh)
     if classifier is None and peers is None:
         print(f"summarize: neither classifier.json nor peers.json in {args.dir}", file=sys.stderr)
         return 1
     card_s, source = card_threshold(args, peers)
-    summary = build_summary(classifier, stream, peers, card_s, source)
+    summary = build_summary(classifier, stream, peers, card_s, source, bf16)
     summary["run"] = load_json(args.dir / "run.json")  # written by deploy/run-benchmark.sh, when present
     summary["contention"] = contention(summary["run"])
     out = args.out or args.dir / "summary.json"

@@ -101,3 +101,18 @@ def test_contention_flag_from_run_json(tmp_path):
     s = run(tmp_path, "--no-plots")
     assert s["contention"]["contended_phases"] == ["peers"]   # setup and stream are not judged
     assert s["contention"]["clean"] is False
+
+
+def test_bf16_extra_outside_targets(tmp_path):
+    write_inputs(tmp_path)
+    bf = java(32, CARD_S, 380.0, 0.7)
+    bf["accuracy"] = 0.97
+    (tmp_path / "classifier-bf16.json").write_text(json.dumps(
+        {"precision": "BFLOAT16", "results": [java(32, 0.0, 150.0, 0.0), bf]}))
+    s = run(tmp_path, "--no-plots")
+    assert s["ratios"]["classifier_bf16_card_vs_onnxruntime_full_b32"] == pytest.approx(380 / 60)
+    row = [r for r in s["bfloat16"]["results"] if r["threshold"] == CARD_S][0]
+    assert row["speedup_vs_float32"] == pytest.approx(2.0)
+    assert row["accuracy_delta"] == pytest.approx(0.97 - 0.98)
+    assert not any(k.startswith("classifier_bf16") for k in s["targets"])
+    assert "Java bf16 card S" in {c["label"] for c in s["configurations"]}
