@@ -21,6 +21,7 @@ public final class PhaseTally {
     private final long[] histogram;
     private final List<Double> latenciesMs = new ArrayList<>();
     private long batchSizeSum;
+    private double classifyMsSum;
     private int classified;
     private int labelled;
     private int correct;
@@ -56,9 +57,10 @@ public final class PhaseTally {
      * @param thresholdS   the S in nats the service says it applied
      * @param arrivalNanos when the consumer received it, {@link System#nanoTime()}
      * @param latencyMs    receive wall time minus the record timestamp, ms
+     * @param classifyShareMs this event's share of its batch's classifier time ({@code processing_time_ms} = batch time / batch size), ms
      */
     public void classified(String id, String label, int exitLayer, int batchSize, double thresholdS, long arrivalNanos,
-                           double latencyMs) {
+                           double latencyMs, double classifyShareMs) {
         if (!seen.add(id)) {
             duplicates++;
             return;
@@ -70,6 +72,7 @@ public final class PhaseTally {
         classified++;
         histogram[Math.max(1, Math.min(histogram.length, exitLayer)) - 1]++;
         batchSizeSum += batchSize;
+        classifyMsSum += classifyShareMs; // the shares of a batch's events add up to the batch's time
         latenciesMs.add(latencyMs);
         String truth = trueLabels.get(id);
         if (truth != null) {
@@ -140,6 +143,14 @@ public final class PhaseTally {
     /** @return share of labelled classified events whose label was right; null when none was labelled */
     public Double accuracy() {
         return labelled == 0 ? null : (double) correct / labelled;
+    }
+
+    /**
+     * @return seconds the service's classifier spent on this phase's events (sum of their batches'
+     *     {@code processing_time_ms}): the rest of the wall time went to Kafka, serdes, commits and waiting
+     */
+    public double classifierBusySeconds() {
+        return classifyMsSum / 1000.0;
     }
 
     /** @return the size of the batch an event was classified in, averaged over events; NaN when none */

@@ -147,6 +147,13 @@ public final class StreamBenchmark implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}); --no-warmup leaves TensorFlow's first calls in phase A.")
     boolean warmup;
 
+    @Option(names = "--warmup-events", defaultValue = "256", paramLabel = "W",
+            description = "Before phase A, drain W events through a separate service instance on its own topics, "
+                    + "unmeasured (default: ${DEFAULT-VALUE}; 0 = none): the broker and this JVM then run JIT-compiled "
+                    + "code, as a long-running deployment does. A freshly started broker spends ~0.5 core on its JIT "
+                    + "compiler during the first seconds of traffic, which a 2-core machine takes from the classifier.")
+    int warmupEvents;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON to FILE.")
     Path jsonFile;
 
@@ -162,8 +169,9 @@ public final class StreamBenchmark implements Callable<Integer> {
     @Override
     public Integer call() {
         if (limit < 0 || batchSize < 1 || lingerMs < 1 || rate < 0 || !Double.isFinite(rate) || latencyEvents < 1
-                || timeoutS < 1) {
-            return usage("--limit and --rate must be >= 0; --batch-size, --linger-ms, --latency-events and --timeout-s >= 1");
+                || timeoutS < 1 || warmupEvents < 0) {
+            return usage("--limit, --rate and --warmup-events must be >= 0; --batch-size, --linger-ms, --latency-events "
+                    + "and --timeout-s >= 1");
         }
         if (threshold != null && (!Double.isFinite(threshold) || threshold < 0)) {
             return usage("--threshold must be finite and >= 0 nats, got " + threshold);
@@ -210,7 +218,50 @@ public final class StreamBenchmark implements Callable<Integer> {
         }
     }
 
+    /**
+     * The unmeasured warm-up pass: W events through their own service instance and topics, pre-produced,
+     * drained, then the instance closed.
+     *
+     * @return whether every warm-up event came back
+     */
+    private boolean warmupPass(List<DemoEvents.LabelledText> texts) throws InterruptedException, IOException {
+        List<DemoEvents.LabelledText> warm = texts.subList(0, Math.min(warmupEvents, texts.size()));
+        String runId = "deebert-bench-warmup-" + System.currentTimeMillis();
+        Path stateDir = Files.createTempDirectory(runId + "-state-");
+        AppSettings settings = settings(runId, stateDir);
+        try (StreamsService service = StreamsService.create(settings, settings.createTopics())) {
+            Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
+            try (KafkaProducer<String, TextEvent> producer = producer(settings, topics);
+                 KafkaConsumer<byte[], byte[]> consumer = readCommittedFromStart(settings, topics)) {
+                for (DemoEvents.LabelledText t : warm) {
+                    producer.send(record(topics, t.id(), t.text(), System.currentTimeMillis()), failOn(producerFailure));
+                }
+                producer.flush();
+                checkProducer();
+                PhaseTally tally = new PhaseTally(DemoEvents.trueLabels(warm), service.pool().numLayers(),
+                        service.pool().recommendedSetting().threshold());
+                long start = System.nanoTime();
+                service.start();
+                boolean complete = follow(consumer, topics, service, List.of(tally), () -> false,
+                        start + TimeUnit.SECONDS.toNanos(timeoutS));
+                System.out.printf(Locale.ROOT, "warm-up pass (unmeasured): %d of %d events in %.1f s, %.1f events/s%n",
+                        tally.classifiedCount(), warm.size(), (System.nanoTime() - start) / 1e9, tally.eventsPerSecond());
+                return complete;
+            }
+        } finally {
+            try {
+                Utils.delete(stateDir.toFile());
+            } catch (IOException e) {
+                System.err.println("could not delete " + stateDir + ": " + e.getMessage());
+            }
+        }
+    }
+
     private int run(List<DemoEvents.LabelledText> texts) throws InterruptedException, IOException {
+        if (warmupEvents > 0 && !warmupPass(texts)) {
+            System.err.println("warm-up pass: not every event came back within " + timeoutS + " s");
+            return 1;
+        }
         int n = limit == 0 ? texts.size() : Math.min(limit, texts.size());
         if (limit > texts.size()) {
             System.err.printf("stream-benchmark: --limit %d but %s holds %d events; using %d%n", limit, events,
@@ -284,6 +335,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                         root.put("threshold", s);
                         root.put("batch_size", batchSize);
                         root.put("linger_ms", lingerMs);
+                        root.put("warmup_events", warmupEvents);
                         root.put("throughput", throughputJson);
                         root.put("latency", latencyJson);
                         root.put("model", pool.modelName());
@@ -397,7 +449,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                 if (r.topic().equals(topics.output().name())) {
                     ClassifiedEvent e = topics.output().valueSerde().deserializer().deserialize(r.topic(), r.headers(), r.value());
                     tally.classified(id, e.getLabel(), e.getExitLayer(), e.getBatchSize(), e.getThreshold(), arrivalNanos,
-                            arrivalMs - r.timestamp());
+                            arrivalMs - r.timestamp(), e.getProcessingTimeMs());
                 } else {
                     tally.deadLettered(id);
                 }
@@ -456,6 +508,9 @@ public final class StreamBenchmark implements Callable<Integer> {
         m.put("first_to_last_s", t.firstToLastSeconds());
         m.put("startup_to_first_output_s", finite(startupS));
         m.put("mean_batch", finite(t.meanBatch()));
+        // Where the stream's time goes: the classifier's own share, and its speed inside the service.
+        m.put("classifier_busy_s", t.classifierBusySeconds());
+        m.put("classifier_events_per_s_in_stream", finite(t.classifiedCount() / t.classifierBusySeconds()));
         m.put("exit_histogram", t.exitHistogram());
         m.put("expected_saving", t.expectedSaving());
         m.put("accuracy", t.accuracy());

@@ -17,10 +17,10 @@ class PhaseTallyTest {
         truth.put("c", "ham");
         truth.put("d", "spam");
         PhaseTally t = new PhaseTally(truth, 3, 0.14);
-        t.classified("a", "spam", 1, 2, 0.14, 1_000_000_000L, 30);
-        t.classified("b", "spam", 3, 2, 0.14, 1_500_000_000L, 50);
-        t.classified("b", "ham", 1, 2, 0.14, 1_600_000_000L, 10); // duplicate: ignored
-        t.classified("c", "ham", 2, 1, 0.0, 2_000_000_000L, 70);  // another S
+        t.classified("a", "spam", 1, 2, 0.14, 1_000_000_000L, 30, 200); // a and b: one batch of 2, 400 ms
+        t.classified("b", "spam", 3, 2, 0.14, 1_500_000_000L, 50, 200);
+        t.classified("b", "ham", 1, 2, 0.14, 1_600_000_000L, 10, 200); // duplicate: ignored
+        t.classified("c", "ham", 2, 1, 0.0, 2_000_000_000L, 70, 100);  // another S
         assertThat(t.expects("x")).isFalse();
         assertThat(t.complete()).isFalse();
         assertThat(t.missing()).isEqualTo(1);
@@ -36,5 +36,6 @@ class PhaseTallyTest {
         assertThat(t.meanBatch()).isCloseTo(5.0 / 3.0, within(1e-12));
         assertThat(t.eventsPerSecond()).isEqualTo(2.0); // 2 events after the first over 1 s
         assertThat(t.latency().p50Ms()).isEqualTo(50);
+        assertThat(t.classifierBusySeconds()).isCloseTo(0.5, within(1e-12)); // the batch of 2 once, plus c's
     }
 }

@@ -162,4 +162,40 @@ class BatchingClassifyProcessorTest {
         processor.close();
         pool.close();
     }
+
+    @Test
+    void aBacklogFillsBatchesWhileATrickleLeavesAfterLinger() {
+        MockProcessorContext<Object, Object> context = contextWithStores(1_000L);
+        FakeClassifier fake = new FakeClassifier();
+        ClassifierPool pool = new ClassifierPool(() -> fake);
+        TopologySettings settings = new TopologySettings(32, java.time.Duration.ofMillis(5), 100_000);
+        BatchingClassifyProcessor processor = new BatchingClassifyProcessor(settings, pool,
+                topics.input().valueSerde().deserializer(), ClassifierTopology.BUFFER_STORE,
+                ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK, ClassifierTopology.DEAD_LETTER_SINK);
+        processor.init(context);
+        var punctuator = context.scheduledPunctuators().get(0).getPunctuator();
+
+        // A backlog: a record every ms. The oldest is past linger, but records keep coming: no partial batch...
+        for (int i = 0; i < 10; i++) {
+            context.setCurrentSystemTimeMs(1_000L + i);
+            processLive(processor, context, "backlog-" + i, i);
+        }
+        punctuator.punctuate(1_010L);
+        assertThat(fake.batchSizes).isEmpty();
+        // ...until the oldest has waited MAX_WAIT_LINGERS x linger.
+        context.setCurrentSystemTimeMs(1_049L);
+        processLive(processor, context, "backlog-10", 10);
+        punctuator.punctuate(1_000L + BatchingClassifyProcessor.MAX_WAIT_LINGERS * 5);
+        assertThat(fake.batchSizes).containsExactly(11);
+
+        // A trickle: one record, then quiet; it leaves at the first punctuation at least linger later.
+        context.setCurrentSystemTimeMs(2_000L);
+        processLive(processor, context, "lone", 11);
+        punctuator.punctuate(2_004L);
+        assertThat(fake.batchSizes).containsExactly(11);
+        punctuator.punctuate(2_005L);
+        assertThat(fake.batchSizes).containsExactly(11, 1);
+        processor.close();
+        pool.close();
+    }
 }
