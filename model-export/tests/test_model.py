@@ -146,3 +146,15 @@ def test_divergence_policy_never_exits_at_layer_1():
     assert ev.exit_layers(logits, 0.5, "divergence").tolist() == [2]
     with pytest.raises(ValueError, match="unknown exit policy"):
         ev.exit_layers(logits, 0.5, "patience")
+
+
+def test_fused_qkv_layout_gives_the_same_outputs_as_separate_projections():
+    from deebert_export.export import as_stored_dtype
+    model = DeeBertModel(TINY, num_labels=2, seed=5)
+    fused = as_stored_dtype(model, tf.float32, fused_qkv=True)
+    assert fused.fused_qkv and "qkv_w" in fused.layer_vars[0] and "q_w" not in fused.layer_vars[0]
+    np.testing.assert_array_equal(fused.layer_vars[0]["qkv_w"].numpy()[:, :TINY.hidden_size],
+                                  model.layer_vars[0]["q_w"].numpy())
+    ids = tf.constant([[11, 7, 8, 9, 12, 0], [11, 5, 12, 0, 0, 0]], tf.int32)
+    mask = tf.cast(ids > 0, tf.int32)
+    np.testing.assert_allclose(fused.all_logits(ids, mask).numpy(), model.all_logits(ids, mask).numpy(), atol=1e-6)

@@ -102,7 +102,8 @@ def test_export_stores_float32_weights_and_a_float16_word_table(exported):
     assert dtypes.pop("model/embedding_vars/word/.ATTRIBUTES/VARIABLE_VALUE") == tf.float16
     assert dtypes and set(dtypes.values()) == {tf.float32}
     card = json.loads((out / "model_card.json").read_text())
-    assert card["weights"]["storage"] == {"word_embeddings": "float16", "other": "float32"}
+    assert card["weights"]["storage"] == {"word_embeddings": "float16", "other": "float32", "fused_qkv": True}
+    assert "model/layer_vars/0/qkv_w/.ATTRIBUTES/VARIABLE_VALUE" in dtypes
 
 
 def test_reexport_keeps_the_weights_and_matches_the_reference_outputs(exported, tmp_path):

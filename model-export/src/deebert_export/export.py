@@ -79,14 +79,17 @@ class _ExportModule(tf.Module):
         return sigs
 
 
-def as_stored_dtype(model: DeeBertModel, weight_dtype, word_embedding_dtype=None) -> DeeBertModel:
+def as_stored_dtype(model: DeeBertModel, weight_dtype, word_embedding_dtype=None, fused_qkv=None) -> DeeBertModel:
     """A copy of ``model`` whose weights are stored as ``weight_dtype`` (computation stays float32);
-    the word-embedding table as ``word_embedding_dtype`` (default: ``weight_dtype``)."""
+    the word-embedding table as ``word_embedding_dtype`` (default: ``weight_dtype``); query/key/value
+    fused or not as ``fused_qkv`` says (default: as in ``model``)."""
     word_embedding_dtype = word_embedding_dtype or weight_dtype
-    if model.weight_dtype == weight_dtype and model.word_embedding_dtype == word_embedding_dtype:
+    fused_qkv = model.fused_qkv if fused_qkv is None else fused_qkv
+    if (model.weight_dtype == weight_dtype and model.word_embedding_dtype == word_embedding_dtype
+            and model.fused_qkv == fused_qkv):
         return model
     copy = DeeBertModel(model.config, model.num_labels, weight_dtype=weight_dtype,
-                        word_embedding_dtype=word_embedding_dtype)
+                        word_embedding_dtype=word_embedding_dtype, fused_qkv=fused_qkv)
     copy.copy_weights_from(model)
     return copy
 
@@ -100,13 +103,14 @@ def for_inference(model: DeeBertModel) -> DeeBertModel:
     cast only in the rows a batch gathers. The values, and so every logit, stay those the evaluation and
     the model card were computed with.
     """
-    return as_stored_dtype(model, tf.float32, word_embedding_dtype=model.weight_dtype)
+    return as_stored_dtype(model, tf.float32, word_embedding_dtype=model.word_embedding_dtype, fused_qkv=True)
 
 
 def storage_description(model: DeeBertModel) -> dict:
-    """The model card's ``weights.storage``: dtype of each group of stored weights, e.g.
-    ``{"word_embeddings": "float16", "other": "float32"}``."""
-    return {"word_embeddings": model.word_embedding_dtype.name, "other": model.weight_dtype.name}
+    """The model card's ``weights.storage``: dtype of each group of stored weights and the query/key/value
+    layout, e.g. ``{"word_embeddings": "float16", "other": "float32", "fused_qkv": true}``."""
+    return {"word_embeddings": model.word_embedding_dtype.name, "other": model.weight_dtype.name,
+            "fused_qkv": model.fused_qkv}
 
 
 def save_saved_model(model: DeeBertModel, out_dir: Path) -> Path:
@@ -126,7 +130,8 @@ def save_saved_model(model: DeeBertModel, out_dir: Path) -> Path:
 def load_exported_model(model_dir: Path) -> DeeBertModel:
     """Rebuilds a :class:`DeeBertModel` from an exported model directory: the encoder config from the
     card's ``backbone.config``, the weights from ``saved_model/variables`` in the dtypes stored there
-    (any storage layout this module ever wrote: all float16, or float32 with a float16 table).
+    (any storage layout this module ever wrote: all float16, or float32 with a float16 table; query/key/
+    value separate or fused).
 
     Raises:
         ValueError: if a weight is missing from the SavedModel or has another shape.
@@ -143,10 +148,11 @@ def load_exported_model(model_dir: Path) -> DeeBertModel:
         kind, index = group.rsplit("_", 1)
         return f"model/{kind}_vars/{index}/{leaf}/.ATTRIBUTES/VARIABLE_VALUE"
 
-    word, other = dtypes[key("embeddings/word")], dtypes[key("layer_0/q_w")]
+    fused = key("layer_0/qkv_w") in dtypes
+    word, other = dtypes[key("embeddings/word")], dtypes[key("layer_0/i_w")]
     from .model import BertConfig
     model = DeeBertModel(BertConfig.from_dict(card["backbone"]["config"]), len(card["labels"]),
-                         weight_dtype=other, word_embedding_dtype=word)
+                         weight_dtype=other, word_embedding_dtype=word, fused_qkv=fused)
     for name, var in model.named_variables().items():
         k = key(name)
         if k not in shapes or list(shapes[k]) != var.shape.as_list():

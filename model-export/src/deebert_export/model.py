@@ -99,15 +99,22 @@ class DeeBertModel(tf.Module):
             table is cast only in the rows a batch gathers, while a float16 weight matrix would be cast
             whole on every signature call (~1.8 M values per layer call, a third of a layer's time at
             batch 1 on 2 CPU cores).
+        fused_qkv: store each layer's query/key/value projections as one (H, 3H) matrix ``qkv_w`` and a
+            (3H,) bias ``qkv_b`` (the inference layout the export writes) instead of ``q_w``/``k_w``/``v_w``
+            and their biases (the training layout, the checkpoint's). The maths is the same either way: the
+            layer always runs one (B*T, H) x (H, 3H) matmul, concatenating the three matrices on the fly in
+            the training layout. One matmul three times as wide is ~10% faster per layer at batch 1 on 2 CPU
+            cores: oneDNN runs small matmuls single-threaded.
     """
 
     def __init__(self, config: BertConfig, num_labels: int, weight_dtype=tf.float32, seed: int = 13, name=None,
-                 word_embedding_dtype=None):
+                 word_embedding_dtype=None, fused_qkv: bool = False):
         super().__init__(name=name)
         self.config = config
         self.num_labels = num_labels
         self.weight_dtype = weight_dtype
         self.word_embedding_dtype = word_embedding_dtype or weight_dtype
+        self.fused_qkv = fused_qkv
         rng = np.random.default_rng(seed)
         H, I, n = config.hidden_size, config.intermediate_size, config.num_hidden_layers
 
@@ -131,9 +138,11 @@ class DeeBertModel(tf.Module):
         for i in range(n):
             p = f"layer_{i}_"
             self.layer_vars.append({
-                "q_w": var((H, H), "normal", p + "q_w"), "q_b": var((H,), "zeros", p + "q_b"),
-                "k_w": var((H, H), "normal", p + "k_w"), "k_b": var((H,), "zeros", p + "k_b"),
-                "v_w": var((H, H), "normal", p + "v_w"), "v_b": var((H,), "zeros", p + "v_b"),
+                **({"qkv_w": var((H, 3 * H), "normal", p + "qkv_w"), "qkv_b": var((3 * H,), "zeros", p + "qkv_b")}
+                   if fused_qkv else
+                   {"q_w": var((H, H), "normal", p + "q_w"), "q_b": var((H,), "zeros", p + "q_b"),
+                    "k_w": var((H, H), "normal", p + "k_w"), "k_b": var((H,), "zeros", p + "k_b"),
+                    "v_w": var((H, H), "normal", p + "v_w"), "v_b": var((H,), "zeros", p + "v_b")}),
                 "ao_w": var((H, H), "normal", p + "ao_w"), "ao_b": var((H,), "zeros", p + "ao_b"),
                 "ao_ln_gamma": var((H,), "ones", p + "ao_ln_gamma"), "ao_ln_beta": var((H,), "zeros", p + "ao_ln_beta"),
                 "i_w": var((H, I), "normal", p + "i_w"), "i_b": var((I,), "zeros", p + "i_b"),
@@ -174,10 +183,17 @@ class DeeBertModel(tf.Module):
         return out
 
     def copy_weights_from(self, other: "DeeBertModel") -> None:
-        """Assigns every weight of ``other`` (same architecture) to this model, casting to this dtype."""
+        """Assigns every weight of ``other`` (same architecture) to this model, casting to this dtype; a
+        fused ``qkv_w``/``qkv_b`` is filled from ``other``'s separate query, key and value weights."""
         mine, theirs = self.named_variables(), other.named_variables()
         for name, v in mine.items():
-            v.assign(tf.cast(theirs[name], v.dtype))
+            if name not in theirs and name.endswith(("/qkv_w", "/qkv_b")):
+                prefix, leaf = name.rsplit("/", 1)
+                suffix = leaf[-1]  # "w" or "b"
+                value = tf.concat([tf.cast(theirs[f"{prefix}/{p}_{suffix}"], tf.float32) for p in "qkv"], axis=-1)
+            else:
+                value = theirs[name]
+            v.assign(tf.cast(value, v.dtype))
 
     def _w(self, v) -> tf.Tensor:
         """A weight (or a slice of one) as float32, whatever its storage dtype."""
@@ -236,10 +252,14 @@ class DeeBertModel(tf.Module):
         def dense(inputs, w, b):  # (B*T, K) -> (B*T, K')
             return tf.nn.bias_add(tf.matmul(inputs, self._w(lv[w])), self._w(lv[b]))
 
-        def heads_first(y):  # (B*T, H) -> (B, heads, T, d)
-            return tf.transpose(tf.reshape(y, [B, T, heads, d]), [0, 2, 1, 3])
-
-        q, k, v = (heads_first(dense(x, w, b)) for w, b in (("q_w", "q_b"), ("k_w", "k_b"), ("v_w", "v_b")))
+        if "qkv_w" in lv:
+            qkv_w, qkv_b = self._w(lv["qkv_w"]), self._w(lv["qkv_b"])
+        else:  # training layout: the same (H, 3H) matrix, built from the three trained ones
+            qkv_w = tf.concat([self._w(lv["q_w"]), self._w(lv["k_w"]), self._w(lv["v_w"])], axis=1)
+            qkv_b = tf.concat([self._w(lv["q_b"]), self._w(lv["k_b"]), self._w(lv["v_b"])], axis=0)
+        qkv = tf.nn.bias_add(tf.matmul(x, qkv_w), qkv_b)                                 # (B*T, 3H)
+        qkv = tf.transpose(tf.reshape(qkv, [B, T, 3, heads, d]), [2, 0, 3, 1, 4])      # (3, B, heads, T, d)
+        q, k, v = qkv[0], qkv[1], qkv[2]
         scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(d)          # (B, heads, T, T)
         mask = tf.cast(attention_mask, tf.float32)[:, tf.newaxis, tf.newaxis, :]  # (B, 1, 1, T)
         scores += (1.0 - mask) * _MASK_NEG
