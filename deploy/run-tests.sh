@@ -2,7 +2,8 @@
 # Every test of the project in one command, set-up included (the README's test command; .ci/run runs
 # exactly this): the Python venv, the SpamAssassin split (the Java end-to-end tests classify its
 # held-out emails), the Maven build including the Schema Registry app; then
-#   1. model-export's pytest suite,
+#   1. model-export's pytest suite, and the benchmark summary's (deploy/benchmark/tests; it needs only
+#      pytest and matplotlib, so it runs in model-export's venv, not the heavy benchmark venv),
 #   2. `mvn test` over all modules: unit tests and tests/ (real KRaft broker, real registry server,
 #      committed default model, real emails).
 set -euo pipefail
@@ -18,6 +19,8 @@ build_java
 cd "$DEEBERT_REPO/model-export"
 echo "== model-export: pytest"
 .venv/bin/python -m pytest tests -p no:cacheprovider
+echo "== deploy/benchmark: pytest (summary ratios and target checks)"
+.venv/bin/python -m pytest "$DEEBERT_REPO/deploy/benchmark/tests" -p no:cacheprovider -q
 
 cd "$DEEBERT_REPO"
 echo "== Java: mvn test (unit + end-to-end)"

@@ -44,7 +44,7 @@ import org.deebert.streams.topology.TopologySettings;
  * @param precision           float32 (exact parity with Python) or bfloat16 (opt-in, faster on CPUs with
  *                            AVX512-BF16/AMX; see {@link ClassifierOptions.Precision})
  * @param maxBatchSize        most events per classifier call
- * @param linger              longest wait of a buffered event for a batch to fill
+ * @param linger              quiet time after which a partial batch leaves (it waits at most 10 x linger)
  * @param maxTextChars        longest accepted text in UTF-16 chars
  * @param processingGuarantee {@code exactly_once_v2} (default) or {@code at_least_once}
  * @param numStreamThreads    stream threads (each loads one copy of the model)

@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The classify processor: validates each TextEvent, buffers it, and classifies the buffer as one batch
- * when it holds {@code maxBatchSize} events or when the wall-clock punctuator fires (every
- * {@code linger}). Each result is forwarded to the output sink with the input record's key, timestamp
+ * when it holds {@code maxBatchSize} events or when the wall-clock punctuator (every {@code linger}) finds a
+ * partial batch due (see {@code partialBatchIsDue}). Each result is forwarded to the output sink with the input record's key, timestamp
  * and headers, in input order.
  *
  * <p><b>Why the buffer is a state store.</b> Under exactly-once, a commit atomically covers the input

@@ -6,8 +6,8 @@ import java.time.Duration;
  * How the classify processor batches and validates.
  *
  * @param maxBatchSize most events per classifier call; a full buffer is classified at once (>= 1)
- * @param linger       how long a buffered event may wait for others: the period of the wall-clock
- *                     punctuator that classifies whatever is buffered (> 0, ms resolution)
+ * @param linger       the period of the wall-clock punctuator, and the quiet time after which a partial
+ *                     batch leaves; while events keep arriving it waits at most 10 x linger (> 0, ms)
  * @param maxTextChars longest text accepted, in UTF-16 chars; longer ones are dead-lettered (>= 1)
  */
 public record TopologySettings(int maxBatchSize, Duration linger, int maxTextChars) {
