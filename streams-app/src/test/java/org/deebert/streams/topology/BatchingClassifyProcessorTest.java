@@ -29,20 +29,8 @@ class BatchingClassifyProcessorTest {
 
     @Test
     void recordsRestoredInTheBufferAreClassifiedFirstAndNewRecordsQueueBehindThem() {
-        MockProcessorContext<Object, Object> context = new MockProcessorContext<>();
-        context.setCurrentSystemTimeMs(1_000L);
-        KeyValueStore<Long, BufferedRecord> buffer = Stores
-                .keyValueStoreBuilder(Stores.inMemoryKeyValueStore(ClassifierTopology.BUFFER_STORE), Serdes.Long(),
-                        new BufferedRecordSerde())
-                .withLoggingDisabled().build();
-        buffer.init(context.getStateStoreContext(), buffer);
-        context.addStateStore(buffer);
-        KeyValueStore<String, ExitSetting> thresholds = Stores
-                .keyValueStoreBuilder(Stores.inMemoryKeyValueStore(ClassifierTopology.THRESHOLD_STORE), Serdes.String(),
-                        new ExitSettingSerde())
-                .withLoggingDisabled().build();
-        thresholds.init(context.getStateStoreContext(), thresholds);
-        context.addStateStore(thresholds);
+        MockProcessorContext<Object, Object> context = contextWithStores(1_000L);
+        KeyValueStore<Long, BufferedRecord> buffer = context.getStateStore(ClassifierTopology.BUFFER_STORE);
         // Given: two records buffered before a crash (sequence numbers 7 and 8).
         buffer.put(7L, buffered("restored-1", 10));
         buffer.put(8L, buffered("restored-2", 11));
