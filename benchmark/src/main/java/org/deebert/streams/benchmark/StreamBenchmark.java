@@ -233,11 +233,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
             try (KafkaProducer<String, TextEvent> producer = producer(settings, topics);
                  KafkaConsumer<byte[], byte[]> consumer = readCommittedFromStart(settings, topics)) {
-                for (DemoEvents.LabelledText t : warm) {
-                    producer.send(record(topics, t.id(), t.text(), System.currentTimeMillis()), failOn(producerFailure));
-                }
-                producer.flush();
-                checkProducer();
+                produceAll(producer, topics, warm);
                 PhaseTally tally = new PhaseTally(DemoEvents.trueLabels(warm), service.pool().numLayers(),
                         service.pool().recommendedSetting().threshold());
                 long start = System.nanoTime();
@@ -249,11 +245,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                 return complete;
             }
         } finally {
-            try {
-                Utils.delete(stateDir.toFile());
-            } catch (IOException e) {
-                System.err.println("could not delete " + stateDir + ": " + e.getMessage());
-            }
+            deleteStateDir(stateDir);
         }
     }
 
@@ -284,12 +276,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
             try (KafkaProducer<String, TextEvent> producer = producer(settings, topics)) {
                 long produceStart = System.nanoTime();
-                for (DemoEvents.LabelledText t : phaseA) {
-                    long now = System.currentTimeMillis();
-                    producer.send(record(topics, t.id(), t.text(), now), failOn(producerFailure));
-                }
-                producer.flush();
-                checkProducer();
+                produceAll(producer, topics, phaseA);
                 System.out.printf(Locale.ROOT, "phase A: %d events written and flushed in %.1f s%n", n,
                         (System.nanoTime() - produceStart) / 1e9);
                 if (source.equals("control-topic")) {
@@ -351,12 +338,25 @@ public final class StreamBenchmark implements Callable<Integer> {
                 }
             }
         } finally {
-            try {
-                Utils.delete(stateDir.toFile());
-            } catch (IOException e) {
-                System.err.println("could not delete " + stateDir + ": " + e.getMessage());
-            }
+            deleteStateDir(stateDir);
         }
+    }
+
+    private static void deleteStateDir(Path stateDir) {
+        try {
+            Utils.delete(stateDir.toFile());
+        } catch (IOException e) {
+            System.err.println("could not delete " + stateDir + ": " + e.getMessage());
+        }
+    }
+
+    /** Writes every text as a TextEvent (record timestamp = send time) and waits until all are acknowledged. */
+    private void produceAll(KafkaProducer<String, TextEvent> producer, Topics topics, List<DemoEvents.LabelledText> texts) {
+        for (DemoEvents.LabelledText t : texts) {
+            producer.send(record(topics, t.id(), t.text(), System.currentTimeMillis()), failOn(producerFailure));
+        }
+        producer.flush();
+        checkProducer();
     }
 
     private void checkProducer() {
