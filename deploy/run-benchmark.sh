@@ -215,7 +215,7 @@ trap stop_services EXIT
 trap 'exit 130' INT TERM
 # start-broker.sh resolves the broker classpath with Maven into its data dir when the file is missing;
 # it is the runtime classpath of streams-app, which build_java already wrote.
-cp streams-app/target/classpath.txt "$KAFKA_DATA_DIR/classpath.txt"
+cp deploy/local/target/classpath.txt "$KAFKA_DATA_DIR/classpath.txt"
 BROKER_STARTED=1; bash deploy/kafka/start-broker.sh
 REGISTRY_STARTED=1; bash deploy/schema-registry/start-registry.sh
 # Latency phase input rate: 40% of the classifier's events/s at the card's S and batch 32 (below saturation).

@@ -28,11 +28,11 @@ if [[ -f "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
   exit 1
 fi
 
-# The broker is kafka_2.13 from the service's own dependencies, so broker and clients share one version.
+# The broker is kafka_2.13 from deploy/local's dependencies (the Kafka version the service's clients use).
 if [[ ! -s "$CP_FILE" ]]; then
   echo "resolving the broker classpath with Maven (once)..."
   (cd "$REPO" && mvn -q -N install && mvn -q -pl schemas install -DskipTests \
-     && mvn -q -pl streams-app dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$CP_FILE")
+     && mvn -q -pl streams-app install -DskipTests && mvn -q -pl deploy/local dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$CP_FILE")
 fi
 CP="$(cat "$CP_FILE")"
 

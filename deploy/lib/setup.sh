@@ -91,19 +91,26 @@ prepare_data() {
 }
 
 # The whole Maven build without running tests: schemas, the Schema Registry app (deploy/schema-registry),
-# streams-app (with target/classpath.txt), tests. Always runs: Maven is incremental.
+# streams-app (with target/classpath.txt and the distribution tar.gz), deploy/local (demo, embedded
+# broker), benchmark, tests. Always runs: Maven is incremental.
 build_java() {
   (cd "$DEEBERT_REPO" && _deebert_logged "$DEEBERT_SETUP_LOG_DIR/maven-install.log" \
     mvn -q -B install -DskipTests) || return 1
   echo "java: built (mvn install -DskipTests); classpath in streams-app/target/classpath.txt"
 }
 
-# Prints the service's runtime classpath (compiled classes + dependencies); run build_java first.
-streams_classpath() {
-  local cp_file="$DEEBERT_REPO/streams-app/target/classpath.txt"
+# Prints a module's runtime classpath (compiled classes + dependencies); run build_java first.
+# Usage: module_classpath streams-app | deploy/local | benchmark
+module_classpath() {
+  local cp_file="$DEEBERT_REPO/$1/target/classpath.txt"
   if [[ ! -s "$cp_file" ]]; then
     echo "no $cp_file: run build_java first" >&2
     return 1
   fi
-  echo "$DEEBERT_REPO/streams-app/target/classes:$(cat "$cp_file")"
+  echo "$DEEBERT_REPO/$1/target/classes:$(cat "$cp_file")"
+}
+
+# The service's runtime classpath (no broker jar).
+streams_classpath() {
+  module_classpath streams-app
 }

@@ -40,7 +40,7 @@ import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KafkaStreams;
 import org.deebert.streams.app.AppSettings;
 import org.deebert.streams.app.ControlCommand;
-import org.deebert.streams.app.DemoEvents;
+import org.deebert.streams.demo.DemoEvents;
 import org.deebert.streams.app.StreamsService;
 import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;

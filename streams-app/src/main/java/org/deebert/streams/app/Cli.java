@@ -13,13 +13,12 @@ import picocli.CommandLine.Spec;
  *   run --config FILE                                   start the Kafka Streams service
  *   control set-threshold --model NAME --value S --reason TEXT [--policy ENTROPY] [--by USER] --config FILE
  *   control clear-threshold --model NAME --config FILE  back to the model card's threshold
- *   demo ...                                            the one-command demo (embedded broker + registry)
  * </pre>
  * Exit codes: 0 success, 1 runtime failure, 2 usage error.
  */
 @Command(name = "deebert-streams", mixinStandardHelpOptions = true, version = "deebert-streams 0.1.0",
         description = "DeeBERT early-exit text classifier on Kafka Streams.",
-        subcommands = {RunCommand.class, ControlCommand.class, Demo.class})
+        subcommands = {RunCommand.class, ControlCommand.class})
 public final class Cli implements Callable<Integer> {
 
     @Spec

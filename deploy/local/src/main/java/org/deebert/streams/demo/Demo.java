@@ -1,4 +1,4 @@
-package org.deebert.streams.app;
+package org.deebert.streams.demo;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +26,9 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KafkaStreams;
+import org.deebert.streams.app.AppSettings;
+import org.deebert.streams.app.ControlCommand;
+import org.deebert.streams.app.StreamsService;
 import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.classifier.ModelCard;
 import org.deebert.streams.embedded.EmbeddedKafkaBroker;
@@ -46,7 +49,7 @@ import picocli.CommandLine.Option;
  * {@link StreamsService}), writes the labelled emails as TextEvents plus one malformed record, changes
  * the threshold S through the control topic half-way (as {@code control set-threshold} does), reads the
  * output and dead-letter topics back (read_committed) and prints a live line every second and a
- * per-phase summary at the end. The summary also goes to {@code streams-app/target/demo-summary.json}.
+ * per-phase summary at the end. The summary also goes to {@code deploy/local/target/demo-summary.json}.
  *
  * <p>Half-way means: once the first half of the events has come back, the demo sends the control message
  * and only then writes the second half. Each classified event is attributed to a phase by the S it
@@ -65,7 +68,7 @@ public final class Demo implements Callable<Integer> {
     /** Default labelled input (the test split written by {@code python -m deebert_export prepare}), relative to the root. */
     static final Path DEFAULT_EVENTS = Path.of("model-export", "build", "spamassassin", "data", "test.jsonl");
     /** Where the JSON summary goes, relative to the root. */
-    static final Path SUMMARY_JSON = Path.of("streams-app", "target", "demo-summary.json");
+    static final Path SUMMARY_JSON = Path.of("deploy", "local", "target", "demo-summary.json");
 
     private static final Logger LOG = LoggerFactory.getLogger(Demo.class);
     private static final Duration LIVE_INTERVAL = Duration.ofSeconds(1);
@@ -108,8 +111,17 @@ public final class Demo implements Callable<Integer> {
             description = "Fail when no record comes back for this long (default: ${DEFAULT-VALUE} s).")
     long stallTimeoutS;
 
-    /** Picocli and {@link Cli} create the command through this constructor. */
+    /** Picocli creates the command through this constructor. */
     public Demo() {
+    }
+
+    /**
+     * The demo's own entry point (the service's {@code deebert-streams} CLI does not carry it).
+     *
+     * @param args demo options; {@code --help} lists them
+     */
+    public static void main(String[] args) {
+        System.exit(new picocli.CommandLine(new Demo()).execute(args));
     }
 
     @Override

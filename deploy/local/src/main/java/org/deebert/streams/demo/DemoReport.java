@@ -1,4 +1,4 @@
-package org.deebert.streams.app;
+package org.deebert.streams.demo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

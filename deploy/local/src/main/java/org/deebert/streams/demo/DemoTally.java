@@ -1,4 +1,4 @@
-package org.deebert.streams.app;
+package org.deebert.streams.demo;
 
 import java.util.Arrays;
 import java.util.HashSet;

@@ -1,4 +1,4 @@
-package org.deebert.streams.app;
+package org.deebert.streams.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package org.deebert.streams.app;
+package org.deebert.streams.demo;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
