@@ -11,10 +11,10 @@ import picocli.CommandLine;
 class CliTest {
 
     @Test
-    void offersRunControlAndDemoSubcommands() {
+    void offersRunAndControlSubcommandsButNotTheDemo() {
         CommandLine cli = Cli.commandLine();
 
-        assertThat(cli.getSubcommands()).containsOnlyKeys("run", "control", "demo");
+        assertThat(cli.getSubcommands()).containsOnlyKeys("run", "control");
         assertThat(cli.getSubcommands().get("control").getSubcommands()).containsKeys("set-threshold", "clear-threshold");
     }
 
