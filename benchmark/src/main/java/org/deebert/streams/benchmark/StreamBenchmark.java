@@ -576,6 +576,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         overrides.put("max.batch.size", Integer.toString(batchSize));
         overrides.put("linger.ms", Integer.toString(lingerMs));
         overrides.put("kafka.state.dir", stateDir.toString());
+        overrides.put("http.port", "0");
         Map<String, String> env = new HashMap<>(System.getenv());
         overrides.forEach((key, value) -> env.put(AppSettings.envName(key), value));
         return AppSettings.load(null, env);

@@ -52,6 +52,11 @@ import org.deebert.streams.topology.TopologySettings;
  * @param topicPartitions     partitions of topics it creates
  * @param replicationFactor   replication factor of topics it creates
  * @param metricsLogInterval  how often {@code run} logs the exit histogram and events/s; zero = never
+ * @param httpPort            port of the HTTP endpoint ({@code /metrics}, {@code /health/*}) on {@code http.host};
+ *                            0 = any free port (tests)
+ * @param httpHost            address the HTTP endpoint binds to
+ * @param telemetryTopic      the exit-telemetry topic (one record per instance per interval)
+ * @param telemetryInterval   how often each instance writes a telemetry record; zero = never
  * @param clientPassThrough   {@code security.protocol}, {@code ssl.*}, {@code sasl.*} settings for every client
  * @param streamsPassThrough  {@code kafka.*} settings, prefix removed, for Kafka Streams only
  */
@@ -74,6 +79,10 @@ public record AppSettings(
         int topicPartitions,
         short replicationFactor,
         Duration metricsLogInterval,
+        int httpPort,
+        String httpHost,
+        String telemetryTopic,
+        Duration telemetryInterval,
         Map<String, String> clientPassThrough,
         Map<String, String> streamsPassThrough) {
 
@@ -113,6 +122,26 @@ public record AppSettings(
             throw new UncheckedIOException("cannot read settings " + file, e);
         }
         applyEnvironment(p, env);
+        return fromProperties(p);
+    }
+
+    /**
+     * The classpath defaults with {@code overrides} on top, without reading the environment: for
+     * self-contained runs (the demo, tests, benchmarks) that must not pick up {@code DEEBERT_*}
+     * variables meant for {@code run} against real clusters.
+     *
+     * @param overrides settings by key (e.g. {@code bootstrap.servers})
+     * @return the settings
+     * @throws IllegalArgumentException if a value is malformed (the message names the key)
+     */
+    public static AppSettings withDefaults(Map<String, String> overrides) {
+        Properties p = new Properties();
+        try (InputStream defaults = AppSettings.class.getResourceAsStream(DEFAULTS_RESOURCE)) {
+            p.load(defaults);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + DEFAULTS_RESOURCE, e);
+        }
+        p.putAll(overrides);
         return fromProperties(p);
     }
 
@@ -201,6 +230,10 @@ public record AppSettings(
                 positiveInt(p, "topics.partitions"),
                 (short) positiveInt(p, "topics.replication.factor"),
                 Duration.ofMillis(nonNegativeLong(p, "metrics.log.interval.ms")),
+                port(p, "http.port"),
+                required(p, "http.host"),
+                required(p, "topic.telemetry"),
+                Duration.ofMillis(nonNegativeLong(p, "telemetry.interval.ms")),
                 client,
                 streams);
     }
@@ -223,6 +256,14 @@ public record AppSettings(
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("setting " + key + " must be a positive integer, got " + p.getProperty(key));
         }
+    }
+
+    private static int port(Properties p, String key) {
+        long v = nonNegativeLong(p, key);
+        if (v > 65535) {
+            throw new IllegalArgumentException("setting " + key + " must be a port in 0..65535, got " + p.getProperty(key));
+        }
+        return (int) v;
     }
 
     private static long nonNegativeLong(Properties p, String key) {

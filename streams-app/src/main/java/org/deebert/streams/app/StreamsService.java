@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
@@ -18,22 +19,27 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The service wired from its settings, not yet started: schemas registered, topics created when asked,
- * the model loaded, and a {@link KafkaStreams} instance of {@link ClassifierTopology}. {@code run}, the
- * in-process {@code demo} and the end-to-end benchmark ({@code deebert-benchmark}'s StreamBenchmark) all
- * build the service here, so the demo and the benchmark run exactly what production runs.
+ * the model loaded, and a {@link KafkaStreams} instance of {@link ClassifierTopology}. This is the one
+ * public way to assemble the service: {@code run}, the demo ({@code deebert-local}), the end-to-end
+ * tests and the benchmarks all build it here, so they run exactly what production runs; no other code
+ * builds a Streams configuration.
  */
 public final class StreamsService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(StreamsService.class);
+    /** How long {@link #close()} waits for Kafka Streams to commit and shut down. */
+    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
     private final Topics topics;
     private final ClassifierPool pool;
     private final KafkaStreams streams;
     private final String device;
+    private final boolean ownsPool;
 
-    private StreamsService(Topics topics, ClassifierPool pool, KafkaStreams streams, String device) {
+    private StreamsService(Topics topics, ClassifierPool pool, boolean ownsPool, KafkaStreams streams, String device) {
         this.topics = topics;
         this.pool = pool;
+        this.ownsPool = ownsPool;
         this.streams = streams;
         this.device = device;
     }
@@ -48,6 +54,17 @@ public final class StreamsService implements AutoCloseable {
      * @throws RuntimeException      whatever loading the model throws (missing directory, card mismatch)
      */
     public static StreamsService create(AppSettings settings, boolean createTopics) throws InterruptedException {
+        return create(settings, createTopics, null);
+    }
+
+    /**
+     * As {@link #create(AppSettings, boolean)}, on an already loaded model: tests that start the service
+     * several times in one JVM load the model once. The service does not close a pool it was given.
+     *
+     * @param classifiers the loaded model, or null to load {@code settings.modelDir()}
+     */
+    public static StreamsService create(AppSettings settings, boolean createTopics, ClassifierPool classifiers)
+            throws InterruptedException {
         ConfluentSchemaRegistryClient registry = new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl());
         Topics topics = Topics.create(settings.topics(), registry);
         SchemaRegistration.registerAll(registry, topics);
@@ -56,15 +73,20 @@ public final class StreamsService implements AutoCloseable {
                     settings.replicationFactor());
         }
 
-        AtomicReference<EarlyExitClassifier> first = new AtomicReference<>();
-        Supplier<TextClassifier> factory = () -> {
-            EarlyExitClassifier c = EarlyExitClassifier.load(settings.modelDir(), settings.classifierOptions());
-            first.compareAndSet(null, c);
-            return c;
-        };
-        ClassifierPool pool = new ClassifierPool(factory);
+        ClassifierPool pool = classifiers;
+        String device = "(shared pool)";
+        if (pool == null) {
+            AtomicReference<EarlyExitClassifier> first = new AtomicReference<>();
+            Supplier<TextClassifier> factory = () -> {
+                EarlyExitClassifier c = EarlyExitClassifier.load(settings.modelDir(), settings.classifierOptions());
+                first.compareAndSet(null, c);
+                return c;
+            };
+            pool = new ClassifierPool(factory);
+            device = String.valueOf(first.get().device());
+        }
         LOG.info("Model {} version {} on {} (preference {}); threshold S={} nats ({}) until the control topic says otherwise",
-                pool.modelName(), pool.modelVersion(), first.get().device(), settings.device(),
+                pool.modelName(), pool.modelVersion(), device, settings.device(),
                 pool.recommendedSetting().threshold(), pool.recommendedSetting().policy());
 
         Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool);
@@ -77,7 +99,7 @@ public final class StreamsService implements AutoCloseable {
             LOG.error("Stream thread failed ({}); replacing it", e.getClass().getName(), e);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
-        return new StreamsService(topics, pool, streams, String.valueOf(first.get().device()));
+        return new StreamsService(topics, pool, classifiers == null, streams, device);
     }
 
     /** @return the topics with the service's own serdes */
@@ -95,7 +117,7 @@ public final class StreamsService implements AutoCloseable {
         return streams;
     }
 
-    /** @return the device the first classifier runs on, as DJL names it (e.g. {@code cpu()}) */
+    /** @return the device the first classifier runs on, as DJL names it (e.g. {@code cpu()}); "(shared pool)" for a lent pool */
     public String device() {
         return device;
     }
@@ -105,10 +127,18 @@ public final class StreamsService implements AutoCloseable {
         streams.start();
     }
 
-    /** Closes Kafka Streams (committing what was processed), then the classifiers. */
+    /**
+     * Closes Kafka Streams (committing what was processed) and leaves the consumer group, then the
+     * classifiers (unless the pool was lent by the caller). Leaving the group matters on restarts: a
+     * member that only closes stays in the group until its session times out (45 s by default), and
+     * its partitions sit idle in REBALANCING until then.
+     */
     @Override
     public void close() {
-        streams.close(Duration.ofSeconds(30));
-        pool.close();
+        streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                .withTimeout(CLOSE_TIMEOUT));
+        if (ownsPool) {
+            pool.close();
+        }
     }
 }

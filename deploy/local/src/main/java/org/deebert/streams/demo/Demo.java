@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -393,22 +394,18 @@ public final class Demo implements Callable<Integer> {
     }
 
     private AppSettings settings(String bootstrap, String registryUrl, Path model, Path stateDir) {
-        Properties p = new Properties();
-        try (InputStream defaults = AppSettings.class.getResourceAsStream(AppSettings.DEFAULTS_RESOURCE)) {
-            p.load(defaults);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + AppSettings.DEFAULTS_RESOURCE, e);
-        }
         // The demo is self-contained: DEEBERT_* variables, meant for `run` against real clusters, are not read.
-        p.setProperty("application.id", "deebert-demo");
-        p.setProperty("bootstrap.servers", bootstrap);
-        p.setProperty("schema.registry.url", registryUrl);
-        p.setProperty("model.dir", model.toString());
-        p.setProperty("max.batch.size", Integer.toString(batchSize));
-        // One input partition, so one task sees every event and batches fill up to max.batch.size.
-        p.setProperty("topics.partitions", "1");
-        p.setProperty("kafka.state.dir", stateDir.toString());
-        return AppSettings.fromProperties(p);
+        return AppSettings.withDefaults(Map.of(
+                "application.id", "deebert-demo",
+                "bootstrap.servers", bootstrap,
+                "schema.registry.url", registryUrl,
+                "model.dir", model.toString(),
+                "max.batch.size", Integer.toString(batchSize),
+                // One input partition, so one task sees every event and batches fill up to max.batch.size.
+                "topics.partitions", "1",
+                "kafka.state.dir", stateDir.toString(),
+                // Any free port: a second demo, or a service already on 8080, must not stop this one.
+                "http.port", "0"));
     }
 
     /**

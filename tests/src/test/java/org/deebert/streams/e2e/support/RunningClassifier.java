@@ -28,10 +28,11 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.deebert.streams.app.AppSettings;
+import org.deebert.streams.app.StreamsService;
 import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.embedded.EmbeddedKafkaBroker;
 import org.deebert.streams.embedded.SchemaRegistryServer;
@@ -43,12 +44,11 @@ import org.deebert.streams.topology.ClassifierPool;
 import org.deebert.streams.topology.ClassifierTopology;
 import org.deebert.streams.topology.TopicNames;
 import org.deebert.streams.topology.Topics;
-import org.deebert.streams.topology.TopologySettings;
 
 /**
- * The classifier topology running in this JVM against the shared broker and registry, set up the way
- * {@code run} sets it up (registry-backed serdes, the topology's dead-letter settings, exactly_once_v2),
- * on four fresh topics and a fresh application id, plus the producers and readers a test needs.
+ * The service running in this JVM against the shared broker and registry, assembled by
+ * {@link StreamsService} from the default settings as {@code run} assembles it (exactly_once_v2), on
+ * fresh topics and a fresh application id, plus the producers and readers a test needs.
  */
 public final class RunningClassifier implements AutoCloseable {
 
@@ -60,6 +60,8 @@ public final class RunningClassifier implements AutoCloseable {
     private final TopicNames names;
     private final Topics topics;
     private final String modelName;
+    private final AppSettings settings;
+    private final StreamsService service;
     private final KafkaStreams streams;
     private final KafkaProducer<String, byte[]> producer;
     private final CommittedTopicReader output;
@@ -76,20 +78,30 @@ public final class RunningClassifier implements AutoCloseable {
         broker.createTopic(names.control(), 1, true);
         broker.createTopic(names.deadLetter(), 1, false);
 
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, unique);
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
-        props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
-        props.put(StreamsConfig.POLL_MS_CONFIG, "5");
+        Path state;
         try {
-            props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createDirectories(stateDir.resolve(unique)).toString());
+            state = Files.createDirectories(stateDir.resolve(unique));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        props.putAll(ClassifierTopology.streamsConfig(topics));
-        streams = new KafkaStreams(ClassifierTopology.build(TopologySettings.DEFAULTS, topics, pool), props);
+        settings = AppSettings.withDefaults(Map.of(
+                "application.id", unique,
+                "bootstrap.servers", broker.bootstrapServers(),
+                "schema.registry.url", registry.url(),
+                "topic.input", names.input(),
+                "topic.output", names.output(),
+                "topic.control", names.control(),
+                "topic.dead.letter", names.deadLetter(),
+                "topic.telemetry", unique + "-telemetry",
+                "http.port", "0",
+                "kafka.state.dir", state.toString()));
+        try {
+            service = StreamsService.create(settings, false, pool);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        streams = service.streams();
 
         Properties producerProps = new Properties();
         producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
@@ -109,7 +121,7 @@ public final class RunningClassifier implements AutoCloseable {
      */
     public static RunningClassifier start(String prefix, ClassifierPool pool, Path stateDir) {
         RunningClassifier app = new RunningClassifier(prefix, pool, stateDir);
-        app.streams.start();
+        app.service.start();
         long deadline = System.nanoTime() + STATE_TIMEOUT.toNanos();
         while (app.streams.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
             if (app.streams.state() == KafkaStreams.State.ERROR) {
@@ -133,6 +145,16 @@ public final class RunningClassifier implements AutoCloseable {
     /** @return the topics with their serdes */
     public Topics topics() {
         return topics;
+    }
+
+    /** @return the settings the service was assembled from */
+    public AppSettings settings() {
+        return settings;
+    }
+
+    /** @return the service */
+    public StreamsService service() {
+        return service;
     }
 
     /** @return the Kafka Streams instance */
@@ -331,7 +353,7 @@ public final class RunningClassifier implements AutoCloseable {
     /** Stops the application (its classifier goes back to the pool) and closes the clients. */
     @Override
     public void close() {
-        streams.close(Duration.ofSeconds(30));
+        service.close();
         producer.close(Duration.ofSeconds(5));
         output.close();
         deadLetters.close();
