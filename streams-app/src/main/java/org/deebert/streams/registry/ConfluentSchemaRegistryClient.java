@@ -40,6 +40,7 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
 
     private static final Logger LOG = LoggerFactory.getLogger(ConfluentSchemaRegistryClient.class);
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
+    private static final int CONFLICT = 409;
 
     private final URI baseUrl;
     private final Optional<String> authorization;
@@ -89,13 +90,22 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
         if (cached != null) {
             return cached;
         }
-        ObjectNode body = json.createObjectNode();
-        body.put("schema", schema.toString());
-        // Confluent treats a missing schemaType as AVRO; Apicurio's ccompat layer also accepts it explicitly.
-        body.put("schemaType", "AVRO");
-        String path = "/subjects/" + URLEncoder.encode(subject, StandardCharsets.UTF_8).replace("+", "%20") + "/versions";
-        JsonNode answer = send(HttpRequest.newBuilder(URI.create(baseUrl + path))
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())), "register schema under subject " + subject);
+        String path = subjectPath(subject) + "/versions";
+        JsonNode answer;
+        try {
+            answer = send(HttpRequest.newBuilder(URI.create(baseUrl + path))
+                    .POST(HttpRequest.BodyPublishers.ofString(schemaBody(schema))), "register schema under subject " + subject);
+        } catch (SchemaRegistryException e) {
+            // Two instances starting at once on a fresh subject race: the loser gets HTTP 409 "already exists"
+            // from Apicurio although the schema it sent is exactly the one registered. That is success; its
+            // id is one lookup away. A 409 for an incompatible schema stays an error: the lookup finds nothing.
+            if (e.statusCode() != CONFLICT) {
+                throw e;
+            }
+            answer = lookUp(subject, schema).orElseThrow(() -> e);
+            LOG.info("Schema {} under subject {} was registered concurrently by another client (HTTP 409); "
+                    + "using its id {}", schema.getFullName(), subject, answer.path("id").asText());
+        }
         JsonNode id = answer.get("id");
         if (id == null || !id.canConvertToInt()) {
             throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
@@ -106,6 +116,36 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
         schemasById.putIfAbsent(schemaId, schema);
         LOG.debug("schema for subject {} has id {}", subject, schemaId);
         return schemaId;
+    }
+
+    /**
+     * Confluent's "is this schema registered under this subject" call ({@code POST /subjects/{subject}}).
+     *
+     * @return the registry's answer (with {@code id}), or empty when the subject does not hold the schema
+     * @throws SchemaRegistryException for any other failure
+     */
+    private Optional<JsonNode> lookUp(String subject, Schema schema) {
+        try {
+            return Optional.of(send(HttpRequest.newBuilder(URI.create(baseUrl + subjectPath(subject)))
+                    .POST(HttpRequest.BodyPublishers.ofString(schemaBody(schema))), "look up schema under subject " + subject));
+        } catch (SchemaRegistryException e) {
+            if (e.isNotFound() || e.statusCode() == CONFLICT) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    private String schemaBody(Schema schema) {
+        ObjectNode body = json.createObjectNode();
+        body.put("schema", schema.toString());
+        // Confluent treats a missing schemaType as AVRO; Apicurio's ccompat layer also accepts it explicitly.
+        body.put("schemaType", "AVRO");
+        return body.toString();
+    }
+
+    private static String subjectPath(String subject) {
+        return "/subjects/" + URLEncoder.encode(subject, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     /** {@inheritDoc} */

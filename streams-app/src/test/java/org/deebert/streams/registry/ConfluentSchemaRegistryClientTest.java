@@ -45,6 +45,12 @@ class ConfluentSchemaRegistryClientTest {
                 "{\"error_code\": 40403, \"message\": \"Schema not found\"}"));
         server.createContext("/api/conflict/subjects/", exchange -> answer(exchange, 409,
                 "{\"error_code\": 409, \"message\": \"incompatible\"}"));
+        // A concurrent registration lost the race: 409 "already exists" on /versions, the lookup finds id 9.
+        server.createContext("/api/raced/subjects/", exchange -> answer(exchange,
+                exchange.getRequestURI().getRawPath().endsWith("/versions") ? 409 : 200,
+                exchange.getRequestURI().getRawPath().endsWith("/versions")
+                        ? "{\"error_code\": 409, \"message\": \"Artifact already exists\"}"
+                        : "{\"subject\": \"c-value\", \"id\": 9, \"version\": 1}"));
         server.start();
     }
 
@@ -131,6 +137,18 @@ class ConfluentSchemaRegistryClientTest {
         var conflicting = new ConfluentSchemaRegistryClient(url("") + "conflict");
         assertThatThrownBy(() -> conflicting.register("b-value", TextEvent.getClassSchema()))
                 .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.isIncompatible()).isTrue());
+    }
+
+    @Test
+    void shouldTreatAlreadyExistsFromAConcurrentRegistrationAsSuccessAndLookTheIdUp() {
+        var client = new ConfluentSchemaRegistryClient(url("") + "raced");
+
+        int id = client.register("c-value", TextEvent.getClassSchema());
+
+        assertThat(id).isEqualTo(9);
+        assertThat(requests).extracting(Seen::path)
+                .containsExactly("/api/raced/subjects/c-value/versions", "/api/raced/subjects/c-value");
+        assertThat(client.getById(9)).isEqualTo(TextEvent.getClassSchema());
     }
 
     @Test

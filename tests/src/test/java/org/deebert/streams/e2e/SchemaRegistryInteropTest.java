@@ -8,7 +8,16 @@ import io.apicurio.registry.serde.avro.AvroKafkaDeserializer;
 import io.apicurio.registry.serde.avro.AvroKafkaSerdeConfig;
 import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.UUID;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
@@ -45,6 +54,35 @@ class SchemaRegistryInteropTest {
 
     private static String uniqueTopic() {
         return "interop-" + UUID.randomUUID();
+    }
+
+    @Test
+    void concurrentRegistrationsOfOneSchemaOnAFreshSubjectAllSucceedWithOneId() throws Exception {
+        // Several instances starting at once register the same schemas; none may fail on the race.
+        int rounds = 5;
+        int clients = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        try {
+            for (int round = 0; round < rounds; round++) {
+                String subject = uniqueTopic() + "-value";
+                CountDownLatch go = new CountDownLatch(1);
+                List<Future<Integer>> ids = new ArrayList<>();
+                for (int i = 0; i < clients; i++) {
+                    ids.add(pool.submit(() -> {
+                        go.await();
+                        return new ConfluentSchemaRegistryClient(server.url()).register(subject, TextEvent.getClassSchema());
+                    }));
+                }
+                go.countDown();
+                Set<Integer> distinct = new HashSet<>();
+                for (Future<Integer> id : ids) {
+                    distinct.add(id.get(60, TimeUnit.SECONDS));
+                }
+                assertThat(distinct).as("ids for %s", subject).hasSize(1);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test
