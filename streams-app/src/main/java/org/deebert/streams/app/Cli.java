@@ -1,6 +1,8 @@
 package org.deebert.streams.app;
 
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -21,6 +23,8 @@ import picocli.CommandLine.Spec;
         subcommands = {RunCommand.class, ControlCommand.class})
 public final class Cli implements Callable<Integer> {
 
+    private static final Logger LOG = LoggerFactory.getLogger(Cli.class);
+
     @Spec
     CommandSpec spec;
 
@@ -30,9 +34,16 @@ public final class Cli implements Callable<Integer> {
         return 2;
     }
 
-    /** @return the command line with every subcommand */
+    /**
+     * @return the command line with every subcommand; a command that throws is logged at ERROR through
+     *     the logging configuration (with its level and stack trace) and exits 1, instead of picocli's
+     *     bare stack trace on stderr
+     */
     public static CommandLine commandLine() {
-        return new CommandLine(new Cli());
+        return new CommandLine(new Cli()).setExecutionExceptionHandler((e, command, parsed) -> {
+            LOG.error("{} failed: {}", command.getCommandName(), e.toString(), e);
+            return 1;
+        });
     }
 
     /** @param args command-line arguments; the process exits with the command's exit code */

@@ -2,9 +2,20 @@ package org.deebert.streams.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
 /** The command line's shape and its checks that run before any Kafka client is created. */
@@ -25,6 +36,34 @@ class CliTest {
             int exit = Cli.commandLine().setErr(new PrintWriter(new StringWriter())).execute(
                     "control", "set-threshold", "--model", "m", "--value", bad, "--reason", "test");
             assertThat(exit).as("value %s", bad).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aFailingCommandIsLoggedAtErrorWithItsLevelAndExitsOne(@TempDir Path dir) throws Exception {
+        // Given: a registry URL where nothing listens, so `run` fails at startup (schema registration).
+        Path config = dir.resolve("bad.properties");
+        Files.writeString(config, "schema.registry.url=http://127.0.0.1:" + closedPort() + "/apis/ccompat/v7\n");
+        Logger cli = (Logger) LoggerFactory.getLogger(Cli.class);
+        ListAppender<ILoggingEvent> events = new ListAppender<>();
+        events.start();
+        cli.addAppender(events);
+        try {
+            int exit = Cli.commandLine().setErr(new PrintWriter(new StringWriter())).execute("run", "--config", config.toString());
+
+            assertThat(exit).isEqualTo(1);
+            assertThat(events.list).singleElement().satisfies(e -> {
+                assertThat(e.getLevel()).isEqualTo(Level.ERROR);
+                assertThat(e.getFormattedMessage()).startsWith("run failed: ").contains("SchemaRegistryException");
+            });
+        } finally {
+            cli.detachAppender(events);
+        }
+    }
+
+    private static int closedPort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
         }
     }
 
