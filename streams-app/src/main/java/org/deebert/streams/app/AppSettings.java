@@ -13,6 +13,7 @@ import java.util.TreeMap;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.topology.HeaderForwarding;
 import org.deebert.streams.topology.TopicNames;
 import org.deebert.streams.topology.TopologySettings;
 
@@ -46,6 +47,11 @@ import org.deebert.streams.topology.TopologySettings;
  * @param maxBatchSize        most events per classifier call
  * @param linger              quiet time after which a partial batch leaves (it waits at most 10 x linger)
  * @param maxTextChars        longest accepted text in UTF-16 chars
+ * @param headerForwarding    which input headers an output record carries: {@code headers.forward} ({@code all},
+ *                            the default: every header but ours and Kafka Streams' {@code __streams.errors.*};
+ *                            {@code none}; or a comma-separated allow-list of header names) and
+ *                            {@code headers.forward.max} (most headers per output record, default 64; more are
+ *                            dropped and logged at DEBUG)
  * @param processingGuarantee {@code exactly_once_v2} (default) or {@code at_least_once}
  * @param numStreamThreads    stream threads (each loads one copy of the model)
  * @param createTopics        whether {@code run} creates missing topics at startup
@@ -73,6 +79,7 @@ public record AppSettings(
         int maxBatchSize,
         Duration linger,
         int maxTextChars,
+        HeaderForwarding headerForwarding,
         String processingGuarantee,
         int numStreamThreads,
         boolean createTopics,
@@ -224,6 +231,7 @@ public record AppSettings(
                 positiveInt(p, "max.batch.size"),
                 Duration.ofMillis(positiveInt(p, "linger.ms")),
                 positiveInt(p, "max.text.chars"),
+                headerForwarding(p),
                 guarantee,
                 positiveInt(p, "num.stream.threads"),
                 Boolean.parseBoolean(required(p, "topics.create")),
@@ -236,6 +244,19 @@ public record AppSettings(
                 Duration.ofMillis(nonNegativeLong(p, "telemetry.interval.ms")),
                 client,
                 streams);
+    }
+
+    private static HeaderForwarding headerForwarding(Properties p) {
+        long max = nonNegativeLong(p, "headers.forward.max");
+        if (max > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("setting headers.forward.max is too large, got " + max);
+        }
+        try {
+            return HeaderForwarding.parse(required(p, "headers.forward"), (int) max);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("setting headers.forward (env " + envName("headers.forward") + "): "
+                    + e.getMessage(), e);
+        }
     }
 
     private static String required(Properties p, String key) {
@@ -278,9 +299,9 @@ public record AppSettings(
         }
     }
 
-    /** @return batching and validation settings of the topology */
+    /** @return batching, validation and header-forwarding settings of the topology */
     public TopologySettings topologySettings() {
-        return new TopologySettings(maxBatchSize, linger, maxTextChars);
+        return new TopologySettings(maxBatchSize, linger, maxTextChars, headerForwarding);
     }
 
     /** @return how the classifier loads: device preference, threads, precision, and chunks no larger than a batch */

@@ -1,10 +1,10 @@
 package org.deebert.streams.topology;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.Cancellable;
@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The classify processor: validates each TextEvent, buffers it, and classifies the buffer as one batch
  * when it holds {@code maxBatchSize} events or when the wall-clock punctuator (every {@code linger}) finds a
- * partial batch due (see {@code partialBatchIsDue}). Each result is forwarded to the output sink with the input record's key, timestamp
- * and headers, in input order.
+ * partial batch due (see {@code partialBatchIsDue}). Each result is forwarded to the output sink with the input
+ * record's key bytes, timestamp and forwarded headers ({@link HeaderForwarding}: never our own or Kafka Streams'
+ * error headers, at most {@code headers.forward.max}), in input order.
  *
  * <p><b>Why the buffer is a state store.</b> Under exactly-once, a commit atomically covers the input
  * offsets consumed and everything written since the last commit. A record held only in a Java list
@@ -52,9 +53,10 @@ import org.slf4j.LoggerFactory;
  * Streams' processing exception handler dead-letters the source record's raw bytes. A classifier failure
  * happens later, inside a batch, where Kafka Streams no longer knows the source record: the batch is then
  * retried one event at a time, and an event that still fails is forwarded to the dead-letter sink with
- * its raw bytes and the standard headers ({@link DeadLetterHeaders}), code CLASSIFIER_FAILURE.
+ * its raw key and value bytes and the standard headers ({@link DeadLetterHeaders}), code CLASSIFIER_FAILURE,
+ * logged as one WARN line ({@link DeadLetterRecords#logOnce}).
  */
-public final class BatchingClassifyProcessor implements Processor<String, RawAndDecoded<TextEvent>, Object, Object> {
+public final class BatchingClassifyProcessor implements Processor<byte[], RawAndDecoded<TextEvent>, Object, Object> {
 
     private static final Logger LOG = LoggerFactory.getLogger(BatchingClassifyProcessor.class);
 
@@ -165,7 +167,7 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
      * @throws InvalidTextEventException when the event must go to the dead-letter topic
      */
     @Override
-    public void process(Record<String, RawAndDecoded<TextEvent>> record) {
+    public void process(Record<byte[], RawAndDecoded<TextEvent>> record) {
         RawAndDecoded<TextEvent> value = record.value();
         validator.validate(value == null ? null : value.decoded());
         RecordMetadata source = context.recordMetadata().orElse(null);
@@ -266,7 +268,9 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
                 deadLetter(batch.get(0), DeadLetterCode.CLASSIFIER_FAILURE, e);
                 return;
             }
-            LOG.warn("Classifier failed on a batch of {} ({}); retrying one event at a time", batch.size(), e.getClass().getName());
+            // INFO, not WARN: each event that fails again alone gets its own WARN line as it is dead-lettered.
+            LOG.info("Classifier failed on a batch of {} ({}); retrying one event at a time", batch.size(),
+                    e.getClass().getName());
             for (int i = 0; i < batch.size(); i++) {
                 classifyAndForward(List.of(batch.get(i)), List.of(events.get(i)));
             }
@@ -279,7 +283,7 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
             BufferedRecord in = batch.get(i).value;
             Classification c = results.get(i);
             ClassifiedEvent out = mapper.map(events.get(i), c, inForce, processedAt, latencyMs, batch.size());
-            context.forward(new Record<>(in.key(), out, in.timestamp(), in.headers()), outputChild);
+            context.forward(new Record<>(in.key(), out, in.timestamp(), outputHeaders(in)), outputChild);
             buffer.delete(batch.get(i).key);
             decoded.remove(batch.get(i).key);
             buffered--;
@@ -290,12 +294,21 @@ public final class BatchingClassifyProcessor implements Processor<String, RawAnd
         metrics.recordBatch(exitCounts, batch.size(), latencyMs, inForce.setting().threshold());
     }
 
+    /** @return the headers the output record of {@code in} carries; logs a cut at DEBUG, once per record */
+    private Headers outputHeaders(BufferedRecord in) {
+        HeaderForwarding.Result forwarded = settings.headerForwarding().forOutput(in.headers());
+        if (forwarded.dropped() > 0) {
+            // DEBUG: a producer's choice, not a fault of this service; the count is what an operator needs.
+            LOG.debug("Dropped {} headers beyond headers.forward.max={} of the record {}-{} offset {}",
+                    forwarded.dropped(), settings.headerForwarding().max(), in.topic(), in.partition(), in.offset());
+        }
+        return forwarded.headers();
+    }
+
     private void deadLetter(KeyValue<Long, BufferedRecord> entry, DeadLetterCode code, Exception e) {
         BufferedRecord in = entry.value;
-        LOG.warn("Dead-lettering record at {}-{} offset {}: {} ({})", in.topic(), in.partition(), in.offset(), code,
-                e.getClass().getName());
-        byte[] key = in.key() == null ? null : in.key().getBytes(StandardCharsets.UTF_8);
-        context.forward(new Record<>(key, in.rawValue(), in.timestamp(), DeadLetterHeaders.forFailure(in, code, e)),
+        DeadLetterRecords.logOnce(LOG, "Dead-lettered", code, in.topic(), in.partition(), in.offset(), e);
+        context.forward(new Record<>(in.key(), in.rawValue(), in.timestamp(), DeadLetterHeaders.forFailure(in, code, e)),
                 deadLetterChild);
         buffer.delete(entry.key);
         decoded.remove(entry.key);

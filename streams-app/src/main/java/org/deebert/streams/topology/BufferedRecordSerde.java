@@ -18,6 +18,11 @@ import org.apache.kafka.common.serialization.Serializer;
  * Binary form of a {@link BufferedRecord} in the batch-buffer store and its changelog. Private to this
  * service (no registry): a version byte, then the fields with length-prefixed strings and byte arrays
  * (length -1 = null).
+ *
+ * <p>The key is stored as its raw bytes. Version 1 has always stored the key as a length-prefixed byte array;
+ * before keys were kept as bytes, those were the UTF-8 encoding of the key decoded as a string. Entries written
+ * then therefore read back unchanged (the same key the service would have written then), so the layout and its
+ * version byte stay as they were; a change of layout must bump {@link #VERSION} and keep reading version 1.
  */
 public final class BufferedRecordSerde implements Serde<BufferedRecord> {
 
@@ -37,7 +42,7 @@ public final class BufferedRecordSerde implements Serde<BufferedRecord> {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(r.rawValue().length + 64);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeByte(VERSION);
-            writeBytes(out, r.key() == null ? null : r.key().getBytes(StandardCharsets.UTF_8));
+            writeBytes(out, r.key());
             writeBytes(out, r.rawValue());
             out.writeLong(r.timestamp());
             Header[] headers = r.headers().toArray();
@@ -61,7 +66,7 @@ public final class BufferedRecordSerde implements Serde<BufferedRecord> {
             if (version != VERSION) {
                 throw new SerializationException("unknown buffered-record version " + version);
             }
-            String key = string(readBytes(in));
+            byte[] key = readBytes(in);
             byte[] rawValue = readBytes(in);
             long timestamp = in.readLong();
             int headerCount = in.readInt();

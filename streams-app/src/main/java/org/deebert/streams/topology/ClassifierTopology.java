@@ -87,7 +87,8 @@ public final class ClassifierTopology {
 
     /**
      * The Streams settings this topology relies on: Kafka Streams' dead-letter queue (KIP-1034) on the
-     * dead-letter topic, and our handlers that add the error-code header to it.
+     * dead-letter topic, and our handlers, which log one line per bad record and write its dead-letter record
+     * with the error-code header ({@link DeadLetterRecords}).
      *
      * @param topics the topics
      * @return settings to merge into the Streams configuration

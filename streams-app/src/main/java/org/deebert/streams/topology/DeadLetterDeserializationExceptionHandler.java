@@ -1,21 +1,24 @@
 package org.deebert.streams.topology;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.DeserializationExceptionHandler;
 import org.apache.kafka.streams.errors.ErrorHandlerContext;
-import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
 import org.deebert.streams.registry.WireFormatException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Kafka Streams' {@link LogAndContinueExceptionHandler} (log, send the raw record to
- * {@code errors.dead.letter.queue.topic.name} with the {@code __streams.errors.*} headers, keep running),
- * plus a {@value DeadLetterCode#HEADER} header from the {@link WireFormatException}'s reason. Configure
- * it with {@code deserialization.exception.handler}. Two exceptions to "dead-letter and continue":
+ * Kafka Streams' "log and continue" for records that fail to deserialize: one WARN line, the raw record to
+ * {@code errors.dead.letter.queue.topic.name} with the {@code __streams.errors.*} headers and a
+ * {@value DeadLetterCode#HEADER} header from the {@link WireFormatException}'s reason, keep running. The
+ * record is built by {@link DeadLetterRecords} rather than by delegating to Kafka Streams'
+ * {@code LogAndContinueExceptionHandler}, which logs a stack trace per record (see there why). Configure it
+ * with {@code deserialization.exception.handler}. Two exceptions to "dead-letter and continue":
  * <ul>
  *   <li>REGISTRY_UNAVAILABLE fails the stream thread instead: the record is fine, the registry is not;
  *       dead-lettering would lose good data during an outage. With exactly-once the replaced thread
@@ -24,6 +27,11 @@ import org.slf4j.LoggerFactory;
  *       logged and skipped: they are read by the global thread, which in Kafka Streams 4.3.1 cannot send
  *       dead-letter records (it has no record collector).</li>
  * </ul>
+ * Whatever the handler, Kafka Streams itself logs each such record once more ("Skipping record due to
+ * deserialization error", WARN with the stack trace) from
+ * {@code org.apache.kafka.streams.processor.internals.RecordDeserializer}; the service's logging configurations
+ * ({@code logback.xml}, the demo's and the tests') set that logger to ERROR, since this handler's line says the
+ * same with the code. A test checks {@code logback.xml} does.
  */
 public class DeadLetterDeserializationExceptionHandler implements DeserializationExceptionHandler {
 
@@ -32,14 +40,13 @@ public class DeadLetterDeserializationExceptionHandler implements Deserializatio
 
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterDeserializationExceptionHandler.class);
 
-    private final LogAndContinueExceptionHandler delegate = new LogAndContinueExceptionHandler();
-    private final LogAndContinueExceptionHandler withoutDeadLetter = new LogAndContinueExceptionHandler();
+    private String deadLetterTopic;
     private Set<String> noDeadLetterTopics = Set.of();
 
     @Override
     public void configure(Map<String, ?> configs) {
-        delegate.configure(configs);
-        withoutDeadLetter.configure(Map.of());
+        Object dlq = configs.get(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG);
+        deadLetterTopic = dlq == null ? null : dlq.toString();
         Object topics = configs.get(NO_DEAD_LETTER_TOPICS_CONFIG);
         if (topics != null && !topics.toString().isBlank()) {
             noDeadLetterTopics = Set.of(topics.toString().trim().split("\\s*,\\s*"));
@@ -54,14 +61,15 @@ public class DeadLetterDeserializationExceptionHandler implements Deserializatio
                     + "so the record is retried", record.topic(), record.partition(), record.offset());
             return Response.fail();
         }
-        if (noDeadLetterTopics.contains(record.topic())) {
-            return withoutDeadLetter.handleError(context, record, exception);
-        }
-        Response response = delegate.handleError(context, record, exception);
         DeadLetterCode code = reason == null ? DeadLetterCode.DESERIALIZATION_FAILURE : DeadLetterCode.of(reason);
-        for (ProducerRecord<byte[], byte[]> dlq : response.deadLetterQueueRecords()) {
-            DeadLetterHeaders.setCode(dlq.headers(), code);
+        if (noDeadLetterTopics.contains(record.topic())) {
+            DeadLetterRecords.logOnce(LOG, "Skipped (no dead-letter topic for it)", code, record.topic(),
+                    record.partition(), record.offset(), exception);
+            return Response.resume();
         }
-        return response;
+        DeadLetterRecords.logOnce(LOG, "Dead-lettered", code, record.topic(), record.partition(), record.offset(),
+                exception);
+        List<ProducerRecord<byte[], byte[]>> deadLetters = DeadLetterRecords.build(deadLetterTopic, context, code, exception);
+        return Response.resume(deadLetters);
     }
 }

@@ -4,14 +4,18 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
- * Headers of a dead-letter record. The {@code __streams.errors.*} names are Kafka Streams' own (KIP-1034,
- * {@code org.apache.kafka.streams.errors.internals.ExceptionHandlerUtils}, an internal class, hence
- * repeated here; a test checks they match). Kafka Streams writes them itself for records its exception
- * handlers dead-letter; this class writes the same set for the one case its handlers cannot cover: a
- * classifier failure inside the batch punctuator, where Kafka Streams no longer knows the source record.
+ * Headers of a dead-letter record: the input record's headers without reserved ones
+ * ({@link HeaderForwarding#isReserved}: an input could otherwise carry a spoofed or stale code or error), then
+ * Kafka Streams' {@code __streams.errors.*} set, then our {@value DeadLetterCode#HEADER}. The
+ * {@code __streams.errors.*} names are Kafka Streams' own (KIP-1034,
+ * {@code org.apache.kafka.streams.errors.internals.ExceptionHandlerUtils}, an internal class, hence repeated
+ * here; a test checks they match), written in the same order and encoding as Kafka Streams' own handlers
+ * write them, so a consumer of the dead-letter topic sees one format whichever path dead-lettered a record.
+ * All three paths (deserialization and processing exception handlers, classifier failure in the batch)
+ * build their headers here; see {@link DeadLetterRecords} for why our handlers do not delegate to Kafka
+ * Streams' own.
  */
 public final class DeadLetterHeaders {
 
@@ -32,21 +36,35 @@ public final class DeadLetterHeaders {
     }
 
     /**
-     * @param record    the buffered record that failed (its headers are copied first)
+     * @param record    the buffered record that failed (its non-reserved headers are copied first)
      * @param code      our error code
      * @param exception what failed
      * @return the headers for its dead-letter record
      */
     public static Headers forFailure(BufferedRecord record, DeadLetterCode code, Exception exception) {
-        RecordHeaders headers = new RecordHeaders(record.headers().toArray());
+        return forFailure(record.headers(), record.topic(), record.partition(), record.offset(), code, exception);
+    }
+
+    /**
+     * @param original  the failed record's headers as read (not modified; the non-reserved ones are copied first)
+     * @param topic     the topic it was read from
+     * @param partition the partition it was read from
+     * @param offset    its offset there
+     * @param code      our error code
+     * @param exception what failed
+     * @return the headers for its dead-letter record
+     */
+    public static Headers forFailure(Headers original, String topic, int partition, long offset, DeadLetterCode code,
+                                     Exception exception) {
+        Headers headers = HeaderForwarding.withoutReserved(original);
         StringWriter trace = new StringWriter();
         exception.printStackTrace(new PrintWriter(trace));
         add(headers, EXCEPTION, exception.getClass().getName());
         add(headers, MESSAGE, exception.getMessage());
         add(headers, STACKTRACE, trace.toString());
-        add(headers, TOPIC, record.topic());
-        add(headers, PARTITION, Integer.toString(record.partition()));
-        add(headers, OFFSET, Long.toString(record.offset()));
+        add(headers, TOPIC, topic);
+        add(headers, PARTITION, Integer.toString(partition));
+        add(headers, OFFSET, Long.toString(offset));
         setCode(headers, code);
         return headers;
     }

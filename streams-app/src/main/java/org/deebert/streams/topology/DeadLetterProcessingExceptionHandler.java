@@ -1,36 +1,42 @@
 package org.deebert.streams.topology;
 
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.ErrorHandlerContext;
-import org.apache.kafka.streams.errors.LogAndContinueProcessingExceptionHandler;
 import org.apache.kafka.streams.errors.ProcessingExceptionHandler;
 import org.apache.kafka.streams.processor.api.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Kafka Streams' {@link LogAndContinueProcessingExceptionHandler} (log, send the source record's raw
- * bytes to {@code errors.dead.letter.queue.topic.name} with the {@code __streams.errors.*} headers, keep
- * running), plus one header of ours: {@value DeadLetterCode#HEADER}, taken from an
- * {@link InvalidTextEventException}'s code or PROCESSING_FAILURE for anything else. Configure it with
- * {@code processing.exception.handler}.
+ * Kafka Streams' "log and continue" for records a processor throws on: one WARN line, the source record's
+ * raw bytes to {@code errors.dead.letter.queue.topic.name} with the {@code __streams.errors.*} headers and
+ * a {@value DeadLetterCode#HEADER} header (an {@link InvalidTextEventException}'s code, or
+ * PROCESSING_FAILURE for anything else), keep running. The record is built by {@link DeadLetterRecords}
+ * rather than by delegating to Kafka Streams' {@code LogAndContinueProcessingExceptionHandler}, which logs a
+ * stack trace per record (see there why). Configure it with {@code processing.exception.handler}.
  */
 public class DeadLetterProcessingExceptionHandler implements ProcessingExceptionHandler {
 
-    private final LogAndContinueProcessingExceptionHandler delegate = new LogAndContinueProcessingExceptionHandler();
+    private static final Logger LOG = LoggerFactory.getLogger(DeadLetterProcessingExceptionHandler.class);
+
+    private String deadLetterTopic;
 
     @Override
     public void configure(Map<String, ?> configs) {
-        delegate.configure(configs);
+        Object dlq = configs.get(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG);
+        deadLetterTopic = dlq == null ? null : dlq.toString();
     }
 
     @Override
     public Response handleError(ErrorHandlerContext context, Record<?, ?> record, Exception exception) {
-        Response response = delegate.handleError(context, record, exception);
         DeadLetterCode code = exception instanceof InvalidTextEventException invalid
                 ? invalid.code() : DeadLetterCode.PROCESSING_FAILURE;
-        for (ProducerRecord<byte[], byte[]> dlq : response.deadLetterQueueRecords()) {
-            DeadLetterHeaders.setCode(dlq.headers(), code);
-        }
-        return response;
+        DeadLetterRecords.logOnce(LOG, "Dead-lettered", code, context.topic(), context.partition(), context.offset(),
+                exception);
+        List<ProducerRecord<byte[], byte[]>> deadLetters = DeadLetterRecords.build(deadLetterTopic, context, code, exception);
+        return Response.resume(deadLetters);
     }
 }

@@ -9,16 +9,21 @@ import org.deebert.streams.schema.ThresholdControl;
 
 /**
  * Every topic of the topology with its serdes, in one immutable object. Values use the Confluent wire
- * format through the Schema Registry (subjects {@code <topic>-value}); keys are plain UTF-8 strings.
+ * format through the Schema Registry (subjects {@code <topic>-value}). Keys of the input, output and
+ * dead-letter topics are raw bytes ({@link Serdes#ByteArray()}): an output or dead-letter record carries its
+ * input's key byte for byte, whatever its encoding (producers usually write the event id as UTF-8, and a
+ * {@code StringSerializer}/{@code StringDeserializer} on the client side is then fine). Decoding keys as strings
+ * would turn bytes that are not valid UTF-8 into replacement characters, i.e. a different key and partition.
  *
  * <ul>
- *   <li>{@link #input()}: a {@link TextEvent} to classify; key = the event id as a string, or null.</li>
- *   <li>{@link #output()}: the {@link ClassifiedEvent} of one input record, with the input's key,
- *       timestamp and headers.</li>
+ *   <li>{@link #input()}: a {@link TextEvent} to classify; key = usually the event id as UTF-8, or null.</li>
+ *   <li>{@link #output()}: the {@link ClassifiedEvent} of one input record, with the input's key bytes,
+ *       timestamp and forwarded headers ({@link HeaderForwarding}).</li>
  *   <li>{@link #control()}: compacted; key = model name, value = the {@link ThresholdControl} in force for
  *       that model; a tombstone restores the model card's recommended threshold.</li>
  *   <li>{@link #deadLetter()}: an input record that could not be classified, with its original key and value
- *       bytes, Kafka Streams' {@code __streams.errors.*} headers and a {@value DeadLetterCode#HEADER} header.</li>
+ *       bytes, its headers (except reserved ones, see {@link HeaderForwarding#isReserved}), Kafka Streams'
+ *       {@code __streams.errors.*} headers and a {@value DeadLetterCode#HEADER} header.</li>
  * </ul>
  *
  * @param input      the input topic
@@ -27,8 +32,8 @@ import org.deebert.streams.schema.ThresholdControl;
  * @param deadLetter the dead-letter topic (raw bytes)
  */
 public record Topics(
-        Topic<String, TextEvent> input,
-        Topic<String, ClassifiedEvent> output,
+        Topic<byte[], TextEvent> input,
+        Topic<byte[], ClassifiedEvent> output,
         Topic<String, ThresholdControl> control,
         Topic<byte[], byte[]> deadLetter) {
 
@@ -41,8 +46,8 @@ public record Topics(
      */
     public static Topics create(TopicNames names, SchemaRegistryClient registry) {
         return new Topics(
-                new Topic<>(names.input(), Serdes.String(), new SpecificAvroSerde<>(TextEvent.class, registry, false)),
-                new Topic<>(names.output(), Serdes.String(), new SpecificAvroSerde<>(ClassifiedEvent.class, registry, false)),
+                new Topic<>(names.input(), Serdes.ByteArray(), new SpecificAvroSerde<>(TextEvent.class, registry, false)),
+                new Topic<>(names.output(), Serdes.ByteArray(), new SpecificAvroSerde<>(ClassifiedEvent.class, registry, false)),
                 new Topic<>(names.control(), Serdes.String(), new SpecificAvroSerde<>(ThresholdControl.class, registry, false)),
                 new Topic<>(names.deadLetter(), Serdes.ByteArray(), Serdes.ByteArray()));
     }

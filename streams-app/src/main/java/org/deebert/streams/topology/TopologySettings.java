@@ -9,11 +9,28 @@ import java.time.Duration;
  * @param linger       the period of the wall-clock punctuator, and the quiet time after which a partial
  *                     batch leaves; while events keep arriving it waits at most 10 x linger (> 0, ms)
  * @param maxTextChars longest text accepted, in UTF-16 chars; longer ones are dead-lettered (>= 1)
+ * @param headerForwarding which input headers an output record carries ({@code headers.forward},
+ *                         {@code headers.forward.max})
  */
-public record TopologySettings(int maxBatchSize, Duration linger, int maxTextChars) {
+public record TopologySettings(int maxBatchSize, Duration linger, int maxTextChars, HeaderForwarding headerForwarding) {
 
-    /** Defaults: batches of up to 32 events, 5 ms linger, texts up to 100000 chars. */
+    /**
+     * Defaults: batches of up to 32 events, 5 ms linger, texts up to 100000 chars, every non-reserved header
+     * forwarded up to 64.
+     */
     public static final TopologySettings DEFAULTS = new TopologySettings(32, Duration.ofMillis(5), 100_000);
+
+    /**
+     * Settings with the default header forwarding ({@link HeaderForwarding#DEFAULTS}).
+     *
+     * @param maxBatchSize most events per classifier call (>= 1)
+     * @param linger       punctuator period and quiet time of a partial batch (> 0, ms)
+     * @param maxTextChars longest text accepted, in UTF-16 chars (>= 1)
+     * @throws IllegalArgumentException if a value is out of range
+     */
+    public TopologySettings(int maxBatchSize, Duration linger, int maxTextChars) {
+        this(maxBatchSize, linger, maxTextChars, HeaderForwarding.DEFAULTS);
+    }
 
     /** @throws IllegalArgumentException if a value is out of range */
     public TopologySettings {
@@ -25,6 +42,9 @@ public record TopologySettings(int maxBatchSize, Duration linger, int maxTextCha
         }
         if (maxTextChars < 1) {
             throw new IllegalArgumentException("max.text.chars must be >= 1, got " + maxTextChars);
+        }
+        if (headerForwarding == null) {
+            throw new IllegalArgumentException("headers.forward is missing");
         }
     }
 }

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.topology.HeaderForwarding;
 import org.deebert.streams.topology.TopicNames;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +39,30 @@ class AppSettingsTest {
         assertThat(s.clientPassThrough()).isEmpty();
         assertThat(s.classifierOptions()).isEqualTo(new ClassifierOptions(ClassifierOptions.DevicePreference.AUTO, 32,
                 0, 0, ClassifierOptions.Precision.FLOAT32));
+    }
+
+    @Test
+    void headerForwardingDefaultsToAllUpTo64AndReachesTheTopologySettings() {
+        assertThat(AppSettings.load(null, Map.of()).topologySettings().headerForwarding())
+                .isEqualTo(HeaderForwarding.DEFAULTS)
+                .isEqualTo(new HeaderForwarding(HeaderForwarding.Mode.ALL, java.util.Set.of(), 64));
+
+        AppSettings s = AppSettings.load(null, Map.of("DEEBERT_HEADERS_FORWARD", "traceparent,tracestate",
+                "DEEBERT_HEADERS_FORWARD_MAX", "2"));
+        assertThat(s.topologySettings().headerForwarding().allowList()).containsExactlyInAnyOrder("traceparent", "tracestate");
+        assertThat(s.topologySettings().headerForwarding().max()).isEqualTo(2);
+        assertThat(AppSettings.withDefaults(Map.of("headers.forward", "NONE")).headerForwarding().mode())
+                .isEqualTo(HeaderForwarding.Mode.NONE);
+    }
+
+    @Test
+    void badHeaderForwardingSettingsAreRejectedByName() {
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("headers.forward", "deebert.error.code")))
+                .hasMessageContaining("headers.forward").hasMessageContaining("reserved");
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("headers.forward.max", "-1")))
+                .hasMessageContaining("headers.forward.max");
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("headers.forward", " ")))
+                .hasMessageContaining("headers.forward");
     }
 
     @Test

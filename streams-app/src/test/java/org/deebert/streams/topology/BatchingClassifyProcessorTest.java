@@ -2,6 +2,7 @@ package org.deebert.streams.topology;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,13 +45,13 @@ class BatchingClassifyProcessorTest {
         // When: a new record arrives and the linger punctuator fires.
         TextEvent fresh = event("new");
         context.setRecordMetadata(topics.input().name(), 0, 12);
-        processor.process(new Record<>("new", new RawAndDecoded<>(serialize(fresh), fresh), 12L));
+        processor.process(new Record<>(utf8("new"), new RawAndDecoded<>(serialize(fresh), fresh), 12L));
         assertThat(context.forwarded()).isEmpty();
         context.scheduledPunctuators().get(0).getPunctuator().punctuate(0L);
 
         // Then: restored records first, in sequence order, then the new one; the buffer is empty.
         List<String> keys = context.forwarded(ClassifierTopology.OUTPUT_SINK).stream()
-                .map(f -> (String) f.record().key()).toList();
+                .map(f -> new String((byte[]) f.record().key(), StandardCharsets.UTF_8)).toList();
         assertThat(keys).containsExactly("restored-1", "restored-2", "new");
         assertThat(((ClassifiedEvent) context.forwarded().get(0).record().value()).getBatchSize()).isEqualTo(3);
         assertThat(buffer.approximateNumEntries()).isZero();
@@ -63,12 +64,16 @@ class BatchingClassifyProcessorTest {
         return TextEvent.newBuilder().setId(id).setText("text of " + id).setEventTime(Instant.EPOCH).build();
     }
 
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
     private byte[] serialize(TextEvent e) {
         return topics.input().valueSerde().serializer().serialize(topics.input().name(), e);
     }
 
     private BufferedRecord buffered(String id, long offset) {
-        return new BufferedRecord(id, serialize(event(id)), offset, new RecordHeaders(), topics.input().name(), 0, offset);
+        return new BufferedRecord(utf8(id), serialize(event(id)), offset, new RecordHeaders(), topics.input().name(), 0, offset);
     }
 
     private MockProcessorContext<Object, Object> contextWithStores(long nowMs) {
@@ -93,7 +98,7 @@ class BatchingClassifyProcessorTest {
             long offset) {
         TextEvent e = event(id);
         context.setRecordMetadata(topics.input().name(), 0, offset);
-        processor.process(new Record<>(id, new RawAndDecoded<>(serialize(e), e), offset));
+        processor.process(new Record<>(utf8(id), new RawAndDecoded<>(serialize(e), e), offset));
     }
 
     @Test

@@ -2,12 +2,53 @@ package org.deebert.streams.topology;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.Test;
 
 class BufferedRecordSerdeTest {
 
     private final BufferedRecordSerde serde = new BufferedRecordSerde();
+
+    @Test
+    void aKeyThatIsNotUtf8RoundTripsByteForByte() {
+        byte[] key = {(byte) 0xC3, (byte) 0x28, (byte) 0xFF};
+        BufferedRecord in = new BufferedRecord(key, new byte[] {0, 0, 0, 0, 1, 42}, 1L, new RecordHeaders(), "t", 0, 0L);
+
+        assertThat(serde.deserializer().deserialize("t", serde.serializer().serialize("t", in)).key()).containsExactly(key);
+    }
+
+    @Test
+    void anEntryWrittenWhenKeysWereStringsStillReads() throws IOException {
+        // Version 1 as written before keys were kept as bytes: the key was the UTF-8 encoding of a String.
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(1);
+            byte[] key = "k-\u00e9".getBytes(StandardCharsets.UTF_8);
+            out.writeInt(key.length);
+            out.write(key);
+            out.writeInt(2);
+            out.write(new byte[] {7, 8});
+            out.writeLong(5L);
+            out.writeInt(0); // no headers
+            byte[] topic = "text-events".getBytes(StandardCharsets.UTF_8);
+            out.writeInt(topic.length);
+            out.write(topic);
+            out.writeInt(1);
+            out.writeLong(42L);
+        }
+
+        BufferedRecord read = serde.deserializer().deserialize("t", bytes.toByteArray());
+
+        assertThat(new String(read.key(), StandardCharsets.UTF_8)).isEqualTo("k-\u00e9");
+        assertThat(read.rawValue()).containsExactly(7, 8);
+        assertThat(read.topic()).isEqualTo("text-events");
+        assertThat(read.offset()).isEqualTo(42L);
+        assertThat(serde.serializer().serialize("t", read)).as("same layout").isEqualTo(bytes.toByteArray());
+    }
 
     @Test
     void roundTripKeepsEveryFieldIncludingNullKeyAndNullHeaderValues() {

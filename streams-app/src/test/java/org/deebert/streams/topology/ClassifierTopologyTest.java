@@ -2,6 +2,9 @@ package org.deebert.streams.topology;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -27,6 +30,7 @@ import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
 import org.junit.jupiter.api.AfterEach;
+import org.slf4j.LoggerFactory;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,6 +50,7 @@ class ClassifierTopologyTest {
     private TopologyTestDriver driver;
     private TestInputTopic<String, TextEvent> input;
     private TestInputTopic<String, byte[]> rawInput;
+    private TestInputTopic<byte[], byte[]> bytesKeyedInput;
     private TestInputTopic<String, ThresholdControl> control;
     private TestOutputTopic<String, ClassifiedEvent> output;
     private TestOutputTopic<byte[], byte[]> deadLetters;
@@ -55,12 +60,15 @@ class ClassifierTopologyTest {
     }
 
     private void start(int maxBatchSize, int maxTextChars, String processingGuarantee) {
+        start(new TopologySettings(maxBatchSize, LINGER, maxTextChars), processingGuarantee);
+    }
+
+    private void start(TopologySettings settings, String processingGuarantee) {
         pool = new ClassifierPool(() -> {
             FakeClassifier c = new FakeClassifier();
             classifiers.add(c);
             return c;
         });
-        TopologySettings settings = new TopologySettings(maxBatchSize, LINGER, maxTextChars);
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "classifier-topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9");
@@ -69,6 +77,7 @@ class ClassifierTopologyTest {
         driver = new TopologyTestDriver(ClassifierTopology.build(settings, topics, pool), props);
         input = driver.createInputTopic(topics.input().name(), new StringSerializer(), topics.input().valueSerde().serializer());
         rawInput = driver.createInputTopic(topics.input().name(), new StringSerializer(), new ByteArraySerializer());
+        bytesKeyedInput = driver.createInputTopic(topics.input().name(), new ByteArraySerializer(), new ByteArraySerializer());
         control = driver.createInputTopic(topics.control().name(), new StringSerializer(), topics.control().valueSerde().serializer());
         output = driver.createOutputTopic(topics.output().name(), new StringDeserializer(), topics.output().valueSerde().deserializer());
         deadLetters = driver.createOutputTopic(topics.deadLetter().name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
@@ -340,6 +349,156 @@ class ClassifierTopologyTest {
         assertThat(snapshot.thresholdS()).isEqualTo(0.5);
         assertThat(output.readRecordsToList()).hasSize(3);
         assertThat(output.isEmpty()).isTrue();
+    }
+
+    /** Not valid UTF-8: 0xC3 starts a two-byte sequence that 0x28 does not continue, and 0xFF never occurs. */
+    private static final byte[] NON_UTF8_KEY = {(byte) 0xC3, (byte) 0x28, (byte) 0xFF};
+
+    private byte[] wire(TextEvent e) {
+        return topics.input().valueSerde().serializer().serialize(topics.input().name(), e);
+    }
+
+    private static Headers spoofedHeaders() {
+        return new RecordHeaders()
+                .add("trace-id", "t-1".getBytes(StandardCharsets.UTF_8))
+                .add(DeadLetterCode.HEADER, "CLASSIFIER_FAILURE".getBytes(StandardCharsets.UTF_8))
+                .add(DeadLetterHeaders.EXCEPTION, "java.lang.Spoofed".getBytes(StandardCharsets.UTF_8))
+                .add("deebert.anything", "x".getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static List<String> headerKeys(Headers headers) {
+        List<String> keys = new ArrayList<>();
+        headers.forEach(h -> keys.add(h.key()));
+        return keys;
+    }
+
+    @Test
+    void reservedInputHeadersNeverReachTheOutputWhileOthersDoByDefault() {
+        start();
+        input.pipeInput(new TestRecord<>("k1", event("e1", "hello"), spoofedHeaders(), Instant.ofEpochMilli(1000)));
+        lingerPasses();
+
+        TestRecord<String, ClassifiedEvent> out = output.readRecord();
+        // Only the custom header: a classified record must not look dead-lettered because its input said so.
+        assertThat(headerKeys(out.headers())).containsExactly("trace-id");
+        assertThat(output.isEmpty()).isTrue();
+        assertThat(deadLetters.isEmpty()).isTrue();
+    }
+
+    @Test
+    void headersForwardNoneForwardsNothingAndAnAllowListOnlyItsNames() {
+        start(new TopologySettings(32, LINGER, 100, HeaderForwarding.parse("none", 64)), StreamsConfig.EXACTLY_ONCE_V2);
+        input.pipeInput(new TestRecord<>("k1", event("e1", "hello"), spoofedHeaders(), Instant.ofEpochMilli(1000)));
+        lingerPasses();
+        assertThat(output.readRecord().headers().toArray()).isEmpty();
+        close();
+
+        start(new TopologySettings(32, LINGER, 100, HeaderForwarding.parse("traceparent, tracestate", 64)),
+                StreamsConfig.EXACTLY_ONCE_V2);
+        Headers headers = spoofedHeaders()
+                .add("traceparent", "00-abc-def-01".getBytes(StandardCharsets.UTF_8))
+                .add("tracestate", "a=b".getBytes(StandardCharsets.UTF_8));
+        input.pipeInput(new TestRecord<>("k1", event("e1", "hello"), headers, Instant.ofEpochMilli(1000)));
+        lingerPasses();
+        assertThat(headerKeys(output.readRecord().headers())).containsExactly("traceparent", "tracestate");
+        assertThat(output.isEmpty()).isTrue();
+    }
+
+    @Test
+    void atMostHeadersForwardMaxHeadersAreForwardedInInputOrder() {
+        start(new TopologySettings(32, LINGER, 100, HeaderForwarding.parse("all", 64)), StreamsConfig.EXACTLY_ONCE_V2);
+        Headers many = new RecordHeaders();
+        for (int i = 0; i < 1000; i++) {
+            many.add("h" + i, new byte[] {(byte) i});
+        }
+        input.pipeInput(new TestRecord<>("k1", event("e1", "hello"), many, Instant.ofEpochMilli(1000)));
+        lingerPasses();
+
+        List<String> forwarded = headerKeys(output.readRecord().headers());
+        assertThat(forwarded).hasSize(64);
+        assertThat(forwarded.get(0)).isEqualTo("h0");
+        assertThat(forwarded.get(63)).isEqualTo("h63");
+        assertThat(output.isEmpty()).isTrue();
+    }
+
+    @Test
+    void deadLetterRecordsKeepTheInputHeadersExceptSpoofedReservedOnes() {
+        start();
+        input.pipeInput(new TestRecord<>("empty", event("x1", ""), spoofedHeaders(), Instant.ofEpochMilli(1000)));
+        input.pipeInput(new TestRecord<>("bad", event("e2", "boom"), spoofedHeaders(), Instant.ofEpochMilli(2000)));
+        lingerPasses();
+
+        List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+        assertThat(dead).hasSize(2);
+        assertThat(dead).allSatisfy(r -> {
+            assertThat(header(r.headers(), "trace-id")).isEqualTo("t-1");
+            assertThat(r.headers().headers(DeadLetterCode.HEADER)).hasSize(1);
+            assertThat(r.headers().headers(DeadLetterHeaders.EXCEPTION)).hasSize(1);
+            assertThat(r.headers().headers("deebert.anything")).isEmpty();
+        });
+        assertThat(header(dead.get(0).headers(), DeadLetterCode.HEADER)).isEqualTo("EMPTY_TEXT");
+        assertThat(header(dead.get(0).headers(), DeadLetterHeaders.EXCEPTION)).isEqualTo(InvalidTextEventException.class.getName());
+        assertThat(header(dead.get(1).headers(), DeadLetterCode.HEADER)).isEqualTo("CLASSIFIER_FAILURE");
+        assertThat(header(dead.get(1).headers(), DeadLetterHeaders.EXCEPTION)).isEqualTo(IllegalStateException.class.getName());
+        assertThat(output.isEmpty()).isTrue();
+        assertThat(deadLetters.isEmpty()).isTrue();
+    }
+
+    @Test
+    void aKeyThatIsNotUtf8LeavesByteForByteOnTheOutputAndEveryDeadLetterPath() {
+        // at_least_once for the deserialization path (see undecodableBytesGoToTheDeadLetterTopic...).
+        start(32, 100, StreamsConfig.AT_LEAST_ONCE);
+        bytesKeyedInput.pipeInput(NON_UTF8_KEY, wire(event("g1", "hello")));
+        bytesKeyedInput.pipeInput(NON_UTF8_KEY, wire(event("x1", ""))); // processing exception handler
+        bytesKeyedInput.pipeInput(NON_UTF8_KEY, "not wire format".getBytes(StandardCharsets.UTF_8)); // deserialization
+        bytesKeyedInput.pipeInput(NON_UTF8_KEY, wire(event("e2", "boom"))); // classifier failure in the batch
+        lingerPasses();
+
+        TestOutputTopic<byte[], ClassifiedEvent> bytesKeyedOutput = driver.createOutputTopic(topics.output().name(),
+                new ByteArrayDeserializer(), topics.output().valueSerde().deserializer());
+        TestRecord<byte[], ClassifiedEvent> out = bytesKeyedOutput.readRecord();
+        assertThat(out.key()).containsExactly(NON_UTF8_KEY);
+        assertThat(out.value().getId()).isEqualTo("g1");
+        assertThat(bytesKeyedOutput.isEmpty()).isTrue();
+        List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+        assertThat(dead).extracting(r -> header(r.headers(), DeadLetterCode.HEADER))
+                .containsExactly("EMPTY_TEXT", "NOT_WIRE_FORMAT", "CLASSIFIER_FAILURE");
+        assertThat(dead).allSatisfy(r -> assertThat(r.key()).containsExactly(NON_UTF8_KEY));
+        assertThat(deadLetters.isEmpty()).isTrue();
+    }
+
+    @Test
+    void everyBadRecordLogsExactlyOneWarnLineWithoutStackTraceOrText() {
+        // at_least_once for the deserialization path (see undecodableBytesGoToTheDeadLetterTopic...).
+        start(32, 100, StreamsConfig.AT_LEAST_ONCE);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(
+                org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.addAppender(logged);
+        try {
+            input.pipeInput("good", event("g1", "secret good text"));
+            input.pipeInput("empty", event("", "secret no-id text")); // processing exception handler, offset 1
+            rawInput.pipeInput("garbage", "secret garbage text".getBytes(StandardCharsets.UTF_8)); // deserialization, 2
+            input.pipeInput("bad", event("e2", "secret boom text")); // classifier failure in the batch, offset 3
+            lingerPasses();
+        } finally {
+            root.detachAppender(logged);
+        }
+
+        List<ILoggingEvent> warnings = logged.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN)).toList();
+        assertThat(warnings).extracting(ILoggingEvent::getFormattedMessage).satisfiesExactly(
+                m -> assertThat(m).contains("MISSING_ID", topics.input().name() + "-0 offset 1",
+                        InvalidTextEventException.class.getName()),
+                m -> assertThat(m).contains("NOT_WIRE_FORMAT", topics.input().name() + "-0 offset 2"),
+                m -> assertThat(m).contains("CLASSIFIER_FAILURE", topics.input().name() + "-0 offset 3",
+                        IllegalStateException.class.getName(), "simulated model failure"));
+        assertThat(warnings).allSatisfy(e -> {
+            assertThat(e.getThrowableProxy()).as("no stack trace at WARN").isNull();
+            assertThat(e.getFormattedMessage()).doesNotContain("secret").doesNotContain("\n");
+        });
+        assertThat(output.readRecordsToList()).hasSize(1);
+        assertThat(deadLetters.readRecordsToList()).hasSize(3);
     }
 
     private static byte[] framed(int schemaId, byte[] body) {
