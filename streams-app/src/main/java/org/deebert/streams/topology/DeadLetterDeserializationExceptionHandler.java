@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
  *       dead-lettering would lose good data during an outage. With exactly-once the replaced thread
  *       re-reads from the last commit.</li>
  *   <li>Records of the topics in {@value #NO_DEAD_LETTER_TOPICS_CONFIG} (the control topic) are only
- *       logged and skipped: they are read by the global thread, which in Kafka Streams 4.3.1 cannot send
- *       dead-letter records (it has no record collector).</li>
+ *       logged (one ERROR line: topic, partition, offset, reason) and skipped, and reported to the
+ *       {@link StreamObserver} (the service turns DEGRADED): they are read by the global thread, which in
+ *       Kafka Streams 4.3.1 cannot send dead-letter records (it has no record collector).</li>
  * </ul>
  */
 public class DeadLetterDeserializationExceptionHandler implements DeserializationExceptionHandler {
@@ -33,17 +34,17 @@ public class DeadLetterDeserializationExceptionHandler implements Deserializatio
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterDeserializationExceptionHandler.class);
 
     private final LogAndContinueExceptionHandler delegate = new LogAndContinueExceptionHandler();
-    private final LogAndContinueExceptionHandler withoutDeadLetter = new LogAndContinueExceptionHandler();
     private Set<String> noDeadLetterTopics = Set.of();
+    private StreamObserver observer = StreamObserver.NONE;
 
     @Override
     public void configure(Map<String, ?> configs) {
         delegate.configure(configs);
-        withoutDeadLetter.configure(Map.of());
         Object topics = configs.get(NO_DEAD_LETTER_TOPICS_CONFIG);
         if (topics != null && !topics.toString().isBlank()) {
             noDeadLetterTopics = Set.of(topics.toString().trim().split("\\s*,\\s*"));
         }
+        observer = StreamObserver.from(configs);
     }
 
     @Override
@@ -55,13 +56,20 @@ public class DeadLetterDeserializationExceptionHandler implements Deserializatio
             return Response.fail();
         }
         if (noDeadLetterTopics.contains(record.topic())) {
-            return withoutDeadLetter.handleError(context, record, exception);
+            // One ERROR line instead of the delegate's WARN: the threshold in force may now be stale, and the
+            // observer reports the service as degraded (/health/ready) until a record for the model decodes.
+            String why = reason != null ? reason.name() : exception.getClass().getName();
+            LOG.error("Undecodable control record skipped: topic {} partition {} offset {}: {}; the threshold in "
+                    + "force is unchanged", record.topic(), record.partition(), record.offset(), why);
+            observer.controlRecordUndecodable(record.topic(), record.partition(), record.offset(), why);
+            return Response.resume();
         }
         Response response = delegate.handleError(context, record, exception);
         DeadLetterCode code = reason == null ? DeadLetterCode.DESERIALIZATION_FAILURE : DeadLetterCode.of(reason);
         for (ProducerRecord<byte[], byte[]> dlq : response.deadLetterQueueRecords()) {
             DeadLetterHeaders.setCode(dlq.headers(), code);
         }
+        observer.deadLettered(code);
         return response;
     }
 }

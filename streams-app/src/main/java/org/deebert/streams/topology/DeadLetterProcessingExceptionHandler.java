@@ -17,10 +17,12 @@ import org.apache.kafka.streams.processor.api.Record;
 public class DeadLetterProcessingExceptionHandler implements ProcessingExceptionHandler {
 
     private final LogAndContinueProcessingExceptionHandler delegate = new LogAndContinueProcessingExceptionHandler();
+    private StreamObserver observer = StreamObserver.NONE;
 
     @Override
     public void configure(Map<String, ?> configs) {
         delegate.configure(configs);
+        observer = StreamObserver.from(configs);
     }
 
     @Override
@@ -31,6 +33,7 @@ public class DeadLetterProcessingExceptionHandler implements ProcessingException
         for (ProducerRecord<byte[], byte[]> dlq : response.deadLetterQueueRecords()) {
             DeadLetterHeaders.setCode(dlq.headers(), code);
         }
+        observer.deadLettered(code);
         return response;
     }
 }
