@@ -2,6 +2,7 @@ package org.deebert.streams.app;
 
 import org.deebert.streams.registry.SchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
+import org.deebert.streams.schema.ExitTelemetry;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
 import org.deebert.streams.topology.Topics;
@@ -20,12 +21,14 @@ final class SchemaRegistration {
     }
 
     /**
+     * @param telemetryTopic the exit-telemetry topic ({@link ExitTelemetry} values)
      * @throws org.deebert.streams.registry.SchemaRegistryException if the registry is unreachable or rejects a schema
      */
-    static void registerAll(SchemaRegistryClient registry, Topics topics) {
+    static void registerAll(SchemaRegistryClient registry, Topics topics, String telemetryTopic) {
         register(registry, topics.input().name(), TextEvent.getClassSchema());
         register(registry, topics.output().name(), ClassifiedEvent.getClassSchema());
         register(registry, topics.control().name(), ThresholdControl.getClassSchema());
+        register(registry, telemetryTopic, ExitTelemetry.getClassSchema());
     }
 
     private static void register(SchemaRegistryClient registry, String topic, org.apache.avro.Schema schema) {

@@ -4,13 +4,24 @@ import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.deebert.streams.classifier.EarlyExitClassifier;
 import org.deebert.streams.classifier.TextClassifier;
+import org.deebert.streams.observability.ClassifierTotals;
+import org.deebert.streams.observability.ExitSettingProbe;
+import org.deebert.streams.observability.ExitTelemetryPublisher;
+import org.deebert.streams.observability.HealthState;
+import org.deebert.streams.observability.ObservabilityServer;
+import org.deebert.streams.observability.ServiceMetrics;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
+import org.deebert.streams.registry.SpecificAvroSerde;
+import org.deebert.streams.schema.ExitTelemetry;
 import org.deebert.streams.topology.ClassifierPool;
 import org.deebert.streams.topology.ClassifierTopology;
 import org.deebert.streams.topology.Topics;
@@ -23,6 +34,11 @@ import org.slf4j.LoggerFactory;
  * public way to assemble the service: {@code run}, the demo ({@code deebert-local}), the end-to-end
  * tests and the benchmarks all build it here, so they run exactly what production runs; no other code
  * builds a Streams configuration.
+ *
+ * <p>{@link #start()} also starts the HTTP endpoint ({@code /metrics}, {@code /health/live},
+ * {@code /health/ready} on {@code http.host}:{@code http.port}, see {@link ObservabilityServer}) and, unless
+ * {@code telemetry.interval.ms} is 0, the exit-telemetry publisher ({@link ExitTelemetryPublisher});
+ * {@link #close()} stops them.
  */
 public final class StreamsService implements AutoCloseable {
 
@@ -30,18 +46,28 @@ public final class StreamsService implements AutoCloseable {
     /** How long {@link #close()} waits for Kafka Streams to commit and shut down. */
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
+    private final AppSettings settings;
     private final Topics topics;
     private final ClassifierPool pool;
     private final KafkaStreams streams;
     private final String device;
     private final boolean ownsPool;
+    private final HealthState health;
+    private final ServiceMetrics metrics;
+    private final ExitTelemetryPublisher telemetry;
+    private ObservabilityServer http;
 
-    private StreamsService(Topics topics, ClassifierPool pool, boolean ownsPool, KafkaStreams streams, String device) {
+    private StreamsService(AppSettings settings, Topics topics, ClassifierPool pool, boolean ownsPool, KafkaStreams streams,
+                           String device, HealthState health, ServiceMetrics metrics, ExitTelemetryPublisher telemetry) {
+        this.settings = settings;
         this.topics = topics;
         this.pool = pool;
         this.ownsPool = ownsPool;
         this.streams = streams;
         this.device = device;
+        this.health = health;
+        this.metrics = metrics;
+        this.telemetry = telemetry;
     }
 
     /**
@@ -67,10 +93,10 @@ public final class StreamsService implements AutoCloseable {
             throws InterruptedException {
         ConfluentSchemaRegistryClient registry = new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl());
         Topics topics = Topics.create(settings.topics(), registry);
-        SchemaRegistration.registerAll(registry, topics);
+        SchemaRegistration.registerAll(registry, topics, settings.telemetryTopic());
         if (createTopics) {
-            TopicCreator.createMissing(settings.clientProperties(), topics, settings.topicPartitions(),
-                    settings.replicationFactor());
+            TopicCreator.createMissing(settings.clientProperties(), topics, settings.telemetryTopic(),
+                    settings.topicPartitions(), settings.replicationFactor());
         }
 
         ClassifierPool pool = classifiers;
@@ -90,16 +116,41 @@ public final class StreamsService implements AutoCloseable {
                 pool.recommendedSetting().threshold(), pool.recommendedSetting().policy());
 
         Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool);
+        HealthState health = new HealthState();
+        // The topology's handlers and processors report dead letters, batches and undecodable control
+        // records to the metrics through the Streams configuration (see StreamObserver).
+        ServiceMetrics metrics = new ServiceMetrics(health);
         Properties props = settings.streamsProperties();
-        props.putAll(ClassifierTopology.streamsConfig(topics));
+        props.putAll(ClassifierTopology.streamsConfig(topics, metrics));
         KafkaStreams streams = new KafkaStreams(topology, props);
+        streams.setStateListener(health::onStateChange);
+        ClassifierTotals totals = new ClassifierTotals(streams::metrics, pool.numLayers());
+        ExitSettingProbe setting = new ExitSettingProbe(streams, pool.modelName(), pool.recommendedSetting());
+        metrics.bind(streams, totals, setting, pool.numLayers());
+        ExitTelemetryPublisher telemetry = null;
+        if (!settings.telemetryInterval().isZero()) {
+            String instanceId = ExitTelemetryPublisher.instanceId(settings.applicationId());
+            telemetry = new ExitTelemetryPublisher(telemetryProducer(settings, registry, instanceId),
+                    settings.telemetryTopic(), instanceId, pool.modelName(), pool.modelVersion(),
+                    totals, metrics::deadLetterTotals, setting::current, System::currentTimeMillis);
+        }
         // A thread dies on errors such as an unreachable Schema Registry; a new thread resumes from the last
         // commit (exactly-once), so nothing is lost or duplicated.
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("Stream thread failed ({}); replacing it", e.getClass().getName(), e);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
-        return new StreamsService(topics, pool, classifiers == null, streams, device);
+        return new StreamsService(settings, topics, pool, classifiers == null, streams, device, health, metrics, telemetry);
+    }
+
+    /** A plain producer, outside the Streams transaction (see {@link ExitTelemetryPublisher} for why). */
+    private static KafkaProducer<String, ExitTelemetry> telemetryProducer(AppSettings settings,
+                                                                          ConfluentSchemaRegistryClient registry,
+                                                                          String instanceId) {
+        Properties p = settings.clientProperties();
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, instanceId + "-telemetry");
+        return new KafkaProducer<>(p, new StringSerializer(),
+                new SpecificAvroSerde<>(ExitTelemetry.class, registry, false).serializer());
     }
 
     /** @return the topics with the service's own serdes */
@@ -122,21 +173,65 @@ public final class StreamsService implements AutoCloseable {
         return device;
     }
 
-    /** Starts processing; the global threshold store is restored from the control topic first. */
-    public void start() {
-        streams.start();
+    /** @return the service's health, as {@code /health/live} and {@code /health/ready} report it */
+    public HealthState health() {
+        return health;
+    }
+
+    /** @return the service's metrics (the text of {@code /metrics} is {@code metrics().scrape()}) */
+    public ServiceMetrics metrics() {
+        return metrics;
     }
 
     /**
-     * Closes Kafka Streams (committing what was processed) and leaves the consumer group, then the
-     * classifiers (unless the pool was lent by the caller). Leaving the group matters on restarts: a
-     * member that only closes stays in the group until its session times out (45 s by default), and
-     * its partitions sit idle in REBALANCING until then.
+     * @return the port the HTTP endpoint is bound to (the free port chosen when {@code http.port} is 0)
+     * @throws IllegalStateException before {@link #start()}
+     */
+    public int httpPort() {
+        if (http == null) {
+            throw new IllegalStateException("the HTTP endpoint starts with start()");
+        }
+        return http.port();
+    }
+
+    /** @return the key of this instance's telemetry records, or null when {@code telemetry.interval.ms} is 0 */
+    public String telemetryInstanceId() {
+        return telemetry == null ? null : telemetry.instanceId();
+    }
+
+    /**
+     * Starts the HTTP endpoint, then processing (the global threshold store is restored from the control
+     * topic first), then the telemetry publisher.
+     *
+     * @throws java.io.UncheckedIOException if {@code http.host}:{@code http.port} cannot be bound
+     */
+    public void start() {
+        http = ObservabilityServer.start(settings.httpHost(), settings.httpPort(), metrics::scrape, health);
+        streams.start();
+        if (telemetry != null) {
+            telemetry.start(settings.telemetryInterval());
+        }
+    }
+
+    /**
+     * Writes the last telemetry interval, closes Kafka Streams (committing what was processed) and leaves
+     * the consumer group, stops the HTTP endpoint and the metrics, then closes the classifiers (unless the
+     * pool was lent by the caller). Leaving the group matters on restarts: a member that only closes stays
+     * in the group until its session times out (45 s by default), and its partitions sit idle in
+     * REBALANCING until then.
      */
     @Override
     public void close() {
+        if (telemetry != null) {
+            // Before Kafka Streams closes: its classifier sensors, which the totals read, go with it.
+            telemetry.close();
+        }
         streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
                 .withTimeout(CLOSE_TIMEOUT));
+        if (http != null) {
+            http.close();
+        }
+        metrics.close();
         if (ownsPool) {
             pool.close();
         }

@@ -14,7 +14,7 @@ import org.deebert.streams.topology.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Creates the service's topics that do not exist yet; the control topic is compacted. */
+/** Creates the service's topics (the four of {@link Topics} and the telemetry topic) that do not exist yet; the control topic is compacted. */
 final class TopicCreator {
 
     private static final Logger LOG = LoggerFactory.getLogger(TopicCreator.class);
@@ -24,15 +24,16 @@ final class TopicCreator {
 
     /**
      * @param clientProperties bootstrap servers and security settings
+     * @param telemetryTopic   the exit-telemetry topic (created like the input topic: its records expire)
      * @throws IllegalStateException if the cluster cannot be reached or refuses to create a topic
      * @throws InterruptedException  if interrupted while waiting for the cluster
      */
-    static void createMissing(Properties clientProperties, Topics topics, int partitions, short replicationFactor)
-            throws InterruptedException {
+    static void createMissing(Properties clientProperties, Topics topics, String telemetryTopic, int partitions,
+                              short replicationFactor) throws InterruptedException {
         try (Admin admin = Admin.create(clientProperties)) {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> missing = new ArrayList<>();
-            for (String name : List.of(topics.input().name(), topics.output().name(), topics.deadLetter().name())) {
+            for (String name : List.of(topics.input().name(), topics.output().name(), topics.deadLetter().name(), telemetryTopic)) {
                 if (!existing.contains(name)) {
                     missing.add(new NewTopic(name, partitions, replicationFactor));
                 }

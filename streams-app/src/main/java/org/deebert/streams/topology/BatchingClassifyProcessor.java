@@ -75,6 +75,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     private ThresholdReader thresholds;
     private ClassifierPool.Lease lease;
     private ClassifierMetrics metrics;
+    private StreamObserver observer = StreamObserver.NONE;
     private Cancellable punctuator;
     private long nextSequence;
     private int buffered;
@@ -120,6 +121,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         lease = pool.acquire();
         metrics = new ClassifierMetrics(context.metrics(), Thread.currentThread().getName(), context.taskId().toString(),
                 pool.numLayers());
+        observer = StreamObserver.from(context.appConfigs());
         // After a restart the restored buffer may hold records buffered before the crash: count them and
         // continue the sequence after the last one, so new records sort after them.
         long last = -1;
@@ -290,8 +292,10 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
             if (c.exitLayer() >= 1 && c.exitLayer() <= exitCounts.length) {
                 exitCounts[c.exitLayer() - 1]++;
             }
+            observer.eventClassified(Math.max(0, processedAt - in.timestamp()) / 1e3);
         }
         metrics.recordBatch(exitCounts, batch.size(), latencyMs, inForce.setting().threshold());
+        observer.batchClassified(batch.size(), latencyMs / 1e3);
     }
 
     /** @return the headers the output record of {@code in} carries; logs a cut at DEBUG, once per record */
@@ -316,6 +320,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         if (code == DeadLetterCode.CLASSIFIER_FAILURE) {
             metrics.recordFailure();
         }
+        observer.deadLettered(code);
     }
 
     @Override

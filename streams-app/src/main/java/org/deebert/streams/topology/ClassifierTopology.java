@@ -22,7 +22,8 @@ import org.deebert.streams.classifier.ExitSetting;
  * </pre>
  * The threshold lives in a global store so that every instance (and every task) applies the latest value
  * of the compacted control topic; see {@link ThresholdControlProcessor} and
- * {@link BatchingClassifyProcessor}. The Streams configuration must include {@link #streamsConfig(Topics)}.
+ * {@link BatchingClassifyProcessor}. The Streams configuration must include {@link #streamsConfig(Topics)}
+ * (or {@link #streamsConfig(Topics, StreamObserver)}).
  */
 public final class ClassifierTopology {
 
@@ -94,7 +95,20 @@ public final class ClassifierTopology {
      * @return settings to merge into the Streams configuration
      */
     public static Map<String, Object> streamsConfig(Topics topics) {
+        return streamsConfig(topics, StreamObserver.NONE);
+    }
+
+    /**
+     * As {@link #streamsConfig(Topics)}, plus the observer that the exception handlers and processors
+     * report dead letters, batches and undecodable control records to (under {@value StreamObserver#CONFIG}).
+     *
+     * @param topics   the topics
+     * @param observer receives the topology's observations (thread-safe)
+     * @return settings to merge into the Streams configuration
+     */
+    public static Map<String, Object> streamsConfig(Topics topics, StreamObserver observer) {
         Map<String, Object> config = new HashMap<>();
+        config.put(StreamObserver.CONFIG, observer);
         config.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.deadLetter().name());
         config.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterDeserializationExceptionHandler.class);
         config.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterProcessingExceptionHandler.class);

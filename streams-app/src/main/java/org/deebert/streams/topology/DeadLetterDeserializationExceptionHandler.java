@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  *       dead-lettering would lose good data during an outage. With exactly-once the replaced thread
  *       re-reads from the last commit.</li>
  *   <li>Records of the topics in {@value #NO_DEAD_LETTER_TOPICS_CONFIG} (the control topic) are only
- *       logged and skipped: they are read by the global thread, which in Kafka Streams 4.3.1 cannot send
- *       dead-letter records (it has no record collector).</li>
+ *       logged (one ERROR line: topic, partition, offset, reason) and skipped, and reported to the
+ *       {@link StreamObserver} (the service turns DEGRADED): they are read by the global thread, which in
+ *       Kafka Streams 4.3.1 cannot send dead-letter records (it has no record collector).</li>
  * </ul>
  * Whatever the handler, Kafka Streams itself logs each such record once more ("Skipping record due to
  * deserialization error", WARN with the stack trace) from
@@ -42,6 +43,7 @@ public class DeadLetterDeserializationExceptionHandler implements Deserializatio
 
     private String deadLetterTopic;
     private Set<String> noDeadLetterTopics = Set.of();
+    private StreamObserver observer = StreamObserver.NONE;
 
     @Override
     public void configure(Map<String, ?> configs) {
@@ -51,6 +53,7 @@ public class DeadLetterDeserializationExceptionHandler implements Deserializatio
         if (topics != null && !topics.toString().isBlank()) {
             noDeadLetterTopics = Set.of(topics.toString().trim().split("\\s*,\\s*"));
         }
+        observer = StreamObserver.from(configs);
     }
 
     @Override
@@ -61,15 +64,22 @@ public class DeadLetterDeserializationExceptionHandler implements Deserializatio
                     + "so the record is retried", record.topic(), record.partition(), record.offset());
             return Response.fail();
         }
-        DeadLetterCode code = reason == null ? DeadLetterCode.DESERIALIZATION_FAILURE : DeadLetterCode.of(reason);
         if (noDeadLetterTopics.contains(record.topic())) {
-            DeadLetterRecords.logOnce(LOG, "Skipped (no dead-letter topic for it)", code, record.topic(),
-                    record.partition(), record.offset(), exception);
+            // One ERROR line, not a WARN: the threshold in force may now be stale, and the observer reports the
+            // service as degraded (/health/ready) until a record for the model decodes.
+            String why = reason != null ? reason.name() : exception.getClass().getName();
+            LOG.error("Undecodable control record skipped: topic {} partition {} offset {}: {}; the threshold in "
+                    + "force is unchanged", record.topic(), record.partition(), record.offset(), why);
+            LOG.debug("Undecodable control record at {}-{} offset {}", record.topic(), record.partition(),
+                    record.offset(), exception);
+            observer.controlRecordUndecodable(record.topic(), record.partition(), record.offset(), why);
             return Response.resume();
         }
+        DeadLetterCode code = reason == null ? DeadLetterCode.DESERIALIZATION_FAILURE : DeadLetterCode.of(reason);
         DeadLetterRecords.logOnce(LOG, "Dead-lettered", code, record.topic(), record.partition(), record.offset(),
                 exception);
         List<ProducerRecord<byte[], byte[]>> deadLetters = DeadLetterRecords.build(deadLetterTopic, context, code, exception);
+        observer.deadLettered(code);
         return Response.resume(deadLetters);
     }
 }

@@ -23,11 +23,13 @@ public class DeadLetterProcessingExceptionHandler implements ProcessingException
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterProcessingExceptionHandler.class);
 
     private String deadLetterTopic;
+    private StreamObserver observer = StreamObserver.NONE;
 
     @Override
     public void configure(Map<String, ?> configs) {
         Object dlq = configs.get(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG);
         deadLetterTopic = dlq == null ? null : dlq.toString();
+        observer = StreamObserver.from(configs);
     }
 
     @Override
@@ -37,6 +39,7 @@ public class DeadLetterProcessingExceptionHandler implements ProcessingException
         DeadLetterRecords.logOnce(LOG, "Dead-lettered", code, context.topic(), context.partition(), context.offset(),
                 exception);
         List<ProducerRecord<byte[], byte[]>> deadLetters = DeadLetterRecords.build(deadLetterTopic, context, code, exception);
+        observer.deadLettered(code);
         return Response.resume(deadLetters);
     }
 }

@@ -28,6 +28,7 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
     private final String modelName;
     private final ControlMessageValidator validator;
     private KeyValueStore<String, ExitSetting> store;
+    private StreamObserver observer = StreamObserver.NONE;
 
     /**
      * @param storeName the global store to maintain
@@ -42,6 +43,7 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
     @Override
     public void init(ProcessorContext<Void, Void> context) {
         store = context.getStateStore(storeName);
+        observer = StreamObserver.from(context.appConfigs());
     }
 
     @Override
@@ -51,6 +53,10 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
         if (key == null) {
             LOG.warn("Ignoring control message without key (the key must be the model name)");
             return;
+        }
+        if (modelName.equals(key)) {
+            // A record for this model decoded (valid or not): the control topic is readable again.
+            observer.controlRecordDecoded();
         }
         if (value == null) {
             if (modelName.equals(key)) {

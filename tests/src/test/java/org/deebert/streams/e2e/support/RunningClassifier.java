@@ -54,10 +54,13 @@ public final class RunningClassifier implements AutoCloseable {
 
     /** Longest wait for the application to reach RUNNING or for the global store to change. */
     public static final Duration STATE_TIMEOUT = Duration.ofSeconds(120);
+    /** Telemetry interval of the service under test: short, so a test sees several intervals. */
+    public static final Duration TELEMETRY_INTERVAL = Duration.ofSeconds(1);
 
     private final EmbeddedKafkaBroker broker = SharedInfrastructure.broker();
     private final SchemaRegistryServer registry = SharedInfrastructure.registry();
     private final TopicNames names;
+    private final String telemetryTopic;
     private final Topics topics;
     private final String modelName;
     private final AppSettings settings;
@@ -77,6 +80,8 @@ public final class RunningClassifier implements AutoCloseable {
         broker.createTopic(names.output(), 2, false);
         broker.createTopic(names.control(), 1, true);
         broker.createTopic(names.deadLetter(), 1, false);
+        telemetryTopic = unique + "-telemetry";
+        broker.createTopic(telemetryTopic, 1, false);
 
         Path state;
         try {
@@ -84,17 +89,19 @@ public final class RunningClassifier implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        settings = AppSettings.withDefaults(Map.of(
-                "application.id", unique,
-                "bootstrap.servers", broker.bootstrapServers(),
-                "schema.registry.url", registry.url(),
-                "topic.input", names.input(),
-                "topic.output", names.output(),
-                "topic.control", names.control(),
-                "topic.dead.letter", names.deadLetter(),
-                "topic.telemetry", unique + "-telemetry",
-                "http.port", "0",
-                "kafka.state.dir", state.toString()));
+        settings = AppSettings.withDefaults(Map.ofEntries(
+                Map.entry("application.id", unique),
+                Map.entry("bootstrap.servers", broker.bootstrapServers()),
+                Map.entry("schema.registry.url", registry.url()),
+                Map.entry("topic.input", names.input()),
+                Map.entry("topic.output", names.output()),
+                Map.entry("topic.control", names.control()),
+                Map.entry("topic.dead.letter", names.deadLetter()),
+                Map.entry("topic.telemetry", telemetryTopic),
+                Map.entry("telemetry.interval.ms", Long.toString(TELEMETRY_INTERVAL.toMillis())),
+                Map.entry("http.host", "127.0.0.1"),
+                Map.entry("http.port", "0"),
+                Map.entry("kafka.state.dir", state.toString())));
         try {
             service = StreamsService.create(settings, false, pool);
         } catch (InterruptedException e) {
@@ -160,6 +167,16 @@ public final class RunningClassifier implements AutoCloseable {
     /** @return the Kafka Streams instance */
     public KafkaStreams streams() {
         return streams;
+    }
+
+    /** @return the exit-telemetry topic of this application */
+    public String telemetryTopic() {
+        return telemetryTopic;
+    }
+
+    /** @return the base URL of the service's HTTP endpoint, e.g. {@code http://127.0.0.1:41234} */
+    public String httpBase() {
+        return "http://127.0.0.1:" + service.httpPort();
     }
 
     /** @return the bootstrap servers of the shared broker */
@@ -234,6 +251,16 @@ public final class RunningClassifier implements AutoCloseable {
                 topics.control().keySerde().serializer(), topics.control().valueSerde().serializer())) {
             get(control.send(new ProducerRecord<>(names.control(), key, value)));
         }
+    }
+
+    /**
+     * Writes raw bytes straight to the control topic (e.g. a frame whose schema id the registry never issued).
+     *
+     * @param key   the record key
+     * @param value the value bytes
+     */
+    public void produceControlRaw(String key, byte[] value) {
+        get(producer.send(new ProducerRecord<>(names.control(), key, value)));
     }
 
     /** @return the output value of a record from {@link #output()} */

@@ -1,0 +1,72 @@
+package org.deebert.streams.observability;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.deebert.streams.classifier.ExpectedSaving;
+import org.deebert.streams.schema.ExitPolicyName;
+import org.deebert.streams.schema.ExitTelemetry;
+import org.deebert.streams.topology.DeadLetterCode;
+import org.deebert.streams.topology.ExitSettingInForce;
+
+/** Builds one {@link ExitTelemetry} record from what happened in one interval. */
+public final class ExitTelemetryRecords {
+
+    private ExitTelemetryRecords() {
+    }
+
+    /**
+     * @param instanceId    the writing instance (also the record key)
+     * @param modelName     the model's name, from its card
+     * @param modelVersion  the model's version, from its card
+     * @param startMs       interval start, ms since the epoch
+     * @param endMs         interval end, ms since the epoch (&gt;= startMs)
+     * @param exitHistogram events per exit layer in the interval, index 0 = layer 1 (its length = layers)
+     * @param deadLetters   records dead-lettered in the interval, by code (zero counts are left out)
+     * @param setting       the exit setting in force at the interval's end
+     * @return the record: events = the histogram's sum, events/s = events / interval length in s, expected
+     *     saving by {@link ExpectedSaving} (paper eq. 2)
+     * @throws IllegalArgumentException if the histogram is empty or has a negative count, or endMs &lt; startMs
+     */
+    public static ExitTelemetry of(String instanceId, String modelName, String modelVersion, long startMs, long endMs,
+                                   long[] exitHistogram, Map<DeadLetterCode, Long> deadLetters, ExitSettingInForce setting) {
+        if (endMs < startMs) {
+            throw new IllegalArgumentException("interval ends (" + endMs + ") before it starts (" + startMs + ")");
+        }
+        double saving = ExpectedSaving.expectedSaving(exitHistogram); // also rejects empty/negative histograms
+        long events = 0;
+        List<Long> histogram = new ArrayList<>(exitHistogram.length);
+        for (long n : exitHistogram) {
+            events += n;
+            histogram.add(n);
+        }
+        Map<String, Long> byCode = new TreeMap<>();
+        long deadTotal = 0;
+        for (Map.Entry<DeadLetterCode, Long> e : deadLetters.entrySet()) {
+            if (e.getValue() != 0) {
+                byCode.put(e.getKey().name(), e.getValue());
+                deadTotal += e.getValue();
+            }
+        }
+        double seconds = (endMs - startMs) / 1e3;
+        return ExitTelemetry.newBuilder()
+                .setInstanceId(instanceId)
+                .setModelName(modelName)
+                .setModelVersion(modelVersion)
+                .setIntervalStart(Instant.ofEpochMilli(startMs))
+                .setIntervalEnd(Instant.ofEpochMilli(endMs))
+                .setEvents(events)
+                .setEventsPerSecond(seconds > 0 ? events / seconds : 0.0)
+                .setExitHistogram(histogram)
+                .setExpectedSaving(saving)
+                .setThreshold(setting.setting().threshold())
+                .setExitPolicy(ExitPolicyName.valueOf(setting.setting().policy().name()))
+                .setThresholdSource(setting.source())
+                .setDeadLetters(deadTotal)
+                .setDeadLettersByCode(new LinkedHashMap<>(byCode))
+                .build();
+    }
+}

@@ -1,0 +1,192 @@
+package org.deebert.streams.observability;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.apache.kafka.streams.KafkaStreams;
+import org.deebert.streams.topology.ClassifierMetrics;
+import org.deebert.streams.topology.DeadLetterCode;
+import org.deebert.streams.topology.ExitMetrics;
+import org.deebert.streams.topology.ExitSettingInForce;
+import org.deebert.streams.topology.StreamObserver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The service's metrics in one Micrometer {@link PrometheusMeterRegistry}, scraped by {@code /metrics}.
+ * Prometheus names (Micrometer appends {@code _total}, {@code _seconds}, {@code _bucket} as usual):
+ * <ul>
+ *   <li>{@code deebert_exits_total{layer}}: events that left at off-ramp {@code layer} (1-based);</li>
+ *   <li>{@code deebert_events_classified_total}; {@code deebert_events_per_second} (gauge, events/s over
+ *       Kafka Streams' recent sample window);</li>
+ *   <li>{@code deebert_exit_threshold_nats}: the S in force (nats);
+ *       {@code deebert_exit_threshold_source{source="model_card"|"control_topic"}}: 1 for the current source, else 0;</li>
+ *   <li>{@code deebert_batch_size} (histogram, events per classifier call);
+ *       {@code deebert_classifier_batch_latency_seconds} (histogram, one classifier call);
+ *       {@code deebert_event_latency_seconds} (histogram, from the input record's timestamp to its classification);</li>
+ *   <li>{@code deebert_dead_letters_total{code}}: records dead-lettered, by {@link DeadLetterCode} name;</li>
+ *   <li>{@code deebert_control_records_undecodable_total}; {@code deebert_health_degraded} (1 = DEGRADED);</li>
+ *   <li>{@code kafka_*}: Kafka Streams' own client metrics (threads, tasks, consumer, producer), through
+ *       Micrometer's {@link KafkaStreamsMetrics} binder.</li>
+ * </ul>
+ *
+ * <p><b>One place per metric.</b> Exits and events classified are counted by the classify processor's Kafka
+ * Streams sensors ({@link ClassifierMetrics}) and only read here ({@link ClassifierTotals}); those sensors
+ * are therefore kept out of the binder's {@code kafka_*} copy. Distributions, dead letters and the control
+ * topic's health have no Kafka Streams sensor: the topology reports them to this {@link StreamObserver}.
+ */
+public final class ServiceMetrics implements StreamObserver, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ServiceMetrics.class);
+    /** How often the Kafka Streams binder looks for new Kafka metrics (tasks created after start). */
+    static final Duration KAFKA_METRICS_REFRESH = Duration.ofSeconds(10);
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final HealthState health;
+    private final Map<DeadLetterCode, Counter> deadLetters = new EnumMap<>(DeadLetterCode.class);
+    private final Counter undecodableControlRecords;
+    private final DistributionSummary batchSize;
+    private final Timer batchLatency;
+    private final Timer eventLatency;
+    private KafkaStreamsMetrics kafkaStreamsMetrics;
+    private ScheduledExecutorService kafkaMetricsRefresh;
+
+    /**
+     * Registers the meters the topology records to; {@link #bind} adds the ones read from Kafka Streams.
+     *
+     * @param health marked degraded when a control record cannot be decoded
+     */
+    public ServiceMetrics(HealthState health) {
+        this.health = health;
+        // The binder would also copy our own classifier sensors as kafka_deebert_classifier_*: they are
+        // exported once, under the deebert_* names below.
+        registry.config().meterFilter(MeterFilter.denyNameStartsWith("kafka.deebert."));
+        for (DeadLetterCode code : DeadLetterCode.values()) {
+            // Registered up front so every code shows 0 rather than being absent until its first record.
+            deadLetters.put(code, Counter.builder("deebert.dead.letters").tag("code", code.name())
+                    .description("records sent to the dead-letter topic, by deebert.error.code").register(registry));
+        }
+        undecodableControlRecords = Counter.builder("deebert.control.records.undecodable")
+                .description("control-topic records skipped because they could not be decoded").register(registry);
+        batchSize = DistributionSummary.builder("deebert.batch.size").description("events per classifier call")
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256).register(registry);
+        batchLatency = Timer.builder("deebert.classifier.batch.latency").description("wall time of one classifier call")
+                .serviceLevelObjectives(latencyBuckets()).register(registry);
+        eventLatency = Timer.builder("deebert.event.latency")
+                .description("from the input record's timestamp to the end of its classification")
+                .serviceLevelObjectives(latencyBuckets()).register(registry);
+        Gauge.builder("deebert.health.degraded", health, h -> h.degraded() ? 1 : 0)
+                .description("1 while the service is DEGRADED (control topic unreadable), else 0").register(registry);
+    }
+
+    private static Duration[] latencyBuckets() {
+        return new Duration[] {Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+            Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+            Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10)};
+    }
+
+    /**
+     * Adds the meters read from Kafka Streams: exits per layer, events classified and events/s (from
+     * {@code totals} and the classifier sensors), the S in force and its source (from {@code setting}), and
+     * Kafka Streams' own client metrics.
+     *
+     * @param streams   the service's Kafka Streams instance
+     * @param totals    monotonic exit and event totals
+     * @param setting   the exit setting in force
+     * @param numLayers number of off-ramps of the model
+     */
+    public void bind(KafkaStreams streams, ClassifierTotals totals, ExitSettingProbe setting, int numLayers) {
+        for (int layer = 1; layer <= numLayers; layer++) {
+            int index = layer - 1;
+            FunctionCounter.builder("deebert.exits", totals, t -> t.read().exitHistogram()[index])
+                    .tag("layer", Integer.toString(layer)).description("events that left at this off-ramp (1-based)")
+                    .register(registry);
+        }
+        FunctionCounter.builder("deebert.events.classified", totals, t -> t.read().classified())
+                .description("events classified").register(registry);
+        Gauge.builder("deebert.events.per.second", streams, s -> ExitMetrics.read(s.metrics(), numLayers).eventsPerSecond())
+                .description("events classified per second over Kafka Streams' recent sample window").register(registry);
+        Gauge.builder("deebert.exit.threshold.nats", setting, p -> p.current().setting().threshold())
+                .description("the threshold S in force, in nats").register(registry);
+        for (String source : new String[] {ExitSettingInForce.MODEL_CARD, ExitSettingInForce.CONTROL_TOPIC}) {
+            Gauge.builder("deebert.exit.threshold.source", setting, p -> source.equals(p.current().source()) ? 1 : 0)
+                    .tag("source", source.replace('-', '_').toLowerCase(Locale.ROOT))
+                    .description("1 for where the S in force came from, else 0").register(registry);
+        }
+        kafkaMetricsRefresh = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "deebert-kafka-metrics-refresh");
+            t.setDaemon(true);
+            return t;
+        });
+        kafkaStreamsMetrics = new KafkaStreamsMetrics(streams, Tags.empty(), kafkaMetricsRefresh, KAFKA_METRICS_REFRESH);
+        kafkaStreamsMetrics.bindTo(registry);
+    }
+
+    /** @return every metric in the Prometheus text format (version 0.0.4) */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    /** @return records dead-lettered since start, by code (every code, 0 included) */
+    public Map<DeadLetterCode, Long> deadLetterTotals() {
+        Map<DeadLetterCode, Long> totals = new EnumMap<>(DeadLetterCode.class);
+        deadLetters.forEach((code, counter) -> totals.put(code, (long) counter.count()));
+        return totals;
+    }
+
+    @Override
+    public void batchClassified(int events, double classifierSeconds) {
+        batchSize.record(events);
+        batchLatency.record(Duration.ofNanos((long) (classifierSeconds * 1e9)));
+    }
+
+    @Override
+    public void eventClassified(double endToEndSeconds) {
+        eventLatency.record(Duration.ofNanos((long) (endToEndSeconds * 1e9)));
+    }
+
+    @Override
+    public void deadLettered(DeadLetterCode code) {
+        deadLetters.get(code).increment();
+    }
+
+    @Override
+    public void controlRecordUndecodable(String topic, int partition, long offset, String reason) {
+        undecodableControlRecords.increment();
+        health.degrade("control record at " + topic + "-" + partition + " offset " + offset + " could not be decoded ("
+                + reason + "); the threshold in force may be stale");
+    }
+
+    @Override
+    public void controlRecordDecoded() {
+        if (health.degraded()) {
+            LOG.info("A control record decoded again: no longer degraded");
+        }
+        health.recover();
+    }
+
+    /** Stops the Kafka Streams binder's refresh and closes the registry. */
+    @Override
+    public void close() {
+        if (kafkaStreamsMetrics != null) {
+            kafkaStreamsMetrics.close();
+        }
+        if (kafkaMetricsRefresh != null) {
+            kafkaMetricsRefresh.shutdownNow();
+        }
+        registry.close();
+    }
+}
