@@ -7,7 +7,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
@@ -43,6 +47,9 @@ import org.slf4j.LoggerFactory;
  *     String bootstrap = kafka.bootstrapServers();
  * }
  * }</pre>
+ *
+ * <p>By default the client listener is PLAINTEXT and nothing is authorized. {@link #EmbeddedKafkaBroker(Map, SaslSsl)}
+ * gives a secured broker instead: see {@link SaslSsl}.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -55,7 +62,62 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private static final int NODE_ID = 1;
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
 
+    /**
+     * A secured client listener: SASL_SSL with SCRAM-SHA-512 only, TLS from the given PKCS12 stores,
+     * ACLs enforced by KRaft's {@code StandardAuthorizer} (no ACL = denied), and {@code superUser} as the
+     * only super user (the broker's own inter-broker connections and {@link #admin()} use it).
+     * {@code users} and the super user get SCRAM credentials at storage-format time, so they can log in
+     * from the broker's first second (no wait for credentials created through the admin API to arrive).
+     * The controller listener, which only this broker itself uses, is SASL_PLAINTEXT with PLAIN and
+     * the super user's static credentials: KRaft controllers cannot authenticate SCRAM.
+     *
+     * <p>The keystore's certificate must name {@code 127.0.0.1} (IP subject alternative name): clients
+     * keep hostname verification on.
+     *
+     * @param keyStore          PKCS12 keystore with the broker's key and certificate
+     * @param trustStore        PKCS12 truststore that trusts that certificate (clients and the broker use it)
+     * @param storePassword     password of both stores and of the key
+     * @param superUser         SCRAM user name of the super user, e.g. {@code admin}
+     * @param superUserPassword its password
+     * @param users             other SCRAM users, name to password; ACLs decide what they may do
+     */
+    public record SaslSsl(Path keyStore, Path trustStore, String storePassword, String superUser, String superUserPassword,
+            Map<String, String> users) {
+
+        /** The only SASL mechanism the secured listener enables. */
+        public static final String MECHANISM = "SCRAM-SHA-512";
+
+        /** Copies {@code users}. */
+        public SaslSsl {
+            users = Map.copyOf(users);
+        }
+
+        /**
+         * Client settings that log in as one user over SASL_SSL (what the service reads from its
+         * {@code security.protocol}, {@code sasl.*} and {@code ssl.*} settings).
+         *
+         * @param user     a SCRAM user
+         * @param password its password
+         * @return security.protocol, sasl.mechanism, sasl.jaas.config and the truststore settings
+         */
+        public Map<String, String> clientSettings(String user, String password) {
+            Map<String, String> c = new LinkedHashMap<>();
+            c.put("security.protocol", "SASL_SSL");
+            c.put("sasl.mechanism", MECHANISM);
+            c.put("sasl.jaas.config", jaas("org.apache.kafka.common.security.scram.ScramLoginModule", user, password, ""));
+            c.put("ssl.truststore.type", "PKCS12");
+            c.put("ssl.truststore.location", trustStore.toString());
+            c.put("ssl.truststore.password", storePassword);
+            return c;
+        }
+
+        private static String jaas(String module, String user, String password, String extra) {
+            return module + " required username=\"" + user + "\" password=\"" + password + "\"" + extra + ";";
+        }
+    }
+
     private final Map<String, String> overrides;
+    private final SaslSsl security;
     private Path logDir;
     private KafkaRaftServer server;
     private Admin admin;
@@ -71,7 +133,16 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      *     listener and directory settings are chosen by this class and should not be overridden
      */
     public EmbeddedKafkaBroker(Map<String, String> overrides) {
+        this(overrides, null);
+    }
+
+    /**
+     * @param overrides broker settings applied on top of the defaults, as for {@link #EmbeddedKafkaBroker(Map)}
+     * @param security  a SASL_SSL client listener with ACLs (see {@link SaslSsl}), or null for PLAINTEXT
+     */
+    public EmbeddedKafkaBroker(Map<String, String> overrides, SaslSsl security) {
         this.overrides = Map.copyOf(overrides);
+        this.security = security;
     }
 
     /**
@@ -97,7 +168,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             format(props);
             server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
             server.startup();
-            admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
+            Map<String, Object> adminConfig = new HashMap<>();
+            adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+            if (security != null) {
+                adminConfig.putAll(security.clientSettings(security.superUser(), security.superUserPassword()));
+            }
+            admin = Admin.create(adminConfig);
             awaitBrokerRegistered();
         } catch (RuntimeException e) {
             close();
@@ -132,8 +208,57 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("group.streams.initial.rebalance.delay.ms", "0");
         // The log cleaner (compacted topics) reserves 128 MiB by default; test data needs far less.
         p.put("log.cleaner.dedupe.buffer.size", String.valueOf(4 * 1024 * 1024));
+        if (security != null) {
+            secure(p, controllerPort);
+        }
         p.putAll(overrides);
         return p;
+    }
+
+    /** Replaces the PLAINTEXT listeners by the secured ones described in {@link SaslSsl}. */
+    private void secure(Properties p, int controllerPort) {
+        String listener = "SASL_SSL";
+        String prefix = "listener.name." + listener.toLowerCase(Locale.ROOT) + ".";
+        String controllerPrefix = "listener.name." + CONTROLLER_LISTENER.toLowerCase(Locale.ROOT) + ".";
+        p.put("listeners", listener + "://127.0.0.1:" + brokerPort + "," + CONTROLLER_LISTENER + "://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", listener + "://127.0.0.1:" + brokerPort);
+        p.put("listener.security.protocol.map", listener + ":SASL_SSL," + CONTROLLER_LISTENER + ":SASL_PLAINTEXT");
+        p.put("inter.broker.listener.name", listener);
+        p.put("sasl.mechanism.inter.broker.protocol", SaslSsl.MECHANISM);
+        p.put(prefix + "sasl.enabled.mechanisms", SaslSsl.MECHANISM);
+        // The broker's own client side of the inter-broker listener (e.g. transaction markers it sends itself).
+        p.put(prefix + SaslSsl.MECHANISM.toLowerCase(Locale.ROOT) + ".sasl.jaas.config",
+                SaslSsl.jaas("org.apache.kafka.common.security.scram.ScramLoginModule", security.superUser(),
+                        security.superUserPassword(), ""));
+        p.put("ssl.keystore.type", "PKCS12");
+        p.put("ssl.keystore.location", security.keyStore().toString());
+        p.put("ssl.keystore.password", security.storePassword());
+        p.put("ssl.key.password", security.storePassword());
+        p.put("ssl.truststore.type", "PKCS12");
+        p.put("ssl.truststore.location", security.trustStore().toString());
+        p.put("ssl.truststore.password", security.storePassword());
+        // Controller listener: PLAIN with one static user (the super user), for this node's broker side only.
+        p.put("sasl.mechanism.controller.protocol", "PLAIN");
+        p.put(controllerPrefix + "sasl.enabled.mechanisms", "PLAIN");
+        p.put(controllerPrefix + "plain.sasl.jaas.config", SaslSsl.jaas("org.apache.kafka.common.security.plain.PlainLoginModule",
+                security.superUser(), security.superUserPassword(),
+                " user_" + security.superUser() + "=\"" + security.superUserPassword() + "\""));
+        p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+        p.put("super.users", "User:" + security.superUser());
+        p.put("allow.everyone.if.no.acl.found", "false");
+    }
+
+    /** {@code --add-scram} arguments of kafka-storage format: every user's SCRAM-SHA-512 credential. */
+    private List<String> scramArguments() {
+        List<String> args = new ArrayList<>();
+        if (security == null) {
+            return args;
+        }
+        Map<String, String> all = new LinkedHashMap<>();
+        all.put(security.superUser(), security.superUserPassword());
+        all.putAll(security.users());
+        all.forEach((user, password) -> args.add(SaslSsl.MECHANISM + "=[name=" + user + ",password=" + password + "]"));
+        return args;
     }
 
     private void format(Properties props) {
@@ -146,6 +271,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                     .setMetadataLogDirectory(logDir.toString())
                     .setControllerListenerName(CONTROLLER_LISTENER)
                     .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
+                    .setScramArguments(scramArguments())
                     .run();
         } catch (Exception e) {
             throw new UncheckedIOException(new IOException("cannot format the broker's log directory " + logDir, e));
@@ -173,6 +299,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             }
         }
         throw new IllegalStateException("Kafka broker did not come up within " + STARTUP_TIMEOUT);
+    }
+
+    /** @return the security settings of a secured broker, or null for a PLAINTEXT one */
+    public SaslSsl security() {
+        return security;
     }
 
     /**
@@ -211,7 +342,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
 
     /**
-     * @return an admin client for this broker, owned by it (do not close it)
+     * @return an admin client for this broker, owned by it (do not close it); on a secured broker it is
+     *     logged in as the super user (create ACLs with it)
      * @throws IllegalStateException if not started
      */
     public synchronized Admin admin() {

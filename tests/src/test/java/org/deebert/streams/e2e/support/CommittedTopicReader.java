@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.fail;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,14 +31,25 @@ public final class CommittedTopicReader implements AutoCloseable {
     private final String topic;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Map<String, List<ConsumerRecord<byte[], byte[]>>> byKey = new LinkedHashMap<>();
+    private final Map<String, Long> firstSeenNanos = new HashMap<>();
 
     /**
      * @param bootstrapServers the broker
      * @param topic            an existing topic
      */
     public CommittedTopicReader(String bootstrapServers, String topic) {
+        this(bootstrapServers, topic, Map.of());
+    }
+
+    /**
+     * @param bootstrapServers the broker
+     * @param topic            an existing topic
+     * @param clientSettings   extra consumer settings, e.g. SASL_SSL login settings for a secured broker
+     */
+    public CommittedTopicReader(String bootstrapServers, String topic, Map<String, String> clientSettings) {
         this.topic = topic;
         Properties p = new Properties();
+        p.putAll(clientSettings);
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -78,10 +90,46 @@ public final class CommittedTopicReader implements AutoCloseable {
         return awaitKeys(Set.of(), Duration.ZERO);
     }
 
+    /**
+     * Reads until a record with one of {@code keys} arrives (it may have arrived before this call).
+     *
+     * @param keys    the keys to look for
+     * @param timeout how long to wait at most
+     * @return System.nanoTime() when this reader first saw such a record
+     */
+    public long awaitAnyKey(Set<String> keys, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            Long seen = firstSeen(keys);
+            if (seen != null) {
+                return seen;
+            }
+            pollOnce(Duration.ofMillis(100));
+        }
+        Long seen = firstSeen(keys);
+        if (seen == null) {
+            fail("after " + timeout.toSeconds() + " s, none of " + keys.size() + " expected keys has a committed record on "
+                    + topic);
+        }
+        return seen;
+    }
+
+    private Long firstSeen(Set<String> keys) {
+        Long first = null;
+        for (String key : keys) {
+            Long t = firstSeenNanos.get(key);
+            if (t != null && (first == null || t < first)) {
+                first = t;
+            }
+        }
+        return first;
+    }
+
     private void pollOnce(Duration poll) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(poll)) {
             String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
             byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(r);
+            firstSeenNanos.putIfAbsent(key, System.nanoTime());
         }
     }
 
