@@ -41,6 +41,9 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
     private static final Logger LOG = LoggerFactory.getLogger(ConfluentSchemaRegistryClient.class);
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
     private static final int CONFLICT = 409;
+    /** Tries of a registration that fails with HTTP 5xx before the error is thrown. */
+    private static final int REGISTER_ATTEMPTS = 3;
+    private static final Duration RETRY_PAUSE = Duration.ofMillis(200);
 
     private final URI baseUrl;
     private final Optional<String> authorization;
@@ -90,22 +93,7 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
         if (cached != null) {
             return cached;
         }
-        String path = subjectPath(subject) + "/versions";
-        JsonNode answer;
-        try {
-            answer = send(HttpRequest.newBuilder(URI.create(baseUrl + path))
-                    .POST(HttpRequest.BodyPublishers.ofString(schemaBody(schema))), "register schema under subject " + subject);
-        } catch (SchemaRegistryException e) {
-            // Two instances starting at once on a fresh subject race: the loser gets HTTP 409 "already exists"
-            // from Apicurio although the schema it sent is exactly the one registered. That is success; its
-            // id is one lookup away. A 409 for an incompatible schema stays an error: the lookup finds nothing.
-            if (e.statusCode() != CONFLICT) {
-                throw e;
-            }
-            answer = lookUp(subject, schema).orElseThrow(() -> e);
-            LOG.info("Schema {} under subject {} was registered concurrently by another client (HTTP 409); "
-                    + "using its id {}", schema.getFullName(), subject, answer.path("id").asText());
-        }
+        JsonNode answer = registerOrFindConcurrent(subject, schema);
         JsonNode id = answer.get("id");
         if (id == null || !id.canConvertToInt()) {
             throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
@@ -116,6 +104,51 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
         schemasById.putIfAbsent(schemaId, schema);
         LOG.debug("schema for subject {} has id {}", subject, schemaId);
         return schemaId;
+    }
+
+    /**
+     * {@code POST /subjects/{subject}/versions}, tolerating a race with other clients registering the same
+     * schema at the same moment (several instances starting together). The loser of that race gets HTTP 409
+     * "already exists" from Apicurio, or HTTP 500 (a unique-key violation in its store) when the schema's
+     * content is new to the registry, although the schema it sent is exactly the one registered: that is
+     * success, and its id is one lookup away. A 409 for an incompatible schema stays an error (the lookup
+     * finds nothing); a 500 the lookup cannot explain is retried a bounded number of times.
+     */
+    private JsonNode registerOrFindConcurrent(String subject, Schema schema) {
+        String path = subjectPath(subject) + "/versions";
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return send(HttpRequest.newBuilder(URI.create(baseUrl + path))
+                        .POST(HttpRequest.BodyPublishers.ofString(schemaBody(schema))), "register schema under subject " + subject);
+            } catch (SchemaRegistryException e) {
+                boolean conflict = e.statusCode() == CONFLICT;
+                boolean serverError = e.statusCode() >= 500 && e.statusCode() < 600;
+                if (!conflict && !serverError) {
+                    throw e;
+                }
+                Optional<JsonNode> found = lookUp(subject, schema);
+                if (found.isPresent()) {
+                    LOG.info("Schema {} under subject {} was registered concurrently by another client (HTTP {}); "
+                            + "using its id {}", schema.getFullName(), subject, e.statusCode(), found.get().path("id").asText());
+                    return found.get();
+                }
+                if (conflict || attempt >= REGISTER_ATTEMPTS) {
+                    throw e;
+                }
+                LOG.warn("Registering schema {} under subject {} failed with HTTP {} (attempt {} of {}); retrying",
+                        schema.getFullName(), subject, e.statusCode(), attempt, REGISTER_ATTEMPTS);
+                pause(RETRY_PAUSE.multipliedBy(attempt));
+            }
+        }
+    }
+
+    private static void pause(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE, "interrupted while retrying", e);
+        }
     }
 
     /**

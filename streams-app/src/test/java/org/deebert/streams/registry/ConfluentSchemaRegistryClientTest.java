@@ -51,6 +51,16 @@ class ConfluentSchemaRegistryClientTest {
                 exchange.getRequestURI().getRawPath().endsWith("/versions")
                         ? "{\"error_code\": 409, \"message\": \"Artifact already exists\"}"
                         : "{\"subject\": \"c-value\", \"id\": 9, \"version\": 1}"));
+        // Apicurio's other race answer, for content new to the registry: 500 on /versions, the lookup finds id 11.
+        server.createContext("/api/raced500/subjects/", exchange -> answer(exchange,
+                exchange.getRequestURI().getRawPath().endsWith("/versions") ? 500 : 200,
+                exchange.getRequestURI().getRawPath().endsWith("/versions")
+                        ? "{\"error_code\": 500, \"message\": \"Unique index or primary key violation\"}"
+                        : "{\"subject\": \"d-value\", \"id\": 11, \"version\": 1}"));
+        // A server error the lookup cannot explain: tried 3 times, then thrown.
+        server.createContext("/api/broken/subjects/", exchange -> answer(exchange,
+                exchange.getRequestURI().getRawPath().endsWith("/versions") ? 500 : 404,
+                "{\"error_code\": 40401, \"message\": \"not found\"}"));
         server.start();
     }
 
@@ -149,6 +159,22 @@ class ConfluentSchemaRegistryClientTest {
         assertThat(requests).extracting(Seen::path)
                 .containsExactly("/api/raced/subjects/c-value/versions", "/api/raced/subjects/c-value");
         assertThat(client.getById(9)).isEqualTo(TextEvent.getClassSchema());
+    }
+
+    @Test
+    void shouldTreatAServerErrorFromAConcurrentRegistrationAsSuccessWhenTheLookupFindsTheSchema() {
+        var client = new ConfluentSchemaRegistryClient(url("") + "raced500");
+
+        assertThat(client.register("d-value", TextEvent.getClassSchema())).isEqualTo(11);
+    }
+
+    @Test
+    void shouldRetryAServerErrorABoundedNumberOfTimesThenThrow() {
+        var client = new ConfluentSchemaRegistryClient(url("") + "broken");
+
+        assertThatThrownBy(() -> client.register("e-value", TextEvent.getClassSchema()))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.statusCode()).isEqualTo(500));
+        assertThat(requests.stream().filter(r -> r.path().endsWith("/versions")).count()).isEqualTo(3);
     }
 
     @Test
