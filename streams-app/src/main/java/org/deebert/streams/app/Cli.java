@@ -36,14 +36,25 @@ public final class Cli implements Callable<Integer> {
 
     /**
      * @return the command line with every subcommand; a command that throws is logged at ERROR through
-     *     the logging configuration (with its level and stack trace) and exits 1, instead of picocli's
-     *     bare stack trace on stderr
+     *     the logging configuration (with its level and stack trace), told in one line on the command's
+     *     error stream (an operator at a terminal sees why), and exits 1, instead of picocli's bare stack
+     *     trace on stderr
      */
     public static CommandLine commandLine() {
         return new CommandLine(new Cli()).setExecutionExceptionHandler((e, command, parsed) -> {
             LOG.error("{} failed: {}", command.getCommandName(), e.toString(), e);
+            command.getErr().println(command.getCommandName() + " failed: " + describe(e));
             return 1;
         });
+    }
+
+    /** @return the exception and, when it wraps others, the innermost one's class (e.g. an authorization failure) */
+    static String describe(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == e ? e.toString() : e + " (caused by " + root.getClass().getName() + ")";
     }
 
     /** @param args command-line arguments; the process exits with the command's exit code */

@@ -49,9 +49,11 @@ class CliTest {
         events.start();
         cli.addAppender(events);
         try {
-            int exit = Cli.commandLine().setErr(new PrintWriter(new StringWriter())).execute("run", "--config", config.toString());
+            StringWriter err = new StringWriter();
+            int exit = Cli.commandLine().setErr(new PrintWriter(err)).execute("run", "--config", config.toString());
 
             assertThat(exit).isEqualTo(1);
+            assertThat(err.toString()).startsWith("run failed: ").contains("SchemaRegistryException").hasLineCount(1);
             assertThat(events.list).singleElement().satisfies(e -> {
                 assertThat(e.getLevel()).isEqualTo(Level.ERROR);
                 assertThat(e.getFormattedMessage()).startsWith("run failed: ").contains("SchemaRegistryException");

@@ -8,6 +8,10 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Writer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +26,8 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
@@ -138,6 +144,15 @@ class DistributionE2ETest {
                 assertThat(result.getLabelIndex()).as("label of %s", email.id()).isEqualTo(email.labelIndex(expectedLayer));
             }
             assertThat(excused).as("results at a float-rounding boundary of S").hasSizeLessThanOrEqualTo(1);
+
+            // And: the probes the container recipes and the Kubernetes manifests use answer on the port the
+            // service logged (http.port=0: any free port), and /metrics counts the events by exit layer.
+            int port = httpPort(log);
+            assertThat(get(port, "/health/live").statusCode()).isEqualTo(200);
+            assertThat(get(port, "/health/ready").statusCode()).isEqualTo(200);
+            HttpResponse<String> metrics = get(port, "/metrics");
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            assertThat(metrics.body()).contains("deebert_exits_total{").contains("deebert_events_classified_total");
         } finally {
             // And: SIGTERM (Process.destroy) closes it: exit 0, or 143 when the JVM reports the signal.
             long stopping = System.nanoTime();
@@ -155,6 +170,21 @@ class DistributionE2ETest {
         String logText = Files.readString(log, StandardCharsets.UTF_8);
         assertThat(logText).as("the service's log (config/logback.xml, stdout)").contains("Shutting down");
         assertThat(logText).as("the service's log").doesNotContain(" ERROR ");
+    }
+
+    private static final Pattern HTTP_PORT_LINE = Pattern.compile("HTTP endpoint on [^ ]+:(\\d+) ");
+
+    /** @return the HTTP port the service logged at start-up */
+    private static int httpPort(Path log) throws IOException {
+        Matcher m = HTTP_PORT_LINE.matcher(Files.readString(log, StandardCharsets.UTF_8));
+        assertThat(m.find()).as("the service logs its HTTP port; log tail:\n%s", tail(log)).isTrue();
+        return Integer.parseInt(m.group(1));
+    }
+
+    private static HttpResponse<String> get(int port, String path) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).GET().build();
+        return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
     }
 
     private static Path archive() {

@@ -59,22 +59,23 @@ class SchemaRegistryInteropTest {
     @Test
     void concurrentRegistrationsOfOneSchemaOnAFreshSubjectAllSucceedWithOneId() throws Exception {
         // Several instances starting at once register the same schemas; none may fail on the race.
-        // Each round's schema is new to the registry (a fresh record name), as on a first deployment: the
-        // content insert races too (Apicurio answers one loser HTTP 500, the other 409).
+        // Fresh subjects, content the registry already holds (as when a second deployment starts on new topics).
+        // Racing on content new to the registry is not exercised here: Apicurio 2.4.2's in-memory store
+        // answered HTTP 500 to losers and then stopped answering at all under 8 such clients, which would
+        // take every later test down with it; the client's handling of that 500 has a stand-in-server test.
+        client.register(uniqueTopic() + "-value", TextEvent.getClassSchema());
         int rounds = 5;
         int clients = 8;
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         try {
             for (int round = 0; round < rounds; round++) {
                 String subject = uniqueTopic() + "-value";
-                Schema fresh = SchemaBuilder.record("Fresh" + UUID.randomUUID().toString().replace("-", ""))
-                        .namespace("org.deebert.test").fields().requiredString("id").endRecord();
                 CountDownLatch go = new CountDownLatch(1);
                 List<Future<Integer>> ids = new ArrayList<>();
                 for (int i = 0; i < clients; i++) {
                     ids.add(pool.submit(() -> {
                         go.await();
-                        return new ConfluentSchemaRegistryClient(server.url()).register(subject, fresh);
+                        return new ConfluentSchemaRegistryClient(server.url()).register(subject, TextEvent.getClassSchema());
                     }));
                 }
                 go.countDown();
