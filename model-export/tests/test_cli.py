@@ -5,6 +5,10 @@ All through ``prepare`` or option checks (no training), so the whole file runs i
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +106,19 @@ def test_no_header_needs_column_numbers(tmp_path, capsys):
     path.write_text("a fine film\t1\n")
     line = _one_line_error(capsys, "--train-file", path, "--no-header", "--text-column", "sentence")
     assert "--no-header needs --text-column as a 0-based column number" in line
+
+
+def test_a_real_process_prints_one_line_and_exits_2(tmp_path):
+    # As a user sees it: nothing else on stderr (no traceback, no TensorFlow start-up log), status 2.
+    path = tmp_path / "nohead.tsv"
+    path.write_text("a fine film\t1\n")
+    src = Path(cli.__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(src), DEEBERT_BUILD_DIR=str(tmp_path / "build"))
+    proc = subprocess.run([sys.executable, "-m", "deebert_export", "run", "--train-file", str(path)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith(f"error: {path}:1: ")
+    assert not (tmp_path / "build").exists()
 
 
 # --- what works ---------------------------------------------------------------------------------

@@ -31,9 +31,8 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-from .checkpoint import CheckpointError
+from .config import TrainConfig
 from .data.examples import DataError
-from .train import TrainConfig
 
 HERE = Path(__file__).resolve().parents[2]  # model-export/
 DEFAULT_BUILD = HERE / "build"
@@ -221,18 +220,27 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return _run(a)
-    except (DataError, CheckpointError, UsageError) as e:
+    except Exception as e:
+        if not _is_user_error(e):
+            raise
         # One line, no traceback: these are the user's to fix, and the message says how.
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
 
 
-def _run(a) -> int:
-    if a.command != "prepare":
-        from . import pipeline  # imports TensorFlow (seconds): prepare does not need it
+def _is_user_error(e: Exception) -> bool:
+    """Bad data, bad options or a bad checkpoint directory (not a bug): reported in one line."""
+    if isinstance(e, (DataError, UsageError)):
+        return True
+    # checkpoint.py imports TensorFlow; it can only have raised if something imported it already.
+    checkpoint = sys.modules.get("deebert_export.checkpoint")
+    return checkpoint is not None and isinstance(e, checkpoint.CheckpointError)
 
+
+def _run(a) -> int:
     if a.command == "reexport":
         check_model_out(a.model_dir, explicit=True, overwrite_committed=a.overwrite_committed)
+        from . import pipeline
         card = pipeline.reexport(a.model_dir)
         print("re-exported", a.model_dir, json.dumps(card["parity"]))
         return 0
@@ -251,6 +259,10 @@ def _run(a) -> int:
         if a.command == "prepare":
             print(f"prepared {data_dir}; next: python -m deebert_export train --name {a.name}"
                   + (f" --work-dir {a.work_dir}" if a.work_dir.name != a.name else ""))
+    if a.command == "prepare":
+        return _write_timings(a, timings, start)
+    # Imported only now: TensorFlow takes seconds to load, and bad data should fail before that.
+    from . import pipeline
     if a.command in ("train", "run"):
         t = time.time()
         pipeline.train(data_dir, a.work_dir, _train_config(a), a.checkpoint)
@@ -267,6 +279,11 @@ def _run(a) -> int:
         pipeline.export(data_dir, a.work_dir, a.out, a.name, a.model_version, task, a.weight_dtype)
         timings["export_s"] = round(time.time() - t, 1)
         print("exported to", a.out)
+    return _write_timings(a, timings, start)
+
+
+def _write_timings(a, timings: dict, start: float) -> int:
+    """Prints and writes ``WORK_DIR/timings_<command>.json`` (seconds per step); returns 0."""
     timings["total_s"] = round(time.time() - start, 1)
     print("timings:", json.dumps(timings))
     a.work_dir.mkdir(parents=True, exist_ok=True)
