@@ -202,3 +202,12 @@ def test_no_option_is_accepted_only_to_be_ignored():
         with pytest.raises(SystemExit) as e:
             main(argv)
         assert e.value.code == 2, argv
+
+
+def test_help_documents_label_order_and_where_files_go(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "sorted training labels (string order" in out and "--labels a,b,..." in out
+    assert "build/NAME/" in out and "--overwrite-committed" in out and "--max-eval-examples N" in out

@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run": "prepare, train, evaluate and export in one go",
     }
     for name, help_text in steps.items():
-        p = sub.add_parser(name, help=help_text, description=help_text + ". " + __doc__.split("\n\n")[1],
+        p = sub.add_parser(name, help=help_text, description=help_text + ".\n\n" + "\n\n".join(__doc__.split("\n\n")[2:]),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--name", help="NAME of this model: picks build/NAME/ and is the model card's name "
                        "(default: from the data for prepare/run; train/evaluate/export need it or --work-dir)")
