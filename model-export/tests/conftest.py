@@ -19,6 +19,9 @@ from deebert_export.data.spamassassin import fetch_corpus, load_spamassassin_cou
 
 MODEL_EXPORT_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = MODEL_EXPORT_DIR.parent
+# 200 train / 100 dev rows of real SST-2, committed (see make_sample.py there): tests that need real
+# text but not the full data set use it, so they never skip.
+SST2_SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sst2-sample"
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +55,15 @@ def raw_message(spam_package_dir: Path):
 
 @pytest.fixture(scope="session")
 def sst2_dir() -> Path:
-    """The shared GLUE SST-2 directory; the SST-2 tests skip (with the path) if it is absent."""
+    """The shared GLUE SST-2 directory, for the tests that check the full files (row counts); they
+    skip (with the path) if it is absent. Everything else uses ``SST2_SAMPLE_DIR``."""
     path = Path(os.environ.get("DEEBERT_SST2_DIR", REPO_ROOT.parent / "shared" / "data" / "sst2"))
     if not (path / "glue-dev.tsv").is_file():
         pytest.skip(f"SST-2 data not found at {path} (set DEEBERT_SST2_DIR)")
     return path
+
+
+@pytest.fixture(scope="session")
+def sst2_sample_dir() -> Path:
+    """The committed SST-2 sample: ``train.tsv`` (200 rows) and ``dev.tsv`` (100 rows), with header."""
+    return SST2_SAMPLE_DIR

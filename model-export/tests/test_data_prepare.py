@@ -114,6 +114,17 @@ def test_load_tabular_reads_sst2_train(sst2_dir):
     assert examples[-1].id == "train.tsv:60615"
 
 
+def test_load_tabular_without_header_by_column_number(tmp_path, sst2_sample_dir):
+    with_header = load_tabular(sst2_sample_dir / "dev.tsv")
+    path = tmp_path / "dev.tsv"
+    path.write_text("".join((sst2_sample_dir / "dev.tsv").read_text(encoding="utf-8").splitlines(True)[1:]),
+                    encoding="utf-8")
+    examples = load_tabular(path, text_column="0", label_column=1, header=False)
+    # Same rows; ids count lines, so each is one less without the header row.
+    assert [(e.text, e.label) for e in examples] == [(e.text, e.label) for e in with_header]
+    assert examples[0].id == "dev.tsv:1" and with_header[0].id == "dev.tsv:2"
+
+
 def test_load_tabular_csv_with_quoting_and_explicit_columns(tmp_path):
     path = tmp_path / "mail.csv"
     path.write_text('body,verdict\n"Hello, world",ham\n"say ""hi""",spam\n', encoding="utf-8")
@@ -203,15 +214,18 @@ def test_prepare_spamassassin_end_to_end(tmp_path, cache_dir, spam_corpus, monke
     assert not (ids["train"] & ids["dev"]) and not (ids["train"] & ids["test"]) and not (ids["dev"] & ids["test"])
 
 
-def test_prepare_tabular_uses_given_dev_and_test_as_is(tmp_path, cache_dir, sst2_dir):
+def test_prepare_tabular_uses_given_dev_and_test_as_is(tmp_path, cache_dir, sst2_sample_dir):
+    # The committed SST-2 sample (train 200 rows, dev 100 rows of glue-dev.tsv), so this never skips.
     config = prepare("tabular", tmp_path / "sst2", cache_dir,
-                     train_file=sst2_dir / "validation.tsv", dev_file=sst2_dir / "glue-dev.tsv",
-                     test_file=sst2_dir / "glue-dev.tsv")
+                     train_file=sst2_sample_dir / "train.tsv", dev_file=sst2_sample_dir / "dev.tsv",
+                     test_file=sst2_sample_dir / "dev.tsv")
     assert config["labels"] == ["0", "1"]
-    assert config["sizes"] == {"train": 6735, "dev": 872, "test": 872}
-    assert config["counts"]["test"] == {"0": 428, "1": 444}
+    assert config["sizes"] == {"train": 200, "dev": 100, "test": 100}
+    assert config["counts"]["train"] == {"0": 73, "1": 127}
     assert config["duplicates_dropped"] == 0 and config["corpus"] is None
-    assert read_jsonl(tmp_path / "sst2" / "test.jsonl")[0].id == "glue-dev.tsv:2"
+    assert config["max_eval_examples"] is None and config["sizes_before_cap"] == config["sizes"]
+    assert read_jsonl(tmp_path / "sst2" / "test.jsonl")[0].id == "dev.tsv:2"
+    assert read_jsonl(tmp_path / "sst2" / "test.jsonl") == load_tabular(sst2_sample_dir / "dev.tsv")
 
 
 def test_prepare_tabular_rejects_unknown_label_in_dev(tmp_path, cache_dir):

@@ -1,15 +1,17 @@
 """End to end: a tiny random-init checkpoint, two-stage fine-tuned for a few steps on real SST-2 text
-through the CLI, evaluated and exported; the export is then run layer by layer the way the C runtime
-(and so DJL) loads it, and compared with the Python model."""
+(the committed sample in tests/data/sst2-sample, so these tests never skip) through the CLI, as a new
+user's first ``run`` on their own TSV, evaluated and exported; the export is then run layer by layer
+the way the C runtime (and so DJL) loads it, and compared with the Python model."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from deebert_export import pipeline
+from deebert_export import cli, pipeline
 from deebert_export.cli import main
 from deebert_export.data import read_jsonl
 from deebert_export.export import describe_signatures, run_session_style
@@ -17,16 +19,53 @@ from deebert_export.testing import write_tiny_checkpoint
 from deebert_export.tokenization import encode, load_tokenizer, pad_batch
 
 
+def _snapshot(root):
+    """Every file under ``root``: relative path -> (sha256, mtime_ns)."""
+    return {str(f.relative_to(root)): (hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_mtime_ns)
+            for f in sorted(root.rglob("*")) if f.is_file()}
+
+
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, sst2_dir):
+def first_run(tmp_path_factory, sst2_sample_dir):
+    """A new user's first ``run`` on their own TSV: no --name, --work-dir or --out, only the options
+    that make it fast. ``$DEEBERT_BUILD_DIR`` points the default build/ at a temporary folder so the
+    test leaves the checkout's build/ alone; models/ is the real one, snapshotted before and after."""
     tmp = tmp_path_factory.mktemp("pipeline")
     ckpt = write_tiny_checkpoint(tmp / "ckpt")
-    work, out = tmp / "work", tmp / "model"
-    rc = main(["run", "--work-dir", str(work), "--dataset", "tabular", "--train-file", str(sst2_dir / "glue-dev.tsv"),
-               "--checkpoint", str(ckpt), "--max-seq-length", "24", "--batch-size", "16",
-               "--max-train-examples", "96", "--stage2-epochs", "2", "--out", str(out), "--name", "tiny-sst2"])
+    models_before = _snapshot(cli.MODELS_DIR)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEEBERT_BUILD_DIR", str(tmp / "build"))
+        rc = main(["run", "--train-file", str(sst2_sample_dir / "train.tsv"),
+                   "--checkpoint", str(ckpt), "--max-seq-length", "24", "--batch-size", "16",
+                   "--max-train-examples", "96", "--stage2-epochs", "2", "--max-eval-examples", "20"])
     assert rc == 0
-    return work, out
+    return {"work": tmp / "build" / "sst2-sample", "models_before": models_before}
+
+
+@pytest.fixture(scope="module")
+def exported(first_run):
+    work = first_run["work"]
+    return work, work / "model"
+
+
+def test_first_run_on_own_tsv_writes_under_build_name_and_leaves_models_untouched(first_run):
+    work = first_run["work"]
+    assert (work / "data" / "prepare_config.json").is_file() and (work / "model" / "model_card.json").is_file()
+    assert _snapshot(cli.MODELS_DIR) == first_run["models_before"]   # same files, bytes and mtimes
+    assert (cli.COMMITTED_MODEL_DIR / "model_card.json").is_file()
+    card = json.loads((work / "model" / "model_card.json").read_text())
+    assert card["name"] == "sst2-sample" and card["task"] == "text classification"   # not "spam moderation"
+    assert card["label_order"] == "sorted training labels (string order)"
+
+
+def test_max_eval_examples_caps_dev_and_test_and_is_recorded_beside_the_model(first_run):
+    work = first_run["work"]
+    card = json.loads((work / "model" / "model_card.json").read_text())
+    assert card["data"]["max_eval_examples"] == 20
+    assert card["data"]["sizes"] == {"train": 140, "dev": 20, "test": 20}
+    assert card["data"]["sizes_before_cap"] == {"train": 140, "dev": 30, "test": 30}
+    assert json.loads((work / "model" / "export_config.json").read_text())["max_eval_examples"] == 20
+    assert len(read_jsonl(work / "data" / "test.jsonl")) == 20
 
 
 def test_export_writes_the_contract_files(exported):
@@ -37,6 +76,7 @@ def test_export_writes_the_contract_files(exported):
         assert (out / name).is_file(), name
     card = json.loads((out / "model_card.json").read_text())
     assert card["labels"] == ["0", "1"] and card["num_layers"] == 3 and card["hidden_size"] == 16
+    assert card["name"] == "sst2-sample"
     assert card["recommended_threshold"]["chosen_on"] == "dev"
     assert len(card["per_layer_accuracy"]["test"]) == 3
     assert {r["threshold"] for r in card["sweep"]["test"]} >= {0.0}

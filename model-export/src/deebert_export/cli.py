@@ -1,7 +1,23 @@
-"""Command line: ``python -m deebert_export {prepare,train,evaluate,export,run} ...``.
+"""Command line: ``python -m deebert_export {prepare,train,evaluate,export,run,reexport} ...``.
 
-``run`` chains all four steps with one config; it is the one command that reproduces the default
-model (see the README). Every step writes the config and command line that produced its files.
+``run`` chains prepare, train, evaluate and export with one config. Every step writes the config and
+command line that produced its files.
+
+Where files go (nothing is ever written into ``models/`` unless asked for by name):
+
+- NAME is ``--name``, else derived from the data: ``spamassassin`` for the corpus, or the training
+  file's name without extension (its folder's name when that is generic, e.g. ``sst2/train.tsv`` ->
+  ``sst2``).
+- The work directory is ``--work-dir``, else ``build/NAME/`` (under model-export/, or under
+  ``$DEEBERT_BUILD_DIR``); the exported model goes to ``--out``, else ``WORK_DIR/model/``.
+- A directory under ``models/`` (where the committed default model lives) is written only when named
+  with ``--out``, and one that already holds a model only with ``--overwrite-committed`` as well.
+
+Label order (index = logits column): sorted training labels (string order, so ``"10"`` sorts before
+``"9"``) unless ``--labels a,b,...`` gives it; it is written into the model card.
+
+Data problems (missing, empty, non-UTF-8 or header-less files, missing columns, ragged rows, unknown
+labels) end the command with one line on stderr naming the file, row and fix, and exit status 2.
 """
 from __future__ import annotations
 
@@ -9,26 +25,87 @@ import argparse
 import json
 import logging
 import os
+import re
+import sys
 import time
 from dataclasses import fields
 from pathlib import Path
 
-from .train import TrainConfig
+from .config import TrainConfig
+from .data.examples import DataError
 
 HERE = Path(__file__).resolve().parents[2]  # model-export/
 DEFAULT_BUILD = HERE / "build"
-DEFAULT_MODEL_DIR = HERE / "models" / "deebert-spamassassin-minilm-l6"
+MODELS_DIR = HERE / "models"   # committed models: written only on explicit request (see module doc)
+COMMITTED_MODEL_DIR = MODELS_DIR / "deebert-spamassassin-minilm-l6"
+# Training-file names that say nothing about the data set: NAME comes from the folder instead.
+_GENERIC_STEMS = {"train", "training", "data", "dataset", "all", "full", "input"}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_STEPS_NEEDING_WORK_DIR = ("train", "evaluate", "export")
+
+
+class UsageError(ValueError):
+    """A combination of options the CLI refuses (exit status 2, one line on stderr)."""
+
+
+def build_root() -> Path:
+    """Where default work directories go: ``$DEEBERT_BUILD_DIR``, else ``model-export/build``."""
+    return Path(os.environ.get("DEEBERT_BUILD_DIR", DEFAULT_BUILD))
+
+
+def default_name(dataset: str, train_file: Path | None) -> str:
+    """NAME derived from the data: ``"spamassassin"``, or the training file's stem (its folder's name
+    when the stem is generic such as ``train``), with characters other than ``[A-Za-z0-9._-]``
+    replaced by ``-``."""
+    if dataset == "spamassassin" or train_file is None:
+        return "spamassassin"
+    path = Path(train_file)
+    stem = path.stem
+    if stem.lower() in _GENERIC_STEMS and path.resolve().parent.name:
+        stem = path.resolve().parent.name
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "model"
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    path, root = Path(path).resolve(), Path(root).resolve()
+    return path == root or root in path.parents
+
+
+def check_model_out(out: Path, explicit: bool, overwrite_committed: bool) -> None:
+    """Refuses to write a model directory under ``models/`` unless asked for explicitly.
+
+    Raises:
+        UsageError: ``out`` is under ``models/`` and was not given with ``--out``; or it already
+            holds a model (``model_card.json``) and ``overwrite_committed`` is False.
+    """
+    if not _is_under(out, MODELS_DIR):
+        return
+    if not explicit:
+        raise UsageError(f"{out}: refusing to write under {MODELS_DIR} by default; name the directory with --out")
+    if (Path(out) / "model_card.json").exists() and not overwrite_committed:
+        raise UsageError(f"{out}: holds a committed model; add --overwrite-committed to replace it, "
+                         f"or choose another --out")
 
 
 def _add_data_args(p):
-    p.add_argument("--dataset", default="spamassassin", choices=["spamassassin", "tabular"])
-    p.add_argument("--train-file", type=Path, help="tabular: TSV/CSV with text and label columns")
-    p.add_argument("--dev-file", type=Path)
+    p.add_argument("--dataset", choices=["spamassassin", "tabular"],
+                   help="default: tabular when --train-file is given, else spamassassin")
+    p.add_argument("--train-file", type=Path, help="tabular: TSV/CSV with a text and a label column")
+    p.add_argument("--dev-file", type=Path, help="tabular: dev split as is (with --test-file); "
+                   "without both, the training file is split 70/15/15")
     p.add_argument("--test-file", type=Path)
-    p.add_argument("--labels", help="comma-separated label order (default: sorted training labels)")
-    p.add_argument("--text-column")
-    p.add_argument("--label-column", default="label")
-    p.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("DEEBERT_CACHE_DIR", DEFAULT_BUILD / "cache")))
+    p.add_argument("--labels", help="comma-separated label order, index = logits column "
+                   "(default: the training labels sorted as strings); written into the model card")
+    p.add_argument("--text-column", help="text column: header name (default 'sentence' if present, else 'text'), "
+                   "or 0-based number with --no-header")
+    p.add_argument("--label-column", help="label column: header name (default 'label'), or 0-based number "
+                   "with --no-header")
+    p.add_argument("--no-header", dest="header", action="store_false",
+                   help="the files have no header row: give --text-column N --label-column M (0-based)")
+    p.add_argument("--max-eval-examples", type=int, metavar="N",
+                   help="keep at most N dev and N test examples (seeded sample, recorded in the model card)")
+    p.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("DEEBERT_CACHE_DIR", DEFAULT_BUILD / "cache")),
+                   help="download cache for the SpamAssassin corpus")
 
 
 def _add_train_args(p):
@@ -39,69 +116,153 @@ def _add_train_args(p):
         p.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default)
 
 
-def _add_export_args(p):
-    p.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="model directory to write")
-    p.add_argument("--name", default="deebert-spamassassin-minilm-l6")
-    p.add_argument("--model-version", default="1.0.0")
-    p.add_argument("--task", default="spam moderation")
-    p.add_argument("--weight-dtype", default="float16", choices=["float16", "float32"])
+def _add_evaluate_args(p):
     p.add_argument("--max-accuracy-drop", type=float, default=0.0025,
                    help="recommended S: largest saving with dev accuracy >= last off-ramp's minus this")
+
+
+def _add_export_args(p):
+    p.add_argument("--out", type=Path, help="model directory to write (default: WORK_DIR/model); "
+                   "under models/ only when given here")
+    p.add_argument("--overwrite-committed", action="store_true",
+                   help="allow --out to replace a model already under models/")
+    p.add_argument("--model-version", default="1.0.0")
+    p.add_argument("--task", help="model card task (default: 'spam moderation' for the corpus, "
+                   "else 'text classification')")
 
 
 def _train_config(a) -> TrainConfig:
     return TrainConfig(**{f.name: getattr(a, f.name) for f in fields(TrainConfig)})
 
 
+def _resolve_paths(a) -> None:
+    """Fills ``a.dataset``, ``a.name``, ``a.work_dir`` and ``a.out`` from the defaults in the module doc."""
+    if a.command in ("prepare", "run"):
+        if a.dataset is None:
+            a.dataset = "tabular" if a.train_file else "spamassassin"
+        if a.dataset == "spamassassin" and (a.train_file or a.dev_file or a.test_file):
+            raise UsageError("--train-file/--dev-file/--test-file are for --dataset tabular, not spamassassin")
+        if a.dataset == "tabular" and a.train_file is None:
+            raise UsageError("--dataset tabular needs --train-file FILE.tsv")
+        if a.name is None:
+            a.name = default_name(a.dataset, a.train_file)
+    elif a.name is None and a.work_dir is None:
+        raise UsageError(f"{a.command} needs --name NAME (the one prepare used) or --work-dir DIR")
+    if a.name is None:
+        a.name = a.work_dir.name
+    if not _NAME_RE.match(a.name):
+        raise UsageError(f"--name {a.name!r}: use letters, digits, '.', '_' and '-' only (it names a directory)")
+    explicit_work_dir = a.work_dir is not None
+    a.work_dir = a.work_dir if explicit_work_dir else build_root() / a.name
+    if _is_under(a.work_dir, MODELS_DIR):
+        raise UsageError(f"--work-dir {a.work_dir}: work directories belong under build/, not {MODELS_DIR}")
+    if a.command in ("export", "run"):
+        explicit_out = a.out is not None
+        a.out = a.out if explicit_out else a.work_dir / "model"
+        check_model_out(a.out, explicit_out, a.overwrite_committed)
+
+
+def _default_task(data_dir: Path) -> str:
+    config = data_dir / "prepare_config.json"
+    dataset = json.loads(config.read_text()).get("dataset") if config.exists() else None
+    return "spam moderation" if dataset == "spamassassin" else "text classification"
+
+
 def _prepare(a):
     from .data.prepare import prepare
-    labels = a.labels.split(",") if a.labels else None
+    labels = [x.strip() for x in a.labels.split(",")] if a.labels else None
     return prepare(a.dataset, a.work_dir / "data", a.cache_dir, seed=a.seed, train_file=a.train_file,
                    dev_file=a.dev_file, test_file=a.test_file, labels=labels, text_column=a.text_column,
-                   label_column=a.label_column)
+                   label_column=a.label_column, header=a.header, max_eval_examples=a.max_eval_examples)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deebert_export", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; every option of every subcommand is used by that subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m deebert_export", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     steps = {
-        "prepare": "fetch + parse + deduplicate + split the data into WORK_DIR/data",
+        "prepare": "fetch/read + deduplicate + split the data into WORK_DIR/data",
         "train": "two-stage fine-tuning (paper section 3.1) into WORK_DIR/train",
         "evaluate": "per-off-ramp accuracy and threshold sweeps on dev/test into WORK_DIR/eval",
         "export": "write the model directory (SavedModel, tokenizer, model card, reference outputs)",
         "run": "prepare, train, evaluate and export in one go",
     }
     for name, help_text in steps.items():
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("--work-dir", type=Path, default=DEFAULT_BUILD / "spamassassin")
+        p = sub.add_parser(name, help=help_text, description=help_text + ".\n\n" + "\n\n".join(__doc__.split("\n\n")[2:]),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--name", help="NAME of this model: picks build/NAME/ and is the model card's name "
+                       "(default: from the data for prepare/run; train/evaluate/export need it or --work-dir)")
+        p.add_argument("--work-dir", type=Path, help="work directory (default: build/NAME)")
         if name in ("prepare", "run"):
             _add_data_args(p)
         if name in ("train", "run"):
             _add_train_args(p)
-        if name in ("prepare",):
-            p.add_argument("--seed", type=int, default=13)
+        if name == "prepare":
+            p.add_argument("--seed", type=int, default=13, help="split and sampling seed")
         if name in ("evaluate", "export", "run"):
+            p.add_argument("--weight-dtype", default="float16", choices=["float16", "float32"])
+        if name in ("evaluate", "run"):
+            _add_evaluate_args(p)
+        if name in ("export", "run"):
             _add_export_args(p)
     p = sub.add_parser("reexport", help="re-write an exported model's SavedModel with this version's graph, "
                        "same weights; verified against its reference_outputs.jsonl")
-    p.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR, help="exported model directory (rewritten in place)")
-    a = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from . import pipeline
+    p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (rewritten in place)")
+    p.add_argument("--overwrite-committed", action="store_true",
+                   help="allow rewriting a model under models/")
+    return parser
 
+
+def main(argv=None) -> int:
+    """Runs one command; returns the exit status: 0, or 2 on a data or usage error (one line on stderr)."""
+    a = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(a)
+    except Exception as e:
+        if not _is_user_error(e):
+            raise
+        # One line, no traceback: these are the user's to fix, and the message says how.
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+
+
+def _is_user_error(e: Exception) -> bool:
+    """Bad data, bad options or a bad checkpoint directory (not a bug): reported in one line."""
+    if isinstance(e, (DataError, UsageError)):
+        return True
+    # checkpoint.py imports TensorFlow; it can only have raised if something imported it already.
+    checkpoint = sys.modules.get("deebert_export.checkpoint")
+    return checkpoint is not None and isinstance(e, checkpoint.CheckpointError)
+
+
+def _run(a) -> int:
     if a.command == "reexport":
+        check_model_out(a.model_dir, explicit=True, overwrite_committed=a.overwrite_committed)
+        from . import pipeline
         card = pipeline.reexport(a.model_dir)
         print("re-exported", a.model_dir, json.dumps(card["parity"]))
         return 0
 
+    _resolve_paths(a)
     timings = {}
     start = time.time()
     data_dir = a.work_dir / "data"
+    if a.command in _STEPS_NEEDING_WORK_DIR and not (data_dir / "prepare_config.json").exists():
+        raise UsageError(f"{data_dir}: no prepared data; run prepare first (same --name/--work-dir)")
     if a.command in ("prepare", "run"):
         t = time.time()
         stats = _prepare(a)
         timings["prepare_s"] = round(time.time() - t, 1)
-        print(json.dumps({k: v for k, v in stats.items() if k.startswith("count") or k.endswith("dropped")}, indent=1))
+        print(json.dumps({k: v for k, v in stats.items() if k in ("labels", "sizes") or k.endswith("dropped")}, indent=1))
+        if a.command == "prepare":
+            print(f"prepared {data_dir}; next: python -m deebert_export train --name {a.name}"
+                  + (f" --work-dir {a.work_dir}" if a.work_dir.name != a.name else ""))
+    if a.command == "prepare":
+        return _write_timings(a, timings, start)
+    # Imported only now: TensorFlow takes seconds to load, and bad data should fail before that.
+    from . import pipeline
     if a.command in ("train", "run"):
         t = time.time()
         pipeline.train(data_dir, a.work_dir, _train_config(a), a.checkpoint)
@@ -114,11 +275,17 @@ def main(argv=None) -> int:
         print("recommended threshold:", json.dumps(result["recommended_threshold"]))
     if a.command in ("export", "run"):
         t = time.time()
-        pipeline.export(data_dir, a.work_dir, a.out, a.name, a.model_version, a.task, a.weight_dtype)
+        task = a.task or _default_task(data_dir)
+        pipeline.export(data_dir, a.work_dir, a.out, a.name, a.model_version, task, a.weight_dtype)
         timings["export_s"] = round(time.time() - t, 1)
         print("exported to", a.out)
+    return _write_timings(a, timings, start)
+
+
+def _write_timings(a, timings: dict, start: float) -> int:
+    """Prints and writes ``WORK_DIR/timings_<command>.json`` (seconds per step); returns 0."""
     timings["total_s"] = round(time.time() - start, 1)
     print("timings:", json.dumps(timings))
-    (a.work_dir).mkdir(parents=True, exist_ok=True)
+    a.work_dir.mkdir(parents=True, exist_ok=True)
     (a.work_dir / f"timings_{a.command}.json").write_text(json.dumps(timings, indent=1))
     return 0

@@ -161,7 +161,9 @@ def evaluate(data_dir: Path, work_dir: Path, weight_dtype: str = "float16", max_
 def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: str, task: str,
            weight_dtype: str = "float16") -> dict:
     """Writes the model directory of ``docs/export-format.md``: SavedModel, tokenizer.json, model card,
-    reference outputs for the test split, evaluation reports and export_config.json.
+    reference outputs for the test split, evaluation reports and export_config.json (command, work
+    dir, weight dtype, ``max_eval_examples`` and ``label_order``). ``out_dir`` is written as given:
+    the CLI decides whether a directory under ``models/`` may be written (``cli.check_model_out``).
 
     Raises:
         RuntimeError: if the SavedModel, run layer by layer through the session loader, disagrees with
@@ -172,6 +174,7 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
     if evaluation["weight_dtype"] != weight_dtype:
         raise RuntimeError(f"evaluation was run with {evaluation['weight_dtype']} weights, export asks {weight_dtype}")
     labels, max_len = record["labels"], record["train_config"]["max_seq_length"]
+    prepare_cfg = json.loads((data_dir / "prepare_config.json").read_text())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stored = for_inference(model)
@@ -195,13 +198,14 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
     if (out_dir / "eval").exists():
         shutil.rmtree(out_dir / "eval")
     shutil.copytree(work_dir / "eval", out_dir / "eval", ignore=shutil.ignore_patterns("*.npy"))
-    prepare_cfg = json.loads((data_dir / "prepare_config.json").read_text())
     card = {
         "format_version": 1,
         "name": name,
         "version": version,
         "task": task,
         "labels": labels,
+        # Index i of every logits vector is labels[i]; say how that order was chosen.
+        "label_order": prepare_cfg.get("label_order", "sorted training labels (string order)"),
         "num_layers": model.num_layers,
         "hidden_size": model.config.hidden_size,
         "max_seq_length": max_len,
@@ -230,7 +234,9 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
     }
     _write_json(out_dir / CARD_FILE, card)
     _write_json(out_dir / "export_config.json", {"command": _command_line(), "work_dir": str(work_dir),
-                                                 "data_dir": str(data_dir), "weight_dtype": weight_dtype})
+                                                 "data_dir": str(data_dir), "weight_dtype": weight_dtype,
+                                                 "max_eval_examples": prepare_cfg.get("max_eval_examples"),
+                                                 "label_order": card["label_order"]})
     return card
 
 

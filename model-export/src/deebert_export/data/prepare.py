@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import random
 import sys
 from collections import Counter
 from pathlib import Path
@@ -33,8 +34,10 @@ def prepare(
     dev_file: Path | None = None,
     test_file: Path | None = None,
     labels: list[str] | None = None,
-    text_column: str | None = None,
-    label_column: str = "label",
+    text_column: str | int | None = None,
+    label_column: str | int | None = None,
+    header: bool = True,
+    max_eval_examples: int | None = None,
 ) -> dict:
     """Build the train/dev/test splits of one dataset and write them to ``out_dir``.
 
@@ -50,13 +53,18 @@ def prepare(
         cache_dir: download cache for the corpus (unused for tabular).
         seed: split seed.
         train_file, dev_file, test_file: tabular inputs (.tsv/.csv); dev and test go together.
-        labels: label order (index = logits column); default ``sorted(set(train labels))``.
-        text_column, label_column: tabular column names (see ``load_tabular``).
+        labels: label order (index = logits column); default ``sorted(set(train labels))``
+            (string sort: ``"10"`` before ``"9"``). Recorded as ``label_order``.
+        text_column, label_column, header: tabular columns (names, or 0-based positions when
+            ``header`` is False; see ``load_tabular``).
+        max_eval_examples: if set, dev and test keep at most this many examples each: a
+            ``random.Random(seed)`` sample, kept in split order, so the cap is deterministic.
 
     Returns:
         The dict written to ``out_dir/prepare_config.json``: the arguments, ``corpus``
         (package + version, spamassassin only), ``labels``, ``counts`` (split -> label -> n),
-        ``sizes`` (split -> n), ``duplicates_dropped``, ``empty_dropped``, ``overlap_with_train``
+        ``sizes`` (split -> n, after the cap), ``sizes_before_cap``, ``max_eval_examples``,
+        ``label_order`` (how ``labels`` was ordered), ``duplicates_dropped``, ``empty_dropped``, ``overlap_with_train``
         (dev/test texts also in train), ``command_line`` (``sys.argv``).
 
     Raises:
@@ -64,6 +72,8 @@ def prepare(
             dev/test label outside ``labels``.
     """
     out_dir, cache_dir = Path(out_dir), Path(cache_dir)
+    if max_eval_examples is not None and max_eval_examples < 1:
+        raise DataError(f"--max-eval-examples must be >= 1, got {max_eval_examples}")
     config: dict = {
         "dataset": dataset,
         "out_dir": str(out_dir),
@@ -74,7 +84,9 @@ def prepare(
         "test_file": _str(test_file),
         "text_column": text_column,
         "label_column": label_column,
+        "header": header,
         "labels_argument": labels,
+        "max_eval_examples": max_eval_examples,
         "corpus": None,
         "fractions": None,
         "duplicates_dropped": 0,
@@ -88,17 +100,18 @@ def prepare(
                             "messages_parsed": len(examples) + config["empty_dropped"]}
         splits, config["duplicates_dropped"], config["fractions"] = _dedupe_and_split(examples, seed)
     elif dataset == "tabular":
+        def load(path):
+            return load_tabular(Path(path), text_column, label_column, header=header)
         if train_file is None:
             raise DataError("dataset 'tabular' needs train_file")
         if (dev_file is None) != (test_file is None):
             raise DataError("give both dev_file and test_file, or neither (then train_file is split)")
-        train = load_tabular(Path(train_file), text_column, label_column)
+        train = load(train_file)
         if dev_file is None:
             splits, config["duplicates_dropped"], config["fractions"] = _dedupe_and_split(train, seed)
         else:
             splits = {"train": train,
-                      "dev": load_tabular(Path(dev_file), text_column, label_column),
-                      "test": load_tabular(Path(test_file), text_column, label_column)}
+                      "dev": load(dev_file), "test": load(test_file)}
     else:
         raise DataError(f"unknown dataset '{dataset}'; expected one of {list(DATASETS)}")
 
@@ -108,9 +121,15 @@ def prepare(
     for name in SPLITS:
         check_labels(splits[name], label_list, source=f"{name} split")
 
+    sizes_before_cap = {name: len(splits[name]) for name in SPLITS}
+    for name in ("dev", "test"):
+        splits[name] = cap_examples(splits[name], max_eval_examples, seed)
+
     train_keys = {dedup_key(ex.text) for ex in splits["train"]}
     config.update(
         labels=label_list,
+        label_order="as given by --labels" if labels else "sorted training labels (string order)",
+        sizes_before_cap=sizes_before_cap,
         sizes={name: len(splits[name]) for name in SPLITS},
         counts={name: _label_counts(splits[name], label_list) for name in SPLITS},
         overlap_with_train={name: sum(dedup_key(ex.text) in train_keys for ex in splits[name])
@@ -126,6 +145,18 @@ def prepare(
         json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("wrote %s: sizes %s, %d duplicates dropped", out_dir, config["sizes"], config["duplicates_dropped"])
     return config
+
+
+def cap_examples(examples: list[Example], cap: int | None, seed: int) -> list[Example]:
+    """At most ``cap`` examples: a ``random.Random(seed)`` sample of positions, kept in input order.
+
+    A random sample rather than the first ``cap`` rows because files are often sorted by label;
+    the fixed seed makes the cap give the same rows on every run. ``None`` keeps everything.
+    """
+    if cap is None or cap >= len(examples):
+        return list(examples)
+    keep = sorted(random.Random(seed).sample(range(len(examples)), cap))
+    return [examples[i] for i in keep]
 
 
 def _dedupe_and_split(examples: list[Example], seed: int) -> tuple[dict[str, list[Example]], int, list[float]]:
@@ -155,12 +186,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--test-file", type=Path)
     parser.add_argument("--labels", nargs="+", help="label order; default: sorted train labels")
     parser.add_argument("--text-column")
-    parser.add_argument("--label-column", default="label")
+    parser.add_argument("--label-column")
+    parser.add_argument("--no-header", dest="header", action="store_false")
+    parser.add_argument("--max-eval-examples", type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = prepare(args.dataset, args.out_dir, args.cache_dir, args.seed, args.train_file,
-                         args.dev_file, args.test_file, args.labels, args.text_column, args.label_column)
+                         args.dev_file, args.test_file, args.labels, args.text_column, args.label_column,
+                         args.header, args.max_eval_examples)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

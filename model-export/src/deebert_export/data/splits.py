@@ -100,8 +100,9 @@ def check_labels(examples: Iterable[Example], labels: list[str], source: str = "
         source: where the examples come from (e.g. ``"dev split"`` or a file path), for the message.
 
     Raises:
-        DataError: names the first unknown label, the id of the example carrying it (for tabular
-            data the file and line), how many examples have unknown labels, and the allowed labels.
+        DataError: one line naming the first unknown label, the id of the example carrying it (for
+            tabular data the file and line), how many examples have unknown labels, the allowed
+            labels and the fix (``--labels``).
     """
     allowed = set(labels)
     bad = [ex for ex in examples if ex.label not in allowed]
@@ -109,4 +110,5 @@ def check_labels(examples: Iterable[Example], labels: list[str], source: str = "
         where = f" in {source}" if source else ""
         raise DataError(
             f"unknown label '{bad[0].label}'{where} at example '{bad[0].id}' "
-            f"({len(bad)} example(s) with unknown labels); expected one of {list(labels)}")
+            f"({len(bad)} example(s) with unknown labels); expected one of {list(labels)}: "
+            f"fix the row, or list every label in order with --labels")
