@@ -1,4 +1,4 @@
-"""Command line: ``python -m deebert_export {prepare,train,evaluate,export,run} ...``.
+"""Command line: ``python -m deebert_export {prepare,train,evaluate,export,run,reexport,golden} ...``.
 
 ``run`` chains all four steps with one config; it is the one command that reproduces the default
 model (see the README). Every step writes the config and command line that produced its files.
@@ -18,6 +18,7 @@ from .train import TrainConfig
 HERE = Path(__file__).resolve().parents[2]  # model-export/
 DEFAULT_BUILD = HERE / "build"
 DEFAULT_MODEL_DIR = HERE / "models" / "deebert-spamassassin-minilm-l6"
+DEFAULT_GOLDEN = HERE / "tests" / "golden" / "exit_policies.json"
 
 
 def _add_data_args(p):
@@ -85,8 +86,17 @@ def main(argv=None) -> int:
     p = sub.add_parser("reexport", help="re-write an exported model's SavedModel with this version's graph, "
                        "same weights; verified against its reference_outputs.jsonl")
     p.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR, help="exported model directory (rewritten in place)")
+    p = sub.add_parser("golden", help="write the exit-policy golden file both languages' tests check against")
+    p.add_argument("--out", type=Path, default=DEFAULT_GOLDEN, help="JSON file to write")
+    p.add_argument("--seed", type=int, default=None, help="numpy seed of the random cases (default: the file's)")
     a = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if a.command == "golden":
+        from .golden import DEFAULT_SEED, write_golden
+        doc = write_golden(a.out, DEFAULT_SEED if a.seed is None else a.seed)
+        print("wrote", a.out, "with", sum(len(c["settings"]) for c in doc["cases"]), "settings over",
+              len(doc["cases"]), "cases")
+        return 0
     from . import pipeline
 
     if a.command == "reexport":
