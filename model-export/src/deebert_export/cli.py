@@ -1,4 +1,4 @@
-"""Command line: ``python -m deebert_export {prepare,train,evaluate,export,run,reexport} ...``.
+"""Command line: ``python -m deebert_export {prepare,train,evaluate,export,run,reexport,golden} ...``.
 
 ``run`` chains prepare, train, evaluate and export with one config. Every step writes the config and
 command line that produced its files.
@@ -37,6 +37,7 @@ from .data.examples import DataError
 HERE = Path(__file__).resolve().parents[2]  # model-export/
 DEFAULT_BUILD = HERE / "build"
 MODELS_DIR = HERE / "models"   # committed models: written only on explicit request (see module doc)
+DEFAULT_GOLDEN = HERE / "tests" / "golden" / "exit_policies.json"
 COMMITTED_MODEL_DIR = MODELS_DIR / "deebert-spamassassin-minilm-l6"
 # Training-file names that say nothing about the data set: NAME comes from the folder instead.
 _GENERIC_STEMS = {"train", "training", "data", "dataset", "all", "full", "input"}
@@ -211,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (rewritten in place)")
     p.add_argument("--overwrite-committed", action="store_true",
                    help="allow rewriting a model under models/")
+    p = sub.add_parser("golden", help="write the exit-policy golden file both languages' tests check against")
+    p.add_argument("--out", type=Path, default=DEFAULT_GOLDEN, help="JSON file to write")
+    p.add_argument("--seed", type=int, default=None, help="numpy seed of the random cases (default: the file's)")
     return parser
 
 
@@ -238,6 +242,12 @@ def _is_user_error(e: Exception) -> bool:
 
 
 def _run(a) -> int:
+    if a.command == "golden":
+        from .golden import DEFAULT_SEED, write_golden
+        doc = write_golden(a.out, DEFAULT_SEED if a.seed is None else a.seed)
+        print("wrote", a.out, "with", sum(len(c["settings"]) for c in doc["cases"]), "settings over",
+              len(doc["cases"]), "cases")
+        return 0
     if a.command == "reexport":
         check_model_out(a.model_dir, explicit=True, overwrite_committed=a.overwrite_committed)
         from . import pipeline

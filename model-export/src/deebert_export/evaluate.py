@@ -2,84 +2,18 @@
 sweep with accuracy, exit-layer histogram and expected saving (eq. 2; Figs. 2 and 6).
 
 Everything here works on precomputed logits of ALL off-ramps, float32 (N, n, C): early exit only
-decides which row of them counts, so one forward pass serves every threshold.
+decides which row of them counts, so one forward pass serves every threshold. The exit maths itself
+(scores, policies, exit layers, expected saving) is :mod:`deebert_export.exits`.
 """
 from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
-POLICIES = ("entropy", "divergence")
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def entropy(logits: np.ndarray) -> np.ndarray:
-    """Entropy of softmax(logits) in nats, ``-sum p ln p`` over the last axis (paper section 3.2)."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-    return -(np.exp(log_p) * log_p).sum(axis=-1)
-
-
-def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Jensen-Shannon divergence between distributions over the last axis, in nats, range [0, ln 2]."""
-    m = 0.5 * (p + q)
-
-    def kl(a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(a > 0, a * (np.log(a) - np.log(b)), 0.0)
-        return t.sum(axis=-1)
-
-    return 0.5 * kl(p, m) + 0.5 * kl(q, m)
-
-
-def exit_scores(all_logits: np.ndarray, policy: str) -> np.ndarray:
-    """Per-input, per-layer score compared with S.
-
-    Args:
-        all_logits: float (N, n, C).
-        policy: "entropy" (DeeBERT) or "divergence" (BADGE-style: JS divergence between off-ramp i and
-            i-1; layer 1 gets +inf, it never exits under this policy).
-    Returns:
-        float (N, n) in nats.
-    """
-    if policy == "entropy":
-        return entropy(all_logits)
-    if policy == "divergence":
-        p = softmax(all_logits)
-        div = js_divergence(p[:, 1:, :], p[:, :-1, :])
-        return np.concatenate([np.full((len(p), 1), np.inf), div], axis=1)
-    raise ValueError(f"unknown exit policy {policy!r}; known: {POLICIES}")
-
-
-def exit_layers(all_logits: np.ndarray, threshold: float, policy: str = "entropy") -> np.ndarray:
-    """1-based exit layer per input: the first layer whose score is < S, else n (Algorithm 1).
-
-    Returns:
-        int (N,) in 1..n.
-    """
-    scores = exit_scores(all_logits, policy)
-    n = scores.shape[1]
-    below = scores < threshold
-    below[:, n - 1] = True  # the last off-ramp always takes what is left
-    return below.argmax(axis=1) + 1
-
-
-def expected_saving(exit_layer: np.ndarray, num_layers: int) -> float:
-    """Expected saving, DeeBERT eq. 2: ``1 - sum_i i*N_i / (n * N)``, the share of layer computations
-    skipped (0 = none, 1 - 1/n = all exit at layer 1). Off-ramp cost is ignored, as in the paper.
-    (The Hugging Face reference script logs the complement, layers run / layers total.)
-    """
-    return float(1.0 - np.sum(exit_layer) / (num_layers * len(exit_layer)))
-
+from . import exits
 
 def per_layer_accuracy(all_logits: np.ndarray, labels: np.ndarray) -> list[float]:
     """Accuracy of every off-ramp when all inputs are forced to exit there (paper Fig. 4); index 0 = layer 1."""
@@ -88,11 +22,12 @@ def per_layer_accuracy(all_logits: np.ndarray, labels: np.ndarray) -> list[float
 
 
 def sweep(all_logits: np.ndarray, labels: np.ndarray, thresholds, policy: str = "entropy") -> list[dict]:
-    """Accuracy, exit-layer histogram and expected saving for each threshold S (paper Figs. 2 and 6)."""
+    """Accuracy, exit-layer histogram and expected saving for each threshold (paper Figs. 2 and 6): S in
+    nats for entropy/divergence, the patience in layers for patience."""
     n = all_logits.shape[1]
     rows = []
     for s in thresholds:
-        layer = exit_layers(all_logits, s, policy)
+        layer = exits.exit_layers(all_logits, s, policy)
         pred = all_logits[np.arange(len(layer)), layer - 1].argmax(axis=-1)
         rows.append({
             "policy": policy,
@@ -100,16 +35,16 @@ def sweep(all_logits: np.ndarray, labels: np.ndarray, thresholds, policy: str = 
             "accuracy": float((pred == labels).mean()),
             "exit_histogram": np.bincount(layer, minlength=n + 1)[1:].tolist(),
             "mean_exit_layer": float(layer.mean()),
-            "expected_saving": expected_saving(layer, n),
+            "expected_saving": exits.expected_saving(layer, n),
         })
     return rows
 
 
-def default_thresholds(num_labels: int, policy: str = "entropy") -> list[float]:
-    """A grid from 0 to just above the score's maximum (ln C for entropy, ln 2 for divergence)."""
-    top = math.log(num_labels) if policy == "entropy" else math.log(2)
-    fine = np.geomspace(1e-4, top, 40)
-    return [0.0] + [float(round(x, 6)) for x in fine] + [float(round(top * 1.01, 6))]
+def default_thresholds(num_labels: int, policy: str = "entropy", num_layers: int | None = None) -> list[float]:
+    """The sweep's grid, :func:`exits.setting_grid` (patience needs ``num_layers``)."""
+    if policy == exits.PATIENCE and num_layers is None:
+        raise ValueError("patience sweeps need num_layers")
+    return exits.setting_grid(num_labels, num_layers or 0, policy)
 
 
 def recommend_threshold(dev_sweep: list[dict], dev_last_accuracy: float, max_accuracy_drop: float = 0.0025) -> dict:

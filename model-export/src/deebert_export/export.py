@@ -3,7 +3,7 @@
 See ``docs/export-format.md`` for the contract. Why one signature per layer rather than an in-graph
 loop with the threshold as an input: the runtime (Java) drives Algorithm 1 itself, so (a) the batch
 shrinks between layers with one boolean mask per layer and an exited row never runs a later layer,
-(b) the exit policy (entropy, divergence) and the live threshold S stay runtime decisions that need no
+(b) the exit policy (entropy, divergence, patience) and the live threshold S stay runtime decisions that need no
 re-export, and (c) the runtime can count exits per layer for live metrics. The price is one signature
 call per layer (~70 us on CPU), small next to a layer's compute.
 """
@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .model import DeeBertModel, entropy_from_logits
+from .exits import entropy_tf
+from .model import DeeBertModel
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class _ExportModule(tf.Module):
                     out = model.layer(i, hidden, attention_mask)
                     logits = model.off_ramp(i, out[:, 0, :])
                     return {"hidden_out": out, "logits": logits, "probs": tf.nn.softmax(logits, axis=-1),
-                            "entropy": entropy_from_logits(logits)}
+                            "entropy": entropy_tf(logits)}
                 return layer
             self.layers.append(make())
 

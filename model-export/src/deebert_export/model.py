@@ -70,18 +70,6 @@ class BertConfig:
         return dataclasses.asdict(self)
 
 
-def entropy_from_logits(logits: tf.Tensor) -> tf.Tensor:
-    """Entropy of softmax(logits), ``-sum_c p_c ln p_c``, in nats (DeeBERT section 3.2).
-
-    Args:
-        logits: float32 (..., C).
-    Returns:
-        float32 (...), in [0, ln C]. Computed from log-softmax, so p = 0 gives no NaN.
-    """
-    log_p = tf.nn.log_softmax(logits, axis=-1)
-    return -tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1)
-
-
 class DeeBertModel(tf.Module):
     """BERT encoder + n off-ramps, with weights as plain ``tf.Variable``s.
 

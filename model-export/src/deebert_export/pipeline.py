@@ -25,6 +25,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from . import evaluate as ev
+from . import exits
 from .checkpoint import DEFAULT_BACKBONE_PYPI, default_backbone_dir, load_checkpoint
 from .data import read_jsonl
 from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, as_stored_dtype, describe_signatures,
@@ -138,7 +139,7 @@ def evaluate(data_dir: Path, work_dir: Path, weight_dtype: str = "float16", max_
         logits = all_logits(model, ids, desc=f"evaluate {split}")
         np.save(out_dir / f"{split}_all_logits.npy", logits)
         layer_acc = ev.per_layer_accuracy(logits, y)
-        sweeps = {p: ev.sweep(logits, y, ev.default_thresholds(len(labels), p), p) for p in ev.POLICIES}
+        sweeps = {p: ev.sweep(logits, y, ev.default_thresholds(len(labels), p, logits.shape[1]), p) for p in exits.POLICIES}
         ev.write_reports(out_dir, split, layer_acc, sweeps)
         result[split] = {"num_examples": len(examples), "per_layer_accuracy": layer_acc, "sweep": sweeps}
         if split == "test" and compare_float32 and weight_dtype != "float32":
@@ -220,11 +221,13 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
                              "i+1, and the exit policy and live threshold need no re-export"),
         "weights": {"stored_dtype": weight_dtype, "compute_dtype": "float32", "storage": storage_description(stored),
                     **evaluation.get("float32_comparison", {})},
-        "exit_policies": list(ev.POLICIES),
+        "exit_policies": list(exits.POLICIES),
         "recommended_threshold": evaluation["recommended_threshold"],
         "per_layer_accuracy": {s: evaluation[s]["per_layer_accuracy"] for s in ("dev", "test")},
         "sweep": {s: evaluation[s]["sweep"]["entropy"] for s in ("dev", "test")},
         "sweep_divergence": {s: evaluation[s]["sweep"]["divergence"] for s in ("dev", "test")},
+        # .get: evaluations made before the patience policy existed have no patience sweep
+        "sweep_patience": {s: evaluation[s]["sweep"].get("patience", []) for s in ("dev", "test")},
         "expected_saving_definition": "1 - sum_i i*N_i / (n*N), DeeBERT eq. 2",
         "data": prepare_cfg,
         "backbone": record["backbone"],

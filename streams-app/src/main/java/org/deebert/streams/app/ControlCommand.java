@@ -1,6 +1,8 @@
 package org.deebert.streams.app;
 
+import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -8,6 +10,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.deebert.streams.classifier.ModelCard;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ThresholdControl;
@@ -38,18 +41,27 @@ public final class ControlCommand implements Callable<Integer> {
 
     /** {@code control set-threshold}: validates, then produces a ThresholdControl keyed by the model name. */
     @Command(name = "set-threshold", mixinStandardHelpOptions = true,
-            description = "Set S (nats) for a model; applies to events classified after it arrives.")
+            description = {"Set the exit setting of a model; applies to events classified after it arrives.",
+                "ENTROPY/DIVERGENCE: --value S in nats (finite, >= 0), optionally --layer-thresholds S_1,...,S_n;",
+                "PATIENCE: --value t, the patience in layers (an integer in 1..n).",
+                "n comes from the model card in model.dir when it is readable; otherwise the service checks it."})
     static final class SetThreshold implements Callable<Integer> {
         @Mixin ConfigOption config;
 
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
 
-        @Option(names = "--value", required = true, description = "Threshold S in nats, finite and >= 0.")
+        @Option(names = "--value", required = true,
+                description = "Threshold S in nats (ENTROPY, DIVERGENCE), finite and >= 0; the patience in layers (PATIENCE).")
         double value;
 
         @Option(names = "--policy", defaultValue = "ENTROPY", description = "Exit policy: ${COMPLETION-CANDIDATES}.")
         ExitPolicyName policy;
+
+        @Option(names = "--layer-thresholds", split = ",", paramLabel = "S_i",
+                description = "Per-layer thresholds S_1,...,S_n in nats (ENTROPY, DIVERGENCE), one per layer; "
+                        + "they replace --value layer by layer.")
+        List<Double> layerThresholds;
 
         @Option(names = "--reason", required = true, description = "Why (audit trail).")
         String reason;
@@ -60,16 +72,19 @@ public final class ControlCommand implements Callable<Integer> {
         @Override
         public Integer call() throws InterruptedException {
             AppSettings settings = config.load();
+            int numLayers = ControlCommand.numLayersOrUnknown(settings, model);
             ThresholdControl message;
             try {
-                message = ControlCommand.thresholdMessage(model, value, policy,
+                message = ControlCommand.thresholdMessage(model, value, policy, layerThresholds, numLayers,
                         by != null ? by : System.getProperty("user.name", "unknown"), reason);
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
             }
             RecordMetadata written = ControlCommand.send(settings, model, message);
-            System.out.printf("Threshold for %s set to S=%s (%s): %s-%d@%d%n", model, value, policy,
+            System.out.printf("Threshold for %s set to %s=%s%s (%s): %s-%d@%d%n", model,
+                    policy == ExitPolicyName.PATIENCE ? "patience" : "S", value,
+                    layerThresholds == null ? "" : ", per layer " + layerThresholds, policy,
                     written.topic(), written.partition(), written.offset());
             return 0;
         }
@@ -106,11 +121,51 @@ public final class ControlCommand implements Callable<Integer> {
      * @throws IllegalArgumentException saying which rule the message breaks
      */
     public static ThresholdControl thresholdMessage(String model, double value, ExitPolicyName policy, String by, String reason) {
+        return thresholdMessage(model, value, policy, null, 0, by, reason);
+    }
+
+    /**
+     * Builds a set-threshold message with every field and checks it with the service's rules
+     * ({@link ControlMessageValidator}).
+     *
+     * @param model           the model name (the record key)
+     * @param value           S in nats (ENTROPY, DIVERGENCE) or the patience in layers (PATIENCE)
+     * @param policy          the exit policy
+     * @param layerThresholds S_1..S_n in nats, or null for {@code value} at every layer
+     * @param numLayers       the model's number of layers n, or 0 when unknown (then the rules that need n
+     *                        are checked by the service only)
+     * @param by              who makes the change (audit trail)
+     * @param reason          why (audit trail)
+     * @return the message, stamped with the current time
+     * @throws IllegalArgumentException saying which rule the message breaks
+     */
+    public static ThresholdControl thresholdMessage(String model, double value, ExitPolicyName policy,
+            List<Double> layerThresholds, int numLayers, String by, String reason) {
         ThresholdControl message = ThresholdControl.newBuilder()
-                .setThreshold(value).setPolicy(policy).setModelName(model)
+                .setThreshold(value).setPolicy(policy).setLayerThresholds(layerThresholds).setModelName(model)
                 .setChangedBy(by).setReason(reason).setChangedAt(Instant.now()).build();
-        new ControlMessageValidator(model).validate(model, message);
+        new ControlMessageValidator(model, numLayers).validate(model, message);
         return message;
+    }
+
+    /**
+     * The number of layers of {@code model}, from the model card in the configured {@code model.dir}, so the
+     * CLI checks a patience or a per-layer list against it before writing. An operator's machine may have
+     * no model directory: then 0 (unknown), with a note, and the service is the one to check.
+     */
+    static int numLayersOrUnknown(AppSettings settings, String model) {
+        try {
+            ModelCard card = ModelCard.read(settings.modelDir());
+            if (card.name().equals(model)) {
+                return card.numLayers();
+            }
+            System.err.println("Note: the model card in " + settings.modelDir() + " is for " + card.name()
+                    + ", not " + model + "; the number of layers is checked by the service only");
+        } catch (UncheckedIOException | IllegalArgumentException e) {
+            System.err.println("Note: no readable model card in " + settings.modelDir()
+                    + "; the number of layers is checked by the service only");
+        }
+        return 0;
     }
 
     /**

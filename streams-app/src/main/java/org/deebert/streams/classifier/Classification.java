@@ -10,7 +10,8 @@ package org.deebert.streams.classifier;
  *                      {@code numLayers} = the original classifier after the last layer
  * @param numLayers     number of transformer layers (= off-ramps) in the model
  * @param entropy       entropy of {@code probabilities} in nats (paper section 3.2), whatever the policy
- * @param exitScore     the policy's score at the exit layer, in nats (equals {@code entropy} for ENTROPY)
+ * @param exitScore     the policy's score at the exit layer ({@link ExitScores#score}): nats for ENTROPY (equals
+ *                      {@code entropy}) and DIVERGENCE (+Infinity at layer 1), layers for PATIENCE
  * @param numTokens     tokens fed to the model after truncation, including [CLS] and [SEP]
  */
 public record Classification(

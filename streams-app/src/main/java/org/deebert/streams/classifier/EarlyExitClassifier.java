@@ -32,9 +32,11 @@ import java.util.Objects;
  * DJL's TensorFlow engine.
  *
  * <p>Inference is paper Algorithm 1 (Xin et al. 2020, section 3.2), batched: {@code embed}, then
- * {@code layer_1}, {@code layer_2}, ...; after layer i each remaining input's exit score (entropy of
- * off-ramp i, or Jensen-Shannon divergence between off-ramps i and i-1, in nats) is read into Java;
- * inputs scoring strictly below S leave with off-ramp i's prediction, and the rows that stay are cut
+ * {@code layer_1}, {@code layer_2}, ...; after layer i each remaining input's exit score
+ * ({@link ExitScores}: entropy of off-ramp i or Jensen-Shannon divergence between off-ramps i and i-1,
+ * in nats, or PABEE's count of agreeing earlier off-ramps, in layers) is read into Java; inputs the
+ * {@link ExitSetting} accepts leave with off-ramp i's prediction (for PATIENCE a row stays in the batch
+ * until its label has held for {@code patience} more off-ramps), and the rows that stay are cut
  * out of {@code hidden_out} (B,T,H) and {@code attention_mask} (B,T) with a boolean mask, so layer i+1
  * runs only on them (padding columns no remaining row needs are dropped too). Layer n's off-ramp (the
  * original classifier) takes whoever is left.
@@ -151,14 +153,16 @@ public final class EarlyExitClassifier implements TextClassifier {
      * Inputs beyond the max batch size are split into chunks, each run through Algorithm 1 on its own.
      *
      * @param texts   raw texts, each non-null and non-empty
-     * @param setting the exit policy and threshold S (nats)
+     * @param setting the exit policy and threshold (S in nats, or the patience in layers)
      * @return classifications in input order and the call's {@link BatchStats}
-     * @throws IllegalArgumentException if a text is null or empty (the message gives its index only)
+     * @throws IllegalArgumentException if a text is null or empty (the message gives its index only), or the
+     *     setting does not fit this model ({@link ExitSetting#validateFor})
      * @throws IllegalStateException    if the classifier is closed
      */
     public synchronized BatchResult classifyBatch(List<String> texts, ExitSetting setting) {
         Objects.requireNonNull(texts, "texts");
         Objects.requireNonNull(setting, "setting");
+        setting.validateFor(layers.length);
         checkTexts(texts);
         long start = System.nanoTime();
         Classification[] results = new Classification[texts.size()];
@@ -195,7 +199,7 @@ public final class EarlyExitClassifier implements TextClassifier {
             ids.close();
 
             int[] chunkRow = identity(batch.rows()); // live row -> row in this chunk
-            float[][] previousProbs = null; // off-ramp i-1's softmax per live row, for DIVERGENCE
+            ExitScores.OffRamp[] previous = null; // off-ramp i-1 per live row, for DIVERGENCE and PATIENCE
             for (int layer = 1; layer <= numLayers; layer++) {
                 NDList out = call(layers[layer - 1], Map.of(SignatureNames.HIDDEN, hidden,
                         SignatureNames.ATTENTION_MASK, mask));
@@ -207,15 +211,15 @@ public final class EarlyExitClassifier implements TextClassifier {
                 int classes = probs.length / live;
 
                 boolean[] keep = new boolean[live];
-                float[][] rowProbs = new float[live][];
+                ExitScores.OffRamp[] current = new ExitScores.OffRamp[live];
                 int kept = 0;
                 for (int r = 0; r < live; r++) {
-                    rowProbs[r] = Arrays.copyOfRange(probs, r * classes, (r + 1) * classes);
-                    double score = ExitScores.score(setting.policy(), entropy[r], rowProbs[r],
-                            previousProbs == null ? null : previousProbs[r]);
-                    if (layer == numLayers || ExitScores.exits(score, setting.threshold())) {
+                    ExitScores.OffRamp before = previous == null ? null : previous[r];
+                    current[r] = ExitScores.next(before, Arrays.copyOfRange(probs, r * classes, (r + 1) * classes));
+                    double score = ExitScores.score(setting.policy(), entropy[r], current[r], before);
+                    if (layer == numLayers || ExitScores.exits(setting, layer, score)) {
                         int row = chunkRow[r];
-                        results[offset + row] = classification(rowProbs[r], layer, entropy[r], score,
+                        results[offset + row] = classification(current[r], layer, entropy[r], score,
                                 batch.numTokens()[row]);
                         histogram[layer - 1]++;
                     } else {
@@ -234,7 +238,7 @@ public final class EarlyExitClassifier implements TextClassifier {
                 }
                 if (kept == live) {
                     hidden = hiddenOut;
-                    previousProbs = rowProbs;
+                    previous = current;
                     continue;
                 }
                 NDArray keepMask = manager.create(keep); // bool (B')
@@ -245,15 +249,15 @@ public final class EarlyExitClassifier implements TextClassifier {
                 keepMask.close();
                 mask = keptMask;
                 int[] nextRows = new int[kept];
-                float[][] nextProbs = new float[kept][];
+                ExitScores.OffRamp[] nextPrevious = new ExitScores.OffRamp[kept];
                 for (int r = 0, k = 0; r < live; r++) {
                     if (keep[r]) {
                         nextRows[k] = chunkRow[r];
-                        nextProbs[k++] = rowProbs[r];
+                        nextPrevious[k++] = current[r];
                     }
                 }
                 chunkRow = nextRows;
-                previousProbs = nextProbs;
+                previous = nextPrevious;
                 // Drop padding columns no remaining row needs (results do not depend on padding length).
                 int seqLen = 0;
                 for (int row : chunkRow) {
@@ -335,15 +339,11 @@ public final class EarlyExitClassifier implements TextClassifier {
         return block.forward(parameterStore, ordered, false);
     }
 
-    private Classification classification(float[] probs, int exitLayer, double entropy, double score, int numTokens) {
-        int best = 0;
-        for (int c = 1; c < probs.length; c++) {
-            if (probs[c] > probs[best]) {
-                best = c;
-            }
-        }
-        return new Classification(best, card.labels().get(best), probs, exitLayer, layers.length, entropy, score,
-                numTokens);
+    private Classification classification(ExitScores.OffRamp offRamp, int exitLayer, double entropy, double score,
+            int numTokens) {
+        int best = offRamp.label();
+        return new Classification(best, card.labels().get(best), offRamp.probs(), exitLayer, layers.length, entropy,
+                score, numTokens);
     }
 
     private static void checkTexts(List<String> texts) {

@@ -1,8 +1,10 @@
 package org.deebert.streams.classifier;
 
 /**
- * Per-input exit scores of the {@link ExitPolicy} variants and the exit test (paper Algorithm 1:
- * leave at the first layer whose score is strictly below S).
+ * The exit maths, defined once on the Java side: per-input scores of the {@link ExitPolicy} variants and
+ * the exit test (paper Algorithm 1: leave at the first layer the policy accepts; the last layer takes
+ * whoever is left). Python's single copy is {@code model-export/src/deebert_export/exits.py}; both are
+ * checked against {@code model-export/tests/golden/exit_policies.json} ({@code ExitPoliciesGoldenTest}).
  */
 final class ExitScores {
 
@@ -10,34 +12,80 @@ final class ExitScores {
     }
 
     /**
+     * What one input's off-ramp said at one layer, carried to the next layer for DIVERGENCE and PATIENCE.
+     *
+     * @param probs  the off-ramp's softmax, length C
+     * @param label  its predicted label: {@link #argmax}
+     * @param streak how many consecutive earlier off-ramps predicted the same label (layers; 0 at layer 1)
+     */
+    record OffRamp(float[] probs, int label, int streak) {
+    }
+
+    /**
+     * @param previous the same input's off-ramp at the previous layer, or null at layer 1
+     * @param probs    this layer's off-ramp softmax, length C
+     * @return this layer's off-ramp, with PABEE's counter advanced (or reset when the label changed)
+     */
+    static OffRamp next(OffRamp previous, float[] probs) {
+        int label = argmax(probs);
+        int streak = previous != null && previous.label() == label ? previous.streak() + 1 : 0;
+        return new OffRamp(probs, label, streak);
+    }
+
+    /**
+     * The predicted label: index of the largest probability; a tie goes to the lowest index (as numpy's
+     * {@code argmax} in Python).
+     *
+     * @param probs length C >= 1
+     * @return 0-based label index
+     */
+    static int argmax(float[] probs) {
+        int best = 0;
+        for (int c = 1; c < probs.length; c++) {
+            if (probs[c] > probs[best]) {
+                best = c;
+            }
+        }
+        return best;
+    }
+
+    /**
      * The policy's score for one input at one layer.
      *
-     * @param policy    the policy in force
-     * @param entropy   entropy of this off-ramp's softmax, nats (the signature's {@code entropy} output)
-     * @param probs     this off-ramp's softmax, length C
-     * @param previous  the previous off-ramp's softmax, length C, or null at layer 1
-     * @return the score in nats; NaN for DIVERGENCE at layer 1 (no earlier off-ramp: never exits)
+     * @param policy   the policy in force
+     * @param entropy  entropy of this off-ramp's softmax, nats (the signature's {@code entropy} output)
+     * @param current  this layer's off-ramp ({@link #next})
+     * @param previous the previous layer's off-ramp, or null at layer 1
+     * @return ENTROPY: the entropy (nats); DIVERGENCE: Jensen-Shannon divergence from the previous
+     *     off-ramp (nats), {@code +Infinity} at layer 1, so no S lets it exit there; PATIENCE: the streak (layers)
      */
-    static double score(ExitPolicy policy, double entropy, float[] probs, float[] previous) {
+    static double score(ExitPolicy policy, double entropy, OffRamp current, OffRamp previous) {
         switch (policy) {
             case ENTROPY:
                 return entropy;
             case DIVERGENCE:
-                return previous == null ? Double.NaN : jensenShannon(probs, previous);
+                return previous == null ? Double.POSITIVE_INFINITY : jensenShannon(current.probs(), previous.probs());
+            case PATIENCE:
+                return current.streak();
             default:
                 throw new IllegalStateException("unknown policy " + policy);
         }
     }
 
     /**
-     * Whether an input leaves: score strictly below S. NaN never exits, so S = 0 keeps every input.
+     * Whether an input leaves at this layer (the last layer's rule, "everyone left leaves", is the caller's).
      *
-     * @param score     the policy's score, nats
-     * @param threshold S, nats
-     * @return true if the input leaves at this layer
+     * @param setting the setting in force
+     * @param layer   1-based layer
+     * @param score   {@link #score} at that layer
+     * @return ENTROPY/DIVERGENCE: score strictly below S_layer (so S = 0 keeps every input);
+     *     PATIENCE: streak {@code >=} the patience
      */
-    static boolean exits(double score, double threshold) {
-        return score < threshold;
+    static boolean exits(ExitSetting setting, int layer, double score) {
+        if (setting.policy() == ExitPolicy.PATIENCE) {
+            return score >= setting.threshold();
+        }
+        return score < setting.thresholdAt(layer);
     }
 
     /**

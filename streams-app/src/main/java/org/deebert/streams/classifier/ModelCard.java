@@ -89,7 +89,7 @@ public record ModelCard(
             throw new IllegalArgumentException("recommended_threshold has no policy");
         }
         ExitPolicy policy = ExitPolicy.valueOf(recommendedThreshold.policy().toUpperCase(Locale.ROOT));
-        return new ExitSetting(policy, recommendedThreshold.value());
+        return new ExitSetting(policy, recommendedThreshold.value()).validateFor(numLayers());
     }
 
     /**

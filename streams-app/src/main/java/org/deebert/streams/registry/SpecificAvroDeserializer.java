@@ -7,6 +7,7 @@ import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.generic.GenericData;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificRecord;
@@ -33,8 +34,33 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
      */
     public SpecificAvroDeserializer(Class<T> type, SchemaRegistryClient registry) {
         this.registry = registry;
-        this.model = SpecificData.getForClass(type);
+        this.model = withExactDoubleArrays(SpecificData.getForClass(type), type.getClassLoader());
         this.readerSchema = model.getSchema(type);
+    }
+
+    /**
+     * A copy of the class's data model (same logical-type conversions) that reads {@code array<double>}
+     * into a plain {@link GenericData.Array}. Why: Avro 1.12.0's {@code GenericData.newArray} returns a
+     * {@code PrimitivesArrays.DoubleArray}, whose {@code add(Double)} rounds every element through float
+     * (AVRO-4108, apache/avro PR 3285, fixed after 1.12.0), so 0.1 would read back as 0.10000000149 in
+     * e.g. {@code ThresholdControl.layer_thresholds}.
+     */
+    static SpecificData withExactDoubleArrays(SpecificData base, ClassLoader loader) {
+        SpecificData exact = new SpecificData(loader) {
+            @Override
+            public Object newArray(Object old, int size, Schema schema) {
+                if (schema.getElementType().getType() == Schema.Type.DOUBLE) {
+                    if (old instanceof GenericData.Array<?> reused) {
+                        reused.clear();
+                        return reused;
+                    }
+                    return new GenericData.Array<Double>(size, schema);
+                }
+                return super.newArray(old, size, schema);
+            }
+        };
+        base.getConversions().forEach(exact::addLogicalTypeConversion);
+        return exact;
     }
 
     /**

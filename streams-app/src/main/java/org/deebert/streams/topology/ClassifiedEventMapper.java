@@ -44,6 +44,7 @@ final class ClassifiedEventMapper {
                 .setExitEntropy(c.entropy())
                 .setExitScore(c.exitScore())
                 .setThreshold(inForce.setting().threshold())
+                .setLayerThresholds(inForce.setting().layerThresholds())
                 .setExitPolicy(ExitPolicyName.valueOf(inForce.setting().policy().name()))
                 .setThresholdSource(inForce.source())
                 .setModelName(modelName)

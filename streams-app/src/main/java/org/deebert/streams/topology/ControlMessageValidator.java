@@ -1,5 +1,6 @@
 package org.deebert.streams.topology;
 
+import java.util.List;
 import org.deebert.streams.classifier.ExitPolicy;
 import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.schema.ThresholdControl;
@@ -7,22 +8,37 @@ import org.deebert.streams.schema.ThresholdControl;
 /**
  * Decides whether a {@link ThresholdControl} message may change this model's exit setting. Used both by
  * the global-store processor and by the CLI before it produces a message, so both apply the same rules.
+ * The rules on the setting itself live in {@link ExitSetting} (its constructor and
+ * {@link ExitSetting#validateFor(int)}); this class adds the message's own: key and model name.
+ *
+ * <p>The rules: the key and {@code model_name} equal this model's name; the policy is known here;
+ * ENTROPY/DIVERGENCE: S finite and {@code >= 0} (nats); PATIENCE: the threshold is an integer patience in
+ * 1..n (layers); {@code layer_thresholds}, when present, only with ENTROPY/DIVERGENCE, exactly n values,
+ * each finite and {@code >= 0} (nats).
  */
 public final class ControlMessageValidator {
 
     private final String modelName;
+    private final int numLayers;
 
-    /** @param modelName the name of the model served here (from its model card) */
-    public ControlMessageValidator(String modelName) {
+    /**
+     * @param modelName the name of the model served here (from its model card)
+     * @param numLayers the model's number of layers n (from its model card), or 0 when unknown (the CLI
+     *                  without a readable model card): then the rules that need n are left to the service
+     */
+    public ControlMessageValidator(String modelName, int numLayers) {
+        if (numLayers < 0) {
+            throw new IllegalArgumentException("numLayers must be >= 0, got " + numLayers);
+        }
         this.modelName = modelName;
+        this.numLayers = numLayers;
     }
 
     /**
      * @param key   the record key (must equal the model name)
      * @param value the control message (not a tombstone)
      * @return the exit setting the message asks for
-     * @throws IllegalArgumentException saying which rule the message breaks: key or {@code model_name}
-     *     differs from this model's name, S is negative, NaN or infinite, or the policy is unknown here
+     * @throws IllegalArgumentException saying which rule the message breaks (see the class comment)
      */
     public ExitSetting validate(String key, ThresholdControl value) {
         if (!modelName.equals(key)) {
@@ -31,16 +47,14 @@ public final class ControlMessageValidator {
         if (!modelName.equals(value.getModelName())) {
             throw new IllegalArgumentException("model_name '" + value.getModelName() + "' differs from the key '" + key + "'");
         }
-        double s = value.getThreshold();
-        if (!Double.isFinite(s) || s < 0) {
-            throw new IllegalArgumentException("threshold S must be a finite number >= 0, got " + s);
-        }
         ExitPolicy policy;
         try {
             policy = ExitPolicy.valueOf(String.valueOf(value.getPolicy()));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("unknown exit policy " + value.getPolicy());
         }
-        return new ExitSetting(policy, s);
+        List<Double> layerThresholds = value.getLayerThresholds();
+        ExitSetting setting = new ExitSetting(policy, value.getThreshold(), layerThresholds);
+        return numLayers > 0 ? setting.validateFor(numLayers) : setting;
     }
 }

@@ -2,6 +2,8 @@ package org.deebert.streams.topology;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
@@ -11,8 +13,10 @@ import org.deebert.streams.classifier.ExitSetting;
 
 /**
  * Binary form of a validated {@link ExitSetting} inside the threshold global store: the threshold as an
- * 8-byte double, then the policy name in UTF-8. Kept out of the Schema Registry on purpose: a store
- * serde talking to the registry would register a subject for an internal topic name.
+ * 8-byte double, the number of per-layer thresholds as a 4-byte int (-1 = none), that many 8-byte doubles,
+ * then the policy name in UTF-8. Kept out of the Schema Registry on purpose: a store serde talking to the
+ * registry would register a subject for an internal topic name. The store is in memory and rebuilt from
+ * the control topic at every start, so this format can change between versions without migration.
  */
 public final class ExitSettingSerde implements Serde<ExitSetting> {
 
@@ -23,7 +27,14 @@ public final class ExitSettingSerde implements Serde<ExitSetting> {
                 return null;
             }
             byte[] policy = s.policy().name().getBytes(StandardCharsets.UTF_8);
-            return ByteBuffer.allocate(8 + policy.length).putDouble(s.threshold()).put(policy).array();
+            List<Double> perLayer = s.layerThresholds();
+            int count = perLayer == null ? 0 : perLayer.size();
+            ByteBuffer buffer = ByteBuffer.allocate(8 + 4 + 8 * count + policy.length)
+                    .putDouble(s.threshold()).putInt(perLayer == null ? -1 : count);
+            for (int i = 0; i < count; i++) {
+                buffer.putDouble(perLayer.get(i));
+            }
+            return buffer.put(policy).array();
         };
     }
 
@@ -36,8 +47,16 @@ public final class ExitSettingSerde implements Serde<ExitSetting> {
             try {
                 ByteBuffer buffer = ByteBuffer.wrap(bytes);
                 double threshold = buffer.getDouble();
-                String policy = new String(bytes, 8, bytes.length - 8, StandardCharsets.UTF_8);
-                return new ExitSetting(ExitPolicy.valueOf(policy), threshold);
+                int count = buffer.getInt();
+                List<Double> perLayer = null;
+                if (count >= 0) {
+                    perLayer = new ArrayList<>(count);
+                    for (int i = 0; i < count; i++) {
+                        perLayer.add(buffer.getDouble());
+                    }
+                }
+                String policy = new String(bytes, buffer.position(), buffer.remaining(), StandardCharsets.UTF_8);
+                return new ExitSetting(ExitPolicy.valueOf(policy), threshold, perLayer);
             } catch (RuntimeException e) {
                 throw new SerializationException("corrupt exit setting in the threshold store", e);
             }

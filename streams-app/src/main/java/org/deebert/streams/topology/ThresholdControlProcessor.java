@@ -33,11 +33,12 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
     /**
      * @param storeName the global store to maintain
      * @param modelName the model served here
+     * @param numLayers its number of layers n (a patience must be <= n, a per-layer list have n values)
      */
-    public ThresholdControlProcessor(String storeName, String modelName) {
+    public ThresholdControlProcessor(String storeName, String modelName, int numLayers) {
         this.storeName = storeName;
         this.modelName = modelName;
-        this.validator = new ControlMessageValidator(modelName);
+        this.validator = new ControlMessageValidator(modelName, numLayers);
     }
 
     @Override
@@ -77,7 +78,8 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
             return;
         }
         store.put(key, setting);
-        LOG.info("Threshold for model {} set to S={} nats, policy {}, by {}", key, setting.threshold(), setting.policy(),
-                value.getChangedBy());
+        LOG.info("Exit setting for model {} set to policy {}, threshold {} ({}), per-layer thresholds {}, by {}", key,
+                setting.policy(), setting.threshold(), setting.policy().comparesScoreInNats() ? "nats" : "layers",
+                setting.layerThresholds(), value.getChangedBy());
     }
 }

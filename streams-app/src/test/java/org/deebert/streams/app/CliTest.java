@@ -12,6 +12,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,6 +68,24 @@ class CliTest {
     private static int closedPort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
+        }
+    }
+
+    @Test
+    void setThresholdRejectsABadPatienceOrPerLayerListWithoutProducing() {
+        // No model card here (model.dir unset): the rules that need n are the service's, the others the CLI's.
+        String[][] bad = {
+            {"--policy", "PATIENCE", "--value", "0"},
+            {"--policy", "PATIENCE", "--value", "1.5"},
+            {"--policy", "PATIENCE", "--value", "2", "--layer-thresholds", "0.1,0.1"},
+            {"--value", "0.1", "--layer-thresholds", "0.1,-0.2,0.3"},
+        };
+        for (String[] args : bad) {
+            List<String> line = new ArrayList<>(List.of("control", "set-threshold", "--model", "m", "--reason", "test"));
+            line.addAll(List.of(args));
+            StringWriter err = new StringWriter();
+            int exit = Cli.commandLine().setErr(new PrintWriter(err)).execute(line.toArray(String[]::new));
+            assertThat(exit).as("%s", line).isEqualTo(2);
         }
     }
 

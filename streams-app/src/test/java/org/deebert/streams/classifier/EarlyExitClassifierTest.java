@@ -133,6 +133,53 @@ class EarlyExitClassifierTest {
     }
 
     @Test
+    void patienceKeepsARowInTheBatchUntilItsLabelHeldForTMoreOffRamps() {
+        // Expected exit layers from serving_default (every off-ramp of every input, no early exit).
+        float[][][] logits = classifier.allOffRampLogits(texts);
+        for (int t = 1; t <= n; t++) {
+            BatchResult result = classifier.classifyBatch(texts, ExitSetting.patience(t));
+            long layerRows = 0;
+            for (int i = 0; i < texts.size(); i++) {
+                int expected = n;
+                int streak = 0;
+                for (int layer = 2; layer <= n; layer++) {
+                    boolean same = ExitScores.argmax(logits[i][layer - 1]) == ExitScores.argmax(logits[i][layer - 2]);
+                    streak = same ? streak + 1 : 0;
+                    if (streak >= t) {
+                        expected = layer;
+                        break;
+                    }
+                }
+                Classification c = result.classifications().get(i);
+                assertThat(c.exitLayer()).as("text %d, patience %d", i, t).isEqualTo(expected);
+                assertThat(c.labelIndex()).isEqualTo(ExitScores.argmax(logits[i][expected - 1]));
+                if (expected < n) {
+                    assertThat(c.exitScore()).as("agreeing earlier off-ramps (layers)").isEqualTo(t);
+                }
+                layerRows += expected;
+            }
+            assertThat(result.stats().layerRowsExecuted()).isEqualTo(layerRows);
+        }
+    }
+
+    @Test
+    void perLayerThresholdsApplyLayerByLayer() {
+        // S_1 = 0 keeps everyone past layer 1; S_2 above ln C lets everyone leave at layer 2.
+        List<Double> perLayer = new java.util.ArrayList<>();
+        for (int layer = 1; layer <= n; layer++) {
+            perLayer.add(layer == 1 ? 0.0 : Math.log(classes) + 0.01);
+        }
+        List<Classification> result = classifier.classify(texts, new ExitSetting(ExitPolicy.ENTROPY, 0.0, perLayer));
+        assertThat(result).allSatisfy(c -> assertThat(c.exitLayer()).isEqualTo(Math.min(2, n)));
+    }
+
+    @Test
+    void aSettingThatDoesNotFitTheModelIsRefused() {
+        assertThatThrownBy(() -> classifier.classify(texts, ExitSetting.patience(n + 1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1.." + n);
+    }
+
+    @Test
     void exitedInputsAreSkippedByLaterLayers() {
         BatchResult result = classifier.classifyBatch(texts, ExitSetting.entropy(splittingThreshold()));
         long sumOfExitLayers = result.classifications().stream().mapToLong(Classification::exitLayer).sum();

@@ -3,6 +3,7 @@ package org.deebert.streams.classifier;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ExitScoresTest {
@@ -32,19 +33,52 @@ class ExitScoresTest {
 
     @Test
     void entropyPolicyScoreIsTheOffRampEntropy() {
-        assertThat(ExitScores.score(ExitPolicy.ENTROPY, 0.42, new float[] {0.5f, 0.5f}, null)).isEqualTo(0.42);
+        ExitScores.OffRamp first = ExitScores.next(null, new float[] {0.5f, 0.5f});
+        assertThat(ExitScores.score(ExitPolicy.ENTROPY, 0.42, first, null)).isEqualTo(0.42);
     }
 
     @Test
-    void divergencePolicyNeverExitsAtTheFirstLayer() {
-        double score = ExitScores.score(ExitPolicy.DIVERGENCE, 0.0, new float[] {1, 0}, null);
-        assertThat(ExitScores.exits(score, 10.0)).isFalse();
+    void divergenceScoresLayerOneAsInfinitySoItNeverExitsThere() {
+        ExitScores.OffRamp first = ExitScores.next(null, new float[] {1, 0});
+        double score = ExitScores.score(ExitPolicy.DIVERGENCE, 0.0, first, null);
+        assertThat(score).isEqualTo(Double.POSITIVE_INFINITY);
+        assertThat(ExitScores.exits(new ExitSetting(ExitPolicy.DIVERGENCE, 10.0), 1, score)).isFalse();
     }
 
     @Test
     void exitRequiresAScoreStrictlyBelowTheThreshold() {
-        assertThat(ExitScores.exits(0.0, 0.0)).isFalse();
-        assertThat(ExitScores.exits(0.1, 0.2)).isTrue();
-        assertThat(ExitScores.exits(0.2, 0.2)).isFalse();
+        assertThat(ExitScores.exits(ExitSetting.entropy(0.0), 1, 0.0)).isFalse();
+        assertThat(ExitScores.exits(ExitSetting.entropy(0.2), 1, 0.1)).isTrue();
+        assertThat(ExitScores.exits(ExitSetting.entropy(0.2), 1, 0.2)).isFalse();
+    }
+
+    @Test
+    void perLayerThresholdsReplaceSAtTheirLayer() {
+        ExitSetting setting = new ExitSetting(ExitPolicy.ENTROPY, 0.0, List.of(0.0, 0.5, 0.1));
+        assertThat(ExitScores.exits(setting, 1, 0.3)).isFalse();
+        assertThat(ExitScores.exits(setting, 2, 0.3)).isTrue();
+        assertThat(ExitScores.exits(setting, 3, 0.3)).isFalse();
+    }
+
+    @Test
+    void patienceCountsConsecutiveAgreeingOffRampsAndExitsOnceItReachesT() {
+        float[] a = {0.9f, 0.1f};
+        float[] b = {0.2f, 0.8f};
+        ExitScores.OffRamp l1 = ExitScores.next(null, a);
+        ExitScores.OffRamp l2 = ExitScores.next(l1, a);
+        ExitScores.OffRamp l3 = ExitScores.next(l2, b);
+        ExitScores.OffRamp l4 = ExitScores.next(l3, b);
+        assertThat(new int[] {l1.streak(), l2.streak(), l3.streak(), l4.streak()}).containsExactly(0, 1, 0, 1);
+        ExitSetting t1 = ExitSetting.patience(1);
+        assertThat(ExitScores.exits(t1, 1, ExitScores.score(ExitPolicy.PATIENCE, 0, l1, null))).isFalse();
+        assertThat(ExitScores.exits(t1, 2, ExitScores.score(ExitPolicy.PATIENCE, 0, l2, l1))).isTrue();
+        assertThat(ExitScores.exits(ExitSetting.patience(2), 4, ExitScores.score(ExitPolicy.PATIENCE, 0, l4, l3)))
+                .isFalse();
+    }
+
+    @Test
+    void argmaxTieGoesToTheLowestLabelIndex() {
+        assertThat(ExitScores.argmax(new float[] {0.4f, 0.4f, 0.2f})).isZero();
+        assertThat(ExitScores.argmax(new float[] {0.2f, 0.4f, 0.4f})).isEqualTo(1);
     }
 }

@@ -113,6 +113,19 @@ class SpecificAvroSerdeTest {
     }
 
     @Test
+    void shouldRoundTripPerLayerThresholdsAsDoubles() {
+        SpecificAvroSerde<ThresholdControl> controls = new SpecificAvroSerde<>(ThresholdControl.class, registry, false);
+        ThresholdControl control = ThresholdControl.newBuilder()
+                .setThreshold(0.0).setLayerThresholds(java.util.List.of(0.0, 0.1, 0.2)).setModelName("sst2")
+                .setChangedBy("ops").setReason("test").setChangedAt(Instant.ofEpochMilli(1)).build();
+
+        ThresholdControl read = controls.deserializer().deserialize("control",
+                controls.serializer().serialize("control", control));
+
+        assertThat(read.getLayerThresholds()).containsExactly(0.0, 0.1, 0.2);
+    }
+
+    @Test
     void shouldReportUnknownSchemaId() {
         byte[] bytes = ConfluentWireFormat.frame(999, new byte[] {2, 'x'});
 

@@ -212,6 +212,32 @@ class ClassifierTopologyTest {
     }
 
     @Test
+    void aPatienceOrPerLayerControlMessageIsAppliedAndRecordedOnTheOutput() {
+        start();
+        control.pipeInput(FakeClassifier.MODEL, ThresholdControl.newBuilder(controlMessage(FakeClassifier.MODEL, 2))
+                .setPolicy(ExitPolicyName.PATIENCE).build());
+        ClassifiedEvent patience = classifyOne("patience");
+        java.util.List<Double> perLayer = java.util.List.of(0.0, 0.1, 0.2, 0.0);
+        control.pipeInput(FakeClassifier.MODEL, ThresholdControl.newBuilder(controlMessage(FakeClassifier.MODEL, 0))
+                .setLayerThresholds(perLayer).build());
+        ClassifiedEvent listed = classifyOne("listed");
+        // Invalid for a 4-layer model: patience 5, and a list of 3: both leave the per-layer setting in force.
+        control.pipeInput(FakeClassifier.MODEL, ThresholdControl.newBuilder(controlMessage(FakeClassifier.MODEL, 5))
+                .setPolicy(ExitPolicyName.PATIENCE).build());
+        control.pipeInput(FakeClassifier.MODEL, ThresholdControl.newBuilder(controlMessage(FakeClassifier.MODEL, 0))
+                .setLayerThresholds(java.util.List.of(0.1, 0.1, 0.1)).build());
+        ClassifiedEvent unchanged = classifyOne("unchanged");
+
+        assertThat(patience.getExitPolicy()).isEqualTo(ExitPolicyName.PATIENCE);
+        assertThat(patience.getThreshold()).isEqualTo(2.0);
+        assertThat(patience.getLayerThresholds()).isNull();
+        assertThat(listed.getExitPolicy()).isEqualTo(ExitPolicyName.ENTROPY);
+        assertThat(listed.getLayerThresholds()).isEqualTo(perLayer);
+        assertThat(unchanged.getLayerThresholds()).isEqualTo(perLayer);
+        assertThat(output.isEmpty()).isTrue();
+    }
+
+    @Test
     void aTombstoneRestoresTheModelCardThreshold() {
         start();
         control.pipeInput(FakeClassifier.MODEL, controlMessage(FakeClassifier.MODEL, 0.0));

@@ -1,0 +1,146 @@
+"""The cross-language golden file of the exit policies: ``python -m deebert_export golden --out FILE``.
+
+It holds a few arrays of off-ramp logits (edge cases: exact ties, a uniform distribution, very
+confident rows, a label that flips) and, for every policy and several settings (S = 0, S above the
+score's maximum, thresholds between observed scores, per-layer lists, every patience 1..n), the exit
+layer of each input and the expected saving (DeeBERT eq. 2), all computed by :mod:`deebert_export.exits`.
+``tests/test_exits.py`` checks Python against it and ``streams-app``'s ``ExitPoliciesGoldenTest``
+checks Java against it, so the two languages cannot drift apart silently.
+
+The file is deterministic for a given seed (numpy's PCG64). Every threshold that is not 0 lies at
+least :data:`MARGIN` away from every score it is compared with, so the float32 probabilities the Java
+runtime works with cannot flip a decision; the generator refuses to write a file that breaks this.
+JSON ``Infinity`` stands for the +inf divergence score at layer 1.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from . import exits
+
+FORMAT_VERSION = 1
+DEFAULT_SEED = 20200705
+# Smallest distance (nats) between a non-zero threshold and a score: float32 rounding in Java is ~1e-7.
+MARGIN = 1e-4
+
+
+def _cases(rng: np.random.Generator) -> list[tuple[str, str, np.ndarray]]:
+    """(name, what it covers, float64 logits (N, n, C)) per case."""
+    random = rng.normal(size=(8, 4, 3)) * 2.5
+    ties = np.array([
+        [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 2.0, 2.0], [0.0, 2.0, 2.0]],   # ties -> labels 0, 0, 1, 1
+        [[2.0, 2.0, 2.0], [0.0, 3.0, 3.0], [3.0, 0.0, 3.0], [3.0, 3.0, 0.0]],   # ties -> labels 0, 1, 0, 0
+        [[0.0, 5.0, 5.0], [5.0, 5.0, 0.0], [5.0, 0.0, 5.0], [0.0, 0.0, 0.0]],   # ties -> labels 1, 0, 0, 0
+    ])
+    uniform = np.zeros((2, 4, 3))
+    uniform[1, 2:] = [9.0, 0.0, 0.0]  # second input: uniform at layers 1-2, then confident in label 0
+    confident = np.array([
+        [[40.0, -40.0, 0.0]] * 4,                                                # always label 0, entropy ~ 0
+        [[40.0, -40.0, 0.0], [-40.0, 40.0, 0.0], [40.0, -40.0, 0.0], [-40.0, 40.0, 0.0]],  # flips every layer
+        [[0.0, 0.0, 25.0], [0.0, 0.0, 25.0], [0.0, 0.0, 25.0], [0.0, 25.0, 0.0]],
+    ])
+    binary = rng.normal(size=(10, 6, 2)) * 3.0  # like the default model: 6 layers, 2 labels
+    binary[0] = [[0.0, 0.0]] * 6                 # uniform over 2 labels: entropy = ln 2 exactly
+    return [
+        ("random", "seeded normal logits x 2.5, 3 labels", random),
+        ("ties", "exact ties inside rows: argmax takes the lowest label index", ties),
+        ("uniform", "uniform softmax (entropy = ln C, divergence 0 between equal off-ramps)", uniform),
+        ("confident", "very confident rows (entropy ~ 0), a label flipping every layer", confident),
+        ("binary", "seeded normal logits x 3, 2 labels and 6 layers like the default model", binary),
+    ]
+
+
+def _between(scores: np.ndarray, count: int) -> list[float]:
+    """Up to ``count`` thresholds half-way between distinct finite scores that are > 2*MARGIN apart."""
+    values = np.unique(scores[np.isfinite(scores)])
+    mids = [(a + b) / 2 for a, b in zip(values[:-1], values[1:]) if b - a > 2 * MARGIN]
+    if not mids:
+        return []
+    picks = np.unique(np.linspace(0, len(mids) - 1, count).round().astype(int))
+    return [float(round(mids[i], 9)) for i in picks]
+
+
+def _settings(logits: np.ndarray) -> list[exits.ExitSetting]:
+    n, c = logits.shape[1], logits.shape[2]
+    out = []
+    for policy, top in ((exits.ENTROPY, math.log(c)), (exits.DIVERGENCE, math.log(2))):
+        scores = exits.exit_scores(logits, policy)
+        for s in [0.0, *_between(scores, 3), round(top * 1.01, 6)]:
+            out.append(exits.ExitSetting(policy, s))
+        # Per-layer lists: one S_i between layer i's own scores, and a falling schedule with 0 at the end.
+        per_layer = []
+        for i in range(n):
+            mid = _between(scores[:, i], 1)
+            per_layer.append(mid[0] if mid else 0.0)
+        out.append(exits.ExitSetting(policy, 0.0, tuple(per_layer)))
+        out.append(exits.ExitSetting(policy, 0.0, tuple(round(top * 1.01 * (n - 1 - i) / (n - 1), 6)
+                                                        for i in range(n))))
+    out += [exits.ExitSetting(exits.PATIENCE, float(t)) for t in range(1, n + 1)]
+    return out
+
+
+def _check_margin(scores: np.ndarray, setting: exits.ExitSetting) -> None:
+    """Raises ValueError if a non-zero threshold is within MARGIN of a score it is compared with."""
+    if setting.policy == exits.PATIENCE:
+        return
+    s = setting.thresholds(scores.shape[1])[None, :]
+    close = np.isfinite(scores) & (s > 0) & (np.abs(scores - s) < MARGIN)
+    if close.any():
+        raise ValueError(f"threshold too close to a score for {setting}: pick other thresholds or another seed")
+
+
+def golden(seed: int = DEFAULT_SEED) -> dict:
+    """The golden document (a JSON-ready dict); see the module docstring."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for name, description, logits in _cases(rng):
+        logits = np.round(logits, 6)  # what JSON carries is what both sides compute from
+        n = logits.shape[1]
+        rows = []
+        for setting in _settings(logits):
+            scores = exits.exit_scores(logits, setting.policy)
+            _check_margin(scores, setting)
+            layers = exits.exit_layers(logits, setting)
+            rows.append({"policy": setting.policy, "threshold": setting.threshold,
+                         "layer_thresholds": None if setting.layer_thresholds is None else list(setting.layer_thresholds),
+                         "exit_layers": layers.tolist(),
+                         "expected_saving": exits.expected_saving(layers, n)})
+        cases.append({
+            "name": name, "description": description,
+            "num_inputs": logits.shape[0], "num_layers": n, "num_labels": logits.shape[2],
+            "logits": logits.tolist(),
+            "probabilities": exits.softmax(logits).tolist(),
+            "predicted_labels": exits.predicted_labels(logits).tolist(),
+            "scores": {p: exits.exit_scores(logits, p).tolist() for p in exits.POLICIES},
+            "settings": rows,
+        })
+    return {
+        "format_version": FORMAT_VERSION,
+        "generator": "python -m deebert_export golden (deebert_export/golden.py)",
+        "seed": seed,
+        "definitions": {
+            "shapes": "logits and probabilities [input][layer-1][label]; scores and predicted_labels [input][layer-1]",
+            "entropy": "H_i = -sum_c p_c ln p_c of off-ramp i, nats; exit when H_i < S_i (DeeBERT sec. 3.2)",
+            "divergence": "JS(p_i, p_{i-1}), nats; +Infinity at layer 1 (never exits there); exit when < S_i",
+            "patience": "consecutive earlier off-ramps with the same label as off-ramp i (layers); exit when >= t",
+            "threshold": "S in nats (entropy, divergence) or patience t in layers (patience)",
+            "layer_thresholds": "S_1..S_n replacing threshold when not null (entropy, divergence only)",
+            "exit_layers": "1-based; the last layer takes whoever is left",
+            "predicted_labels": "argmax of the logits, a tie goes to the lowest label index",
+            "expected_saving": "1 - sum_i i*N_i / (n*N), DeeBERT eq. 2",
+            "margin": f"every non-zero threshold is at least {MARGIN} nats from every score it is compared with",
+        },
+        "cases": cases,
+    }
+
+
+def write_golden(out: Path, seed: int = DEFAULT_SEED) -> dict:
+    """Writes :func:`golden` to ``out`` as indented JSON and returns it."""
+    doc = golden(seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1) + "\n")
+    return doc
