@@ -1,4 +1,4 @@
-"""Command line: ``python -m deebert_export {prepare,train,evaluate,export,run,reexport,golden} ...``.
+"""Command line: ``python -m deebert_export {prepare,train,evaluate,export,run,reexport,calibrate,golden} ...``.
 
 ``run`` chains prepare, train, evaluate and export with one config. Every step writes the config and
 command line that produced its files.
@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .data.examples import DataError
+from .exits import POLICIES as POLICY_NAMES
 
 HERE = Path(__file__).resolve().parents[2]  # model-export/
 DEFAULT_BUILD = HERE / "build"
@@ -212,6 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (rewritten in place)")
     p.add_argument("--overwrite-committed", action="store_true",
                    help="allow rewriting a model under models/")
+    p = sub.add_parser("calibrate", help="per exit policy, the cheapest setting (highest expected saving, eq. 2) "
+                       "whose dev accuracy is within --max-accuracy-loss points of the full model's; written "
+                       "into the model card under 'calibrated'")
+    p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (its card is updated)")
+    p.add_argument("--max-accuracy-loss", type=float, required=True, metavar="POINTS",
+                   help="accuracy budget in percentage points below the full model's dev accuracy (0.5 = half a point)")
+    p.add_argument("--policy", choices=[*POLICY_NAMES, "all"], default="all", help="policy to calibrate (default: all)")
+    p.add_argument("--dev-file", type=Path, help="dev examples (.jsonl as prepare writes, or .tsv/.csv with a "
+                   "header); default: WORK_DIR/data/dev.jsonl, WORK_DIR from --work-dir or export_config.json")
+    p.add_argument("--work-dir", type=Path, help="work directory whose data/dev.jsonl is the dev split")
+    p.add_argument("--set-recommended", choices=POLICY_NAMES, metavar="POLICY",
+                   help="also make this policy's calibrated setting the card's recommended_threshold")
+    p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model card under models/")
     p = sub.add_parser("golden", help="write the exit-policy golden file both languages' tests check against")
     p.add_argument("--out", type=Path, default=DEFAULT_GOLDEN, help="JSON file to write")
     p.add_argument("--seed", type=int, default=None, help="numpy seed of the random cases (default: the file's)")
@@ -255,6 +269,9 @@ def _run(a) -> int:
         print("re-exported", a.model_dir, json.dumps(card["parity"]))
         return 0
 
+    if a.command == "calibrate":
+        return _calibrate(a)
+
     _resolve_paths(a)
     timings = {}
     start = time.time()
@@ -290,6 +307,36 @@ def _run(a) -> int:
         timings["export_s"] = round(time.time() - t, 1)
         print("exported to", a.out)
     return _write_timings(a, timings, start)
+
+
+def _calibrate(a) -> int:
+    """``calibrate``: every option and the dev file are checked before TensorFlow loads."""
+    check_model_out(a.model_dir, explicit=True, overwrite_committed=a.overwrite_committed)
+    if not (a.model_dir / "model_card.json").is_file():
+        raise UsageError(f"{a.model_dir}: no model_card.json; --model-dir must be an exported model directory")
+    if not (a.max_accuracy_loss >= 0 and a.max_accuracy_loss != float("inf")):
+        raise UsageError(f"--max-accuracy-loss {a.max_accuracy_loss}: give a finite number of percentage points >= 0")
+    policies = list(POLICY_NAMES) if a.policy == "all" else [a.policy]
+    from . import calibrate as cal
+    card = json.loads((a.model_dir / "model_card.json").read_text())
+    if a.set_recommended and a.set_recommended not in policies and a.set_recommended not in card.get(cal.CARD_KEY, {}):
+        raise UsageError(f"--set-recommended {a.set_recommended}: not calibrated now (--policy {a.policy}) nor "
+                         f"in the card; add --policy {a.set_recommended} or all")
+    try:
+        dev_file = a.dev_file or cal.default_dev_file(a.model_dir, a.work_dir)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    cal.read_dev_file(dev_file, card["labels"])  # DataError now, not after TensorFlow has loaded
+    from .pipeline import _command_line
+    new = cal.calibrate(a.model_dir, policies, a.max_accuracy_loss, dev_file, a.set_recommended, _command_line())
+    for p in policies:
+        c = new[cal.CARD_KEY][p]
+        print(f"{p}: {c['value']} -> dev accuracy {c['dev_accuracy']:.4f} (full {c['full_dev_accuracy']:.4f}), "
+              f"expected saving {c['dev_expected_saving']:.4f}")
+    if a.set_recommended:
+        print("recommended threshold:", json.dumps(new["recommended_threshold"]))
+    print("updated", a.model_dir / "model_card.json")
+    return 0
 
 
 def _write_timings(a, timings: dict, start: float) -> int:

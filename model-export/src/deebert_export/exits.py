@@ -211,10 +211,24 @@ def exit_layers(all_logits: np.ndarray, setting: ExitSetting | float, policy: st
     """
     if not isinstance(setting, ExitSetting):
         setting = ExitSetting(policy, float(setting))
-    all_logits = np.asarray(all_logits)
-    n = all_logits.shape[1]
+    return exit_layers_from_scores(exit_scores(np.asarray(all_logits), setting.policy), setting)
+
+
+def exit_layers_from_scores(scores: np.ndarray, setting: ExitSetting) -> np.ndarray:
+    """:func:`exit_layers` on scores already computed with :func:`exit_scores` for ``setting.policy``,
+    so a search over many settings of one policy computes the scores once.
+
+    Args:
+        scores: float64 (N, n), nats or layers as :func:`exit_scores` returns them.
+        setting: the setting to apply.
+    Returns:
+        int (N,) in 1..n.
+    Raises:
+        ValueError: invalid setting for n layers (see :meth:`ExitSetting.validate`).
+    """
+    n = scores.shape[1]
     setting.validate(n)
-    leave = exit_mask(exit_scores(all_logits, setting.policy), setting)
+    leave = exit_mask(scores, setting)
     leave[:, n - 1] = True
     return leave.argmax(axis=1) + 1
 
