@@ -13,6 +13,7 @@ import java.util.TreeMap;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.classifier.StartingSetting;
 import org.deebert.streams.topology.HeaderForwarding;
 import org.deebert.streams.topology.TopicNames;
 import org.deebert.streams.topology.TopologySettings;
@@ -63,6 +64,8 @@ import org.deebert.streams.topology.TopologySettings;
  * @param httpHost            address the HTTP endpoint binds to
  * @param telemetryTopic      the exit-telemetry topic (one record per instance per interval)
  * @param telemetryInterval   how often each instance writes a telemetry record; zero = never
+ * @param exitSetting         {@code exit.setting}: the model card's setting in force before any control message,
+ *                            {@code recommended} (default) or {@code calibrated:<policy>}
  * @param clientPassThrough   {@code security.protocol}, {@code ssl.*}, {@code sasl.*} settings for every client
  * @param streamsPassThrough  {@code kafka.*} settings, prefix removed, for Kafka Streams only
  */
@@ -90,6 +93,7 @@ public record AppSettings(
         String httpHost,
         String telemetryTopic,
         Duration telemetryInterval,
+        StartingSetting exitSetting,
         Map<String, String> clientPassThrough,
         Map<String, String> streamsPassThrough) {
 
@@ -242,8 +246,18 @@ public record AppSettings(
                 required(p, "http.host"),
                 required(p, "topic.telemetry"),
                 Duration.ofMillis(nonNegativeLong(p, "telemetry.interval.ms")),
+                exitSetting(p),
                 client,
                 streams);
+    }
+
+    private static StartingSetting exitSetting(Properties p) {
+        try {
+            return StartingSetting.parse(required(p, "exit.setting"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("setting exit.setting (env " + envName("exit.setting") + "): "
+                    + e.getMessage(), e);
+        }
     }
 
     private static HeaderForwarding headerForwarding(Properties p) {

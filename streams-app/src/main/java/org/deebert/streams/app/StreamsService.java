@@ -108,12 +108,12 @@ public final class StreamsService implements AutoCloseable {
                 first.compareAndSet(null, c);
                 return c;
             };
-            pool = new ClassifierPool(factory);
+            pool = new ClassifierPool(factory, settings.exitSetting());
             device = String.valueOf(first.get().device());
         }
-        LOG.info("Model {} version {} on {} (preference {}); threshold S={} nats ({}) until the control topic says otherwise",
+        LOG.info("Model {} version {} on {} (preference {}); threshold S={} ({}, model card's {} setting) until the control topic says otherwise",
                 pool.modelName(), pool.modelVersion(), device, settings.device(),
-                pool.recommendedSetting().threshold(), pool.recommendedSetting().policy());
+                pool.startingSetting().threshold(), pool.startingSetting().policy(), settings.exitSetting());
 
         Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool);
         HealthState health = new HealthState();
@@ -125,7 +125,7 @@ public final class StreamsService implements AutoCloseable {
         KafkaStreams streams = new KafkaStreams(topology, props);
         streams.setStateListener(health::onStateChange);
         ClassifierTotals totals = new ClassifierTotals(streams::metrics, pool.numLayers());
-        ExitSettingProbe setting = new ExitSettingProbe(streams, pool.modelName(), pool.recommendedSetting());
+        ExitSettingProbe setting = new ExitSettingProbe(streams, pool.modelName(), pool.startingSetting());
         metrics.bind(streams, totals, setting, pool.numLayers());
         ExitTelemetryPublisher telemetry = null;
         if (!settings.telemetryInterval().isZero()) {

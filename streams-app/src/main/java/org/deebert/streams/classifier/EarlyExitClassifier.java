@@ -403,6 +403,11 @@ public final class EarlyExitClassifier implements TextClassifier {
         return card.recommendedSetting();
     }
 
+    @Override
+    public ExitSetting startingSetting(StartingSetting choice) {
+        return choice.resolve(card);
+    }
+
     /** Frees the tokenizer and the TF session (and with it every signature block). */
     @Override
     public synchronized void close() {

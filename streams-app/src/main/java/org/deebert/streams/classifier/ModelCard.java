@@ -29,6 +29,9 @@ import java.util.Map;
  * @param tag                  SavedModel tag set, e.g. {@code serve}
  * @param signatures           signature name -> declared inputs and outputs
  * @param recommendedThreshold the exit setting chosen at export time, may be null
+ * @param calibrated           policy name -> the cheapest setting within an accuracy budget on dev, written by
+ *                             {@code python -m deebert_export calibrate}; empty when the card has none. Only
+ *                             {@code policy} and {@code value} are read (budget, accuracies, date are provenance)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ModelCard(
@@ -43,7 +46,8 @@ public record ModelCard(
         @JsonProperty("saved_model") String savedModel,
         @JsonProperty("tag") String tag,
         @JsonProperty("signatures") Map<String, Signature> signatures,
-        @JsonProperty("recommended_threshold") RecommendedThreshold recommendedThreshold) {
+        @JsonProperty("recommended_threshold") RecommendedThreshold recommendedThreshold,
+        @JsonProperty("calibrated") Map<String, RecommendedThreshold> calibrated) {
 
     /** The only card format this runtime reads. */
     public static final int FORMAT_VERSION = 1;
@@ -57,6 +61,7 @@ public record ModelCard(
     public ModelCard {
         labels = labels == null ? List.of() : List.copyOf(labels);
         signatures = signatures == null ? Map.of() : Map.copyOf(signatures);
+        calibrated = calibrated == null ? Map.of() : Map.copyOf(calibrated);
     }
 
     /**
@@ -93,6 +98,30 @@ public record ModelCard(
     }
 
     /**
+     * The setting {@code calibrate} recorded for a policy: the highest expected saving (DeeBERT eq. 2) whose
+     * dev accuracy is within the recorded budget (percentage points) of the full model's.
+     *
+     * @param policy the policy
+     * @return S in nats (ENTROPY, DIVERGENCE) or the patience in layers (PATIENCE)
+     * @throws IllegalArgumentException if the card has no calibrated setting for the policy, or it names
+     *     another policy or an invalid threshold
+     */
+    public ExitSetting calibratedSetting(ExitPolicy policy) {
+        String key = policy.name().toLowerCase(Locale.ROOT);
+        RecommendedThreshold c = calibrated.get(key);
+        if (c == null) {
+            throw new IllegalArgumentException("model card of " + name + " has no calibrated " + key + " setting"
+                    + (calibrated.isEmpty() ? "" : " (it has: " + String.join(", ", new java.util.TreeSet<>(calibrated.keySet())) + ")")
+                    + "; run python -m deebert_export calibrate --model-dir DIR --max-accuracy-loss POINTS --policy "
+                    + key + ", or start from exit.setting=recommended");
+        }
+        if (c.policy() != null && !c.policy().equalsIgnoreCase(key)) {
+            throw new IllegalArgumentException("calibrated." + key + " names policy " + c.policy());
+        }
+        return new ExitSetting(policy, c.value()).validateFor(numLayers());
+    }
+
+    /**
      * One signature's declared tensors.
      *
      * @param inputs  input name -> dtype and shape
@@ -124,10 +153,10 @@ public record ModelCard(
     }
 
     /**
-     * The exit rule chosen at export time.
+     * An exit rule recorded in the card: {@code recommended_threshold}, or one entry of {@code calibrated}.
      *
-     * @param policy policy name, {@code entropy} or {@code divergence}
-     * @param value  threshold S in nats
+     * @param policy policy name, {@code entropy}, {@code divergence} or {@code patience}
+     * @param value  threshold S in nats, or the patience in layers
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record RecommendedThreshold(@JsonProperty("policy") String policy, @JsonProperty("value") double value) {

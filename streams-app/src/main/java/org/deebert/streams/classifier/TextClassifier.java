@@ -34,6 +34,23 @@ public interface TextClassifier extends AutoCloseable {
     /** The model card's recommended setting, applied before any control message arrives. */
     ExitSetting recommendedSetting();
 
+    /**
+     * The setting the service starts from, before any control message ({@code exit.setting}).
+     * This default knows only the recommended one; {@link EarlyExitClassifier} reads the card's
+     * {@code calibrated} settings too.
+     *
+     * @param choice recommended, or a policy's calibrated setting
+     * @return the setting
+     * @throws IllegalArgumentException if the model card lacks the chosen setting
+     */
+    default ExitSetting startingSetting(StartingSetting choice) {
+        if (choice.calibratedPolicy() != null) {
+            throw new IllegalArgumentException("model " + modelName() + " has no calibrated settings; "
+                    + "start from exit.setting=recommended");
+        }
+        return recommendedSetting();
+    }
+
     @Override
     void close();
 }

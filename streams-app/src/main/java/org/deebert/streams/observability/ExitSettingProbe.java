@@ -26,7 +26,7 @@ public final class ExitSettingProbe {
     /**
      * @param streams   the service's Kafka Streams instance
      * @param modelName the served model (the control topic's key)
-     * @param modelCard the model card's recommended setting
+     * @param modelCard the model card's setting in force before any control message (recommended or calibrated, {@code exit.setting})
      */
     public ExitSettingProbe(KafkaStreams streams, String modelName, ExitSetting modelCard) {
         this.streams = streams;

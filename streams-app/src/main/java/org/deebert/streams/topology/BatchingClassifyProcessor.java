@@ -117,7 +117,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
         buffer = context.getStateStore(bufferStoreName);
-        thresholds = new ThresholdReader(context.getStateStore(thresholdStoreName), pool.modelName(), pool.recommendedSetting());
+        thresholds = new ThresholdReader(context.getStateStore(thresholdStoreName), pool.modelName(), pool.startingSetting());
         lease = pool.acquire();
         metrics = new ClassifierMetrics(context.metrics(), Thread.currentThread().getName(), context.taskId().toString(),
                 pool.numLayers());

@@ -7,19 +7,21 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
 import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.classifier.StartingSetting;
 import org.deebert.streams.classifier.TextClassifier;
 
 /**
  * Lends one {@link TextClassifier} per stream thread to the classify processors of that thread's tasks.
  * A loaded model costs hundreds of MB and seconds to load, so tasks (one per input partition) on the
  * same thread share it; classifiers are not thread-safe, so threads never share one. The first
- * classifier is created eagerly to learn the model's identity (name, version, default setting).
+ * classifier is created eagerly to learn the model's identity (name, version, starting setting).
  * Thread-safe.
  */
 public final class ClassifierPool implements AutoCloseable {
 
     private final Supplier<TextClassifier> factory;
     private final TextClassifier first;
+    private final ExitSetting startingSetting;
     private final Deque<TextClassifier> idle = new ArrayDeque<>();
     private final Map<Thread, Lease> byThread = new java.util.HashMap<>();
     private boolean closed;
@@ -30,8 +32,26 @@ public final class ClassifierPool implements AutoCloseable {
      * @throws RuntimeException whatever the factory throws for the first classifier
      */
     public ClassifierPool(Supplier<TextClassifier> factory) {
+        this(factory, StartingSetting.RECOMMENDED);
+    }
+
+    /**
+     * @param factory  creates a classifier (loads the model); called once now and then at most once per
+     *                 stream thread
+     * @param starting which of the model card's settings applies before any control message
+     *                 ({@code exit.setting}); resolved now, so a card without it fails at startup
+     * @throws IllegalArgumentException if the model card lacks the chosen setting (the classifier is closed)
+     * @throws RuntimeException whatever the factory throws for the first classifier
+     */
+    public ClassifierPool(Supplier<TextClassifier> factory, StartingSetting starting) {
         this.factory = Objects.requireNonNull(factory, "factory");
         this.first = Objects.requireNonNull(factory.get(), "factory returned null");
+        try {
+            this.startingSetting = first.startingSetting(Objects.requireNonNull(starting, "starting"));
+        } catch (RuntimeException e) {
+            first.close();  // the caller gets no pool to close, so the loaded model would leak
+            throw e;
+        }
         idle.push(first);
     }
 
@@ -95,6 +115,14 @@ public final class ClassifierPool implements AutoCloseable {
     /** @return the model card's recommended setting */
     public ExitSetting recommendedSetting() {
         return first.recommendedSetting();
+    }
+
+    /**
+     * @return the setting in force before any control message and after a tombstone: the model card's
+     *     recommended or calibrated setting, as chosen at construction ({@code exit.setting})
+     */
+    public ExitSetting startingSetting() {
+        return startingSetting;
     }
 
     /** @return number of transformer layers (= off-ramps) */

@@ -13,7 +13,7 @@ public final class ThresholdReader {
     /**
      * @param store            the threshold global store
      * @param modelName        the model served here
-     * @param modelCardDefault the model card's recommended setting
+     * @param modelCardDefault the model card's starting setting (recommended or calibrated, {@code exit.setting})
      */
     public ThresholdReader(ReadOnlyKeyValueStore<String, ExitSetting> store, String modelName, ExitSetting modelCardDefault) {
         this.store = store;

@@ -11,6 +11,8 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.classifier.ExitPolicy;
+import org.deebert.streams.classifier.StartingSetting;
 import org.deebert.streams.topology.HeaderForwarding;
 import org.deebert.streams.topology.TopicNames;
 import org.junit.jupiter.api.Test;
@@ -39,6 +41,18 @@ class AppSettingsTest {
         assertThat(s.clientPassThrough()).isEmpty();
         assertThat(s.classifierOptions()).isEqualTo(new ClassifierOptions(ClassifierOptions.DevicePreference.AUTO, 32,
                 0, 0, ClassifierOptions.Precision.FLOAT32));
+    }
+
+    @Test
+    void exitSettingDefaultsToRecommendedAndNamesACalibratedPolicy() {
+        assertThat(AppSettings.load(null, Map.of()).exitSetting()).isEqualTo(StartingSetting.RECOMMENDED);
+        assertThat(AppSettings.load(null, Map.of("DEEBERT_EXIT_SETTING", "calibrated:patience")).exitSetting())
+                .isEqualTo(new StartingSetting(ExitPolicy.PATIENCE));
+        assertThat(AppSettings.withDefaults(Map.of("exit.setting", "calibrated:entropy")).exitSetting().calibratedPolicy())
+                .isEqualTo(ExitPolicy.ENTROPY);
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("exit.setting", "calibrated:fastest")))
+                .hasMessageContaining("exit.setting (env DEEBERT_EXIT_SETTING)")
+                .hasMessageContaining("recommended or calibrated:<policy>");
     }
 
     @Test
