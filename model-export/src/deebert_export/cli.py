@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 import time
 from dataclasses import fields
@@ -235,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Runs one command; returns the exit status: 0, or 2 on a data or usage error (one line on stderr)."""
     a = build_parser().parse_args(argv)
+    # What was asked of this call (also when called in-process, where sys.argv is the caller's): recorded
+    # by steps that write the command into their output.
+    a.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return _run(a)
@@ -327,8 +331,8 @@ def _calibrate(a) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from e
     cal.read_dev_file(dev_file, card["labels"])  # DataError now, not after TensorFlow has loaded
-    from .pipeline import _command_line
-    new = cal.calibrate(a.model_dir, policies, a.max_accuracy_loss, dev_file, a.set_recommended, _command_line())
+    command = "python -m deebert_export " + shlex.join(a.argv)
+    new = cal.calibrate(a.model_dir, policies, a.max_accuracy_loss, dev_file, a.set_recommended, command)
     for p in policies:
         c = new[cal.CARD_KEY][p]
         print(f"{p}: {c['value']} -> dev accuracy {c['dev_accuracy']:.4f} (full {c['full_dev_accuracy']:.4f}), "
