@@ -51,6 +51,17 @@ class CalibratedSettingTest {
     }
 
     @Test
+    void theCommittedDefaultModelsCardCarriesACalibratedSettingForEveryPolicy() {
+        // The README's calibration table; the module's working directory is streams-app/.
+        ModelCard card = ModelCard.read(Path.of("..", "model-export", "models", "deebert-spamassassin-minilm-l6"));
+
+        assertThat(card.calibratedSetting(ExitPolicy.ENTROPY).threshold()).isBetween(0.17, 0.18);
+        assertThat(card.calibratedSetting(ExitPolicy.DIVERGENCE).policy()).isEqualTo(ExitPolicy.DIVERGENCE);
+        assertThat(card.calibratedSetting(ExitPolicy.PATIENCE).threshold()).isEqualTo(3.0);
+        assertThat(card.recommendedSetting().threshold()).isBetween(0.14, 0.15);
+    }
+
+    @Test
     void cardWithoutCalibratedBlockHasNone() {
         ModelCard card = ModelCard.read(TinyModel.dir());
         assertThat(card.calibrated()).isEmpty();
