@@ -171,6 +171,67 @@ class StreamingClassifierE2ETest {
     }
 
     @Test
+    void patienceAndPerLayerThresholdsSetThroughTheCliTakeEffectLiveWithThePythonReferencesExits() {
+        int patience = 2;
+        // Per-layer S: nobody may leave at layer 1 (S_1 = 0), everyone still running may leave at layer 2
+        // (S_2 > ln C), so every output must name layer 2 - a visible change from any single S.
+        double open = Math.log(pool.labels().size()) + 0.01;
+        List<Double> perLayer = new ArrayList<>();
+        for (int layer = 1; layer <= numLayers; layer++) {
+            perLayer.add(layer == 1 ? 0.0 : open);
+        }
+        String perLayerArg = String.join(",", perLayer.stream().map(String::valueOf).toList());
+        List<Email> emails = references.spread(24);
+
+        try (RunningClassifier app = RunningClassifier.start("policies", pool, tempDir)) {
+            Path config = app.writeCliConfig(tempDir, references.modelDir());
+
+            // Given: patience t = 2 selected live through the CLI, then batch 1.
+            assertThat(cli(config, "control", "set-threshold", "--model", pool.modelName(), "--policy", "PATIENCE",
+                    "--value", Integer.toString(patience), "--reason", "e2e: PABEE", "--by", "e2e-test")).isZero();
+            app.awaitStoredSetting(s -> s != null && s.policy() == ExitPolicy.PATIENCE, "patience");
+            Map<String, Email> batch1 = keyed("p1/", emails);
+            app.produce(events(batch1));
+            Map<String, List<ConsumerRecord<byte[], byte[]>>> out1 = app.output().awaitKeys(batch1.keySet(), BATCH_TIMEOUT);
+            assertExactlyOnePerKey(out1, batch1);
+            List<String> excused = new ArrayList<>();
+            for (Map.Entry<String, Email> e : batch1.entrySet()) {
+                ClassifiedEvent result = app.decode(out1.get(e.getKey()).get(0).value());
+                int expected = e.getValue().patienceExitLayer(patience);
+                assertThat(result.getExitPolicy()).isEqualTo(ExitPolicyName.PATIENCE);
+                assertThat(result.getThreshold()).isEqualTo((double) patience);
+                assertThat(result.getThresholdSource()).isEqualTo(ExitSettingInForce.CONTROL_TOPIC);
+                if (result.getExitLayer() != expected && e.getValue().nearTie()) {
+                    excused.add(e.getValue().id());
+                    continue;
+                }
+                assertThat(result.getExitLayer()).as("patience exit layer of %s", e.getValue().id()).isEqualTo(expected);
+                assertThat(compareWithReference(result, e.getValue(), expected)).isEmpty();
+            }
+            assertThat(excused.size()).as("near-tie cases %s", excused).isLessThanOrEqualTo(2);
+
+            // When: a per-layer list replaces it, then batch 2 arrives.
+            assertThat(cli(config, "control", "set-threshold", "--model", pool.modelName(), "--policy", "ENTROPY",
+                    "--value", "0", "--layer-thresholds", perLayerArg, "--reason", "e2e: per-layer S",
+                    "--by", "e2e-test")).isZero();
+            app.awaitStoredSetting(s -> s != null && s.layerThresholds() != null, "per-layer S");
+            Map<String, Email> batch2 = keyed("p2/", emails);
+            app.produce(events(batch2));
+
+            // Then: batch 2 leaves at layer 2 with off-ramp 2's reference prediction, recording the list.
+            Map<String, List<ConsumerRecord<byte[], byte[]>>> out2 = app.output().awaitKeys(batch2.keySet(), BATCH_TIMEOUT);
+            assertExactlyOnePerKey(out2, merge(batch1, batch2));
+            for (Map.Entry<String, Email> e : batch2.entrySet()) {
+                ClassifiedEvent result = app.decode(out2.get(e.getKey()).get(0).value());
+                assertThat(result.getExitPolicy()).isEqualTo(ExitPolicyName.ENTROPY);
+                assertThat(result.getLayerThresholds()).containsExactlyElementsOf(perLayer);
+                assertThat(result.getExitLayer()).as("per-layer exit of %s", e.getValue().id()).isEqualTo(2);
+                assertThat(compareWithReference(result, e.getValue(), 2)).isEmpty();
+            }
+        }
+    }
+
+    @Test
     void badInputsAreDeadLetteredWithTheirCodeAndRawBytesWhileGoodOnesAroundThemAreClassified() {
         List<Email> good = references.spread(5);
         try (RunningClassifier app = RunningClassifier.start("dlq", pool, tempDir)) {

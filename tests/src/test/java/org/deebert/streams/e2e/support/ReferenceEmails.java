@@ -104,6 +104,37 @@ public final class ReferenceEmails {
             return numLayers();
         }
 
+        /**
+         * @param t the patience in layers (1..n)
+         * @return the exit layer under the patience policy (PABEE): the first layer before n whose label
+         *     the t off-ramps before it all predicted too, else n (deebert_export.exits, the golden file's rule)
+         */
+        public int patienceExitLayer(int t) {
+            int streak = 0;
+            for (int layer = 2; layer < numLayers(); layer++) {
+                streak = labelIndex(layer) == labelIndex(layer - 1) ? streak + 1 : 0;
+                if (streak >= t) {
+                    return layer;
+                }
+            }
+            return numLayers();
+        }
+
+        /**
+         * @return true when some off-ramp's two largest reference logits are within {@link #BOUNDARY_NATS},
+         *     so float rounding may change its predicted label (and a patience exit)
+         */
+        public boolean nearTie() {
+            for (double[] row : logits) {
+                double[] sorted = row.clone();
+                java.util.Arrays.sort(sorted);
+                if (sorted.length > 1 && sorted[sorted.length - 1] - sorted[sorted.length - 2] < BOUNDARY_NATS) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
         /** @return the arg-max label index of off-ramp {@code layer} */
         public int labelIndex(int layer) {
             double[] row = logits[layer - 1];
