@@ -232,3 +232,17 @@ def test_training_refuses_a_sequence_length_past_the_position_table(roberta_ckpt
     assert rc == 2
     assert "max_seq_length 65 exceeds the 64 positions" in capsys.readouterr().err
     assert not (tmp_path / "build" / "too-long" / "train").exists()
+
+
+def test_reexport_rebuilds_a_roberta_model_from_its_card(roberta_run, tmp_path):
+    # load_exported_model reads model_type and pad_token_id back from the card's backbone.config: with
+    # BERT's positions the re-exported signatures would miss the reference outputs and reexport refuse.
+    import shutil
+    from deebert_export.export import load_exported_model
+    _, out = roberta_run
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    rebuilt = load_exported_model(copy)
+    assert (rebuilt.config.model_type, rebuilt.config.pad_token_id) == ("roberta", 1)
+    assert cli.main(["reexport", "--model-dir", str(copy)]) == 0
+    assert json.loads((copy / "model_card.json").read_text())["parity"]["session_loader_max_abs_logit_diff"] <= 1e-4
