@@ -1,26 +1,32 @@
-"""Builds the tiny real SavedModel that the Java classifier's unit tests load.
+"""Builds the tiny real SavedModels that the Java classifier's unit tests load.
 
-Random-init tiny BERT (3 layers, hidden 16; see deebert_export.testing), two-stage fine-tuned for a
-few steps on the hand-written sentences below (written for this project, not taken from any corpus),
-evaluated and exported through the same pipeline as the default model.
+Random-init tiny BERT (3 layers, hidden 16; see deebert_export.testing), or with ``--roberta`` a tiny
+RoBERTa of the same size whose byte-level BPE tokenizer is trained on the committed SST-2 sample, the
+sentences below and LAYOUT_LINES; two-stage fine-tuned for a few steps on the hand-written sentences
+below (written for this project, not taken from any corpus), evaluated and exported through the same
+pipeline as the default model.
 
 Usage (from model-export/):
     PYTHONPATH=src .venv/bin/python scripts/make_tiny_model.py ../streams-app/src/test/resources/tiny-model
+    PYTHONPATH=src .venv/bin/python scripts/make_tiny_model.py --roberta ../streams-app/src/test/resources/tiny-roberta-model
 Writes the model directory plus ``texts.jsonl`` (id, text, label) whose reference outputs are in
 ``reference_outputs.jsonl``.
 """
 from __future__ import annotations
 
+import argparse
+import csv
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 from deebert_export import pipeline
 from deebert_export.data import Example, write_jsonl
-from deebert_export.testing import write_tiny_checkpoint
+from deebert_export.testing import write_tiny_checkpoint, write_tiny_roberta_checkpoint
 from deebert_export.train import TrainConfig
+
+SST2_SAMPLE_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "sst2-sample"
 
 SPAM = [
     "WIN a FREE cruise now!!! Click here to claim your prize before midnight",
@@ -56,15 +62,36 @@ EXTRA = [
     ("spam", " ".join(["FREE money"] * 80)),
     ("ham", "  leading and trailing spaces\tand\ttabs\nand newlines  "),
 ]
+# RoBERTa only: fixed-width layout lines with 64-space runs. Repeated in the BPE training text they
+# give the tokenizer whitespace-run tokens of up to 63 spaces (byte-level vocabularies have multi-space
+# tokens too), so one token can span more than the ~8 chars per token that the Java tokenizer's prefix
+# shortcut assumes: BatchTokenizerTest cuts texts inside such runs. One layout text is an example too.
+LAYOUT_LINES = ["Item" + " " * 64 + "Qty", "Widget" + " " * 64 + "2", "Name:" + " " * 64 + "Sam Jones"]
+LAYOUT_REPEATS = 10
+ROBERTA_EXTRA = [("ham", "\n".join(LAYOUT_LINES)), ("spam", "FREE    FREE    FREE    " * 30)]
 
 
-def main(out: Path) -> None:
+def sst2_sample_texts() -> list[str]:
+    texts = []
+    for name in ("train.tsv", "dev.tsv"):
+        with open(SST2_SAMPLE_DIR / name, encoding="utf-8", newline="") as f:
+            texts += [row["sentence"] for row in csv.DictReader(f, delimiter="\t")]
+    return texts
+
+
+def main(out: Path, roberta: bool = False) -> None:
     examples = [Example(f"tiny/spam-{i}", t, "spam") for i, t in enumerate(SPAM)]
     examples += [Example(f"tiny/ham-{i}", t, "ham") for i, t in enumerate(HAM)]
     examples += [Example(f"tiny/extra-{i}", t, lab) for i, (lab, t) in enumerate(EXTRA)]
+    if roberta:
+        examples += [Example(f"tiny/table-{i}", t, lab) for i, (lab, t) in enumerate(ROBERTA_EXTRA)]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        ckpt = write_tiny_checkpoint(tmp / "checkpoint")
+        if roberta:
+            bpe_texts = sst2_sample_texts() + [e.text for e in examples] + LAYOUT_LINES * LAYOUT_REPEATS
+            ckpt = write_tiny_roberta_checkpoint(tmp / "checkpoint", bpe_texts)
+        else:
+            ckpt = write_tiny_checkpoint(tmp / "checkpoint")
         data = tmp / "work" / "data"
         data.mkdir(parents=True)
         for split in ("train", "dev", "test"):
@@ -77,10 +104,15 @@ def main(out: Path) -> None:
         pipeline.evaluate(data, tmp / "work", "float16")
         if out.exists():
             shutil.rmtree(out)
-        pipeline.export(data, tmp / "work", out, "deebert-tiny-test", "0.0.1", "unit tests only", "float16")
+        name = "deebert-tiny-roberta-test" if roberta else "deebert-tiny-test"
+        pipeline.export(data, tmp / "work", out, name, "0.0.1", "unit tests only", "float16")
         write_jsonl(out / "texts.jsonl", examples)
     shutil.rmtree(out / "eval")  # plots are not needed by the Java tests
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="model directory to write (replaced)")
+    parser.add_argument("--roberta", action="store_true", help="a tiny RoBERTa with a byte-level BPE tokenizer")
+    args = parser.parse_args()
+    main(args.out, args.roberta)

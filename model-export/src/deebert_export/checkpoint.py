@@ -1,7 +1,11 @@
-"""Loading a pre-trained BERT checkpoint in Hugging Face layout into :class:`DeeBertModel`.
+"""Loading a pre-trained BERT or RoBERTa checkpoint in Hugging Face layout into :class:`DeeBertModel`.
 
 A checkpoint directory holds ``config.json``, ``model.safetensors`` and ``tokenizer.json`` (any
-BERT-family checkpoint saved by ``transformers``: bert-base-uncased, MiniLM, ...). Weights are read
+BERT-family checkpoint saved by ``transformers``: bert-base-uncased, MiniLM, ...; or a RoBERTa-family
+one, ``model_type`` "roberta": roberta-base, distilroberta-base, ... with its byte-level BPE tokenizer).
+Both use the same weight names below the model prefix (``bert.`` or ``roberta.``, or none for a bare
+``BertModel``/``RobertaModel``); a RoBERTa checkpoint saved as ``RobertaFor...`` has no pooler (its
+heads are not read), and the off-ramp poolers then start new. Weights are read
 with the ``safetensors`` NumPy backend, so PyTorch is not needed. PyTorch ``.bin`` and TF ``.h5``
 checkpoints are not read (convert them to safetensors first); see the README's limitations.
 """
@@ -41,10 +45,12 @@ def default_backbone_dir() -> Path:
     return Path(pkg.__file__).parent / "model"
 
 
-def _strip_prefix(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    # BertForSequenceClassification & co. store the encoder under "bert."; BertModel has no prefix.
-    if any(k.startswith("bert.") for k in weights):
-        return {k[len("bert."):]: v for k, v in weights.items() if k.startswith("bert.")}
+def _strip_prefix(weights: dict[str, np.ndarray], model_type: str) -> dict[str, np.ndarray]:
+    # BertForSequenceClassification & co. store the encoder under "bert." (RobertaFor...: "roberta.");
+    # BertModel / RobertaModel have no prefix. Weights outside the prefix (task heads) are dropped.
+    prefix = model_type + "."
+    if any(k.startswith(prefix) for k in weights):
+        return {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
     return weights
 
 
@@ -61,19 +67,20 @@ def load_checkpoint(checkpoint_dir: Path, num_labels: int, seed: int = 13) -> tu
     Returns:
         (model, provenance) where provenance records the files read and which weights were new.
     Raises:
-        CheckpointError: missing files, non-BERT config, or a weight with the wrong name/shape.
+        CheckpointError: missing files, a config that is neither BERT nor RoBERTa, or a weight with the wrong
+            name/shape.
     """
     checkpoint_dir = Path(checkpoint_dir)
     cfg_path, st_path = checkpoint_dir / "config.json", checkpoint_dir / "model.safetensors"
     for p in (cfg_path, st_path):
         if not p.is_file():
-            raise CheckpointError(f"{checkpoint_dir}: missing {p.name} (need a Hugging Face layout BERT checkpoint "
+            raise CheckpointError(f"{checkpoint_dir}: missing {p.name} (need a Hugging Face layout BERT or RoBERTa checkpoint "
                                   "with safetensors weights)")
     try:
         config = BertConfig.from_json_file(cfg_path)
     except ValueError as e:
         raise CheckpointError(f"{cfg_path}: {e}") from e
-    weights = _strip_prefix(load_file(str(st_path)))
+    weights = _strip_prefix(load_file(str(st_path)), config.model_type)
     model = DeeBertModel(config, num_labels, seed=seed)
     used: set[str] = set()
 

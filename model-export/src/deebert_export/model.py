@@ -1,5 +1,9 @@
 """DeeBERT: a BERT encoder with one off-ramp after every transformer layer (Xin et al. 2020, section 3).
 
+The same encoder runs RoBERTa-family checkpoints (``model_type`` "roberta"): their architecture is
+BERT's, except that position ids start after the padding index (:func:`roberta_position_ids`) and the
+token-type table has one row.
+
 Written with plain ``tf.Variable`` weights and TensorFlow ops, not Keras layers: a SavedModel built
 this way loads in the TF 2.16 C runtime that DJL's TensorFlow engine uses (a Keras 3 model attached
 to a ``tf.Module`` does not; see ``../shared/platform-notes.md``), and the very same code serves
@@ -24,10 +28,20 @@ import tensorflow as tf
 # ~0 weight (BERT's additive mask trick; exp(-1e9) underflows to exactly 0 in float32).
 _MASK_NEG = -1e9
 
+# Hugging Face ``model_type`` values whose checkpoints this encoder reproduces. They differ only in the
+# position ids (see :func:`roberta_position_ids`) and in the tokenizer that comes with the checkpoint.
+MODEL_TYPES = ("bert", "roberta")
+
 
 @dataclasses.dataclass(frozen=True)
 class BertConfig:
-    """The subset of a Hugging Face ``config.json`` that defines a BERT encoder."""
+    """The subset of a Hugging Face ``config.json`` that defines a BERT or RoBERTa encoder.
+
+    ``model_type`` is ``"bert"`` or ``"roberta"``; ``pad_token_id`` is the checkpoint's padding id, which
+    for RoBERTa is also the ``padding_idx`` its position ids are offset by (1 for roberta-base, whose
+    ``max_position_embeddings`` is 514 = 512 positions + 2). Configs written before these two fields
+    existed read as BERT with pad id 0.
+    """
 
     vocab_size: int
     hidden_size: int
@@ -40,27 +54,46 @@ class BertConfig:
     hidden_dropout_prob: float = 0.1
     attention_probs_dropout_prob: float = 0.1
     hidden_act: str = "gelu"
+    model_type: str = "bert"
+    pad_token_id: int = 0
 
     @classmethod
     def from_dict(cls, d: dict) -> "BertConfig":
-        """Reads a Hugging Face BERT ``config.json`` dict; unknown keys are ignored.
+        """Reads a Hugging Face BERT or RoBERTa ``config.json`` dict; unknown keys are ignored.
 
         Raises:
-            ValueError: if the model type is not BERT-family, a key is missing or the activation is unsupported.
+            ValueError: if the model type is not one of :data:`MODEL_TYPES`, a key is missing, the activation
+                is unsupported, or a RoBERTa position table has no row past the padding index.
         """
         model_type = d.get("model_type", "bert")
-        if model_type not in ("bert",):
-            raise ValueError(f"unsupported model_type {model_type!r}: only BERT-family checkpoints (model_type 'bert')")
+        if model_type not in MODEL_TYPES:
+            raise ValueError(f"unsupported model_type {model_type!r}: only {' and '.join(MODEL_TYPES)} checkpoints")
         names = {f.name for f in dataclasses.fields(cls)}
         missing = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING and f.name not in d]
         if missing:
             raise ValueError(f"config.json lacks {missing}")
-        cfg = cls(**{k: v for k, v in d.items() if k in names})
+        values = {k: v for k, v in d.items() if k in names and v is not None}
+        values["model_type"] = model_type
+        if model_type == "roberta":
+            values.setdefault("pad_token_id", 1)  # transformers' RobertaConfig default
+        cfg = cls(**values)
         if cfg.hidden_act not in ("gelu", "gelu_new", "relu"):
             raise ValueError(f"unsupported hidden_act {cfg.hidden_act!r}")
         if cfg.hidden_size % cfg.num_attention_heads:
             raise ValueError("hidden_size must be a multiple of num_attention_heads")
+        if cfg.max_positions < 1:
+            raise ValueError(f"max_position_embeddings {cfg.max_position_embeddings} leaves no position after "
+                             f"padding_idx {cfg.pad_token_id}")
         return cfg
+
+    @property
+    def max_positions(self) -> int:
+        """Longest input (tokens, special tokens included) the position table covers: BERT uses rows
+        0..T-1, so ``max_position_embeddings``; RoBERTa uses rows ``pad_token_id + 1`` .. ``pad_token_id + T``,
+        so ``max_position_embeddings - pad_token_id - 1`` (512 for roberta-base)."""
+        if self.model_type == "roberta":
+            return self.max_position_embeddings - self.pad_token_id - 1
+        return self.max_position_embeddings
 
     @classmethod
     def from_json_file(cls, path: Path) -> "BertConfig":
@@ -70,8 +103,27 @@ class BertConfig:
         return dataclasses.asdict(self)
 
 
+def roberta_position_ids(attention_mask: tf.Tensor, padding_idx: int) -> tf.Tensor:
+    """RoBERTa's position ids: the rule of Hugging Face's ``create_position_ids_from_input_ids``
+    (``transformers`` ``models/roberta/modeling_roberta.py``), applied to the attention mask.
+
+    The t-th real token of a row (t = 1, 2, ...) gets position ``padding_idx + t``, so the first one (<s>)
+    gets ``padding_idx + 1``; a padding position gets ``padding_idx``. Hugging Face finds padding by
+    ``input_ids != padding_idx``; this reads the mask instead, because the runtimes pad with id 0 (which
+    is <s> in a RoBERTa vocabulary), so the result never depends on the id padding is filled with.
+
+    Args:
+        attention_mask: int32 (B, T), 1 for real tokens and 0 for padding (any non-zero counts as real).
+        padding_idx: the checkpoint's ``pad_token_id``.
+    Returns:
+        int32 (B, T) row indices into the (max_position_embeddings, H) position table.
+    """
+    real = tf.cast(tf.not_equal(attention_mask, 0), tf.int32)
+    return tf.cumsum(real, axis=1) * real + padding_idx
+
+
 class DeeBertModel(tf.Module):
-    """BERT encoder + n off-ramps, with weights as plain ``tf.Variable``s.
+    """BERT (or RoBERTa) encoder + n off-ramps, with weights as plain ``tf.Variable``s.
 
     Off-ramp i (paper section 3, Fig. 1) reads layer i's output: pooler (dense H->H + tanh) on the
     [CLS] vector (position 0), dropout, linear H->C. The last off-ramp is the original classifier.
@@ -201,23 +253,41 @@ class DeeBertModel(tf.Module):
             return tf.nn.relu(x)
         return tf.nn.gelu(x, approximate=(act == "gelu_new"))
 
-    def embed(self, input_ids: tf.Tensor, training: bool = False) -> tf.Tensor:
+    def embed(self, input_ids: tf.Tensor, training: bool = False, attention_mask: tf.Tensor | None = None) -> tf.Tensor:
         """Embedding layer.
 
         Args:
-            input_ids: int32 (B, T) WordPiece ids; token type ids are all 0 (single-text tasks).
+            input_ids: int32 (B, T) token ids (WordPiece or BPE, as the checkpoint's tokenizer gives them);
+                token type ids are all 0 (single-text tasks; RoBERTa's table has only that row).
+            attention_mask: int32 (B, T), 1 for real tokens and 0 for padding. RoBERTa needs it for its
+                position ids (:func:`roberta_position_ids`); BERT ignores it.
         Returns:
             float32 (B, T, H): word + position + token-type embeddings, layer-normalised.
+        Raises:
+            ValueError: for a RoBERTa model called without ``attention_mask``.
         """
         ev = self.embedding_vars
-        T = tf.shape(input_ids)[1]
         # Gather (and slice) BEFORE casting: casting the whole (vocab, H) table to float32 on every call
         # cost ~20 ms per signature call with float16 storage.
         x = self._w(tf.gather(ev["word"], input_ids))
-        x += self._w(ev["position"][:T])[tf.newaxis, :, :]
+        x += self._position_embeddings(input_ids, attention_mask)
         x += self._w(ev["token_type"][0:1])[tf.newaxis, :, :]
         x = self._layer_norm(x, ev["ln_gamma"], ev["ln_beta"])
         return self._dropout(x, self.config.hidden_dropout_prob, training)
+
+    def _position_embeddings(self, input_ids: tf.Tensor, attention_mask: tf.Tensor | None) -> tf.Tensor:
+        """float32 (1, T, H) for BERT (rows 0..T-1, the same for every row), (B, T, H) for RoBERTa (rows
+        from :func:`roberta_position_ids`).
+
+        Raises:
+            ValueError: for RoBERTa without ``attention_mask``.
+        """
+        table = self.embedding_vars["position"]
+        if self.config.model_type == "roberta":
+            if attention_mask is None:
+                raise ValueError("a RoBERTa model needs attention_mask for its position ids")
+            return self._w(tf.gather(table, roberta_position_ids(attention_mask, self.config.pad_token_id)))
+        return self._w(table[:tf.shape(input_ids)[1]])[tf.newaxis, :, :]
 
     def layer(self, i: int, hidden: tf.Tensor, attention_mask: tf.Tensor, training: bool = False) -> tf.Tensor:
         """Transformer layer i (0-based).
@@ -277,7 +347,7 @@ class DeeBertModel(tf.Module):
 
     def encode_cls(self, input_ids, attention_mask, training: bool = False) -> tf.Tensor:
         """Runs every layer and returns each layer's [CLS] vector: float32 (B, n, H)."""
-        hidden = self.embed(input_ids, training)
+        hidden = self.embed(input_ids, training, attention_mask=attention_mask)
         cls = []
         for i in range(self.num_layers):
             hidden = self.layer(i, hidden, attention_mask, training)

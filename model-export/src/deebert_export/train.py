@@ -73,7 +73,7 @@ def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, 
                                   tf.TensorSpec([None], tf.int32)], reduce_retracing=True)
     def step(input_ids, mask, y):
         with tf.GradientTape() as tape:
-            hidden = model.embed(input_ids, training=True)
+            hidden = model.embed(input_ids, training=True, attention_mask=mask)
             for i in range(n):
                 hidden = model.layer(i, hidden, mask, training=True)
             loss = _ce(y, model.off_ramp(n - 1, hidden[:, 0, :], training=True))

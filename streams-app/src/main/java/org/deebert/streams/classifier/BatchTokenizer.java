@@ -13,9 +13,11 @@ import java.util.Map;
 /**
  * Turns texts into the int32 (B,T) {@code input_ids} / {@code attention_mask} pair the {@code embed}
  * signature takes. Tokenizes exactly like Python's {@code tokenizers} with
- * {@code enable_truncation(max_seq_length)} on the same {@code tokenizer.json}: [CLS]/[SEP] added,
- * longest-first truncation to {@code maxSeqLength} tokens (special tokens included), no padding in the
- * tokenizer. The batch is right-padded here to its longest row with id 0 and mask 0.
+ * {@code enable_truncation(max_seq_length)} on the same {@code tokenizer.json}: [CLS]/[SEP] added
+ * (&lt;s&gt;/&lt;/s&gt; for a RoBERTa byte-level BPE tokenizer), longest-first truncation to {@code maxSeqLength}
+ * tokens (special tokens included), no padding in the tokenizer. The batch is right-padded here to its
+ * longest row with id 0 and mask 0, for RoBERTa too (whose pad id is 1): the model finds padding, and
+ * RoBERTa's position ids, from the mask alone.
  * Not thread-safe in intent: one per classifier (the native tokenizer itself is read-only).
  */
 final class BatchTokenizer implements AutoCloseable {
@@ -71,10 +73,14 @@ final class BatchTokenizer implements AutoCloseable {
      * where that provably gives the same ids: the model keeps only the first max_seq_length tokens, and a
      * 100,000-char text would otherwise be tokenized whole (0.9 ms per 1.5 k-char e-mail on 2 cores).
      *
-     * <p>Why it is exact: the prefix ends just before an ASCII whitespace char; BERT's normaliser works char
-     * by char and its pre-tokenizer splits at whitespace, so every word before the cut gives the same tokens,
-     * in the same order, as in the whole text. If the prefix alone fills max_seq_length (after truncation),
-     * those tokens are the whole text's first tokens. Otherwise the whole text is tokenized after all.
+     * <p>Why it is exact: the prefix ends with an ASCII letter or digit that an ASCII whitespace char follows
+     * in the text. BERT's normaliser works char by char and its pre-tokenizer splits at whitespace; RoBERTa's
+     * byte-level pre-tokenizer (GPT-2's pattern) never puts a letter or digit and a following whitespace
+     * char in one piece. Either way every piece before the cut is the same as in the whole text, and so are
+     * its tokens, in the same order. A cut inside a whitespace run would not be exact for byte-level BPE:
+     * the whole text's run can be one longer piece (e.g. one "ĠĠ" token where the prefix ends in "Ġ").
+     * If the prefix alone fills max_seq_length (after truncation), its tokens are the whole text's first
+     * tokens. Otherwise the whole text is tokenized after all.
      */
     private long[][] ids(List<String> texts) {
         int rows = texts.size();
@@ -82,7 +88,7 @@ final class BatchTokenizer implements AutoCloseable {
         boolean[] cut = new boolean[rows];
         for (int r = 0; r < rows; r++) {
             String text = texts.get(r);
-            int end = text.length() <= prefixChars() ? -1 : lastAsciiWhitespace(text, prefixChars());
+            int end = text.length() <= prefixChars() ? -1 : lastWordEnd(text, prefixChars());
             cut[r] = end > 0;
             prefixes.add(cut[r] ? text.substring(0, end) : text);
         }
@@ -113,15 +119,22 @@ final class BatchTokenizer implements AutoCloseable {
         return ids;
     }
 
-    /** @return the index of the last ' ', '\t', '\n' or '\r' before {@code limit}, or -1 */
-    private static int lastAsciiWhitespace(String text, int limit) {
+    /**
+     * @return the last index i before {@code limit} where ' ', '\t', '\n' or '\r' follows an ASCII letter or
+     *     digit (so {@code text.substring(0, i)} ends with that letter or digit), or -1
+     */
+    private static int lastWordEnd(String text, int limit) {
         for (int i = Math.min(limit, text.length()) - 1; i > 0; i--) {
             char c = text.charAt(i);
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            if ((c == ' ' || c == '\t' || c == '\n' || c == '\r') && isAsciiLetterOrDigit(text.charAt(i - 1))) {
                 return i;
             }
         }
         return -1;
+    }
+
+    private static boolean isAsciiLetterOrDigit(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
     }
 
     /**

@@ -20,9 +20,10 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The tiny exported model in test resources ({@code tiny-model/}: random-init tiny config exported by
- * model-export), its Python reference outputs and the texts they were computed from. The system
- * property {@code deebert.tinyModel} points elsewhere (a model directory) when set.
+ * The tiny exported models in test resources ({@code tiny-model/}: random-init tiny BERT config exported by
+ * model-export; {@code tiny-roberta-model/}: the same for RoBERTa, with a byte-level BPE tokenizer), their
+ * Python reference outputs and the texts they were computed from. The system property
+ * {@code deebert.tinyModel} points {@link #dir()} elsewhere (a model directory) when set.
  */
 final class TinyModel {
 
@@ -37,9 +38,18 @@ final class TinyModel {
         if (override != null && !override.isBlank()) {
             return Path.of(override);
         }
-        URL url = TinyModel.class.getResource("/tiny-model/" + ModelCard.FILE_NAME);
+        return resource("tiny-model");
+    }
+
+    /** @return the tiny RoBERTa model directory ({@code make_tiny_model.py --roberta}); fails the test if absent */
+    static Path robertaDir() {
+        return resource("tiny-roberta-model");
+    }
+
+    private static Path resource(String name) {
+        URL url = TinyModel.class.getResource("/" + name + "/" + ModelCard.FILE_NAME);
         if (url == null) {
-            throw new IllegalStateException("test resource tiny-model/model_card.json is missing");
+            throw new IllegalStateException("test resource " + name + "/model_card.json is missing");
         }
         try {
             return Path.of(url.toURI()).getParent();
@@ -55,7 +65,11 @@ final class TinyModel {
      * @return texts in file order
      */
     static List<String> texts() {
-        Path dir = dir();
+        return texts(dir());
+    }
+
+    /** @return the texts of the model in {@code dir}, as {@link #texts()} finds them */
+    static List<String> texts(Path dir) {
         Path file = Stream.of(dir, dir.getParent())
                 .flatMap(TinyModel::jsonlFiles)
                 .filter(p -> !p.getFileName().toString().equals("reference_outputs.jsonl"))
@@ -72,8 +86,13 @@ final class TinyModel {
 
     /** @return reference_outputs.jsonl lines keyed by text_sha256, in file order */
     static Map<String, JsonNode> referenceBySha256() {
+        return referenceBySha256(dir());
+    }
+
+    /** @return the reference outputs of the model in {@code dir}, keyed by text_sha256, in file order */
+    static Map<String, JsonNode> referenceBySha256(Path dir) {
         Map<String, JsonNode> bySha = new LinkedHashMap<>();
-        for (JsonNode node : readJsonl(dir().resolve("reference_outputs.jsonl"))) {
+        for (JsonNode node : readJsonl(dir.resolve("reference_outputs.jsonl"))) {
             bySha.put(node.get("text_sha256").asText(), node);
         }
         return bySha;
