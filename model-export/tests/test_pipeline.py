@@ -97,6 +97,7 @@ def test_signatures_match_the_contract(exported):
     assert sigs["serving_default"]["outputs"] == {"all_logits": {"dtype": "float32", "shape": [-1, 3, 2]}}
     card = json.loads((out / "model_card.json").read_text())
     assert card["signatures"] == sigs
+    assert card["input"] == {"text_pair": False}   # a single-text model: embed takes no token_type_ids
 
 
 def test_exported_signatures_layer_by_layer_equal_the_python_model(exported):

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import exits
-from .data.examples import DataError, Example, read_jsonl
+from .data.examples import DataError, Example, pair_task, read_jsonl
 
 CARD_FILE = "model_card.json"  # same name as export.CARD_FILE; not imported so this module needs no TF
 #: The card key this command writes; no other key is changed (``recommended_threshold`` only with
@@ -119,12 +119,16 @@ def calibrate_policy(all_logits: np.ndarray, labels: np.ndarray, policy: str, ma
             "candidates": len(values)}
 
 
-def read_dev_file(path: Path, labels: list[str]) -> list[Example]:
-    """Dev examples from a prepared ``dev.jsonl`` (``{"id", "text", "label"}`` lines) or a TSV/CSV file
-    with a header (``sentence``/``text`` and ``label`` columns).
+def read_dev_file(path: Path, labels: list[str], text_pair: bool = False) -> list[Example]:
+    """Dev examples from a prepared ``dev.jsonl`` (``{"id", "text", "label"}`` lines, plus
+    ``"text_pair"`` for a sentence-pair model) or a TSV/CSV file with a header (``sentence``/``text``
+    and ``label`` columns, plus ``text_pair`` for a sentence-pair model).
 
+    Args:
+        text_pair: whether the model classifies sentence pairs (card ``input.text_pair``).
     Raises:
-        DataError: missing, empty or unreadable file, or a label outside the card's ``labels``.
+        DataError: missing, empty or unreadable file, a label outside the card's ``labels``, or examples
+            that are (not) sentence pairs for a (single-text) sentence-pair model.
     """
     from .data.splits import check_labels
     path = Path(path)
@@ -132,11 +136,14 @@ def read_dev_file(path: Path, labels: list[str]) -> list[Example]:
         raise DataError(f"{path}: dev file not found; give --dev-file FILE (.jsonl, .tsv or .csv)")
     if path.suffix in (".tsv", ".csv"):
         from .data.tabular import load_tabular
-        examples = load_tabular(path)
+        examples = load_tabular(path, text_pair_column="text_pair" if text_pair else None)
     else:
         examples = read_jsonl(path)
     if not examples:
         raise DataError(f"{path}: no dev examples")
+    if pair_task(examples, source=str(path)) != text_pair:
+        raise DataError(f"{path}: the model card says input.text_pair {str(text_pair).lower()} but the dev examples "
+                        f"{'have no' if text_pair else 'have a'} text_pair")
     check_labels(examples, labels, source=str(path))
     return examples
 
@@ -162,13 +169,14 @@ def dev_logits(model_dir: Path, examples: list[Example], labels: list[str]) -> t
     weights and tokenizer (truncated at the card's ``max_seq_length``), and gold indices int (N,)."""
     from . import pipeline  # TensorFlow: only once the options and the dev file are known to be good
     from .export import load_exported_model
-    from .tokenization import encode, load_tokenizer
+    from .tokenization import encode_examples, expects_text_pair, load_tokenizer
 
     card = json.loads((Path(model_dir) / CARD_FILE).read_text())
     tok = load_tokenizer(Path(model_dir) / card["tokenizer"], card["max_seq_length"])
-    ids = encode(tok, [e.text for e in examples])
+    ids, type_ids = encode_examples(tok, examples, expects_text_pair(card))
     model = load_exported_model(model_dir)
-    return pipeline.all_logits(model, ids, desc="calibrate dev"), np.array([labels.index(e.label) for e in examples])
+    return (pipeline.all_logits(model, ids, desc="calibrate dev", type_ids=type_ids),
+            np.array([labels.index(e.label) for e in examples]))
 
 
 def updated_card(card: dict, results: list[dict], provenance: dict, set_recommended: str | None) -> dict:
@@ -234,7 +242,8 @@ def calibrate(model_dir: Path, policies: list[str], max_accuracy_loss: float, de
     """
     model_dir = Path(model_dir)
     card = json.loads((model_dir / CARD_FILE).read_text())
-    examples = read_dev_file(dev_file, card["labels"])
+    from .tokenization import expects_text_pair
+    examples = read_dev_file(dev_file, card["labels"], expects_text_pair(card))
     logits, y = dev_logits(model_dir, examples, card["labels"])
     results = [calibrate_policy(logits, y, p, max_accuracy_loss) for p in policies]
     provenance = {"max_accuracy_loss_points": max_accuracy_loss, "chosen_on": "dev", "dev_size": len(examples),

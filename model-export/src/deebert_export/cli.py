@@ -5,8 +5,8 @@ command line that produced its files.
 
 Where files go (nothing is ever written into ``models/`` unless asked for by name):
 
-- NAME is ``--name``, else derived from the data: ``spamassassin`` for the corpus, or the training
-  file's name without extension (its folder's name when that is generic, e.g. ``sst2/train.tsv`` ->
+- NAME is ``--name``, else derived from the data: ``spamassassin`` (``spamassassin-pairs``) for the
+  corpus, or the training file's name without extension (its folder's name when that is generic, e.g. ``sst2/train.tsv`` ->
   ``sst2``).
 - The work directory is ``--work-dir``, else ``build/NAME/`` (under model-export/, or under
   ``$DEEBERT_BUILD_DIR``); the exported model goes to ``--out``, else ``WORK_DIR/model/``.
@@ -40,11 +40,14 @@ HERE = Path(__file__).resolve().parents[2]  # model-export/
 DEFAULT_BUILD = HERE / "build"
 MODELS_DIR = HERE / "models"   # committed models: written only on explicit request (see module doc)
 DEFAULT_GOLDEN = HERE / "tests" / "golden" / "exit_policies.json"
+DEFAULT_PAIR_GOLDEN = HERE / "tests" / "golden" / "pair_tokens.json"
 COMMITTED_MODEL_DIR = MODELS_DIR / "deebert-spamassassin-minilm-l6"
 # Training-file names that say nothing about the data set: NAME comes from the folder instead.
 _GENERIC_STEMS = {"train", "training", "data", "dataset", "all", "full", "input"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _STEPS_NEEDING_WORK_DIR = ("train", "evaluate", "export")
+# Data sets built from the SpamAssassin corpus (no --train-file): single texts, or subject/body pairs.
+CORPUS_DATASETS = ("spamassassin", "spamassassin-pairs")
 
 
 class UsageError(ValueError):
@@ -57,10 +60,12 @@ def build_root() -> Path:
 
 
 def default_name(dataset: str, train_file: Path | None) -> str:
-    """NAME derived from the data: ``"spamassassin"``, or the training file's stem (its folder's name
-    when the stem is generic such as ``train``), with characters other than ``[A-Za-z0-9._-]``
-    replaced by ``-``."""
-    if dataset == "spamassassin" or train_file is None:
+    """NAME derived from the data: the corpus data set's name (``"spamassassin"``,
+    ``"spamassassin-pairs"``), or the training file's stem (its folder's name when the stem is generic
+    such as ``train``), with characters other than ``[A-Za-z0-9._-]`` replaced by ``-``."""
+    if dataset in CORPUS_DATASETS:
+        return dataset
+    if train_file is None:
         return "spamassassin"
     path = Path(train_file)
     stem = path.stem
@@ -91,8 +96,9 @@ def check_model_out(out: Path, explicit: bool, overwrite_committed: bool) -> Non
 
 
 def _add_data_args(p):
-    p.add_argument("--dataset", choices=["spamassassin", "tabular"],
-                   help="default: tabular when --train-file is given, else spamassassin")
+    p.add_argument("--dataset", choices=[*CORPUS_DATASETS, "tabular"],
+                   help="default: tabular when --train-file is given, else spamassassin; spamassassin-pairs: "
+                   "the same corpus as sentence pairs (subject, body)")
     p.add_argument("--train-file", type=Path, help="tabular: TSV/CSV with a text and a label column")
     p.add_argument("--dev-file", type=Path, help="tabular: dev split as is (with --test-file); "
                    "without both, the training file is split 70/15/15")
@@ -103,6 +109,9 @@ def _add_data_args(p):
                    "or 0-based number with --no-header")
     p.add_argument("--label-column", help="label column: header name (default 'label'), or 0-based number "
                    "with --no-header")
+    p.add_argument("--text-pair-column", metavar="NAME|N",
+                   help="sentence pairs: the second text's column (header name, or 0-based number with "
+                   "--no-header); tokenised as [CLS] text [SEP] text_pair [SEP]")
     p.add_argument("--no-header", dest="header", action="store_false",
                    help="the files have no header row: give --text-column N --label-column M (0-based)")
     p.add_argument("--max-eval-examples", type=int, metavar="N",
@@ -143,8 +152,9 @@ def _resolve_paths(a) -> None:
     if a.command in ("prepare", "run"):
         if a.dataset is None:
             a.dataset = "tabular" if a.train_file else "spamassassin"
-        if a.dataset == "spamassassin" and (a.train_file or a.dev_file or a.test_file):
-            raise UsageError("--train-file/--dev-file/--test-file are for --dataset tabular, not spamassassin")
+        if a.dataset in CORPUS_DATASETS and (a.train_file or a.dev_file or a.test_file or a.text_pair_column):
+            raise UsageError(f"--train-file/--dev-file/--test-file/--text-pair-column are for --dataset tabular, "
+                             f"not {a.dataset}")
         if a.dataset == "tabular" and a.train_file is None:
             raise UsageError("--dataset tabular needs --train-file FILE.tsv")
         if a.name is None:
@@ -168,7 +178,7 @@ def _resolve_paths(a) -> None:
 def _default_task(data_dir: Path) -> str:
     config = data_dir / "prepare_config.json"
     dataset = json.loads(config.read_text()).get("dataset") if config.exists() else None
-    return "spam moderation" if dataset == "spamassassin" else "text classification"
+    return "spam moderation" if dataset in CORPUS_DATASETS else "text classification"
 
 
 def _prepare(a):
@@ -176,7 +186,8 @@ def _prepare(a):
     labels = [x.strip() for x in a.labels.split(",")] if a.labels else None
     return prepare(a.dataset, a.work_dir / "data", a.cache_dir, seed=a.seed, train_file=a.train_file,
                    dev_file=a.dev_file, test_file=a.test_file, labels=labels, text_column=a.text_column,
-                   label_column=a.label_column, header=a.header, max_eval_examples=a.max_eval_examples)
+                   label_column=a.label_column, header=a.header, max_eval_examples=a.max_eval_examples,
+                   text_pair_column=a.text_pair_column)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,8 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set-recommended", choices=POLICY_NAMES, metavar="POLICY",
                    help="also make this policy's calibrated setting the card's recommended_threshold")
     p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model card under models/")
-    p = sub.add_parser("golden", help="write the exit-policy golden file both languages' tests check against")
-    p.add_argument("--out", type=Path, default=DEFAULT_GOLDEN, help="JSON file to write")
+    p = sub.add_parser("golden", help="write the golden files both languages' tests check against: exit policies "
+                       "and sentence-pair tokenisation")
+    p.add_argument("--out", type=Path, default=DEFAULT_GOLDEN, help="exit-policy JSON file to write")
+    p.add_argument("--pair-tokens-out", type=Path, default=DEFAULT_PAIR_GOLDEN,
+                   help="sentence-pair token ids JSON file to write")
     p.add_argument("--seed", type=int, default=None, help="numpy seed of the random cases (default: the file's)")
     return parser
 
@@ -265,6 +279,9 @@ def _run(a) -> int:
         doc = write_golden(a.out, DEFAULT_SEED if a.seed is None else a.seed)
         print("wrote", a.out, "with", sum(len(c["settings"]) for c in doc["cases"]), "settings over",
               len(doc["cases"]), "cases")
+        from .golden import write_pair_tokens_golden
+        pairs = write_pair_tokens_golden(a.pair_tokens_out, HERE)
+        print("wrote", a.pair_tokens_out, "with", len(pairs["cases"]), "sentence pairs")
         return 0
     if a.command == "reexport":
         check_model_out(a.model_dir, explicit=True, overwrite_committed=a.overwrite_committed)
@@ -330,7 +347,8 @@ def _calibrate(a) -> int:
         dev_file = a.dev_file or cal.default_dev_file(a.model_dir, a.work_dir)
     except ValueError as e:
         raise UsageError(str(e)) from e
-    cal.read_dev_file(dev_file, card["labels"])  # DataError now, not after TensorFlow has loaded
+    from .tokenization import expects_text_pair
+    cal.read_dev_file(dev_file, card["labels"], expects_text_pair(card))  # DataError now, not after TensorFlow has loaded
     command = "python -m deebert_export " + shlex.join(a.argv)
     new = cal.calibrate(a.model_dir, policies, a.max_accuracy_loss, dev_file, a.set_recommended, command)
     for p in policies:

@@ -28,6 +28,8 @@ TOKENIZER_FILE = "tokenizer.json"
 CARD_FILE = "model_card.json"
 REFERENCE_FILE = "reference_outputs.jsonl"
 TAG = "serve"
+# Input of `embed` and `serving_default` in a sentence-pair model (card `input.text_pair`): int32 (B, T).
+TOKEN_TYPE_IDS = "token_type_ids"
 # Largest variables shard the export writes (bytes): files stay under the repository's 50 MB limit.
 MAX_SHARD_BYTES = 45 * 1024 * 1024
 
@@ -38,20 +40,24 @@ def signature_names(num_layers: int) -> list[str]:
 
 
 class _ExportModule(tf.Module):
-    """Holds the model (tracked variables) and the signature functions."""
+    """Holds the model (tracked variables) and the signature functions. With ``text_pair`` (a
+    sentence-pair model) ``embed`` and ``serving_default`` also take ``token_type_ids`` int32 (B, T);
+    without it they take exactly ``input_ids`` and ``attention_mask``, as before pairs existed."""
 
-    def __init__(self, model: DeeBertModel):
+    def __init__(self, model: DeeBertModel, text_pair: bool = False):
         super().__init__(name="deebert")
         self.model = model
         H = model.config.hidden_size
         ids_spec = tf.TensorSpec([None, None], tf.int32, name="input_ids")
         mask_spec = tf.TensorSpec([None, None], tf.int32, name="attention_mask")
         hidden_spec = tf.TensorSpec([None, None, H], tf.float32, name="hidden")
+        token_specs = [ids_spec, mask_spec] + ([tf.TensorSpec([None, None], tf.int32, name=TOKEN_TYPE_IDS)]
+                                               if text_pair else [])
 
-        @tf.function(input_signature=[ids_spec, mask_spec])
-        def embed(input_ids, attention_mask):
+        @tf.function(input_signature=token_specs)
+        def embed(input_ids, attention_mask, token_type_ids=None):
             # BERT ignores the mask here; RoBERTa's position ids are computed from it.
-            return {"hidden": model.embed(input_ids, attention_mask=attention_mask)}
+            return {"hidden": model.embed(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)}
 
         self.embed = embed
         self.layers = []
@@ -66,9 +72,9 @@ class _ExportModule(tf.Module):
                 return layer
             self.layers.append(make())
 
-        @tf.function(input_signature=[ids_spec, mask_spec])
-        def serving(input_ids, attention_mask):
-            return {"all_logits": model.all_logits(input_ids, attention_mask)}
+        @tf.function(input_signature=token_specs)
+        def serving(input_ids, attention_mask, token_type_ids=None):
+            return {"all_logits": model.all_logits(input_ids, attention_mask, token_type_ids=token_type_ids)}
 
         self.serving = serving
 
@@ -114,14 +120,15 @@ def storage_description(model: DeeBertModel) -> dict:
             "fused_qkv": model.fused_qkv}
 
 
-def save_saved_model(model: DeeBertModel, out_dir: Path) -> Path:
-    """Writes ``out_dir/saved_model`` with the per-layer signatures; returns its path. Variables are
+def save_saved_model(model: DeeBertModel, out_dir: Path, text_pair: bool = False) -> Path:
+    """Writes ``out_dir/saved_model`` with the per-layer signatures (``embed`` and ``serving_default``
+    taking ``token_type_ids`` too when ``text_pair``); returns its path. Variables are
     sharded into files of at most ``MAX_SHARD_BYTES`` (the repository keeps every file under 50 MB;
     TensorFlow's C runtime restores sharded checkpoints as usual)."""
     path = Path(out_dir) / SAVED_MODEL_DIR
     if path.exists():
         shutil.rmtree(path)
-    module = _ExportModule(model)
+    module = _ExportModule(model, text_pair)
     options = tf.saved_model.SaveOptions(
         experimental_sharding_callback=tf.train.experimental.MaxShardSizePolicy(max_shard_size=MAX_SHARD_BYTES))
     tf.saved_model.save(module, str(path), signatures=module.signatures(), options=options)
@@ -175,16 +182,21 @@ def describe_signatures(saved_model_dir: Path) -> dict:
     return dict(sorted(out.items()))
 
 
-def run_session_style(saved_model_dir: Path, input_ids: np.ndarray, attention_mask: np.ndarray, num_layers: int) -> np.ndarray:
+def run_session_style(saved_model_dir: Path, input_ids: np.ndarray, attention_mask: np.ndarray, num_layers: int,
+                      token_type_ids: np.ndarray | None = None) -> np.ndarray:
     """Runs the exported signatures layer by layer through TF's v1 session loader, the way the C API
     (and so DJL) loads a SavedModel. ``tf.saved_model.load`` alone is not enough: it can succeed on
     exports that fail in the C runtime (platform notes: Keras variable handles).
 
     Args:
         input_ids, attention_mask: int32 (B, T).
+        token_type_ids: int32 (B, T) for a sentence-pair model, ``None`` for a single-text one.
     Returns:
         float32 (B, n, C): off-ramp logits of every layer, no early exit.
     """
+    feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if token_type_ids is not None:
+        feeds[TOKEN_TYPE_IDS] = token_type_ids
     with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
         meta = tf.compat.v1.saved_model.loader.load(sess, [TAG], str(saved_model_dir))
 
@@ -193,7 +205,7 @@ def run_session_style(saved_model_dir: Path, input_ids: np.ndarray, attention_ma
             fetch = {k: v.name for k, v in sig.outputs.items()}
             return sess.run(fetch, {sig.inputs[k].name: v for k, v in feeds.items()})
 
-        hidden = call("embed", {"input_ids": input_ids, "attention_mask": attention_mask})["hidden"]
+        hidden = call("embed", feeds)["hidden"]
         logits = []
         for i in range(num_layers):
             out = call(f"layer_{i + 1}", {"hidden": hidden, "attention_mask": attention_mask})
@@ -206,13 +218,20 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def write_reference_outputs(path: Path, examples, labels: list[str], token_ids: list[list[int]], all_logits: np.ndarray) -> None:
+def write_reference_outputs(path: Path, examples, labels: list[str], token_ids: list[list[int]], all_logits: np.ndarray,
+                            type_ids: list[list[int]] | None = None) -> None:
     """One JSON line per example: id, text_sha256, label, label_index, num_tokens, token_ids (what the
     model saw, [CLS] ... [SEP] after truncation) and logits (n x C), so a runtime can prove tokenizer
-    and model parity."""
+    and model parity; for a sentence-pair model (``type_ids`` given) also text_pair_sha256 and
+    token_type_ids."""
     with open(path, "w", encoding="utf-8") as f:
-        for ex, ids, lg in zip(examples, token_ids, all_logits):
-            f.write(json.dumps({"id": ex.id, "text_sha256": text_sha256(ex.text), "label": ex.label,
-                                "label_index": labels.index(ex.label), "num_tokens": len(ids),
-                                "token_ids": [int(t) for t in ids],
-                                "logits": [[round(float(x), 6) for x in row] for row in lg]}) + "\n")
+        for i, (ex, ids, lg) in enumerate(zip(examples, token_ids, all_logits)):
+            line = {"id": ex.id, "text_sha256": text_sha256(ex.text)}
+            if type_ids is not None:
+                line["text_pair_sha256"] = text_sha256(ex.text_pair)
+            line.update({"label": ex.label, "label_index": labels.index(ex.label), "num_tokens": len(ids),
+                         "token_ids": [int(t) for t in ids]})
+            if type_ids is not None:
+                line["token_type_ids"] = [int(t) for t in type_ids[i]]
+            line["logits"] = [[round(float(x), 6) for x in row] for row in lg]
+            f.write(json.dumps(line) + "\n")

@@ -144,3 +144,60 @@ def write_golden(out: Path, seed: int = DEFAULT_SEED) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=1) + "\n")
     return doc
+
+
+# ----------------------------------------------------------------------------- sentence-pair tokens
+#: The second golden file: token ids and token type ids of sentence pairs, from the committed default
+#: model's tokenizer.json, at two truncation lengths. ``tests/test_pairs.py`` re-encodes it in Python and
+#: ``streams-app``'s ``PairTokenizationGoldenTest`` in Java (DJL's tokenizer on the same file).
+PAIR_TOKENS_FORMAT_VERSION = 1
+PAIR_TOKENIZER = "models/deebert-spamassassin-minilm-l6/tokenizer.json"   # relative to model-export/
+PAIR_MAX_SEQ_LENGTHS = (16, 128)   # 16: 13 non-special tokens (odd budget: the longer text keeps the extra one)
+
+_PAIR_CASES = [
+    ("short pair", "Meeting moved", "The review is now on Thursday at 10."),
+    ("unicode and accents", "Grüße aus München", "naïve café résumé ☕ 東京 — ok?"),
+    ("long second text", "Re: build failure", " ".join(["the nightly build failed again on the parser module"] * 12)),
+    ("long first text", " ".join(["WIN a FREE cruise now click here"] * 12), "unsubscribe below"),
+    ("both long, equal length", " ".join(["alpha beta gamma"] * 20), " ".join(["delta epsilon zeta"] * 20)),
+    ("both long, first longer by one token", " ".join(["alpha beta gamma"] * 20) + " omega",
+     " ".join(["delta epsilon zeta"] * 20)),
+    ("both long, second longer by one token", " ".join(["alpha beta gamma"] * 20),
+     " ".join(["delta epsilon zeta"] * 20) + " omega"),
+    ("whitespace and punctuation", "  spaced\tout  subject ", "line one\n\nline two!!! (3) $1,000.00"),
+    ("one-word texts", "hi", "there"),
+]
+
+
+def pair_tokens_golden(model_export_dir: Path) -> dict:
+    """The pair-tokenisation golden document: for every case and every length in
+    :data:`PAIR_MAX_SEQ_LENGTHS`, ``tokenizers``' ``encode(text, text_pair)`` ids and type ids with
+    longest-first truncation (:func:`deebert_export.tokenization.encode_pairs`)."""
+    from .tokenization import encode_pairs, load_tokenizer
+    tokenizer_path = Path(model_export_dir) / PAIR_TOKENIZER
+    rows = []
+    for max_len in PAIR_MAX_SEQ_LENGTHS:
+        tok = load_tokenizer(tokenizer_path, max_len)
+        ids, types = encode_pairs(tok, [c[1] for c in _PAIR_CASES], [c[2] for c in _PAIR_CASES])
+        for (name, text, text_pair), i, t in zip(_PAIR_CASES, ids, types):
+            rows.append({"name": name, "max_seq_length": max_len, "text": text, "text_pair": text_pair,
+                         "token_ids": i, "token_type_ids": t})
+    return {
+        "format_version": PAIR_TOKENS_FORMAT_VERSION,
+        "generator": "python -m deebert_export golden (deebert_export/golden.py, pair_tokens_golden)",
+        "tokenizer": PAIR_TOKENIZER,
+        "definitions": {
+            "token_ids": "[CLS] text [SEP] text_pair [SEP], truncated to max_seq_length tokens (special tokens "
+                         "included), longest first: the longer text loses tokens first",
+            "token_type_ids": "0 for [CLS], text and the first [SEP]; 1 for text_pair and the last [SEP]",
+        },
+        "cases": rows,
+    }
+
+
+def write_pair_tokens_golden(out: Path, model_export_dir: Path) -> dict:
+    """Writes :func:`pair_tokens_golden` to ``out`` as indented JSON and returns it."""
+    doc = pair_tokens_golden(model_export_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return doc

@@ -253,14 +253,17 @@ class DeeBertModel(tf.Module):
             return tf.nn.relu(x)
         return tf.nn.gelu(x, approximate=(act == "gelu_new"))
 
-    def embed(self, input_ids: tf.Tensor, training: bool = False, attention_mask: tf.Tensor | None = None) -> tf.Tensor:
+    def embed(self, input_ids: tf.Tensor, training: bool = False, attention_mask: tf.Tensor | None = None,
+              token_type_ids: tf.Tensor | None = None) -> tf.Tensor:
         """Embedding layer.
 
         Args:
-            input_ids: int32 (B, T) token ids (WordPiece or BPE, as the checkpoint's tokenizer gives them);
-                token type ids are all 0 (single-text tasks; RoBERTa's table has only that row).
+            input_ids: int32 (B, T) token ids (WordPiece or BPE, as the checkpoint's tokenizer gives them).
             attention_mask: int32 (B, T), 1 for real tokens and 0 for padding. RoBERTa needs it for its
                 position ids (:func:`roberta_position_ids`); BERT ignores it.
+            token_type_ids: int32 (B, T) segment ids, 0 for ``[CLS] text [SEP]`` and 1 for
+                ``text_pair [SEP]`` (sentence pairs), values < ``type_vocab_size``; ``None`` for single
+                texts: every position adds token type 0's row (the graph single-text models export).
         Returns:
             float32 (B, T, H): word + position + token-type embeddings, layer-normalised.
         Raises:
@@ -271,7 +274,11 @@ class DeeBertModel(tf.Module):
         # cost ~20 ms per signature call with float16 storage.
         x = self._w(tf.gather(ev["word"], input_ids))
         x += self._position_embeddings(input_ids, attention_mask)
-        x += self._w(ev["token_type"][0:1])[tf.newaxis, :, :]
+        if token_type_ids is None or self.config.type_vocab_size == 1:
+            # RoBERTa's table has one row: its tokenizer may still number a pair's segments 0/1.
+            x += self._w(ev["token_type"][0:1])[tf.newaxis, :, :]
+        else:
+            x += self._w(tf.gather(ev["token_type"], token_type_ids))
         x = self._layer_norm(x, ev["ln_gamma"], ev["ln_beta"])
         return self._dropout(x, self.config.hidden_dropout_prob, training)
 
@@ -345,16 +352,17 @@ class DeeBertModel(tf.Module):
         pooled = self._dropout(pooled, self.config.hidden_dropout_prob, training)
         return tf.nn.bias_add(tf.matmul(pooled, self._w(ov["cls_w"])), self._w(ov["cls_b"]))
 
-    def encode_cls(self, input_ids, attention_mask, training: bool = False) -> tf.Tensor:
-        """Runs every layer and returns each layer's [CLS] vector: float32 (B, n, H)."""
-        hidden = self.embed(input_ids, training, attention_mask=attention_mask)
+    def encode_cls(self, input_ids, attention_mask, training: bool = False, token_type_ids=None) -> tf.Tensor:
+        """Runs every layer and returns each layer's [CLS] vector: float32 (B, n, H).
+        ``token_type_ids``: int32 (B, T) for sentence pairs, ``None`` for single texts (see :meth:`embed`)."""
+        hidden = self.embed(input_ids, training, attention_mask=attention_mask, token_type_ids=token_type_ids)
         cls = []
         for i in range(self.num_layers):
             hidden = self.layer(i, hidden, attention_mask, training)
             cls.append(hidden[:, 0, :])
         return tf.stack(cls, axis=1)
 
-    def all_logits(self, input_ids, attention_mask, training: bool = False) -> tf.Tensor:
-        """Every off-ramp's logits with no early exit: float32 (B, n, C)."""
-        cls = self.encode_cls(input_ids, attention_mask, training)
+    def all_logits(self, input_ids, attention_mask, training: bool = False, token_type_ids=None) -> tf.Tensor:
+        """Every off-ramp's logits with no early exit: float32 (B, n, C). ``token_type_ids`` as in :meth:`embed`."""
+        cls = self.encode_cls(input_ids, attention_mask, training, token_type_ids=token_type_ids)
         return tf.stack([self.off_ramp(i, cls[:, i, :], training) for i in range(self.num_layers)], axis=1)

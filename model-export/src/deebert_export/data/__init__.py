@@ -9,6 +9,6 @@ Modules, one job each:
 - ``prepare``: the end-to-end step that writes ``{train,dev,test}.jsonl`` and its provenance.
 """
 
-from deebert_export.data.examples import DataError, Example, read_jsonl, write_jsonl
+from deebert_export.data.examples import DataError, Example, pair_task, read_jsonl, write_jsonl
 
-__all__ = ["DataError", "Example", "read_jsonl", "write_jsonl"]
+__all__ = ["DataError", "Example", "pair_task", "read_jsonl", "write_jsonl"]

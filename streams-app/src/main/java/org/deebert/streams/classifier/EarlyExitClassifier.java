@@ -41,6 +41,10 @@ import java.util.Objects;
  * runs only on them (padding columns no remaining row needs are dropped too). Layer n's off-ramp (the
  * original classifier) takes whoever is left.
  *
+ * <p>A sentence-pair model ({@link ModelCard#textPair()}) classifies pairs: {@code [CLS] text [SEP] text_pair
+ * [SEP]}, with the token type ids fed to {@code embed} as {@link SignatureNames#TOKEN_TYPE_IDS}; the layers
+ * and the exit rule are the same.
+ *
  * <p>Thread-safety: calls are serialized ({@code synchronized}); the TF session would allow
  * concurrency, but one batch already uses the intra-op threads. Give each stream thread its own
  * instance for parallelism. Message text is never logged.
@@ -126,11 +130,11 @@ public final class EarlyExitClassifier implements TextClassifier {
             ModelCardValidator.validateSignatures(card, SavedModelSignatures.from(bundle.getMetaGraphDef()));
             List<String> sessionDevices = TfDevices.sessionDevices(bundle);
             Device device = TfDevices.choose(options.device(), sessionDevices);
-            LOG.info("Loaded model {} {} ({} layers, labels {}, max {} tokens); preference {}, TensorFlow session"
+            LOG.info("Loaded model {} {} ({} layers, labels {}, max {} tokens, input {}); preference {}, TensorFlow session"
                             + " devices {}, DJL sees {} GPU(s); classifier runs on {} in {} (TF threads intra {}, inter {};"
                             + " 0 = TensorFlow's default)",
                     card.name(), card.version(), card.numLayers(), card.labels(), card.maxSeqLength(),
-                    options.device(), sessionDevices, Engine.getInstance().getGpuCount(), device,
+                    card.textPair() ? "text pairs" : "single texts", options.device(), sessionDevices, Engine.getInstance().getGpuCount(), device,
                     options.precision(), options.intraOpThreads(), options.interOpThreads());
             tokenizer = BatchTokenizer.open(modelDir.resolve(card.tokenizer()), card.maxSeqLength());
             return new EarlyExitClassifier(card, model, serving, tokenizer, device, options);
@@ -145,25 +149,47 @@ public final class EarlyExitClassifier implements TextClassifier {
 
     @Override
     public List<Classification> classify(List<String> texts, ExitSetting setting) {
-        return classifyBatch(texts, setting).classifications();
+        return classifyBatch(texts, null, setting).classifications();
+    }
+
+    @Override
+    public List<Classification> classify(List<String> texts, List<String> textPairs, ExitSetting setting) {
+        return classifyBatch(texts, textPairs, setting).classifications();
+    }
+
+    @Override
+    public boolean textPair() {
+        return card.textPair();
+    }
+
+    /**
+     * {@link #classifyBatch(List, List, ExitSetting)} for single texts.
+     *
+     * @throws IllegalArgumentException as there, and if the model is a sentence-pair model
+     */
+    public BatchResult classifyBatch(List<String> texts, ExitSetting setting) {
+        return classifyBatch(texts, null, setting);
     }
 
     /**
      * Same as {@link #classify}, plus what the call cost (layers run, exit histogram, time in ms).
      * Inputs beyond the max batch size are split into chunks, each run through Algorithm 1 on its own.
      *
-     * @param texts   raw texts, each non-null and non-empty
-     * @param setting the exit policy and threshold (S in nats, or the patience in layers)
+     * @param texts     raw texts, each non-null and non-empty (for a sentence-pair model: the first texts)
+     * @param textPairs for a sentence-pair model the second texts, as many, each non-null and non-empty; null
+     *                  for a single-text model
+     * @param setting   the exit policy and threshold (S in nats, or the patience in layers)
      * @return classifications in input order and the call's {@link BatchStats}
-     * @throws IllegalArgumentException if a text is null or empty (the message gives its index only), or the
-     *     setting does not fit this model ({@link ExitSetting#validateFor})
+     * @throws IllegalArgumentException if a text or text pair is null or empty (the message gives its index
+     *     only), pairs are missing for a sentence-pair model or given to a single-text one, or the setting does
+     *     not fit this model ({@link ExitSetting#validateFor})
      * @throws IllegalStateException    if the classifier is closed
      */
-    public synchronized BatchResult classifyBatch(List<String> texts, ExitSetting setting) {
+    public synchronized BatchResult classifyBatch(List<String> texts, List<String> textPairs, ExitSetting setting) {
         Objects.requireNonNull(texts, "texts");
         Objects.requireNonNull(setting, "setting");
         setting.validateFor(layers.length);
-        checkTexts(texts);
+        checkInputs(texts, textPairs);
         long start = System.nanoTime();
         Classification[] results = new Classification[texts.size()];
         long[] histogram = new long[layers.length];
@@ -171,7 +197,8 @@ public final class EarlyExitClassifier implements TextClassifier {
         int chunks = 0;
         for (int from = 0; from < texts.size(); from += maxBatchSize) {
             int to = Math.min(texts.size(), from + maxBatchSize);
-            layerRows += runAlgorithm1(texts.subList(from, to), setting, results, from, histogram);
+            layerRows += runAlgorithm1(encode(texts.subList(from, to), textPairs == null ? null : textPairs.subList(from, to)),
+                    setting, results, from, histogram);
             chunks++;
         }
         double elapsedMs = (System.nanoTime() - start) / 1e6;
@@ -185,18 +212,20 @@ public final class EarlyExitClassifier implements TextClassifier {
      *
      * @return layer-rows executed (sum of exit layers of the chunk's inputs)
      */
-    private long runAlgorithm1(List<String> texts, ExitSetting setting, Classification[] results, int offset,
-            long[] histogram) {
-        BatchTokenizer.TokenizedBatch batch = tokenizer.encode(texts);
+    private long runAlgorithm1(BatchTokenizer.TokenizedBatch batch, ExitSetting setting, Classification[] results,
+            int offset, long[] histogram) {
         int numLayers = layers.length;
         long layerRows = 0;
         try (NDManager manager = model.getNDManager().newSubManager(HOST)) {
-            Shape tokenShape = new Shape(batch.rows(), batch.seqLen());
-            NDArray mask = manager.create(batch.mask(), tokenShape); // int32 (B,T)
-            NDArray ids = manager.create(batch.inputIds(), tokenShape); // int32 (B,T)
-            NDList embedded = call(embed, Map.of(SignatureNames.ATTENTION_MASK, mask, SignatureNames.INPUT_IDS, ids));
+            NDArray mask = manager.create(batch.mask(), new Shape(batch.rows(), batch.seqLen())); // int32 (B,T)
+            Map<String, NDArray> embedInputs = tokenInputs(manager, batch, mask);
+            NDList embedded = call(embed, embedInputs);
             NDArray hidden = embedded.get(SignatureNames.HIDDEN); // float32 (B,T,H)
-            ids.close();
+            for (NDArray input : embedInputs.values()) {
+                if (input != mask) {
+                    input.close();
+                }
+            }
 
             int[] chunkRow = identity(batch.rows()); // live row -> row in this chunk
             ExitScores.OffRamp[] previous = null; // off-ramp i-1 per live row, for DIVERGENCE and PATIENCE
@@ -277,26 +306,37 @@ public final class EarlyExitClassifier implements TextClassifier {
     }
 
     /**
+     * {@link #allOffRampLogits(List, List)} for single texts.
+     *
+     * @throws IllegalArgumentException as there, and if the model is a sentence-pair model
+     */
+    public float[][][] allOffRampLogits(List<String> texts) {
+        return allOffRampLogits(texts, null);
+    }
+
+    /**
      * Every off-ramp's logits without early exit, from the {@code serving_default} signature (for
      * parity checks against Python's reference_outputs.jsonl and for debugging).
      *
-     * @param texts raw texts, each non-null and non-empty
+     * @param texts     raw texts, each non-null and non-empty
+     * @param textPairs the second texts of a sentence-pair model, as many, non-null and non-empty; null for a
+     *                  single-text model
      * @return {@code [input][layer-1][label]} logits, float32 (B,n,C)
-     * @throws IllegalArgumentException if a text is null or empty
+     * @throws IllegalArgumentException if a text or text pair is null or empty, or pairs are missing for a
+     *     sentence-pair model or given to a single-text one
      */
-    public synchronized float[][][] allOffRampLogits(List<String> texts) {
-        checkTexts(texts);
+    public synchronized float[][][] allOffRampLogits(List<String> texts, List<String> textPairs) {
+        checkInputs(texts, textPairs);
         int numLayers = layers.length;
         int classes = card.labels().size();
         float[][][] result = new float[texts.size()][][];
         for (int from = 0; from < texts.size(); from += maxBatchSize) {
-            List<String> chunk = texts.subList(from, Math.min(texts.size(), from + maxBatchSize));
-            BatchTokenizer.TokenizedBatch batch = tokenizer.encode(chunk);
+            int to = Math.min(texts.size(), from + maxBatchSize);
+            BatchTokenizer.TokenizedBatch batch = encode(texts.subList(from, to),
+                    textPairs == null ? null : textPairs.subList(from, to));
             try (NDManager manager = model.getNDManager().newSubManager(HOST)) {
-                Shape tokenShape = new Shape(batch.rows(), batch.seqLen());
-                NDList out = call(serving, Map.of(
-                        SignatureNames.ATTENTION_MASK, manager.create(batch.mask(), tokenShape),
-                        SignatureNames.INPUT_IDS, manager.create(batch.inputIds(), tokenShape)));
+                NDArray mask = manager.create(batch.mask(), new Shape(batch.rows(), batch.seqLen()));
+                NDList out = call(serving, tokenInputs(manager, batch, mask));
                 float[] flat = out.get(SignatureNames.ALL_LOGITS).toFloatArray();
                 for (int r = 0; r < batch.rows(); r++) {
                     result[from + r] = new float[numLayers][];
@@ -317,8 +357,41 @@ public final class EarlyExitClassifier implements TextClassifier {
      * @return the ids, as Python's {@code tokenizers} gives them for the same tokenizer.json
      */
     public synchronized long[] tokenIds(String text) {
-        checkTexts(Arrays.asList(text));
+        checkInputs(Arrays.asList(text), null);
         return tokenizer.tokenIds(text);
+    }
+
+    /**
+     * Token ids and token type ids the model sees for a sentence pair: {@code [CLS] text [SEP] text_pair [SEP]},
+     * truncated longest-first to max_seq_length, type 0 up to and including the first [SEP] and 1 after it.
+     *
+     * @param text     the first text, non-null and non-empty
+     * @param textPair the second text, non-null and non-empty
+     * @return {@code {ids, typeIds}}, as Python's {@code tokenizers} gives them for the same tokenizer.json
+     * @throws IllegalArgumentException if a text is null or empty, or the model is a single-text model
+     */
+    public synchronized long[][] pairTokenIds(String text, String textPair) {
+        checkInputs(Arrays.asList(text), Arrays.asList(textPair));
+        return tokenizer.pairTokenIds(text, textPair);
+    }
+
+    /** Tokenizes single texts ({@code textPairs} null) or sentence pairs (checked by {@link #checkInputs}). */
+    private BatchTokenizer.TokenizedBatch encode(List<String> texts, List<String> textPairs) {
+        return textPairs == null ? tokenizer.encode(texts) : tokenizer.encodePairs(texts, textPairs);
+    }
+
+    /**
+     * The token inputs of {@code embed} / {@code serving_default}: input_ids and the given attention_mask, plus
+     * token_type_ids for sentence pairs; every int32 (B,T), created in {@code manager}.
+     */
+    private static Map<String, NDArray> tokenInputs(NDManager manager, BatchTokenizer.TokenizedBatch batch, NDArray mask) {
+        Shape tokenShape = new Shape(batch.rows(), batch.seqLen());
+        NDArray ids = manager.create(batch.inputIds(), tokenShape);
+        if (batch.tokenTypeIds() == null) {
+            return Map.of(SignatureNames.ATTENTION_MASK, mask, SignatureNames.INPUT_IDS, ids);
+        }
+        return Map.of(SignatureNames.ATTENTION_MASK, mask, SignatureNames.INPUT_IDS, ids,
+                SignatureNames.TOKEN_TYPE_IDS, manager.create(batch.tokenTypeIds(), tokenShape));
     }
 
     /**
@@ -346,11 +419,32 @@ public final class EarlyExitClassifier implements TextClassifier {
                 score, numTokens);
     }
 
-    private static void checkTexts(List<String> texts) {
+    /**
+     * Checks texts (and text pairs) and that pairs are given exactly when the model classifies pairs; messages
+     * give indices only, never text.
+     */
+    private void checkInputs(List<String> texts, List<String> textPairs) {
+        if (card.textPair() && textPairs == null) {
+            throw new IllegalArgumentException("model " + card.name() + " classifies text pairs (model card input.text_pair)"
+                    + " but no text pairs were given");
+        }
+        if (!card.textPair() && textPairs != null) {
+            throw new IllegalArgumentException("model " + card.name() + " classifies single texts, not text pairs");
+        }
+        checkNonEmpty("text", texts);
+        if (textPairs != null) {
+            if (textPairs.size() != texts.size()) {
+                throw new IllegalArgumentException(texts.size() + " texts but " + textPairs.size() + " text pairs");
+            }
+            checkNonEmpty("text pair", textPairs);
+        }
+    }
+
+    private static void checkNonEmpty(String what, List<String> texts) {
         for (int i = 0; i < texts.size(); i++) {
             String text = texts.get(i);
             if (text == null || text.isEmpty()) {
-                throw new IllegalArgumentException("text at index " + i + " is " + (text == null ? "null" : "empty"));
+                throw new IllegalArgumentException(what + " at index " + i + " is " + (text == null ? "null" : "empty"));
             }
         }
     }

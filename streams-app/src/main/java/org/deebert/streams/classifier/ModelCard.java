@@ -24,6 +24,8 @@ import java.util.Map;
  * @param numLayers            number of transformer layers n (= off-ramps)
  * @param hiddenSize           hidden size H
  * @param maxSeqLength         tokenizer truncation length in tokens, including [CLS] and [SEP]
+ * @param input                what the model reads ({@code input} in the card); null in cards written before
+ *                             sentence pairs existed, which are single-text models (see {@link #textPair()})
  * @param tokenizer            tokenizer file, relative to the model directory
  * @param savedModel           SavedModel directory, relative to the model directory
  * @param tag                  SavedModel tag set, e.g. {@code serve}
@@ -42,6 +44,7 @@ public record ModelCard(
         @JsonProperty("num_layers") int numLayers,
         @JsonProperty("hidden_size") int hiddenSize,
         @JsonProperty("max_seq_length") int maxSeqLength,
+        @JsonProperty("input") Input input,
         @JsonProperty("tokenizer") String tokenizer,
         @JsonProperty("saved_model") String savedModel,
         @JsonProperty("tag") String tag,
@@ -78,6 +81,17 @@ public record ModelCard(
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read model card " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Whether the model classifies sentence pairs: each input is a text and a text pair, tokenized as
+     * {@code [CLS] text [SEP] text_pair [SEP]}, and {@code embed} / {@code serving_default} take
+     * {@link SignatureNames#TOKEN_TYPE_IDS}. False for single-text models and for cards without {@code input}.
+     *
+     * @return the card's {@code input.text_pair}, false when absent
+     */
+    public boolean textPair() {
+        return input != null && input.textPair();
     }
 
     /**
@@ -150,6 +164,16 @@ public record ModelCard(
         public TensorSpec {
             shape = shape == null ? null : List.copyOf(shape);
         }
+    }
+
+    /**
+     * What the model reads, the card's {@code input} section.
+     *
+     * @param textPair true for a sentence-pair model ({@code [CLS] text [SEP] text_pair [SEP]} with token type
+     *                 ids); false (or absent) for a single-text model
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Input(@JsonProperty("text_pair") boolean textPair) {
     }
 
     /**

@@ -13,11 +13,16 @@ import java.util.TreeSet;
 /**
  * Checks a {@link ModelCard} against the model directory it came with: the SavedModel's signatures
  * (names, input/output names, dtypes, shapes), the layer count, the label count and the tokenizer
- * file, plus the tensor names the export format requires ({@code model-export/docs/export-format.md}).
+ * file, plus the tensor names the export format requires ({@code model-export/docs/export-format.md}):
+ * {@code embed} and {@code serving_default} take {@code token_type_ids} exactly when the card says
+ * {@code input.text_pair}.
  */
 final class ModelCardValidator {
 
     private static final Set<String> TOKEN_INPUTS = Set.of(SignatureNames.INPUT_IDS, SignatureNames.ATTENTION_MASK);
+    /** {@code embed} and {@code serving_default} of a sentence-pair model also take token type ids. */
+    private static final Set<String> PAIR_TOKEN_INPUTS = Set.of(SignatureNames.INPUT_IDS, SignatureNames.ATTENTION_MASK,
+            SignatureNames.TOKEN_TYPE_IDS);
     private static final Set<String> LAYER_INPUTS = Set.of(SignatureNames.HIDDEN, SignatureNames.ATTENTION_MASK);
     private static final Set<String> LAYER_OUTPUTS = Set.of(SignatureNames.HIDDEN_OUT, SignatureNames.LOGITS,
             SignatureNames.PROBS, SignatureNames.ENTROPY);
@@ -114,25 +119,27 @@ final class ModelCardValidator {
             problems.add("model card says num_layers " + card.numLayers() + " but lists " + cardLayers
                     + " layer_i signatures");
         }
-        requireNames(SignatureNames.EMBED, sigs.get(SignatureNames.EMBED), TOKEN_INPUTS,
-                Set.of(SignatureNames.HIDDEN), problems);
-        requireNames(SignatureNames.SERVING_DEFAULT, sigs.get(SignatureNames.SERVING_DEFAULT), TOKEN_INPUTS,
-                Set.of(SignatureNames.ALL_LOGITS), problems);
+        Set<String> tokenInputs = card.textPair() ? PAIR_TOKEN_INPUTS : TOKEN_INPUTS;
+        requireNames(SignatureNames.EMBED, sigs.get(SignatureNames.EMBED), tokenInputs,
+                Set.of(SignatureNames.HIDDEN), problems, card.textPair());
+        requireNames(SignatureNames.SERVING_DEFAULT, sigs.get(SignatureNames.SERVING_DEFAULT), tokenInputs,
+                Set.of(SignatureNames.ALL_LOGITS), problems, card.textPair());
         for (int i = 1; i <= card.numLayers(); i++) {
             String name = SignatureNames.layer(i);
-            requireNames(name, sigs.get(name), LAYER_INPUTS, LAYER_OUTPUTS, problems);
+            requireNames(name, sigs.get(name), LAYER_INPUTS, LAYER_OUTPUTS, problems, card.textPair());
         }
     }
 
     private static void requireNames(String signature, ModelCard.Signature sig, Set<String> inputs,
-            Set<String> outputs, List<String> problems) {
+            Set<String> outputs, List<String> problems, boolean textPair) {
         if (sig == null) {
             problems.add("model card lacks signature " + signature + " required by the export format");
             return;
         }
         if (!sig.inputs().keySet().equals(inputs)) {
             problems.add("model card says " + signature + " has inputs " + new TreeSet<>(sig.inputs().keySet())
-                    + " but the export format requires " + new TreeSet<>(inputs));
+                    + " but the export format requires " + new TreeSet<>(inputs) + " for a "
+                    + (textPair ? "sentence-pair" : "single-text") + " model (input.text_pair " + textPair + ")");
         }
         if (!sig.outputs().keySet().containsAll(outputs)) {
             problems.add("model card says " + signature + " has outputs " + new TreeSet<>(sig.outputs().keySet())

@@ -7,11 +7,15 @@ package org.deebert.streams.classifier;
  */
 public final class SignatureNames {
 
-    /** Signature {@code embed}: input_ids, attention_mask (B,T) int32 -> hidden (B,T,H) float32. */
+    /**
+     * Signature {@code embed}: input_ids, attention_mask (B,T) int32, plus token_type_ids (B,T) int32 in a
+     * sentence-pair model ({@link ModelCard#textPair()}) -> hidden (B,T,H) float32.
+     */
     public static final String EMBED = "embed";
     /**
-     * Signature {@code serving_default}: input_ids, attention_mask (B,T) int32 -> all_logits
-     * (B,n,C) float32, every off-ramp's logits without early exit (reference/debug).
+     * Signature {@code serving_default}: input_ids, attention_mask (B,T) int32 (plus token_type_ids in a
+     * sentence-pair model) -> all_logits (B,n,C) float32, every off-ramp's logits without early exit
+     * (reference/debug).
      */
     public static final String SERVING_DEFAULT = "serving_default";
 
@@ -19,6 +23,11 @@ public final class SignatureNames {
     public static final String INPUT_IDS = "input_ids";
     /** Attention mask, int32 (B,T): 1 for real tokens, 0 for padding. */
     public static final String ATTENTION_MASK = "attention_mask";
+    /**
+     * Token type (segment) ids, int32 (B,T): 0 for [CLS], the text and its [SEP], 1 for the text pair and its
+     * [SEP], 0 for padding. An input of {@code embed} and {@code serving_default} in sentence-pair models only.
+     */
+    public static final String TOKEN_TYPE_IDS = "token_type_ids";
     /** Hidden states fed into a layer, float32 (B,T,H). Output name of {@code embed}. */
     public static final String HIDDEN = "hidden";
     /** Hidden states leaving a layer, float32 (B,T,H). */

@@ -19,6 +19,34 @@ public interface TextClassifier extends AutoCloseable {
      */
     List<Classification> classify(List<String> texts, ExitSetting setting);
 
+    /**
+     * Whether the model classifies sentence pairs (model card {@code input.text_pair}): then every input is a
+     * text and a text pair, and {@link #classify(List, List, ExitSetting)} must be given both.
+     *
+     * @return true for a sentence-pair model; this default says false
+     */
+    default boolean textPair() {
+        return false;
+    }
+
+    /**
+     * As {@link #classify(List, ExitSetting)}, for single texts ({@code textPairs} null) or, for a sentence-pair
+     * model ({@link #textPair()}), for pairs {@code [CLS] texts[i] [SEP] textPairs[i] [SEP]}.
+     *
+     * @param texts     raw texts (the first text of each pair), non-null and non-empty
+     * @param textPairs the second texts, as many as {@code texts}, non-null and non-empty; null for a single-text model
+     * @param setting   the exit policy and threshold S in force
+     * @return one {@link Classification} per input, in input order
+     * @throws IllegalArgumentException if a text or text pair is null or empty, or pairs are given to a
+     *     single-text model or missing for a sentence-pair model
+     */
+    default List<Classification> classify(List<String> texts, List<String> textPairs, ExitSetting setting) {
+        if (textPairs != null) {
+            throw new IllegalArgumentException("model " + modelName() + " classifies single texts, not text pairs");
+        }
+        return classify(texts, setting);
+    }
+
     /** Labels in logit order, e.g. {@code [ham, spam]}. */
     List<String> labels();
 

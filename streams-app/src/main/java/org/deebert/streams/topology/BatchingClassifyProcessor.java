@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * (measured: mean batch ~14-20 of 32 on a pre-filled topic). The arrival time therefore adds the wall
  * time this processor itself spent classifying since the cached time last moved.
  *
- * <p><b>Errors.</b> An invalid event (no id, empty or too long text, no value) throws an
+ * <p><b>Errors.</b> An invalid event (no id, empty or too long text, no value, a text_pair missing for a
+ * sentence-pair model or present for a single-text one) throws an
  * {@link InvalidTextEventException} from {@link #process} before anything is forwarded, so Kafka
  * Streams' processing exception handler dead-letters the source record's raw bytes. A classifier failure
  * happens later, inside a batch, where Kafka Streams no longer knows the source record: the batch is then
@@ -109,7 +110,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         this.thresholdStoreName = thresholdStoreName;
         this.outputChild = outputChild;
         this.deadLetterChild = deadLetterChild;
-        this.validator = new TextEventValidator(settings.maxTextChars());
+        this.validator = new TextEventValidator(settings.maxTextChars(), pool.textPair());
         this.mapper = new ClassifiedEventMapper(pool.modelName(), pool.modelVersion());
     }
 
@@ -254,14 +255,19 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     private void classifyAndForward(List<KeyValue<Long, BufferedRecord>> batch, List<TextEvent> events) {
         ExitSettingInForce inForce = thresholds.current();
         List<String> texts = new ArrayList<>(events.size());
+        // Validation on arrival guarantees every event has a text_pair exactly when the model reads pairs.
+        List<String> textPairs = pool.textPair() ? new ArrayList<>(events.size()) : null;
         for (TextEvent e : events) {
             texts.add(e.getText());
+            if (textPairs != null) {
+                textPairs.add(e.getTextPair());
+            }
         }
         TextClassifier classifier = lease.classifier();
         long start = System.nanoTime();
         List<Classification> results;
         try {
-            results = classifier.classify(texts, inForce.setting());
+            results = classifier.classify(texts, textPairs, inForce.setting());
             if (results.size() != texts.size()) {
                 throw new IllegalStateException("classifier returned " + results.size() + " results for " + texts.size() + " texts");
             }

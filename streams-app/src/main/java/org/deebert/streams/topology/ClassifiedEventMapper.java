@@ -36,6 +36,7 @@ final class ClassifiedEventMapper {
         return ClassifiedEvent.newBuilder()
                 .setId(in.getId())
                 .setText(in.getText())
+                .setTextPair(in.getTextPair())
                 .setLabel(c.label())
                 .setLabelIndex(c.labelIndex())
                 .setProbabilities(probabilities)

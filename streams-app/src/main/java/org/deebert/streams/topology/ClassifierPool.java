@@ -125,6 +125,11 @@ public final class ClassifierPool implements AutoCloseable {
         return startingSetting;
     }
 
+    /** @return whether the model classifies sentence pairs (model card {@code input.text_pair}) */
+    public boolean textPair() {
+        return first.textPair();
+    }
+
     /** @return number of transformer layers (= off-ramps) */
     public int numLayers() {
         return first.numLayers();

@@ -11,10 +11,14 @@ public enum DeadLetterCode {
     MISSING_ID,
     /** The record has no value (null bytes) on the input topic. */
     NULL_VALUE,
-    /** The TextEvent's {@code text} is empty or only whitespace. */
+    /** The TextEvent's {@code text}, or the {@code text_pair} a sentence-pair model needs, is empty or only whitespace. */
     EMPTY_TEXT,
-    /** The TextEvent's {@code text} is longer than {@code max.text.chars}. */
+    /** The TextEvent's {@code text} or {@code text_pair} is longer than {@code max.text.chars}. */
     TEXT_TOO_LONG,
+    /** The model classifies sentence pairs (model card {@code input.text_pair}) but the TextEvent has no {@code text_pair}. */
+    MISSING_TEXT_PAIR,
+    /** The model classifies single texts but the TextEvent has a {@code text_pair} (even an empty one). */
+    UNEXPECTED_TEXT_PAIR,
     /** The value bytes are not in the Confluent wire format (no 0x00 + schema id header). */
     NOT_WIRE_FORMAT,
     /** The schema id in the value header is unknown to the Schema Registry. */

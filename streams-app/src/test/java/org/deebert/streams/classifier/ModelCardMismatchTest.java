@@ -97,6 +97,39 @@ class ModelCardMismatchTest {
     }
 
     @Test
+    void rejectsAPairCardOnASingleTextSavedModelNamingTheMissingTokenTypeIds() throws IOException {
+        // A card that claims pairs, with its signatures edited to match, still disagrees with the SavedModel.
+        Path dir = copyWithEditedCard(card -> {
+            ((ObjectNode) card).putObject("input").put("text_pair", true);
+            for (String sig : new String[] {SignatureNames.EMBED, SignatureNames.SERVING_DEFAULT}) {
+                ObjectNode inputs = (ObjectNode) card.at("/signatures/" + sig + "/inputs");
+                inputs.set(SignatureNames.TOKEN_TYPE_IDS, inputs.get(SignatureNames.INPUT_IDS).deepCopy());
+            }
+        });
+        assertThatThrownBy(() -> EarlyExitClassifier.load(dir, CPU))
+                .isInstanceOf(ModelCardMismatchException.class)
+                .hasMessageContaining("model card says embed has inputs [attention_mask, input_ids, token_type_ids] but"
+                        + " the SavedModel has [attention_mask, input_ids]");
+    }
+
+    @Test
+    void rejectsAPairCardWhoseSignaturesLackTokenTypeIds() throws IOException {
+        Path dir = copyWithEditedCard(card -> ((ObjectNode) card).putObject("input").put("text_pair", true));
+        assertThatThrownBy(() -> EarlyExitClassifier.load(dir, CPU))
+                .isInstanceOf(ModelCardMismatchException.class)
+                .hasMessageContaining("model card says embed has inputs [attention_mask, input_ids] but the export format"
+                        + " requires [attention_mask, input_ids, token_type_ids] for a sentence-pair model (input.text_pair true)");
+    }
+
+    @Test
+    void aCardWithoutInputIsASingleTextModel() {
+        // The committed default model and the tiny model predate sentence pairs: no "input" in their cards.
+        assertThat(ModelCard.read(TinyModel.dir()).textPair()).isFalse();
+        assertThat(ModelCard.read(Path.of("..", "model-export", "models", "deebert-spamassassin-minilm-l6")).textPair())
+                .isFalse();
+    }
+
+    @Test
     void rejectsMissingTokenizerFile() throws IOException {
         Path dir = copyWithEditedCard(card -> { });
         Files.delete(dir.resolve(ModelCard.read(dir).tokenizer()));

@@ -64,8 +64,12 @@ class ClassifierTopologyTest {
     }
 
     private void start(TopologySettings settings, String processingGuarantee) {
+        start(settings, processingGuarantee, false);
+    }
+
+    private void start(TopologySettings settings, String processingGuarantee, boolean textPairModel) {
         pool = new ClassifierPool(() -> {
-            FakeClassifier c = new FakeClassifier();
+            FakeClassifier c = new FakeClassifier(textPairModel);
             classifiers.add(c);
             return c;
         });
@@ -99,6 +103,10 @@ class ClassifierTopologyTest {
 
     private static TextEvent event(String id, String text) {
         return TextEvent.newBuilder().setId(id).setText(text).setEventTime(EVENT_TIME).setSource("test").build();
+    }
+
+    private static TextEvent pairEvent(String id, String text, String textPair) {
+        return TextEvent.newBuilder(event(id, text)).setTextPair(textPair).build();
     }
 
     private static ThresholdControl controlMessage(String model, double s) {
@@ -299,6 +307,64 @@ class ClassifierTopologyTest {
         TextEvent original = topics.input().valueSerde().deserializer().deserialize(topics.input().name(), tooLong.value());
         assertThat(original.getId()).isEqualTo("x3");
         assertThat(output.isEmpty()).isTrue();
+        assertThat(deadLetters.isEmpty()).isTrue();
+    }
+
+    @Test
+    void aSentencePairModelClassifiesEventsWithATextPairAndDeadLettersThoseWithoutOne() {
+        start(new TopologySettings(32, LINGER, 100), StreamsConfig.EXACTLY_ONCE_V2, true);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(
+                org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.addAppender(logged);
+        try {
+            // Given a sentence-pair model: the label comes from the text pair here, which the model must see.
+            input.pipeInput("pair", pairEvent("p1", "secret subject", "buy cheap pills"));
+            input.pipeInput("no-pair", event("x1", "secret subject")); // an old producer's event: no text_pair
+            input.pipeInput("blank-pair", pairEvent("x2", "secret subject", " \n "));
+            input.pipeInput("long-pair", pairEvent("x3", "secret subject", "b".repeat(101)));
+            lingerPasses();
+        } finally {
+            root.detachAppender(logged);
+        }
+
+        TestRecord<String, ClassifiedEvent> out = output.readRecord();
+        assertThat(out.key()).isEqualTo("pair");
+        assertThat(out.value().getLabel()).isEqualTo("spam");
+        assertThat(out.value().getText()).isEqualTo("secret subject");
+        assertThat(out.value().getTextPair()).isEqualTo("buy cheap pills");
+        assertThat(output.isEmpty()).isTrue();
+        List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+        assertThat(dead).extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
+                .containsExactly("no-pair", "blank-pair", "long-pair");
+        assertThat(dead).extracting(r -> header(r.headers(), DeadLetterCode.HEADER))
+                .containsExactly("MISSING_TEXT_PAIR", "EMPTY_TEXT", "TEXT_TOO_LONG");
+        // One WARN line per bad record, naming its code, never its text.
+        List<String> warnings = logged.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+                .map(ILoggingEvent::getFormattedMessage).toList();
+        assertThat(warnings).hasSize(3);
+        assertThat(warnings.get(0)).contains("MISSING_TEXT_PAIR", topics.input().name() + "-0 offset 1");
+        assertThat(warnings).allSatisfy(m -> assertThat(m).doesNotContain("secret").doesNotContain("bbbb"));
+        assertThat(deadLetters.isEmpty()).isTrue();
+    }
+
+    @Test
+    void aSingleTextModelDeadLettersEventsThatCarryATextPair() {
+        start();
+        input.pipeInput("single", event("s1", "buy cheap pills"));
+        input.pipeInput("pair", pairEvent("x1", "hello", "buy cheap pills"));
+        input.pipeInput("empty-pair", pairEvent("x2", "hello", ""));
+        lingerPasses();
+
+        TestRecord<String, ClassifiedEvent> out = output.readRecord();
+        assertThat(out.key()).isEqualTo("single");
+        assertThat(out.value().getTextPair()).isNull();
+        assertThat(output.isEmpty()).isTrue();
+        List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+        assertThat(dead).extracting(r -> new String(r.key(), StandardCharsets.UTF_8)).containsExactly("pair", "empty-pair");
+        assertThat(dead).extracting(r -> header(r.headers(), DeadLetterCode.HEADER))
+                .containsExactly("UNEXPECTED_TEXT_PAIR", "UNEXPECTED_TEXT_PAIR");
         assertThat(deadLetters.isEmpty()).isTrue();
     }
 

@@ -11,8 +11,20 @@ import org.deebert.streams.classifier.TextClassifier;
  * way a real one's does (larger S, earlier exit), so a test can see which S a batch was classified with.
  * S >= 0.3 exits at layer 1, 0 < S < 0.3 at layer 3, S = 0 at layer 4 (of 4). A text containing "boom"
  * makes the whole call throw, like a model failure. Label: "spam" if the text contains "buy", else "ham".
+ * Built with {@code textPair = true} it plays a sentence-pair model: it then wants a text pair for every text,
+ * and looks at both texts.
  */
 final class FakeClassifier implements TextClassifier {
+
+    private final boolean textPair;
+
+    FakeClassifier() {
+        this(false);
+    }
+
+    FakeClassifier(boolean textPair) {
+        this.textPair = textPair;
+    }
 
     static final String MODEL = "fake-model";
     static final double DEFAULT_S = 0.05;
@@ -47,6 +59,26 @@ final class FakeClassifier implements TextClassifier {
             out.add(new Classification(label, labels().get(label), p, exitLayerFor(setting.threshold()), 4, 0.325, 0.325, 7));
         }
         return out;
+    }
+
+    @Override
+    public boolean textPair() {
+        return textPair;
+    }
+
+    @Override
+    public List<Classification> classify(List<String> texts, List<String> textPairs, ExitSetting setting) {
+        if ((textPairs != null) != textPair) {
+            throw new IllegalArgumentException("text pairs " + (textPairs == null ? "missing" : "unexpected"));
+        }
+        if (textPairs == null) {
+            return classify(texts, setting);
+        }
+        List<String> both = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            both.add(texts.get(i) + " | " + textPairs.get(i));
+        }
+        return classify(both, setting);
     }
 
     @Override

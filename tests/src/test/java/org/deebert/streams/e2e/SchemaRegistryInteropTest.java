@@ -127,6 +127,70 @@ class SchemaRegistryInteropTest {
     }
 
     @Test
+    void textPairIsABackwardCompatibleAdditionThatOldBytesStillDecodeWith() throws Exception {
+        // Given: subjects holding the schemas of release 0.1.0, before TextEvent and ClassifiedEvent had text_pair.
+        String topic = uniqueTopic();
+        Schema oldText = history("TextEvent-0.1.0.avsc");
+        Schema oldClassified = history("ClassifiedEvent-0.1.0.avsc");
+        assertThat(oldText.getField("text_pair")).isNull();
+        int oldId = client.register(topic + "-value", oldText);
+        client.register(topic + "-out-value", oldClassified);
+
+        // When: the current schemas are registered on them, the real registry's BACKWARD check accepts both.
+        int newId = client.register(topic + "-value", TextEvent.getClassSchema());
+        client.register(topic + "-out-value", org.deebert.streams.schema.ClassifiedEvent.getClassSchema());
+        assertThat(newId).isNotEqualTo(oldId);
+
+        // Then: bytes an old producer writes decode into today's TextEvent with text_pair null, and new bytes
+        // carry the pair.
+        org.apache.avro.generic.GenericRecord old = new org.apache.avro.generic.GenericData.Record(oldText);
+        old.put("id", "e-1");
+        old.put("text", "an utterly charming film");
+        old.put("event_time", 1_700_000_000_000L);
+        old.put("attributes", Map.of());
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        org.apache.avro.io.BinaryEncoder encoder = org.apache.avro.io.EncoderFactory.get().binaryEncoder(body, null);
+        new org.apache.avro.generic.GenericDatumWriter<org.apache.avro.generic.GenericRecord>(oldText).write(old, encoder);
+        encoder.flush();
+        SpecificAvroSerde<TextEvent> serde = new SpecificAvroSerde<>(TextEvent.class, client, false);
+        TextEvent read = serde.deserializer().deserialize(topic, ConfluentWireFormat.frame(oldId, body.toByteArray()));
+        assertThat(read.getText()).isEqualTo("an utterly charming film");
+        assertThat(read.getTextPair()).isNull();
+        TextEvent pair = TextEvent.newBuilder(event()).setTextPair("a second text").build();
+        assertThat(serde.deserializer().deserialize(topic, serde.serializer().serialize(topic, pair)).getTextPair())
+                .isEqualTo("a second text");
+    }
+
+    @Test
+    void aRequiredTextPairWouldHaveBeenRejectedAsIncompatible() {
+        // The same field without a default: readers of the new schema could not read old data (not BACKWARD).
+        String subject = uniqueTopic() + "-value";
+        Schema oldText = history("TextEvent-0.1.0.avsc");
+        client.register(subject, oldText);
+        List<Schema.Field> fields = new ArrayList<>();
+        for (Schema.Field f : oldText.getFields()) {
+            fields.add(new Schema.Field(f, f.schema()));
+        }
+        fields.add(new Schema.Field("text_pair", Schema.create(Schema.Type.STRING), "required on purpose",
+                (Object) null));
+        Schema required = Schema.createRecord(oldText.getName(), oldText.getDoc(), oldText.getNamespace(), false, fields);
+
+        assertThatThrownBy(() -> client.register(subject, required))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.isIncompatible()).isTrue());
+    }
+
+    /** A schema as released in 0.1.0; the enum it names (unchanged since) comes from today's class. */
+    private static Schema history(String file) {
+        try (java.io.InputStream in = SchemaRegistryInteropTest.class.getResourceAsStream("/avro-history/" + file)) {
+            Schema.Parser parser = new Schema.Parser();
+            parser.parse(org.deebert.streams.schema.ExitPolicyName.getClassSchema().toString());
+            return parser.parse(in);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
     void shouldWriteBytesThatApicuriosConfluentModeDeserializerReads() {
         String topic = uniqueTopic();
         byte[] bytes = new SpecificAvroSerde<>(TextEvent.class, client, false).serializer().serialize(topic, event());
