@@ -49,7 +49,7 @@ class TrainConfig:
                          "block-wise bypasses, docs/badge-bypass.md)", choices=REGIMES)
     # Off-ramps 1..n-1 (and their bypasses) in the one-stage regimes; see docs/badge-bypass.md for the choice.
     joint_off_ramp_learning_rate: float = _field(
-        1e-3, _ONE_STAGE, help="joint/bypass: peak learning rate of off-ramps 1..n-1 and their bypasses "
+        1e-2, _ONE_STAGE, help="joint/bypass: peak learning rate of off-ramps 1..n-1 and their bypasses "
         "(the encoder and the last off-ramp use --stage1-learning-rate)")
     bypass_rank: int = _field(32, (BYPASS,), help="bypass: rank r of each off-ramp's bypass adapter")
     bypass_beta: float = _field(0.1, (BYPASS,), help="bypass: factor in [0, 1] on the gradient that off-ramps "
