@@ -27,13 +27,13 @@ from tqdm import tqdm
 from . import evaluate as ev
 from . import exits
 from .checkpoint import DEFAULT_BACKBONE_PYPI, default_backbone_dir, load_checkpoint
+from .config import TWO_STAGE
 from .data import read_jsonl
 from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, as_stored_dtype, describe_signatures,
                      for_inference, load_exported_model, storage_description,
                      run_session_style, save_saved_model, signature_names, write_reference_outputs)
 from .model import BertConfig, DeeBertModel
 from .tokenization import encode, length_sorted_batches, load_tokenizer, pad_batch
-from .config import BYPASS, TWO_STAGE
 from .train import TrainConfig, cache_cls_vectors, train_joint, train_stage1, train_stage2
 
 log = logging.getLogger(__name__)
