@@ -58,6 +58,17 @@ def test_first_run_on_own_tsv_writes_under_build_name_and_leaves_models_untouche
     assert card["label_order"] == "sorted training labels (string order)"
 
 
+def test_default_regime_is_two_stage_and_exports_no_bypass_weights(first_run):
+    work = first_run["work"]
+    record = json.loads((work / "train" / "train_config.json").read_text())
+    card = json.loads((work / "model" / "model_card.json").read_text())
+    assert record["regime"] == card["training"]["regime"] == "two-stage" and record["off_ramp_bypass_rank"] == 0
+    assert {"stage1", "stage2"} <= set(card["training"]) and "joint" not in card["training"]
+    assert "off_ramp_bypass" not in card["training"]
+    reader = tf.train.load_checkpoint(str(work / "model" / "saved_model" / "variables" / "variables"))
+    assert not [k for k in reader.get_variable_to_shape_map() if "bypass" in k]
+
+
 def test_max_eval_examples_caps_dev_and_test_and_is_recorded_beside_the_model(first_run):
     work = first_run["work"]
     card = json.loads((work / "model" / "model_card.json").read_text())

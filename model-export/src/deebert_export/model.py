@@ -27,6 +27,8 @@ import tensorflow as tf
 # Large negative added to attention scores of padding positions before the softmax, so padding gets
 # ~0 weight (BERT's additive mask trick; exp(-1e9) underflows to exactly 0 in float32).
 _MASK_NEG = -1e9
+# Name prefix of an off-ramp's bypass weights inside ``off_ramp_vars[i]`` (see ``DeeBertModel.bypass``).
+BYPASS_PREFIX = "bypass_"
 
 # Hugging Face ``model_type`` values whose checkpoints this encoder reproduces. They differ only in the
 # position ids (see :func:`roberta_position_ids`) and in the tokenizer that comes with the checkpoint.
@@ -145,16 +147,25 @@ class DeeBertModel(tf.Module):
             layer always runs one (B*T, H) x (H, 3H) matmul, concatenating the three matrices on the fly in
             the training layout. One matmul three times as wide is ~10% faster per layer at batch 1 on 2 CPU
             cores: oneDNN runs small matmuls single-threaded.
+        off_ramp_bypass_rank: 0 (default: plain DeeBERT off-ramps, exactly as before) or r >= 1: off-ramps
+            1..n-1 (0-based 0..n-2) get a block-wise bypass of rank r on their [CLS] vector, read before
+            the pooler (our interpretation of BADGE, Zhu et al. ACL 2023; ``docs/badge-bypass.md``). Its
+            weights belong to the off-ramp: ``off_ramp_vars[i]`` holds ``bypass_down_w`` (H, r),
+            ``bypass_down_b`` (r,), ``bypass_up_w`` (r, H) and ``bypass_up_b`` (H,). ``bypass_up_w`` starts
+            at zero, so a new bypass is the identity. The last off-ramp (the original classifier) has none.
     """
 
     def __init__(self, config: BertConfig, num_labels: int, weight_dtype=tf.float32, seed: int = 13, name=None,
-                 word_embedding_dtype=None, fused_qkv: bool = False):
+                 word_embedding_dtype=None, fused_qkv: bool = False, off_ramp_bypass_rank: int = 0):
         super().__init__(name=name)
         self.config = config
         self.num_labels = num_labels
         self.weight_dtype = weight_dtype
         self.word_embedding_dtype = word_embedding_dtype or weight_dtype
         self.fused_qkv = fused_qkv
+        if off_ramp_bypass_rank < 0:
+            raise ValueError(f"off_ramp_bypass_rank must be >= 0, got {off_ramp_bypass_rank}")
+        self.off_ramp_bypass_rank = int(off_ramp_bypass_rank)
         rng = np.random.default_rng(seed)
         H, I, n = config.hidden_size, config.intermediate_size, config.num_hidden_layers
 
@@ -196,6 +207,17 @@ class DeeBertModel(tf.Module):
                 "pool_w": var((H, H), "normal", p + "pool_w"), "pool_b": var((H,), "zeros", p + "pool_b"),
                 "cls_w": var((H, num_labels), "normal", p + "cls_w"), "cls_b": var((num_labels,), "zeros", p + "cls_b"),
             })
+        # Created last, and only when asked for: a model without bypasses draws exactly the same random
+        # initial values as before bypasses existed.
+        r = self.off_ramp_bypass_rank
+        for i in range(n - 1 if r else 0):
+            p = f"off_ramp_{i}_"
+            self.off_ramp_vars[i].update({
+                "bypass_down_w": var((H, r), "normal", p + "bypass_down_w"),
+                "bypass_down_b": var((r,), "zeros", p + "bypass_down_b"),
+                "bypass_up_w": var((r, H), "zeros", p + "bypass_up_w"),
+                "bypass_up_b": var((H,), "zeros", p + "bypass_up_b"),
+            })
 
     # ----------------------------------------------------------------------------------- variables
     @property
@@ -213,6 +235,10 @@ class DeeBertModel(tf.Module):
         """Weights of the off-ramps with the given 0-based indices."""
         return [v for i in indices for v in self.off_ramp_vars[i].values()]
 
+    def bypass_variables(self) -> list[tf.Variable]:
+        """The off-ramp bypass weights (empty without bypasses); a subset of :meth:`off_ramp_variables`."""
+        return [v for ov in self.off_ramp_vars for k, v in ov.items() if k.startswith(BYPASS_PREFIX)]
+
     def named_variables(self) -> dict[str, tf.Variable]:
         """Every weight under a stable name (used to copy weights between models of different dtypes)."""
         out = {f"embeddings/{k}": v for k, v in self.embedding_vars.items()}
@@ -222,11 +248,21 @@ class DeeBertModel(tf.Module):
             out.update({f"off_ramp_{i}/{k}": v for k, v in ov.items()})
         return out
 
-    def copy_weights_from(self, other: "DeeBertModel") -> None:
+    def copy_weights_from(self, other: "DeeBertModel", keep_new_bypasses: bool = False) -> None:
         """Assigns every weight of ``other`` (same architecture) to this model, casting to this dtype; a
-        fused ``qkv_w``/``qkv_b`` is filled from ``other``'s separate query, key and value weights."""
+        fused ``qkv_w``/``qkv_b`` is filled from ``other``'s separate query, key and value weights.
+
+        Args:
+            keep_new_bypasses: when this model has off-ramp bypasses and ``other`` has none, keep this
+                model's (freshly initialised) bypass weights instead of failing: how bypasses are added
+                to a model loaded from a pre-trained checkpoint.
+        Raises:
+            KeyError: a weight of this model has no counterpart in ``other``.
+        """
         mine, theirs = self.named_variables(), other.named_variables()
         for name, v in mine.items():
+            if name not in theirs and keep_new_bypasses and name.rsplit("/", 1)[-1].startswith(BYPASS_PREFIX):
+                continue
             if name not in theirs and name.endswith(("/qkv_w", "/qkv_b")):
                 prefix, leaf = name.rsplit("/", 1)
                 suffix = leaf[-1]  # "w" or "b"
@@ -340,7 +376,8 @@ class DeeBertModel(tf.Module):
         return tf.reshape(out, [B, T, cfg.hidden_size])
 
     def off_ramp(self, i: int, cls_vector: tf.Tensor, training: bool = False) -> tf.Tensor:
-        """Off-ramp i (0-based) on layer i's [CLS] vector.
+        """Off-ramp i (0-based) on layer i's [CLS] vector: [bypass, if the model has them and i < n-1],
+        pooler (dense H->H + tanh), dropout, linear H->C.
 
         Args:
             cls_vector: float32 (B, H), ``hidden[:, 0, :]`` of layer i's output.
@@ -348,9 +385,29 @@ class DeeBertModel(tf.Module):
             float32 (B, C) logits.
         """
         ov = self.off_ramp_vars[i]
+        if "bypass_down_w" in ov:
+            cls_vector = self.bypass(i, cls_vector)
         pooled = tf.tanh(tf.nn.bias_add(tf.matmul(cls_vector, self._w(ov["pool_w"])), self._w(ov["pool_b"])))
         pooled = self._dropout(pooled, self.config.hidden_dropout_prob, training)
         return tf.nn.bias_add(tf.matmul(pooled, self._w(ov["cls_w"])), self._w(ov["cls_b"]))
+
+    def bypass(self, i: int, cls_vector: tf.Tensor) -> tf.Tensor:
+        """Off-ramp i's block-wise bypass (our reading of BADGE; ``docs/badge-bypass.md``): a low-rank
+        residual adapter on the [CLS] vector only, ``h + W_up gelu(W_down h + b_down) + b_up``.
+
+        Cost: two (B, H) x (H, r) / (r, H) matmuls, 2*2*H*r FLOPs per example (49 k for H=384, r=32),
+        against ~3.5 M FLOPs per token for a transformer layer's dense projections.
+
+        Args:
+            cls_vector: float32 (B, H).
+        Returns:
+            float32 (B, H); equal to ``cls_vector`` while ``bypass_up_w`` and ``bypass_up_b`` are zero.
+        Raises:
+            KeyError: off-ramp i has no bypass.
+        """
+        ov = self.off_ramp_vars[i]
+        down = tf.nn.gelu(tf.nn.bias_add(tf.matmul(cls_vector, self._w(ov["bypass_down_w"])), self._w(ov["bypass_down_b"])))
+        return cls_vector + tf.nn.bias_add(tf.matmul(down, self._w(ov["bypass_up_w"])), self._w(ov["bypass_up_b"]))
 
     def encode_cls(self, input_ids, attention_mask, training: bool = False, token_type_ids=None) -> tf.Tensor:
         """Runs every layer and returns each layer's [CLS] vector: float32 (B, n, H).

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from . import evaluate as ev
 from . import exits
 from .checkpoint import DEFAULT_BACKBONE_PYPI, CheckpointError, default_backbone_dir, load_checkpoint
+from .config import TWO_STAGE
 from .data import pair_task, read_jsonl
 from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, as_stored_dtype, describe_signatures,
                      for_inference, load_exported_model, storage_description,
@@ -34,7 +35,7 @@ from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, as_stored_d
 from .model import BertConfig, DeeBertModel
 from .tokenization import (CARD_INPUT, card_input, encode_examples, expects_text_pair, length_sorted_batches,
                            load_tokenizer, padded_inputs)
-from .train import TrainConfig, cache_cls_vectors, train_stage1, train_stage2
+from .train import TrainConfig, cache_cls_vectors, train_joint, train_stage1, train_stage2
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,12 @@ def _subsample(examples, labels, cap: int | None, seed: int):
 
 # ------------------------------------------------------------------------------------------- train
 def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path | None = None) -> dict:
-    """Two-stage fine-tuning (paper section 3.1) of a pre-trained BERT or RoBERTa checkpoint on ``data_dir``.
+    """Fine-tuning of a pre-trained BERT or RoBERTa checkpoint on ``data_dir`` in ``cfg.regime``: two-stage
+    (paper section 3.1; :func:`train_stage1`, :func:`train_stage2`), joint or bypass (:func:`train_joint`).
 
-    Writes ``work_dir/train/`` (TF checkpoint, tokenizer.json, train_config.json) and returns the config.
+    Writes ``work_dir/train/`` (TF checkpoint, tokenizer.json, train_config.json) and returns the record
+    written to train_config.json: ``regime``, ``off_ramp_bypass_rank`` (0 = none) and the per-stage
+    stats (``stage1`` and ``stage2`` for two-stage, ``joint`` otherwise) among others.
     Raises:
         CheckpointError, DataError: on a bad checkpoint or bad data.
     """
@@ -92,9 +96,19 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
     ids, type_ids = encode_examples(tok, examples, text_pair)
     y = np.array([labels.index(e.label) for e in examples], dtype=np.int32)
 
-    stage1 = train_stage1(model, ids, y, cfg, type_ids)
-    cls = cache_cls_vectors(model, ids, desc="stage 2: cache [CLS] of frozen encoder", type_ids=type_ids)
-    stage2 = train_stage2(model, cls, y, cfg)
+    if cfg.regime == TWO_STAGE:
+        stage1 = train_stage1(model, ids, y, cfg, type_ids)
+        cls = cache_cls_vectors(model, ids, desc="stage 2: cache [CLS] of frozen encoder", type_ids=type_ids)
+        stages = {"stage1": stage1, "stage2": train_stage2(model, cls, y, cfg)}
+    else:
+        if cfg.off_ramp_bypass_rank:
+            # The checkpoint has no bypasses: a model with them, every other weight copied bit for bit.
+            with_bypass = DeeBertModel(model.config, model.num_labels, seed=cfg.seed,
+                                       off_ramp_bypass_rank=cfg.off_ramp_bypass_rank)
+            with_bypass.copy_weights_from(model, keep_new_bypasses=True)
+            model = with_bypass
+            provenance["new_weights"] = provenance["new_weights"] + ["off-ramp bypasses"]
+        stages = {"joint": train_joint(model, ids, y, cfg, type_ids)}
 
     out = work_dir / "train"
     out.mkdir(parents=True, exist_ok=True)
@@ -103,7 +117,7 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
     record = {"command": _command_line(), "data_dir": str(data_dir), "labels": labels,
               CARD_INPUT: card_input(text_pair), "num_train_examples": len(examples), "train_config": asdict(cfg),
               "bert_config": model.config.to_dict(), "backbone": provenance,
-              "stage1": stage1, "stage2": stage2}
+              "regime": cfg.regime, "off_ramp_bypass_rank": model.off_ramp_bypass_rank, **stages}
     _write_json(out / "train_config.json", record)
     return record
 
@@ -111,7 +125,9 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
 def load_trained(work_dir: Path, weight_dtype=tf.float32) -> tuple[DeeBertModel, dict]:
     """Rebuilds the trained model from ``work_dir/train`` with weights stored as ``weight_dtype``."""
     record = json.loads((work_dir / "train" / "train_config.json").read_text())
-    model = DeeBertModel(BertConfig.from_dict(record["bert_config"]), len(record["labels"]))
+    # .get: records written before training regimes existed are two-stage models without bypasses
+    model = DeeBertModel(BertConfig.from_dict(record["bert_config"]), len(record["labels"]),
+                         off_ramp_bypass_rank=record.get("off_ramp_bypass_rank", 0))
     tf.train.Checkpoint(model=model).read(str(work_dir / "train" / "ckpt")).expect_partial().assert_existing_objects_matched()
     return as_stored_dtype(model, weight_dtype), record
 
@@ -242,7 +258,7 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
         "expected_saving_definition": "1 - sum_i i*N_i / (n*N), DeeBERT eq. 2",
         "data": prepare_cfg,
         "backbone": record["backbone"],
-        "training": {k: record[k] for k in ("train_config", "num_train_examples", "stage1", "stage2", "command")},
+        "training": _training_section(record),
         "parity": {"session_loader_max_abs_logit_diff": diff},
         "versions": _versions(),
     }
@@ -252,6 +268,25 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
                                                  "max_eval_examples": prepare_cfg.get("max_eval_examples"),
                                                  "label_order": card["label_order"]})
     return card
+
+
+def _training_section(record: dict) -> dict:
+    """The model card's ``training``: regime, config, sizes, per-stage stats and command; for a model with
+    off-ramp bypasses also ``off_ramp_bypass`` (rank, which off-ramps, gradient factor, where it is defined)."""
+    regime = record.get("regime", TWO_STAGE)
+    section = {"regime": regime}
+    section.update({k: record[k] for k in ("train_config", "num_train_examples", "stage1", "stage2", "joint", "command")
+                    if k in record})
+    rank = record.get("off_ramp_bypass_rank", 0)
+    if rank:
+        n = record["bert_config"]["num_hidden_layers"]
+        section["off_ramp_bypass"] = {
+            "rank": rank, "off_ramps": list(range(1, n)),
+            "formula": "h + W_up gelu(W_down h + b_down) + b_up on the [CLS] vector, before the pooler",
+            "gradient_scale_beta": record["train_config"]["bypass_beta"],
+            "in_signatures": "part of layer_i's off-ramp (logits, probs, entropy); no runtime change",
+            "design": "docs/badge-bypass.md (an interpretation of BADGE, Zhu et al. ACL 2023)"}
+    return section
 
 
 def reexport(model_dir: Path, batch_size: int = 32) -> dict:

@@ -1,4 +1,8 @@
-"""DeeBERT two-stage fine-tuning (Xin et al. 2020, section 3.1).
+"""Fine-tuning regimes (``TrainConfig.regime``): DeeBERT's two-stage fine-tuning (Xin et al. 2020,
+section 3.1; the default), and one-stage joint training of every off-ramp with or without BADGE-style
+block-wise bypasses (:func:`train_joint`; ``docs/badge-bypass.md``).
+
+Two-stage:
 
 Stage 1: embeddings, every transformer layer and the LAST off-ramp (the original classifier) are
 trained with the last off-ramp's cross-entropy L_n, exactly like ordinary BERT fine-tuning.
@@ -19,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from .config import TrainConfig  # defined without TensorFlow, for the CLI
+from .config import BYPASS, JOINT, TrainConfig  # defined without TensorFlow, for the CLI
 from .model import DeeBertModel
 from .tokenization import length_sorted_batches, padded_inputs
 
@@ -154,3 +158,121 @@ def train_stage2(model: DeeBertModel, cls_vectors: np.ndarray, labels: np.ndarra
             losses.append(float(step(cls_vectors[rows], labels[rows].astype(np.int32))))
     return {"steps": total, "seconds": round(time.time() - start, 1),
             "final_loss": float(np.mean(losses[-steps_per_epoch:]))}
+
+
+# ------------------------------------------------------------------------------- joint / bypass
+def scale_gradient(x: tf.Tensor, beta: float) -> tf.Tensor:
+    """Identity in the forward pass (bit for bit); multiplies the gradient flowing back through it by ``beta``.
+
+    ``beta`` = 0 cuts the gradient (like ``tf.stop_gradient``, but the gradient is an explicit zero), 1
+    leaves it unchanged. Used on the [CLS] vector an early off-ramp reads, so that its loss pulls on the
+    shared encoder with weight ``beta`` only (``docs/badge-bypass.md``).
+    """
+    if beta == 1.0:
+        return x
+
+    @tf.custom_gradient
+    def _scaled(t):
+        return tf.identity(t), lambda dy: dy * beta
+
+    return _scaled(x)
+
+
+def off_ramp_losses(model: DeeBertModel, input_ids, attention_mask, labels, beta: float = 1.0,
+                    training: bool = True, token_type_ids=None) -> list[tf.Tensor]:
+    """Every off-ramp's mean cross-entropy L_1..L_n in one forward pass (paper eq. 1 has the sum of them).
+
+    Off-ramps 1..n-1 read their layer's [CLS] vector through :func:`scale_gradient` with ``beta``; the
+    last off-ramp (the original classifier) reads it unscaled.
+
+    Args:
+        input_ids, attention_mask: int32 (B, T).
+        labels: int32 (B,) label indices.
+        beta: gradient factor in [0, 1] of off-ramps 1..n-1 into the encoder.
+        token_type_ids: int32 (B, T) for sentence pairs, ``None`` for single texts.
+    Returns:
+        n float32 scalars, index 0 = off-ramp 1.
+    """
+    n = model.num_layers
+    hidden = model.embed(input_ids, training=training, attention_mask=attention_mask, token_type_ids=token_type_ids)
+    losses = []
+    for i in range(n):
+        hidden = model.layer(i, hidden, attention_mask, training=training)
+        cls = hidden[:, 0, :]
+        if i < n - 1:
+            cls = scale_gradient(cls, beta)
+        losses.append(_ce(labels, model.off_ramp(i, cls, training=training)))
+    return losses
+
+
+def train_joint(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, cfg: TrainConfig,
+                type_ids: list[list[int]] | None = None) -> dict:
+    """One stage: embeddings, every layer and every off-ramp (with its bypass, if the model has them)
+    trained together on sum_{i=1}^{n} L_i, equal weights.
+
+    Regime ``joint``: the usual joint-training baseline (every off-ramp's loss reaches the encoder in
+    full). Regime ``bypass``: the model has off-ramp bypasses and off-ramps 1..n-1 send only
+    ``cfg.bypass_beta`` times their gradient into the encoder (``docs/badge-bypass.md``).
+
+    The budget equals two-stage's stage 1: the same ``stage1_epochs`` of the same length-bucketed
+    batches in the same seeded order. Two AdamW optimisers with the same warm-up/decay shape: the
+    encoder and the last off-ramp at ``stage1_learning_rate`` (as in stage 1), off-ramps 1..n-1 and
+    their bypasses at ``joint_off_ramp_learning_rate``.
+
+    Args:
+        ids: token ids per example (already truncated to max_seq_length).
+        labels: int (N,) label indices.
+        type_ids: token type ids per example (sentence pairs), as long as ``ids``; ``None`` for single texts.
+    Returns:
+        stats: steps, seconds, final running loss (the sum) and final running loss per off-ramp.
+    Raises:
+        ValueError: ``cfg.regime`` is not joint/bypass, or the model's bypasses do not match the regime.
+    """
+    if cfg.regime not in (JOINT, BYPASS):
+        raise ValueError(f"train_joint trains the joint and bypass regimes, not {cfg.regime!r}")
+    if model.off_ramp_bypass_rank != cfg.off_ramp_bypass_rank:
+        raise ValueError(f"regime {cfg.regime!r} needs off-ramp bypass rank {cfg.off_ramp_bypass_rank}, "
+                         f"the model has {model.off_ramp_bypass_rank}")
+    beta = cfg.bypass_beta if cfg.regime == BYPASS else 1.0
+    rng = np.random.default_rng(cfg.seed)
+    n = model.num_layers
+    main_vars = model.encoder_variables() + model.off_ramp_variables([n - 1])
+    ramp_vars = model.off_ramp_variables(range(n - 1))   # includes the bypasses
+    batches_per_epoch = math.ceil(len(ids) / cfg.batch_size)
+    total_steps = max(1, int(round(batches_per_epoch * cfg.stage1_epochs)))
+    warmup = int(cfg.warmup_ratio * total_steps)
+    main_opt = _optimizer(_WarmupLinearDecay(cfg.stage1_learning_rate, total_steps, warmup), cfg.weight_decay)
+    ramp_opt = _optimizer(_WarmupLinearDecay(cfg.joint_off_ramp_learning_rate, total_steps, warmup), cfg.weight_decay)
+
+    token_spec = tf.TensorSpec([None, None], tf.int32)
+    specs = [token_spec, token_spec, tf.TensorSpec([None], tf.int32)] + ([token_spec] if type_ids is not None else [])
+
+    @tf.function(input_signature=specs, reduce_retracing=True)
+    def step(input_ids, mask, y, token_type_ids=None):
+        with tf.GradientTape() as tape:
+            losses = tf.stack(off_ramp_losses(model, input_ids, mask, y, beta, training=True,
+                                              token_type_ids=token_type_ids))
+            loss = tf.reduce_sum(losses)
+        grads = tape.gradient(loss, main_vars + ramp_vars)
+        main_opt.apply_gradients(zip(grads[:len(main_vars)], main_vars))
+        ramp_opt.apply_gradients(zip(grads[len(main_vars):], ramp_vars))
+        return losses
+
+    batches = length_sorted_batches(ids, cfg.batch_size)
+    start, losses, done = time.time(), [], 0
+    with tqdm(total=total_steps, desc=f"{cfg.regime} (encoder + all off-ramps)", unit="step") as bar:
+        while done < total_steps:
+            for b in rng.permutation(len(batches)):
+                if done >= total_steps:
+                    break
+                rows = batches[b]
+                input_ids, mask, *types = padded_inputs(ids, type_ids, rows)
+                losses.append(step(input_ids, mask, labels[rows].astype(np.int32), *types).numpy())
+                done += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{np.sum(np.mean(losses[-20:], axis=0)):.4f}")
+    recent = np.mean(losses[-20:], axis=0)
+    return {"steps": total_steps, "seconds": round(time.time() - start, 1), "final_loss": float(recent.sum()),
+            "final_loss_per_off_ramp": [round(float(x), 4) for x in recent], "gradient_scale_beta": beta,
+            "learning_rates": {"encoder_and_last_off_ramp": cfg.stage1_learning_rate,
+                               "off_ramps_1_to_n_minus_1": cfg.joint_off_ramp_learning_rate}}
