@@ -83,6 +83,18 @@ def test_measured_saving_is_a_ratio_to_the_same_files_full_model_run(tmp_path, r
     assert [r["measured_saving"] for r in java["patience"]] == [0.0, 0.25]
 
 
+def test_measured_saving_pairs_each_round_with_the_same_rounds_full_model_run(tmp_path):
+    # Round 2 ran on a slow machine for every setting alike: per-round ratios agree (0.5 each round).
+    f = tmp_path / "java_entropy.json"
+    f.write_text(json.dumps({"num_layers": N_LAYERS, "results": [
+        {"batch": 1, "threshold": 0.0, "seconds": 2.0, "events_per_s": 2.0, "events_per_s_runs": [4.0, 1.0, 2.0],
+         "accuracy": 1.0, "exit_histogram": [0, 0, 4], "expected_saving": 0.0},
+        {"batch": 1, "threshold": 0.5, "seconds": 1.0, "events_per_s": 4.0, "events_per_s_runs": [8.0, 2.0, 4.0],
+         "accuracy": 1.0, "exit_histogram": [2, 0, 2], "expected_saving": 1 / 3}]}))
+    row = report.load_java({"entropy": f})["entropy"][1]
+    assert row["measured_saving"] == 0.5 and row["measured_saving_range"] == [0.5, 0.5]
+
+
 def test_a_java_file_without_its_full_model_run_is_refused(tmp_path):
     f = _java_file(tmp_path, "entropy", [(0.7, 0.5, 0.75, [4, 0, 0])])
     with pytest.raises(ValueError, match="full-model reference"):
