@@ -13,6 +13,8 @@ package org.deebert.streams.classifier;
  * @param exitScore     the policy's score at the exit layer ({@link ExitScores#score}): nats for ENTROPY (equals
  *                      {@code entropy}) and DIVERGENCE (+Infinity at layer 1), layers for PATIENCE
  * @param numTokens     tokens fed to the model after truncation, including [CLS] and [SEP]
+ * @param shadow        every off-ramp's answer when the input was a shadow sample of an accuracy budget (it ran
+ *                      every layer; the fields above still report the policy's exit), else null
  */
 public record Classification(
         int labelIndex,
@@ -22,5 +24,12 @@ public record Classification(
         int numLayers,
         double entropy,
         double exitScore,
-        int numTokens) {
+        int numTokens,
+        ShadowTrace shadow) {
+
+    /** A classification without a shadow trace (the input left at its exit layer). */
+    public Classification(int labelIndex, String label, float[] probabilities, int exitLayer, int numLayers,
+                          double entropy, double exitScore, int numTokens) {
+        this(labelIndex, label, probabilities, exitLayer, numLayers, entropy, exitScore, numTokens, null);
+    }
 }

@@ -47,6 +47,25 @@ public interface TextClassifier extends AutoCloseable {
         return classify(texts, setting);
     }
 
+    /**
+     * As {@link #classify(List, List, ExitSetting)}, with shadow samples: a row whose {@code shadow} flag is set
+     * stays in the batch through every layer (it is not run twice), its {@link Classification} still reports the
+     * exit the policy chose, and {@link Classification#shadow()} carries every off-ramp's answer. Shadow rows cost
+     * the layers they would have skipped, nothing else.
+     *
+     * @param shadow one flag per input, or null for none; this default, for classifiers that cannot keep rows,
+     *               ignores it and returns no traces
+     * @throws IllegalArgumentException as {@link #classify(List, List, ExitSetting)}, and if {@code shadow} has
+     *     another length than {@code texts}
+     */
+    default List<Classification> classify(List<String> texts, List<String> textPairs, ExitSetting setting,
+                                          boolean[] shadow) {
+        if (shadow != null && shadow.length != texts.size()) {
+            throw new IllegalArgumentException(texts.size() + " texts but " + shadow.length + " shadow flags");
+        }
+        return classify(texts, textPairs, setting);
+    }
+
     /** Labels in logit order, e.g. {@code [ham, spam]}. */
     List<String> labels();
 
