@@ -1,0 +1,349 @@
+package org.deebert.streams.classifier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.TreeSet;
+import org.deebert.streams.classifier.ThresholdChooser.Action;
+import org.deebert.streams.classifier.ThresholdChooser.Decision;
+import org.junit.jupiter.api.Test;
+
+class ThresholdChooserTest {
+
+    private static final double INF = Double.POSITIVE_INFINITY;
+    private static final ExitPolicy[] POLICIES = {ExitPolicy.ENTROPY, ExitPolicy.DIVERGENCE};
+
+    /** A 2-layer trace: layer 1 says {@code early} with entropy {@code entropy}; the full model says {@code full}. */
+    private static ShadowTrace twoLayer(int early, int full, double entropy) {
+        return new ShadowTrace(new int[] {early, full}, new double[] {entropy, 0.0}, new double[] {INF, 0.0});
+    }
+
+    private static List<ShadowTrace> window(int agree, double agreeEntropy, int disagree, double disagreeEntropy) {
+        List<ShadowTrace> window = new ArrayList<>();
+        for (int i = 0; i < agree; i++) {
+            window.add(twoLayer(0, 0, agreeEntropy));
+        }
+        for (int i = 0; i < disagree; i++) {
+            window.add(twoLayer(1, 0, disagreeEntropy));
+        }
+        Collections.shuffle(window, new Random(7));
+        return window;
+    }
+
+    /** 200 agree when leaving at layer 1 (entropy 0.1), 20 disagree (entropy 0.5): S* = 0.5 at 5 %, 95 %. */
+    private static final List<ShadowTrace> WINDOW = window(200, 0.1, 20, 0.5);
+    private static final AccuracyBudget BUDGET = new AccuracyBudget(0.05, 0.1, 0.0, 1.0);
+
+    private static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, double current) {
+        return ThresholdChooser.decide(window, budget, ExitPolicy.ENTROPY, current);
+    }
+
+    // ---- the sweep against brute force ----
+
+    /** Random traces: scores on a coarse grid (ties, scores equal to S), some NaN, 1 to 6 layers. */
+    private static List<ShadowTrace> randomWindow(Random random, int size) {
+        List<ShadowTrace> window = new ArrayList<>();
+        for (int t = 0; t < size; t++) {
+            int n = 1 + random.nextInt(6);
+            int[] labels = new int[n];
+            double[] entropies = new double[n];
+            double[] divergences = new double[n];
+            labels[n - 1] = random.nextInt(3);
+            for (int i = 0; i < n; i++) {
+                if (i < n - 1) {
+                    labels[i] = random.nextDouble() < 0.85 ? labels[n - 1] : random.nextInt(3);
+                }
+                entropies[i] = randomScore(random);
+                divergences[i] = i == 0 ? INF : randomScore(random);
+            }
+            window.add(new ShadowTrace(labels, entropies, divergences));
+        }
+        return window;
+    }
+
+    private static double randomScore(Random random) {
+        double u = random.nextDouble();
+        if (u < 0.02) {
+            return Double.NaN;
+        }
+        return u < 0.8 ? 0.05 * random.nextInt(11) : 0.6 * random.nextDouble();
+    }
+
+    /** Every finite score >= 0 of the window, their midpoints, and a few others: where the step function can move. */
+    private static List<Double> probes(List<ShadowTrace> window, ExitPolicy policy) {
+        TreeSet<Double> scores = new TreeSet<>(List.of(0.0, 1e-12, 0.05, 0.6, 10.0));
+        for (ShadowTrace trace : window) {
+            for (int layer = 1; layer <= trace.numLayers(); layer++) {
+                double s = trace.score(policy, layer);
+                if (Double.isFinite(s) && s >= 0) {
+                    scores.add(s);
+                    scores.add(Math.nextUp(s));
+                }
+            }
+        }
+        List<Double> probes = new ArrayList<>(scores);
+        for (int i = 0; i + 1 < scores.size(); i++) {
+            probes.add(0.5 * (probes.get(i) + probes.get(i + 1)));
+        }
+        return probes;
+    }
+
+    @Test
+    void sweepCountsEqualBruteForceOnRandomWindows() {
+        Random random = new Random(20240611);
+        for (int round = 0; round < 200; round++) {
+            List<ShadowTrace> window = randomWindow(random, random.nextInt(120));
+            for (ExitPolicy policy : POLICIES) {
+                ThresholdChooser.Sweep sweep = ThresholdChooser.sweep(window, policy);
+                for (double s : probes(window, policy)) {
+                    assertThat(sweep.disagreements(s)).as("round %d, %s, S=%s", round, policy, s)
+                            .isEqualTo(ThresholdChooser.disagreements(window, policy, s));
+                }
+            }
+        }
+    }
+
+    @Test
+    void sweepHonoursTheStrictInequalityAtABreakpoint() {
+        List<ShadowTrace> window = List.of(twoLayer(1, 0, 0.3), twoLayer(1, 0, 0.3), twoLayer(0, 0, 0.2));
+        ThresholdChooser.Sweep sweep = ThresholdChooser.sweep(window, ExitPolicy.ENTROPY);
+        assertThat(sweep.disagreements(0.3)).isZero();
+        assertThat(sweep.disagreements(Math.nextUp(0.3))).isEqualTo(2);
+        assertThat(ThresholdChooser.disagreements(window, ExitPolicy.ENTROPY, 0.3)).isZero();
+        // A later layer's lower score does not matter once an earlier layer exits: labels 1, 0, 0 with entropies
+        // 0.4, 0.1: at S in (0.1, 0.4] it leaves at layer 2 and agrees, above 0.4 at layer 1 and disagrees.
+        ShadowTrace three = new ShadowTrace(new int[] {1, 0, 0}, new double[] {0.4, 0.1, 0.9},
+                new double[] {INF, 0.1, 0.9});
+        ThresholdChooser.Sweep one = ThresholdChooser.sweep(List.of(three), ExitPolicy.ENTROPY);
+        assertThat(one.disagreements(0.4)).isZero();
+        assertThat(one.disagreements(0.41)).isEqualTo(1);
+        assertThat(ThresholdChooser.sweep(List.of(three), ExitPolicy.DIVERGENCE).disagreements(5.0)).isZero();
+    }
+
+    /** S* by brute force: the largest of min, max and every score in (min, max] within budget; NaN if none. */
+    private static double bruteBest(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy) {
+        TreeSet<Double> candidates = new TreeSet<>(List.of(budget.minThreshold(), budget.maxThreshold()));
+        for (double s : probes(window, policy)) {
+            if (s > budget.minThreshold() && s <= budget.maxThreshold()) {
+                candidates.add(s);
+            }
+        }
+        for (double s : candidates.descendingSet()) {
+            if (bruteBound(window, budget, policy, s) <= budget.maxDisagreement()) {
+                return s;
+            }
+        }
+        return Double.NaN;
+    }
+
+    private static double bruteBound(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double s) {
+        return ConfidenceBounds.wilsonUpper(ThresholdChooser.disagreements(window, policy, s), window.size(),
+                budget.confidence());
+    }
+
+    private static AccuracyBudget randomBudget(Random random) {
+        double[] shares = {0.02, 0.05, 0.1, 0.3};
+        double[] mins = {0.0, 0.05, 0.1, 0.23};
+        double[] widths = {0.0, 0.1, 0.3, 1.0};
+        double[] confidences = {0.5, 0.9, 0.95, 0.99};
+        double min = mins[random.nextInt(mins.length)];
+        return new AccuracyBudget(shares[random.nextInt(shares.length)], 0.1, min,
+                min + widths[random.nextInt(widths.length)], 1000, 600_000,
+                confidences[random.nextInt(confidences.length)]);
+    }
+
+    @Test
+    void largestWithinBudgetIsTheLargestFeasibleSOnRandomWindows() {
+        Random random = new Random(99);
+        int feasible = 0;
+        int infeasible = 0;
+        for (int round = 0; round < 300; round++) {
+            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300));
+            AccuracyBudget budget = randomBudget(random);
+            for (ExitPolicy policy : POLICIES) {
+                double best = ThresholdChooser.largestWithinBudget(ThresholdChooser.sweep(window, policy),
+                        window.size(), budget);
+                // Boxed, so that NaN (none within budget) equals NaN.
+                assertThat(Double.valueOf(best)).as("round %d %s", round, policy)
+                        .isEqualTo(Double.valueOf(bruteBest(window, budget, policy)));
+                if (Double.isNaN(best)) {
+                    infeasible++;
+                    continue;
+                }
+                feasible++;
+                // No S above S* in range is within budget, on a fine grid.
+                for (double s = best + 1e-3; s <= budget.maxThreshold(); s += 1e-3) {
+                    assertThat(bruteBound(window, budget, policy, s)).isGreaterThan(budget.maxDisagreement());
+                }
+            }
+        }
+        assertThat(feasible).isGreaterThan(50);
+        assertThat(infeasible).isGreaterThan(50);
+    }
+
+    @Test
+    void decideFollowsTheHysteresisRuleOnRandomWindows() {
+        Random random = new Random(5);
+        for (int round = 0; round < 300; round++) {
+            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300));
+            AccuracyBudget budget = randomBudget(random);
+            double current = -0.1 + 1.5 * random.nextDouble();
+            for (ExitPolicy policy : POLICIES) {
+                double c = Math.min(budget.maxThreshold(), Math.max(budget.minThreshold(), current));
+                double best = bruteBest(window, budget, policy);
+                boolean unattainable = Double.isNaN(best);
+                double target = unattainable ? budget.minThreshold() : best;
+                double expected = bruteBound(window, budget, policy, c) > budget.maxDisagreement() ? target
+                        : target > c + Math.max(0.01, 0.1 * c) ? target : c;
+
+                Decision d = ThresholdChooser.decide(window, budget, policy, current);
+                assertThat(d.threshold()).as("round %d %s", round, policy).isEqualTo(expected);
+                assertThat(d.unattainable()).isEqualTo(unattainable);
+                assertThat(d.samples()).isEqualTo(window.size());
+                assertThat(d.disagreementsAtThreshold()).isEqualTo(ThresholdChooser.disagreements(window, policy, expected));
+                assertThat(d.disagreement()).isEqualTo((double) d.disagreementsAtThreshold() / window.size());
+                assertThat(d.upperBound()).isEqualTo(bruteBound(window, budget, policy, expected));
+                assertThat(d.disagreementsAtCurrent()).isEqualTo(ThresholdChooser.disagreements(window, policy, c));
+                assertThat(d.action()).isEqualTo(expected > current ? Action.RAISE
+                        : expected < current ? Action.LOWER : Action.HOLD);
+                if (!unattainable) {
+                    assertThat(d.upperBound()).isLessThanOrEqualTo(budget.maxDisagreement());
+                }
+            }
+        }
+    }
+
+    // ---- the three hysteresis cases ----
+
+    @Test
+    void raisesToTheLargestFeasibleSWhenItBeatsTheMargin() {
+        Locale saved = Locale.getDefault();
+        Locale.setDefault(Locale.GERMANY); // the audit text must not depend on it
+        try {
+            Decision d = decide(WINDOW, BUDGET, 0.2);
+            assertThat(d.action()).isEqualTo(Action.RAISE);
+            assertThat(d.threshold()).isEqualTo(0.5); // at 0.5 the 0.5-entropy inputs do not exit yet
+            assertThat(d.samples()).isEqualTo(220);
+            assertThat(d.disagreementsAtThreshold()).isZero();
+            assertThat(d.disagreement()).isZero();
+            assertThat(d.upperBound()).isEqualTo(ConfidenceBounds.wilsonUpper(0, 220, 0.95));
+            assertThat(d.disagreementsAtCurrent()).isZero();
+            assertThat(d.unattainable()).isFalse();
+            assertThat(d.reason()).isEqualTo("window 220 samples: at S=0.5000 nats 0 disagree (0.00 %, upper bound"
+                    + " 1.21 % at 95 %) <= budget 5.00 %; was S=0.2000 (upper bound 1.21 %); raised: best S exceeds"
+                    + " the S in force by more than the margin 0.0200");
+        } finally {
+            Locale.setDefault(saved);
+        }
+        assertThat(decide(WINDOW, BUDGET, 0.45).action()).isEqualTo(Action.RAISE); // 0.5 > 0.45 + 0.045
+    }
+
+    @Test
+    void holdsWhenTheBestSIsWithinTheMargin() {
+        Decision d = decide(WINDOW, BUDGET, 0.46); // 0.5 <= 0.46 + 0.046
+        assertThat(d.action()).isEqualTo(Action.HOLD);
+        assertThat(d.threshold()).isEqualTo(0.46);
+        assertThat(d.reason()).endsWith("held: best S=0.5000 is within the margin 0.0460");
+        assertThat(decide(WINDOW, BUDGET, 0.5).action()).isEqualTo(Action.HOLD);
+
+        // Near S = 0 the margin is 0.01 nats, not 10 % of almost nothing.
+        assertThat(decide(window(200, 0.001, 20, 0.009), BUDGET, 0.0).action()).isEqualTo(Action.HOLD);
+        Decision up = decide(window(200, 0.001, 20, 0.011), BUDGET, 0.0);
+        assertThat(up.action()).isEqualTo(Action.RAISE);
+        assertThat(up.threshold()).isEqualTo(0.011);
+    }
+
+    @Test
+    void lowersAtOnceWhenTheSInForceBreaksTheBudget() {
+        Decision d = decide(WINDOW, BUDGET, 0.8);
+        assertThat(d.action()).isEqualTo(Action.LOWER);
+        assertThat(d.threshold()).isEqualTo(0.5);
+        assertThat(d.disagreementsAtCurrent()).isEqualTo(20);
+        assertThat(d.upperBoundAtCurrent()).isEqualTo(ConfidenceBounds.wilsonUpper(20, 220, 0.95)).isGreaterThan(0.05);
+        assertThat(d.disagreementsAtThreshold()).isZero();
+        assertThat(d.reason()).contains("was S=0.8000 (upper bound 12.80 %)", "lowered at once");
+        // Just above the breakpoint is already over budget: no margin on the way down.
+        assertThat(decide(WINDOW, BUDGET, Math.nextUp(0.5)).action()).isEqualTo(Action.LOWER);
+    }
+
+    @Test
+    void choosesTheMaximumWhenEverythingAgrees() {
+        Decision d = decide(window(500, 0.1, 0, 0), BUDGET, 0.3);
+        assertThat(d.action()).isEqualTo(Action.RAISE);
+        assertThat(d.threshold()).isEqualTo(1.0);
+    }
+
+    // ---- range, unattainable, empty ----
+
+    @Test
+    void clampsAnSOutsideTheRange() {
+        Decision down = decide(WINDOW, new AccuracyBudget(0.05, 0.1, 0.1, 0.3), 0.9);
+        assertThat(down.action()).isEqualTo(Action.LOWER);
+        assertThat(down.threshold()).isEqualTo(0.3);
+        assertThat(down.disagreementsAtCurrent()).isZero(); // judged at the clamped 0.3
+        assertThat(down.reason()).contains("S=0.9000 was outside [0.1000, 0.3000] and was clamped");
+
+        // Clamped up to 0.48, then held there: 0.5 is within its margin 0.048.
+        Decision up = decide(WINDOW, new AccuracyBudget(0.05, 0.1, 0.48, 0.9), 0.0);
+        assertThat(up.action()).isEqualTo(Action.RAISE);
+        assertThat(up.threshold()).isEqualTo(0.48);
+        assertThat(up.reason()).contains("clamped");
+        assertThat(decide(WINDOW, BUDGET, 0.3).reason()).doesNotContain("clamped");
+    }
+
+    @Test
+    void fallsToTheMinimumWhenEvenItBreaksTheBudget() {
+        // 50 of 250 disagree at layer 1 with entropy 0.05: every S in [0.1, 1] lets them exit.
+        AccuracyBudget budget = new AccuracyBudget(0.05, 0.1, 0.1, 1.0);
+        List<ShadowTrace> window = window(200, 0.1, 50, 0.05);
+        Decision d = decide(window, budget, 0.5);
+        assertThat(d.unattainable()).isTrue();
+        assertThat(d.action()).isEqualTo(Action.LOWER);
+        assertThat(d.threshold()).isEqualTo(0.1);
+        assertThat(d.disagreementsAtThreshold()).isEqualTo(50);
+        assertThat(d.upperBound()).isGreaterThan(0.05);
+        assertThat(d.reason()).contains("> budget 5.00 %", "lowered to the minimum: budget unattainable in range");
+
+        Decision again = decide(window, budget, 0.1);
+        assertThat(again.action()).isEqualTo(Action.HOLD);
+        assertThat(again.unattainable()).isTrue();
+        assertThat(again.reason()).contains("held at the minimum");
+
+        // Five samples that all agree still cannot show 5 % at 95 %: the bound is 35 %.
+        Decision few = decide(window(5, 0.1, 0, 0), BUDGET, 0.4);
+        assertThat(few.unattainable()).isTrue();
+        assertThat(few.threshold()).isEqualTo(0.0);
+    }
+
+    @Test
+    void holdsOnAnEmptyWindow() {
+        Decision d = decide(List.of(), BUDGET, 0.2);
+        assertThat(d.action()).isEqualTo(Action.HOLD);
+        assertThat(d.threshold()).isEqualTo(0.2);
+        assertThat(d.samples()).isZero();
+        assertThat(d.disagreement()).isZero();
+        assertThat(d.upperBound()).isEqualTo(1.0);
+        assertThat(d.unattainable()).isFalse();
+        assertThat(d.reason()).isEqualTo("window 0 samples: nothing to judge; held at S=0.2000 nats");
+
+        Decision clamped = decide(List.of(), BUDGET, 5.0);
+        assertThat(clamped.action()).isEqualTo(Action.LOWER);
+        assertThat(clamped.threshold()).isEqualTo(1.0);
+    }
+
+    @Test
+    void rejectsPatienceAndANaNThreshold() {
+        assertThatThrownBy(() -> ThresholdChooser.decide(WINDOW, BUDGET, ExitPolicy.PATIENCE, 2))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ThresholdChooser.disagreements(WINDOW, ExitPolicy.PATIENCE, 2))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> decide(WINDOW, BUDGET, Double.NaN)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ThresholdChooser.disagreements(WINDOW, ExitPolicy.ENTROPY, -0.1))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+}
