@@ -3,6 +3,7 @@ package org.deebert.streams.app;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -10,6 +11,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.deebert.streams.classifier.AccuracyBudget;
 import org.deebert.streams.classifier.ModelCard;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -22,12 +24,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code control}: changes a running model's threshold S through the compacted control topic. Every
- * instance of the service picks the change up through its global store.
+ * {@code control}: changes a running model's threshold S, or sets or clears its accuracy budget, through the
+ * compacted control topic. Every instance of the service picks the change up through its global store.
  */
 @Command(name = "control", mixinStandardHelpOptions = true,
         description = "Change the exit threshold of running classifiers (control topic).",
-        subcommands = {ControlCommand.SetThreshold.class, ControlCommand.ClearThreshold.class})
+        subcommands = {ControlCommand.SetThreshold.class, ControlCommand.ClearThreshold.class,
+            ControlCommand.SetBudget.class, ControlCommand.ClearBudget.class})
 public final class ControlCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec
@@ -106,6 +109,145 @@ public final class ControlCommand implements Callable<Integer> {
                     written.partition(), written.offset());
             return 0;
         }
+    }
+
+    /**
+     * {@code control set-budget}: puts an accuracy budget in force; the service's budget controller then moves S
+     * within [min, max], starting at min.
+     */
+    @Command(name = "set-budget", mixinStandardHelpOptions = true,
+            description = {"Set an accuracy budget: at most --max-disagreement of answers may differ from the full model's.",
+                "A --sample-rate share of events runs every layer (the shadow); the controller keeps S (nats) at the largest",
+                "value in [--min-threshold, --max-threshold] whose disagreement, with an upper confidence bound, stays",
+                "within the budget. S starts at --min-threshold. A later set-threshold (or clear-budget) ends the budget."})
+    static final class SetBudget implements Callable<Integer> {
+        @Mixin ConfigOption config;
+
+        @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
+        String model;
+
+        @Option(names = "--max-disagreement", required = true,
+                description = "Largest share of answers allowed to differ from the full model's, in (0, 1), e.g. 0.005.")
+        double maxDisagreement;
+
+        @Option(names = "--sample-rate", required = true,
+                description = "Share of events run through every layer as shadow samples, in (0, 1], e.g. 0.02.")
+        double sampleRate;
+
+        @Option(names = "--min-threshold", defaultValue = "0", description = "Lowest S, nats (default ${DEFAULT-VALUE}).")
+        double minThreshold;
+
+        @Option(names = "--max-threshold", required = true, description = "Highest S, nats.")
+        double maxThreshold;
+
+        @Option(names = "--policy", defaultValue = "ENTROPY", description = "ENTROPY or DIVERGENCE (default ${DEFAULT-VALUE}).")
+        ExitPolicyName policy;
+
+        @Option(names = "--window-events", defaultValue = "1000",
+                description = "Most recent shadow samples the controller judges on (default ${DEFAULT-VALUE}).")
+        int windowEvents;
+
+        @Option(names = "--window-ms", defaultValue = "600000",
+                description = "... and only those younger than this, ms (default ${DEFAULT-VALUE}).")
+        long windowMs;
+
+        @Option(names = "--confidence", defaultValue = "0.95",
+                description = "One-sided confidence of the upper bound on the disagreement (default ${DEFAULT-VALUE}).")
+        double confidence;
+
+        @Option(names = "--reason", required = true, description = "Why (audit trail).")
+        String reason;
+
+        @Option(names = "--by", description = "Who (audit trail); default: the OS user.")
+        String by;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            AppSettings settings = config.load();
+            ThresholdControl message;
+            try {
+                message = ControlCommand.budgetMessage(model, policy, new AccuracyBudget(maxDisagreement, sampleRate,
+                        minThreshold, maxThreshold, windowEvents, windowMs, confidence),
+                        by != null ? by : System.getProperty("user.name", "unknown"), reason);
+            } catch (IllegalArgumentException e) {
+                System.err.println("Rejected: " + e.getMessage());
+                return 2;
+            }
+            RecordMetadata written = ControlCommand.send(settings, model, message);
+            System.out.printf(Locale.ROOT, "Accuracy budget for %s set: at most %.4g of answers differ from the full model,"
+                            + " %s in [%s, %s] nats starting at %s, sample rate %s: %s-%d@%d%n", model, maxDisagreement,
+                    policy, minThreshold, maxThreshold, minThreshold, sampleRate, written.topic(), written.partition(),
+                    written.offset());
+            return 0;
+        }
+    }
+
+    /**
+     * {@code control clear-budget}: ends a model's accuracy budget and fixes S, at {@code --value} or where the
+     * controller left it (read back from the control topic).
+     */
+    @Command(name = "clear-budget", mixinStandardHelpOptions = true,
+            description = {"End a model's accuracy budget: S stays fixed where the controller left it, or at --value.",
+                "Use clear-threshold instead to return to the model card's S."})
+    static final class ClearBudget implements Callable<Integer> {
+        @Mixin ConfigOption config;
+
+        @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
+        String model;
+
+        @Option(names = "--value", description = "Fix S at this value (nats) instead of the controller's last choice.")
+        Double value;
+
+        @Option(names = "--reason", required = true, description = "Why (audit trail).")
+        String reason;
+
+        @Option(names = "--by", description = "Who (audit trail); default: the OS user.")
+        String by;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            AppSettings settings = config.load();
+            ThresholdControl latest = ControlTopicReader.latest(settings, model);
+            if (latest == null || latest.getBudget() == null) {
+                System.err.println("No accuracy budget is in force for " + model + "; nothing written");
+                return 1;
+            }
+            double s = value != null ? value : latest.getThreshold();
+            ThresholdControl message;
+            try {
+                message = thresholdMessage(model, s, latest.getPolicy(), null, 0,
+                        by != null ? by : System.getProperty("user.name", "unknown"), reason);
+            } catch (IllegalArgumentException e) {
+                System.err.println("Rejected: " + e.getMessage());
+                return 2;
+            }
+            RecordMetadata written = ControlCommand.send(settings, model, message);
+            System.out.printf(Locale.ROOT, "Accuracy budget for %s cleared; S fixed at %s nats (%s): %s-%d@%d%n", model, s,
+                    latest.getPolicy(), written.topic(), written.partition(), written.offset());
+            return 0;
+        }
+    }
+
+    /**
+     * Builds a set-budget message (S = the budget's min threshold, the cautious start) and checks it with the
+     * service's rules ({@link ControlMessageValidator}).
+     *
+     * @param model  the model name (the record key)
+     * @param policy ENTROPY or DIVERGENCE
+     * @param budget the budget
+     * @param by     who makes the change (audit trail)
+     * @param reason why (audit trail)
+     * @return the message, stamped with the current time
+     * @throws IllegalArgumentException saying which rule the message breaks
+     */
+    public static ThresholdControl budgetMessage(String model, ExitPolicyName policy, AccuracyBudget budget, String by,
+                                                 String reason) {
+        ThresholdControl message = ThresholdControl.newBuilder()
+                .setThreshold(budget.minThreshold()).setPolicy(policy).setLayerThresholds(null)
+                .setBudget(ControlMessageValidator.toAvro(budget))
+                .setModelName(model).setChangedBy(by).setReason(reason).setChangedAt(Instant.now()).build();
+        new ControlMessageValidator(model, 0).validate(model, message);
+        return message;
     }
 
     /**

@@ -115,13 +115,17 @@ public final class StreamsService implements AutoCloseable {
                 pool.modelName(), pool.modelVersion(), device, settings.device(),
                 pool.startingSetting().threshold(), pool.startingSetting().policy(), settings.exitSetting());
 
-        Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool);
+        String shadowTopic = ClassifierTopology.shadowTopic(settings.applicationId());
+        TopicCreator.createShadowTopic(settings.clientProperties(), shadowTopic, settings.replicationFactor());
+        Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool, shadowTopic);
         HealthState health = new HealthState();
         // The topology's handlers and processors report dead letters, batches and undecodable control
         // records to the metrics through the Streams configuration (see StreamObserver).
         ServiceMetrics metrics = new ServiceMetrics(health);
         Properties props = settings.streamsProperties();
         props.putAll(ClassifierTopology.streamsConfig(topics, metrics));
+        String instanceId = ExitTelemetryPublisher.instanceId(settings.applicationId());
+        props.put(ClassifierTopology.INSTANCE_ID_CONFIG, instanceId);
         KafkaStreams streams = new KafkaStreams(topology, props);
         streams.setStateListener(health::onStateChange);
         ClassifierTotals totals = new ClassifierTotals(streams::metrics, pool.numLayers());
@@ -129,10 +133,9 @@ public final class StreamsService implements AutoCloseable {
         metrics.bind(streams, totals, setting, pool.numLayers());
         ExitTelemetryPublisher telemetry = null;
         if (!settings.telemetryInterval().isZero()) {
-            String instanceId = ExitTelemetryPublisher.instanceId(settings.applicationId());
             telemetry = new ExitTelemetryPublisher(telemetryProducer(settings, registry, instanceId),
                     settings.telemetryTopic(), instanceId, pool.modelName(), pool.modelVersion(),
-                    totals, metrics::deadLetterTotals, setting::current, System::currentTimeMillis);
+                    totals, metrics::deadLetterTotals, setting::current, System::currentTimeMillis, metrics);
         }
         // A thread dies on errors such as an unreachable Schema Registry; a new thread resumes from the last
         // commit (exactly-once), so nothing is lost or duplicated.

@@ -58,4 +58,34 @@ final class TopicCreator {
             throw new IllegalStateException("cannot list topics", e.getCause());
         }
     }
+
+    /**
+     * Creates the service's internal shadow-sample topic ({@code ClassifierTopology.shadowTopic}) when it is
+     * missing, whatever {@code topics.create} says: like Kafka Streams' own internal topics it belongs to the
+     * application, and the topology reads it. One partition: a model's samples all go to one controller.
+     *
+     * @param clientProperties  admin client settings
+     * @param name              the topic
+     * @param replicationFactor its replication factor ({@code -1} = the broker's default)
+     * @throws IllegalStateException if the topic cannot be listed or created
+     * @throws InterruptedException  if interrupted while waiting for the broker
+     */
+    static void createShadowTopic(Properties clientProperties, String name, short replicationFactor)
+            throws InterruptedException {
+        try (Admin admin = Admin.create(clientProperties)) {
+            if (admin.listTopics().names().get().contains(name)) {
+                return;
+            }
+            try {
+                admin.createTopics(List.of(new NewTopic(name, 1, replicationFactor))).all().get();
+                LOG.info("Created the shadow-sample topic {}", name);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) { // another instance won the race: fine
+                    throw new IllegalStateException("cannot create the shadow-sample topic " + name, e.getCause());
+                }
+            }
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot list topics", e.getCause());
+        }
+    }
 }

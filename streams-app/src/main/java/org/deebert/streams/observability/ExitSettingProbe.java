@@ -38,8 +38,8 @@ public final class ExitSettingProbe {
     /** @return the setting in force (S in nats, policy, source) */
     public ExitSettingInForce current() {
         try {
-            ReadOnlyKeyValueStore<String, ExitSetting> store = streams.store(StoreQueryParameters.fromNameAndType(
-                    ClassifierTopology.THRESHOLD_STORE, QueryableStoreTypes.<String, ExitSetting>keyValueStore()));
+            ReadOnlyKeyValueStore<String, ExitSettingInForce> store = streams.store(StoreQueryParameters.fromNameAndType(
+                    ClassifierTopology.THRESHOLD_STORE, QueryableStoreTypes.<String, ExitSettingInForce>keyValueStore()));
             last = new ThresholdReader(store, modelName, modelCard).current();
         } catch (InvalidStateStoreException e) {
             // Not queryable right now: keep reporting the last value read.

@@ -42,7 +42,9 @@ public final class ExitTelemetryPublisher implements AutoCloseable {
     private final Supplier<Map<DeadLetterCode, Long>> deadLetterTotals;
     private final Supplier<ExitSettingInForce> setting;
     private final LongSupplier clockMs;
+    private final BudgetFigures budget;
     private ScheduledExecutorService scheduler;
+    private long lastShadowSamples;
 
     private long intervalStartMs;
     private long[] lastHistogram;
@@ -65,6 +67,21 @@ public final class ExitTelemetryPublisher implements AutoCloseable {
                                   String modelName, String modelVersion, ClassifierTotals totals,
                                   Supplier<Map<DeadLetterCode, Long>> deadLetterTotals,
                                   Supplier<ExitSettingInForce> setting, LongSupplier clockMs) {
+        this(producer, topic, instanceId, modelName, modelVersion, totals, deadLetterTotals, setting, clockMs,
+                BudgetFigures.NONE);
+    }
+
+    /**
+     * As the constructor above, with the accuracy budget's figures (shadow samples, controller window) in each record.
+     *
+     * @param budget this instance's budget figures
+     */
+    public ExitTelemetryPublisher(Producer<String, ExitTelemetry> producer, String topic, String instanceId,
+                                  String modelName, String modelVersion, ClassifierTotals totals,
+                                  Supplier<Map<DeadLetterCode, Long>> deadLetterTotals,
+                                  Supplier<ExitSettingInForce> setting, LongSupplier clockMs, BudgetFigures budget) {
+        this.budget = budget;
+        this.lastShadowSamples = budget.shadowSampleTotal();
         this.producer = producer;
         this.topic = topic;
         this.instanceId = instanceId;
@@ -134,8 +151,10 @@ public final class ExitTelemetryPublisher implements AutoCloseable {
         }
         Map<DeadLetterCode, Long> deadDelta = new EnumMap<>(DeadLetterCode.class);
         dead.forEach((code, n) -> deadDelta.put(code, Math.max(0, n - lastDeadLetters.getOrDefault(code, 0L))));
+        long shadow = budget.shadowSampleTotal();
         ExitTelemetry record = ExitTelemetryRecords.of(instanceId, modelName, modelVersion, intervalStartMs, endMs, delta,
-                deadDelta, setting.get());
+                deadDelta, setting.get(), Math.max(0, shadow - lastShadowSamples), budget.controllerStatus());
+        lastShadowSamples = shadow;
         producer.send(new ProducerRecord<>(topic, instanceId, record), (metadata, e) -> {
             if (e != null) {
                 LOG.warn("Exit telemetry for {} not written to {} ({})", instanceId, topic, e.toString());

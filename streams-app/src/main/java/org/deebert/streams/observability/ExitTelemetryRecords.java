@@ -7,8 +7,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.deebert.streams.classifier.ExpectedSaving;
+import org.deebert.streams.schema.ControllerWindow;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ExitTelemetry;
+import org.deebert.streams.topology.ControllerStatus;
 import org.deebert.streams.topology.DeadLetterCode;
 import org.deebert.streams.topology.ExitSettingInForce;
 
@@ -33,6 +35,20 @@ public final class ExitTelemetryRecords {
      */
     public static ExitTelemetry of(String instanceId, String modelName, String modelVersion, long startMs, long endMs,
                                    long[] exitHistogram, Map<DeadLetterCode, Long> deadLetters, ExitSettingInForce setting) {
+        return of(instanceId, modelName, modelVersion, startMs, endMs, exitHistogram, deadLetters, setting, 0, null);
+    }
+
+    /**
+     * As {@link #of(String, String, String, long, long, long[], Map, ExitSettingInForce)}, with the accuracy
+     * budget's figures: the interval's shadow samples, the budget in force (from {@code setting}) and the budget
+     * controller's window when this instance runs it.
+     *
+     * @param shadowSamples events run as shadow samples in the interval (&gt;= 0)
+     * @param controller    the controller's last decision on this instance, or null
+     */
+    public static ExitTelemetry of(String instanceId, String modelName, String modelVersion, long startMs, long endMs,
+                                   long[] exitHistogram, Map<DeadLetterCode, Long> deadLetters, ExitSettingInForce setting,
+                                   long shadowSamples, ControllerStatus controller) {
         if (endMs < startMs) {
             throw new IllegalArgumentException("interval ends (" + endMs + ") before it starts (" + startMs + ")");
         }
@@ -67,6 +83,12 @@ public final class ExitTelemetryRecords {
                 .setThresholdSource(setting.source())
                 .setDeadLetters(deadTotal)
                 .setDeadLettersByCode(new LinkedHashMap<>(byCode))
+                .setShadowSamples(shadowSamples)
+                .setMaxDisagreement(setting.budget() == null ? null : setting.budget().maxDisagreement())
+                .setController(controller == null ? null : ControllerWindow.newBuilder()
+                        .setWindowSamples(controller.windowSamples()).setDisagreement(controller.disagreement())
+                        .setDisagreementUpperBound(controller.upperBound()).setChosenThreshold(controller.threshold())
+                        .build())
                 .build();
     }
 }

@@ -18,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.apache.kafka.streams.KafkaStreams;
 import org.deebert.streams.topology.ClassifierMetrics;
+import org.deebert.streams.topology.ControllerStatus;
 import org.deebert.streams.topology.DeadLetterCode;
 import org.deebert.streams.topology.ExitMetrics;
 import org.deebert.streams.topology.ExitSettingInForce;
@@ -33,12 +34,17 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code deebert_events_classified_total}; {@code deebert_events_per_second} (gauge, events/s over
  *       Kafka Streams' recent sample window);</li>
  *   <li>{@code deebert_exit_threshold_nats}: the S in force (nats);
- *       {@code deebert_exit_threshold_source{source="model_card"|"control_topic"}}: 1 for the current source, else 0;</li>
+ *       {@code deebert_exit_threshold_source{source="model_card"|"control_topic"|"accuracy_budget"}}: 1 for the current source, else 0;</li>
  *   <li>{@code deebert_batch_size} (histogram, events per classifier call);
  *       {@code deebert_classifier_batch_latency_seconds} (histogram, one classifier call);
  *       {@code deebert_event_latency_seconds} (histogram, from the input record's timestamp to its classification);</li>
  *   <li>{@code deebert_dead_letters_total{code}}: records dead-lettered, by {@link DeadLetterCode} name;</li>
  *   <li>{@code deebert_control_records_undecodable_total}; {@code deebert_health_degraded} (1 = DEGRADED);</li>
+ *   <li>accuracy budget: {@code deebert_shadow_samples_total} (events run every layer as shadow samples);
+ *       {@code deebert_budget_max_disagreement} (the budget in force, NaN when S is fixed);
+ *       {@code deebert_controller_active} (1 on the instance running the budget controller),
+ *       {@code deebert_controller_window_samples}, {@code deebert_controller_disagreement} and
+ *       {@code deebert_controller_disagreement_upper_bound} (its window at the S in force; NaN elsewhere);</li>
  *   <li>{@code kafka_*}: Kafka Streams' own client metrics (threads, tasks, consumer, producer), through
  *       Micrometer's {@link KafkaStreamsMetrics} binder.</li>
  * </ul>
@@ -48,7 +54,7 @@ import org.slf4j.LoggerFactory;
  * are therefore kept out of the binder's {@code kafka_*} copy. Distributions, dead letters and the control
  * topic's health have no Kafka Streams sensor: the topology reports them to this {@link StreamObserver}.
  */
-public final class ServiceMetrics implements StreamObserver, AutoCloseable {
+public final class ServiceMetrics implements StreamObserver, BudgetFigures, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceMetrics.class);
     /** How often the Kafka Streams binder looks for new Kafka metrics (tasks created after start). */
@@ -61,6 +67,8 @@ public final class ServiceMetrics implements StreamObserver, AutoCloseable {
     private final DistributionSummary batchSize;
     private final Timer batchLatency;
     private final Timer eventLatency;
+    private final Counter shadowSamples;
+    private volatile ControllerStatus controller;
     private KafkaStreamsMetrics kafkaStreamsMetrics;
     private ScheduledExecutorService kafkaMetricsRefresh;
 
@@ -88,6 +96,18 @@ public final class ServiceMetrics implements StreamObserver, AutoCloseable {
         eventLatency = Timer.builder("deebert.event.latency")
                 .description("from the input record's timestamp to the end of its classification")
                 .serviceLevelObjectives(latencyBuckets()).register(registry);
+        shadowSamples = Counter.builder("deebert.shadow.samples")
+                .description("events run through every layer as shadow samples of an accuracy budget").register(registry);
+        Gauge.builder("deebert.controller.active", this, m -> m.controller == null ? 0 : 1)
+                .description("1 while this instance runs the budget controller, else 0").register(registry);
+        Gauge.builder("deebert.controller.window.samples", this, m -> statusOr(m.controller, ControllerStatus::windowSamples))
+                .description("shadow samples in the budget controller's window (NaN where it does not run)").register(registry);
+        Gauge.builder("deebert.controller.disagreement", this, m -> statusOr(m.controller, ControllerStatus::disagreement))
+                .description("share of the window's samples that disagree with the full model at the S in force")
+                .register(registry);
+        Gauge.builder("deebert.controller.disagreement.upper.bound", this,
+                        m -> statusOr(m.controller, ControllerStatus::upperBound))
+                .description("upper confidence bound of that share (Wilson score)").register(registry);
         Gauge.builder("deebert.health.degraded", health, h -> h.degraded() ? 1 : 0)
                 .description("1 while the service is DEGRADED (control topic unreadable), else 0").register(registry);
     }
@@ -121,7 +141,12 @@ public final class ServiceMetrics implements StreamObserver, AutoCloseable {
                 .description("events classified per second over Kafka Streams' recent sample window").register(registry);
         Gauge.builder("deebert.exit.threshold.nats", setting, p -> p.current().setting().threshold())
                 .description("the threshold S in force, in nats").register(registry);
-        for (String source : new String[] {ExitSettingInForce.MODEL_CARD, ExitSettingInForce.CONTROL_TOPIC}) {
+        Gauge.builder("deebert.budget.max.disagreement", setting,
+                        p -> p.current().budget() == null ? Double.NaN : p.current().budget().maxDisagreement())
+                .description("the accuracy budget in force (share of answers allowed to differ from the full model), "
+                        + "NaN when S is fixed").register(registry);
+        for (String source : new String[] {ExitSettingInForce.MODEL_CARD, ExitSettingInForce.CONTROL_TOPIC,
+            ExitSettingInForce.ACCURACY_BUDGET}) {
             Gauge.builder("deebert.exit.threshold.source", setting, p -> source.equals(p.current().source()) ? 1 : 0)
                     .tag("source", source.replace('-', '_').toLowerCase(Locale.ROOT))
                     .description("1 for where the S in force came from, else 0").register(registry);
@@ -176,6 +201,30 @@ public final class ServiceMetrics implements StreamObserver, AutoCloseable {
             LOG.info("A control record decoded again: no longer degraded");
         }
         health.recover();
+    }
+
+    @Override
+    public void shadowSampled(int events) {
+        shadowSamples.increment(events);
+    }
+
+    @Override
+    public void controllerDecided(ControllerStatus status) {
+        controller = status;
+    }
+
+    @Override
+    public long shadowSampleTotal() {
+        return (long) shadowSamples.count();
+    }
+
+    @Override
+    public ControllerStatus controllerStatus() {
+        return controller;
+    }
+
+    private static double statusOr(ControllerStatus status, java.util.function.ToDoubleFunction<ControllerStatus> f) {
+        return status == null ? Double.NaN : f.applyAsDouble(status);
     }
 
     /** Stops the Kafka Streams binder's refresh and closes the registry. */

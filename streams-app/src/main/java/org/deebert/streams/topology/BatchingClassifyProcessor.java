@@ -68,6 +68,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     private final String thresholdStoreName;
     private final String outputChild;
     private final String deadLetterChild;
+    private final String shadowChild;
     private final TextEventValidator validator;
     private final ClassifiedEventMapper mapper;
 
@@ -99,10 +100,11 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
      * @param thresholdStoreName the threshold global store
      * @param outputChild        name of the output sink node
      * @param deadLetterChild    name of the dead-letter sink node
+     * @param shadowChild        name of the shadow-sample sink node (samples of an accuracy budget)
      */
     public BatchingClassifyProcessor(TopologySettings settings, ClassifierPool pool, Deserializer<TextEvent> textEvents,
                                      String bufferStoreName, String thresholdStoreName, String outputChild,
-                                     String deadLetterChild) {
+                                     String deadLetterChild, String shadowChild) {
         this.settings = settings;
         this.pool = pool;
         this.textEvents = textEvents;
@@ -110,6 +112,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         this.thresholdStoreName = thresholdStoreName;
         this.outputChild = outputChild;
         this.deadLetterChild = deadLetterChild;
+        this.shadowChild = shadowChild;
         this.validator = new TextEventValidator(settings.maxTextChars(), pool.textPair());
         this.mapper = new ClassifiedEventMapper(pool.modelName(), pool.modelVersion());
     }
@@ -263,11 +266,20 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
                 textPairs.add(e.getTextPair());
             }
         }
+        // Under an accuracy budget a sampled share of events runs every layer (the shadow), chosen from the event
+        // id so that a batch retried after a crash samples the same rows.
+        boolean[] shadow = null;
+        if (inForce.budget() != null) {
+            shadow = new boolean[events.size()];
+            for (int i = 0; i < shadow.length; i++) {
+                shadow[i] = inForce.budget().samples(events.get(i).getId());
+            }
+        }
         TextClassifier classifier = lease.classifier();
         long start = System.nanoTime();
         List<Classification> results;
         try {
-            results = classifier.classify(texts, textPairs, inForce.setting());
+            results = classifier.classify(texts, textPairs, inForce.setting(), shadow);
             if (results.size() != texts.size()) {
                 throw new IllegalStateException("classifier returned " + results.size() + " results for " + texts.size() + " texts");
             }
@@ -287,6 +299,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         double latencyMs = (System.nanoTime() - start) / 1e6;
         long processedAt = context.currentSystemTimeMs();
         long[] exitCounts = new long[pool.numLayers()];
+        int sampled = 0;
         for (int i = 0; i < batch.size(); i++) {
             BufferedRecord in = batch.get(i).value;
             Classification c = results.get(i);
@@ -299,6 +312,15 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
                 exitCounts[c.exitLayer() - 1]++;
             }
             observer.eventClassified(Math.max(0, processedAt - in.timestamp()) / 1e3);
+            if (c.shadow() != null) {
+                // Keyed by model name: all of a model's samples go to one partition, hence to one controller.
+                context.forward(new Record<>(pool.modelName(), ShadowSamples.toSample(pool.modelName(), processedAt,
+                        c.shadow()), processedAt), shadowChild);
+                sampled++;
+            }
+        }
+        if (sampled > 0) {
+            observer.shadowSampled(sampled);
         }
         metrics.recordBatch(exitCounts, batch.size(), latencyMs, inForce.setting().threshold());
         observer.batchClassified(batch.size(), latencyMs / 1e3);

@@ -8,7 +8,6 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
-import org.deebert.streams.classifier.ExitSetting;
 
 /**
  * The Kafka Streams topology of the service:
@@ -17,12 +16,19 @@ import org.deebert.streams.classifier.ExitSetting;
  *                                                                       │ read
  *   input topic ──► text-events-source ──► classify ◄── [classify-buffer] (changelogged state store)
  *                                             │ ├──► classified-sink ──► output topic
- *                                             │ └──► classifier-dead-letter-sink ──► dead-letter topic
+ *                                             │ ├──► classifier-dead-letter-sink ──► dead-letter topic
+ *                                             │ └──► shadow-sample-sink ──► shadow-sample topic (1 partition)
  *   bad input records ──(exception handlers)──────────────────────────► dead-letter topic
+ *
+ *   shadow-sample topic ──► shadow-sample-source ──► budget-controller ◄── [budget-controller-window]
+ *                                                          │ (reads threshold-store)
+ *                                                          └──► controller-decision-sink ──► control topic
  * </pre>
  * The threshold lives in a global store so that every instance (and every task) applies the latest value
  * of the compacted control topic; see {@link ThresholdControlProcessor} and
- * {@link BatchingClassifyProcessor}. The Streams configuration must include {@link #streamsConfig(Topics)}
+ * {@link BatchingClassifyProcessor}. Under an accuracy budget the classify processor sends shadow samples to the
+ * service's internal shadow-sample topic ({@link #shadowTopic}), which the {@link BudgetControllerProcessor} of
+ * one instance reads and answers with new thresholds on the control topic. The Streams configuration must include {@link #streamsConfig(Topics)}
  * (or {@link #streamsConfig(Topics, StreamObserver)}).
  */
 public final class ClassifierTopology {
@@ -44,22 +50,50 @@ public final class ClassifierTopology {
     public static final String CONTROL_SOURCE = "threshold-source";
     /** The global store's processor ({@link ThresholdControlProcessor}). */
     public static final String CONTROL_PROCESSOR = "threshold-updater";
+    /** Sink node of the shadow-sample topic (child of {@link #CLASSIFY}). */
+    public static final String SHADOW_SINK = "shadow-sample-sink";
+    /** Source node of the shadow-sample topic. */
+    public static final String SHADOW_SOURCE = "shadow-sample-source";
+    /** The budget controller ({@link BudgetControllerProcessor}). */
+    public static final String CONTROLLER = "budget-controller";
+    /** The controller's changelogged window of shadow samples. */
+    public static final String CONTROLLER_WINDOW_STORE = "budget-controller-window";
+    /** Sink node of the controller's decisions (the control topic). */
+    public static final String CONTROL_SINK = "controller-decision-sink";
+    /**
+     * Streams configuration key holding this instance's id (a string), which the controller names in the reasons
+     * of its decisions; the application id when absent.
+     */
+    public static final String INSTANCE_ID_CONFIG = "deebert.instance.id";
 
     private ClassifierTopology() {
+    }
+
+    /**
+     * The service's internal shadow-sample topic. Shadow samples are keyed by model name, so a model's samples
+     * all reach one partition and one instance's controller; the service creates the topic with one partition at
+     * startup, like Kafka Streams' own internal topics, under the application id's prefix.
+     *
+     * @param applicationId the Streams application id
+     * @return {@code <applicationId>-shadow-samples}
+     */
+    public static String shadowTopic(String applicationId) {
+        return applicationId + "-shadow-samples";
     }
 
     /**
      * @param settings    batching and validation settings
      * @param topics      topic names and serdes
      * @param classifiers lends a classifier to each stream thread; its model name keys the control topic
+     * @param shadowTopic the internal shadow-sample topic ({@link #shadowTopic(String)}); it must exist
      * @return the topology
      */
-    public static Topology build(TopologySettings settings, Topics topics, ClassifierPool classifiers) {
+    public static Topology build(TopologySettings settings, Topics topics, ClassifierPool classifiers, String shadowTopic) {
         String modelName = classifiers.modelName();
         Topology topology = new Topology();
 
         // Logging must be off for a global store: the control topic itself is its changelog.
-        StoreBuilder<KeyValueStore<String, ExitSetting>> thresholdStore = Stores
+        StoreBuilder<KeyValueStore<String, ExitSettingInForce>> thresholdStore = Stores
                 .keyValueStoreBuilder(Stores.inMemoryKeyValueStore(THRESHOLD_STORE), Serdes.String(), new ExitSettingSerde())
                 .withLoggingDisabled();
         topology.addGlobalStore(thresholdStore, CONTROL_SOURCE,
@@ -76,13 +110,24 @@ public final class ClassifierTopology {
         topology.addSource(INPUT_SOURCE, topics.input().keySerde().deserializer(),
                 new RawKeepingDeserializer<>(topics.input().valueSerde().deserializer()), topics.input().name());
         topology.addProcessor(CLASSIFY, () -> new BatchingClassifyProcessor(settings, classifiers,
-                topics.input().valueSerde().deserializer(), BUFFER_STORE, THRESHOLD_STORE, OUTPUT_SINK, DEAD_LETTER_SINK),
-                INPUT_SOURCE);
+                topics.input().valueSerde().deserializer(), BUFFER_STORE, THRESHOLD_STORE, OUTPUT_SINK, DEAD_LETTER_SINK,
+                SHADOW_SINK), INPUT_SOURCE);
         topology.addStateStore(bufferStore, CLASSIFY);
         topology.addSink(OUTPUT_SINK, topics.output().name(), topics.output().keySerde().serializer(),
                 topics.output().valueSerde().serializer(), CLASSIFY);
         topology.addSink(DEAD_LETTER_SINK, topics.deadLetter().name(), topics.deadLetter().keySerde().serializer(),
                 topics.deadLetter().valueSerde().serializer(), CLASSIFY);
+
+        ShadowSampleSerde samples = new ShadowSampleSerde();
+        topology.addSink(SHADOW_SINK, shadowTopic, Serdes.String().serializer(), samples.serializer(), CLASSIFY);
+        topology.addSource(SHADOW_SOURCE, Serdes.String().deserializer(), samples.deserializer(), shadowTopic);
+        topology.addProcessor(CONTROLLER, () -> new BudgetControllerProcessor(CONTROLLER_WINDOW_STORE, THRESHOLD_STORE,
+                modelName, classifiers.startingSetting(), CONTROL_SINK), SHADOW_SOURCE);
+        // Changelogged, so the instance that takes the task over after a crash starts from the same window.
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(CONTROLLER_WINDOW_STORE),
+                Serdes.Long(), samples), CONTROLLER);
+        topology.addSink(CONTROL_SINK, topics.control().name(), topics.control().keySerde().serializer(),
+                topics.control().valueSerde().serializer(), CONTROLLER);
         return topology;
     }
 

@@ -1,6 +1,7 @@
 package org.deebert.streams.topology;
 
 import java.util.List;
+import org.deebert.streams.classifier.AccuracyBudget;
 import org.deebert.streams.classifier.ExitPolicy;
 import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.schema.ThresholdControl;
@@ -14,7 +15,8 @@ import org.deebert.streams.schema.ThresholdControl;
  * <p>The rules: the key and {@code model_name} equal this model's name; the policy is known here;
  * ENTROPY/DIVERGENCE: S finite and {@code >= 0} (nats); PATIENCE: the threshold is an integer patience in
  * 1..n (layers); {@code layer_thresholds}, when present, only with ENTROPY/DIVERGENCE, exactly n values,
- * each finite and {@code >= 0} (nats).
+ * each finite and {@code >= 0} (nats). With a {@code budget}: its own rules ({@link AccuracyBudget}), ENTROPY or
+ * DIVERGENCE, no per-layer list, S within the budget's [min, max] ({@link AccuracyBudget#check}).
  */
 public final class ControlMessageValidator {
 
@@ -41,6 +43,19 @@ public final class ControlMessageValidator {
      * @throws IllegalArgumentException saying which rule the message breaks (see the class comment)
      */
     public ExitSetting validate(String key, ThresholdControl value) {
+        return validateMessage(key, value).setting();
+    }
+
+    /**
+     * As {@link #validate}, with the budget: what the message puts in force.
+     *
+     * @param key   the record key (must equal the model name)
+     * @param value the control message (not a tombstone)
+     * @return the setting, with source {@link ExitSettingInForce#CONTROL_TOPIC} (fixed S) or
+     *     {@link ExitSettingInForce#ACCURACY_BUDGET} (with its budget)
+     * @throws IllegalArgumentException saying which rule the message breaks (see the class comment)
+     */
+    public ExitSettingInForce validateMessage(String key, ThresholdControl value) {
         if (!modelName.equals(key)) {
             throw new IllegalArgumentException("record key '" + key + "' is not the model name '" + modelName + "'");
         }
@@ -55,6 +70,29 @@ public final class ControlMessageValidator {
         }
         List<Double> layerThresholds = value.getLayerThresholds();
         ExitSetting setting = new ExitSetting(policy, value.getThreshold(), layerThresholds);
-        return numLayers > 0 ? setting.validateFor(numLayers) : setting;
+        if (numLayers > 0) {
+            setting.validateFor(numLayers);
+        }
+        org.deebert.streams.schema.AccuracyBudget b = value.getBudget();
+        if (b == null) {
+            return new ExitSettingInForce(setting, ExitSettingInForce.CONTROL_TOPIC);
+        }
+        AccuracyBudget budget = new AccuracyBudget(b.getMaxDisagreement(), b.getSampleRate(), b.getMinThreshold(),
+                b.getMaxThreshold(), b.getWindowEvents(), b.getWindowMs(), b.getConfidence());
+        return new ExitSettingInForce(budget.check(setting), ExitSettingInForce.ACCURACY_BUDGET, budget);
+    }
+
+    /**
+     * The budget as a control message carries it (the inverse of what {@link #validateMessage} reads).
+     *
+     * @param b a validated budget
+     * @return its Avro form
+     */
+    public static org.deebert.streams.schema.AccuracyBudget toAvro(AccuracyBudget b) {
+        return org.deebert.streams.schema.AccuracyBudget.newBuilder()
+                .setMaxDisagreement(b.maxDisagreement()).setSampleRate(b.sampleRate())
+                .setMinThreshold(b.minThreshold()).setMaxThreshold(b.maxThreshold())
+                .setWindowEvents(b.windowEvents()).setWindowMs(b.windowMs()).setConfidence(b.confidence())
+                .build();
     }
 }

@@ -1,16 +1,37 @@
 package org.deebert.streams.topology;
 
+import java.util.Objects;
+import org.deebert.streams.classifier.AccuracyBudget;
 import org.deebert.streams.classifier.ExitSetting;
 
 /**
- * The exit setting applied to a batch and where it came from.
+ * The exit setting applied to a batch, where it came from, and the accuracy budget driving it, if any. Also
+ * the value of the threshold global store: the latest valid control message for the model.
  *
  * @param setting the policy and threshold S (nats)
- * @param source  {@link #MODEL_CARD} or {@link #CONTROL_TOPIC}; copied to {@code ClassifiedEvent.threshold_source}
+ * @param source  {@link #MODEL_CARD}, {@link #CONTROL_TOPIC} or {@link #ACCURACY_BUDGET}; copied to
+ *                {@code ClassifiedEvent.threshold_source}
+ * @param budget  the accuracy budget in force (source {@link #ACCURACY_BUDGET}), else null: then S is fixed
  */
-public record ExitSettingInForce(ExitSetting setting, String source) {
+public record ExitSettingInForce(ExitSetting setting, String source, AccuracyBudget budget) {
     /** The model card's recommended setting is in force (no control message, or a tombstone). */
     public static final String MODEL_CARD = "model-card";
-    /** A control-topic message set the threshold. */
+    /** A control-topic message fixed the threshold. */
     public static final String CONTROL_TOPIC = "control-topic";
+    /** A control-topic message set an accuracy budget; S is the budget controller's latest choice. */
+    public static final String ACCURACY_BUDGET = "accuracy-budget";
+
+    /** @throws IllegalArgumentException if a budget comes without source {@link #ACCURACY_BUDGET} or the other way round */
+    public ExitSettingInForce {
+        Objects.requireNonNull(setting, "setting");
+        Objects.requireNonNull(source, "source");
+        if ((budget != null) != ACCURACY_BUDGET.equals(source)) {
+            throw new IllegalArgumentException("source " + source + " with budget " + budget);
+        }
+    }
+
+    /** A fixed setting (no budget). */
+    public ExitSettingInForce(ExitSetting setting, String source) {
+        this(setting, source, null);
+    }
 }

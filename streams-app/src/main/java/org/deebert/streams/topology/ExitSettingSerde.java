@@ -8,38 +8,50 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
+import org.deebert.streams.classifier.AccuracyBudget;
 import org.deebert.streams.classifier.ExitPolicy;
 import org.deebert.streams.classifier.ExitSetting;
 
 /**
- * Binary form of a validated {@link ExitSetting} inside the threshold global store: the threshold as an
- * 8-byte double, the number of per-layer thresholds as a 4-byte int (-1 = none), that many 8-byte doubles,
- * then the policy name in UTF-8. Kept out of the Schema Registry on purpose: a store serde talking to the
- * registry would register a subject for an internal topic name. The store is in memory and rebuilt from
- * the control topic at every start, so this format can change between versions without migration.
+ * Binary form of a validated {@link ExitSettingInForce} inside the threshold global store: the threshold as an
+ * 8-byte double, the number of per-layer thresholds as a 4-byte int (-1 = none), that many 8-byte doubles, a
+ * budget flag byte (0 = none, 1 = the budget's max disagreement, sample rate, min and max threshold as doubles,
+ * window events as an int, window ms as a long, confidence as a double follow), the source as a 4-byte length
+ * and UTF-8 bytes, then the policy name in UTF-8. Kept out of the Schema Registry on purpose: a store serde
+ * talking to the registry would register a subject for an internal topic name. The store is in memory and
+ * rebuilt from the control topic at every start, so this format can change between versions without migration.
  */
-public final class ExitSettingSerde implements Serde<ExitSetting> {
+public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
 
     @Override
-    public Serializer<ExitSetting> serializer() {
-        return (topic, s) -> {
-            if (s == null) {
+    public Serializer<ExitSettingInForce> serializer() {
+        return (topic, inForce) -> {
+            if (inForce == null) {
                 return null;
             }
+            ExitSetting s = inForce.setting();
+            AccuracyBudget b = inForce.budget();
             byte[] policy = s.policy().name().getBytes(StandardCharsets.UTF_8);
+            byte[] source = inForce.source().getBytes(StandardCharsets.UTF_8);
             List<Double> perLayer = s.layerThresholds();
             int count = perLayer == null ? 0 : perLayer.size();
-            ByteBuffer buffer = ByteBuffer.allocate(8 + 4 + 8 * count + policy.length)
+            ByteBuffer buffer = ByteBuffer.allocate(8 + 4 + 8 * count + 1 + (b == null ? 0 : 4 * 8 + 4 + 8 + 8)
+                            + 4 + source.length + policy.length)
                     .putDouble(s.threshold()).putInt(perLayer == null ? -1 : count);
             for (int i = 0; i < count; i++) {
                 buffer.putDouble(perLayer.get(i));
             }
-            return buffer.put(policy).array();
+            buffer.put((byte) (b == null ? 0 : 1));
+            if (b != null) {
+                buffer.putDouble(b.maxDisagreement()).putDouble(b.sampleRate()).putDouble(b.minThreshold())
+                        .putDouble(b.maxThreshold()).putInt(b.windowEvents()).putLong(b.windowMs()).putDouble(b.confidence());
+            }
+            return buffer.putInt(source.length).put(source).put(policy).array();
         };
     }
 
     @Override
-    public Deserializer<ExitSetting> deserializer() {
+    public Deserializer<ExitSettingInForce> deserializer() {
         return (topic, bytes) -> {
             if (bytes == null) {
                 return null;
@@ -55,8 +67,16 @@ public final class ExitSettingSerde implements Serde<ExitSetting> {
                         perLayer.add(buffer.getDouble());
                     }
                 }
+                AccuracyBudget budget = null;
+                if (buffer.get() == 1) {
+                    budget = new AccuracyBudget(buffer.getDouble(), buffer.getDouble(), buffer.getDouble(),
+                            buffer.getDouble(), buffer.getInt(), buffer.getLong(), buffer.getDouble());
+                }
+                byte[] source = new byte[buffer.getInt()];
+                buffer.get(source);
                 String policy = new String(bytes, buffer.position(), buffer.remaining(), StandardCharsets.UTF_8);
-                return new ExitSetting(ExitPolicy.valueOf(policy), threshold, perLayer);
+                return new ExitSettingInForce(new ExitSetting(ExitPolicy.valueOf(policy), threshold, perLayer),
+                        new String(source, StandardCharsets.UTF_8), budget);
             } catch (RuntimeException e) {
                 throw new SerializationException("corrupt exit setting in the threshold store", e);
             }

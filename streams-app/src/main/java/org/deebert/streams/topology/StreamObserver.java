@@ -68,6 +68,23 @@ public interface StreamObserver {
     }
 
     /**
+     * Events of one batch ran through every layer as shadow samples of the accuracy budget in force.
+     *
+     * @param events shadow samples in the batch (at least 1)
+     */
+    default void shadowSampled(int events) {
+    }
+
+    /**
+     * The budget controller decided (it runs on the one instance that owns the shadow-sample partition).
+     *
+     * @param status its window's figures, or null when this instance stopped running it (no budget in force, or
+     *               its task moved to another instance)
+     */
+    default void controllerDecided(ControllerStatus status) {
+    }
+
+    /**
      * @param configs the Streams configuration (handler {@code configure} or {@code context.appConfigs()})
      * @return the observer under {@value #CONFIG}, or {@link #NONE} when there is none
      */

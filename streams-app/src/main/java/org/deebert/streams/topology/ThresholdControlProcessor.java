@@ -27,7 +27,7 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
     private final String storeName;
     private final String modelName;
     private final ControlMessageValidator validator;
-    private KeyValueStore<String, ExitSetting> store;
+    private KeyValueStore<String, ExitSettingInForce> store;
     private StreamObserver observer = StreamObserver.NONE;
 
     /**
@@ -70,16 +70,17 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
             LOG.debug("Ignoring control message for another model");
             return;
         }
-        ExitSetting setting;
+        ExitSettingInForce inForce;
         try {
-            setting = validator.validate(key, value);
+            inForce = validator.validateMessage(key, value);
         } catch (IllegalArgumentException e) {
             LOG.warn("Rejected control message for model {}: {}; the threshold in force is unchanged", modelName, e.getMessage());
             return;
         }
-        store.put(key, setting);
-        LOG.info("Exit setting for model {} set to policy {}, threshold {} ({}), per-layer thresholds {}, by {}", key,
+        store.put(key, inForce);
+        ExitSetting setting = inForce.setting();
+        LOG.info("Exit setting for model {} set to policy {}, threshold {} ({}), per-layer thresholds {}, budget {}, by {}", key,
                 setting.policy(), setting.threshold(), setting.policy().comparesScoreInNats() ? "nats" : "layers",
-                setting.layerThresholds(), value.getChangedBy());
+                setting.layerThresholds(), inForce.budget(), value.getChangedBy());
     }
 }

@@ -6,7 +6,7 @@ import org.deebert.streams.classifier.ExitSetting;
 /** Reads the exit setting in force for one model from the threshold global store. */
 public final class ThresholdReader {
 
-    private final ReadOnlyKeyValueStore<String, ExitSetting> store;
+    private final ReadOnlyKeyValueStore<String, ExitSettingInForce> store;
     private final String modelName;
     private final ExitSetting modelCardDefault;
 
@@ -15,17 +15,15 @@ public final class ThresholdReader {
      * @param modelName        the model served here
      * @param modelCardDefault the model card's starting setting (recommended or calibrated, {@code exit.setting})
      */
-    public ThresholdReader(ReadOnlyKeyValueStore<String, ExitSetting> store, String modelName, ExitSetting modelCardDefault) {
+    public ThresholdReader(ReadOnlyKeyValueStore<String, ExitSettingInForce> store, String modelName, ExitSetting modelCardDefault) {
         this.store = store;
         this.modelName = modelName;
         this.modelCardDefault = modelCardDefault;
     }
 
-    /** @return the control topic's latest valid setting, or the model card's when there is none */
+    /** @return the control topic's latest valid setting (with its budget, if any), or the model card's when there is none */
     public ExitSettingInForce current() {
-        ExitSetting fromTopic = store.get(modelName);
-        return fromTopic == null
-                ? new ExitSettingInForce(modelCardDefault, ExitSettingInForce.MODEL_CARD)
-                : new ExitSettingInForce(fromTopic, ExitSettingInForce.CONTROL_TOPIC);
+        ExitSettingInForce fromTopic = store.get(modelName);
+        return fromTopic == null ? new ExitSettingInForce(modelCardDefault, ExitSettingInForce.MODEL_CARD) : fromTopic;
     }
 }

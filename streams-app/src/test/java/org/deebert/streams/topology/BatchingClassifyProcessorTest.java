@@ -39,7 +39,8 @@ class BatchingClassifyProcessorTest {
         ClassifierPool pool = new ClassifierPool(FakeClassifier::new);
         BatchingClassifyProcessor processor = new BatchingClassifyProcessor(TopologySettings.DEFAULTS, pool,
                 topics.input().valueSerde().deserializer(), ClassifierTopology.BUFFER_STORE,
-                ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK, ClassifierTopology.DEAD_LETTER_SINK);
+                ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK, ClassifierTopology.DEAD_LETTER_SINK,
+                ClassifierTopology.SHADOW_SINK);
         processor.init(context);
 
         // When: a new record arrives and the linger punctuator fires.
@@ -85,7 +86,7 @@ class BatchingClassifyProcessorTest {
                 .withLoggingDisabled().build();
         buffer.init(context.getStateStoreContext(), buffer);
         context.addStateStore(buffer);
-        KeyValueStore<String, ExitSetting> thresholds = Stores
+        KeyValueStore<String, ExitSettingInForce> thresholds = Stores
                 .keyValueStoreBuilder(Stores.inMemoryKeyValueStore(ClassifierTopology.THRESHOLD_STORE), Serdes.String(),
                         new ExitSettingSerde())
                 .withLoggingDisabled().build();
@@ -115,7 +116,8 @@ class BatchingClassifyProcessorTest {
         ClassifierPool pool = new ClassifierPool(FakeClassifier::new);
         BatchingClassifyProcessor processor = new BatchingClassifyProcessor(TopologySettings.DEFAULTS, pool, counting,
                 ClassifierTopology.BUFFER_STORE, ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK,
-                ClassifierTopology.DEAD_LETTER_SINK);
+                ClassifierTopology.DEAD_LETTER_SINK,
+                ClassifierTopology.SHADOW_SINK);
         processor.init(context);
 
         processLive(processor, context, "live-1", 4);
@@ -138,7 +140,8 @@ class BatchingClassifyProcessorTest {
         TopologySettings settings = new TopologySettings(4, java.time.Duration.ofMillis(5), 100_000);
         BatchingClassifyProcessor processor = new BatchingClassifyProcessor(settings, pool,
                 topics.input().valueSerde().deserializer(), ClassifierTopology.BUFFER_STORE,
-                ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK, ClassifierTopology.DEAD_LETTER_SINK);
+                ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK, ClassifierTopology.DEAD_LETTER_SINK,
+                ClassifierTopology.SHADOW_SINK);
         processor.init(context);
         for (int i = 0; i < 4; i++) {
             processLive(processor, context, "full-" + i, i); // a full batch: classified at once, takes 200 ms
@@ -164,7 +167,8 @@ class BatchingClassifyProcessorTest {
         TopologySettings settings = new TopologySettings(32, java.time.Duration.ofMillis(5), 100_000);
         BatchingClassifyProcessor processor = new BatchingClassifyProcessor(settings, pool,
                 topics.input().valueSerde().deserializer(), ClassifierTopology.BUFFER_STORE,
-                ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK, ClassifierTopology.DEAD_LETTER_SINK);
+                ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK, ClassifierTopology.DEAD_LETTER_SINK,
+                ClassifierTopology.SHADOW_SINK);
         processor.init(context);
         var punctuator = context.scheduledPunctuators().get(0).getPunctuator();
 

@@ -30,19 +30,19 @@ class ClassifierPoolStartingSettingTest {
     private static final ClassifierOptions CPU = new ClassifierOptions(ClassifierOptions.DevicePreference.CPU, 8);
 
     /** The threshold store before any control message: empty. */
-    private static final ReadOnlyKeyValueStore<String, ExitSetting> EMPTY_STORE = new ReadOnlyKeyValueStore<>() {
+    private static final ReadOnlyKeyValueStore<String, ExitSettingInForce> EMPTY_STORE = new ReadOnlyKeyValueStore<>() {
         @Override
-        public ExitSetting get(String key) {
+        public ExitSettingInForce get(String key) {
             return null;
         }
 
         @Override
-        public KeyValueIterator<String, ExitSetting> range(String from, String to) {
+        public KeyValueIterator<String, ExitSettingInForce> range(String from, String to) {
             throw new UnsupportedOperationException();
         }
 
         @Override
-        public KeyValueIterator<String, ExitSetting> all() {
+        public KeyValueIterator<String, ExitSettingInForce> all() {
             throw new UnsupportedOperationException();
         }
 

@@ -78,7 +78,8 @@ class ClassifierTopologyTest {
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9");
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, processingGuarantee);
         props.putAll(ClassifierTopology.streamsConfig(topics));
-        driver = new TopologyTestDriver(ClassifierTopology.build(settings, topics, pool), props);
+        driver = new TopologyTestDriver(ClassifierTopology.build(settings, topics, pool,
+                ClassifierTopology.shadowTopic("classifier-topology-test")), props);
         input = driver.createInputTopic(topics.input().name(), new StringSerializer(), topics.input().valueSerde().serializer());
         rawInput = driver.createInputTopic(topics.input().name(), new StringSerializer(), new ByteArraySerializer());
         bytesKeyedInput = driver.createInputTopic(topics.input().name(), new ByteArraySerializer(), new ByteArraySerializer());

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
 import java.util.List;
+import org.deebert.streams.classifier.AccuracyBudget;
 import org.deebert.streams.classifier.ExitPolicy;
 import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -73,8 +74,13 @@ class ControlMessageValidatorTest {
     @Test
     void shouldRoundTripEverySettingThroughTheStoreSerde() {
         ExitSettingSerde serde = new ExitSettingSerde();
-        for (ExitSetting s : List.of(ExitSetting.entropy(0.14), ExitSetting.patience(2),
-                new ExitSetting(ExitPolicy.DIVERGENCE, 0.0, List.of(0.5, 0.25, 0.0)))) {
+        for (ExitSettingInForce s : List.of(
+                new ExitSettingInForce(ExitSetting.entropy(0.14), ExitSettingInForce.CONTROL_TOPIC),
+                new ExitSettingInForce(ExitSetting.patience(2), ExitSettingInForce.CONTROL_TOPIC),
+                new ExitSettingInForce(new ExitSetting(ExitPolicy.DIVERGENCE, 0.0, List.of(0.5, 0.25, 0.0)),
+                        ExitSettingInForce.CONTROL_TOPIC),
+                new ExitSettingInForce(ExitSetting.entropy(0.2), ExitSettingInForce.ACCURACY_BUDGET,
+                        new AccuracyBudget(0.005, 0.02, 0.1, 0.5, 500, 60_000, 0.9)))) {
             byte[] bytes = serde.serializer().serialize("t", s);
             assertThat(serde.deserializer().deserialize("t", bytes)).isEqualTo(s);
         }

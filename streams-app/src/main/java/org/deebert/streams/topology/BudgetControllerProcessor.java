@@ -1,0 +1,213 @@
+package org.deebert.streams.topology;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import org.apache.kafka.streams.processor.Cancellable;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.deebert.streams.classifier.AccuracyBudget;
+import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.classifier.ShadowTrace;
+import org.deebert.streams.classifier.ThresholdChooser;
+import org.deebert.streams.schema.ShadowSample;
+import org.deebert.streams.schema.ThresholdControl;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The budget controller: keeps a sliding window of shadow samples (by count and age, from the budget in force)
+ * and, once a second, asks {@link ThresholdChooser} for the S to hold; a new S is written to the control topic,
+ * keyed by the model name, with author {@value #AUTHOR}, the budget unchanged and the window's figures in the
+ * reason. Every instance then applies it through the threshold global store, and the compacted topic is the
+ * audit trail.
+ *
+ * <p><b>One controller at a time, surviving its instance.</b> Shadow samples are keyed by model name, so all of
+ * a model's samples land in one partition of the shadow-sample topic, and Kafka Streams gives that partition's
+ * task, and with it this processor, to exactly one instance. When that instance dies the task moves to another
+ * one, which restores the window from the store's changelog and carries on. Under exactly-once, a decision's
+ * control record is committed in the same transaction as the samples it read.
+ *
+ * <p>With no budget in force the controller only empties its window: a new budget starts from fresh samples.
+ */
+public final class BudgetControllerProcessor implements Processor<String, ShadowSample, String, ThresholdControl> {
+
+    /** {@code changed_by} of the controller's control messages. */
+    public static final String AUTHOR = "controller";
+    /** How often the controller decides (wall clock). */
+    static final Duration DECISION_INTERVAL = Duration.ofSeconds(1);
+    /**
+     * How long the controller waits for its own last decision to come back through the global store before it
+     * decides again; without it, it would write the same S once a second while the control topic catches up.
+     */
+    static final Duration ECHO_TIMEOUT = Duration.ofSeconds(10);
+
+    private static final Logger LOG = LoggerFactory.getLogger(BudgetControllerProcessor.class);
+
+    private final String windowStoreName;
+    private final String thresholdStoreName;
+    private final String modelName;
+    private final ExitSetting modelCardSetting;
+    private final String controlChild;
+
+    private ProcessorContext<String, ThresholdControl> context;
+    private KeyValueStore<Long, ShadowSample> store;
+    private ThresholdReader thresholds;
+    private StreamObserver observer = StreamObserver.NONE;
+    private String instanceId;
+    private Cancellable punctuator;
+    /** The window in arrival order, mirrored in the store (key = sequence number). */
+    private final Deque<Entry> window = new ArrayDeque<>();
+    private long nextSequence;
+    /** S of the last decision written and not yet seen in the global store; NaN when none. */
+    private double pendingThreshold = Double.NaN;
+    private long pendingSinceMs;
+
+    private record Entry(long key, long sampledAtMs, ShadowTrace trace) {
+    }
+
+    /**
+     * @param windowStoreName    the changelogged window store connected to this processor
+     * @param thresholdStoreName the threshold global store (the budget and S in force)
+     * @param modelName          the model served here (the key of its samples and control messages)
+     * @param modelCardSetting   the setting in force without a control message
+     * @param controlChild       the sink node of the control topic
+     */
+    public BudgetControllerProcessor(String windowStoreName, String thresholdStoreName, String modelName,
+                                     ExitSetting modelCardSetting, String controlChild) {
+        this.windowStoreName = windowStoreName;
+        this.thresholdStoreName = thresholdStoreName;
+        this.modelName = modelName;
+        this.modelCardSetting = modelCardSetting;
+        this.controlChild = controlChild;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, ThresholdControl> context) {
+        this.context = context;
+        store = context.getStateStore(windowStoreName);
+        thresholds = new ThresholdReader(context.getStateStore(thresholdStoreName), modelName, modelCardSetting);
+        observer = StreamObserver.from(context.appConfigs());
+        Object id = context.appConfigs().get(ClassifierTopology.INSTANCE_ID_CONFIG);
+        instanceId = id == null ? context.applicationId() : id.toString();
+        long last = -1;
+        try (KeyValueIterator<Long, ShadowSample> it = store.all()) {
+            while (it.hasNext()) {
+                var kv = it.next();
+                last = kv.key;
+                window.addLast(new Entry(kv.key, kv.value.getSampledAt().toEpochMilli(), ShadowSamples.toTrace(kv.value)));
+            }
+        }
+        nextSequence = last + 1;
+        if (!window.isEmpty()) {
+            LOG.info("Budget controller for model {} took over on instance {} with {} samples restored", modelName,
+                    instanceId, window.size());
+        }
+        punctuator = context.schedule(DECISION_INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::decide);
+    }
+
+    @Override
+    public void process(Record<String, ShadowSample> record) {
+        ShadowSample sample = record.value();
+        if (sample == null || !modelName.equals(record.key())) {
+            return; // undecodable (logged by the serde), or another model's
+        }
+        AccuracyBudget budget = thresholds.current().budget();
+        if (budget == null) {
+            return; // sampled under a budget that has since been cleared
+        }
+        ShadowTrace trace;
+        try {
+            trace = ShadowSamples.toTrace(sample);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("Skipping a malformed shadow sample for model {}: {}", modelName, e.getMessage());
+            return;
+        }
+        long key = nextSequence++;
+        store.put(key, sample);
+        window.addLast(new Entry(key, sample.getSampledAt().toEpochMilli(), trace));
+        trim(budget, context.currentSystemTimeMs());
+    }
+
+    /** Drops samples beyond the budget's count and age limits, from the window and the store. */
+    private void trim(AccuracyBudget budget, long nowMs) {
+        while (!window.isEmpty() && (window.size() > budget.windowEvents()
+                || window.peekFirst().sampledAtMs() < nowMs - budget.windowMs())) {
+            store.delete(window.removeFirst().key());
+        }
+    }
+
+    private void decide(long nowMs) {
+        ExitSettingInForce inForce = thresholds.current();
+        AccuracyBudget budget = inForce.budget();
+        if (budget == null) {
+            if (!window.isEmpty()) {
+                for (Entry e : window) {
+                    store.delete(e.key());
+                }
+                window.clear();
+            }
+            pendingThreshold = Double.NaN;
+            observer.controllerDecided(null);
+            return;
+        }
+        trim(budget, nowMs);
+        double current = inForce.setting().threshold();
+        if (!Double.isNaN(pendingThreshold)) {
+            if (current != pendingThreshold && nowMs - pendingSinceMs < ECHO_TIMEOUT.toMillis()) {
+                return; // our last decision has not come back through the control topic yet
+            }
+            pendingThreshold = Double.NaN;
+        }
+        List<ShadowTrace> traces = new ArrayList<>(window.size());
+        for (Entry e : window) {
+            traces.add(e.trace());
+        }
+        ThresholdChooser.Decision decision = ThresholdChooser.decide(traces, budget, inForce.setting().policy(), current);
+        boolean changes = decision.action() != ThresholdChooser.Action.HOLD && decision.threshold() != current;
+        observer.controllerDecided(changes
+                ? new ControllerStatus(decision.samples(), decision.disagreement(), decision.upperBound(),
+                        decision.threshold(), budget.maxDisagreement())
+                : new ControllerStatus(decision.samples(), share(decision.disagreementsAtCurrent(), decision.samples()),
+                        decision.upperBoundAtCurrent(), current, budget.maxDisagreement()));
+        if (!changes) {
+            return;
+        }
+        String reason = decision.reason() + " (instance " + instanceId + ")";
+        ThresholdControl message = ThresholdControl.newBuilder()
+                .setThreshold(decision.threshold())
+                .setPolicy(org.deebert.streams.schema.ExitPolicyName.valueOf(inForce.setting().policy().name()))
+                .setLayerThresholds(null)
+                .setBudget(ControlMessageValidator.toAvro(budget))
+                .setModelName(modelName)
+                .setChangedBy(AUTHOR)
+                .setReason(reason)
+                .setChangedAt(Instant.ofEpochMilli(nowMs))
+                .build();
+        context.forward(new Record<>(modelName, message, nowMs), controlChild);
+        pendingThreshold = decision.threshold();
+        pendingSinceMs = nowMs;
+        LOG.info("Budget controller for model {} moved S from {} to {} nats: {}", modelName, current,
+                decision.threshold(), reason);
+    }
+
+    private static double share(long count, int samples) {
+        return samples == 0 ? 0 : (double) count / samples;
+    }
+
+    @Override
+    public void close() {
+        if (punctuator != null) {
+            punctuator.cancel();
+        }
+        // The task moved away or the instance stops: another instance's controller takes over.
+        observer.controllerDecided(null);
+    }
+}
