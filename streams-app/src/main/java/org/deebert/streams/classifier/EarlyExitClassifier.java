@@ -41,6 +41,11 @@ import java.util.Objects;
  * runs only on them (padding columns no remaining row needs are dropped too). Layer n's off-ramp (the
  * original classifier) takes whoever is left.
  *
+ * <p>Shadow samples ({@link #classifyBatch(List, List, ExitSetting, boolean[])}): a flagged input is recorded
+ * at the exit its policy chose but is not cut out of the batch, so it runs every layer and its
+ * {@link Classification#shadow()} holds every off-ramp's label, entropy and divergence ({@link ShadowTrace}), from
+ * which an accuracy-budget controller can replay any threshold S.
+ *
  * <p>A sentence-pair model ({@link ModelCard#textPair()}) classifies pairs: {@code [CLS] text [SEP] text_pair
  * [SEP]}, with the token type ids fed to {@code embed} as {@link SignatureNames#TOKEN_TYPE_IDS}; the layers
  * and the exit rule are the same.
@@ -157,6 +162,17 @@ public final class EarlyExitClassifier implements TextClassifier {
         return classifyBatch(texts, textPairs, setting).classifications();
     }
 
+    /**
+     * As {@link #classifyBatch(List, List, ExitSetting, boolean[])}, returning the classifications only.
+     *
+     * @throws IllegalArgumentException as there
+     */
+    @Override
+    public List<Classification> classify(List<String> texts, List<String> textPairs, ExitSetting setting,
+            boolean[] shadow) {
+        return classifyBatch(texts, textPairs, setting, shadow).classifications();
+    }
+
     @Override
     public boolean textPair() {
         return card.textPair();
@@ -185,37 +201,108 @@ public final class EarlyExitClassifier implements TextClassifier {
      *     not fit this model ({@link ExitSetting#validateFor})
      * @throws IllegalStateException    if the classifier is closed
      */
-    public synchronized BatchResult classifyBatch(List<String> texts, List<String> textPairs, ExitSetting setting) {
+    public BatchResult classifyBatch(List<String> texts, List<String> textPairs, ExitSetting setting) {
+        return classifyBatch(texts, textPairs, setting, null);
+    }
+
+    /**
+     * {@link #classifyBatch(List, List, ExitSetting)} with shadow samples, the accuracy budget's view of what
+     * early exit costs in accuracy.
+     *
+     * <p>An input whose {@code shadow} flag is set is classified exactly as without the flag: its
+     * {@link Classification} (label, probabilities, exit layer, entropy, exit score) is the one of the off-ramp
+     * its policy chose, and the exit histogram counts it there. But it is not cut out of the batch when it
+     * exits: it stays in {@code hidden} (B,T,H) and {@code attention_mask} (B,T) up to layer n (it is not run a
+     * second time), and its {@link Classification#shadow()} is a {@link ShadowTrace} of length n: per off-ramp
+     * the label ({@link ExitScores#argmax} of its softmax), the entropy (the signature's {@code entropy} output,
+     * nats) and the Jensen-Shannon divergence from the previous off-ramp (nats, +Infinity at layer 1). From one
+     * trace the budget controller replays any threshold S (where the input would have left, and whether that
+     * answer equals the full model's) without running the model again. Inputs without the flag get
+     * {@code shadow() == null}.
+     *
+     * <p>Cost: a shadow sample that the policy lets out at layer k runs the {@code n - k} layers it would have
+     * skipped (reported as {@link BatchStats#shadowLayerRows()}, included in
+     * {@link BatchStats#layerRowsExecuted()}), and keeps its padding columns in the batch while it stays.
+     * Sampling a fraction r of the inputs adds about {@code r * (n - mean exit layer) / mean exit layer} to the
+     * layers' cost; tokenizing and {@code embed} cost nothing extra. Other inputs' results may differ from a
+     * call without shadow samples by float rounding only (they share batches of another shape); with
+     * {@code shadow} null or all false the call is the same as {@link #classifyBatch(List, List, ExitSetting)}.
+     *
+     * @param texts     raw texts, as in {@link #classifyBatch(List, List, ExitSetting)}
+     * @param textPairs the second texts of a sentence-pair model, or null
+     * @param setting   the exit policy and threshold in force (any policy; PATIENCE too)
+     * @param shadow    one flag per input, {@code shadow[i]} for {@code texts.get(i)}; null for none (not modified)
+     * @return classifications in input order and the call's {@link BatchStats}
+     * @throws IllegalArgumentException as {@link #classifyBatch(List, List, ExitSetting)}, and if {@code shadow}
+     *     is not null and its length differs from the number of texts
+     * @throws IllegalStateException    if the classifier is closed
+     */
+    public synchronized BatchResult classifyBatch(List<String> texts, List<String> textPairs, ExitSetting setting,
+            boolean[] shadow) {
         Objects.requireNonNull(texts, "texts");
         Objects.requireNonNull(setting, "setting");
         setting.validateFor(layers.length);
         checkInputs(texts, textPairs);
+        if (shadow != null && shadow.length != texts.size()) {
+            throw new IllegalArgumentException(texts.size() + " texts but " + shadow.length + " shadow flags");
+        }
+        boolean[] sampled = anySet(shadow) ? shadow.clone() : null; // none set: the plain path
         long start = System.nanoTime();
         Classification[] results = new Classification[texts.size()];
         long[] histogram = new long[layers.length];
-        long layerRows = 0;
+        long[] cost = new long[2]; // {layer-rows run, of which shadow samples' extra}
         int chunks = 0;
         for (int from = 0; from < texts.size(); from += maxBatchSize) {
             int to = Math.min(texts.size(), from + maxBatchSize);
-            layerRows += runAlgorithm1(encode(texts.subList(from, to), textPairs == null ? null : textPairs.subList(from, to)),
-                    setting, results, from, histogram);
+            runAlgorithm1(encode(texts.subList(from, to), textPairs == null ? null : textPairs.subList(from, to)),
+                    setting, sampled == null ? null : Arrays.copyOfRange(sampled, from, to), results, from, histogram,
+                    cost);
             chunks++;
         }
         double elapsedMs = (System.nanoTime() - start) / 1e6;
         return new BatchResult(Arrays.asList(results),
-                new BatchStats(texts.size(), chunks, layerRows, histogram, elapsedMs));
+                new BatchStats(texts.size(), chunks, cost[0], cost[1], histogram, elapsedMs));
+    }
+
+    private static boolean anySet(boolean[] flags) {
+        if (flags != null) {
+            for (boolean flag : flags) {
+                if (flag) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
      * Algorithm 1 on one chunk. Every NDArray lives in a sub-manager closed at the end (signature
      * outputs attach to the manager of their first input, attention_mask).
      *
-     * @return layer-rows executed (sum of exit layers of the chunk's inputs)
+     * @param shadow per chunk row, whether it is a shadow sample (kept in the batch after its exit, traced);
+     *               null for none
+     * @param cost   {@code cost[0] +=} layer-rows executed (sum of exit layers of the chunk's inputs, plus the
+     *               shadow samples' extra), {@code cost[1] +=} the shadow samples' extra layer-rows
      */
-    private long runAlgorithm1(BatchTokenizer.TokenizedBatch batch, ExitSetting setting, Classification[] results,
-            int offset, long[] histogram) {
+    private void runAlgorithm1(BatchTokenizer.TokenizedBatch batch, ExitSetting setting, boolean[] shadow,
+            Classification[] results, int offset, long[] histogram, long[] cost) {
         int numLayers = layers.length;
         long layerRows = 0;
+        long shadowLayerRows = 0;
+        // Shadow samples, per chunk row: whether the policy exit is recorded, and the trace (null: not sampled).
+        boolean[] recorded = shadow == null ? null : new boolean[batch.rows()];
+        int[][] traceLabels = shadow == null ? null : new int[batch.rows()][];
+        double[][] traceEntropies = shadow == null ? null : new double[batch.rows()][];
+        double[][] traceDivergences = shadow == null ? null : new double[batch.rows()][];
+        if (shadow != null) {
+            for (int row = 0; row < batch.rows(); row++) {
+                if (shadow[row]) {
+                    traceLabels[row] = new int[numLayers];
+                    traceEntropies[row] = new double[numLayers];
+                    traceDivergences[row] = new double[numLayers];
+                }
+            }
+        }
         try (NDManager manager = model.getNDManager().newSubManager(HOST)) {
             NDArray mask = manager.create(batch.mask(), new Shape(batch.rows(), batch.seqLen())); // int32 (B,T)
             Map<String, NDArray> embedInputs = tokenInputs(manager, batch, mask);
@@ -245,13 +332,29 @@ public final class EarlyExitClassifier implements TextClassifier {
                 for (int r = 0; r < live; r++) {
                     ExitScores.OffRamp before = previous == null ? null : previous[r];
                     current[r] = ExitScores.next(before, Arrays.copyOfRange(probs, r * classes, (r + 1) * classes));
+                    int row = chunkRow[r];
+                    if (shadow != null && shadow[row]) {
+                        // A shadow sample: traced at every layer, always kept; recorded once, at its policy exit.
+                        traceLabels[row][layer - 1] = current[r].label();
+                        traceEntropies[row][layer - 1] = entropy[r];
+                        traceDivergences[row][layer - 1] = layer == 1 ? Double.POSITIVE_INFINITY
+                                : ExitScores.jensenShannon(current[r].probs(), before.probs());
+                        keep[r] = true;
+                        kept++;
+                        if (recorded[row]) {
+                            shadowLayerRows++;
+                            continue;
+                        }
+                    }
                     double score = ExitScores.score(setting.policy(), entropy[r], current[r], before);
                     if (layer == numLayers || ExitScores.exits(setting, layer, score)) {
-                        int row = chunkRow[r];
                         results[offset + row] = classification(current[r], layer, entropy[r], score,
                                 batch.numTokens()[row]);
                         histogram[layer - 1]++;
-                    } else {
+                        if (recorded != null) {
+                            recorded[row] = true;
+                        }
+                    } else if (!keep[r]) {
                         keep[r] = true;
                         kept++;
                     }
@@ -262,8 +365,8 @@ public final class EarlyExitClassifier implements TextClassifier {
                         array.close();
                     }
                 }
-                if (kept == 0) {
-                    break;
+                if (kept == 0 || layer == numLayers) {
+                    break; // no row left (shadow samples stay to layer n), or none of them needs more layers
                 }
                 if (kept == live) {
                     hidden = hiddenOut;
@@ -302,7 +405,18 @@ public final class EarlyExitClassifier implements TextClassifier {
                 }
             }
         }
-        return layerRows;
+        if (shadow != null) {
+            for (int row = 0; row < batch.rows(); row++) {
+                if (shadow[row]) {
+                    Classification c = results[offset + row];
+                    results[offset + row] = new Classification(c.labelIndex(), c.label(), c.probabilities(),
+                            c.exitLayer(), c.numLayers(), c.entropy(), c.exitScore(), c.numTokens(),
+                            new ShadowTrace(traceLabels[row], traceEntropies[row], traceDivergences[row]));
+                }
+            }
+        }
+        cost[0] += layerRows;
+        cost[1] += shadowLayerRows;
     }
 
     /**
