@@ -42,6 +42,7 @@ import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
 import org.deebert.streams.topology.ClassifierPool;
 import org.deebert.streams.topology.ClassifierTopology;
+import org.deebert.streams.topology.ExitSettingInForce;
 import org.deebert.streams.topology.TopicNames;
 import org.deebert.streams.topology.Topics;
 
@@ -305,7 +306,7 @@ public final class RunningClassifier implements AutoCloseable {
         ExitSetting current = null;
         while (System.nanoTime() < deadline) {
             try {
-                current = thresholdStore().get(modelName);
+                current = storedSetting();
                 if (condition.test(current)) {
                     return current;
                 }
@@ -320,7 +321,8 @@ public final class RunningClassifier implements AutoCloseable {
 
     /** @return the setting the global threshold store holds for this model now, or null */
     public ExitSetting storedSetting() {
-        return thresholdStore().get(modelName);
+        ExitSettingInForce stored = thresholdStore().get(modelName);
+        return stored == null ? null : stored.setting();
     }
 
     /**
@@ -352,9 +354,9 @@ public final class RunningClassifier implements AutoCloseable {
         return 0;
     }
 
-    private ReadOnlyKeyValueStore<String, ExitSetting> thresholdStore() {
+    private ReadOnlyKeyValueStore<String, ExitSettingInForce> thresholdStore() {
         return streams.store(StoreQueryParameters.fromNameAndType(ClassifierTopology.THRESHOLD_STORE,
-                QueryableStoreTypes.<String, ExitSetting>keyValueStore()));
+                QueryableStoreTypes.<String, ExitSettingInForce>keyValueStore()));
     }
 
     private static <T> T get(Future<T> future) {
