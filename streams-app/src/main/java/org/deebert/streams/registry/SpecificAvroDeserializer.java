@@ -43,9 +43,14 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
      * into a plain {@link GenericData.Array}. Why: Avro 1.12.0's {@code GenericData.newArray} returns a
      * {@code PrimitivesArrays.DoubleArray}, whose {@code add(Double)} rounds every element through float
      * (AVRO-4108, apache/avro PR 3285, fixed after 1.12.0), so 0.1 would read back as 0.10000000149 in
-     * e.g. {@code ThresholdControl.layer_thresholds}.
+     * e.g. {@code ThresholdControl.layer_thresholds}. Also used by the shadow-sample serde, whose scores are
+     * {@code array<double>} too.
+     *
+     * @param base   the class's data model ({@code SpecificData.getForClass})
+     * @param loader the class's loader
+     * @return the copy
      */
-    static SpecificData withExactDoubleArrays(SpecificData base, ClassLoader loader) {
+    public static SpecificData withExactDoubleArrays(SpecificData base, ClassLoader loader) {
         SpecificData exact = new SpecificData(loader) {
             @Override
             public Object newArray(Object old, int size, Schema schema) {

@@ -98,13 +98,19 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
         Object id = context.appConfigs().get(ClassifierTopology.INSTANCE_ID_CONFIG);
         instanceId = id == null ? context.applicationId() : id.toString();
         long last = -1;
+        List<Long> undecodable = new ArrayList<>();
         try (KeyValueIterator<Long, ShadowSample> it = store.all()) {
             while (it.hasNext()) {
                 var kv = it.next();
                 last = kv.key;
+                if (kv.value == null) {
+                    undecodable.add(kv.key); // the serde logged it: one sample fewer
+                    continue;
+                }
                 window.addLast(new Entry(kv.key, kv.value.getSampledAt().toEpochMilli(), ShadowSamples.toTrace(kv.value)));
             }
         }
+        undecodable.forEach(store::delete);
         nextSequence = last + 1;
         if (!window.isEmpty()) {
             LOG.info("Budget controller for model {} took over on instance {} with {} samples restored", modelName,

@@ -8,10 +8,12 @@ import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
+import org.deebert.streams.registry.SpecificAvroDeserializer;
 import org.deebert.streams.schema.ShadowSample;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,7 +56,11 @@ public final class ShadowSampleSerde implements Serde<ShadowSample> {
 
     @Override
     public Deserializer<ShadowSample> deserializer() {
-        SpecificDatumReader<ShadowSample> reader = new SpecificDatumReader<>(ShadowSample.class);
+        // Not `new SpecificDatumReader<>(ShadowSample.class)`: Avro 1.12.0 would round the array<double> scores
+        // through float (AVRO-4108), and the controller would replay S on rounded entropies.
+        SpecificDatumReader<ShadowSample> reader = new SpecificDatumReader<>(ShadowSample.getClassSchema(),
+                ShadowSample.getClassSchema(), SpecificAvroDeserializer.withExactDoubleArrays(
+                        SpecificData.getForClass(ShadowSample.class), ShadowSample.class.getClassLoader()));
         return (topic, bytes) -> {
             if (bytes == null) {
                 return null;

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.deebert.streams.classifier.Classification;
 import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.classifier.ShadowTrace;
 import org.deebert.streams.classifier.TextClassifier;
 
 /**
@@ -13,6 +14,15 @@ import org.deebert.streams.classifier.TextClassifier;
  * makes the whole call throw, like a model failure. Label: "spam" if the text contains "buy", else "ham".
  * Built with {@code textPair = true} it plays a sentence-pair model: it then wants a text pair for every text,
  * and looks at both texts.
+ *
+ * <p><b>Shadow rows</b> ({@link #classify(List, List, ExitSetting, boolean[])} with a flag set): the row gets the
+ * same {@link Classification} as without the flag, plus a {@link ShadowTrace} over its 4 off-ramps that depends
+ * on the text only: every off-ramp predicts the final label, except that for a text containing "tricky" off-ramps
+ * 1..3 predict the other label (so it disagrees with the full model wherever it exits early); entropies
+ * {@link #SHADOW_ENTROPIES} (for S > 0.2 every row would exit at layer 1, for S <= 0.05 a tricky row reaches
+ * layer 4 and agrees); divergences {@link #SHADOW_DIVERGENCES} (+Infinity at layer 1). The trace is not kept
+ * consistent with the exit layer of the Classification above (that one follows {@link #exitLayerFor}); the budget
+ * controller reads only the trace. Rows without the flag, and calls without flags, carry no trace.
  */
 final class FakeClassifier implements TextClassifier {
 
@@ -34,6 +44,16 @@ final class FakeClassifier implements TextClassifier {
     boolean closed;
     /** Wall-clock ms every {@link #classify} call takes (a real model takes hundreds of ms per batch). */
     long delayMs;
+
+    /** Entropies (nats) of the 4 off-ramps in every shadow trace. */
+    static final double[] SHADOW_ENTROPIES = {0.2, 0.1, 0.05, 0.01};
+    /** Divergences (nats) of the 4 off-ramps in every shadow trace. */
+    static final double[] SHADOW_DIVERGENCES = {Double.POSITIVE_INFINITY, 0.1, 0.05, 0.01};
+    /** A text containing this has off-ramps 1..3 disagreeing with the full model in its shadow trace. */
+    static final String TRICKY = "tricky";
+
+    /** Shadow flags passed to {@link #classify(List, List, ExitSetting, boolean[])}, in call order (null = none). */
+    final List<boolean[]> shadowFlags = new ArrayList<>();
 
     static int exitLayerFor(double s) {
         return s >= 0.3 ? 1 : s > 0 ? 3 : 4;
@@ -79,6 +99,42 @@ final class FakeClassifier implements TextClassifier {
             both.add(texts.get(i) + " | " + textPairs.get(i));
         }
         return classify(both, setting);
+    }
+
+    @Override
+    public List<Classification> classify(List<String> texts, List<String> textPairs, ExitSetting setting,
+                                         boolean[] shadow) {
+        if (shadow != null && shadow.length != texts.size()) {
+            throw new IllegalArgumentException(texts.size() + " texts but " + shadow.length + " shadow flags");
+        }
+        shadowFlags.add(shadow == null ? null : shadow.clone());
+        List<Classification> out = classify(texts, textPairs, setting);
+        if (shadow == null) {
+            return out;
+        }
+        List<Classification> withTraces = new ArrayList<>(out.size());
+        for (int i = 0; i < out.size(); i++) {
+            Classification c = out.get(i);
+            if (!shadow[i]) {
+                withTraces.add(c);
+                continue;
+            }
+            boolean tricky = texts.get(i).contains(TRICKY) || (textPairs != null && textPairs.get(i).contains(TRICKY));
+            withTraces.add(new Classification(c.labelIndex(), c.label(), c.probabilities(), c.exitLayer(), c.numLayers(),
+                    c.entropy(), c.exitScore(), c.numTokens(), shadowTrace(c.labelIndex(), tricky)));
+        }
+        return withTraces;
+    }
+
+    /**
+     * @param finalLabel the full model's (last off-ramp's) label index
+     * @param tricky     whether off-ramps 1..3 predict the other label
+     * @return the trace a shadow row of this classifier carries
+     */
+    static ShadowTrace shadowTrace(int finalLabel, boolean tricky) {
+        int early = tricky ? 1 - finalLabel : finalLabel;
+        return new ShadowTrace(new int[] {early, early, early, finalLabel}, SHADOW_ENTROPIES.clone(),
+                SHADOW_DIVERGENCES.clone());
     }
 
     @Override
