@@ -232,6 +232,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
      * unmeasured pass per rate. Prints a table (lines start with {@code shadow}) and returns the JSON section.
      */
     private Map<String, Object> measureShadow(EarlyExitClassifier classifier, List<String> texts) {
+        long started = System.nanoTime();
         ExitSetting setting = classifier.recommendedSetting();
         int n = classifier.numLayers();
         double[] rates = shadowRates(shadowRates);
@@ -321,6 +322,9 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 + "layer-rows, embedding and tokenizing not included; layer_rows_ratio = layer-rows run at r / at 0 "
                 + "(the prediction from the sampled rows' own exit layers)");
         section.put("results", results);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        section.put("seconds", seconds); // the whole measurement, warm-up passes included
+        System.out.printf(Locale.ROOT, "shadow: measured in %.1f s%n", seconds);
         return section;
     }
 
