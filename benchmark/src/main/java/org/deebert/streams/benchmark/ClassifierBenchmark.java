@@ -45,7 +45,8 @@ import java.util.stream.DoubleStream;
  * <p>With {@code --shadow-rates 0,0.02,0.1} it also measures what shadow samples of an accuracy budget cost
  * ({@link EarlyExitClassifier#classifyBatch(List, List, ExitSetting, boolean[])}): the same texts at the model
  * card's recommended setting, with a fraction r of them flagged (the first {@code round(r * texts)} of one seeded
- * permutation, so a higher rate's rows include a lower rate's), every rate once per round, round-robin. Per rate
+ * permutation, so a higher rate's rows include a lower rate's), every rate once per round, round-robin (each
+ * round starting at the next rate). Per rate
  * it reports ms/event, layer-rows/event and the median over rounds of (time at r) / (time at rate 0) of the same
  * round, beside the predicted {@code 1 + r * (n - mean exit layer) / mean exit layer}: the shadow rows' extra
  * layer-rows relative to the early-exit cost of the layers (tokenizing and {@code embed}, the same at every
@@ -260,8 +261,13 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         }
         for (int round = 0; round < shadowRounds; round++) {
             System.err.printf(Locale.ROOT, "shadow round %d of %d%n", round + 1, shadowRounds);
+            ShadowRun[] thisRound = new ShadowRun[rates.length];
+            for (int j = 0; j < rates.length; j++) {
+                int k = (round + j) % rates.length; // each round starts at another rate: no rate always runs first
+                thisRound[k] = shadowRun(classifier, texts, setting, flags[k]);
+            }
             for (int k = 0; k < rates.length; k++) {
-                runs.get(k).add(shadowRun(classifier, texts, setting, flags[k]));
+                runs.get(k).add(thisRound[k]);
             }
         }
         ShadowRun base = runs.get(0).get(0);
