@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # One-command benchmark: the Java early-exit classifier (S = 0, the model card's S, S > ln 2 and an S
-# sweep), the Kafka Streams service end to end, and the peer runtimes (ONNX Runtime and TensorFlow Python,
+# sweep; and the cost of an accuracy budget's shadow samples), the Kafka Streams service end to end, and the peer runtimes (ONNX Runtime and TensorFlow Python,
 # full depth) plus the machine's sgemm rate, in ONE run on the same texts, threads and machine. Prints a
 # markdown table and writes target/benchmark/summary.json, events_per_s.png and saving.png.
 #
 # Usage: bash deploy/run-benchmark.sh [--quick] [--limit N] [--repeats K] [--threads T] [--model-dir DIR]
-#   --quick        64 texts, 1 repeat, short S sweep at batch 32 only, 60 latency events (< 5 min warm)
+#   --quick        64 texts, 1 repeat, short S sweep at batch 32 only, 60 latency events, 5 shadow rounds
+#                  (< 5 min warm)
 #   --limit N      texts: the first N of model-export/build/spamassassin/data/test.jsonl (default 256)
 #   --repeats K    round-robin repeats per configuration, median reported (default 5; quick 1)
 #   --threads T    compute threads for every runtime (default 2)
@@ -13,6 +14,7 @@
 #
 # Order: set-up (model-export venv, data, Maven build, benchmark venv, ONNX conversion), then
 #   a. Java ClassifierBenchmark (no Kafka)              -> target/benchmark/classifier.json
+#      (its "shadow" section: shadow rates 0, 0.02, 0.1 at the card's setting, batch 32, round-robin)
 #   b. Java StreamBenchmark on a fresh broker + registry -> target/benchmark/stream.json
 #   c. peers.py (ONNX Runtime, TF Python, sgemm, FLOPs)  -> target/benchmark/peers.json
 #   d. summarize.py                                      -> target/benchmark/summary.json + PNGs
@@ -66,12 +68,16 @@ if [[ $QUICK == 1 ]]; then
   SWEEP="0.002,0.02,0.05,0.3"      # extra S for the saving plot, at the sweep batch sizes only
   SWEEP_BATCHES="32"; OTHER_BATCHES="1,8"; BF16_BATCHES="32"
   LATENCY_EVENTS=60; MATMUL_TRIALS=3; QUIET_WAIT_S=20
+  SHADOW_ROUNDS=5
 else
   LIMIT="${LIMIT:-256}"; REPEATS="${REPEATS:-5}"
   SWEEP="0.0005,0.002,0.005,0.02,0.05,0.1,0.3"
   SWEEP_BATCHES="1,32"; OTHER_BATCHES="8"; BF16_BATCHES="1,32"
   LATENCY_EVENTS=200; MATMUL_TRIALS=5; QUIET_WAIT_S=120
+  SHADOW_ROUNDS=7
 fi
+# Shadow samples of an accuracy budget: rates measured (with rate 0) at the card's setting, batch 32.
+SHADOW_RATES="0.02,0.1"
 
 OUT="$REPO/target/benchmark"
 LOGS="$OUT/logs"
@@ -159,18 +165,23 @@ JAVA_FLAGS=(-Dai.djl.tensorflow.num_intraop_threads="$THREADS" -Dai.djl.tensorfl
 # ---------------------------------------------------------------------------------------------------
 # a. Java classifier. Call 1: the sweep batch sizes x (0, the sweep, card S, 0.7) - one call, so the
 # S = 0 baseline of the saving plot is measured round-robin with every S. Call 2: the other batch sizes
-# x (0, card S, 0.7). The two JSON files are merged into classifier.json.
+# x (0, card S, 0.7). The two JSON files are merged into classifier.json. Call 1 also measures shadow
+# sampling (rates 0 and SHADOW_RATES at the card's recommended setting, SHADOW_ROUNDS rounds round-robin,
+# about 3 x (SHADOW_ROUNDS + 1) passes over the texts); its "shadow" section is kept in classifier.json.
 phase_start "a. Java classifier ($LIMIT texts, repeats $REPEATS)" measured
-classifier() {  # $1 = batch sizes, $2 = thresholds, $3 = JSON file, $4 = log, $5 = precision (default FLOAT32)
+classifier() {  # $1 = batch sizes, $2 = thresholds, $3 = JSON file, $4 = log, $5 = precision (default FLOAT32),
+               # $6... = more ClassifierBenchmark options
   java "${JAVA_FLAGS[@]}" -cp "$JAVA_CP" org.deebert.streams.benchmark.ClassifierBenchmark \
     "$MODEL_DIR" "$TEXTS" --device CPU --precision "${5:-FLOAT32}" --batch-sizes "$1" --thresholds "$2" \
-    --limit "$LIMIT" --repeats "$REPEATS" --json "$3" >"$4" 2>&1 \
+    --limit "$LIMIT" --repeats "$REPEATS" --json "$3" "${@:6}" >"$4" 2>&1 \
     || { echo "FAILED: ClassifierBenchmark; last lines of $4:" >&2; tail -n 30 "$4" >&2; return 1; }
   grep -E '^[0-9]+	' "$4" || true
 }
 sorted_list() { tr ',' '\n' <<<"$1" | sort -g -u | paste -sd, -; }
 echo "batch	S	events/s	mean_ms	p50_ms	p99_ms	exit_histogram	expected_saving	accuracy"
-classifier "$SWEEP_BATCHES" "$(sorted_list "0,$SWEEP,$CARD_S,0.7")" "$OUT/classifier-sweep.json" "$LOGS/classifier-sweep.log"
+classifier "$SWEEP_BATCHES" "$(sorted_list "0,$SWEEP,$CARD_S,0.7")" "$OUT/classifier-sweep.json" "$LOGS/classifier-sweep.log" \
+  FLOAT32 --shadow-rates "$SHADOW_RATES" --shadow-batch 32 --shadow-rounds "$SHADOW_ROUNDS"
+grep '^shadow' "$LOGS/classifier-sweep.log" | grep -v '^shadow round' || true
 classifier "$OTHER_BATCHES" "$(sorted_list "0,$CARD_S,0.7")" "$OUT/classifier-other.json" "$LOGS/classifier-other.log"
 # Extra, outside the float32 comparison (ONNX Runtime runs float32): the classifier's opt-in bfloat16
 # precision (oneDNN auto mixed precision), only on CPUs with bfloat16 instructions; its accuracy is in

@@ -23,6 +23,12 @@ Ratios (all dimensionless; events/s = texts per second of wall-clock time):
   minimum is over the S whose expected saving is >= 0.2 (below that the ratio of two small numbers is
   dominated by timing noise).
 - physical-limit ratios: measured events/s / (sgemm GFLOP/s / model GFLOP per email).
+- ``shadow_cost_ratio_r<rate>`` (e.g. ``shadow_cost_ratio_r0.02``): shadow sampling of an accuracy budget, from
+  classifier.json's ``shadow`` section (ClassifierBenchmark --shadow-rates): time to classify the texts at the
+  card's setting with a fraction r of them shadow-sampled (run through every layer) / time with none, median of
+  per-round ratios (rates measured round-robin in one run). ``shadow_cost_predicted_r<rate>`` beside it:
+  ``1 + r * (n - mean exit layer) / mean exit layer``, the shadow rows' extra layer-rows relative to the
+  early-exit layer-rows (tokenizing and embedding are not in the prediction). No targets.
 
 Targets: full b32 >= 1.0, full b1 >= 0.8, card b32 >= 3.0, card b1 >= 2.5, stream >= 0.9, saving ratio
 >= 0.9. A check whose inputs are missing is reported as null, not as failed.
@@ -164,6 +170,35 @@ def bf16_analysis(bf16: dict | None, classifier: dict | None, peers: dict | None
                     "compare float32 with float32 ONNX Runtime"}
 
 
+def shadow_key(rate: float) -> str:
+    """The suffix of a shadow rate's ratio names: 0.02 -> "r0.02", 0.1 -> "r0.1"."""
+    return f"r{rate:g}"
+
+
+def shadow_analysis(classifier: dict | None, ratios: dict) -> dict | None:
+    """What shadow samples cost (classifier.json ``shadow``, see the module docstring): per rate, ms/event,
+    layer-rows/event, measured and predicted cost ratio; adds ``shadow_cost_ratio_r<rate>`` and
+    ``shadow_cost_predicted_r<rate>`` for every rate > 0 to ``ratios``."""
+    shadow = (classifier or {}).get("shadow")
+    if not shadow:
+        return None
+    rows = []
+    for r in shadow.get("results", []):
+        rows.append({k: r.get(k) for k in ("rate", "shadow_rows", "shadow_fraction", "ms_per_event",
+                                           "layer_rows_per_event", "shadow_layer_rows_per_event", "cost_ratio",
+                                           "cost_predicted", "layer_rows_ratio")})
+        if r["rate"] > 0:
+            ratios[f"shadow_cost_ratio_{shadow_key(r['rate'])}"] = r.get("cost_ratio")
+            ratios[f"shadow_cost_predicted_{shadow_key(r['rate'])}"] = r.get("cost_predicted")
+    return {"setting": shadow.get("setting"), "batch": shadow.get("batch"), "texts": shadow.get("texts"),
+            "rounds": shadow.get("rounds"), "num_layers": shadow.get("num_layers"),
+            "mean_exit_layer": shadow.get("mean_exit_layer"), "results": rows,
+            "definition": shadow.get("definition"),
+            "note": "predicted = 1 + r * (n - mean exit layer) / mean exit layer counts transformer layer-rows only; "
+                    "tokenizing and embedding cost the same at every rate and are not in it, so the measured "
+                    "ratio is expected slightly below the prediction"}
+
+
 def build_summary(classifier: dict | None, stream: dict | None, peers: dict | None, card_s: float | None,
                   card_s_source: str, bf16: dict | None = None) -> dict:
     """Every figure of the inputs plus the derived ratios and target checks (see the module docstring)."""
@@ -210,6 +245,7 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
                 (stream.get("throughput") or {}).get("events_per_s"), card_limit)
 
     bfloat16 = bf16_analysis(bf16, classifier, peers, card_s, ratios)
+    shadow = shadow_analysis(classifier, ratios)
 
     targets = {}
     for name, target in TARGETS.items():
@@ -227,6 +263,7 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
         "stream_reference": stream_info,
         "physical_limit": physical,
         "bfloat16": bfloat16,
+        "shadow": shadow,
         "inputs": {"classifier": classifier, "stream": stream, "peers": peers, "classifier_bf16": bf16},
     }
 
@@ -339,6 +376,19 @@ def markdown(summary: dict) -> str:
             lines.append(f"| {r['batch']} | {r['threshold']:.4g} | {fmt(r['events_per_s'])} | "
                          f"{fmt(r['float32_events_per_s'])} | {fmt(r['speedup_vs_float32'], '.2f')} | "
                          f"{fmt(r['accuracy'], '.4f')} | {fmt(r['float32_accuracy'], '.4f')} |")
+    sh = summary.get("shadow")
+    if sh and sh["results"]:
+        setting = sh.get("setting") or {}
+        lines += ["", f"shadow sampling cost (card setting {setting.get('policy')} {setting.get('threshold')}, "
+                      f"batch {sh['batch']}, {sh['texts']} texts, {sh['rounds']} rounds; n = {sh['num_layers']}, "
+                      f"mean exit layer {fmt(sh['mean_exit_layer'], '.3f')}; predicted counts layers only, "
+                      "not tokenizing/embedding):", "",
+                  "| rate | shadow rows | ms/event | layer-rows/event | time ratio | predicted | layer-rows ratio |",
+                  "|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in sh["results"]:
+            lines.append(f"| {r['rate']:g} | {fmt(r['shadow_rows'], 'd')} | {fmt(r['ms_per_event'], '.2f')} | "
+                         f"{fmt(r['layer_rows_per_event'], '.3f')} | {fmt(r['cost_ratio'], '.3f')} | "
+                         f"{fmt(r['cost_predicted'], '.3f')} | {fmt(r['layer_rows_ratio'], '.3f')} |")
     c = summary.get("contention")
     if c:
         lines += ["", "machine: " + ("no other load during the measured phases" if c["clean"] else

@@ -116,3 +116,35 @@ def test_bf16_extra_outside_targets(tmp_path):
     assert row["accuracy_delta"] == pytest.approx(0.97 - 0.98)
     assert not any(k.startswith("classifier_bf16") for k in s["targets"])
     assert "Java bf16 card S" in {c["label"] for c in s["configurations"]}
+
+
+def test_shadow_cost_ratios(tmp_path, capsys):
+    write_inputs(tmp_path)
+    classifier = json.loads((tmp_path / "classifier.json").read_text())
+
+    def shadow(rate, rows, ratio, predicted):
+        return {"rate": rate, "shadow_rows": rows, "shadow_fraction": rows / 50, "ms_per_event": 10 * ratio,
+                "layer_rows_per_event": 1.5 * predicted, "shadow_layer_rows_per_event": 1.5 * (predicted - 1),
+                "cost_ratio": ratio, "cost_predicted": predicted, "layer_rows_ratio": predicted}
+
+    classifier["shadow"] = {"setting": {"policy": "ENTROPY", "threshold": CARD_S}, "batch": 32, "texts": 50,
+                            "rounds": 5, "num_layers": 6, "mean_exit_layer": 1.5, "results": [
+                                shadow(0.0, 0, 1.0, 1.0), shadow(0.02, 1, 1.04, 1.06), shadow(0.1, 5, 1.25, 1.3)]}
+    (tmp_path / "classifier.json").write_text(json.dumps(classifier))
+    s = run(tmp_path, "--no-plots")
+    r = s["ratios"]
+    assert r["shadow_cost_ratio_r0.02"] == pytest.approx(1.04)
+    assert r["shadow_cost_predicted_r0.02"] == pytest.approx(1.06)
+    assert r["shadow_cost_ratio_r0.1"] == pytest.approx(1.25)
+    assert r["shadow_cost_predicted_r0.1"] == pytest.approx(1.3)
+    assert "shadow_cost_ratio_r0" not in r
+    assert not any(k.startswith("shadow") for k in s["targets"])
+    assert [x["rate"] for x in s["shadow"]["results"]] == [0.0, 0.02, 0.1]
+    assert "shadow sampling cost" in capsys.readouterr().out
+
+
+def test_no_shadow_section_without_shadow_measurement(tmp_path):
+    write_inputs(tmp_path)
+    s = run(tmp_path, "--no-plots")
+    assert s["shadow"] is None
+    assert not any(k.startswith("shadow") for k in s["ratios"])

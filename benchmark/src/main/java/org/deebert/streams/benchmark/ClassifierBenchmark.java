@@ -22,11 +22,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.stream.DoubleStream;
 
 /**
  * Throughput and latency of {@link EarlyExitClassifier} per (batch size, threshold S), without Kafka.
@@ -38,6 +41,16 @@ import java.util.concurrent.Callable;
  * once, then all again, ...), so slow phases of a shared machine hit every combination alike; the line
  * (and JSON entry) of a combination is its median run by events/s, with the latencies of all K runs
  * pooled. {@code --json FILE} writes every result as JSON.
+ *
+ * <p>With {@code --shadow-rates 0,0.02,0.1} it also measures what shadow samples of an accuracy budget cost
+ * ({@link EarlyExitClassifier#classifyBatch(List, List, ExitSetting, boolean[])}): the same texts at the model
+ * card's recommended setting, with a fraction r of them flagged (the first {@code round(r * texts)} of one seeded
+ * permutation, so a higher rate's rows include a lower rate's), every rate once per round, round-robin (each
+ * round starting at the next rate). Per rate
+ * it reports ms/event, layer-rows/event and the median over rounds of (time at r) / (time at rate 0) of the same
+ * round, beside the predicted {@code 1 + r * (n - mean exit layer) / mean exit layer}: the shadow rows' extra
+ * layer-rows relative to the early-exit cost of the layers (tokenizing and {@code embed}, the same at every
+ * rate, are not in the prediction, so the measured ratio is expected slightly below it).
  *
  * <pre>
  * java -cp "benchmark/target/classes:$(cat benchmark/target/classpath.txt)" \
@@ -90,6 +103,21 @@ public final class ClassifierBenchmark implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "also write every result as JSON to FILE")
     private Path jsonFile;
 
+    @Option(names = "--shadow-rates", split = ",", paramLabel = "R",
+            description = "also measure shadow sampling at these rates (fractions of the texts; 0 is added as the "
+                    + "baseline) with the model card's recommended setting; none by default")
+    private double[] shadowRates = new double[0];
+
+    @Option(names = "--shadow-batch", defaultValue = "32", description = "batch size of the shadow measurement")
+    private int shadowBatch;
+
+    @Option(names = "--shadow-rounds", defaultValue = "5",
+            description = "rounds of the shadow measurement (every rate once per round); median per-round ratio")
+    private int shadowRounds;
+
+    @Option(names = "--shadow-seed", defaultValue = "42", description = "seed of the shadow rows' permutation")
+    private long shadowSeed;
+
     /** One measured pass over all texts with one (batch size, S). */
     private record Run(double seconds, double eventsPerSecond, long[] histogram, int correct, List<Double> latenciesMs) {
     }
@@ -98,10 +126,25 @@ public final class ClassifierBenchmark implements Callable<Integer> {
     private record Combination(int batchSize, ExitSetting setting, List<Run> runs) {
     }
 
+    /**
+     * One measured pass over all texts at one shadow rate.
+     *
+     * @param seconds         wall-clock time of the pass, s
+     * @param layerRows       layer-rows run ({@code BatchStats.layerRowsExecuted}, shadow extra included)
+     * @param shadowLayerRows of those, the shadow rows' layers after their policy exit
+     * @param histogram       policy exits per layer
+     */
+    private record ShadowRun(double seconds, long layerRows, long shadowLayerRows, long[] histogram) {
+    }
+
     @Override
     public Integer call() throws IOException {
         if (repeats < 1 || warmupBatches < 0 || limit < 0 || Arrays.stream(batchSizes).anyMatch(b -> b < 1)) {
             System.err.println("classifier-benchmark: --repeats and batch sizes must be >= 1, --limit and --warmup-batches >= 0");
+            return 2;
+        }
+        if (shadowBatch < 1 || shadowRounds < 1 || Arrays.stream(shadowRates).anyMatch(r -> !(r >= 0 && r <= 1))) {
+            System.err.println("classifier-benchmark: --shadow-batch and --shadow-rounds must be >= 1, shadow rates in [0, 1]");
             return 2;
         }
         List<String> texts = new ArrayList<>();
@@ -109,6 +152,9 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         readTexts(texts, labels);
         boolean labelled = labels.stream().allMatch(l -> l != null);
         int maxBatch = Arrays.stream(batchSizes).max().orElse(1);
+        if (shadowRates.length > 0) {
+            maxBatch = Math.max(maxBatch, shadowBatch);
+        }
         try (EarlyExitClassifier classifier = EarlyExitClassifier.load(modelDir,
                 new ClassifierOptions(device, maxBatch).withPrecision(precision))) {
             System.out.printf(Locale.ROOT, "model %s %s, %d layers, %d texts, device %s, policy %s, precision %s%n",
@@ -133,6 +179,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                     }
                 }
             }
+            Map<String, Object> shadow = shadowRates.length > 0 ? measureShadow(classifier, texts) : null;
             if (jsonFile != null) {
                 Map<String, Object> root = new LinkedHashMap<>();
                 root.put("model", classifier.modelName());
@@ -145,6 +192,9 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 root.put("threads", threads(System.getenv()));
                 root.put("repeats", repeats);
                 root.put("results", results);
+                if (shadow != null) {
+                    root.put("shadow", shadow);
+                }
                 writeJson(jsonFile, root);
             }
         }
@@ -176,6 +226,149 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         return new Run(seconds, texts.size() / seconds, histogram, correct, latencies);
+    }
+
+    /**
+     * The shadow measurement (see the class comment): every rate once per round, round-robin, after one
+     * unmeasured pass per rate. Prints a table (lines start with {@code shadow}) and returns the JSON section.
+     */
+    private Map<String, Object> measureShadow(EarlyExitClassifier classifier, List<String> texts) {
+        long started = System.nanoTime();
+        ExitSetting setting = classifier.recommendedSetting();
+        int n = classifier.numLayers();
+        double[] rates = shadowRates(shadowRates);
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            order.add(i);
+        }
+        Collections.shuffle(order, new Random(shadowSeed));
+        boolean[][] flags = new boolean[rates.length][texts.size()];
+        int[] sampled = new int[rates.length];
+        for (int k = 0; k < rates.length; k++) {
+            sampled[k] = (int) Math.round(rates[k] * texts.size());
+            for (int j = 0; j < sampled[k]; j++) {
+                flags[k][order.get(j)] = true;
+            }
+        }
+        System.out.printf(Locale.ROOT, "shadow: setting %s (model card), batch %d, %d texts, %d rounds, rates %s%n",
+                setting, shadowBatch, texts.size(), shadowRounds, Arrays.toString(rates));
+        for (int k = 0; k < rates.length; k++) {
+            shadowRun(classifier, texts, setting, flags[k]); // warm-up pass, not measured
+        }
+        List<List<ShadowRun>> runs = new ArrayList<>();
+        for (int k = 0; k < rates.length; k++) {
+            runs.add(new ArrayList<>());
+        }
+        for (int round = 0; round < shadowRounds; round++) {
+            System.err.printf(Locale.ROOT, "shadow round %d of %d%n", round + 1, shadowRounds);
+            ShadowRun[] thisRound = new ShadowRun[rates.length];
+            for (int j = 0; j < rates.length; j++) {
+                int k = (round + j) % rates.length; // each round starts at another rate: no rate always runs first
+                thisRound[k] = shadowRun(classifier, texts, setting, flags[k]);
+            }
+            for (int k = 0; k < rates.length; k++) {
+                runs.get(k).add(thisRound[k]);
+            }
+        }
+        ShadowRun base = runs.get(0).get(0);
+        double meanExit = meanExitLayer(base.histogram());
+        double perLayerRow = (n - meanExit) / meanExit;
+        System.out.printf(Locale.ROOT, "shadow: n = %d layers, mean exit layer %.3f; predicted ratio = 1 + r * (n - mean exit)"
+                + " / mean exit = 1 + r * %.3f (layers only: tokenizing and embed are not in it)%n", n, meanExit, perLayerRow);
+        System.out.println("shadow\trate\tshadow_rows\tms/event\tlayer_rows/event\tshadow_layer_rows/event"
+                + "\tratio_measured\tratio_predicted\tratio_layer_rows");
+        List<Map<String, Object>> results = new ArrayList<>();
+        for (int k = 0; k < rates.length; k++) {
+            List<ShadowRun> rs = runs.get(k);
+            double[] perRound = new double[shadowRounds];
+            double[] msPerEvent = new double[shadowRounds];
+            for (int round = 0; round < shadowRounds; round++) {
+                perRound[round] = rs.get(round).seconds() / runs.get(0).get(round).seconds();
+                msPerEvent[round] = 1000 * rs.get(round).seconds() / texts.size();
+            }
+            double ratio = perRound[BenchmarkStats.medianIndex(perRound)];
+            double ms = msPerEvent[BenchmarkStats.medianIndex(msPerEvent)];
+            ShadowRun first = rs.get(0);
+            double fraction = (double) sampled[k] / texts.size();
+            double predicted = 1 + fraction * perLayerRow;
+            double layerRowsRatio = (double) first.layerRows() / base.layerRows();
+            System.out.printf(Locale.ROOT, "shadow\t%.3f\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f%n", rates[k],
+                    sampled[k], ms, (double) first.layerRows() / texts.size(),
+                    (double) first.shadowLayerRows() / texts.size(), ratio, predicted, layerRowsRatio);
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("rate", rates[k]);
+            entry.put("shadow_rows", sampled[k]);
+            entry.put("shadow_fraction", fraction);
+            entry.put("ms_per_event", ms);
+            entry.put("ms_per_event_runs", msPerEvent);
+            entry.put("layer_rows_per_event", (double) first.layerRows() / texts.size());
+            entry.put("shadow_layer_rows_per_event", (double) first.shadowLayerRows() / texts.size());
+            entry.put("exit_histogram", first.histogram());
+            entry.put("cost_ratio", ratio);
+            entry.put("cost_ratio_runs", perRound);
+            entry.put("cost_predicted", predicted);
+            entry.put("layer_rows_ratio", layerRowsRatio);
+            results.add(entry);
+        }
+        Map<String, Object> section = new LinkedHashMap<>();
+        Map<String, Object> settingJson = new LinkedHashMap<>();
+        settingJson.put("policy", setting.policy().name());
+        settingJson.put("threshold", setting.threshold());
+        settingJson.put("layer_thresholds", setting.layerThresholds());
+        section.put("setting", settingJson);
+        section.put("batch", shadowBatch);
+        section.put("texts", texts.size());
+        section.put("rounds", shadowRounds);
+        section.put("seed", shadowSeed);
+        section.put("num_layers", n);
+        section.put("mean_exit_layer", meanExit);
+        section.put("definition", "cost_ratio = median over rounds of seconds(rate r) / seconds(rate 0) of the same round "
+                + "(all texts, batch " + shadowBatch + ", tokenizing included); cost_predicted = 1 + f * (n - mean exit layer)"
+                + " / mean exit layer with f = shadow_rows / texts: the extra layer-rows relative to the early-exit "
+                + "layer-rows, embedding and tokenizing not included; layer_rows_ratio = layer-rows run at r / at 0 "
+                + "(the prediction from the sampled rows' own exit layers)");
+        section.put("results", results);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        section.put("seconds", seconds); // the whole measurement, warm-up passes included
+        System.out.printf(Locale.ROOT, "shadow: measured in %.1f s%n", seconds);
+        return section;
+    }
+
+    /** Rates sorted ascending without duplicates, 0 first (the baseline). */
+    static double[] shadowRates(double[] rates) {
+        return DoubleStream.concat(DoubleStream.of(0.0), Arrays.stream(rates))
+                .distinct().sorted().toArray();
+    }
+
+    /** @return the mean exit layer (1-based) of an exit histogram; 0 when it is empty */
+    static double meanExitLayer(long[] histogram) {
+        long rows = 0;
+        double sum = 0;
+        for (int i = 0; i < histogram.length; i++) {
+            rows += histogram[i];
+            sum += (i + 1) * (double) histogram[i];
+        }
+        return rows == 0 ? 0 : sum / rows;
+    }
+
+    private ShadowRun shadowRun(EarlyExitClassifier classifier, List<String> texts, ExitSetting setting,
+            boolean[] flags) {
+        long[] histogram = new long[classifier.numLayers()];
+        long layerRows = 0;
+        long shadowLayerRows = 0;
+        long start = System.nanoTime();
+        for (int from = 0; from < texts.size(); from += shadowBatch) {
+            int to = Math.min(texts.size(), from + shadowBatch);
+            BatchResult result = classifier.classifyBatch(texts.subList(from, to), null, setting,
+                    Arrays.copyOfRange(flags, from, to));
+            layerRows += result.stats().layerRowsExecuted();
+            shadowLayerRows += result.stats().shadowLayerRows();
+            for (int i = 0; i < histogram.length; i++) {
+                histogram[i] += result.stats().exitHistogram()[i];
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return new ShadowRun(seconds, layerRows, shadowLayerRows, histogram);
     }
 
     /** Prints the combination's line (its median run, pooled latencies) and returns its JSON entry. */

@@ -390,7 +390,8 @@ public final class EarlyExitClassifier implements TextClassifier {
                 }
                 chunkRow = nextRows;
                 previous = nextPrevious;
-                // Drop padding columns no remaining row needs (results do not depend on padding length).
+                // Drop padding columns no remaining row needs, shadow samples included (results do not depend on
+                // padding length).
                 int seqLen = 0;
                 for (int row : chunkRow) {
                     seqLen = Math.max(seqLen, batch.numTokens()[row]);

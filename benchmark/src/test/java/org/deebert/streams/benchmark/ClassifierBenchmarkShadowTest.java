@@ -1,0 +1,26 @@
+package org.deebert.streams.benchmark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import org.junit.jupiter.api.Test;
+
+/** The shadow measurement's small helpers (the measurement itself needs a model; deploy/run-benchmark.sh runs it). */
+class ClassifierBenchmarkShadowTest {
+
+    @Test
+    void shadowRatesStartWithTheZeroBaselineSortedWithoutDuplicates() {
+        assertThat(ClassifierBenchmark.shadowRates(new double[] {0.1, 0.02})).containsExactly(0.0, 0.02, 0.1);
+        assertThat(ClassifierBenchmark.shadowRates(new double[] {0.0, 0.1, 0.1})).containsExactly(0.0, 0.1);
+        assertThat(ClassifierBenchmark.shadowRates(new double[0])).containsExactly(0.0);
+    }
+
+    @Test
+    void meanExitLayerIsOneBased() {
+        // 598 at layer 1, ..., 41 at layer 6: the model card's test histogram, mean 1.7331
+        assertThat(ClassifierBenchmark.meanExitLayer(new long[] {598, 129, 63, 37, 20, 41}))
+                .isCloseTo(1.7331081081081081, within(1e-12));
+        assertThat(ClassifierBenchmark.meanExitLayer(new long[] {0, 0, 5})).isEqualTo(3.0);
+        assertThat(ClassifierBenchmark.meanExitLayer(new long[3])).isZero();
+    }
+}
