@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -52,6 +53,11 @@ import picocli.CommandLine.Option;
  * output and dead-letter topics back (read_committed) and prints a live line every second and a
  * per-phase summary at the end. The summary also goes to {@code deploy/local/target/demo-summary.json}.
  *
+ * <p>Then, unless {@code --no-budget-phase}, the accuracy-budget phase ({@link BudgetPhase}): the same emails
+ * ordered easy to hard by their own off-ramp entropies, streamed at a steady pace once at the model card's fixed
+ * S and once under an accuracy budget that the service's controller holds by moving S; its table compares
+ * the two per half (disagreement with the full model, expected saving, S range) and goes into the JSON too.
+ *
  * <p>Half-way means: once the first half of the events has come back, the demo sends the control message
  * and only then writes the second half. Each classified event is attributed to a phase by the S it
  * records, not by arrival time. Message text is never printed.
@@ -61,7 +67,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "One-command demo: embedded Kafka broker and Schema Registry, the service, labelled emails in, "
-                + "a threshold change half-way through the control topic, a live view and a per-phase summary.")
+                + "a threshold change half-way through the control topic, a live view and a per-phase summary; then "
+                + "the emails again, easy to hard, at the card's fixed S and under an accuracy budget.")
 public final class Demo implements Callable<Integer> {
 
     /** Default model directory, relative to the repository root. */
@@ -107,6 +114,20 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--registry-jar", paramLabel = "JAR",
             description = "Schema Registry app (default: built by deploy/schema-registry under the repository root).")
     Path registryJar;
+
+    @Option(names = "--budget-phase", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "After the threshold phases, stream the emails twice more, ordered easy -> hard by their off-ramp "
+                    + "entropies: at the card's fixed S, then under an accuracy budget (default: on; --no-budget-phase skips it).")
+    boolean budgetPhase;
+
+    @Option(names = "--budget-max-disagreement", defaultValue = "0.05", paramLabel = "SHARE",
+            description = "The budget phase's budget: largest share of answers that may differ from the full model's "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double budgetMaxDisagreement;
+
+    @Option(names = "--budget-sample-rate", defaultValue = "1.0", paramLabel = "SHARE",
+            description = "The budget phase's shadow sample rate, in (0, 1] (default: ${DEFAULT-VALUE}).")
+    double budgetSampleRate;
 
     @Option(names = "--stall-timeout", defaultValue = "180", paramLabel = "SECONDS",
             description = "Fail when no record comes back for this long (default: ${DEFAULT-VALUE} s).")
@@ -161,6 +182,13 @@ public final class Demo implements Callable<Integer> {
         if (Double.compare(initialS, switchThreshold) == 0) {
             return usage("--switch-threshold equals the initial S=" + initialS + "; pick a different one");
         }
+        if (budgetPhase) {
+            try {
+                BudgetPhase.budget(recommended, budgetMaxDisagreement, budgetSampleRate);
+            } catch (IllegalArgumentException e) {
+                return usage("budget phase: " + e.getMessage() + " (or pass --no-budget-phase)");
+            }
+        }
         // Ctrl-C: interrupt the demo and let it close the service, registry and broker and delete their files.
         Thread demoThread = Thread.currentThread();
         CountDownLatch finished = new CountDownLatch(1);
@@ -213,9 +241,11 @@ public final class Demo implements Callable<Integer> {
                     initialSource = "control topic";
                 }
                 System.out.printf(Locale.ROOT, "Plan: %d events at S=%s nats (%s, %s), then S=%s nats through the control topic "
-                                + "for the other %d; plus 1 malformed record for the dead-letter topic%n",
-                        firstHalf, initialS, initialSource, policy, switchThreshold, texts.size() - firstHalf);
+                                + "for the other %d; plus 1 malformed record for the dead-letter topic%s%n",
+                        firstHalf, initialS, initialSource, policy, switchThreshold, texts.size() - firstHalf,
+                        budgetPhase ? "; then the budget phase (the " + texts.size() + " emails twice more, easy -> hard)" : "");
                 warmUp(service.pool(), texts);
+                List<DifficultyOrder.Email> ordered = budgetPhase ? BudgetPhase.prepare(service.pool(), texts) : null;
                 service.start();
 
                 DemoTally tally = new DemoTally(DemoEvents.trueLabels(texts), Set.of(DemoProducer.MALFORMED_KEY),
@@ -239,8 +269,18 @@ public final class Demo implements Callable<Integer> {
                         service.device(), root.relativize(eventsFile.toAbsolutePath()).toString(), texts.size(), batchSize, rate);
                 System.out.println();
                 System.out.println(DemoReport.summary(run, tally));
+                Map<String, Object> summary = new LinkedHashMap<>(DemoReport.summaryJson(run, tally));
                 Path json = root.resolve(SUMMARY_JSON);
-                DemoReport.writeJson(json, DemoReport.summaryJson(run, tally));
+                // Written now, so that a failed budget phase still leaves the threshold phases' summary behind.
+                DemoReport.writeJson(json, summary);
+                if (ordered != null) {
+                    BudgetReport.Result budget = new BudgetPhase(settings, service, clientTopics, recommended,
+                            budgetMaxDisagreement, budgetSampleRate, Duration.ofSeconds(stallTimeoutS)).run(ordered);
+                    System.out.println();
+                    System.out.println(BudgetReport.table(budget));
+                    summary.put("budget_phase", BudgetReport.json(budget));
+                    DemoReport.writeJson(json, summary);
+                }
                 System.out.println("Summary JSON: " + json);
                 System.out.println("Shutting down...");
             }
