@@ -22,14 +22,26 @@ import java.util.Objects;
  * <p>A window with few samples has a wide bound: with fewer than {@code z² (1 - b) / b} samples for a budget b
  * (51.4, so 52 are needed for 5 % at 95 %) even no disagreement at all is not provably within budget, and the
  * decision is {@code minThreshold}, flagged unattainable. That is deliberate: the safe S until the shadow has
- * seen enough.
+ * seen enough. A raise needs room below the budget ({@link #RAISE_HEADROOM}), so the first raise off the
+ * minimum needs {@code z² (1 - 0.8 b) / (0.8 b)} samples without disagreement (64.9, so 65 for 5 % at 95 %).
  */
 public final class ThresholdChooser {
 
     /** Below this, the raise margin is absolute (nats): S near 0 would otherwise move by hair-widths. */
     static final double MIN_RAISE_MARGIN = 0.01;
-    /** The raise margin relative to the S in force: S* must beat it by 10 % before S moves up. */
+    /** The raise margin relative to the S in force: S** must beat it by 10 % before S moves up. */
     static final double RELATIVE_RAISE_MARGIN = 0.1;
+    /**
+     * A raise goes only to an S whose upper bound is within this share of the budget (a dead band between
+     * {@code 0.8 x budget} and the budget, in the bound rather than in S). A raise must leave room in the
+     * bound, so that one more disagreement in the window does not push it straight back over the budget.
+     * Without it a live demo (window of 100 samples, 5 % at 95 %) flapped on hard traffic, S 0.28 -> 0.69 ->
+     * 0.28 -> 0.67 -> 0.15: at S = 0.69 the window held 1 or 2 disagreements, whose bounds (4.36 % and 5.86 %)
+     * sit just under and just over 5 %, so it raised and lowered by turns. With 0.8 a raise needs a bound of
+     * at most 4 % (there: no disagreement, 2.63 %), and the S in force is kept while its bound is in
+     * (4 %, 5 %].
+     */
+    static final double RAISE_HEADROOM = 0.8;
 
     private ThresholdChooser() {
     }
@@ -67,22 +79,8 @@ public final class ThresholdChooser {
     }
 
     /**
-     * Decides the S to hold.
-     *
-     * <p>S* is the largest S in [minThreshold, maxThreshold] whose Wilson upper bound on the window's
-     * disagreement is within {@code budget.maxDisagreement()}. The count of disagreements is a step function
-     * of S that changes only at the breakpoints of {@link #sweep}, constant on each {@code (b_j, b_{j+1}]}
-     * (the exit test is strict), so the candidates are minThreshold, maxThreshold and every breakpoint in
-     * (min, max]. If none is within budget, S* = minThreshold, flagged unattainable.
-     *
-     * <p>Hysteresis, so S does not flap with the window's noise: with {@code c} the S in force clamped into
-     * the range,
-     * <ul>
-     *   <li>if c's own upper bound exceeds the budget, move to S* at once (an over-budget S is never kept);</li>
-     *   <li>else if {@code S* > c + max(0.01, 0.1 c)}, raise to S*;</li>
-     *   <li>else hold c, even if S* differs a little (c is within budget).</li>
-     * </ul>
-     * An empty window holds c: there is nothing to judge.
+     * Decides the S to hold, free to raise it: {@link #decide(List, AccuracyBudget, ExitPolicy, double, boolean)}
+     * with {@code mayRaise = true}.
      *
      * @param window  the shadow samples, oldest first or in any order; traces may differ in layer count
      * @param budget  the budget: max disagreement (share), range of S (nats), confidence
@@ -94,6 +92,59 @@ public final class ThresholdChooser {
      *                                  {@code current} is NaN
      */
     public static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double current) {
+        return decide(window, budget, policy, current, true);
+    }
+
+    /**
+     * Decides the S to hold.
+     *
+     * <p>Two candidates, both judged by the window's Wilson upper bound (a share in [0, 1]) at the budget's
+     * confidence, with b = {@code budget.maxDisagreement()} (a share) and S in nats:
+     * <ul>
+     *   <li>S* (feasible): the largest S in [minThreshold, maxThreshold] whose bound is {@code <= b};</li>
+     *   <li>S** (with headroom): the largest S in that range whose bound is {@code <= RAISE_HEADROOM x b}
+     *       (0.8 b); none may exist. S** {@code <=} S*.</li>
+     * </ul>
+     * The count of disagreements is a step function of S that changes only at the breakpoints of
+     * {@link #sweep}, constant on each {@code (b_j, b_{j+1}]} (the exit test is strict), so the candidates are
+     * minThreshold, maxThreshold and every breakpoint in (min, max]. If no S is within b, the budget is
+     * unattainable on this window.
+     *
+     * <p>The rule, with {@code c} the S in force clamped into the range and
+     * {@code margin = max(0.01, 0.1 c)} nats:
+     * <ol>
+     *   <li>if c's own bound exceeds b, move at once (an over-budget S is never kept, and {@code mayRaise}
+     *       does not matter) to S** if it exists, else to S* if it exists, else to minThreshold, flagged
+     *       unattainable. This is a LOWER, except on the rare window where disagreement is not monotone in S
+     *       and the S with headroom lies above c;</li>
+     *   <li>else, if S** exists and {@code S** > c + margin}: raise to S** if {@code mayRaise}, else hold c
+     *       (the raise is deferred);</li>
+     *   <li>else hold c.</li>
+     * </ol>
+     * So there is a dead band in the bound: an S whose bound is in (0.8 b, b] is kept but never raised to.
+     * Why: with the margin only in S, a window of 100 samples under a 5 % budget flapped on hard traffic
+     * (S 0.28 -> 0.69 -> 0.28 -> 0.67 -> 0.15): at S = 0.69 it held 1 or 2 disagreements, bounds 4.36 % and
+     * 5.86 %, just under and just over 5 %, so each sample entering or leaving the window moved S. Now a raise
+     * lands where one more disagreement still fits (from 4 % at most, one more in 100 samples adds about
+     * 1.5 points), and the S it lands on is held until its bound really exceeds the budget.
+     *
+     * <p>{@code mayRaise} is the caller's: the controller passes false until enough of its window is new since
+     * it last lowered S, so the samples that made it lower S cannot talk it straight back up. An empty window
+     * holds c: there is nothing to judge.
+     *
+     * @param window   the shadow samples, oldest first or in any order; traces may differ in layer count
+     * @param budget   the budget: max disagreement (share), range of S (nats), confidence
+     * @param policy   ENTROPY or DIVERGENCE, the policy whose S is chosen
+     * @param current  the S in force, nats; one outside the budget's range is clamped into it (clamping is not
+     *                 a raise and happens whatever {@code mayRaise} says)
+     * @param mayRaise whether S may go up on this window; false still lowers an over-budget S
+     * @return the decision; its figures are those at the returned S
+     * @throws NullPointerException     if an argument or a trace is null
+     * @throws IllegalArgumentException if {@code policy} is PATIENCE (its threshold is not in nats) or
+     *                                  {@code current} is NaN
+     */
+    public static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double current,
+                                  boolean mayRaise) {
         Objects.requireNonNull(window, "window");
         Objects.requireNonNull(budget, "budget");
         requireNatsPolicy(policy);
@@ -117,27 +168,47 @@ public final class ThresholdChooser {
         long kCurrent = sweep.disagreements(c);
         double ucbCurrent = ConfidenceBounds.wilsonUpper(kCurrent, n, conf);
 
-        double best = largestWithinBudget(sweep, n, budget);
-        boolean unattainable = Double.isNaN(best);
-        if (unattainable) {
-            best = min;
-        }
+        double limit = budget.maxDisagreement();
+        double headroomLimit = RAISE_HEADROOM * limit;
+        double feasible = largestWithinBudget(sweep, n, budget, limit);
+        double comfortable = largestWithinBudget(sweep, n, budget, headroomLimit);
+        boolean unattainable = Double.isNaN(feasible);
 
         double margin = Math.max(MIN_RAISE_MARGIN, RELATIVE_RAISE_MARGIN * c);
+        boolean raiseWorth = !Double.isNaN(comfortable) && comfortable > c + margin;
         double chosen;
         String why;
-        if (ucbCurrent > budget.maxDisagreement()) {
-            chosen = best;
-            why = unattainable
-                    ? String.format(Locale.ROOT, " %s the minimum: budget unattainable in range, even S=%.4f breaks it",
-                            chosen == current ? "at" : "to", min)
-                    : " at once: the S in force breaks the budget";
-        } else if (best > c + margin) {
-            chosen = best;
-            why = String.format(Locale.ROOT, ": best S exceeds the S in force by more than the margin %.4f", margin);
+        if (ucbCurrent > limit) {
+            if (!Double.isNaN(comfortable)) {
+                chosen = comfortable;
+                why = String.format(Locale.ROOT, " at once to the S with headroom (upper bound <= %.2f %%):"
+                        + " the S in force breaks the budget", 100 * headroomLimit);
+            } else if (!unattainable) {
+                chosen = feasible;
+                why = String.format(Locale.ROOT, " at once to the largest S within budget (none has an upper bound"
+                        + " <= %.2f %%): the S in force breaks the budget", 100 * headroomLimit);
+            } else {
+                chosen = min;
+                why = String.format(Locale.ROOT, " %s the minimum: budget unattainable in range, even S=%.4f breaks it",
+                        chosen == current ? "at" : "to", min);
+            }
+        } else if (raiseWorth && mayRaise) {
+            chosen = comfortable;
+            why = String.format(Locale.ROOT, " to the S with headroom: its upper bound is <= %.2f %% and it exceeds"
+                    + " the S in force by more than the margin %.4f", 100 * headroomLimit, margin);
+        } else if (raiseWorth) {
+            chosen = c;
+            why = String.format(Locale.ROOT, ": raise deferred: too few new samples since the last lowering"
+                    + " (S with headroom S=%.4f exceeds the S in force by more than the margin %.4f)",
+                    comfortable, margin);
+        } else if (Double.isNaN(comfortable)) {
+            chosen = c;
+            why = String.format(Locale.ROOT, ": within budget, and no S in range has an upper bound <= %.2f %%",
+                    100 * headroomLimit);
         } else {
             chosen = c;
-            why = String.format(Locale.ROOT, ": best S=%.4f is within the margin %.4f", best, margin);
+            why = String.format(Locale.ROOT, ": S with headroom S=%.4f (upper bound <= %.2f %%) is within the"
+                    + " margin %.4f", comfortable, 100 * headroomLimit, margin);
         }
         Action action = action(current, chosen);
 
@@ -148,7 +219,7 @@ public final class ThresholdChooser {
                 "window %d samples: at S=%.4f nats %d disagree (%.2f %%, upper bound %.2f %% at %s %%) %s budget %.2f %%;"
                         + " was S=%.4f (upper bound %.2f %%); %s",
                 n, chosen, kChosen, 100 * share, 100 * ucbChosen, percent(conf),
-                ucbChosen <= budget.maxDisagreement() ? "<=" : ">", 100 * budget.maxDisagreement(),
+                ucbChosen <= limit ? "<=" : ">", 100 * limit,
                 current, 100 * ucbCurrent, verb(action) + why)
                 + clampNote(clamped, current, min, max);
         return new Decision(action, chosen, n, kChosen, share, ucbChosen, kCurrent, ucbCurrent,
@@ -156,9 +227,8 @@ public final class ThresholdChooser {
     }
 
     /**
-     * S*: the largest S in [minThreshold, maxThreshold] whose Wilson upper bound is within budget. Tries
-     * maxThreshold, then the breakpoints in (min, max) from the top, then minThreshold: the count is constant
-     * on each {@code (b_j, b_{j+1}]}, so no other S can be larger and feasible.
+     * S*: the largest S in [minThreshold, maxThreshold] whose Wilson upper bound is within the budget; the
+     * four-argument form with the limit {@code budget.maxDisagreement()}.
      *
      * @param sweep   the window's step function ({@link #sweep})
      * @param samples the window's size, {@code >= 1}
@@ -166,24 +236,41 @@ public final class ThresholdChooser {
      * @return S* in nats, or NaN when even minThreshold breaks the budget
      */
     static double largestWithinBudget(Sweep sweep, int samples, AccuracyBudget budget) {
+        return largestWithinBudget(sweep, samples, budget, budget.maxDisagreement());
+    }
+
+    /**
+     * The largest S in [minThreshold, maxThreshold] whose Wilson upper bound, at the budget's confidence, is
+     * at most {@code limit}. Tries maxThreshold, then the breakpoints in (min, max) from the top, then
+     * minThreshold: the count is constant on each {@code (b_j, b_{j+1}]}, so no other S can be larger and
+     * within the limit.
+     *
+     * @param sweep   the window's step function ({@link #sweep})
+     * @param samples the window's size, {@code >= 1}
+     * @param budget  the budget: range of S and confidence
+     * @param limit   the most the upper bound may be, a share (the budget, or {@code RAISE_HEADROOM} times it)
+     * @return that S in nats, or NaN when even minThreshold's bound exceeds {@code limit}
+     */
+    static double largestWithinBudget(Sweep sweep, int samples, AccuracyBudget budget, double limit) {
         double min = budget.minThreshold();
         double max = budget.maxThreshold();
-        if (withinBudget(sweep.disagreements(max), samples, budget)) {
+        double conf = budget.confidence();
+        if (within(sweep.disagreements(max), samples, conf, limit)) {
             return max;
         }
         double[] at = sweep.at();
         for (int j = sweep.count(max) - 1; j >= 0 && at[j] > min; j--) {
             // Among tied breakpoints only the highest index needs a try; the others give the same count.
             boolean tiedAbove = j + 1 < at.length && at[j + 1] == at[j] && at[j + 1] < max;
-            if (!tiedAbove && withinBudget(sweep.disagreements(at[j]), samples, budget)) {
+            if (!tiedAbove && within(sweep.disagreements(at[j]), samples, conf, limit)) {
                 return at[j];
             }
         }
-        return withinBudget(sweep.disagreements(min), samples, budget) ? min : Double.NaN;
+        return within(sweep.disagreements(min), samples, conf, limit) ? min : Double.NaN;
     }
 
-    private static boolean withinBudget(long disagreements, int samples, AccuracyBudget budget) {
-        return ConfidenceBounds.wilsonUpper(disagreements, samples, budget.confidence()) <= budget.maxDisagreement();
+    private static boolean within(long disagreements, int samples, double confidence, double limit) {
+        return ConfidenceBounds.wilsonUpper(disagreements, samples, confidence) <= limit;
     }
 
     /**

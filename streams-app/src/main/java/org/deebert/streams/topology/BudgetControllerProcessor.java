@@ -35,6 +35,10 @@ import org.slf4j.LoggerFactory;
  * one, which restores the window from the store's changelog and carries on. Under exactly-once, a decision's
  * control record is committed in the same transaction as the samples it read.
  *
+ * <p>After lowering S the controller waits until half its window is new before it raises S again (and so does
+ * an instance that has just taken the controller over): the samples that made it lower S would otherwise talk
+ * it straight back up, and S would flap at the edge of the budget.
+ *
  * <p>With no budget in force the controller only empties its window: a new budget starts from fresh samples.
  */
 public final class BudgetControllerProcessor implements Processor<String, ShadowSample, String, ThresholdControl> {
@@ -69,6 +73,11 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
     /** S of the last decision written and not yet seen in the global store; NaN when none. */
     private double pendingThreshold = Double.NaN;
     private long pendingSinceMs;
+    /**
+     * Samples added since this controller last lowered S (0 after a takeover): S may rise again only once half
+     * the window is new, so the samples that made it lower S cannot talk it straight back up.
+     */
+    private long samplesSinceLower;
 
     private record Entry(long key, long sampledAtMs, ShadowTrace trace) {
     }
@@ -139,6 +148,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
         long key = nextSequence++;
         store.put(key, sample);
         window.addLast(new Entry(key, sample.getSampledAt().toEpochMilli(), trace));
+        samplesSinceLower++;
         trim(budget, context.currentSystemTimeMs());
     }
 
@@ -176,7 +186,9 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
         for (Entry e : window) {
             traces.add(e.trace());
         }
-        ThresholdChooser.Decision decision = ThresholdChooser.decide(traces, budget, inForce.setting().policy(), current);
+        boolean mayRaise = samplesSinceLower >= traces.size() / 2;
+        ThresholdChooser.Decision decision = ThresholdChooser.decide(traces, budget, inForce.setting().policy(), current,
+                mayRaise);
         boolean changes = decision.action() != ThresholdChooser.Action.HOLD && decision.threshold() != current;
         observer.controllerDecided(changes
                 ? new ControllerStatus(decision.samples(), decision.disagreement(), decision.upperBound(),
@@ -200,6 +212,9 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
         context.forward(new Record<>(modelName, message, nowMs), controlChild);
         pendingThreshold = decision.threshold();
         pendingSinceMs = nowMs;
+        if (decision.threshold() < current) {
+            samplesSinceLower = 0;
+        }
         LOG.info("Budget controller for model {} moved S from {} to {} nats: {}", modelName, current,
                 decision.threshold(), reason);
     }

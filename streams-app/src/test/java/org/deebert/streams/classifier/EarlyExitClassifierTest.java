@@ -120,10 +120,10 @@ class EarlyExitClassifierTest {
         float[][][] logits = classifier.allOffRampLogits(texts);
         for (int i = 0; i < texts.size(); i++) {
             Classification c = result.get(i);
-            double[] expected = softmax(logits[i][c.exitLayer() - 1]);
+            double[] expected = TinyModel.softmax(logits[i][c.exitLayer() - 1]);
             assertProbsClose(c.probabilities(), expected, i);
             for (int layer = 1; layer < c.exitLayer(); layer++) {
-                assertThat(entropy(softmax(logits[i][layer - 1]))).as("text %d stayed past layer %d", i, layer)
+                assertThat(entropy(TinyModel.softmax(logits[i][layer - 1]))).as("text %d stayed past layer %d", i, layer)
                         .isGreaterThanOrEqualTo(s - TIE);
             }
             if (c.exitLayer() < n) {
@@ -243,7 +243,7 @@ class EarlyExitClassifierTest {
             JsonNode logits = reference.get(TinyModel.sha256(texts.get(i))).get("logits");
             assertProbsClose(last.get(i).probabilities(), softmax(logits.get(n - 1)), i);
             assertProbsClose(first.get(i).probabilities(), softmax(logits.get(0)), i);
-            assertThat(last.get(i).labelIndex()).isEqualTo(argmax(softmax(logits.get(n - 1))));
+            assertThat(last.get(i).labelIndex()).isEqualTo(TinyModel.argmax(softmax(logits.get(n - 1))));
         }
     }
 
@@ -314,39 +314,7 @@ class EarlyExitClassifierTest {
         for (int c = 0; c < values.length; c++) {
             values[c] = logits.get(c).asDouble();
         }
-        return softmax(values);
-    }
-
-    private static double[] softmax(float[] logits) {
-        double[] values = new double[logits.length];
-        for (int c = 0; c < values.length; c++) {
-            values[c] = logits[c];
-        }
-        return softmax(values);
-    }
-
-    private static double[] softmax(double[] logits) {
-        double max = Arrays.stream(logits).max().orElse(0);
-        double[] p = new double[logits.length];
-        double sum = 0;
-        for (int c = 0; c < p.length; c++) {
-            p[c] = Math.exp(logits[c] - max);
-            sum += p[c];
-        }
-        for (int c = 0; c < p.length; c++) {
-            p[c] /= sum;
-        }
-        return p;
-    }
-
-    private static int argmax(double[] p) {
-        int best = 0;
-        for (int c = 1; c < p.length; c++) {
-            if (p[c] > p[best]) {
-                best = c;
-            }
-        }
-        return best;
+        return TinyModel.softmax(values);
     }
 
     private static void assertProbsClose(float[] actual, double[] expected, int text) {

@@ -47,7 +47,7 @@ class ShadowSamplingTest {
         probs = new double[texts.size()][n][];
         for (int i = 0; i < texts.size(); i++) {
             for (int layer = 0; layer < n; layer++) {
-                probs[i][layer] = softmax(logits[i][layer]);
+                probs[i][layer] = TinyModel.softmax(logits[i][layer]);
             }
         }
         shadow = new boolean[texts.size()];
@@ -264,9 +264,9 @@ class ShadowSamplingTest {
         assertThat(trace.numLayers()).isEqualTo(n);
         for (int layer = 1; layer <= n; layer++) {
             double[] p = probs[text][layer - 1];
-            if (Math.abs(p[argmax(p)] - secondLargest(p)) > CLOSE) {
+            if (Math.abs(p[TinyModel.argmax(p)] - secondLargest(p)) > CLOSE) {
                 assertThat(trace.labels()[layer - 1]).as("label of text %d at off-ramp %d", text, layer)
-                        .isEqualTo(argmax(p));
+                        .isEqualTo(TinyModel.argmax(p));
             }
             assertThat(trace.entropies()[layer - 1]).as("entropy of text %d at off-ramp %d", text, layer)
                     .isCloseTo(entropy(p), within(CLOSE));
@@ -333,23 +333,6 @@ class ShadowSamplingTest {
         return (scores.get(widest) + scores.get(widest - 1)) / 2;
     }
 
-    private static double[] softmax(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double[] p = new double[logits.length];
-        double sum = 0;
-        for (int c = 0; c < p.length; c++) {
-            p[c] = Math.exp(logits[c] - max);
-            sum += p[c];
-        }
-        for (int c = 0; c < p.length; c++) {
-            p[c] /= sum;
-        }
-        return p;
-    }
-
     private static double entropy(double[] p) {
         double h = 0;
         for (double pc : p) {
@@ -369,18 +352,8 @@ class ShadowSamplingTest {
         return sum;
     }
 
-    private static int argmax(double[] p) {
-        int best = 0;
-        for (int c = 1; c < p.length; c++) {
-            if (p[c] > p[best]) {
-                best = c;
-            }
-        }
-        return best;
-    }
-
     private static double secondLargest(double[] p) {
-        int best = argmax(p);
+        int best = TinyModel.argmax(p);
         double second = Double.NEGATIVE_INFINITY;
         for (int c = 0; c < p.length; c++) {
             if (c != best) {

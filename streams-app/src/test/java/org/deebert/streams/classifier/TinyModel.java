@@ -151,4 +151,47 @@ final class TinyModel {
             throw new UncheckedIOException(e);
         }
     }
+
+    /**
+     * Reference softmax in double, independent of the classifier's code, for parity checks.
+     *
+     * @param logits one off-ramp's logits, length C
+     * @return probabilities, length C
+     */
+    static double[] softmax(double[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (double l : logits) {
+            max = Math.max(max, l);
+        }
+        double[] p = new double[logits.length];
+        double sum = 0;
+        for (int c = 0; c < p.length; c++) {
+            p[c] = Math.exp(logits[c] - max);
+            sum += p[c];
+        }
+        for (int c = 0; c < p.length; c++) {
+            p[c] /= sum;
+        }
+        return p;
+    }
+
+    /** As {@link #softmax(double[])}, for float32 logits (the classifier's output). */
+    static double[] softmax(float[] logits) {
+        double[] d = new double[logits.length];
+        for (int c = 0; c < d.length; c++) {
+            d[c] = logits[c];
+        }
+        return softmax(d);
+    }
+
+    /** @return the index of the largest probability, a tie going to the lowest index (numpy's argmax) */
+    static int argmax(double[] p) {
+        int best = 0;
+        for (int c = 1; c < p.length; c++) {
+            if (p[c] > p[best]) {
+                best = c;
+            }
+        }
+        return best;
+    }
 }

@@ -187,7 +187,7 @@ class BudgetControllerTopologyTest {
         decisionPasses();
         assertThat(decisions.isEmpty()).as("no decision on 30 samples").isTrue();
 
-        classify(30, "hello");
+        classify(35, "hello");
         decisionPasses();
 
         List<TestRecord<String, ThresholdControl>> written = decisions.readRecordsToList();
@@ -200,7 +200,7 @@ class BudgetControllerTopologyTest {
         assertThat(m.getPolicy()).isEqualTo(ExitPolicyName.ENTROPY);
         assertThat(m.getBudget()).isEqualTo(ControlMessageValidator.toAvro(BUDGET));
         assertThat(m.getThreshold()).isGreaterThan(MIN_S).isEqualTo(MAX_S);
-        assertThat(m.getReason()).contains("window 60 samples").contains("instance " + APP_ID);
+        assertThat(m.getReason()).contains("window 65 samples").contains("instance " + APP_ID);
         assertThat(m.getLayerThresholds()).isNull();
 
         // The decision came back through the global store (the driver loops the control topic back): the next
@@ -219,7 +219,7 @@ class BudgetControllerTopologyTest {
     void theControllerLowersSWhenDisagreementExceedsTheBudget() {
         start();
         setBudget();
-        classify(60, "hello");
+        classify(65, "hello");
         decisionPasses();
         assertThat(decisions.readValue().getThreshold()).isEqualTo(MAX_S);
 
@@ -236,7 +236,7 @@ class BudgetControllerTopologyTest {
         // in (min, max] is within budget. A controller replaying scores rounded through float would pick
         // 0.05000000074505806, at which the live classifier (entropy 0.05 < S) exits tricky events at layer 3.
         assertThat(lower.getThreshold()).isLessThan(MAX_S).isEqualTo(MIN_S);
-        assertThat(lower.getReason()).contains("window 80 samples").contains("lowered");
+        assertThat(lower.getReason()).contains("window 85 samples").contains("lowered");
 
         assertThat(classify(1, "hello").get(0).getThreshold()).isEqualTo(MIN_S);
     }
@@ -268,13 +268,13 @@ class BudgetControllerTopologyTest {
         setBudget();
         rawShadowInput.pipeInput(FakeClassifier.MODEL, new byte[] {9, 1, 2, 3});
         rawShadowInput.pipeInput(FakeClassifier.MODEL, new byte[] {ShadowSampleSerde.FORMAT, 1, 2, 3});
-        classify(51, "hello");
+        classify(64, "hello");
         decisionPasses();
         // 51 good samples (plus 2 corrupt ones, which must not count): one short of what 5 % needs at 95 %.
         assertThat(decisions.isEmpty()).as("corrupt samples are not counted").isTrue();
         classify(1, "hello");
         decisionPasses();
-        assertThat(decisions.readValue().getReason()).contains("window 52 samples");
+        assertThat(decisions.readValue().getReason()).contains("window 65 samples");
     }
 
     @Test
