@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One-command benchmark: the Java early-exit classifier (S = 0, the model card's S, S > ln 2 and an S
-# sweep; and the cost of an accuracy budget's shadow samples), the Kafka Streams service end to end, and the peer runtimes (ONNX Runtime and TensorFlow Python,
-# full depth) plus the machine's sgemm rate, in ONE run on the same texts, threads and machine. Prints a
-# markdown table and writes target/benchmark/summary.json, events_per_s.png and saving.png.
+# sweep, and the cost of an accuracy budget's shadow samples), the Kafka Streams service end to end, and
+# the peer runtimes (ONNX Runtime and TensorFlow Python, full depth) plus the machine's sgemm rate, in ONE
+# run on the same texts, threads and machine. Prints a markdown table and writes
+# target/benchmark/summary.json, events_per_s.png and saving.png.
 #
 # Usage: bash deploy/run-benchmark.sh [--quick] [--limit N] [--repeats K] [--threads T] [--model-dir DIR]
 #   --quick        64 texts, 1 repeat, short S sweep at batch 32 only, 60 latency events, 5 shadow rounds
