@@ -28,6 +28,9 @@ import org.deebert.streams.registry.ConfluentWireFormat;
 import org.deebert.streams.registry.SchemaRegistryException;
 import org.deebert.streams.registry.SpecificAvroSerde;
 import org.deebert.streams.schema.TextEvent;
+import org.deebert.streams.schema.ThresholdControl;
+import org.deebert.streams.topology.ControlMessageValidator;
+import org.deebert.streams.topology.ExitSettingInForce;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -159,6 +162,43 @@ class SchemaRegistryInteropTest {
         TextEvent pair = TextEvent.newBuilder(event()).setTextPair("a second text").build();
         assertThat(serde.deserializer().deserialize(topic, serde.serializer().serialize(topic, pair)).getTextPair())
                 .isEqualTo("a second text");
+    }
+
+    @Test
+    void theAccuracyBudgetIsABackwardCompatibleAdditionThatOldControlMessagesStillMeanAFixedS() throws Exception {
+        // Given: subjects holding ThresholdControl and ExitTelemetry as they were before accuracy budgets.
+        String topic = uniqueTopic();
+        Schema oldControl = history("ThresholdControl-before-budget.avsc");
+        Schema oldTelemetry = history("ExitTelemetry-before-budget.avsc");
+        assertThat(oldControl.getField("budget")).isNull();
+        int oldId = client.register(topic + "-value", oldControl);
+        client.register(topic + "-telemetry-value", oldTelemetry);
+
+        // When: today's schemas are registered on them, the real registry's BACKWARD check accepts both.
+        int newId = client.register(topic + "-value", ThresholdControl.getClassSchema());
+        client.register(topic + "-telemetry-value", org.deebert.streams.schema.ExitTelemetry.getClassSchema());
+        assertThat(newId).isNotEqualTo(oldId);
+
+        // Then: a fixed-S message an old CLI wrote reads with budget null, and the validator keeps it a fixed S.
+        org.apache.avro.generic.GenericRecord old = new org.apache.avro.generic.GenericData.Record(oldControl);
+        old.put("threshold", 0.3);
+        old.put("policy", new org.apache.avro.generic.GenericData.EnumSymbol(oldControl.getField("policy").schema(), "ENTROPY"));
+        old.put("layer_thresholds", null);
+        old.put("model_name", "m");
+        old.put("changed_by", "ops");
+        old.put("reason", "peak traffic");
+        old.put("changed_at", 1_700_000_000_000L);
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        org.apache.avro.io.BinaryEncoder encoder = org.apache.avro.io.EncoderFactory.get().binaryEncoder(body, null);
+        new org.apache.avro.generic.GenericDatumWriter<org.apache.avro.generic.GenericRecord>(oldControl).write(old, encoder);
+        encoder.flush();
+        SpecificAvroSerde<ThresholdControl> serde = new SpecificAvroSerde<>(ThresholdControl.class, client, false);
+        ThresholdControl read = serde.deserializer().deserialize(topic, ConfluentWireFormat.frame(oldId, body.toByteArray()));
+        assertThat(read.getBudget()).isNull();
+        ExitSettingInForce inForce = new ControlMessageValidator("m", 6).validateMessage("m", read);
+        assertThat(inForce.source()).isEqualTo(ExitSettingInForce.CONTROL_TOPIC);
+        assertThat(inForce.budget()).isNull();
+        assertThat(inForce.setting().threshold()).isEqualTo(0.3);
     }
 
     @Test
