@@ -78,7 +78,7 @@ class SentencePairE2ETest {
     private record Pair(String id, String subject, String body, double[][] logits) {
         int exitLayer(double s) {
             for (int layer = 1; layer < logits.length; layer++) {
-                if (entropy(probabilities(layer)) < s) {
+                if (ReferenceEmails.entropy(probabilities(layer)) < s) {
                     return layer;
                 }
             }
@@ -86,26 +86,12 @@ class SentencePairE2ETest {
         }
 
         double[] probabilities(int layer) {
-            double[] row = logits[layer - 1];
-            double max = Double.NEGATIVE_INFINITY;
-            for (double v : row) {
-                max = Math.max(max, v);
-            }
-            double sum = 0;
-            double[] p = new double[row.length];
-            for (int c = 0; c < p.length; c++) {
-                p[c] = Math.exp(row[c] - max);
-                sum += p[c];
-            }
-            for (int c = 0; c < p.length; c++) {
-                p[c] /= sum;
-            }
-            return p;
+            return ReferenceEmails.softmax(logits[layer - 1]);
         }
 
         boolean nearBoundary(double s) {
             for (int layer = 1; layer < logits.length; layer++) {
-                if (Math.abs(entropy(probabilities(layer)) - s) < ReferenceEmails.BOUNDARY_NATS) {
+                if (Math.abs(ReferenceEmails.entropy(probabilities(layer)) - s) < ReferenceEmails.BOUNDARY_NATS) {
                     return true;
                 }
             }
@@ -309,16 +295,6 @@ class SentencePairE2ETest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static double entropy(double[] p) {
-        double h = 0;
-        for (double v : p) {
-            if (v > 0) {
-                h -= v * Math.log(v);
-            }
-        }
-        return h;
     }
 
     private static String header(ConsumerRecord<byte[], byte[]> r, String name) {

@@ -42,6 +42,43 @@ public final class ReferenceEmails {
     /** Reference entropies closer than this to S may legitimately exit one layer apart in Java and Python. */
     public static final double BOUNDARY_NATS = 1e-4;
 
+    /**
+     * Softmax in double, computed here independently of the classifier (the reference side of every parity check).
+     *
+     * @param logits one off-ramp's logits, length C
+     * @return probabilities, length C
+     */
+    public static double[] softmax(double[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (double v : logits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        double[] p = new double[logits.length];
+        for (int c = 0; c < logits.length; c++) {
+            p[c] = Math.exp(logits[c] - max);
+            sum += p[c];
+        }
+        for (int c = 0; c < logits.length; c++) {
+            p[c] /= sum;
+        }
+        return p;
+    }
+
+    /**
+     * @param p a probability vector
+     * @return its entropy in nats (terms with p = 0 contribute 0)
+     */
+    public static double entropy(double[] p) {
+        double h = 0;
+        for (double pc : p) {
+            if (pc > 0) {
+                h -= pc * Math.log(pc);
+            }
+        }
+        return h;
+    }
+
     private static ReferenceEmails loaded;
 
     private final Path modelDir;
@@ -66,32 +103,12 @@ public final class ReferenceEmails {
 
         /** @return softmax of off-ramp {@code layer}'s reference logits (1-based layer) */
         public double[] probabilities(int layer) {
-            double[] row = logits[layer - 1];
-            double max = Double.NEGATIVE_INFINITY;
-            for (double v : row) {
-                max = Math.max(max, v);
-            }
-            double sum = 0;
-            double[] p = new double[row.length];
-            for (int c = 0; c < row.length; c++) {
-                p[c] = Math.exp(row[c] - max);
-                sum += p[c];
-            }
-            for (int c = 0; c < row.length; c++) {
-                p[c] /= sum;
-            }
-            return p;
+            return softmax(logits[layer - 1]);
         }
 
         /** @return entropy in nats of off-ramp {@code layer}'s reference softmax */
         public double entropy(int layer) {
-            double h = 0;
-            for (double p : probabilities(layer)) {
-                if (p > 0) {
-                    h -= p * Math.log(p);
-                }
-            }
-            return h;
+            return ReferenceEmails.entropy(probabilities(layer));
         }
 
         /** @return the exit layer under the entropy policy: first layer with entropy strictly below S, else n */
