@@ -123,7 +123,7 @@ class EarlyExitClassifierTest {
             double[] expected = TinyModel.softmax(logits[i][c.exitLayer() - 1]);
             assertProbsClose(c.probabilities(), expected, i);
             for (int layer = 1; layer < c.exitLayer(); layer++) {
-                assertThat(entropy(TinyModel.softmax(logits[i][layer - 1]))).as("text %d stayed past layer %d", i, layer)
+                assertThat(TinyModel.entropy(TinyModel.softmax(logits[i][layer - 1]))).as("text %d stayed past layer %d", i, layer)
                         .isGreaterThanOrEqualTo(s - TIE);
             }
             if (c.exitLayer() < n) {
@@ -299,14 +299,6 @@ class EarlyExitClassifierTest {
             }
         }
         return (layerOne.get(widest) + layerOne.get(widest - 1)) / 2;
-    }
-
-    private static double entropy(double[] p) {
-        double h = 0;
-        for (double pc : p) {
-            h -= pc > 0 ? pc * Math.log(pc) : 0;
-        }
-        return h;
     }
 
     private static double[] softmax(JsonNode logits) {

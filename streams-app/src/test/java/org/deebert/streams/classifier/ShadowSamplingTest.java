@@ -133,7 +133,7 @@ class ShadowSamplingTest {
         double gap = 0;
         for (int a = 0; a < texts.size(); a++) {
             for (int b = 0; b < texts.size(); b++) {
-                double d = entropy(probs[b][0]) - entropy(probs[a][0]);
+                double d = TinyModel.entropy(probs[b][0]) - TinyModel.entropy(probs[a][0]);
                 if (tokens[a] > tokens[b] && d > gap) {
                     longer = a;
                     shorter = b;
@@ -144,7 +144,7 @@ class ShadowSamplingTest {
         assertThat(longer).as("a longer text more confident at layer 1 than a shorter one").isNotNegative();
         assertThat(gap).isGreaterThan(1e-3);
         List<String> batch = List.of(texts.get(longer), texts.get(shorter), texts.get(longer));
-        ExitSetting setting = ExitSetting.entropy((entropy(probs[longer][0]) + entropy(probs[shorter][0])) / 2);
+        ExitSetting setting = ExitSetting.entropy((TinyModel.entropy(probs[longer][0]) + TinyModel.entropy(probs[shorter][0])) / 2);
 
         BatchResult result = classifier.classifyBatch(batch, null, setting, new boolean[] {true, false, false});
         BatchResult plain = classifier.classifyBatch(batch, setting);
@@ -269,7 +269,7 @@ class ShadowSamplingTest {
                         .isEqualTo(TinyModel.argmax(p));
             }
             assertThat(trace.entropies()[layer - 1]).as("entropy of text %d at off-ramp %d", text, layer)
-                    .isCloseTo(entropy(p), within(CLOSE));
+                    .isCloseTo(TinyModel.entropy(p), within(CLOSE));
             if (layer == 1) {
                 assertThat(trace.divergences()[0]).isEqualTo(Double.POSITIVE_INFINITY);
             } else {
@@ -297,7 +297,7 @@ class ShadowSamplingTest {
         List<Double> scores = new ArrayList<>();
         for (double[][] text : probs) {
             for (int layer = 1; layer < n; layer++) {
-                scores.add(entropy(text[layer - 1]));
+                scores.add(TinyModel.entropy(text[layer - 1]));
             }
         }
         return ExitSetting.entropy(middleGap(scores, 1e-4));
@@ -331,14 +331,6 @@ class ShadowSamplingTest {
         }
         assertThat(scores.get(widest) - scores.get(widest - 1)).as("gap around the threshold").isGreaterThan(minGap);
         return (scores.get(widest) + scores.get(widest - 1)) / 2;
-    }
-
-    private static double entropy(double[] p) {
-        double h = 0;
-        for (double pc : p) {
-            h -= pc > 0 ? pc * Math.log(pc) : 0;
-        }
-        return h;
     }
 
     /** Jensen-Shannon divergence in nats, in double (independent of {@link ExitScores#jensenShannon}). */

@@ -194,4 +194,13 @@ final class TinyModel {
         }
         return best;
     }
+
+    /** @return the entropy of {@code p} in nats (terms with p = 0 contribute 0), in double, for parity checks */
+    static double entropy(double[] p) {
+        double h = 0;
+        for (double pc : p) {
+            h -= pc > 0 ? pc * Math.log(pc) : 0;
+        }
+        return h;
+    }
 }
