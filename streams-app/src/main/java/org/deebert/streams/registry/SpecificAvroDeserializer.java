@@ -26,7 +26,11 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
     private final SchemaRegistryClient registry;
     private final SpecificData model;
     private final Schema readerSchema;
-    private final Map<Integer, SpecificDatumReader<T>> readersById = new ConcurrentHashMap<>();
+    private final Map<Integer, WriterAndReader<T>> readersById = new ConcurrentHashMap<>();
+
+    /** A writer schema from the registry and the datum reader that resolves it to the reader schema. */
+    private record WriterAndReader<T>(Schema writer, SpecificDatumReader<T> reader) {
+    }
 
     /**
      * @param type     the generated record class to read into
@@ -71,8 +75,9 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
     /**
      * @return the decoded record, or null for null bytes
      * @throws WireFormatException with reason NOT_WIRE_FORMAT (no 0x00 + id header), UNKNOWN_SCHEMA_ID
-     *     (the registry does not know the id), REGISTRY_UNAVAILABLE (the registry could not answer) or
-     *     UNDECODABLE_AVRO (the body is truncated, has trailing bytes, or the writer schema cannot be
+     *     (the registry does not know the id), REGISTRY_UNAVAILABLE (the registry could not answer),
+     *     LENGTH_EXCEEDS_RECORD (a length or item count claims more than the record holds; checked by
+     *     {@link AvroLengthBounds} before Avro allocates anything) or UNDECODABLE_AVRO (the body is truncated, has trailing bytes, or the writer schema cannot be
      *     resolved to the reader schema)
      */
     @Override
@@ -81,7 +86,9 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
             return null;
         }
         ConfluentWireFormat.Frame frame = ConfluentWireFormat.parse(bytes);
-        SpecificDatumReader<T> reader = readersById.computeIfAbsent(frame.schemaId(), id -> newReader(topic, id));
+        WriterAndReader<T> writerAndReader = readersById.computeIfAbsent(frame.schemaId(), id -> newReader(topic, id));
+        AvroLengthBounds.check(writerAndReader.writer(), frame.bytes(), frame.payloadOffset(), frame.payloadLength());
+        SpecificDatumReader<T> reader = writerAndReader.reader();
         BinaryDecoder decoder = DecoderFactory.get()
                 .binaryDecoder(frame.bytes(), frame.payloadOffset(), frame.payloadLength(), null);
         T record;
@@ -100,7 +107,7 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
         return record;
     }
 
-    private SpecificDatumReader<T> newReader(String topic, int schemaId) {
+    private WriterAndReader<T> newReader(String topic, int schemaId) {
         Schema writerSchema;
         try {
             writerSchema = registry.getById(schemaId);
@@ -111,6 +118,6 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
             throw new WireFormatException(reason,
                     "cannot fetch writer schema id " + schemaId + " for topic " + topic + ": " + e.getMessage(), e);
         }
-        return new SpecificDatumReader<>(writerSchema, readerSchema, model);
+        return new WriterAndReader<>(writerSchema, new SpecificDatumReader<>(writerSchema, readerSchema, model));
     }
 }

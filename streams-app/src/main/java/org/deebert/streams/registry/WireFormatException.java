@@ -16,6 +16,11 @@ public class WireFormatException extends SerializationException {
         UNKNOWN_SCHEMA_ID,
         /** The Avro body does not decode with the writer schema, or cannot be resolved to the reader schema. */
         UNDECODABLE_AVRO,
+        /**
+         * A length or item count in the Avro body claims more than the rest of the record could hold (corrupt or
+         * hostile bytes); found before Avro allocates anything for it, see {@link AvroLengthBounds}.
+         */
+        LENGTH_EXCEEDS_RECORD,
         /** The Schema Registry could not be reached, or answered with a server error. */
         REGISTRY_UNAVAILABLE,
         /** The Schema Registry refused to register the writer schema (incompatible: 409, invalid: 422). */

@@ -70,6 +70,9 @@ public final class BufferedRecordSerde implements Serde<BufferedRecord> {
             byte[] rawValue = readBytes(in);
             long timestamp = in.readLong();
             int headerCount = in.readInt();
+            if (headerCount < 0 || headerCount > in.available()) {
+                throw new SerializationException("corrupt buffered record: " + headerCount + " headers");
+            }
             RecordHeaders headers = new RecordHeaders();
             for (int i = 0; i < headerCount; i++) {
                 headers.add(string(readBytes(in)), readBytes(in));
@@ -96,6 +99,10 @@ public final class BufferedRecordSerde implements Serde<BufferedRecord> {
         int length = in.readInt();
         if (length < 0) {
             return null;
+        }
+        // The stream reads a byte array, so available() is exact: a corrupt length must not allocate beyond it.
+        if (length > in.available()) {
+            throw new IOException("length " + length + " exceeds the " + in.available() + " bytes left");
         }
         byte[] b = new byte[length];
         in.readFully(b);

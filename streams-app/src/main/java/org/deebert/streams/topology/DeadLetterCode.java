@@ -25,6 +25,12 @@ public enum DeadLetterCode {
     UNKNOWN_SCHEMA_ID,
     /** The Avro body does not decode with its writer schema into a TextEvent. */
     UNDECODABLE_AVRO,
+    /**
+     * A length or item count in the Avro body claims more than the record could hold (a body cut short inside a
+     * value, or a hostile one such as a 27-byte record claiming a 2 GiB string); found before anything is
+     * allocated for it.
+     */
+    LENGTH_EXCEEDS_RECORD,
     /** The classifier threw for this record, even when classified alone. */
     CLASSIFIER_FAILURE,
     /** Any other failure while deserializing a record. */
@@ -44,6 +50,7 @@ public enum DeadLetterCode {
             case NOT_WIRE_FORMAT -> NOT_WIRE_FORMAT;
             case UNKNOWN_SCHEMA_ID -> UNKNOWN_SCHEMA_ID;
             case UNDECODABLE_AVRO -> UNDECODABLE_AVRO;
+            case LENGTH_EXCEEDS_RECORD -> LENGTH_EXCEEDS_RECORD;
             default -> DESERIALIZATION_FAILURE;
         };
     }

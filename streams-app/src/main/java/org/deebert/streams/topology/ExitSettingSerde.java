@@ -62,7 +62,8 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
                 int count = buffer.getInt();
                 List<Double> perLayer = null;
                 if (count >= 0) {
-                    perLayer = new ArrayList<>(count);
+                    // A corrupt count must not size a list beyond what the bytes can hold.
+                    perLayer = new ArrayList<>(Math.min(count, buffer.remaining() / Double.BYTES));
                     for (int i = 0; i < count; i++) {
                         perLayer.add(buffer.getDouble());
                     }
@@ -72,7 +73,12 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
                     budget = new AccuracyBudget(buffer.getDouble(), buffer.getDouble(), buffer.getDouble(),
                             buffer.getDouble(), buffer.getInt(), buffer.getLong(), buffer.getDouble());
                 }
-                byte[] source = new byte[buffer.getInt()];
+                int sourceLength = buffer.getInt();
+                if (sourceLength < 0 || sourceLength > buffer.remaining()) {
+                    throw new IllegalArgumentException("source length " + sourceLength + " exceeds the "
+                            + buffer.remaining() + " bytes left");
+                }
+                byte[] source = new byte[sourceLength];
                 buffer.get(source);
                 String policy = new String(bytes, buffer.position(), buffer.remaining(), StandardCharsets.UTF_8);
                 return new ExitSettingInForce(new ExitSetting(ExitPolicy.valueOf(policy), threshold, perLayer),

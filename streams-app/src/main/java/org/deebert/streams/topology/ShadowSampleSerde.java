@@ -13,6 +13,7 @@ import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
+import org.deebert.streams.registry.AvroLengthBounds;
 import org.deebert.streams.registry.SpecificAvroDeserializer;
 import org.deebert.streams.schema.ShadowSample;
 import org.slf4j.Logger;
@@ -70,6 +71,7 @@ public final class ShadowSampleSerde implements Serde<ShadowSample> {
                 return null;
             }
             try {
+                AvroLengthBounds.check(ShadowSample.getClassSchema(), bytes, 1, bytes.length - 1);
                 BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(bytes, 1, bytes.length - 1, null);
                 return reader.read(null, decoder);
             } catch (IOException | RuntimeException e) {

@@ -144,13 +144,14 @@ class SpecificAvroSerdeTest {
     }
 
     @Test
-    void shouldReportTruncatedAvroAsUndecodable() {
+    void shouldReportAvroTruncatedInsideAStringAsALengthBeyondTheRecord() {
         byte[] bytes = serde.serializer().serialize(TOPIC, event());
-        byte[] truncated = Arrays.copyOf(bytes, bytes.length - 6);
+        // Cuts into the attributes map's last value: its length prefix now claims more than the record holds.
+        byte[] truncated = Arrays.copyOf(bytes, bytes.length - 2);
 
         assertThatThrownBy(() -> serde.deserializer().deserialize(TOPIC, truncated))
                 .isInstanceOfSatisfying(WireFormatException.class,
-                        e -> assertThat(e.getReason()).isEqualTo(WireFormatException.Reason.UNDECODABLE_AVRO));
+                        e -> assertThat(e.getReason()).isEqualTo(WireFormatException.Reason.LENGTH_EXCEEDS_RECORD));
     }
 
     @Test

@@ -1,11 +1,13 @@
 package org.deebert.streams.topology;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.Test;
 
@@ -19,6 +21,20 @@ class BufferedRecordSerdeTest {
         BufferedRecord in = new BufferedRecord(key, new byte[] {0, 0, 0, 0, 1, 42}, 1L, new RecordHeaders(), "t", 0, 0L);
 
         assertThat(serde.deserializer().deserialize("t", serde.serializer().serialize("t", in)).key()).containsExactly(key);
+    }
+
+    @Test
+    void aCorruptLengthIsRefusedWithoutAllocatingWhatItClaims() throws IOException {
+        // A 9-byte entry whose key claims Integer.MAX_VALUE bytes: reading it must fail, not allocate 2 GiB.
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(1);
+            out.writeInt(Integer.MAX_VALUE);
+            out.writeInt(0);
+        }
+
+        assertThatThrownBy(() -> serde.deserializer().deserialize("t", bytes.toByteArray()))
+                .isInstanceOf(SerializationException.class).hasMessageContaining("corrupt buffered record");
     }
 
     @Test
