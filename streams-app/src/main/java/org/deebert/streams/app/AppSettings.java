@@ -66,6 +66,8 @@ import org.deebert.streams.topology.TopologySettings;
  * @param telemetryInterval   how often each instance writes a telemetry record; zero = never
  * @param exitSetting         {@code exit.setting}: the model card's setting in force before any control message,
  *                            {@code recommended} (default) or {@code calibrated:<policy>}
+ * @param supervision         what is fatal and what is checked how often ({@code topics.check.interval.ms},
+ *                            {@code stream.thread.replacements.*}, {@code schema.registry.check.interval.ms})
  * @param clientPassThrough   {@code security.protocol}, {@code ssl.*}, {@code sasl.*} settings for every client
  * @param streamsPassThrough  {@code kafka.*} settings, prefix removed, for Kafka Streams only
  */
@@ -94,6 +96,7 @@ public record AppSettings(
         String telemetryTopic,
         Duration telemetryInterval,
         StartingSetting exitSetting,
+        Supervision supervision,
         Map<String, String> clientPassThrough,
         Map<String, String> streamsPassThrough) {
 
@@ -247,6 +250,10 @@ public record AppSettings(
                 required(p, "topic.telemetry"),
                 Duration.ofMillis(nonNegativeLong(p, "telemetry.interval.ms")),
                 exitSetting(p),
+                new Supervision(Duration.ofMillis(nonNegativeLong(p, "topics.check.interval.ms")),
+                        positiveInt(p, "stream.thread.replacements.max"),
+                        Duration.ofMillis(positiveInt(p, "stream.thread.replacements.window.ms")),
+                        Duration.ofMillis(nonNegativeLong(p, "schema.registry.check.interval.ms"))),
                 client,
                 streams);
     }

@@ -2,7 +2,6 @@ package org.deebert.streams.app;
 
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -16,12 +15,18 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code run}: loads the model, registers the schemas, optionally creates missing topics, and runs the
- * Kafka Streams topology until the process is stopped (SIGTERM/Ctrl-C close it cleanly).
+ * Kafka Streams topology until the process is stopped (SIGTERM/Ctrl-C close it cleanly, exit code 0), or
+ * until the service fails for good ({@link StreamsService#failure()}: health DOWN, then exit code
+ * {@value #FAILED}, so that an orchestrator restarts it).
  */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Run the streaming classifier.")
 public final class RunCommand implements java.util.concurrent.Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
+    /** Exit code after the service failed for good (health DOWN): the process must be restarted. */
+    static final int FAILED = 1;
+    /** How long Kafka Streams may take to close after a failure (a commit to a deleted topic never ends). */
+    static final Duration FAILURE_CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
     @Mixin
     ConfigOption config;
@@ -36,7 +41,6 @@ public final class RunCommand implements java.util.concurrent.Callable<Integer> 
                 createTopics != null ? createTopics : settings.createTopics());
         KafkaStreams streams = service.streams();
 
-        CountDownLatch stopped = new CountDownLatch(1);
         ScheduledExecutorService metricsLog = startMetricsLog(streams, service.pool().numLayers(),
                 settings.metricsLogInterval());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -45,11 +49,21 @@ public final class RunCommand implements java.util.concurrent.Callable<Integer> 
                 metricsLog.shutdownNow();
             }
             service.close();
-            stopped.countDown();
         }, "deebert-shutdown"));
         service.start();
-        stopped.await();
-        return 0;
+        // Returns only when the service fails for good; a SIGTERM ends the JVM through the shutdown hook.
+        String reason;
+        try {
+            reason = service.failure().get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            reason = e.getCause().toString();
+        }
+        LOG.error("Exiting with code {}: {}", FAILED, reason);
+        if (metricsLog != null) {
+            metricsLog.shutdownNow();
+        }
+        service.close(FAILURE_CLOSE_TIMEOUT);
+        return FAILED;
     }
 
     private static ScheduledExecutorService startMetricsLog(KafkaStreams streams, int numLayers, Duration interval) {

@@ -1,7 +1,10 @@
 package org.deebert.streams.app;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -10,7 +13,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.deebert.streams.classifier.EarlyExitClassifier;
 import org.deebert.streams.classifier.TextClassifier;
 import org.deebert.streams.observability.ClassifierTotals;
@@ -39,6 +41,12 @@ import org.slf4j.LoggerFactory;
  * {@code /health/ready} on {@code http.host}:{@code http.port}, see {@link ObservabilityServer}) and, unless
  * {@code telemetry.interval.ms} is 0, the exit-telemetry publisher ({@link ExitTelemetryPublisher});
  * {@link #close()} stops them.
+ *
+ * <p><b>Fatal means exit.</b> The service reports a failure it cannot recover from in-process through
+ * {@link #failure()}: Kafka Streams reached ERROR, stream threads died more often than the replacement budget
+ * allows ({@link ThreadFailurePolicy}), or a topic it reads or writes was deleted or re-created
+ * ({@link TopicWatch}). {@code /health/live} and {@code /health/ready} then answer 503 DOWN with the reason, and
+ * {@code run} closes the service and exits non-zero, so that an orchestrator restarts it.
  */
 public final class StreamsService implements AutoCloseable {
 
@@ -55,10 +63,14 @@ public final class StreamsService implements AutoCloseable {
     private final HealthState health;
     private final ServiceMetrics metrics;
     private final ExitTelemetryPublisher telemetry;
+    private final CompletableFuture<String> failure;
+    private final AtomicBoolean closed = new AtomicBoolean();
     private ObservabilityServer http;
+    private TopicWatch topicWatch;
 
     private StreamsService(AppSettings settings, Topics topics, ClassifierPool pool, boolean ownsPool, KafkaStreams streams,
-                           String device, HealthState health, ServiceMetrics metrics, ExitTelemetryPublisher telemetry) {
+                           String device, HealthState health, ServiceMetrics metrics, ExitTelemetryPublisher telemetry,
+                           CompletableFuture<String> failure) {
         this.settings = settings;
         this.topics = topics;
         this.pool = pool;
@@ -68,6 +80,7 @@ public final class StreamsService implements AutoCloseable {
         this.health = health;
         this.metrics = metrics;
         this.telemetry = telemetry;
+        this.failure = failure;
     }
 
     /**
@@ -119,6 +132,7 @@ public final class StreamsService implements AutoCloseable {
         TopicCreator.createShadowTopic(settings.clientProperties(), shadowTopic, settings.replicationFactor());
         Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool, shadowTopic);
         HealthState health = new HealthState();
+        CompletableFuture<String> failure = new CompletableFuture<>();
         // The topology's handlers and processors report dead letters, batches and undecodable control
         // records to the metrics through the Streams configuration (see StreamObserver).
         ServiceMetrics metrics = new ServiceMetrics(health);
@@ -127,7 +141,12 @@ public final class StreamsService implements AutoCloseable {
         String instanceId = ExitTelemetryPublisher.instanceId(settings.applicationId());
         props.put(ClassifierTopology.INSTANCE_ID_CONFIG, instanceId);
         KafkaStreams streams = new KafkaStreams(topology, props);
-        streams.setStateListener(health::onStateChange);
+        streams.setStateListener((newState, oldState) -> {
+            health.onStateChange(newState, oldState);
+            if (newState == KafkaStreams.State.ERROR) {
+                fail(health, failure, "Kafka Streams entered ERROR");
+            }
+        });
         ClassifierTotals totals = new ClassifierTotals(streams::metrics, pool.numLayers());
         ExitSettingProbe setting = new ExitSettingProbe(streams, pool.modelName(), pool.startingSetting());
         metrics.bind(streams, totals, setting, pool.numLayers());
@@ -137,13 +156,19 @@ public final class StreamsService implements AutoCloseable {
                     settings.telemetryTopic(), instanceId, pool.modelName(), pool.modelVersion(),
                     totals, metrics::deadLetterTotals, setting::current, System::currentTimeMillis, metrics);
         }
-        // A thread dies on errors such as an unreachable Schema Registry; a new thread resumes from the last
-        // commit (exactly-once), so nothing is lost or duplicated.
-        streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("Stream thread failed ({}); replacing it", e.getClass().getName(), e);
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
-        return new StreamsService(settings, topics, pool, classifiers == null, streams, device, health, metrics, telemetry);
+        Supervision supervision = settings.supervision();
+        streams.setUncaughtExceptionHandler(new ThreadFailurePolicy(supervision.maxThreadReplacements(),
+                supervision.replacementWindow(), reason -> fail(health, failure, reason)));
+        return new StreamsService(settings, topics, pool, classifiers == null, streams, device, health, metrics, telemetry,
+                failure);
+    }
+
+    /** Health DOWN first (probes see it at once), then the future that {@code run} waits on. */
+    private static void fail(HealthState health, CompletableFuture<String> failure, String reason) {
+        health.fail(reason);
+        if (failure.complete(reason)) {
+            LOG.error("Service failed: {}", reason);
+        }
     }
 
     /** A plain producer, outside the Streams transaction (see {@link ExitTelemetryPublisher} for why). */
@@ -197,6 +222,14 @@ public final class StreamsService implements AutoCloseable {
         return http.port();
     }
 
+    /**
+     * @return completes with the reason once the service has failed for good (see the class comment); never
+     *     completes on a healthy service or on {@link #close()}
+     */
+    public CompletableFuture<String> failure() {
+        return failure;
+    }
+
     /** @return the key of this instance's telemetry records, or null when {@code telemetry.interval.ms} is 0 */
     public String telemetryInstanceId() {
         return telemetry == null ? null : telemetry.instanceId();
@@ -214,6 +247,12 @@ public final class StreamsService implements AutoCloseable {
         if (telemetry != null) {
             telemetry.start(settings.telemetryInterval());
         }
+        Duration topicsCheck = settings.supervision().topicsCheckInterval();
+        if (!topicsCheck.isZero()) {
+            topicWatch = TopicWatch.start(settings.clientProperties(), List.of(topics.input().name(),
+                    topics.output().name(), topics.control().name(), topics.deadLetter().name()), topicsCheck,
+                    reason -> fail(health, failure, reason));
+        }
     }
 
     /**
@@ -221,16 +260,32 @@ public final class StreamsService implements AutoCloseable {
      * the consumer group, stops the HTTP endpoint and the metrics, then closes the classifiers (unless the
      * pool was lent by the caller). Leaving the group matters on restarts: a member that only closes stays
      * in the group until its session times out (45 s by default), and its partitions sit idle in
-     * REBALANCING until then.
+     * REBALANCING until then. Idempotent: {@code run}'s shutdown hook may close it again after a failure.
      */
     @Override
     public void close() {
+        close(CLOSE_TIMEOUT);
+    }
+
+    /**
+     * As {@link #close()}, waiting at most {@code timeout} for Kafka Streams.
+     *
+     * @param timeout how long Kafka Streams may take to commit and shut down (after a failure, a deleted output
+     *                topic can keep a commit from ever finishing: {@code run} then waits less)
+     */
+    public void close(Duration timeout) {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (topicWatch != null) {
+            topicWatch.close();
+        }
         if (telemetry != null) {
             // Before Kafka Streams closes: its classifier sensors, which the totals read, go with it.
             telemetry.close();
         }
         streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-                .withTimeout(CLOSE_TIMEOUT));
+                .withTimeout(timeout));
         if (http != null) {
             http.close();
         }

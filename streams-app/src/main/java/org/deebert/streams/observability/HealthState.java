@@ -2,19 +2,23 @@ package org.deebert.streams.observability;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.kafka.streams.KafkaStreams;
 
 /**
  * The service's health as {@code /health/live} and {@code /health/ready} report it.
  *
  * <ul>
- *   <li><b>live</b>: 200 unless Kafka Streams has failed (it entered PENDING_ERROR or ERROR, after which it
- *       ends in NOT_RUNNING and never processes again): restarting the process is the remedy.</li>
- *   <li><b>ready</b>: 200 only while Kafka Streams is RUNNING, else 503 ({@code NOT_READY}).</li>
- *   <li><b>degraded</b>: a control-topic record could not be decoded (e.g. its schema id is unknown after a
- *       Schema Registry lost its schemas), so the threshold in force may be stale. Readiness stays 200, since
- *       the service still classifies with the last good S, but the status reads {@code DEGRADED} with the
- *       reason, until a later control record for the model decodes.</li>
+ *   <li><b>live</b>: 200 unless the service has failed: Kafka Streams entered PENDING_ERROR or ERROR (after which
+ *       it ends in NOT_RUNNING and never processes again), or the service found a fatal condition itself
+ *       ({@link #fail}: a topic it writes was deleted, stream threads keep dying). Restarting the process is the
+ *       remedy, and {@code run} exits non-zero so that an orchestrator does it.</li>
+ *   <li><b>ready</b>: 200 only while Kafka Streams is RUNNING and the service has not failed, else 503
+ *       ({@code NOT_READY}, or {@code DOWN} with the reason once failed).</li>
+ *   <li><b>degraded</b>: something the service relies on is wrong but it still classifies correctly, e.g. a
+ *       control-topic record could not be decoded (the threshold in force may be stale), or the Schema Registry
+ *       no longer holds a schema id the service cached. Readiness stays 200 but the status reads
+ *       {@code DEGRADED} with the reasons, one per source, until each source recovers.</li>
  * </ul>
  * Thread-safe.
  */
@@ -53,9 +57,13 @@ public final class HealthState {
         }
     }
 
+    /** The source of {@link #degrade(String)}: the control topic. */
+    public static final String CONTROL_TOPIC = "control-topic";
+
     private volatile KafkaStreams.State state = KafkaStreams.State.CREATED;
     private volatile boolean failed;
-    private volatile String degradedReason;
+    private volatile String failure;
+    private final Map<String, String> degradedBy = new TreeMap<>();
 
     /**
      * Kafka Streams' state listener ({@code streams.setStateListener(health::onStateChange)}): follows the
@@ -66,35 +74,68 @@ public final class HealthState {
      */
     public void onStateChange(KafkaStreams.State newState, KafkaStreams.State oldState) {
         if (newState == KafkaStreams.State.PENDING_ERROR || newState == KafkaStreams.State.ERROR) {
-            failed = true;
+            fail("Kafka Streams entered " + newState);
         }
         state = newState;
     }
 
     /**
-     * Marks the service degraded.
+     * Marks the service failed for good: live and ready both answer 503 {@code DOWN} with the reason. The first
+     * reason is kept.
+     *
+     * @param reason what failed (a topic name, a count of thread failures; never payload bytes)
+     */
+    public synchronized void fail(String reason) {
+        if (!failed) {
+            failure = reason;
+            failed = true;
+        }
+    }
+
+    /** @return whether the service has failed ({@link #fail}, or Kafka Streams' PENDING_ERROR/ERROR) */
+    public boolean failed() {
+        return failed;
+    }
+
+    /**
+     * Marks the service degraded by the control topic ({@link #CONTROL_TOPIC}).
      *
      * @param reason what cannot be read, e.g. topic, partition, offset and error code (never payload bytes)
      */
     public void degrade(String reason) {
-        degradedReason = reason;
+        degrade(CONTROL_TOPIC, reason);
     }
 
-    /** Clears the degraded mark (a control record for the model decoded again). */
+    /**
+     * Marks the service degraded by one source; each source's latest reason is reported until it recovers.
+     *
+     * @param source what is degraded, e.g. {@link #CONTROL_TOPIC} or {@code schema-registry}
+     * @param reason why (never payload bytes)
+     */
+    public synchronized void degrade(String source, String reason) {
+        degradedBy.put(source, reason);
+    }
+
+    /** Clears the control topic's degraded mark (a control record for the model decoded again). */
     public void recover() {
-        degradedReason = null;
+        recover(CONTROL_TOPIC);
     }
 
-    /** @return whether the service is degraded now */
-    public boolean degraded() {
-        return degradedReason != null;
+    /** @param source the source whose degraded mark to clear */
+    public synchronized void recover(String source) {
+        degradedBy.remove(source);
+    }
+
+    /** @return whether the service is degraded now, by any source */
+    public synchronized boolean degraded() {
+        return !degradedBy.isEmpty();
     }
 
     /** @return the answer of {@code /health/live} */
     public Report live() {
         KafkaStreams.State s = state;
-        if (failed || s == KafkaStreams.State.PENDING_ERROR || s == KafkaStreams.State.ERROR) {
-            return new Report(503, Status.DOWN, s, "Kafka Streams failed");
+        if (failed) {
+            return new Report(503, Status.DOWN, s, failure);
         }
         return new Report(200, Status.UP, s, null);
     }
@@ -102,10 +143,17 @@ public final class HealthState {
     /** @return the answer of {@code /health/ready} */
     public Report ready() {
         KafkaStreams.State s = state;
+        if (failed) {
+            return new Report(503, Status.DOWN, s, failure);
+        }
         if (s != KafkaStreams.State.RUNNING) {
             return new Report(503, Status.NOT_READY, s, "Kafka Streams is " + s);
         }
-        String reason = degradedReason;
+        String reason = degradedReason();
         return reason == null ? new Report(200, Status.UP, s, null) : new Report(200, Status.DEGRADED, s, reason);
+    }
+
+    private synchronized String degradedReason() {
+        return degradedBy.isEmpty() ? null : String.join("; ", degradedBy.values());
     }
 }

@@ -65,4 +65,34 @@ class HealthStateTest {
         health.recover();
         assertThat(health.ready().status()).isEqualTo(HealthState.Status.UP);
     }
+
+    @Test
+    void aFailureTheServiceFoundEndsLiveAndReadyWithItsReasonWhileKafkaStreamsStillRuns() {
+        HealthState health = new HealthState();
+        health.onStateChange(State.RUNNING, State.REBALANCING);
+
+        health.fail("topic out no longer exists");
+        health.fail("a later reason");
+
+        assertThat(health.ready().httpStatus()).isEqualTo(503);
+        assertThat(health.ready().status()).isEqualTo(HealthState.Status.DOWN);
+        assertThat(health.ready().reason()).isEqualTo("topic out no longer exists");
+        assertThat(health.live().httpStatus()).isEqualTo(503);
+        assertThat(health.live().reason()).isEqualTo("topic out no longer exists");
+    }
+
+    @Test
+    void eachSourceDegradesAndRecoversOnItsOwn() {
+        HealthState health = new HealthState();
+        health.onStateChange(State.RUNNING, State.REBALANCING);
+        health.degrade("control record unreadable");
+        health.degrade("schema-registry", "schema id 3 changed");
+
+        assertThat(health.ready().reason()).contains("control record unreadable").contains("schema id 3 changed");
+        health.recover();
+        assertThat(health.ready().status()).isEqualTo(HealthState.Status.DEGRADED);
+        assertThat(health.ready().reason()).isEqualTo("schema id 3 changed");
+        health.recover("schema-registry");
+        assertThat(health.ready().status()).isEqualTo(HealthState.Status.UP);
+    }
 }

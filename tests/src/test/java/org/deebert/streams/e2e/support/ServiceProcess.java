@@ -65,6 +65,8 @@ public final class ServiceProcess implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx" + maxHeap);
+        // As the container images and Kubernetes manifests run it: an OutOfMemoryError ends the process.
+        command.add("-XX:+ExitOnOutOfMemoryError");
         command.add("-cp");
         command.add(classpath());
         command.add(MAIN_CLASS);
@@ -170,6 +172,16 @@ public final class ServiceProcess implements AutoCloseable {
                     + " s of SIGTERM; killed it");
         }
         return process.exitValue();
+    }
+
+    /**
+     * Waits (bounded) for the process to end on its own.
+     *
+     * @param timeout how long to wait
+     * @return its exit code, or empty if it still runs after {@code timeout}
+     */
+    public java.util.OptionalInt awaitExitCode(Duration timeout) {
+        return awaitExit(timeout) ? java.util.OptionalInt.of(process.exitValue()) : java.util.OptionalInt.empty();
     }
 
     private boolean awaitExit(Duration timeout) {

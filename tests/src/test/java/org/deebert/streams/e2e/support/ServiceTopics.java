@@ -21,6 +21,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.deebert.streams.embedded.EmbeddedKafkaBroker;
 import org.deebert.streams.embedded.SchemaRegistryServer;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
+import org.deebert.streams.registry.ConfluentWireFormat;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.topology.TopicNames;
@@ -142,6 +143,31 @@ public final class ServiceTopics implements AutoCloseable {
                 throw new IllegalStateException("produce failed", e);
             }
         }
+    }
+
+    /**
+     * Produces a value exactly as given (no serializer) and waits for the broker's acknowledgement.
+     *
+     * @param key   the record key
+     * @param value the value bytes
+     */
+    public void produceRaw(String key, byte[] value) {
+        try {
+            producer.send(new ProducerRecord<>(names.input(), key, value)).get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("produce failed", e);
+        }
+    }
+
+    /** @return the registry id of the {@code TextEvent} schema under the input topic's subject (registers it if needed) */
+    public int inputSchemaId() {
+        TextEvent probe = TextEvent.newBuilder().setId("probe").setText("probe")
+                .setEventTime(java.time.Instant.ofEpochMilli(0)).build();
+        return ConfluentWireFormat.parse(topics.input().valueSerde().serializer().serialize(names.input(), probe))
+                .schemaId();
     }
 
     /** @return the reader of the output topic (read_committed) */
