@@ -25,6 +25,7 @@ from bs4 import BeautifulSoup, Comment
 from tqdm import tqdm
 
 from deebert_export.data.examples import DataError, Example
+from deebert_export.texts import is_empty_text
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,8 @@ def load_spamassassin(package_dir: Path) -> list[Example]:
 
     Returns:
         Examples in ``data/file_list.json`` order, labels ``"ham"``/``"spam"``; messages whose
-        parsed text is empty are skipped (see :func:`load_spamassassin_counted` for the count).
+        parsed text is empty (no visible character: :func:`deebert_export.texts.is_empty_text`) are
+        skipped (see :func:`load_spamassassin_counted` for the count).
 
     Raises:
         DataError: the file list is missing or names an unknown group or a missing file.
@@ -285,13 +287,13 @@ def load_spamassassin_counted(package_dir: Path, progress: bool = False,
         example_id = f"{group}/{name.removesuffix('.txt')}"
         if pairs:
             subject, body = parse_email_parts(raw)
-            if not (subject and body):
+            if is_empty_text(subject) or is_empty_text(body):
                 empty += 1
                 continue
             examples.append(Example(id=example_id, text=subject, label=label, text_pair=body))
             continue
         text = parse_email(raw)
-        if not text:
+        if is_empty_text(text):
             empty += 1
             continue
         examples.append(Example(id=example_id, text=text, label=label))

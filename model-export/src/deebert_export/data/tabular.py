@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 from deebert_export.data.examples import DataError, Example
+from deebert_export.texts import is_empty_text
 
 # How the CLI spells the column options; every message below names them so the fix is one copy away.
 HEADERLESS_HINT = "if the file has no header row, give --no-header --text-column N --label-column M (0-based)"
@@ -58,7 +59,8 @@ def load_tabular(path: Path, text_column: str | int | None = None, label_column:
         DataError: one line naming the file (and line where there is one) and the fix, for a missing
             file, unknown extension, empty file, bytes that are not UTF-8 (line and byte offset
             given), missing text/label column, a header-less file read as if it had a header, a row
-            with the wrong number of fields, an empty text, text pair or label; a text pair column that
+            with the wrong number of fields, an empty text or text pair (no visible character:
+            :func:`deebert_export.texts.is_empty_text`) or an empty label; a text pair column that
             is also the text or label column.
     """
     path = Path(path)
@@ -132,14 +134,14 @@ def load_tabular(path: Path, text_column: str | int | None = None, label_column:
                 raise DataError(f"{path}:{line}: expected {described}, found {len(row)}; "
                                 f"a stray tab or comma in the text? fix or remove the row")
             text, label = row[text_idx].strip(), row[label_idx].strip()
-            if not text:
+            if is_empty_text(text):
                 raise DataError(f"{path}:{line}: empty text in column '{text_column}'; fix or remove the row")
             if not label:
                 raise DataError(f"{path}:{line}: empty label in column '{label_column}'; fix or remove the row")
             text_pair = None
             if pair_idx is not None:
                 text_pair = row[pair_idx].strip()
-                if not text_pair:
+                if is_empty_text(text_pair):
                     raise DataError(f"{path}:{line}: empty text pair in column '{text_pair_column}'; "
                                     f"fix or remove the row")
             examples.append(Example(id=f"{path.name}:{line}", text=text, label=label, text_pair=text_pair))

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import org.deebert.streams.classifier.BatchResult;
 import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.classifier.EarlyExitClassifier;
+import org.deebert.streams.classifier.EmptyText;
 import org.deebert.streams.classifier.ExitPolicy;
 import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.classifier.ExpectedSaving;
@@ -437,7 +438,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
             }
             JsonNode node = json.readTree(line);
             String text = node.path("text").asText("");
-            if (text.isEmpty()) {
+            if (EmptyText.is(text)) {
                 continue; // the classifier rejects empty texts
             }
             texts.add(text);

@@ -196,9 +196,9 @@ public final class EarlyExitClassifier implements TextClassifier {
      *                  for a single-text model
      * @param setting   the exit policy and threshold (S in nats, or the patience in layers)
      * @return classifications in input order and the call's {@link BatchStats}
-     * @throws IllegalArgumentException if a text or text pair is null or empty (the message gives its index
-     *     only), pairs are missing for a sentence-pair model or given to a single-text one, or the setting does
-     *     not fit this model ({@link ExitSetting#validateFor})
+     * @throws IllegalArgumentException if a text or text pair is null or empty ({@link EmptyText}: no visible
+     *     character; the message gives its index only), pairs are missing for a sentence-pair model or given to a
+     *     single-text one, or the setting does not fit this model ({@link ExitSetting#validateFor})
      * @throws IllegalStateException    if the classifier is closed
      */
     public BatchResult classifyBatch(List<String> texts, List<String> textPairs, ExitSetting setting) {
@@ -437,8 +437,8 @@ public final class EarlyExitClassifier implements TextClassifier {
      * @param textPairs the second texts of a sentence-pair model, as many, non-null and non-empty; null for a
      *                  single-text model
      * @return {@code [input][layer-1][label]} logits, float32 (B,n,C)
-     * @throws IllegalArgumentException if a text or text pair is null or empty, or pairs are missing for a
-     *     sentence-pair model or given to a single-text one
+     * @throws IllegalArgumentException if a text or text pair is null or empty ({@link EmptyText}), or pairs are
+     *     missing for a sentence-pair model or given to a single-text one
      */
     public synchronized float[][][] allOffRampLogits(List<String> texts, List<String> textPairs) {
         checkInputs(texts, textPairs);
@@ -483,7 +483,7 @@ public final class EarlyExitClassifier implements TextClassifier {
      * @param text     the first text, non-null and non-empty
      * @param textPair the second text, non-null and non-empty
      * @return {@code {ids, typeIds}}, as Python's {@code tokenizers} gives them for the same tokenizer.json
-     * @throws IllegalArgumentException if a text is null or empty, or the model is a single-text model
+     * @throws IllegalArgumentException if a text is null or empty ({@link EmptyText}), or the model is a single-text model
      */
     public synchronized long[][] pairTokenIds(String text, String textPair) {
         checkInputs(Arrays.asList(text), Arrays.asList(textPair));
@@ -558,7 +558,7 @@ public final class EarlyExitClassifier implements TextClassifier {
     private static void checkNonEmpty(String what, List<String> texts) {
         for (int i = 0; i < texts.size(); i++) {
             String text = texts.get(i);
-            if (text == null || text.isEmpty()) {
+            if (EmptyText.is(text)) {
                 throw new IllegalArgumentException(what + " at index " + i + " is " + (text == null ? "null" : "empty"));
             }
         }

@@ -15,7 +15,7 @@ public interface TextClassifier extends AutoCloseable {
      * @param texts   raw texts, non-null and non-empty; truncated to the model's max sequence length
      * @param setting the exit policy and threshold S in force
      * @return one {@link Classification} per input, in input order
-     * @throws IllegalArgumentException if a text is null or empty
+     * @throws IllegalArgumentException if a text is null or empty ({@link EmptyText}: no visible character)
      */
     List<Classification> classify(List<String> texts, ExitSetting setting);
 
@@ -37,8 +37,8 @@ public interface TextClassifier extends AutoCloseable {
      * @param textPairs the second texts, as many as {@code texts}, non-null and non-empty; null for a single-text model
      * @param setting   the exit policy and threshold S in force
      * @return one {@link Classification} per input, in input order
-     * @throws IllegalArgumentException if a text or text pair is null or empty, or pairs are given to a
-     *     single-text model or missing for a sentence-pair model
+     * @throws IllegalArgumentException if a text or text pair is null or empty ({@link EmptyText}), or pairs are
+     *     given to a single-text model or missing for a sentence-pair model
      */
     default List<Classification> classify(List<String> texts, List<String> textPairs, ExitSetting setting) {
         if (textPairs != null) {

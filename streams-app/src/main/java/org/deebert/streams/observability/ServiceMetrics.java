@@ -6,7 +6,16 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmHeapPressureMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -46,7 +55,19 @@ import org.slf4j.LoggerFactory;
  *       {@code deebert_controller_window_samples}, {@code deebert_controller_disagreement} and
  *       {@code deebert_controller_disagreement_upper_bound} (its window at the S in force; NaN elsewhere);</li>
  *   <li>{@code kafka_*}: Kafka Streams' own client metrics (threads, tasks, consumer, producer), through
- *       Micrometer's {@link KafkaStreamsMetrics} binder.</li>
+ *       Micrometer's {@link KafkaStreamsMetrics} binder;</li>
+ *   <li>the JVM and the process, through Micrometer's own binders, so that memory pressure shows before it
+ *       ends the process: {@code jvm_memory_used_bytes}, {@code jvm_memory_committed_bytes},
+ *       {@code jvm_memory_max_bytes} ({@code area="heap"|"nonheap"}, {@code id} = memory pool; bytes, max -1
+ *       when undefined), {@code jvm_buffer_*} (direct and mapped buffers, bytes);
+ *       {@code jvm_gc_pause_seconds} (timer, by {@code action} and {@code cause}; appears with the first
+ *       collection), {@code jvm_gc_memory_allocated_bytes_total}, {@code jvm_gc_memory_promoted_bytes_total},
+ *       {@code jvm_gc_live_data_size_bytes}, {@code jvm_gc_max_data_size_bytes} (old generation, bytes),
+ *       {@code jvm_gc_overhead} (share of CPU time spent in GC, 0..1) and
+ *       {@code jvm_memory_usage_after_gc} (long-lived pools' share in use after the last collection, 0..1);
+ *       {@code jvm_threads_*}; {@code jvm_classes_*}; {@code jvm_info}; {@code process_cpu_usage},
+ *       {@code system_cpu_usage} (0..1), {@code system_cpu_count}, {@code system_load_average_1m}; {@code process_uptime_seconds},
+ *       {@code process_start_time_seconds}; {@code process_files_open_files}, {@code process_files_max_files}.</li>
  * </ul>
  *
  * <p><b>One place per metric.</b> Exits and events classified are counted by the classify processor's Kafka
@@ -69,11 +90,14 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
     private final Timer eventLatency;
     private final Counter shadowSamples;
     private volatile ControllerStatus controller;
+    private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+    private final JvmHeapPressureMetrics heapPressureMetrics = new JvmHeapPressureMetrics();
     private KafkaStreamsMetrics kafkaStreamsMetrics;
     private ScheduledExecutorService kafkaMetricsRefresh;
 
     /**
-     * Registers the meters the topology records to; {@link #bind} adds the ones read from Kafka Streams.
+     * Registers the meters the topology records to and the JVM and process meters; {@link #bind} adds the
+     * ones read from Kafka Streams.
      *
      * @param health marked degraded when a control record cannot be decoded
      */
@@ -82,6 +106,15 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
         // The binder would also copy our own classifier sensors as kafka_deebert_classifier_*: they are
         // exported once, under the deebert_* names below.
         registry.config().meterFilter(MeterFilter.denyNameStartsWith("kafka.deebert."));
+        new JvmMemoryMetrics().bindTo(registry);
+        gcMetrics.bindTo(registry);
+        heapPressureMetrics.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new JvmInfoMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
         for (DeadLetterCode code : DeadLetterCode.values()) {
             // Registered up front so every code shows 0 rather than being absent until its first record.
             deadLetters.put(code, Counter.builder("deebert.dead.letters").tag("code", code.name())
@@ -227,9 +260,12 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
         return status == null ? Double.NaN : f.applyAsDouble(status);
     }
 
-    /** Stops the Kafka Streams binder's refresh and closes the registry. */
+    /** Stops the Kafka Streams binder's refresh, unhooks the GC listeners and closes the registry. */
     @Override
     public void close() {
+        // Both listen to the JVM's GC notifications; left registered they would outlive this registry.
+        gcMetrics.close();
+        heapPressureMetrics.close();
         if (kafkaStreamsMetrics != null) {
             kafkaStreamsMetrics.close();
         }

@@ -11,7 +11,7 @@ public enum DeadLetterCode {
     MISSING_ID,
     /** The record has no value (null bytes) on the input topic. */
     NULL_VALUE,
-    /** The TextEvent's {@code text}, or the {@code text_pair} a sentence-pair model needs, is empty or only whitespace. */
+    /** The TextEvent's {@code text}, or the {@code text_pair} a sentence-pair model needs, has no visible character ({@code EmptyText}). */
     EMPTY_TEXT,
     /** The TextEvent's {@code text} or {@code text_pair} is longer than {@code max.text.chars}. */
     TEXT_TOO_LONG,

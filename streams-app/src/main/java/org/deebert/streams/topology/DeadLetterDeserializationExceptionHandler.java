@@ -29,10 +29,13 @@ import org.slf4j.LoggerFactory;
  *       Kafka Streams 4.3.1 cannot send dead-letter records (it has no record collector).</li>
  * </ul>
  * Whatever the handler, Kafka Streams itself logs each such record once more ("Skipping record due to
- * deserialization error", WARN with the stack trace) from
- * {@code org.apache.kafka.streams.processor.internals.RecordDeserializer}; the service's logging configurations
- * ({@code logback.xml}, the demo's and the tests') set that logger to ERROR, since this handler's line says the
- * same with the code. A test checks {@code logback.xml} does.
+ * deserialization error", WARN with the stack trace) from {@code RecordDeserializer}, and from
+ * {@code GlobalStateManagerImpl} when the global store re-reads the control topic at every start; the service's
+ * logging configurations ({@code logback.xml}, the demo's and the tests') drop that message with
+ * {@link org.deebert.streams.observability.SkippedRecordLogFilter}, since this handler's line says the same with
+ * the code. So each undecodable control record gives one ERROR line per start of the service: the global store is
+ * in memory and rebuilt from the whole control topic, and nothing remembers across restarts what was logged.
+ * A test checks {@code logback.xml} installs the filter.
  */
 public class DeadLetterDeserializationExceptionHandler implements DeserializationExceptionHandler {
 

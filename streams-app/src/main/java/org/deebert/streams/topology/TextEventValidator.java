@@ -1,10 +1,13 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.classifier.EmptyText;
 import org.deebert.streams.schema.TextEvent;
 
 /**
  * Checks a TextEvent before it is buffered for classification: it has an id and a text, and a
- * {@code text_pair} exactly when the model classifies sentence pairs. Exception messages never hold text.
+ * {@code text_pair} exactly when the model classifies sentence pairs. A text or text pair is empty when it has no
+ * visible character ({@link EmptyText}: only spaces, no-break and ideographic spaces, controls, zero-width and bidi
+ * marks, and the like). Exception messages never hold text.
  */
 public final class TextEventValidator {
 
@@ -38,7 +41,7 @@ public final class TextEventValidator {
             throw new InvalidTextEventException(DeadLetterCode.MISSING_ID, "TextEvent has no id");
         }
         String text = event.getText();
-        if (text == null || text.isBlank()) {
+        if (EmptyText.is(text)) {
             throw new InvalidTextEventException(DeadLetterCode.EMPTY_TEXT, "TextEvent " + event.getId() + " has an empty text");
         }
         if (text.length() > maxTextChars) {
@@ -57,7 +60,7 @@ public final class TextEventValidator {
             throw new InvalidTextEventException(DeadLetterCode.MISSING_TEXT_PAIR, "TextEvent " + event.getId()
                     + " has no text_pair but the model classifies text pairs");
         }
-        if (pair.isBlank()) {
+        if (EmptyText.is(pair)) {
             throw new InvalidTextEventException(DeadLetterCode.EMPTY_TEXT, "TextEvent " + event.getId()
                     + " has an empty text_pair");
         }

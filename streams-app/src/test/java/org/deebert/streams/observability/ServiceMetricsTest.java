@@ -105,6 +105,20 @@ class ServiceMetricsTest {
     }
 
     @Test
+    void prometheusTextHasJvmMemoryAndGcSeries() {
+        String text = metrics.scrape();
+
+        // Heap in use and its ceiling, per pool, so that memory pressure shows before the process dies.
+        assertThat(text).containsPattern("(?m)^jvm_memory_used_bytes\\{area=\"heap\",id=\"[^\"]+\"\\} [0-9.E+-]+$");
+        assertThat(text).containsPattern("(?m)^jvm_memory_max_bytes\\{area=\"heap\",");
+        assertThat(text).containsPattern("(?m)^jvm_memory_committed_bytes\\{area=\"heap\",");
+        assertThat(text).containsPattern("(?m)^jvm_gc_[a-z_]+(\\{[^}]*\\})? ");
+        assertThat(text).containsPattern("(?m)^jvm_threads_live_threads ");
+        assertThat(text).containsPattern("(?m)^process_uptime_seconds ");
+        assertThat(text).containsPattern("(?m)^system_cpu_count ");
+    }
+
+    @Test
     void anUndecodableControlRecordDegradesUntilOneDecodes() {
         metrics.controlRecordUndecodable("control", 0, 7, "UNKNOWN_SCHEMA_ID");
 
