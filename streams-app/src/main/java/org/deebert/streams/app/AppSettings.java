@@ -253,7 +253,7 @@ public record AppSettings(
                 new Supervision(Duration.ofMillis(nonNegativeLong(p, "topics.check.interval.ms")),
                         positiveInt(p, "stream.thread.replacements.max"),
                         Duration.ofMillis(positiveInt(p, "stream.thread.replacements.window.ms")),
-                        Duration.ofMillis(nonNegativeLong(p, "schema.registry.check.interval.ms"))),
+                        Duration.ofMillis(positiveInt(p, "schema.registry.check.interval.ms"))),
                 client,
                 streams);
     }

@@ -67,10 +67,11 @@ public final class StreamsService implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private ObservabilityServer http;
     private TopicWatch topicWatch;
+    private final RegistryWatch registryWatch;
 
     private StreamsService(AppSettings settings, Topics topics, ClassifierPool pool, boolean ownsPool, KafkaStreams streams,
                            String device, HealthState health, ServiceMetrics metrics, ExitTelemetryPublisher telemetry,
-                           CompletableFuture<String> failure) {
+                           CompletableFuture<String> failure, RegistryWatch registryWatch) {
         this.settings = settings;
         this.topics = topics;
         this.pool = pool;
@@ -81,6 +82,7 @@ public final class StreamsService implements AutoCloseable {
         this.metrics = metrics;
         this.telemetry = telemetry;
         this.failure = failure;
+        this.registryWatch = registryWatch;
     }
 
     /**
@@ -159,8 +161,11 @@ public final class StreamsService implements AutoCloseable {
         Supervision supervision = settings.supervision();
         streams.setUncaughtExceptionHandler(new ThreadFailurePolicy(supervision.maxThreadReplacements(),
                 supervision.replacementWindow(), reason -> fail(health, failure, reason)));
+        RegistryWatch registryWatch = RegistryWatch.start(registry,
+                () -> SchemaRegistration.registerAll(registry, topics, settings.telemetryTopic()), health,
+                metrics::schemaCacheInvalidated, supervision.registryCheckInterval());
         return new StreamsService(settings, topics, pool, classifiers == null, streams, device, health, metrics, telemetry,
-                failure);
+                failure, registryWatch);
     }
 
     /** Health DOWN first (probes see it at once), then the future that {@code run} waits on. */
@@ -280,6 +285,7 @@ public final class StreamsService implements AutoCloseable {
         if (topicWatch != null) {
             topicWatch.close();
         }
+        registryWatch.close();
         if (telemetry != null) {
             // Before Kafka Streams closes: its classifier sensors, which the totals read, go with it.
             telemetry.close();

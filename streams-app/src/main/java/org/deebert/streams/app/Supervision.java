@@ -12,7 +12,7 @@ import java.time.Duration;
  *                               replacing the thread; one more is fatal ({@link ThreadFailurePolicy})
  * @param replacementWindow      the sliding window those deaths are counted in
  * @param registryCheckInterval  how often the Schema Registry is asked whether every cached schema id is still
- *                               there, unchanged; zero = only after a decode failure ({@link RegistryWatch})
+ *                               there, unchanged (positive; a decode failure also asks at once, see {@link RegistryWatch})
  */
 public record Supervision(Duration topicsCheckInterval, int maxThreadReplacements, Duration replacementWindow,
                           Duration registryCheckInterval) {

@@ -126,6 +126,14 @@ public final class HealthState {
         degradedBy.remove(source);
     }
 
+    /**
+     * @param source a source passed to {@link #degrade(String, String)}
+     * @return whether that source has degraded the service and not recovered
+     */
+    public synchronized boolean degradedBy(String source) {
+        return degradedBy.containsKey(source);
+    }
+
     /** @return whether the service is degraded now, by any source */
     public synchronized boolean degraded() {
         return !degradedBy.isEmpty();

@@ -48,7 +48,10 @@ import org.slf4j.LoggerFactory;
  *       {@code deebert_classifier_batch_latency_seconds} (histogram, one classifier call);
  *       {@code deebert_event_latency_seconds} (histogram, from the input record's timestamp to its classification);</li>
  *   <li>{@code deebert_dead_letters_total{code}}: records dead-lettered, by {@link DeadLetterCode} name;</li>
- *   <li>{@code deebert_control_records_undecodable_total}; {@code deebert_health_degraded} (1 = DEGRADED);</li>
+ *   <li>{@code deebert_control_records_undecodable_total}; {@code deebert_health_degraded} (1 = DEGRADED);
+ *       {@code deebert_schema_cache_invalidations_total} (times the Schema Registry disagreed with the cached schema
+ *       ids, which were then dropped and the service's schemas re-registered); {@code deebert_health_failed}
+ *       (1 once the service has failed for good and is about to exit);</li>
  *   <li>accuracy budget: {@code deebert_shadow_samples_total} (events run every layer as shadow samples);
  *       {@code deebert_budget_max_disagreement} (the budget in force, NaN when S is fixed);
  *       {@code deebert_controller_active} (1 on the instance running the budget controller),
@@ -89,6 +92,7 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
     private final Timer batchLatency;
     private final Timer eventLatency;
     private final Counter shadowSamples;
+    private final Counter schemaCacheInvalidations;
     private volatile ControllerStatus controller;
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
     private final JvmHeapPressureMetrics heapPressureMetrics = new JvmHeapPressureMetrics();
@@ -141,6 +145,11 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
         Gauge.builder("deebert.controller.disagreement.upper.bound", this,
                         m -> statusOr(m.controller, ControllerStatus::upperBound))
                 .description("upper confidence bound of that share (Wilson score)").register(registry);
+        schemaCacheInvalidations = Counter.builder("deebert.schema.cache.invalidations")
+                .description("times the Schema Registry disagreed with the cached schema ids (forgotten or re-assigned)")
+                .register(registry);
+        Gauge.builder("deebert.health.failed", health, h -> h.failed() ? 1 : 0)
+                .description("1 once the service has failed for good (health DOWN; run exits), else 0").register(registry);
         Gauge.builder("deebert.health.degraded", health, h -> h.degraded() ? 1 : 0)
                 .description("1 while the service is DEGRADED (control topic unreadable), else 0").register(registry);
     }
@@ -230,10 +239,15 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
 
     @Override
     public void controlRecordDecoded() {
-        if (health.degraded()) {
-            LOG.info("A control record decoded again: no longer degraded");
+        if (health.degradedBy(HealthState.CONTROL_TOPIC)) {
+            LOG.info("A control record decoded again: the control topic no longer degrades the service");
         }
         health.recover();
+    }
+
+    /** The Schema Registry disagreed with the cached schema ids; they were dropped. */
+    public void schemaCacheInvalidated() {
+        schemaCacheInvalidations.increment();
     }
 
     @Override

@@ -16,7 +16,10 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.SchemaParseException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,9 +28,13 @@ import org.slf4j.LoggerFactory;
  * {@link SchemaRegistryClient} over the Confluent Schema Registry REST API (v7), as served by Confluent
  * Schema Registry itself and by Apicurio Registry's compatibility layer ({@code /apis/ccompat/v7}).
  *
- * <p>Both directions are cached for the life of the client: schema ids are immutable in a registry,
- * and a subject's id for a given schema never changes, so a serializer or deserializer asks the
- * registry once per schema. Thread-safe.
+ * <p>Both directions are cached: schema ids are immutable within one registry's life, and a subject's id
+ * for a given schema never changes, so a serializer or deserializer asks the registry once per schema. But a
+ * registry can forget or reuse ids (an in-memory registry restarted, a registry restored from an older backup or
+ * migrated), and a cache that outlives that decodes good records with the wrong schema and writes records under
+ * ids that now mean something else. {@link #refresh(int)} (after a decode failure) and {@link #verifyCache()}
+ * (periodically) ask the registry again; when it disagrees with the cache, every cached id is dropped,
+ * {@link #generation()} changes and the invalidation listener is told why. Thread-safe.
  *
  * <p>Credentials for a secured registry go in the URL's user-info part
  * ({@code https://user:secret@registry.example.com}); they are sent as an HTTP Basic
@@ -52,6 +59,8 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
     private final ObjectMapper json = new ObjectMapper();
     private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
     private final Map<String, Map<Schema, Integer>> idsBySubject = new ConcurrentHashMap<>();
+    private final AtomicLong generation = new AtomicLong();
+    private volatile Consumer<String> invalidationListener = reason -> { };
 
     /**
      * A client with the {@link #DEFAULT_REQUEST_TIMEOUT}.
@@ -188,6 +197,90 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
         if (cached != null) {
             return cached;
         }
+        Schema schema = fetchById(id);
+        Schema previous = schemasById.putIfAbsent(id, schema);
+        return previous != null ? previous : schema;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Schema refresh(int id) {
+        Schema cached = schemasById.get(id);
+        Schema fresh;
+        try {
+            fresh = fetchById(id);
+        } catch (SchemaRegistryException e) {
+            if (e.isNotFound() && cached != null) {
+                invalidate("schema id " + id + " (" + cached.getFullName() + ") is no longer in the registry");
+            }
+            throw e;
+        }
+        if (cached != null && !sameSchema(cached, fresh)) {
+            invalidate("schema id " + id + " now holds " + fresh.getFullName() + ", not the cached " + cached.getFullName());
+        }
+        schemasById.put(id, fresh);
+        return fresh;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public long generation() {
+        return generation.get();
+    }
+
+    /**
+     * Asks the registry for every cached schema id; on the first that is gone or holds another schema, drops
+     * every cached id (see the class comment).
+     *
+     * @return why the cache was dropped, or empty when the registry agrees with every cached id
+     * @throws SchemaRegistryException when the registry cannot answer (nothing is dropped)
+     */
+    public Optional<String> verifyCache() {
+        for (Map.Entry<Integer, Schema> cached : Map.copyOf(schemasById).entrySet()) {
+            int id = cached.getKey();
+            String reason = null;
+            try {
+                Schema fresh = fetchById(id);
+                if (!sameSchema(cached.getValue(), fresh)) {
+                    reason = "schema id " + id + " now holds " + fresh.getFullName() + ", not the cached "
+                            + cached.getValue().getFullName();
+                }
+            } catch (SchemaRegistryException e) {
+                if (!e.isNotFound()) {
+                    throw e;
+                }
+                reason = "schema id " + id + " (" + cached.getValue().getFullName() + ") is no longer in the registry";
+            }
+            if (reason != null) {
+                invalidate(reason);
+                return Optional.of(reason);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * @param listener told the reason each time the cached ids are dropped (called on the thread that found it:
+     *                 keep it short); replaces any earlier listener
+     */
+    public void onInvalidation(Consumer<String> listener) {
+        invalidationListener = listener;
+    }
+
+    private void invalidate(String reason) {
+        schemasById.clear();
+        idsBySubject.clear();
+        generation.incrementAndGet();
+        LOG.warn("Schema Registry no longer agrees with the cached schema ids ({}); dropped every cached id", reason);
+        invalidationListener.accept(reason);
+    }
+
+    /** Same schema for decoding: equal Parsing Canonical Forms (docs, aliases and defaults aside). */
+    private static boolean sameSchema(Schema a, Schema b) {
+        return SchemaNormalization.parsingFingerprint64(a) == SchemaNormalization.parsingFingerprint64(b);
+    }
+
+    private Schema fetchById(int id) {
         JsonNode answer = send(HttpRequest.newBuilder(URI.create(baseUrl + "/schemas/ids/" + id)).GET(),
                 "fetch schema id " + id);
         JsonNode type = answer.get("schemaType");
@@ -208,8 +301,7 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
             throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
                     "schema id " + id + " is not a valid Avro schema", e);
         }
-        Schema previous = schemasById.putIfAbsent(id, schema);
-        return previous != null ? previous : schema;
+        return schema;
     }
 
     private JsonNode send(HttpRequest.Builder request, String what) {

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.generic.GenericData;
@@ -19,6 +20,12 @@ import org.apache.kafka.common.serialization.Deserializer;
  * with Avro schema resolution, so records written with an older or newer compatible schema read fine.
  * Null bytes (a tombstone) read as null.
  *
+ * <p>A body that fails to decode is not blamed on the record at once: the writer schema is fetched from the
+ * registry again (at most once a second per id), and when the registry now holds another schema under that id
+ * (it was emptied or restored and re-assigned its ids) the record is decoded with that one, and the registry
+ * client drops every cached id ({@link SchemaRegistryClient#refresh}). Good records are therefore not
+ * dead-lettered because of a stale cache.
+ *
  * @param <T> the generated record class (the reader schema)
  */
 public final class SpecificAvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
@@ -26,7 +33,12 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
     private final SchemaRegistryClient registry;
     private final SpecificData model;
     private final Schema readerSchema;
+    /** Least time between two registry round trips for one schema id after decode failures. */
+    static final long REFRESH_PAUSE_NANOS = 1_000_000_000L;
+
     private final Map<Integer, WriterAndReader<T>> readersById = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> lastRefresh = new ConcurrentHashMap<>();
+    private volatile long generation;
 
     /** A writer schema from the registry and the datum reader that resolves it to the reader schema. */
     private record WriterAndReader<T>(Schema writer, SpecificDatumReader<T> reader) {
@@ -86,17 +98,41 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
             return null;
         }
         ConfluentWireFormat.Frame frame = ConfluentWireFormat.parse(bytes);
-        WriterAndReader<T> writerAndReader = readersById.computeIfAbsent(frame.schemaId(), id -> newReader(topic, id));
+        long registryGeneration = registry.generation();
+        if (registryGeneration != generation) {
+            // The registry no longer agreed with some cached id: every reader built from a cached schema may be wrong.
+            readersById.clear();
+            generation = registryGeneration;
+        }
+        WriterAndReader<T> cached = readersById.computeIfAbsent(frame.schemaId(), id -> newReader(topic, id));
+        try {
+            return decode(cached, frame, topic);
+        } catch (WireFormatException e) {
+            if (!isBodyFailure(e) || !mayRefresh(frame.schemaId())) {
+                throw e;
+            }
+            // A good record fails to decode when the cached writer schema is stale (the registry was emptied and
+            // the id re-assigned): ask the registry once more before blaming the record.
+            Schema fresh = fetch(topic, frame.schemaId(), true);
+            if (SchemaNormalization.parsingFingerprint64(fresh) == SchemaNormalization.parsingFingerprint64(cached.writer())) {
+                throw e;
+            }
+            WriterAndReader<T> again = new WriterAndReader<>(fresh, new SpecificDatumReader<>(fresh, readerSchema, model));
+            readersById.put(frame.schemaId(), again);
+            return decode(again, frame, topic);
+        }
+    }
+
+    private T decode(WriterAndReader<T> writerAndReader, ConfluentWireFormat.Frame frame, String topic) {
         AvroLengthBounds.check(writerAndReader.writer(), frame.bytes(), frame.payloadOffset(), frame.payloadLength());
-        SpecificDatumReader<T> reader = writerAndReader.reader();
         BinaryDecoder decoder = DecoderFactory.get()
                 .binaryDecoder(frame.bytes(), frame.payloadOffset(), frame.payloadLength(), null);
-        T record;
         try {
-            record = reader.read(null, decoder);
+            T record = writerAndReader.reader().read(null, decoder);
             if (!decoder.isEnd()) {
                 throw new IOException("trailing bytes after the record");
             }
+            return record;
         } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException
                  | ClassCastException e) {
             // Corrupt bodies surface as many exception types (EOF, bad varint, bad union index, huge length).
@@ -104,13 +140,32 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
                     "cannot decode a " + readerSchema.getFullName() + " written with schema id " + frame.schemaId()
                             + " on topic " + topic + ": " + e.getClass().getSimpleName(), e);
         }
-        return record;
+    }
+
+    private static boolean isBodyFailure(WireFormatException e) {
+        return e.getReason() == WireFormatException.Reason.UNDECODABLE_AVRO
+                || e.getReason() == WireFormatException.Reason.LENGTH_EXCEEDS_RECORD;
+    }
+
+    /** At most one registry round trip per id per {@link #REFRESH_PAUSE_NANOS}: corrupt records must not flood it. */
+    private boolean mayRefresh(int schemaId) {
+        long now = System.nanoTime();
+        Long last = lastRefresh.get(schemaId);
+        if (last != null && now - last < REFRESH_PAUSE_NANOS) {
+            return false;
+        }
+        lastRefresh.put(schemaId, now);
+        return true;
     }
 
     private WriterAndReader<T> newReader(String topic, int schemaId) {
-        Schema writerSchema;
+        Schema writerSchema = fetch(topic, schemaId, false);
+        return new WriterAndReader<>(writerSchema, new SpecificDatumReader<>(writerSchema, readerSchema, model));
+    }
+
+    private Schema fetch(String topic, int schemaId, boolean fresh) {
         try {
-            writerSchema = registry.getById(schemaId);
+            return fresh ? registry.refresh(schemaId) : registry.getById(schemaId);
         } catch (SchemaRegistryException e) {
             WireFormatException.Reason reason = e.isNotFound()
                     ? WireFormatException.Reason.UNKNOWN_SCHEMA_ID
@@ -118,6 +173,5 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
             throw new WireFormatException(reason,
                     "cannot fetch writer schema id " + schemaId + " for topic " + topic + ": " + e.getMessage(), e);
         }
-        return new WriterAndReader<>(writerSchema, new SpecificDatumReader<>(writerSchema, readerSchema, model));
     }
 }

@@ -26,7 +26,7 @@ public final class SpecificAvroSerializer<T extends SpecificRecord> implements S
     private final SchemaRegistryClient registry;
     private final Schema schema;
     private final SpecificDatumWriter<T> writer;
-    private final Map<String, Integer> idsByTopic = new ConcurrentHashMap<>();
+    private final Map<String, Registered> idsByTopic = new ConcurrentHashMap<>();
     private volatile boolean isKey;
 
     /**
@@ -60,7 +60,14 @@ public final class SpecificAvroSerializer<T extends SpecificRecord> implements S
         if (record == null) {
             return null;
         }
-        int schemaId = idsByTopic.computeIfAbsent(topic, this::registerFor);
+        Registered registered = idsByTopic.get(topic);
+        long generation = registry.generation();
+        if (registered == null || registered.generation() != generation) {
+            // First record for the topic, or the registry forgot or re-assigned ids: (re-)register.
+            registered = new Registered(generation, registerFor(topic));
+            idsByTopic.put(topic, registered);
+        }
+        int schemaId = registered.id();
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, null);
         try {
@@ -71,6 +78,10 @@ public final class SpecificAvroSerializer<T extends SpecificRecord> implements S
                     "cannot encode a " + schema.getFullName() + " for topic " + topic + ": " + e.getClass().getSimpleName(), e);
         }
         return ConfluentWireFormat.frame(schemaId, out.toByteArray());
+    }
+
+    /** A topic's schema id, and the registry client's generation when it was registered. */
+    private record Registered(long generation, int id) {
     }
 
     private int registerFor(String topic) {

@@ -61,8 +61,18 @@ class ConfluentSchemaRegistryClientTest {
         server.createContext("/api/broken/subjects/", exchange -> answer(exchange,
                 exchange.getRequestURI().getRawPath().endsWith("/versions") ? 500 : 404,
                 "{\"error_code\": 40401, \"message\": \"not found\"}"));
+        // An id whose schema the test changes or removes (a registry emptied and refilled in another order).
+        server.createContext("/api/schemas/ids/12", exchange -> {
+            Schema now = idTwelve.get();
+            answer(exchange, now == null ? 404 : 200, now == null
+                    ? "{\"error_code\": 40403, \"message\": \"Schema not found\"}"
+                    : json.createObjectNode().put("schema", now.toString()).toString());
+        });
         server.start();
     }
+
+    private final java.util.concurrent.atomic.AtomicReference<Schema> idTwelve =
+            new java.util.concurrent.atomic.AtomicReference<>(TextEvent.getClassSchema());
 
     @AfterEach
     void stopServer() {
@@ -194,5 +204,42 @@ class ConfluentSchemaRegistryClientTest {
     void shouldRejectANonHttpUrl() {
         assertThatThrownBy(() -> new ConfluentSchemaRegistryClient("mock://scope"))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aReusedIdIsNoticedByRefreshAndDropsEveryCachedIdOnce() {
+        var client = new ConfluentSchemaRegistryClient(url(""));
+        List<String> reasons = new CopyOnWriteArrayList<>();
+        client.onInvalidation(reasons::add);
+        client.getById(12);
+        client.getById(7);
+        long before = client.generation();
+
+        idTwelve.set(org.deebert.streams.schema.ClassifiedEvent.getClassSchema());
+        assertThat(client.getById(12)).as("cached until asked again").isEqualTo(TextEvent.getClassSchema());
+        Schema fresh = client.refresh(12);
+
+        assertThat(fresh).isEqualTo(org.deebert.streams.schema.ClassifiedEvent.getClassSchema());
+        assertThat(client.generation()).isNotEqualTo(before);
+        assertThat(reasons).singleElement().asString().contains("schema id 12 now holds").contains("ClassifiedEvent");
+        assertThat(client.getById(12)).isEqualTo(org.deebert.streams.schema.ClassifiedEvent.getClassSchema());
+        int fetchesOf7 = (int) requests.stream().filter(r -> r.path().endsWith("/ids/7")).count();
+        client.getById(7);
+        assertThat(requests.stream().filter(r -> r.path().endsWith("/ids/7")).count())
+                .as("id 7 was dropped from the cache too").isEqualTo(fetchesOf7 + 1);
+    }
+
+    @Test
+    void verifyCacheFindsAForgottenIdAndAgreementChangesNothing() {
+        var client = new ConfluentSchemaRegistryClient(url(""));
+        client.getById(12);
+        long before = client.generation();
+
+        assertThat(client.verifyCache()).isEmpty();
+        assertThat(client.generation()).isEqualTo(before);
+
+        idTwelve.set(null);
+        assertThat(client.verifyCache()).get().asString().contains("schema id 12").contains("no longer in the registry");
+        assertThat(client.generation()).isNotEqualTo(before);
     }
 }

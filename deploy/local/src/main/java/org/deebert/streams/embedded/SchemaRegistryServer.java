@@ -95,7 +95,28 @@ public final class SchemaRegistryServer implements AutoCloseable {
         if (process != null) {
             throw new IllegalStateException("schema registry already started on port " + port);
         }
-        port = FreePorts.next();
+        return launch(FreePorts.next());
+    }
+
+    /**
+     * Stops the registry and starts a new one on the same port. Its storage is in memory, so the new one has
+     * forgotten every schema and assigns ids from the start again: what a registry restored from an old
+     * backup or migrated does to its clients.
+     *
+     * @return this
+     * @throws IllegalStateException if it was not started, or the new one does not become ready
+     */
+    public synchronized SchemaRegistryServer restartEmpty() {
+        if (process == null) {
+            throw new IllegalStateException("schema registry not started");
+        }
+        int samePort = port;
+        stopProcess();
+        return launch(samePort);
+    }
+
+    private SchemaRegistryServer launch(int chosenPort) {
+        port = chosenPort;
         // One file per port: several test JVMs may run registries from the same build at once.
         logFile = logDir.resolve("schema-registry-" + port + ".log");
         List<String> command = List.of(
