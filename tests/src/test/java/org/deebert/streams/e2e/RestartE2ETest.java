@@ -81,8 +81,8 @@ class RestartE2ETest {
                 run1.terminate();
                 assertThat(run1.isAlive()).isFalse();
             }
-            // Then: it has left the group, although a static member (kept out of this check, a successor
-            // under another name would sit in REBALANCING for the whole session timeout).
+            // Then: it has left the group although it is a static member; had it stayed, a successor under
+            // another name (a replacement pod) would sit in REBALANCING for the whole session timeout.
             assertThat(members(topics.applicationId())).as("group members after SIGTERM").isEmpty();
 
             // When: a new instance of the same application starts and new events arrive.
