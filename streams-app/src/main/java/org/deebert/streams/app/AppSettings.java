@@ -8,9 +8,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.regex.Pattern;
 import java.util.TreeMap;
 import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.classifier.StartingSetting;
@@ -36,6 +39,10 @@ import org.deebert.streams.topology.TopologySettings;
  * {@code X} (e.g. {@code kafka.state.dir}).
  *
  * @param applicationId       Kafka Streams application.id (consumer group, internal topic prefix)
+ * @param instanceName        {@code instance.name}: this instance's stable name, unique within the application
+ *                            (e.g. the Kubernetes pod name); when present it is the consumer group's
+ *                            {@code group.instance.id} (static membership, see {@link #streamsProperties()});
+ *                            empty = dynamic membership
  * @param bootstrapServers    Kafka bootstrap servers
  * @param schemaRegistryUrl   base URL of the Confluent-compatible Schema Registry API
  * @param topics              the four topic names
@@ -73,6 +80,7 @@ import org.deebert.streams.topology.TopologySettings;
  */
 public record AppSettings(
         String applicationId,
+        Optional<String> instanceName,
         String bootstrapServers,
         String schemaRegistryUrl,
         TopicNames topics,
@@ -106,6 +114,13 @@ public record AppSettings(
     public static final String STREAMS_PREFIX = "kafka.";
     /** The defaults file on the classpath. */
     public static final String DEFAULTS_RESOURCE = "/deebert-streams.properties";
+    /**
+     * Longest {@code instance.name}, in characters: Kafka accepts a {@code group.instance.id} of up to 249
+     * characters, and Kafka Streams appends {@code -<stream thread index>} to it for each thread's consumer.
+     */
+    public static final int INSTANCE_NAME_MAX_CHARS = 240;
+    /** What Kafka accepts in a {@code group.instance.id} (the characters of a topic name). */
+    private static final Pattern INSTANCE_NAME = Pattern.compile("[a-zA-Z0-9._-]+");
 
     public AppSettings {
         clientPassThrough = Map.copyOf(clientPassThrough);
@@ -226,6 +241,7 @@ public record AppSettings(
         }
         return new AppSettings(
                 required(p, "application.id"),
+                instanceName(p, streams),
                 required(p, "bootstrap.servers"),
                 required(p, "schema.registry.url"),
                 new TopicNames(required(p, "topic.input"), required(p, "topic.output"), required(p, "topic.control"),
@@ -256,6 +272,24 @@ public record AppSettings(
                         Duration.ofMillis(positiveInt(p, "schema.registry.check.interval.ms"))),
                 client,
                 streams);
+    }
+
+    private static Optional<String> instanceName(Properties p, Map<String, String> streamsPassThrough) {
+        String name = p.getProperty("instance.name", "").trim();
+        if (name.isEmpty()) {
+            return Optional.empty();
+        }
+        String where = "setting instance.name (env " + envName("instance.name") + ")";
+        if (!INSTANCE_NAME.matcher(name).matches() || name.length() > INSTANCE_NAME_MAX_CHARS) {
+            throw new IllegalArgumentException(where + " must be 1-" + INSTANCE_NAME_MAX_CHARS
+                    + " characters of a-z, A-Z, 0-9, '.', '_' or '-', got " + name);
+        }
+        // Two sources for one group.instance.id would leave it unclear which one is in force.
+        if (streamsPassThrough.containsKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)) {
+            throw new IllegalArgumentException(where + " and kafka." + ConsumerConfig.GROUP_INSTANCE_ID_CONFIG
+                    + " are both set; set instance.name only");
+        }
+        return Optional.of(name);
     }
 
     private static StartingSetting exitSetting(Properties p) {
@@ -342,11 +376,17 @@ public record AppSettings(
      * The Kafka Streams configuration (without the topology's own error-handling settings, see
      * {@code ClassifierTopology.streamsConfig}).
      *
+     * <p>With an {@code instance.name}, {@code group.instance.id} is that name, and Kafka Streams gives each
+     * stream thread's consumer {@code <instance.name>-<thread index>} (1-based): static group membership. A
+     * member that restarts under the same name after a crash takes back its place and its partitions at once,
+     * instead of waiting until the group coordinator expires the dead member ({@code kafka.session.timeout.ms}).
+     *
      * @return a new Properties object
      */
     public Properties streamsProperties() {
         Properties p = clientProperties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+        instanceName.ifPresent(name -> p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, name));
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, processingGuarantee);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.toString(numStreamThreads));
         // A stream thread checks wall-clock punctuators only between polls, and an idle poll blocks for

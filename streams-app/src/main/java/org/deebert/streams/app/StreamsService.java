@@ -140,6 +140,9 @@ public final class StreamsService implements AutoCloseable {
         ServiceMetrics metrics = new ServiceMetrics(health);
         Properties props = settings.streamsProperties();
         props.putAll(ClassifierTopology.streamsConfig(topics, metrics));
+        LOG.info("Consumer group {}: {}", settings.applicationId(), settings.instanceName()
+                .map(name -> "static membership as instance " + name)
+                .orElse("dynamic membership (no instance.name)"));
         String instanceId = ExitTelemetryPublisher.instanceId(settings.applicationId());
         props.put(ClassifierTopology.INSTANCE_ID_CONFIG, instanceId);
         KafkaStreams streams = new KafkaStreams(topology, props);
@@ -264,8 +267,17 @@ public final class StreamsService implements AutoCloseable {
      * Writes the last telemetry interval, closes Kafka Streams (committing what was processed) and leaves
      * the consumer group, stops the HTTP endpoint and the metrics, then closes the classifiers (unless the
      * pool was lent by the caller). Leaving the group matters on restarts: a member that only closes stays
-     * in the group until its session times out (45 s by default), and its partitions sit idle in
-     * REBALANCING until then. Idempotent: {@code run}'s shutdown hook may close it again after a failure.
+     * in the group until its session times out ({@code kafka.session.timeout.ms}), and its partitions sit
+     * idle in REBALANCING until then.
+     *
+     * <p>A static member ({@code instance.name} set) leaves too: {@code LEAVE_GROUP} makes the classic
+     * consumer send its LeaveGroup request whether or not it has a {@code group.instance.id}, whereas by
+     * default a static member stays. Staying would save one rebalance when the same instance comes back, but
+     * an instance stopped for good (scale-down, a rolling update that renames pods) would then hold its
+     * partitions for the whole session timeout; leaving hands them to the other instances at once, and an
+     * instance restarted under the same name simply joins again.
+     *
+     * <p>Idempotent: {@code run}'s shutdown hook may close it again after a failure.
      */
     @Override
     public void close() {

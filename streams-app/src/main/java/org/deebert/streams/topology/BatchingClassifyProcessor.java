@@ -28,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * when it holds {@code maxBatchSize} events or when the wall-clock punctuator (every {@code linger}) finds a
  * partial batch due (see {@code partialBatchIsDue}). Each result is forwarded to the output sink with the input
  * record's key bytes, timestamp and forwarded headers ({@link HeaderForwarding}: never our own or Kafka Streams'
- * error headers, at most {@code headers.forward.max}), in input order.
+ * error headers, at most {@code headers.forward.max}), in input order, wrapped with the input record's partition
+ * ({@link InputPartitioned}) so that the sink's {@link InputPartitionPartitioner} writes it to the same partition
+ * number: at emission time, in a punctuator, the context's record metadata is no longer the input's.
  *
  * <p><b>Why the buffer is a state store.</b> Under exactly-once, a commit atomically covers the input
  * offsets consumed and everything written since the last commit. A record held only in a Java list
@@ -304,7 +306,8 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
             BufferedRecord in = batch.get(i).value;
             Classification c = results.get(i);
             ClassifiedEvent out = mapper.map(events.get(i), c, inForce, processedAt, latencyMs, batch.size());
-            context.forward(new Record<>(in.key(), out, in.timestamp(), outputHeaders(in)), outputChild);
+            context.forward(new Record<>(in.key(), new InputPartitioned<>(out, in.partition()), in.timestamp(),
+                    outputHeaders(in)), outputChild);
             buffer.delete(batch.get(i).key);
             decoded.remove(batch.get(i).key);
             buffered--;

@@ -24,6 +24,11 @@ import org.apache.kafka.streams.state.Stores;
  *                                                          │ (reads threshold-store)
  *                                                          └──► controller-decision-sink ──► control topic
  * </pre>
+ * The output sink writes each result to the partition number its input record came from
+ * ({@link InputPartitionPartitioner}; the classify processor forwards {@link InputPartitioned} values). The
+ * dead-letter sink places records by the key's hash, like the dead letters Kafka Streams' exception handlers
+ * write (they cannot choose a partition), so that both kinds of dead letter are placed alike; a dead letter
+ * names its source partition in {@code __streams.errors.partition}.
  * The threshold lives in a global store so that every instance (and every task) applies the latest value
  * of the compacted control topic; see {@link ThresholdControlProcessor} and
  * {@link BatchingClassifyProcessor}. Under an accuracy budget the classify processor sends shadow samples to the
@@ -114,7 +119,8 @@ public final class ClassifierTopology {
                 SHADOW_SINK), INPUT_SOURCE);
         topology.addStateStore(bufferStore, CLASSIFY);
         topology.addSink(OUTPUT_SINK, topics.output().name(), topics.output().keySerde().serializer(),
-                topics.output().valueSerde().serializer(), CLASSIFY);
+                InputPartitioned.serializer(topics.output().valueSerde().serializer()),
+                new InputPartitionPartitioner<>(), CLASSIFY);
         topology.addSink(DEAD_LETTER_SINK, topics.deadLetter().name(), topics.deadLetter().keySerde().serializer(),
                 topics.deadLetter().valueSerde().serializer(), CLASSIFY);
 

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.classifier.ExitPolicy;
@@ -138,6 +139,43 @@ class AppSettingsTest {
         assertThat(p.getProperty(StreamsConfig.PROCESSING_GUARANTEE_CONFIG)).isEqualTo(StreamsConfig.EXACTLY_ONCE_V2);
         assertThat(p.getProperty(StreamsConfig.POLL_MS_CONFIG)).isEqualTo("20");
         assertThat(p.getProperty(StreamsConfig.APPLICATION_ID_CONFIG)).isEqualTo("deebert-streams");
+    }
+
+    @Test
+    void withoutAnInstanceNameMembershipIsDynamicAndTheSessionTimeoutIs15s() {
+        AppSettings s = AppSettings.load(null, Map.of());
+
+        assertThat(s.instanceName()).isEmpty();
+        assertThat(s.streamsProperties()).doesNotContainKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        assertThat(s.streamsProperties().getProperty(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG)).isEqualTo("15000");
+    }
+
+    @Test
+    void anInstanceNameIsTheGroupInstanceIdThatStreamsSuffixesPerThread() {
+        AppSettings s = AppSettings.load(null, Map.of("DEEBERT_INSTANCE_NAME", "deebert-streams-7c9f-x2kq",
+                "DEEBERT_NUM_STREAM_THREADS", "2"));
+
+        assertThat(s.instanceName()).contains("deebert-streams-7c9f-x2kq");
+        StreamsConfig config = new StreamsConfig(s.streamsProperties());
+        // What each stream thread's consumer joins the group with (thread indexes start at 1).
+        assertThat(config.getMainConsumerConfigs("group", "client", 1).get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG))
+                .isEqualTo("deebert-streams-7c9f-x2kq-1");
+        assertThat(config.getMainConsumerConfigs("group", "client", 2).get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG))
+                .isEqualTo("deebert-streams-7c9f-x2kq-2");
+        // The classic protocol: the streams protocol (KIP-1071) has no static membership.
+        assertThat(config.getString(StreamsConfig.GROUP_PROTOCOL_CONFIG)).isEqualToIgnoringCase("classic");
+    }
+
+    @Test
+    void aBadOrDoublyGivenInstanceNameIsRejectedByName() {
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("instance.name", "pod/0")))
+                .hasMessageContaining("instance.name (env DEEBERT_INSTANCE_NAME)").hasMessageContaining("pod/0");
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("instance.name", "x".repeat(241))))
+                .hasMessageContaining("instance.name");
+        assertThat(AppSettings.withDefaults(Map.of("instance.name", "x".repeat(240))).instanceName()).isPresent();
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("instance.name", "pod-0",
+                "kafka.group.instance.id", "pod-1")))
+                .hasMessageContaining("instance.name").hasMessageContaining("kafka.group.instance.id");
     }
 
     @Test

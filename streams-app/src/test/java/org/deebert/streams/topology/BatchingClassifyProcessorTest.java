@@ -32,9 +32,9 @@ class BatchingClassifyProcessorTest {
     void recordsRestoredInTheBufferAreClassifiedFirstAndNewRecordsQueueBehindThem() {
         MockProcessorContext<Object, Object> context = contextWithStores(1_000L);
         KeyValueStore<Long, BufferedRecord> buffer = context.getStateStore(ClassifierTopology.BUFFER_STORE);
-        // Given: two records buffered before a crash (sequence numbers 7 and 8).
-        buffer.put(7L, buffered("restored-1", 10));
-        buffer.put(8L, buffered("restored-2", 11));
+        // Given: two records of input partition 1 buffered before a crash (sequence numbers 7 and 8).
+        buffer.put(7L, buffered("restored-1", 1, 10));
+        buffer.put(8L, buffered("restored-2", 1, 11));
 
         ClassifierPool pool = new ClassifierPool(FakeClassifier::new);
         BatchingClassifyProcessor processor = new BatchingClassifyProcessor(TopologySettings.DEFAULTS, pool,
@@ -45,7 +45,7 @@ class BatchingClassifyProcessorTest {
 
         // When: a new record arrives and the linger punctuator fires.
         TextEvent fresh = event("new");
-        context.setRecordMetadata(topics.input().name(), 0, 12);
+        context.setRecordMetadata(topics.input().name(), 1, 12);
         processor.process(new Record<>(utf8("new"), new RawAndDecoded<>(serialize(fresh), fresh), 12L));
         assertThat(context.forwarded()).isEmpty();
         context.scheduledPunctuators().get(0).getPunctuator().punctuate(0L);
@@ -54,7 +54,11 @@ class BatchingClassifyProcessorTest {
         List<String> keys = context.forwarded(ClassifierTopology.OUTPUT_SINK).stream()
                 .map(f -> new String((byte[]) f.record().key(), StandardCharsets.UTF_8)).toList();
         assertThat(keys).containsExactly("restored-1", "restored-2", "new");
-        assertThat(((ClassifiedEvent) context.forwarded().get(0).record().value()).getBatchSize()).isEqualTo(3);
+        // Each carries its input partition to the output sink's partitioner, the restored ones included.
+        List<InputPartitioned<?>> values = context.forwarded(ClassifierTopology.OUTPUT_SINK).stream()
+                .<InputPartitioned<?>>map(f -> (InputPartitioned<?>) f.record().value()).toList();
+        assertThat(values).extracting(InputPartitioned::inputPartition).containsExactly(1, 1, 1);
+        assertThat(((ClassifiedEvent) values.get(0).value()).getBatchSize()).isEqualTo(3);
         assertThat(buffer.approximateNumEntries()).isZero();
         assertThat(context.forwarded(ClassifierTopology.DEAD_LETTER_SINK)).isEmpty();
         processor.close();
@@ -74,7 +78,12 @@ class BatchingClassifyProcessorTest {
     }
 
     private BufferedRecord buffered(String id, long offset) {
-        return new BufferedRecord(utf8(id), serialize(event(id)), offset, new RecordHeaders(), topics.input().name(), 0, offset);
+        return buffered(id, 0, offset);
+    }
+
+    private BufferedRecord buffered(String id, int partition, long offset) {
+        return new BufferedRecord(utf8(id), serialize(event(id)), offset, new RecordHeaders(), topics.input().name(),
+                partition, offset);
     }
 
     private MockProcessorContext<Object, Object> contextWithStores(long nowMs) {

@@ -97,7 +97,7 @@ class AccuracyBudgetE2ETest {
                     Map<String, String> settings = new LinkedHashMap<>(topics.serviceSettings(
                             Files.createDirectories(tempDir.resolve("state-" + i)), references.modelDir()));
                     settings.put("http.port", Integer.toString(ports[i]));
-                    // A killed member is noticed after this long, not the default 45 s.
+                    // A killed member is noticed after this long, not the default 15 s.
                     settings.put("kafka.session.timeout.ms", "10000");
                     settings.put("kafka.heartbeat.interval.ms", "1000");
                     processes.add(ServiceProcess.start("budget-" + i, settings, tempDir, "768m"));

@@ -112,7 +112,7 @@ class ScaleOutE2ETest {
                 topics.serviceSettings(Files.createDirectories(tempDir.resolve("state-" + name)), references.modelDir()));
         settings.put("processing.guarantee", "exactly_once_v2");
         // After the SIGKILL, the dead member's partitions stay assigned to it until its session times out
-        // (45 s by default) and only then move to the survivor. 10 s (broker minimum 6 s) keeps the test
+        // (15 s by the service's default) and only then move to the survivor. 10 s (broker minimum 6 s) keeps the test
         // short; the outcome (exactly once) does not depend on it.
         settings.put("kafka.session.timeout.ms", "10000");
         // Two TensorFlow instances on two shared cores: one op thread each instead of each wanting all cores.
