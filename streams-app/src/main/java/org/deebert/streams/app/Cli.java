@@ -15,12 +15,13 @@ import picocli.CommandLine.Spec;
  *   run --config FILE                                   start the Kafka Streams service
  *   control set-threshold --model NAME --value S --reason TEXT [--policy ENTROPY] [--by USER] --config FILE
  *   control clear-threshold --model NAME --config FILE  back to the model card's threshold
+ *   dead-letters replay [--code CODE]... [--dry-run] --config FILE   dead letters back to the input topic
  * </pre>
  * Exit codes: 0 success, 1 runtime failure, 2 usage error.
  */
 @Command(name = "deebert-streams", mixinStandardHelpOptions = true, version = "deebert-streams 0.1.0",
         description = "DeeBERT early-exit text classifier on Kafka Streams.",
-        subcommands = {RunCommand.class, ControlCommand.class})
+        subcommands = {RunCommand.class, ControlCommand.class, DeadLettersCommand.class})
 public final class Cli implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(Cli.class);

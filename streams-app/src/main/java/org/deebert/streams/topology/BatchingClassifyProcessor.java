@@ -1,5 +1,6 @@
 package org.deebert.streams.topology;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -7,6 +8,7 @@ import java.util.Map;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.processor.Cancellable;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -79,6 +81,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     private ThresholdReader thresholds;
     private ClassifierPool.Lease lease;
     private ClassifierMetrics metrics;
+    private InFlightJournal journal;
     private StreamObserver observer = StreamObserver.NONE;
     private Cancellable punctuator;
     private long nextSequence;
@@ -128,6 +131,10 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         metrics = new ClassifierMetrics(context.metrics(), Thread.currentThread().getName(), context.taskId().toString(),
                 pool.numLayers());
         observer = StreamObserver.from(context.appConfigs());
+        // Under state.dir, beside (not inside) Kafka Streams' own directories, which it may wipe after a crash.
+        Object stateDir = context.appConfigs().get(StreamsConfig.STATE_DIR_CONFIG);
+        journal = InFlightJournal.open(InFlightJournal.file(stateDir != null ? Path.of(stateDir.toString())
+                : context.stateDir().toPath().getParent().getParent(), context.applicationId(), context.taskId().partition()));
         // After a restart the restored buffer may hold records buffered before the crash: count them and
         // continue the sequence after the last one, so new records sort after them.
         long last = -1;
@@ -251,10 +258,46 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
                 deadLetter(entry, DeadLetterCode.of(e.getReason()), e);
             }
         }
-        if (!batch.isEmpty()) {
-            classifyAndForward(batch, events);
+        if (!journal.hasSuspects()) {
+            if (!batch.isEmpty()) {
+                classifyAndForward(batch, events);
+            }
+            return true;
+        }
+        // Records of a classifier call that never returned: alone, or dead-lettered after a second death (see
+        // InFlightJournal). Input order is kept: the records before a suspect leave as one batch first.
+        List<KeyValue<Long, BufferedRecord>> run = new ArrayList<>();
+        List<TextEvent> runEvents = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            InFlightJournal.Coordinates where = coordinates(batch.get(i).value);
+            int strikes = where == null ? 0 : journal.strikes(where);
+            if (strikes == 0) {
+                run.add(batch.get(i));
+                runEvents.add(events.get(i));
+                continue;
+            }
+            if (!run.isEmpty()) {
+                classifyAndForward(run, runEvents);
+                run = new ArrayList<>();
+                runEvents = new ArrayList<>();
+            }
+            if (strikes >= InFlightJournal.POISON_STRIKES) {
+                journal.forget(where);
+                deadLetter(batch.get(i), DeadLetterCode.POISON_RECORD, new PoisonRecordException(strikes));
+            } else {
+                classifyAndForward(List.of(batch.get(i)), List.of(events.get(i)));
+            }
+        }
+        if (!run.isEmpty()) {
+            classifyAndForward(run, runEvents);
         }
         return true;
+    }
+
+    /** @return where the record was read from, or null when unknown (then it is not journaled) */
+    private static InFlightJournal.Coordinates coordinates(BufferedRecord r) {
+        return r.topic() == null || r.partition() < 0 || r.offset() < 0 ? null
+                : new InFlightJournal.Coordinates(r.topic(), r.partition(), r.offset());
     }
 
     private void classifyAndForward(List<KeyValue<Long, BufferedRecord>> batch, List<TextEvent> events) {
@@ -278,6 +321,15 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
             }
         }
         TextClassifier classifier = lease.classifier();
+        List<InFlightJournal.Coordinates> inFlight = new ArrayList<>(batch.size());
+        for (KeyValue<Long, BufferedRecord> entry : batch) {
+            InFlightJournal.Coordinates where = coordinates(entry.value);
+            if (where != null) {
+                inFlight.add(where);
+            }
+        }
+        // Written before the call and deleted after it returns or throws: only a death inside the call leaves it.
+        journal.begin(inFlight);
         long start = System.nanoTime();
         List<Classification> results;
         try {
@@ -285,7 +337,9 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
             if (results.size() != texts.size()) {
                 throw new IllegalStateException("classifier returned " + results.size() + " results for " + texts.size() + " texts");
             }
+            journal.end(inFlight);
         } catch (RuntimeException e) {
+            journal.end(inFlight);
             if (batch.size() == 1) {
                 deadLetter(batch.get(0), DeadLetterCode.CLASSIFIER_FAILURE, e);
                 return;

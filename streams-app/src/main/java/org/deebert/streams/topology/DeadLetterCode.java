@@ -31,6 +31,11 @@ public enum DeadLetterCode {
      * allocated for it.
      */
     LENGTH_EXCEEDS_RECORD,
+    /**
+     * The process or its stream thread died twice while classifying this record, the second time with the
+     * record alone ({@link InFlightJournal}): it is not classified again, so that the pipeline gets past it.
+     */
+    POISON_RECORD,
     /** The classifier threw for this record, even when classified alone. */
     CLASSIFIER_FAILURE,
     /** Any other failure while deserializing a record. */

@@ -1,8 +1,10 @@
 package org.deebert.streams.topology;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -65,6 +67,71 @@ class BatchingClassifyProcessorTest {
         pool.close();
     }
 
+    @Test
+    void aRecordWhoseClassificationKillsTheProcessTwiceIsDeadLetteredAndItsBatchMatesAreClassified() throws Exception {
+        Path stateDir = java.nio.file.Files.createTempDirectory("deebert-journal-test");
+        MockProcessorContext<Object, Object> context = contextWithStores(1_000L, stateDir);
+        KeyValueStore<Long, BufferedRecord> buffer = context.getStateStore(ClassifierTopology.BUFFER_STORE);
+        // Given: four buffered records of partition 0, the third of which kills the process inside the classifier.
+        for (int i = 0; i < 4; i++) {
+            buffer.put((long) i, i == 2 ? bufferedWithText("r2", 0, 2, "this one will crash it") : buffered("r" + i, i));
+        }
+        ClassifierPool pool = new ClassifierPool(FakeClassifier::new);
+        Path journal = InFlightJournal.file(stateDir, context.applicationId(), 0);
+
+        // When: the first process dies inside the call for the batch of four.
+        BatchingClassifyProcessor first = newProcessor(pool);
+        first.init(context);
+        assertThatThrownBy(() -> lastPunctuator(context).punctuate(0L)).isInstanceOf(FakeClassifier.SimulatedDeath.class);
+        assertThat(java.nio.file.Files.readAllLines(journal)).as("the journal a dead process leaves").hasSize(4);
+
+        // Then: the restart classifies the four one at a time and dies again on r2, alone this time.
+        BatchingClassifyProcessor second = newProcessor(pool);
+        second.init(context);
+        assertThatThrownBy(() -> lastPunctuator(context).punctuate(0L)).isInstanceOf(FakeClassifier.SimulatedDeath.class);
+        assertThat(outputKeys(context)).containsExactly("r0", "r1");
+        assertThat(java.nio.file.Files.readAllLines(journal)).containsExactly("2\t0\t2\t" + topics.input().name());
+
+        // And: the next restart dead-letters r2 without classifying it and classifies r3 as usual.
+        BatchingClassifyProcessor third = newProcessor(pool);
+        third.init(context);
+        lastPunctuator(context).punctuate(0L);
+        assertThat(outputKeys(context)).containsExactly("r0", "r1", "r3");
+        List<? extends Record<?, ?>> dead = context.forwarded(ClassifierTopology.DEAD_LETTER_SINK).stream()
+                .map(MockProcessorContext.CapturedForward::record).toList();
+        assertThat(dead).singleElement().satisfies(r -> {
+            assertThat(new String((byte[]) r.key(), StandardCharsets.UTF_8)).isEqualTo("r2");
+            assertThat(new String(r.headers().lastHeader(DeadLetterCode.HEADER).value(), StandardCharsets.UTF_8))
+                    .isEqualTo(DeadLetterCode.POISON_RECORD.name());
+        });
+        assertThat(java.nio.file.Files.exists(journal)).as("no journal once every call returned").isFalse();
+        assertThat(buffer.approximateNumEntries()).isZero();
+        third.close();
+        pool.close();
+    }
+
+    private BatchingClassifyProcessor newProcessor(ClassifierPool pool) {
+        return new BatchingClassifyProcessor(TopologySettings.DEFAULTS, pool, topics.input().valueSerde().deserializer(),
+                ClassifierTopology.BUFFER_STORE, ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK,
+                ClassifierTopology.DEAD_LETTER_SINK, ClassifierTopology.SHADOW_SINK);
+    }
+
+    private static org.apache.kafka.streams.processor.Punctuator lastPunctuator(MockProcessorContext<Object, Object> context) {
+        List<MockProcessorContext.CapturedPunctuator> all = context.scheduledPunctuators();
+        return all.get(all.size() - 1).getPunctuator();
+    }
+
+    private static List<String> outputKeys(MockProcessorContext<Object, Object> context) {
+        return context.forwarded(ClassifierTopology.OUTPUT_SINK).stream()
+                .map(f -> new String((byte[]) f.record().key(), StandardCharsets.UTF_8)).toList();
+    }
+
+    private BufferedRecord bufferedWithText(String id, int partition, long offset, String text) {
+        TextEvent e = TextEvent.newBuilder().setId(id).setText(text).setEventTime(Instant.EPOCH).build();
+        return new BufferedRecord(utf8(id), serialize(e), offset, new RecordHeaders(), topics.input().name(), partition,
+                offset);
+    }
+
     private static TextEvent event(String id) {
         return TextEvent.newBuilder().setId(id).setText("text of " + id).setEventTime(Instant.EPOCH).build();
     }
@@ -87,7 +154,21 @@ class BatchingClassifyProcessorTest {
     }
 
     private MockProcessorContext<Object, Object> contextWithStores(long nowMs) {
-        MockProcessorContext<Object, Object> context = new MockProcessorContext<>();
+        try {
+            return contextWithStores(nowMs, java.nio.file.Files.createTempDirectory("deebert-processor-test"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** A context whose Kafka Streams state.dir is {@code stateDir} (where the in-flight journal goes). */
+    private MockProcessorContext<Object, Object> contextWithStores(long nowMs, Path stateDir) {
+        java.util.Properties config = new java.util.Properties();
+        config.put(org.apache.kafka.streams.StreamsConfig.APPLICATION_ID_CONFIG, "processor-test");
+        config.put(org.apache.kafka.streams.StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9");
+        config.put(org.apache.kafka.streams.StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        MockProcessorContext<Object, Object> context = new MockProcessorContext<>(config,
+                new org.apache.kafka.streams.processor.TaskId(0, 0), stateDir.resolve("processor-test").resolve("0_0").toFile());
         context.setCurrentSystemTimeMs(nowMs);
         KeyValueStore<Long, BufferedRecord> buffer = Stores
                 .keyValueStoreBuilder(Stores.inMemoryKeyValueStore(ClassifierTopology.BUFFER_STORE), Serdes.Long(),

@@ -11,7 +11,8 @@ import org.deebert.streams.classifier.TextClassifier;
  * A stand-in for the DeeBERT classifier in topology tests: no model, but its exit layer depends on S the
  * way a real one's does (larger S, earlier exit), so a test can see which S a batch was classified with.
  * S >= 0.3 exits at layer 1, 0 < S < 0.3 at layer 3, S = 0 at layer 4 (of 4). A text containing "boom"
- * makes the whole call throw, like a model failure. Label: "spam" if the text contains "buy", else "ham".
+ * makes the whole call throw, like a model failure; one containing "crash" makes it throw {@link SimulatedDeath}, an
+ * {@link Error} that nothing in the processor catches, like a death of the process inside the call. Label: "spam" if the text contains "buy", else "ham".
  * Built with {@code textPair = true} it plays a sentence-pair model: it then wants a text pair for every text,
  * and looks at both texts.
  *
@@ -37,6 +38,13 @@ final class FakeClassifier implements TextClassifier {
     }
 
     static final String MODEL = "fake-model";
+
+    /** Stands for a death inside a classifier call (a native crash, OutOfMemoryError): nothing catches it. */
+    static final class SimulatedDeath extends Error {
+        SimulatedDeath() {
+            super("simulated death inside a classifier call");
+        }
+    }
     static final double DEFAULT_S = 0.05;
 
     /** Sizes of the batches passed to {@link #classify}, in call order. */
@@ -71,6 +79,9 @@ final class FakeClassifier implements TextClassifier {
         }
         List<Classification> out = new ArrayList<>();
         for (String t : texts) {
+            if (t.contains("crash")) {
+                throw new SimulatedDeath();
+            }
             if (t.contains("boom")) {
                 throw new IllegalStateException("simulated model failure");
             }

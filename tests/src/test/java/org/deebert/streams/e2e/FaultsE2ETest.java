@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
@@ -23,6 +24,7 @@ import org.deebert.streams.e2e.support.SharedInfrastructure;
 import org.deebert.streams.registry.ConfluentWireFormat;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.topology.DeadLetterCode;
+import org.deebert.streams.topology.InFlightJournal;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,6 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
  *       and kill the JVM (exit code 3), and every restart met the same record again. Each must now go to the
  *       dead-letter topic as {@code LENGTH_EXCEEDS_RECORD}, byte-identical, while the good events around them are
  *       classified and the process keeps running.</li>
+ *   <li>A record whose classification killed the process twice, the second time alone, is listed with two strikes
+ *       in the in-flight journal that the dead process left in {@code state.dir}: the restarted service must
+ *       dead-letter it as {@code POISON_RECORD} without classifying it, instead of dying on it again.</li>
  *   <li>Deleting the output topic under the running service used to stall it silently with health UP. It must
  *       now exit non-zero, so that an orchestrator restarts it.</li>
  * </ol>
@@ -75,9 +80,15 @@ class FaultsE2ETest {
                     topics.serviceSettings(Files.createDirectories(tempDir.resolve("state")), references.modelDir()));
             settings.put("topics.check.interval.ms", "2000");
             int schemaId = topics.inputSchemaId();
+            // The journal a process leaves when it died twice classifying the input's offset 0 (the second time alone).
+            Path journal = InFlightJournal.file(Path.of(settings.get("kafka.state.dir")), topics.applicationId(), 0);
+            Files.createDirectories(journal.getParent());
+            Files.writeString(journal, "2\t0\t0\t" + topics.names().input() + "\n");
+            TextEvent poison = RunningClassifier.event("poison/journaled", emails.get(0).text());
 
             try (ServiceProcess service = ServiceProcess.start("faults", settings, tempDir, SHIPPED_HEAP)) {
-                // Given good events, then every hostile record, then more good events on one partition.
+                // Given the journaled record at offset 0, good events, every hostile record, more good events.
+                topics.produce(List.of(poison));
                 topics.produce(List.copyOf(before.values()));
                 Map<String, byte[]> hostile = new LinkedHashMap<>();
                 HOSTILE_BODIES.forEach((key, hex) -> {
@@ -104,6 +115,12 @@ class FaultsE2ETest {
                     assertThat(new String(code.value(), StandardCharsets.UTF_8)).as("code of %s", key)
                             .isEqualTo(DeadLetterCode.LENGTH_EXCEEDS_RECORD.name());
                 });
+                ConsumerRecord<byte[], byte[]> journaled = topics.deadLetters().awaitKeys(Set.of(poison.getId()),
+                        Duration.ofSeconds(30)).get(poison.getId()).get(0);
+                assertThat(new String(journaled.headers().lastHeader(DeadLetterCode.HEADER).value(), StandardCharsets.UTF_8))
+                        .isEqualTo(DeadLetterCode.POISON_RECORD.name());
+                assertThat(out).as("the journaled record is not classified").doesNotContainKey(poison.getId());
+                assertThat(Files.exists(journal)).as("journal gone once calls return").isFalse();
                 assertThat(service.isAlive()).as("alive after the hostile records; see %s", service.describe()).isTrue();
                 assertThat(service.logTail(400)).as("no record text in the log").doesNotContain("poison");
 
