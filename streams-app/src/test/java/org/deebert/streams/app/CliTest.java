@@ -24,10 +24,11 @@ import picocli.CommandLine;
 class CliTest {
 
     @Test
-    void offersRunAndControlSubcommandsButNotTheDemo() {
+    void offersRunControlAndDeadLettersSubcommandsButNotTheDemo() {
         CommandLine cli = Cli.commandLine();
 
-        assertThat(cli.getSubcommands()).containsOnlyKeys("run", "control");
+        assertThat(cli.getSubcommands()).containsOnlyKeys("run", "control", "dead-letters");
+        assertThat(cli.getSubcommands().get("dead-letters").getSubcommands()).containsOnlyKeys("replay");
         assertThat(cli.getSubcommands().get("control").getSubcommands()).containsKeys("set-threshold", "clear-threshold");
     }
 
