@@ -182,3 +182,19 @@ def test_the_committed_card_is_reevaluated_only_with_overwrite_committed(capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--overwrite-committed" in err[0]
     assert card.stat().st_mtime_ns == before
+
+
+def test_the_committed_card_protects_spam_and_its_test_figures_match_the_reference_outputs():
+    """The committed default model's card (re-evaluated, not retrained): protected_label spam, no weak
+    label, and its test per-class figures are those of the logits in reference_outputs.jsonl."""
+    from deebert_export import cli
+    card = json.loads((cli.COMMITTED_MODEL_DIR / "model_card.json").read_text())
+    assert card["protected_label"] == "spam" and card["warnings"] == []
+    assert card["recommended_threshold"]["value"] == 0.141725
+    refs = [json.loads(x) for x in (cli.COMMITTED_MODEL_DIR / "reference_outputs.jsonl").read_text().splitlines()]
+    logits = np.array([r["logits"] for r in refs], np.float32)
+    gold = np.array([r["label_index"] for r in refs])
+    assert card["per_layer_classes"]["test"] == ev.per_layer_class_metrics(logits, gold, card["labels"])
+    rec = ev.sweep(logits, gold, [0.141725], "entropy", card["labels"])[0]
+    assert card["recommended_threshold"]["test"] == rec
+    assert rec["confusion_matrix"] == {"ham": {"ham": 604, "spam": 13}, "spam": {"ham": 7, "spam": 264}}
