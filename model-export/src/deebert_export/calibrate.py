@@ -1,5 +1,6 @@
 """``calibrate``: per exit policy, the cheapest setting that keeps dev accuracy within a budget, written
-into an exported model's card under ``calibrated`` (issue 8, item 3).
+into an exported model's card under ``calibrated``, with the chosen setting's and the full model's dev
+figures per class (precision, recall, F1, macro-F1, confusion matrix).
 
 For each policy the search picks the setting with the highest expected saving (DeeBERT eq. 2,
 :func:`exits.expected_saving`) whose dev accuracy is at most ``max_accuracy_loss`` **percentage points**
@@ -80,7 +81,8 @@ def within_budget(accuracy: float, full_accuracy: float, max_accuracy_loss: floa
     return (full_accuracy - accuracy) * 100.0 <= max_accuracy_loss + 1e-9
 
 
-def calibrate_policy(all_logits: np.ndarray, labels: np.ndarray, policy: str, max_accuracy_loss: float) -> dict:
+def calibrate_policy(all_logits: np.ndarray, labels: np.ndarray, policy: str, max_accuracy_loss: float,
+                     label_names: list[str] | None = None) -> dict:
     """The cheapest setting of one policy within the accuracy budget, on the given (dev) logits.
 
     Args:
@@ -88,10 +90,13 @@ def calibrate_policy(all_logits: np.ndarray, labels: np.ndarray, policy: str, ma
         labels: int (N,), gold label indices.
         policy: ``entropy``, ``divergence`` or ``patience``.
         max_accuracy_loss: budget in percentage points (0.5 = half a point), finite and >= 0.
+        label_names: the task's labels in logits order; when given, the result also has ``dev_classes``
+            and ``full_dev_classes``: :func:`evaluate.class_metrics` of the chosen setting and of the
+            full model on dev (per-class precision/recall/F1, macro-F1, confusion matrix).
     Returns:
         ``{"policy", "value", "dev_accuracy", "full_dev_accuracy", "accuracy_loss_points",
-        "dev_expected_saving", "exit_histogram", "candidates"}``; ``value`` is S in nats, or the
-        patience t (int, layers).
+        "dev_expected_saving", "exit_histogram", "candidates"}`` (+ the two above); ``value`` is S in
+        nats, or the patience t (int, layers).
     Raises:
         ValueError: unknown policy, a negative or non-finite budget, or no inputs.
     """
@@ -113,10 +118,25 @@ def calibrate_policy(all_logits: np.ndarray, labels: np.ndarray, policy: str, ma
         if best_key is None or key > best_key:
             best, best_key = dict(row, value=v), key
     value = int(best["value"]) if policy == exits.PATIENCE else best["value"]
-    return {"policy": policy, "value": value, "dev_accuracy": best["accuracy"], "full_dev_accuracy": full,
-            "accuracy_loss_points": (full - best["accuracy"]) * 100.0,
-            "dev_expected_saving": best["expected_saving"], "exit_histogram": best["exit_histogram"],
-            "candidates": len(values)}
+    result = {"policy": policy, "value": value, "dev_accuracy": best["accuracy"], "full_dev_accuracy": full,
+              "accuracy_loss_points": (full - best["accuracy"]) * 100.0,
+              "dev_expected_saving": best["expected_saving"], "exit_histogram": best["exit_histogram"],
+              "candidates": len(values)}
+    if label_names is not None:
+        result.update(setting_classes(all_logits, scores, labels, exits.ExitSetting(policy, best["value"]), label_names))
+    return result
+
+
+def setting_classes(all_logits: np.ndarray, scores: np.ndarray, labels: np.ndarray, setting: exits.ExitSetting,
+                    label_names: list[str]) -> dict:
+    """``{"dev_classes", "full_dev_classes"}``: :func:`evaluate.class_metrics` of ``setting`` and of the
+    full model (every input through the last off-ramp) on the given dev logits (N, n, C), scores (N, n)
+    and gold indices (N,)."""
+    from .evaluate import class_metrics
+    layer = exits.exit_layers_from_scores(scores, setting)
+    pred = all_logits[np.arange(len(layer)), layer - 1].argmax(axis=-1)
+    return {"dev_classes": class_metrics(labels, pred, label_names),
+            "full_dev_classes": class_metrics(labels, all_logits[:, -1].argmax(axis=-1), label_names)}
 
 
 def read_dev_file(path: Path, labels: list[str], text_pair: bool = False) -> list[Example]:
@@ -179,15 +199,19 @@ def dev_logits(model_dir: Path, examples: list[Example], labels: list[str]) -> t
             np.array([labels.index(e.label) for e in examples]))
 
 
-def updated_card(card: dict, results: list[dict], provenance: dict, set_recommended: str | None) -> dict:
+def updated_card(card: dict, results: list[dict], provenance: dict, set_recommended: str | None,
+                 protected_label: str | None = None) -> dict:
     """A copy of ``card`` with ``calibrated[policy]`` replaced for each result (other policies'
-    entries kept) and, with ``set_recommended``, ``recommended_threshold`` set to that policy's
-    calibrated setting. No other key changes.
+    entries kept), with ``set_recommended``, ``recommended_threshold`` set to that policy's
+    calibrated setting, and with ``protected_label``, the card's ``protected_label`` set to it (the
+    caller validates it). No other key changes.
 
     Raises:
         ValueError: ``set_recommended`` names a policy calibrated neither now nor before.
     """
     card = dict(card)
+    if protected_label is not None:
+        card["protected_label"] = protected_label
     calibrated = dict(card.get(CARD_KEY, {}))
     for r in results:
         calibrated[r["policy"]] = {**r, **provenance}
@@ -202,6 +226,7 @@ def updated_card(card: dict, results: list[dict], provenance: dict, set_recommen
             "rule": f"calibrate: largest expected saving with dev accuracy >= full model's dev accuracy "
                     f"- {c['max_accuracy_loss_points']} percentage points",
             "dev_accuracy": c["dev_accuracy"], "dev_expected_saving": c["dev_expected_saving"],
+            **({"dev_classes": c["dev_classes"]} if "dev_classes" in c else {}),
             "date": c["date"], "command": c["command"]}
     return card
 
@@ -223,7 +248,7 @@ def write_json_atomically(path: Path, obj) -> None:
 
 
 def calibrate(model_dir: Path, policies: list[str], max_accuracy_loss: float, dev_file: Path,
-              set_recommended: str | None = None, command: str = "") -> dict:
+              set_recommended: str | None = None, command: str = "", protected_label: str | None = None) -> dict:
     """Runs the search for each policy on ``dev_file`` and rewrites ``model_dir/model_card.json``
     atomically with the ``calibrated`` key (see :func:`updated_card`). Whether the directory may be
     written (``models/``) is the CLI's decision (``cli.check_model_out``).
@@ -235,20 +260,25 @@ def calibrate(model_dir: Path, policies: list[str], max_accuracy_loss: float, de
         dev_file: dev examples (:func:`read_dev_file`).
         set_recommended: optional policy whose calibrated setting becomes ``recommended_threshold``.
         command: the command line, recorded in each entry.
+        protected_label: one of the card's labels to record as the card's ``protected_label``, or None
+            to keep the card's (each entry has every label's figures either way).
     Returns:
         The new card.
     Raises:
-        DataError: bad dev file. ValueError: bad budget, or see :func:`updated_card`.
+        DataError: bad dev file. ValueError: bad budget, an unknown ``protected_label``, or see
+            :func:`updated_card`.
     """
+    from .evaluate import check_label
     model_dir = Path(model_dir)
     card = json.loads((model_dir / CARD_FILE).read_text())
+    check_label(protected_label, card["labels"])
     from .tokenization import expects_text_pair
     examples = read_dev_file(dev_file, card["labels"], expects_text_pair(card))
     logits, y = dev_logits(model_dir, examples, card["labels"])
-    results = [calibrate_policy(logits, y, p, max_accuracy_loss) for p in policies]
+    results = [calibrate_policy(logits, y, p, max_accuracy_loss, card["labels"]) for p in policies]
     provenance = {"max_accuracy_loss_points": max_accuracy_loss, "chosen_on": "dev", "dev_size": len(examples),
                   "dev_file": str(dev_file), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "command": command}
-    new = updated_card(card, results, provenance, set_recommended)
+    new = updated_card(card, results, provenance, set_recommended, protected_label)
     write_json_atomically(model_dir / CARD_FILE, new)
     return new

@@ -1,4 +1,4 @@
-"""Command line: ``python -m deebert_export {prepare,train,evaluate,export,run,reexport,calibrate,golden} ...``.
+"""Command line: ``python -m deebert_export {prepare,train,evaluate,export,run,reexport,reevaluate,calibrate,golden} ...``.
 
 ``run`` chains prepare, train, evaluate and export with one config. Every step writes the config and
 command line that produced its files.
@@ -34,6 +34,7 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .data.examples import DataError
+from .evaluate import DEFAULT_MIN_LABEL_RECALL, check_label
 from .exits import POLICIES as POLICY_NAMES
 
 HERE = Path(__file__).resolve().parents[2]  # model-export/
@@ -134,6 +135,19 @@ def _add_train_args(p):
 def _add_evaluate_args(p):
     p.add_argument("--max-accuracy-drop", type=float, default=0.0025,
                    help="recommended S: largest saving with dev accuracy >= last off-ramp's minus this")
+    _add_label_args(p, default_help="default: spam for the SpamAssassin corpus, none otherwise")
+
+
+def _add_label_args(p, default_help: str, weak: bool = True):
+    p.add_argument("--protect-label", metavar="LABEL",
+                   help="the label whose recall matters most (e.g. the harmful class), recorded in the model card "
+                   "as protected_label; its recall is printed beside accuracy for every summarised setting "
+                   f"({default_help})")
+    if weak:
+        p.add_argument("--min-label-recall", type=float, default=DEFAULT_MIN_LABEL_RECALL, metavar="FRACTION",
+                       help="a label never predicted on dev by the last off-ramp, or whose dev recall there is below "
+                       f"this, is reported on stderr and in the card's warnings (default {DEFAULT_MIN_LABEL_RECALL}: "
+                       "below it the model misses the label more often than it finds it, worse than a coin flip)")
 
 
 def _add_export_args(p):
@@ -236,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (rewritten in place)")
     p.add_argument("--overwrite-committed", action="store_true",
                    help="allow rewriting a model under models/")
+    p = sub.add_parser("reevaluate", help="recompute an exported model's evaluation (per layer, sweeps, "
+                       "recommended and calibrated settings, per class) without retraining: test from its "
+                       "reference_outputs.jsonl, dev by running the model; rewrites eval/ and the card's metric "
+                       "fields, never the weights, signatures or chosen settings")
+    p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (eval/ and card updated)")
+    p.add_argument("--dev-file", type=Path, help="dev examples (.jsonl as prepare writes); default: "
+                   "WORK_DIR/data/dev.jsonl, WORK_DIR from --work-dir or export_config.json")
+    p.add_argument("--work-dir", type=Path, help="work directory whose data/dev.jsonl is the dev split")
+    _add_label_args(p, default_help="default: the card's protected_label")
+    p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model under models/")
     p = sub.add_parser("calibrate", help="per exit policy, the cheapest setting (highest expected saving, eq. 2) "
                        "whose dev accuracy is within --max-accuracy-loss points of the full model's; written "
                        "into the model card under 'calibrated'")
@@ -248,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", type=Path, help="work directory whose data/dev.jsonl is the dev split")
     p.add_argument("--set-recommended", choices=POLICY_NAMES, metavar="POLICY",
                    help="also make this policy's calibrated setting the card's recommended_threshold")
+    _add_label_args(p, default_help="default: the card's protected_label", weak=False)
     p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model card under models/")
     p = sub.add_parser("golden", help="write the golden files both languages' tests check against: exit policies "
                        "and sentence-pair tokenisation")
@@ -303,6 +328,8 @@ def _run(a) -> int:
 
     if a.command == "calibrate":
         return _calibrate(a)
+    if a.command == "reevaluate":
+        return _reevaluate(a)
 
     _resolve_paths(a)
     # Checked before prepare and before TensorFlow loads: a bad combination fails in a second.
@@ -322,6 +349,8 @@ def _run(a) -> int:
                   + (f" --work-dir {a.work_dir}" if a.work_dir.name != a.name else ""))
     if a.command == "prepare":
         return _write_timings(a, timings, start)
+    if a.command in ("evaluate", "run"):
+        _resolve_label_args(a, data_dir)   # before training: a typo should not cost a training run
     # Imported only now: TensorFlow takes seconds to load, and bad data should fail before that.
     from . import pipeline
     if a.command in ("train", "run"):
@@ -330,10 +359,13 @@ def _run(a) -> int:
         timings["train_s"] = round(time.time() - t, 1)
     if a.command in ("evaluate", "run"):
         t = time.time()
-        result = pipeline.evaluate(data_dir, a.work_dir, a.weight_dtype, a.max_accuracy_drop)
+        result = pipeline.evaluate(data_dir, a.work_dir, a.weight_dtype, a.max_accuracy_drop,
+                                   protected_label=a.protect_label, min_label_recall=a.min_label_recall)
         timings["evaluate_s"] = round(time.time() - t, 1)
         print("test per-off-ramp accuracy:", [round(x, 4) for x in result["test"]["per_layer_accuracy"]])
-        print("recommended threshold:", json.dumps(result["recommended_threshold"]))
+        rec = result["recommended_threshold"]
+        print("recommended threshold:", json.dumps({k: v for k, v in rec.items() if k not in ("test", "dev_classes")}))
+        print(_recommended_summary(result["test"]["per_layer_classes"][-1], rec, a.protect_label))
     if a.command in ("export", "run"):
         t = time.time()
         task = a.task or _default_task(data_dir)
@@ -341,6 +373,57 @@ def _run(a) -> int:
         timings["export_s"] = round(time.time() - t, 1)
         print("exported to", a.out)
     return _write_timings(a, timings, start)
+
+
+def _resolve_label_args(a, data_dir: Path) -> None:
+    """Checks ``--min-label-recall`` and ``--protect-label`` against the prepared labels, and fills the
+    protected label's default (``spam`` for the SpamAssassin corpus, whose harmful class it is).
+
+    Raises:
+        UsageError: a recall floor outside [0, 1], or a label the task does not have.
+    """
+    if not 0.0 <= a.min_label_recall <= 1.0:
+        raise UsageError(f"--min-label-recall {a.min_label_recall}: give a fraction between 0 and 1")
+    labels = json.loads((data_dir / "labels.json").read_text())
+    if a.protect_label is None and json.loads((data_dir / "prepare_config.json").read_text()).get("dataset") in CORPUS_DATASETS:
+        a.protect_label = "spam"
+    try:
+        check_label(a.protect_label, labels)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+
+
+def _recommended_summary(full_test: dict, rec: dict, protected_label: str | None) -> str:
+    """The recommended setting against the full model on test, in one line (see evaluate.setting_summary)."""
+    from .evaluate import setting_summary
+    name = f"recommended {rec['policy']} {rec['value']} on test"
+    return setting_summary(name, full_test, rec["test"], protected_label)
+
+
+def _reevaluate(a) -> int:
+    """``reevaluate``: options, the card's labels and the dev file are checked before TensorFlow loads."""
+    check_model_out(a.model_dir, explicit=True, overwrite_committed=a.overwrite_committed)
+    if not (a.model_dir / "model_card.json").is_file():
+        raise UsageError(f"{a.model_dir}: no model_card.json; --model-dir must be an exported model directory")
+    if not 0.0 <= a.min_label_recall <= 1.0:
+        raise UsageError(f"--min-label-recall {a.min_label_recall}: give a fraction between 0 and 1")
+    from . import calibrate as cal
+    card = json.loads((a.model_dir / "model_card.json").read_text())
+    protected = a.protect_label if a.protect_label is not None else card.get("protected_label")
+    try:
+        check_label(protected, card["labels"])
+        dev_file = a.dev_file or cal.default_dev_file(a.model_dir, a.work_dir)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    from .tokenization import expects_text_pair
+    cal.read_dev_file(dev_file, card["labels"], expects_text_pair(card))
+    from . import pipeline
+    command = "python -m deebert_export " + shlex.join(a.argv)
+    new = pipeline.reevaluate(a.model_dir, dev_file, protected, a.min_label_recall, command)
+    print("test per-off-ramp accuracy:", [round(x, 4) for x in new["per_layer_accuracy"]["test"]])
+    print(_recommended_summary(new["per_layer_classes"]["test"][-1], new["recommended_threshold"], protected))
+    print("updated", a.model_dir / "model_card.json", "and", a.model_dir / "eval")
+    return 0
 
 
 def _calibrate(a) -> int:
@@ -361,12 +444,20 @@ def _calibrate(a) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from e
     from .tokenization import expects_text_pair
+    try:
+        check_label(a.protect_label, card["labels"])
+    except ValueError as e:
+        raise UsageError(str(e)) from e
     cal.read_dev_file(dev_file, card["labels"], expects_text_pair(card))  # DataError now, not after TensorFlow has loaded
     command = "python -m deebert_export " + shlex.join(a.argv)
-    new = cal.calibrate(a.model_dir, policies, a.max_accuracy_loss, dev_file, a.set_recommended, command)
+    new = cal.calibrate(a.model_dir, policies, a.max_accuracy_loss, dev_file, a.set_recommended, command,
+                        a.protect_label)
+    protected = new.get("protected_label")
     for p in policies:
         c = new[cal.CARD_KEY][p]
-        print(f"{p}: {c['value']} -> dev accuracy {c['dev_accuracy']:.4f} (full {c['full_dev_accuracy']:.4f}), "
+        from .evaluate import recall_change
+        recall = (", " + recall_change(protected, c["full_dev_classes"], c["dev_classes"])) if protected else ""
+        print(f"{p}: {c['value']} -> dev accuracy {c['dev_accuracy']:.4f} (full {c['full_dev_accuracy']:.4f}){recall}, "
               f"expected saving {c['dev_expected_saving']:.4f}")
     if a.set_recommended:
         print("recommended threshold:", json.dumps(new["recommended_threshold"]))

@@ -146,26 +146,34 @@ def all_logits(model: DeeBertModel, ids: list[list[int]], batch_size: int = 32, 
 
 # ---------------------------------------------------------------------------------------- evaluate
 def evaluate(data_dir: Path, work_dir: Path, weight_dtype: str = "float16", max_accuracy_drop: float = 0.0025,
-             compare_float32: bool = True) -> dict:
-    """Per-off-ramp accuracy and threshold sweeps on dev and test, with the weights stored as they
-    will be exported; the recommended S is chosen on dev only. Writes ``work_dir/eval/``."""
+             compare_float32: bool = True, protected_label: str | None = None,
+             min_label_recall: float = ev.DEFAULT_MIN_LABEL_RECALL) -> dict:
+    """Per-off-ramp accuracy and per-class figures (:func:`evaluate.per_layer_class_metrics`) and
+    threshold sweeps with per-class figures on dev and test, with the weights stored as they will be
+    exported; the recommended S is chosen on dev only. Writes ``work_dir/eval/`` and returns what
+    evaluation.json holds, including ``protected_label`` (validated against the task's labels) and
+    ``warnings``: one line per weak label on dev at the last off-ramp (:func:`evaluate.weak_label_warnings`
+    with ``min_label_recall``, a fraction), also logged on stderr.
+
+    Raises:
+        ValueError: ``protected_label`` is not one of the task's labels.
+    """
     model, record = load_trained(work_dir, WEIGHT_DTYPES[weight_dtype])
     labels = record["labels"]
+    ev.check_label(protected_label, labels)
     tok = load_tokenizer(work_dir / "train" / TOKENIZER_FILE, record["train_config"]["max_seq_length"])
     out_dir = work_dir / "eval"
     out_dir.mkdir(parents=True, exist_ok=True)
     text_pair = expects_text_pair(record)
-    result = {"command": _command_line(), "weight_dtype": weight_dtype, "labels": labels}
+    result = {"command": _command_line(), "weight_dtype": weight_dtype, "labels": labels,
+              "protected_label": protected_label, "min_label_recall": min_label_recall}
     for split in ("dev", "test"):
         examples = read_jsonl(data_dir / f"{split}.jsonl")
         ids, type_ids = encode_examples(tok, examples, text_pair)
         y = np.array([labels.index(e.label) for e in examples])
         logits = all_logits(model, ids, desc=f"evaluate {split}", type_ids=type_ids)
         np.save(out_dir / f"{split}_all_logits.npy", logits)
-        layer_acc = ev.per_layer_accuracy(logits, y)
-        sweeps = {p: ev.sweep(logits, y, ev.default_thresholds(len(labels), p, logits.shape[1]), p) for p in exits.POLICIES}
-        ev.write_reports(out_dir, split, layer_acc, sweeps)
-        result[split] = {"num_examples": len(examples), "per_layer_accuracy": layer_acc, "sweep": sweeps}
+        result[split] = evaluate_split(out_dir, split, logits, y, labels, protected_label)
         if split == "test" and compare_float32 and weight_dtype != "float32":
             fp32_model, _ = load_trained(work_dir, tf.float32)
             fp32 = all_logits(fp32_model, ids, desc="evaluate test (float32 weights)", type_ids=type_ids)
@@ -176,10 +184,36 @@ def evaluate(data_dir: Path, work_dir: Path, weight_dtype: str = "float16", max_
     rec = ev.recommend_threshold(result["dev"]["sweep"]["entropy"], dev_last, max_accuracy_drop)
     test_logits = np.load(out_dir / "test_all_logits.npy")
     y_test = np.array([labels.index(e.label) for e in read_jsonl(data_dir / "test.jsonl")])
-    rec["test"] = ev.sweep(test_logits, y_test, [rec["value"]], rec["policy"])[0]
+    rec["test"] = ev.sweep(test_logits, y_test, [rec["value"]], rec["policy"], labels)[0]
     result["recommended_threshold"] = rec
+    result["warnings"] = report_weak_labels(result["dev"]["per_layer_classes"][-1], min_label_recall)
     _write_json(out_dir / "evaluation.json", result)
     return result
+
+
+def evaluate_split(out_dir: Path, split: str, logits: np.ndarray, y: np.ndarray, labels: list[str],
+                   protected_label: str | None, thresholds: dict[str, list[float]] | None = None) -> dict:
+    """One split's figures from its off-ramp logits, float32 (N, n, C), and gold indices int (N,):
+    per-layer accuracy and per-class figures, and a sweep per policy (``thresholds``: policy -> S
+    values, else each policy's default grid) with per-class figures per row; writes the split's
+    reports (:func:`evaluate.write_reports`) and returns ``{"num_examples", "per_layer_accuracy",
+    "per_layer_classes", "sweep": {policy: rows}}``."""
+    if thresholds is None:
+        thresholds = {p: ev.default_thresholds(len(labels), p, logits.shape[1]) for p in exits.POLICIES}
+    layer_acc = ev.per_layer_accuracy(logits, y)
+    layer_classes = ev.per_layer_class_metrics(logits, y, labels)
+    sweeps = {p: ev.sweep(logits, y, values, p, labels) for p, values in thresholds.items()}
+    ev.write_reports(out_dir, split, layer_acc, sweeps, layer_classes, protected_label)
+    return {"num_examples": len(y), "per_layer_accuracy": layer_acc, "per_layer_classes": layer_classes,
+            "sweep": sweeps}
+
+
+def report_weak_labels(last_layer: dict, min_label_recall: float) -> list[str]:
+    """:func:`evaluate.weak_label_warnings` on dev, each printed as one ``warning:`` line on stderr."""
+    warnings = ev.weak_label_warnings(last_layer, min_label_recall, "dev")
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return warnings
 
 
 # ------------------------------------------------------------------------------------------ export
@@ -232,6 +266,11 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
         "labels": labels,
         # Index i of every logits vector is labels[i]; say how that order was chosen.
         "label_order": prepare_cfg.get("label_order", "sorted training labels (string order)"),
+        # The label whose recall matters most (e.g. spam, or a harmful class): its recall is reported
+        # beside accuracy wherever a setting is summarised. None: no label is protected.
+        "protected_label": evaluation.get("protected_label"),
+        # Weak labels on dev at the last off-ramp (never predicted, or recall below the floor), one line each.
+        "warnings": evaluation.get("warnings", []),
         "num_layers": model.num_layers,
         "hidden_size": model.config.hidden_size,
         "max_seq_length": max_len,
@@ -251,6 +290,8 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
         "exit_policies": list(exits.POLICIES),
         "recommended_threshold": evaluation["recommended_threshold"],
         "per_layer_accuracy": {s: evaluation[s]["per_layer_accuracy"] for s in ("dev", "test")},
+        # .get: evaluations made before per-class figures existed have none
+        "per_layer_classes": {s: evaluation[s].get("per_layer_classes", []) for s in ("dev", "test")},
         "sweep": {s: evaluation[s]["sweep"]["entropy"] for s in ("dev", "test")},
         "sweep_divergence": {s: evaluation[s]["sweep"]["divergence"] for s in ("dev", "test")},
         # .get: evaluations made before the patience policy existed have no patience sweep
@@ -335,6 +376,142 @@ def reexport(model_dir: Path, batch_size: int = 32) -> dict:
     _write_json(config_path, config)
     log.info("re-exported %s: max |logit diff| %.2e over %d reference inputs", model_dir, diff, len(refs))
     return card
+
+
+#: The card's sweep keys, per policy (entropy's is the original ``sweep``).
+_CARD_SWEEP_KEYS = {exits.ENTROPY: "sweep", exits.DIVERGENCE: "sweep_divergence", exits.PATIENCE: "sweep_patience"}
+
+
+def reevaluate(model_dir: Path, dev_file: Path, protected_label: str | None,
+               min_label_recall: float = ev.DEFAULT_MIN_LABEL_RECALL, command: str = "") -> dict:
+    """Recomputes an exported model's evaluation with this version's figures (per class among them)
+    without retraining, and rewrites ``eval/`` (JSON, CSV, PNG, evaluation.json) and the card's metric
+    fields; the SavedModel, tokenizer, reference outputs and every chosen setting (``recommended_threshold``
+    and ``calibrated`` values) stay as they are.
+
+    Sources: test = the off-ramp logits recorded in ``reference_outputs.jsonl`` (the very logits the
+    export's evaluation used); dev = the exported model run on ``dev_file`` (:func:`calibrate.dev_logits`).
+    Sweeps are recomputed at the card's own thresholds (patience only if the card has its sweep).
+
+    Args:
+        model_dir: exported model directory.
+        dev_file: the dev split the card's figures were chosen on.
+        protected_label: the card's new ``protected_label`` (validated), or None.
+        min_label_recall: floor of :func:`evaluate.weak_label_warnings`, fraction.
+        command: the command line, recorded under the card's ``reevaluated``.
+    Returns:
+        The new card.
+    Raises:
+        ValueError: unknown ``protected_label``.
+        RuntimeError: a recomputed accuracy (per layer, sweep row, calibrated setting) differs from the
+            card's (the files are then left untouched): the card's figures would no longer describe this
+            model and data. A differing exit histogram at the same accuracy, and any difference at a
+            calibrated setting (an observed dev score itself, so on a knife edge), are recorded instead
+            (``reevaluated.changed_exit_histograms``).
+    """
+    from datetime import datetime, timezone
+
+    from . import calibrate as cal
+    model_dir = Path(model_dir)
+    card = json.loads((model_dir / CARD_FILE).read_text())
+    labels = card["labels"]
+    ev.check_label(protected_label, labels)
+    refs = [json.loads(line) for line in (model_dir / REFERENCE_FILE).read_text().splitlines() if line.strip()]
+    logits = {"test": np.array([r["logits"] for r in refs], dtype=np.float32)}
+    gold = {"test": np.array([r["label_index"] for r in refs])}
+    examples = cal.read_dev_file(dev_file, labels, expects_text_pair(card))
+    logits["dev"], gold["dev"] = cal.dev_logits(model_dir, examples, labels)
+
+    policies = [p for p, key in _CARD_SWEEP_KEYS.items() if card.get(key, {}).get("dev")]
+    mismatches, changed, results = [], [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for split in ("dev", "test"):
+            thresholds = {p: [r["threshold"] for r in card[_CARD_SWEEP_KEYS[p]][split]] for p in policies}
+            results[split] = evaluate_split(Path(tmp), split, logits[split], gold[split], labels, protected_label,
+                                            thresholds)
+            if results[split]["per_layer_accuracy"] != card["per_layer_accuracy"][split]:
+                mismatches.append(f"{split} per-layer accuracy {results[split]['per_layer_accuracy']} "
+                                  f"vs card {card['per_layer_accuracy'][split]}")
+            for p in policies:
+                for new, old in zip(results[split]["sweep"][p], card[_CARD_SWEEP_KEYS[p]][split]):
+                    if new["accuracy"] != old["accuracy"]:
+                        mismatches.append(f"{split} {p} S={old['threshold']}: accuracy {new['accuracy']} vs {old['accuracy']}")
+                    elif new["exit_histogram"] != old["exit_histogram"]:
+                        # Same accuracy, an input or two exiting one layer apart: a score within rounding of
+                        # the threshold (dev logits are recomputed from the re-exported weights, ~1e-5 away),
+                        # or a sweep written before exits.py clamped divergence at 0. Recorded, not refused.
+                        changed.append({"split": split, "policy": p, "threshold": old["threshold"],
+                                        "old_exit_histogram": old["exit_histogram"],
+                                        "new_exit_histogram": new["exit_histogram"]})
+        if mismatches:
+            raise RuntimeError(f"{model_dir}: recomputed accuracies differ from the card's ({len(mismatches)}): "
+                               + "; ".join(mismatches[:5]))
+        for c in changed:
+            print(f"note: {c['split']} {c['policy']} S={c['threshold']}: same accuracy, exit histogram "
+                  f"{c['old_exit_histogram']} -> {c['new_exit_histogram']}", file=sys.stderr)
+
+        rec = dict(card["recommended_threshold"])
+        for split in ("dev", "test"):
+            row = ev.sweep(logits[split], gold[split], [rec["value"]], rec["policy"], labels)[0]
+            if split == "dev":
+                rec["dev_classes"] = {k: row[k] for k in ev.CLASS_KEYS}
+            elif "test" in rec:
+                rec["test"] = row
+        calibrated = {}
+        dev_scores = {}
+        for policy, c in card.get(cal.CARD_KEY, {}).items():
+            scores = dev_scores.setdefault(policy, exits.exit_scores(logits["dev"], policy))
+            setting = exits.ExitSetting(policy, c["value"])
+            row = cal.evaluate_setting(logits["dev"], scores, gold["dev"], setting)
+            if row["exit_histogram"] != c["exit_histogram"]:
+                # A calibrated S is an observed dev score itself (calibrate's candidates), so an input sits
+                # exactly on it and ~1e-5 of logit drift can move it: recorded, the setting kept as chosen.
+                changed.append({"split": "dev", "policy": policy, "threshold": c["value"], "calibrated": True,
+                                "old_accuracy": c["dev_accuracy"], "new_accuracy": row["accuracy"],
+                                "old_exit_histogram": c["exit_histogram"], "new_exit_histogram": row["exit_histogram"]})
+                print(f"note: calibrated {policy} {c['value']}: dev accuracy {c['dev_accuracy']} -> {row['accuracy']}, "
+                      f"exit histogram {c['exit_histogram']} -> {row['exit_histogram']} (setting kept)", file=sys.stderr)
+            calibrated[policy] = {**c, **cal.setting_classes(logits["dev"], scores, gold["dev"], setting, labels)}
+        warnings = report_weak_labels(results["dev"]["per_layer_classes"][-1], min_label_recall)
+
+        out = model_dir / "eval"
+        for f in Path(tmp).iterdir():
+            shutil.copy2(f, out / f.name)
+    date = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    provenance = {"command": command, "date": date, "dev_file": str(dev_file), "dev_size": len(examples),
+                  "test": f"off-ramp logits of the {len(refs)} inputs of {REFERENCE_FILE}",
+                  "dev": "the exported model's off-ramp logits on dev_file",
+                  # Settings whose recomputed exit histogram differs from the card's old one (same accuracy):
+                  # sweep rows now hold the new one; calibrated entries keep their recorded figures and gain
+                  # per-class ones (dev_classes) from the recomputed logits, so see here where they differ.
+                  "changed_exit_histograms": changed}
+    evaluation_path = out / "evaluation.json"
+    evaluation = json.loads(evaluation_path.read_text()) if evaluation_path.exists() else {"labels": labels}
+    evaluation.update({"protected_label": protected_label, "min_label_recall": min_label_recall,
+                       "dev": {**evaluation.get("dev", {}), **results["dev"]},
+                       "test": {**evaluation.get("test", {}), **results["test"]},
+                       "recommended_threshold": rec, "warnings": warnings, "reevaluated": provenance})
+    _write_json(evaluation_path, evaluation)
+
+    new = {}
+    for key, value in card.items():   # same key order; the new keys go where export puts them
+        if key in ("protected_label", "warnings", "per_layer_classes", "reevaluated"):
+            continue
+        new[key] = value
+        if key == "label_order":
+            new["protected_label"], new["warnings"] = protected_label, warnings
+        if key == "per_layer_accuracy":
+            new["per_layer_classes"] = {s: results[s]["per_layer_classes"] for s in ("dev", "test")}
+    if "protected_label" not in new:
+        new["protected_label"], new["warnings"] = protected_label, warnings
+    new["recommended_threshold"] = rec
+    for p in policies:
+        new[_CARD_SWEEP_KEYS[p]] = {s: results[s]["sweep"][p] for s in ("dev", "test")}
+    if calibrated:
+        new[cal.CARD_KEY] = calibrated
+    new["reevaluated"] = provenance
+    cal.write_json_atomically(model_dir / CARD_FILE, new)
+    return new
 
 
 def _versions() -> dict:
