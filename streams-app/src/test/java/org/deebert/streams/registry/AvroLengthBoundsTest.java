@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Tiny records whose Avro body claims a huge length or item count: each must be refused as
  * LENGTH_EXCEEDS_RECORD before Avro allocates what it claims, while good records of any size still read.
- * The cases are the ones an outside test used to kill the service with OutOfMemoryError on a 512 MiB heap.
+ * Each of these killed a service without the check with OutOfMemoryError on a 512 MiB heap.
  */
 class AvroLengthBoundsTest {
 
@@ -36,7 +36,7 @@ class AvroLengthBoundsTest {
      */
     static Object[][] hostileBodies() {
         return new Object[][] {
-            // The outside test's reproduction, byte for byte: id "x", text "poison", then attributes with a block
+            // A reproduction as reported, byte for byte: id "x", text "poison", then attributes with a block
             // count of 2^30 (varint 80 80 80 80 08).
             {"map block count 2^30 (the reproduction)",
                 HexFormat.of().parseHex("02780c706f69736f6e000200008080808008026b0276")},

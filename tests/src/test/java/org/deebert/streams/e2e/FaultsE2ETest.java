@@ -30,18 +30,18 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Faults an outside test found in the packaged service, run as production runs it: a separate JVM with the
+ * Faults of the packaged service, run as production runs it: a separate JVM with the
  * heap the container image and Kubernetes manifests give it ({@value #SHIPPED_HEAP}, 25 % of a 2 GiB pod) and
  * {@code -XX:+ExitOnOutOfMemoryError}.
  * <ol>
- *   <li>Tiny records whose Avro body claims a huge string length or map block count used to exhaust that heap
- *       and kill the JVM (exit code 3), and every restart met the same record again. Each must now go to the
+ *   <li>Tiny records whose Avro body claims a huge string length or map block count would exhaust that heap
+ *       and kill the JVM (exit code 3), and every restart would meet the same record again. Each must now go to the
  *       dead-letter topic as {@code LENGTH_EXCEEDS_RECORD}, byte-identical, while the good events around them are
  *       classified and the process keeps running.</li>
  *   <li>A record whose classification killed the process twice, the second time alone, is listed with two strikes
  *       in the in-flight journal that the dead process left in {@code state.dir}: the restarted service must
  *       dead-letter it as {@code POISON_RECORD} without classifying it, instead of dying on it again.</li>
- *   <li>Deleting the output topic under the running service used to stall it silently with health UP. It must
+ *   <li>Deleting the output topic under the running service would otherwise stall it silently with health UP. It must
  *       now exit non-zero, so that an orchestrator restarts it.</li>
  * </ol>
  */
@@ -56,7 +56,7 @@ class FaultsE2ETest {
     private static final Map<String, String> HOSTILE_BODIES = new LinkedHashMap<>();
 
     static {
-        // The outside test's reproduction: attributes map block count 2^30.
+        // A reproduction as reported: attributes map block count 2^30.
         HOSTILE_BODIES.put("hostile/map-2^30", "02780c706f69736f6e000200008080808008026b0276");
         HOSTILE_BODIES.put("hostile/map-2^28", "02780c706f69736f6e000200008080808002026b027600");
         HOSTILE_BODIES.put("hostile/map-minus-2^30", "02780c706f69736f6e00020000ffffffff0708026b027600");

@@ -35,10 +35,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A Schema Registry that forgets its schemas and hands their ids out again (an in-memory registry restarted; a
- * registry restored from an old backup or migrated). The outside test that found this saw every good event
- * dead-lettered as UNDECODABLE_AVRO, with health UP, until the service was restarted: the producer's
- * {@code TextEvent} had been re-registered under the id the service had cached for its own
- * {@code ClassifiedEvent}. This test builds exactly that collision on a registry of its own, restarted empty.
+ * registry restored from an old backup or migrated). A cache that outlived that would decode the producer's
+ * re-registered {@code TextEvent} with the schema cached under the same id (the service's own
+ * {@code ClassifiedEvent}) and dead-letter every good event as UNDECODABLE_AVRO while health says UP. This test
+ * builds exactly that collision on a registry of its own, restarted empty.
  */
 @Timeout(600)
 class RegistryIdReuseE2ETest {
