@@ -1,4 +1,4 @@
-"""The SST-2 report (issue 8, item 5): DeeBERT's experiments (Xin et al. 2020, section 4) on one backbone,
+"""The SST-2 report: DeeBERT's experiments (Xin et al. 2020, section 4) on one backbone,
 with the runtime measured by the Java classifier, and the training-regime comparison of item 4.
 
 Inputs are the work directories that ``python -m deebert_export run`` leaves (``data/{dev,test}.jsonl``,
