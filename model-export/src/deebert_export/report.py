@@ -1,5 +1,5 @@
 """The SST-2 report: DeeBERT's experiments (Xin et al. 2020, section 4) on one backbone,
-with the runtime measured by the Java classifier, and the training-regime comparison of item 4.
+with the runtime measured by the Java classifier, and the comparison of the training regimes.
 
 Inputs are the work directories that ``python -m deebert_export run`` leaves (``data/{dev,test}.jsonl``,
 ``eval/{dev,test}_all_logits.npy``, ``train/train_config.json``) and, for the measured runtime, the
