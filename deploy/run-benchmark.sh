@@ -179,7 +179,9 @@ classifier() {  # $1 = batch sizes, $2 = thresholds, $3 = JSON file, $4 = log, $
   grep -E '^[0-9]+	' "$4" || true
 }
 sorted_list() { tr ',' '\n' <<<"$1" | sort -g -u | paste -sd, -; }
-echo "batch	S	events/s	mean_ms	p50_ms	p99_ms	exit_histogram	expected_saving	accuracy"
+# ClassifierBenchmark adds a <label>_recall column when the card names a protected_label.
+PROTECTED="$("$BPY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("protected_label") or "")' "$CARD")"
+echo "batch	S	events/s	mean_ms	p50_ms	p99_ms	exit_histogram	expected_saving	accuracy${PROTECTED:+	${PROTECTED}_recall}"
 classifier "$SWEEP_BATCHES" "$(sorted_list "0,$SWEEP,$CARD_S,0.7")" "$OUT/classifier-sweep.json" "$LOGS/classifier-sweep.log" \
   FLOAT32 --shadow-rates "$SHADOW_RATES" --shadow-batch 32 --shadow-rounds "$SHADOW_ROUNDS"
 grep '^shadow' "$LOGS/classifier-sweep.log" | grep -v '^shadow round' || true

@@ -18,11 +18,13 @@ def java(batch, s, eps, saving):
     """One classifier.json result (events/s, expected saving) with made-up latencies."""
     return {"batch": batch, "threshold": s, "events_per_s": eps, "mean_ms": 1000 * batch / eps,
             "p50_ms": 1000 * batch / eps, "p99_ms": 1.5 * 1000 * batch / eps,
-            "exit_histogram": [0, 0, 0, 0, 0, 10], "expected_saving": saving, "accuracy": 0.98, "seconds": 1.0}
+            "exit_histogram": [0, 0, 0, 0, 0, 10], "expected_saving": saving, "accuracy": 0.98, "protected_recall": 0.97,
+            "seconds": 1.0}
 
 
 def write_inputs(d: Path, stream: bool = True):
     classifier = {"model": "m", "model_version": "1", "device": "cpu()", "num_layers": 6, "texts": 10,
+                  "protected_label": "spam",
                   "policy": "ENTROPY", "threads": 2, "results": [
                       java(1, 0.0, 45.0, 0.0), java(1, CARD_S, 150.0, 0.7), java(1, 0.7, 250.0, 0.833),
                       java(32, 0.0, 60.0, 0.0), java(32, 0.02, 62.0, 0.1), java(32, 0.05, 90.0, 0.4),

@@ -36,7 +36,9 @@ import java.util.stream.DoubleStream;
  * Throughput and latency of {@link EarlyExitClassifier} per (batch size, threshold S), without Kafka.
  * For each combination it warms up, then classifies the texts in consecutive batches and prints
  * events/s, mean/p50/p99 latency per batch in ms, the exit histogram, the expected saving (DeeBERT
- * eq. 2, {@link ExpectedSaving}) and, when the texts carry a {@code label}, the accuracy.
+ * eq. 2, {@link ExpectedSaving}) and, when the texts carry a {@code label}, the accuracy and, when the model
+ * card names a {@code protected_label}, that label's recall (column {@code <label>_recall}, JSON
+ * {@code protected_recall}): accuracy alone hides a model that misses the class that matters.
  *
  * <p>With {@code --repeats K} every combination is measured K times, round-robin (all combinations
  * once, then all again, ...), so slow phases of a shared machine hit every combination alike; the line
@@ -120,7 +122,8 @@ public final class ClassifierBenchmark implements Callable<Integer> {
     private long shadowSeed;
 
     /** One measured pass over all texts with one (batch size, S). */
-    private record Run(double seconds, double eventsPerSecond, long[] histogram, int correct, List<Double> latenciesMs) {
+    private record Run(double seconds, double eventsPerSecond, long[] histogram, int correct, List<Double> latenciesMs,
+                       List<String> predicted) {
     }
 
     /** One (batch size, S) combination and its K runs. */
@@ -167,7 +170,9 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                     combinations.add(new Combination(batchSize, new ExitSetting(policy, s), new ArrayList<>()));
                 }
             }
-            System.out.println("batch\tS\tevents/s\tmean_ms\tp50_ms\tp99_ms\texit_histogram\texpected_saving\taccuracy");
+            String protectedLabel = classifier.modelCard().protectedLabel();
+            System.out.println("batch\tS\tevents/s\tmean_ms\tp50_ms\tp99_ms\texit_histogram\texpected_saving\taccuracy"
+                    + (protectedLabel == null ? "" : "\t" + protectedLabel + "_recall"));
             List<Map<String, Object>> results = new ArrayList<>();
             for (int round = 0; round < repeats; round++) {
                 if (repeats > 1) {
@@ -176,7 +181,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 for (Combination c : combinations) {
                     c.runs().add(run(classifier, texts, labels, c.batchSize(), c.setting()));
                     if (round == repeats - 1) {
-                        results.add(report(c, texts.size(), labelled));
+                        results.add(report(c, labels, labelled, protectedLabel));
                     }
                 }
             }
@@ -192,6 +197,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 root.put("precision", classifier.precision().name());
                 root.put("threads", threads(System.getenv()));
                 root.put("repeats", repeats);
+                root.put("protected_label", protectedLabel);
                 root.put("results", results);
                 if (shadow != null) {
                     root.put("shadow", shadow);
@@ -210,6 +216,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         }
         long[] histogram = new long[classifier.numLayers()];
         List<Double> latencies = new ArrayList<>();
+        List<String> predicted = new ArrayList<>(texts.size());
         int correct = 0;
         long start = System.nanoTime();
         for (int from = 0; from < texts.size(); from += batchSize) {
@@ -220,13 +227,14 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 histogram[i] += result.stats().exitHistogram()[i];
             }
             for (int i = from; i < to; i++) {
+                predicted.add(result.classifications().get(i - from).label());
                 if (result.classifications().get(i - from).label().equals(labels.get(i))) {
                     correct++;
                 }
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new Run(seconds, texts.size() / seconds, histogram, correct, latencies);
+        return new Run(seconds, texts.size() / seconds, histogram, correct, latencies, predicted);
     }
 
     /**
@@ -372,8 +380,35 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         return new ShadowRun(seconds, layerRows, shadowLayerRows, histogram);
     }
 
+    /**
+     * The protected label's recall: of the texts whose gold label is it, the share predicted as it.
+     *
+     * @param protectedLabel the model card's protected label, or null
+     * @param predicted      predicted label per text
+     * @param gold           gold label per text (null when unknown), same order
+     * @return the recall in [0, 1]; null when the label is null or no text's gold label is it
+     */
+    static Double protectedRecall(String protectedLabel, List<String> predicted, List<String> gold) {
+        if (protectedLabel == null) {
+            return null;
+        }
+        int relevant = 0;
+        int found = 0;
+        for (int i = 0; i < gold.size(); i++) {
+            if (protectedLabel.equals(gold.get(i))) {
+                relevant++;
+                if (protectedLabel.equals(predicted.get(i))) {
+                    found++;
+                }
+            }
+        }
+        return relevant == 0 ? null : (double) found / relevant;
+    }
+
     /** Prints the combination's line (its median run, pooled latencies) and returns its JSON entry. */
-    private static Map<String, Object> report(Combination c, int texts, boolean labelled) {
+    private static Map<String, Object> report(Combination c, List<String> labels, boolean labelled,
+            String protectedLabel) {
+        int texts = labels.size();
         double[] rates = c.runs().stream().mapToDouble(Run::eventsPerSecond).toArray();
         Run median = c.runs().get(BenchmarkStats.medianIndex(rates));
         List<Double> pooled = new ArrayList<>();
@@ -382,10 +417,12 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 pooled.stream().mapToDouble(Double::doubleValue).toArray());
         double saving = ExpectedSaving.expectedSaving(median.histogram());
         Double accuracy = labelled ? (double) median.correct() / texts : null;
-        System.out.printf(Locale.ROOT, "%d\t%.4f\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t%.4f\t%s%n", c.batchSize(),
+        // From the same median run as the accuracy, so the two figures describe one pass over the texts.
+        Double recall = labelled ? protectedRecall(protectedLabel, median.predicted(), labels) : null;
+        System.out.printf(Locale.ROOT, "%d\t%.4f\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t%.4f\t%s%s%n", c.batchSize(),
                 c.setting().threshold(), median.eventsPerSecond(), latency.meanMs(), latency.p50Ms(), latency.p99Ms(),
-                Arrays.toString(median.histogram()), saving,
-                accuracy != null ? String.format(Locale.ROOT, "%.4f", accuracy) : "n/a");
+                Arrays.toString(median.histogram()), saving, fourDecimals(accuracy),
+                protectedLabel == null ? "" : "\t" + fourDecimals(recall));
         Map<String, Object> entry = new LinkedHashMap<>();
         entry.put("batch", c.batchSize());
         entry.put("threshold", c.setting().threshold());
@@ -396,9 +433,14 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         entry.put("exit_histogram", median.histogram());
         entry.put("expected_saving", saving);
         entry.put("accuracy", accuracy);
+        entry.put("protected_recall", recall);
         entry.put("seconds", median.seconds());
         entry.put("events_per_s_runs", rates);
         return entry;
+    }
+
+    private static String fourDecimals(Double v) {
+        return v != null ? String.format(Locale.ROOT, "%.4f", v) : "n/a";
     }
 
     /**

@@ -3,9 +3,14 @@ package org.deebert.streams.benchmark;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The shadow measurement's small helpers (the measurement itself needs a model; deploy/run-benchmark.sh runs it). */
+/**
+ * The shadow measurement's and the protected recall's small helpers (the measurement itself needs a model;
+ * deploy/run-benchmark.sh runs it).
+ */
 class ClassifierBenchmarkShadowTest {
 
     @Test
@@ -22,5 +27,24 @@ class ClassifierBenchmarkShadowTest {
                 .isCloseTo(1.7331081081081081, within(1e-12));
         assertThat(ClassifierBenchmark.meanExitLayer(new long[] {0, 0, 5})).isEqualTo(3.0);
         assertThat(ClassifierBenchmark.meanExitLayer(new long[3])).isZero();
+    }
+
+    @Test
+    void protectedRecallIsTheShareOfGoldProtectedTextsPredictedAsIt() {
+        // Gold spam: 0, 2, 3 (one missed); text 1 is a false alarm (hurts accuracy, not recall); text 4 has no label.
+        List<String> predicted = List.of("spam", "spam", "ham", "spam", "spam");
+        List<String> gold = Arrays.asList("spam", "ham", "spam", "spam", null);
+
+        assertThat(ClassifierBenchmark.protectedRecall("spam", predicted, gold)).isCloseTo(2.0 / 3, within(1e-12));
+        assertThat(ClassifierBenchmark.protectedRecall("ham", predicted, gold)).isZero();
+    }
+
+    @Test
+    void protectedRecallIsNullWithoutALabelOrWithoutGoldTextsOfIt() {
+        List<String> predicted = List.of("ham", "spam");
+        List<String> gold = List.of("ham", "ham");
+
+        assertThat(ClassifierBenchmark.protectedRecall(null, predicted, gold)).isNull();
+        assertThat(ClassifierBenchmark.protectedRecall("spam", predicted, gold)).isNull();
     }
 }

@@ -34,6 +34,10 @@ import java.util.Map;
  * @param calibrated           policy name -> the cheapest setting within an accuracy budget on dev, written by
  *                             {@code python -m deebert_export calibrate}; empty when the card has none. Only
  *                             {@code policy} and {@code value} are read (budget, accuracies, date are provenance)
+ * @param protectedLabel       the label whose recall the product reports beside accuracy (e.g. {@code spam}: a
+ *                             missed spam costs more than a misrouted ham), written by {@code calibrate} or
+ *                             {@code reevaluate --protect-label}; null when the card names none. Loading the model
+ *                             checks that it is one of {@code labels}; see {@link #checkedProtectedLabel()}
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ModelCard(
@@ -50,7 +54,8 @@ public record ModelCard(
         @JsonProperty("tag") String tag,
         @JsonProperty("signatures") Map<String, Signature> signatures,
         @JsonProperty("recommended_threshold") RecommendedThreshold recommendedThreshold,
-        @JsonProperty("calibrated") Map<String, RecommendedThreshold> calibrated) {
+        @JsonProperty("calibrated") Map<String, RecommendedThreshold> calibrated,
+        @JsonProperty("protected_label") String protectedLabel) {
 
     /** The only card format this runtime reads. */
     public static final int FORMAT_VERSION = 1;
@@ -92,6 +97,21 @@ public record ModelCard(
      */
     public boolean textPair() {
         return input != null && input.textPair();
+    }
+
+    /**
+     * The card's protected label, checked against its labels, for callers that read the card without
+     * loading the model (the demo, the benchmark).
+     *
+     * @return the protected label, or null when the card names none
+     * @throws IllegalArgumentException if the card names a protected label that is not one of its labels
+     */
+    public String checkedProtectedLabel() {
+        if (protectedLabel != null && !labels.contains(protectedLabel)) {
+            throw new IllegalArgumentException("model card of " + name + " names protected_label " + protectedLabel
+                    + " but its labels are " + labels);
+        }
+        return protectedLabel;
     }
 
     /**

@@ -64,6 +64,11 @@ final class ModelCardValidator {
         } catch (IllegalArgumentException e) {
             problems.add("model card's recommended_threshold is unusable: " + e.getMessage());
         }
+        try {
+            card.checkedProtectedLabel();
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
         throwIfAny(problems);
     }
 

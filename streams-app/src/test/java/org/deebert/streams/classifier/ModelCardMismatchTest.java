@@ -130,6 +130,36 @@ class ModelCardMismatchTest {
     }
 
     @Test
+    void readsTheProtectedLabelOfTheDefaultModelAndNoneFromACardWithoutIt() {
+        ModelCard defaultCard = ModelCard.read(Path.of("..", "model-export", "models", "deebert-spamassassin-minilm-l6"));
+        assertThat(defaultCard.protectedLabel()).isEqualTo("spam");
+        assertThat(defaultCard.checkedProtectedLabel()).isEqualTo("spam");
+        // The tiny model's card predates protected_label.
+        ModelCard tiny = ModelCard.read(TinyModel.dir());
+        assertThat(tiny.protectedLabel()).isNull();
+        assertThat(tiny.checkedProtectedLabel()).isNull();
+    }
+
+    @Test
+    void loadsACardWhoseProtectedLabelIsOneOfItsLabels() throws IOException {
+        Path dir = copyWithEditedCard(card -> ((ObjectNode) card).put("protected_label", "spam"));
+        try (EarlyExitClassifier classifier = EarlyExitClassifier.load(dir, CPU)) {
+            assertThat(classifier.modelCard().protectedLabel()).isEqualTo("spam");
+        }
+    }
+
+    @Test
+    void rejectsAProtectedLabelThatIsNotOneOfTheLabelsNamingIt() throws IOException {
+        Path dir = copyWithEditedCard(card -> ((ObjectNode) card).put("protected_label", "phishing"));
+        assertThatThrownBy(() -> ModelCard.read(dir).checkedProtectedLabel())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("names protected_label phishing but its labels are [ham, spam]");
+        assertThatThrownBy(() -> EarlyExitClassifier.load(dir, CPU))
+                .isInstanceOf(ModelCardMismatchException.class)
+                .hasMessageContaining("names protected_label phishing but its labels are [ham, spam]");
+    }
+
+    @Test
     void rejectsMissingTokenizerFile() throws IOException {
         Path dir = copyWithEditedCard(card -> { });
         Files.delete(dir.resolve(ModelCard.read(dir).tokenizer()));

@@ -164,9 +164,12 @@ public final class Demo implements Callable<Integer> {
         }
         List<DemoEvents.LabelledText> texts;
         ExitSetting recommended;
+        String protectedLabel;
         try {
             texts = DemoEvents.read(eventsFile, limit);
-            recommended = ModelCard.read(model).recommendedSetting();
+            ModelCard card = ModelCard.read(model);
+            recommended = card.recommendedSetting();
+            protectedLabel = card.checkedProtectedLabel();
         } catch (IllegalArgumentException | UncheckedIOException e) {
             return usage(e.getMessage());
         }
@@ -202,7 +205,7 @@ public final class Demo implements Callable<Integer> {
         }, "deebert-demo-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            return run(root, model, eventsFile, texts, recommended, initialS);
+            return run(root, model, eventsFile, texts, recommended, initialS, protectedLabel);
         } catch (InterruptedException | InterruptException e) {
             System.err.println("demo interrupted");
             return 1;
@@ -222,7 +225,7 @@ public final class Demo implements Callable<Integer> {
     }
 
     private int run(Path root, Path model, Path eventsFile, List<DemoEvents.LabelledText> texts, ExitSetting recommended,
-                    double initialS) throws InterruptedException {
+                    double initialS, String protectedLabel) throws InterruptedException {
         Path stateDir = createTempDirectory();
         System.out.println("Starting Kafka (in-process) and the Schema Registry (child process)...");
         try (EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker().start();
@@ -249,7 +252,7 @@ public final class Demo implements Callable<Integer> {
                 service.start();
 
                 DemoTally tally = new DemoTally(DemoEvents.trueLabels(texts), Set.of(DemoProducer.MALFORMED_KEY),
-                        service.pool().numLayers(), initialS, switchThreshold);
+                        service.pool().numLayers(), initialS, switchThreshold, protectedLabel);
                 Topics clientTopics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
                 CountDownLatch switched = new CountDownLatch(1);
                 DemoProducer producer = new DemoProducer(settings.clientProperties(), clientTopics, texts, firstHalf, rate, switched);

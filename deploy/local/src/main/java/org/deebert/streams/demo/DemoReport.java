@@ -16,7 +16,8 @@ import org.deebert.streams.classifier.ExpectedSaving;
 
 /**
  * Turns the demo's {@link DemoTally} into text for the terminal (a live line, the summary table) and
- * into JSON. Never includes message text.
+ * into JSON. Never includes message text. When the model card names a protected label, its recall is
+ * reported beside every accuracy: a model can keep its accuracy while missing the class that matters.
  */
 final class DemoReport {
 
@@ -65,25 +66,35 @@ final class DemoReport {
         b.append(String.format(Locale.ROOT, "SUMMARY: model %s %s (%d layers, %s), %d events from %s, batch size %d, input rate %s%n",
                 run.modelName(), run.modelVersion(), run.numLayers(), run.device(), run.events(), run.eventsFile(),
                 run.batchSize(), run.rate() > 0 ? run.rate() + " events/s" : "unlimited"));
-        b.append(String.format(Locale.ROOT, "  %-7s %9s  %-13s %6s %9s  %-28s %7s %9s %9s %6s%n", "phase", "S (nats)", "S source",
-                "events", "accuracy", "exit layers 1.." + run.numLayers(), "saving", "events/s", "ms/event", "batch"));
+        String label = tally.protectedLabel();
+        // The recall column is as wide as its header ("spam recall"), and absent when the card names no label.
+        String recallHeader = label == null ? "" : " " + label + " recall";
+        String recallCell = label == null ? "" : " %" + (recallHeader.length() - 1) + "s";
+        b.append(String.format(Locale.ROOT, "  %-7s %9s  %-13s %6s %9s%s  %-28s %7s %9s %9s %6s%n", "phase", "S (nats)", "S source",
+                "events", "accuracy", recallHeader, "exit layers 1.." + run.numLayers(), "saving", "events/s", "ms/event",
+                "batch"));
         List<PhaseStats> phases = new ArrayList<>(List.of(tally.before(), tally.after()));
         if (tally.other().events() > 0) {
             phases.add(tally.other());
         }
         for (PhaseStats p : phases) {
-            b.append(String.format(Locale.ROOT, "  %-7s %9.4f  %-13s %6d %9s  %-28s %7s %9s %9s %6s%n", p.name(), p.threshold(),
+            b.append(String.format(Locale.ROOT, "  %-7s %9.4f  %-13s %6d %9s%s  %-28s %7s %9s %9s %6s%n", p.name(), p.threshold(),
                     p.thresholdSource() == null ? "-" : p.thresholdSource(), p.events(), number(p.accuracy(), 4),
+                    label == null ? "" : String.format(Locale.ROOT, recallCell, number(p.protectedRecall(), 4)),
                     histogram(p.exitHistogram()), number(p.expectedSaving(), 3), number(p.eventsPerSecond(), 1),
                     number(p.meanClassifierMs(), 1), number(p.meanBatchSize(), 1)));
         }
-        b.append(String.format(Locale.ROOT, "  overall: %d classified, accuracy %s, exit layers %s, expected saving %s%n",
-                tally.classifiedCount(), number(tally.accuracy(), 4), histogram(tally.exitHistogram()),
+        b.append(String.format(Locale.ROOT, "  overall: %d classified, accuracy %s%s, exit layers %s, expected saving %s%n",
+                tally.classifiedCount(), number(tally.accuracy(), 4),
+                label == null ? "" : ", " + label + " recall " + number(tally.protectedRecall(), 4), histogram(tally.exitHistogram()),
                 number(ExpectedSaving.expectedSaving(tally.exitHistogram()), 3)));
         b.append(String.format(Locale.ROOT, "  dead letters: %d %s (1 deliberately malformed record sent; %d events from the file)%n",
                 tally.deadLetters(), tally.deadLetterCodes(), tally.deadLetteredEvents()));
         b.append("  saving = DeeBERT expected saving (1 - layers run / all layers); events/s = wall clock from the")
-                .append(" events' processed_at;\n  ms/event = classifier time per event; batch = mean size of the batch an event was classified in");
+                .append(" events' processed_at;\n")
+                .append(label == null ? "" : "  " + label + " recall = share of the events labelled " + label
+                        + " that were classified as " + label + " (n/a: none);\n")
+                .append("  ms/event = classifier time per event; batch = mean size of the batch an event was classified in");
         if (tally.duplicates() > 0 || tally.unexpected() > 0) {
             b.append(String.format(Locale.ROOT, "%n  WARNING: %d duplicate and %d unexpected records", tally.duplicates(),
                     tally.unexpected()));
@@ -94,7 +105,8 @@ final class DemoReport {
     /**
      * @param run   what ran
      * @param tally the final counts
-     * @return the summary as a JSON-ready map (NaN becomes null)
+     * @return the summary as a JSON-ready map (NaN becomes null); {@code protected_label} and
+     *     {@code protected_recall} (overall and per phase) are null when the card names no protected label
      */
     static Map<String, Object> summaryJson(Run run, DemoTally tally) {
         Map<String, Object> root = new LinkedHashMap<>();
@@ -119,6 +131,7 @@ final class DemoReport {
             m.put("threshold_source", p.thresholdSource());
             m.put("events", p.events());
             m.put("accuracy", finite(p.accuracy()));
+            m.put("protected_recall", finite(p.protectedRecall()));
             m.put("exit_histogram", p.exitHistogram());
             m.put("expected_saving", finite(p.expectedSaving()));
             m.put("events_per_s", finite(p.eventsPerSecond()));
@@ -129,6 +142,8 @@ final class DemoReport {
         root.put("phases", phases);
         root.put("classified", tally.classifiedCount());
         root.put("accuracy", finite(tally.accuracy()));
+        root.put("protected_label", tally.protectedLabel());
+        root.put("protected_recall", finite(tally.protectedRecall()));
         root.put("exit_histogram", tally.exitHistogram());
         root.put("expected_saving", ExpectedSaving.expectedSaving(tally.exitHistogram()));
         root.put("dead_letters", tally.deadLetters());

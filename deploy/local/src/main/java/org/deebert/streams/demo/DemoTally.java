@@ -17,6 +17,7 @@ import org.deebert.streams.schema.ClassifiedEvent;
 final class DemoTally {
 
     private final Map<String, String> trueLabels;
+    private final String protectedLabel;
     private final Set<String> expectedKeys;
     private final Set<String> accountedKeys = new HashSet<>();
     private final PhaseStats before;
@@ -26,6 +27,8 @@ final class DemoTally {
     private final Map<String, Long> deadLetterCodes = new TreeMap<>();
     private long classified;
     private long correct;
+    private long protectedGold;
+    private long protectedFound;
     private long deadLetters;
     private long deadLetteredEvents;
     private long duplicates;
@@ -40,13 +43,17 @@ final class DemoTally {
      * @param numLayers  number of layers (off-ramps) of the model
      * @param initialS   S in nats of the first phase
      * @param switchS    S in nats of the second phase; must differ from {@code initialS}
+     * @param protectedLabel the model card's protected label, whose recall is reported beside accuracy; null when
+     *                   the card names none
      * @throws IllegalArgumentException if the two thresholds are equal (the phases could not be told apart)
      */
-    DemoTally(Map<String, String> trueLabels, Set<String> extraKeys, int numLayers, double initialS, double switchS) {
+    DemoTally(Map<String, String> trueLabels, Set<String> extraKeys, int numLayers, double initialS, double switchS,
+              String protectedLabel) {
         if (Double.compare(initialS, switchS) == 0) {
             throw new IllegalArgumentException("the initial and the switch threshold must differ, both are S=" + initialS);
         }
         this.trueLabels = Map.copyOf(trueLabels);
+        this.protectedLabel = protectedLabel;
         this.expectedKeys = new HashSet<>(trueLabels.keySet());
         this.expectedKeys.addAll(extraKeys);
         this.before = new PhaseStats("before", initialS, numLayers);
@@ -71,10 +78,17 @@ final class DemoTally {
         if (isCorrect) {
             correct++;
         }
+        boolean isProtectedGold = protectedLabel != null && protectedLabel.equals(trueLabels.get(key));
+        if (isProtectedGold) {
+            protectedGold++;
+            if (isCorrect) {
+                protectedFound++;
+            }
+        }
         exitHistogram[event.getExitLayer() - 1]++;
         latestThreshold = event.getThreshold();
         latestSource = event.getThresholdSource();
-        phaseOf(event.getThreshold()).add(event.getExitLayer(), isCorrect, event.getThresholdSource(),
+        phaseOf(event.getThreshold()).add(event.getExitLayer(), isCorrect, isProtectedGold, event.getThresholdSource(),
                 event.getProcessedAt().toEpochMilli(), event.getProcessingTimeMs(), event.getBatchSize());
         return true;
     }
@@ -143,6 +157,20 @@ final class DemoTally {
     /** @return share of classified events with the true label, all phases; NaN when none */
     double accuracy() {
         return classified == 0 ? Double.NaN : (double) correct / classified;
+    }
+
+    /** @return the model card's protected label; null when it names none */
+    String protectedLabel() {
+        return protectedLabel;
+    }
+
+    /**
+     * @return the protected label's recall over all phases: classified events whose true label is the protected one
+     *     and that were classified as it, divided by classified events whose true label is it; NaN when there are
+     *     none or the card names no protected label
+     */
+    double protectedRecall() {
+        return protectedGold == 0 ? Double.NaN : (double) protectedFound / protectedGold;
     }
 
     /** @return exit-layer histogram of all classified events, index 0 = layer 1 */

@@ -5,7 +5,8 @@ import org.deebert.streams.classifier.ExpectedSaving;
 
 /**
  * What the demo measured for the events classified under one threshold S: count, accuracy against the
- * true labels, exit-layer histogram, expected saving and throughput. Not thread-safe (the demo's main
+ * true labels, the protected label's recall (accuracy alone hides a class the model misses), exit-layer
+ * histogram, expected saving and throughput. Not thread-safe (the demo's main
  * thread owns it).
  */
 final class PhaseStats {
@@ -16,6 +17,8 @@ final class PhaseStats {
     private String thresholdSource;
     private long events;
     private long correct;
+    private long protectedGold;
+    private long protectedFound;
     private long firstProcessedAtMs = Long.MAX_VALUE;
     private long lastProcessedAtMs = Long.MIN_VALUE;
     private long eventsAtFirstProcessedAt;
@@ -36,14 +39,15 @@ final class PhaseStats {
     /**
      * @param exitLayer        1-based layer the event left at
      * @param isCorrect        whether the predicted label is the true label
+     * @param protectedGold    whether the true label is the model card's protected label (false when it names none)
      * @param thresholdSource  {@code model-card} or {@code control-topic}, from the classified event
      * @param processedAtMs    when its batch finished, ms since the epoch
      * @param processingTimeMs its share of the batch's classifier time, ms
      * @param batchSize        events in its batch
      * @throws IllegalArgumentException if the exit layer is outside 1..numLayers
      */
-    void add(int exitLayer, boolean isCorrect, String thresholdSource, long processedAtMs, double processingTimeMs,
-             int batchSize) {
+    void add(int exitLayer, boolean isCorrect, boolean protectedGold, String thresholdSource, long processedAtMs,
+             double processingTimeMs, int batchSize) {
         if (exitLayer < 1 || exitLayer > exitHistogram.length) {
             throw new IllegalArgumentException("exit layer " + exitLayer + " outside 1.." + exitHistogram.length);
         }
@@ -51,6 +55,12 @@ final class PhaseStats {
         events++;
         if (isCorrect) {
             correct++;
+        }
+        if (protectedGold) {
+            this.protectedGold++;
+            if (isCorrect) {
+                protectedFound++;
+            }
         }
         if (this.thresholdSource == null) {
             this.thresholdSource = thresholdSource;
@@ -90,6 +100,14 @@ final class PhaseStats {
     /** @return share of events whose predicted label is the true one; NaN when there are none */
     double accuracy() {
         return events == 0 ? Double.NaN : (double) correct / events;
+    }
+
+    /**
+     * @return share of events whose true label is the protected one that were classified as it (its recall);
+     *     NaN when there are none, or the card names no protected label
+     */
+    double protectedRecall() {
+        return protectedGold == 0 ? Double.NaN : (double) protectedFound / protectedGold;
     }
 
     /** @return a copy of the histogram, index 0 = layer 1 */

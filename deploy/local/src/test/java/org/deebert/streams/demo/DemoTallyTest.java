@@ -18,7 +18,8 @@ class DemoTallyTest {
     private static final double SWITCH_S = 0.0;
 
     private static DemoTally tally() {
-        return new DemoTally(Map.of("a", "spam", "b", "ham", "c", "spam", "d", "ham"), Set.of("bad"), 3, INITIAL_S, SWITCH_S);
+        return new DemoTally(Map.of("a", "spam", "b", "ham", "c", "spam", "d", "ham"), Set.of("bad"), 3, INITIAL_S, SWITCH_S,
+                "spam");
     }
 
     @Test
@@ -47,6 +48,35 @@ class DemoTallyTest {
         assertThat(tally.other().events()).isZero();
         assertThat(tally.accuracy()).isEqualTo(2.0 / 3);
         assertThat(tally.exitHistogram()).containsExactly(1, 1, 1);
+    }
+
+    @Test
+    void measuresTheProtectedLabelsRecallPerPhaseAndOverall() {
+        // Gold: a, c, e, f spam; b, d ham. Before: a found, c missed, b a false alarm (hurts accuracy, not recall).
+        // After: e and f found. Recall before 1/2, after 2/2, overall 3/4; accuracy overall 3/5.
+        DemoTally tally = new DemoTally(Map.of("a", "spam", "b", "ham", "c", "spam", "d", "ham", "e", "spam", "f", "spam"),
+                Set.of(), 3, INITIAL_S, SWITCH_S, "spam");
+        tally.classified("a", event("a", "spam", 1, INITIAL_S, "model-card", 1_000, 1.0));
+        tally.classified("b", event("b", "spam", 1, INITIAL_S, "model-card", 1_000, 1.0));
+        tally.classified("c", event("c", "ham", 1, INITIAL_S, "model-card", 1_000, 1.0));
+        tally.classified("e", event("e", "spam", 2, SWITCH_S, "control-topic", 2_000, 1.0));
+        tally.classified("f", event("f", "spam", 2, SWITCH_S, "control-topic", 2_000, 1.0));
+
+        assertThat(tally.protectedLabel()).isEqualTo("spam");
+        assertThat(tally.before().protectedRecall()).isEqualTo(0.5);
+        assertThat(tally.after().protectedRecall()).isEqualTo(1.0);
+        assertThat(tally.protectedRecall()).isEqualTo(0.75);
+        assertThat(tally.accuracy()).isEqualTo(3.0 / 5);
+        assertThat(tally.other().protectedRecall()).isNaN();
+    }
+
+    @Test
+    void hasNoProtectedRecallWhenTheCardNamesNoLabel() {
+        DemoTally tally = new DemoTally(Map.of("a", "spam", "b", "ham"), Set.of(), 3, INITIAL_S, SWITCH_S, null);
+        tally.classified("a", event("a", "spam", 1, INITIAL_S, "model-card", 1_000, 1.0));
+
+        assertThat(tally.protectedRecall()).isNaN();
+        assertThat(tally.before().protectedRecall()).isNaN();
     }
 
     @Test
@@ -93,7 +123,7 @@ class DemoTallyTest {
 
     @Test
     void refusesEqualThresholdsBecauseThePhasesCouldNotBeToldApart() {
-        assertThatThrownBy(() -> new DemoTally(Map.of("a", "ham"), Set.of(), 3, 0.1, 0.1))
+        assertThatThrownBy(() -> new DemoTally(Map.of("a", "ham"), Set.of(), 3, 0.1, 0.1, null))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
@@ -101,10 +131,10 @@ class DemoTallyTest {
     void measuresEventsPerSecondFromTheEndOfTheFirstBatchToTheEndOfTheLast() {
         PhaseStats phase = new PhaseStats("before", INITIAL_S, 2);
         // Two batches of two: the first finishes at t=1000 ms, the second at t=1500 ms.
-        phase.add(1, true, "model-card", 1_000, 1.0, 2);
-        phase.add(1, true, "model-card", 1_000, 1.0, 2);
-        phase.add(2, true, "model-card", 1_500, 1.0, 2);
-        phase.add(2, true, "model-card", 1_500, 1.0, 2);
+        phase.add(1, true, false, "model-card", 1_000, 1.0, 2);
+        phase.add(1, true, false, "model-card", 1_000, 1.0, 2);
+        phase.add(2, true, false, "model-card", 1_500, 1.0, 2);
+        phase.add(2, true, false, "model-card", 1_500, 1.0, 2);
 
         // Two events finished within the 0.5 s after the first batch.
         assertThat(phase.eventsPerSecond()).isEqualTo(4.0);
@@ -113,12 +143,12 @@ class DemoTallyTest {
     @Test
     void hasNoThroughputForASingleBatch() {
         PhaseStats phase = new PhaseStats("after", SWITCH_S, 2);
-        phase.add(2, true, "control-topic", 1_000, 1.0, 2);
+        phase.add(2, true, false, "control-topic", 1_000, 1.0, 2);
 
         assertThat(phase.eventsPerSecond()).isNaN();
     }
 
-    private static ClassifiedEvent event(String id, String label, int exitLayer, double s, String source, long processedAtMs,
+    static ClassifiedEvent event(String id, String label, int exitLayer, double s, String source, long processedAtMs,
                                          double processingMs) {
         return ClassifiedEvent.newBuilder()
                 .setId(id).setText("").setLabel(label).setLabelIndex(label.equals("spam") ? 1 : 0)
