@@ -71,8 +71,8 @@ class FaultsE2ETest {
     void hostileLengthsAreDeadLetteredOnTheShippedHeapAndADeletedOutputTopicEndsTheProcess() throws Exception {
         ReferenceEmails references = ReferenceEmails.load();
         List<Email> emails = references.spread(8);
-        Map<String, TextEvent> before = events("good-before/", emails.subList(0, 4));
-        Map<String, TextEvent> after = events("good-after/", emails.subList(4, 8));
+        Map<String, TextEvent> before = RunningClassifier.events("good-before/", emails.subList(0, 4));
+        Map<String, TextEvent> after = RunningClassifier.events("good-after/", emails.subList(4, 8));
 
         try (ServiceTopics topics = new ServiceTopics("faults", SharedInfrastructure.broker(), SharedInfrastructure.registry(),
                 1, Map.of())) {
@@ -141,11 +141,4 @@ class FaultsE2ETest {
         }
     }
 
-    private static Map<String, TextEvent> events(String prefix, List<Email> emails) {
-        Map<String, TextEvent> events = new LinkedHashMap<>();
-        for (Email e : emails) {
-            events.put(prefix + e.id(), RunningClassifier.event(prefix + e.id(), e.text()));
-        }
-        return events;
-    }
 }

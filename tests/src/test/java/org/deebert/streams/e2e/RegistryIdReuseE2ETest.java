@@ -52,8 +52,8 @@ class RegistryIdReuseE2ETest {
     void aRegistryThatReassignsIdsDegradesTheServiceWhichRecoversWithoutDeadLetteringGoodEvents() throws Exception {
         ReferenceEmails references = ReferenceEmails.load();
         List<Email> emails = references.spread(8);
-        Map<String, TextEvent> before = events("before/", emails.subList(0, 4));
-        Map<String, TextEvent> after = events("after/", emails.subList(4, 8));
+        Map<String, TextEvent> before = RunningClassifier.events("before/", emails.subList(0, 4));
+        Map<String, TextEvent> after = RunningClassifier.events("after/", emails.subList(4, 8));
 
         try (SchemaRegistryServer registry = new SchemaRegistryServer(SharedInfrastructure.repoRoot()).start();
              ServiceTopics topics = new ServiceTopics("registry-reuse", SharedInfrastructure.broker(), registry, 1, Map.of())) {
@@ -147,11 +147,4 @@ class RegistryIdReuseE2ETest {
         }
     }
 
-    private static Map<String, TextEvent> events(String prefix, List<Email> emails) {
-        Map<String, TextEvent> events = new LinkedHashMap<>();
-        for (Email e : emails) {
-            events.put(prefix + e.id(), RunningClassifier.event(prefix + e.id(), e.text()));
-        }
-        return events;
-    }
 }

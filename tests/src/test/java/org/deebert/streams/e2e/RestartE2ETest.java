@@ -63,9 +63,9 @@ class RestartE2ETest {
     void aRestartedInstanceResumesWithoutWaitingOutTheSessionAfterSigtermAndAfterKill9() throws Exception {
         ReferenceEmails references = ReferenceEmails.load();
         List<Email> emails = references.spread(3 * EVENTS_PER_RUN);
-        Map<String, TextEvent> first = events("run1/", emails.subList(0, EVENTS_PER_RUN));
-        Map<String, TextEvent> second = events("run2/", emails.subList(EVENTS_PER_RUN, 2 * EVENTS_PER_RUN));
-        Map<String, TextEvent> third = events("run3/", emails.subList(2 * EVENTS_PER_RUN, 3 * EVENTS_PER_RUN));
+        Map<String, TextEvent> first = RunningClassifier.events("run1/", emails.subList(0, EVENTS_PER_RUN));
+        Map<String, TextEvent> second = RunningClassifier.events("run2/", emails.subList(EVENTS_PER_RUN, 2 * EVENTS_PER_RUN));
+        Map<String, TextEvent> third = RunningClassifier.events("run3/", emails.subList(2 * EVENTS_PER_RUN, 3 * EVENTS_PER_RUN));
 
         try (ServiceTopics topics = new ServiceTopics("restart", SharedInfrastructure.broker(), SharedInfrastructure.registry(),
                 2, Map.of())) {
@@ -140,11 +140,4 @@ class RestartE2ETest {
         }
     }
 
-    private static Map<String, TextEvent> events(String prefix, List<Email> emails) {
-        Map<String, TextEvent> events = new LinkedHashMap<>();
-        for (Email e : emails) {
-            events.put(prefix + e.id(), RunningClassifier.event(prefix + e.id(), e.text()));
-        }
-        return events;
-    }
 }

@@ -86,7 +86,7 @@ class SecurityE2ETest {
 
             try (ServiceProcess service = ServiceProcess.start("secure-service", settings, tempDir, "768m")) {
                 // Given: the service, logged in as deebert-service over SASL_SSL, classifies events.
-                Map<String, TextEvent> batch1 = events("b1/", emails.subList(0, BATCH));
+                Map<String, TextEvent> batch1 = RunningClassifier.events("b1/", emails.subList(0, BATCH));
                 topics.produce(List.copyOf(batch1.values()));
                 Map<String, List<ConsumerRecord<byte[], byte[]>>> out1 = awaitOutputs(topics, batch1.keySet(), service);
                 ClassifiedEvent sample = topics.decode(out1.get(batch1.keySet().iterator().next()).get(0).value());
@@ -103,7 +103,7 @@ class SecurityE2ETest {
                 // Then: an authorization failure, nothing on the control topic, and S unchanged in new outputs.
                 assertThat(ro).as("exit code of operator-ro's set-threshold; stderr: %s", roErr).isNotZero();
                 assertThat(roErr.toString()).contains("TopicAuthorizationException");
-                Map<String, TextEvent> batch2 = events("b2/", emails.subList(BATCH, 2 * BATCH));
+                Map<String, TextEvent> batch2 = RunningClassifier.events("b2/", emails.subList(BATCH, 2 * BATCH));
                 topics.produce(List.copyOf(batch2.values()));
                 Map<String, List<ConsumerRecord<byte[], byte[]>>> out2 = awaitOutputs(topics, batch2.keySet(), service);
                 for (String key : batch2.keySet()) {
@@ -180,7 +180,7 @@ class SecurityE2ETest {
     /** Produces small batches until an output carries {@code s} from the control topic; false if none within the bound. */
     private static boolean awaitThresholdInOutputs(ServiceTopics topics, List<Email> emails, double s, ServiceProcess service) {
         for (int from = 0; from + BATCH <= emails.size(); from += BATCH) {
-            Map<String, TextEvent> batch = events("b" + (3 + from / BATCH) + "/", emails.subList(from, from + BATCH));
+            Map<String, TextEvent> batch = RunningClassifier.events("b" + (3 + from / BATCH) + "/", emails.subList(from, from + BATCH));
             topics.produce(List.copyOf(batch.values()));
             Map<String, List<ConsumerRecord<byte[], byte[]>>> out = awaitOutputs(topics, batch.keySet(), service);
             boolean found = false;
@@ -238,11 +238,4 @@ class SecurityE2ETest {
         return cli.execute(args);
     }
 
-    private static Map<String, TextEvent> events(String prefix, List<Email> emails) {
-        Map<String, TextEvent> events = new LinkedHashMap<>();
-        for (Email e : emails) {
-            events.put(prefix + e.id(), RunningClassifier.event(prefix + e.id(), e.text()));
-        }
-        return events;
-    }
 }

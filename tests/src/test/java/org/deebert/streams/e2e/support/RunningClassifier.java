@@ -209,6 +209,19 @@ public final class RunningClassifier implements AutoCloseable {
         return TextEvent.newBuilder().setId(id).setText(text).setEventTime(Instant.now()).setSource("e2e-test").build();
     }
 
+    /**
+     * @param prefix prepended to each email's id (keeps runs of one test apart)
+     * @param emails real held-out emails
+     * @return one TextEvent per email ({@link #event}), keyed and identified by prefix + email id, in order
+     */
+    public static Map<String, TextEvent> events(String prefix, List<ReferenceEmails.Email> emails) {
+        Map<String, TextEvent> events = new java.util.LinkedHashMap<>();
+        for (ReferenceEmails.Email e : emails) {
+            events.put(prefix + e.id(), event(prefix + e.id(), e.text()));
+        }
+        return events;
+    }
+
     /** @return the event in the Confluent wire format, its schema registered under {@code <input>-value} */
     public byte[] serialize(TextEvent event) {
         return topics.input().valueSerde().serializer().serialize(names.input(), event);
