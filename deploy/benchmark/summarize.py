@@ -154,10 +154,12 @@ def bf16_analysis(bf16: dict | None, classifier: dict | None, peers: dict | None
     for r in bf16.get("results", []):
         fp32 = java_result(classifier, r["batch"], r["threshold"])
         acc, acc32 = r.get("accuracy"), (fp32 or {}).get("accuracy")
+        rec, rec32 = r.get("protected_recall"), (fp32 or {}).get("protected_recall")
         rows.append({"batch": r["batch"], "threshold": r["threshold"], "events_per_s": r["events_per_s"],
                      "float32_events_per_s": fp32["events_per_s"] if fp32 else None,
                      "speedup_vs_float32": ratio(r, fp32), "accuracy": acc, "float32_accuracy": acc32,
                      "accuracy_delta": acc - acc32 if acc is not None and acc32 is not None else None,
+                     "protected_recall": rec, "float32_protected_recall": rec32,
                      "exit_histogram": r.get("exit_histogram"),
                      "float32_exit_histogram": fp32.get("exit_histogram") if fp32 else None})
     for b in (1, 32):
@@ -255,6 +257,8 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
     return {
         "schema": "deebert-benchmark-summary/1",
         "card_threshold": card_s, "card_threshold_source": card_s_source,
+        "protected_label": (classifier or {}).get("protected_label")
+        or ((stream or {}).get("throughput") or {}).get("protected_label"),
         "configurations": configurations(classifier, stream, peers, card_s, bf16),
         "ratios": ratios,
         "targets": targets,
@@ -275,7 +279,8 @@ def configurations(classifier, stream, peers, card_s, bf16=None) -> list[dict]:
         label = {"onnxruntime": "ONNX Runtime", "tensorflow": "TF Python"}.get(r["runtime"], r["runtime"])
         rows.append({"label": f"{label} full", "kind": r["runtime"], "batch": r["batch"], "threshold": None,
                      "events_per_s": r["events_per_s"], "mean_ms": r.get("mean_ms"), "p50_ms": r.get("p50_ms"),
-                     "p99_ms": r.get("p99_ms"), "expected_saving": 0.0, "accuracy": None, "exit_histogram": None})
+                     "p99_ms": r.get("p99_ms"), "expected_saving": 0.0, "accuracy": None, "protected_recall": None,
+                     "exit_histogram": None})
     for r in (classifier or {}).get("results", []):
         s = r["threshold"]
         if s == 0:
@@ -289,7 +294,8 @@ def configurations(classifier, stream, peers, card_s, bf16=None) -> list[dict]:
         rows.append({"label": name, "kind": "java-classifier", "batch": r["batch"], "threshold": s,
                      "events_per_s": r["events_per_s"], "mean_ms": r.get("mean_ms"), "p50_ms": r.get("p50_ms"),
                      "p99_ms": r.get("p99_ms"), "expected_saving": r.get("expected_saving"),
-                     "accuracy": r.get("accuracy"), "exit_histogram": r.get("exit_histogram")})
+                     "accuracy": r.get("accuracy"), "protected_recall": r.get("protected_recall"),
+                     "exit_histogram": r.get("exit_histogram")})
     for r in (bf16 or {}).get("results", []):
         s = r["threshold"]
         name = "Java bf16 S=0" if s == 0 else ("Java bf16 card S" if card_s is not None and same_s(s, card_s)
@@ -297,13 +303,15 @@ def configurations(classifier, stream, peers, card_s, bf16=None) -> list[dict]:
         rows.append({"label": name, "kind": "java-classifier-bf16", "batch": r["batch"], "threshold": s,
                      "events_per_s": r["events_per_s"], "mean_ms": r.get("mean_ms"), "p50_ms": r.get("p50_ms"),
                      "p99_ms": r.get("p99_ms"), "expected_saving": r.get("expected_saving"),
-                     "accuracy": r.get("accuracy"), "exit_histogram": r.get("exit_histogram")})
+                     "accuracy": r.get("accuracy"), "protected_recall": r.get("protected_recall"),
+                     "exit_histogram": r.get("exit_histogram")})
     if stream:
         t = stream.get("throughput") or {}
         rows.append({"label": "Java stream", "kind": "java-stream", "batch": stream.get("batch_size"),
                      "threshold": stream.get("threshold"), "events_per_s": t.get("events_per_s"), "mean_ms": None,
                      "p50_ms": None, "p99_ms": None, "expected_saving": t.get("expected_saving"),
-                     "accuracy": t.get("accuracy"), "exit_histogram": t.get("exit_histogram"),
+                     "accuracy": t.get("accuracy"), "protected_recall": t.get("protected_recall"),
+                     "exit_histogram": t.get("exit_histogram"),
                      "mean_batch": t.get("mean_batch")})
         lat = stream.get("latency")
         if lat:
@@ -311,7 +319,8 @@ def configurations(classifier, stream, peers, card_s, bf16=None) -> list[dict]:
                          "batch": stream.get("batch_size"), "threshold": stream.get("threshold"),
                          "events_per_s": lat.get("achieved_rate_per_s"), "mean_ms": None,
                          "p50_ms": lat.get("p50_ms"), "p99_ms": lat.get("p99_ms"), "expected_saving": None,
-                         "accuracy": None, "exit_histogram": None, "mean_batch": lat.get("mean_batch"),
+                         "accuracy": None, "protected_recall": None, "exit_histogram": None,
+                         "mean_batch": lat.get("mean_batch"),
                          "note": "end-to-end latency (produce to classified output) at a fixed input rate"})
     return rows
 
@@ -346,13 +355,16 @@ def fmt(x, spec: str = ".1f") -> str:
 
 
 def markdown(summary: dict) -> str:
-    """The configurations table and the ratios table, markdown."""
-    lines = ["| configuration | batch | S (nats) | events/s | p50 ms | p99 ms | exp. saving | accuracy |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    """The configurations table and the ratios table, markdown. The recall column is the model card's
+    protected label's (``protected_label`` in the summary; moderation is judged on it, not on accuracy)."""
+    recall = f"{summary.get('protected_label') or 'protected'} recall"
+    lines = [f"| configuration | batch | S (nats) | events/s | p50 ms | p99 ms | exp. saving | accuracy | {recall} |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in summary["configurations"]:
         lines.append(f"| {r['label']} | {fmt(r['batch'], 'd')} | {fmt(r['threshold'], '.4g')} | "
                      f"{fmt(r['events_per_s'])} | {fmt(r['p50_ms'], '.2f')} | {fmt(r['p99_ms'], '.2f')} | "
-                     f"{fmt(r['expected_saving'], '.3f')} | {fmt(r['accuracy'], '.4f')} |")
+                     f"{fmt(r['expected_saving'], '.3f')} | {fmt(r['accuracy'], '.4f')} | "
+                     f"{fmt(r.get('protected_recall'), '.4f')} |")
     lines += ["", "| ratio | value | target | met |", "|---|---:|---:|---|"]
     for name, value in summary["ratios"].items():
         t = summary["targets"].get(name)
@@ -370,12 +382,14 @@ def markdown(summary: dict) -> str:
     bf = summary.get("bfloat16")
     if bf and bf["results"]:
         lines += ["", "bfloat16 (opt-in, outside the targets):", "",
-                  "| batch | S (nats) | bf16 events/s | fp32 events/s | speed-up | bf16 accuracy | fp32 accuracy |",
-                  "|---:|---:|---:|---:|---:|---:|---:|"]
+                  f"| batch | S (nats) | bf16 events/s | fp32 events/s | speed-up | bf16 accuracy | fp32 accuracy "
+                  f"| bf16 {recall} | fp32 {recall} |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in bf["results"]:
             lines.append(f"| {r['batch']} | {r['threshold']:.4g} | {fmt(r['events_per_s'])} | "
                          f"{fmt(r['float32_events_per_s'])} | {fmt(r['speedup_vs_float32'], '.2f')} | "
-                         f"{fmt(r['accuracy'], '.4f')} | {fmt(r['float32_accuracy'], '.4f')} |")
+                         f"{fmt(r['accuracy'], '.4f')} | {fmt(r['float32_accuracy'], '.4f')} | "
+                         f"{fmt(r.get('protected_recall'), '.4f')} | {fmt(r.get('float32_protected_recall'), '.4f')} |")
     sh = summary.get("shadow")
     if sh and sh["results"]:
         setting = sh.get("setting") or {}

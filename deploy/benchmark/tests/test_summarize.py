@@ -109,6 +109,7 @@ def test_bf16_extra_outside_targets(tmp_path):
     write_inputs(tmp_path)
     bf = java(32, CARD_S, 380.0, 0.7)
     bf["accuracy"] = 0.97
+    bf["protected_recall"] = 0.96
     (tmp_path / "classifier-bf16.json").write_text(json.dumps(
         {"precision": "BFLOAT16", "results": [java(32, 0.0, 150.0, 0.0), bf]}))
     s = run(tmp_path, "--no-plots")
@@ -116,6 +117,7 @@ def test_bf16_extra_outside_targets(tmp_path):
     row = [r for r in s["bfloat16"]["results"] if r["threshold"] == CARD_S][0]
     assert row["speedup_vs_float32"] == pytest.approx(2.0)
     assert row["accuracy_delta"] == pytest.approx(0.97 - 0.98)
+    assert (row["protected_recall"], row["float32_protected_recall"]) == (0.96, 0.97)
     assert not any(k.startswith("classifier_bf16") for k in s["targets"])
     assert "Java bf16 card S" in {c["label"] for c in s["configurations"]}
 
@@ -150,3 +152,14 @@ def test_no_shadow_section_without_shadow_measurement(tmp_path):
     s = run(tmp_path, "--no-plots")
     assert s["shadow"] is None
     assert not any(k.startswith("shadow") for k in s["ratios"])
+
+
+def test_protected_label_recall_is_a_column_of_every_configuration(tmp_path, capsys):
+    write_inputs(tmp_path)
+    s = run(tmp_path, "--no-plots")
+    assert s["protected_label"] == "spam"
+    card = [c for c in s["configurations"] if c["label"] == "Java card S" and c["batch"] == 32][0]
+    assert card["protected_recall"] == 0.97
+    table = summarize.markdown(s)
+    assert "| spam recall |" in table.splitlines()[0]
+    assert "| 0.9700 |" in table

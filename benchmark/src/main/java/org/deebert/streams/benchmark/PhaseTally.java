@@ -17,6 +17,9 @@ public final class PhaseTally {
 
     private final Map<String, String> trueLabels;
     private final double threshold;
+    private final String protectedLabel;
+    private int protectedRelevant;
+    private int protectedFound;
     private final Set<String> seen = new HashSet<>();
     private final long[] histogram;
     private final List<Double> latenciesMs = new ArrayList<>();
@@ -37,9 +40,21 @@ public final class PhaseTally {
      * @param threshold  the S in nats every event of the phase should have been classified with
      */
     public PhaseTally(Map<String, String> trueLabels, int numLayers, double threshold) {
+        this(trueLabels, numLayers, threshold, null);
+    }
+
+    /**
+     * @param trueLabels     id of every event sent in this phase -> its true label (null when unknown)
+     * @param numLayers      the model's layers (length of the exit histogram)
+     * @param threshold      the S in nats every event of the phase should have been classified with
+     * @param protectedLabel the model card's protected label, whose recall {@link #protectedRecall()} reports;
+     *                       null for none
+     */
+    public PhaseTally(Map<String, String> trueLabels, int numLayers, double threshold, String protectedLabel) {
         this.trueLabels = trueLabels;
         this.histogram = new long[numLayers];
         this.threshold = threshold;
+        this.protectedLabel = protectedLabel;
     }
 
     /** @return whether {@code id} is one of this phase's events */
@@ -79,6 +94,12 @@ public final class PhaseTally {
             labelled++;
             if (truth.equals(label)) {
                 correct++;
+            }
+            if (truth.equals(protectedLabel)) {
+                protectedRelevant++;
+                if (truth.equals(label)) {
+                    protectedFound++;
+                }
             }
         }
         if (Double.compare(thresholdS, threshold) != 0) {
@@ -143,6 +164,19 @@ public final class PhaseTally {
     /** @return share of labelled classified events whose label was right; null when none was labelled */
     public Double accuracy() {
         return labelled == 0 ? null : (double) correct / labelled;
+    }
+
+    /**
+     * @return the protected label's recall: of the classified events whose true label is it, the share labelled
+     *     as it, in [0, 1]; null without a protected label or when no such event was classified
+     */
+    public Double protectedRecall() {
+        return protectedRelevant == 0 ? null : (double) protectedFound / protectedRelevant;
+    }
+
+    /** @return the model card's protected label this tally reports the recall of, or null */
+    public String protectedLabel() {
+        return protectedLabel;
     }
 
     /**

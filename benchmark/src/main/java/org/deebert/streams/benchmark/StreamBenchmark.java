@@ -43,6 +43,7 @@ import org.deebert.streams.app.ControlCommand;
 import org.deebert.streams.demo.DemoEvents;
 import org.deebert.streams.app.StreamsService;
 import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.classifier.ModelCard;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -287,7 +288,8 @@ public final class StreamBenchmark implements Callable<Integer> {
                 if (warmup) {
                     warmUp(pool, phaseA);
                 }
-                PhaseTally tallyA = new PhaseTally(DemoEvents.trueLabels(phaseA), pool.numLayers(), s);
+                String protectedLabel = ModelCard.read(modelDir).checkedProtectedLabel();
+                PhaseTally tallyA = new PhaseTally(DemoEvents.trueLabels(phaseA), pool.numLayers(), s, protectedLabel);
                 PhaseTally tallyB = null;
                 Map<String, Object> latencyJson = null;
                 try (KafkaConsumer<byte[], byte[]> consumer = readCommittedFromStart(settings, topics)) {
@@ -306,7 +308,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                     boolean ok = completeA && passed(tallyA, "phase A");
                     if (rate > 0 && completeA) {
                         List<DemoEvents.LabelledText> phaseB = latencyTexts(texts, n);
-                        tallyB = new PhaseTally(DemoEvents.trueLabels(phaseB), pool.numLayers(), s);
+                        tallyB = new PhaseTally(DemoEvents.trueLabels(phaseB), pool.numLayers(), s, protectedLabel);
                         LatencyRun b = latencyPhase(producer, consumer, topics, service, phaseB, tallyB);
                         printLatency(tallyB, b);
                         latencyJson = latencyJson(tallyB, b);
@@ -488,10 +490,11 @@ public final class StreamBenchmark implements Callable<Integer> {
 
     private static void printThroughput(PhaseTally t, double startupS, boolean complete) {
         System.out.printf(Locale.ROOT, "throughput: %d of %d classified%s; %.1f events/s over %.2f s (first to last output); "
-                        + "start to first output %.2f s; mean batch %.1f; exits %s; expected saving %.3f; accuracy %s%n",
+                        + "start to first output %.2f s; mean batch %.1f; exits %s; expected saving %.3f; accuracy %s%s%n",
                 t.classifiedCount(), t.expected(), complete ? "" : " (TIMED OUT, " + t.missing() + " missing)",
                 t.eventsPerSecond(), t.firstToLastSeconds(), startupS, t.meanBatch(),
-                Arrays.toString(t.exitHistogram()), t.expectedSaving(), format(t.accuracy()));
+                Arrays.toString(t.exitHistogram()), t.expectedSaving(), format(t.accuracy()),
+                t.protectedLabel() == null ? "" : "; " + t.protectedLabel() + " recall " + format(t.protectedRecall()));
     }
 
     private void printLatency(PhaseTally t, LatencyRun b) {
@@ -514,6 +517,8 @@ public final class StreamBenchmark implements Callable<Integer> {
         m.put("exit_histogram", t.exitHistogram());
         m.put("expected_saving", t.expectedSaving());
         m.put("accuracy", t.accuracy());
+        m.put("protected_label", t.protectedLabel());
+        m.put("protected_recall", t.protectedRecall());
         m.put("classified", t.classifiedCount());
         m.put("dead_lettered", t.deadLetteredCount());
         m.put("missing", t.missing());

@@ -38,4 +38,21 @@ class PhaseTallyTest {
         assertThat(t.latency().p50Ms()).isEqualTo(50);
         assertThat(t.classifierBusySeconds()).isCloseTo(0.5, within(1e-12)); // the batch of 2 once, plus c's
     }
+
+    @Test
+    void protectedRecallCountsOnlyEventsWhoseTrueLabelIsTheProtectedOne() {
+        Map<String, String> truth = new LinkedHashMap<>();
+        truth.put("a", "spam");
+        truth.put("b", "spam");
+        truth.put("c", "spam");
+        truth.put("d", "ham");
+        PhaseTally t = new PhaseTally(truth, 2, 0.14, "spam");
+        t.classified("a", "spam", 1, 4, 0.14, 1L, 1, 1);
+        t.classified("b", "ham", 1, 4, 0.14, 2L, 1, 1);   // spam let through
+        t.classified("c", "spam", 2, 4, 0.14, 3L, 1, 1);
+        t.classified("d", "spam", 1, 4, 0.14, 4L, 1, 1);  // a false alarm does not change spam recall
+        assertThat(t.protectedLabel()).isEqualTo("spam");
+        assertThat(t.protectedRecall()).isCloseTo(2.0 / 3.0, within(1e-12));
+        assertThat(new PhaseTally(truth, 2, 0.14).protectedRecall()).isNull();
+    }
 }
