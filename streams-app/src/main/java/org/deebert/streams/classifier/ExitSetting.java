@@ -10,7 +10,8 @@ import java.util.Objects;
  * validation rules of an exit setting are defined here, once: the model card, the control-topic validator
  * ({@code topology.ControlMessageValidator}) and the CLI all go through this constructor and
  * {@link #validateFor(int, int)}. Python's copy of the same rules is {@code ExitSetting.validate} in
- * {@code model-export/src/deebert_export/exits.py}, with the same messages.
+ * {@code model-export/src/deebert_export/exits.py}, with the same messages (policy names spelled as each
+ * language spells them).
  *
  * <p>Label-conditional thresholds: at layer i an input may leave when its score is strictly below
  * {@code S^(y_i)}, where {@code y_i} is off-ramp i's predicted label ({@link ExitScores#argmax}: ties go to the
