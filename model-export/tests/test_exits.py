@@ -37,6 +37,17 @@ def test_per_layer_thresholds_replace_s_layer_by_layer():
     assert exits.exit_layers(logits, setting).tolist() == [2, 2, 3]
 
 
+def test_per_label_thresholds_pick_the_s_of_the_label_each_off_ramp_predicts():
+    benign, harmful = [4.0, 0.0], [0.0, 4.0]      # entropy ~0.0789 nats either way
+    unsure_harm = [0.0, 1.0]                      # label 1, entropy ~0.582 nats
+    logits = np.array([[benign, benign, benign], [harmful, harmful, harmful], [unsure_harm, harmful, harmful]])
+    # one S for both labels: the confident ones leave at layer 1, the unsure one at layer 2
+    assert exits.exit_layers(logits, 0.1).tolist() == [1, 1, 2]
+    # benign answers must be very sure (S 0.05), harmful ones may leave under a loose S (0.6)
+    setting = ExitSetting(ENTROPY, 0.05, label_thresholds=(0.05, 0.6))
+    assert exits.exit_layers(logits, setting).tolist() == [3, 1, 1]
+
+
 def test_expected_saving_is_paper_eq_2():
     # 4 inputs, n = 4 layers: exits at 1, 2, 4, 4 -> layers run 11 of 16 -> saving 5/16
     assert exits.expected_saving(np.array([1, 2, 4, 4]), 4) == pytest.approx(5 / 16)
@@ -81,6 +92,10 @@ def test_argmax_tie_goes_to_the_lowest_label_index():
     (ExitSetting(ENTROPY, 0.0, (0.1, 0.1)), "need 3 values"),
     (ExitSetting(ENTROPY, 0.0, (0.1, -0.1, 0.1)), "S_2 must be"),
     (ExitSetting("badge", 0.1), "unknown exit policy"),
+    (ExitSetting(PATIENCE, 1.0, label_thresholds=(0.1, 0.1)), "entropy and divergence only"),
+    (ExitSetting(ENTROPY, 0.0, (0.1, 0.1, 0.1), (0.1, 0.1)), "cannot be combined"),
+    (ExitSetting(ENTROPY, 0.0, label_thresholds=(0.1, 0.1, 0.1)), "need 2 values"),
+    (ExitSetting(DIVERGENCE, 0.0, label_thresholds=(0.1, math.nan)), "label 1 must be"),
 ])
 def test_invalid_settings_are_refused(setting, message):
     with pytest.raises(ValueError, match=message):
@@ -102,11 +117,13 @@ def test_exit_layers_and_savings_match_the_golden_file():
         assert logits.shape == (case["num_inputs"], case["num_layers"], case["num_labels"])
         assert exits.predicted_labels(logits).tolist() == case["predicted_labels"]
         for row in case["settings"]:
-            lt = row["layer_thresholds"]
-            setting = ExitSetting(row["policy"], row["threshold"], None if lt is None else tuple(lt))
+            lt, ct = row["layer_thresholds"], row["label_thresholds"]
+            setting = ExitSetting(row["policy"], row["threshold"], None if lt is None else tuple(lt),
+                                  None if ct is None else tuple(ct))
             layers = exits.exit_layers(logits, setting)
             assert layers.tolist() == row["exit_layers"], (case["name"], row)
             assert exits.expected_saving(layers, case["num_layers"]) == pytest.approx(row["expected_saving"], abs=1e-12)
-            policies_seen.add((row["policy"], lt is not None))
-    assert policies_seen == {(ENTROPY, False), (ENTROPY, True), (DIVERGENCE, False), (DIVERGENCE, True),
-                             (PATIENCE, False)}
+            policies_seen.add((row["policy"], lt is not None, ct is not None))
+    assert policies_seen == {(ENTROPY, False, False), (ENTROPY, True, False), (ENTROPY, False, True),
+                             (DIVERGENCE, False, False), (DIVERGENCE, True, False), (DIVERGENCE, False, True),
+                             (PATIENCE, False, False)}

@@ -19,7 +19,14 @@ Policies (the string names are the model card's; Java's enum ``ExitPolicy`` spel
   off-ramps i-t..i are all equal. ``t`` is carried in the threshold field.
 
 Per-layer thresholds (entropy and divergence only; the Hugging Face DeeBERT code accepts one list of
-``early_exit_entropy`` values): ``S_i`` replaces S at layer i. Exit means strictly below S, so S = 0
+``early_exit_entropy`` values): ``S_i`` replaces S at layer i.
+
+Label-conditional thresholds (entropy and divergence only, not together with per-layer thresholds): one S
+per label, ``S^(c)``; at layer i an input may leave when its score is below ``S^(y_i)``, where ``y_i`` is
+off-ramp i's predicted label. Why: in moderation a benign answer that leaves early and is wrong lets harm
+through, while a harmful answer that leaves early and is wrong costs a review; so the benign label gets a
+strict S and the harmful label a looser one. The early-exit papers (DeeBERT, PABEE, BADGE) use one S for
+every label. Exit means strictly below S, so S = 0
 never exits early; the last off-ramp always takes whoever is left. Predicted label = argmax of the
 off-ramp's logits with ties going to the **lowest** label index (``np.argmax``; Java does the same).
 """
@@ -146,18 +153,27 @@ class ExitSetting:
             integer 1..n) for patience.
         layer_thresholds: optional S_1..S_n in nats (each >= 0, finite), entropy/divergence only;
             replaces ``threshold`` at every layer when given.
+        label_thresholds: optional S^(0)..S^(C-1) in nats (each >= 0, finite), indexed by label index,
+            entropy/divergence only, not with ``layer_thresholds``; at every layer the S of the label the
+            off-ramp predicts replaces ``threshold``.
     """
     policy: str
     threshold: float
     layer_thresholds: tuple[float, ...] | None = None
+    label_thresholds: tuple[float, ...] | None = None
 
-    def validate(self, num_layers: int) -> "ExitSetting":
-        """Returns self if valid for an n-layer model; the same rules as Java's ``ExitSetting`` /
-        ``ControlMessageValidator``.
+    def validate(self, num_layers: int, num_labels: int | None = None) -> "ExitSetting":
+        """Returns self if valid for an n-layer model with C labels; the same rules as Java's
+        ``ExitSetting`` / ``ControlMessageValidator``.
 
+        Args:
+            num_layers: n.
+            num_labels: C; needed only to check the length of ``label_thresholds`` (skipped when None).
         Raises:
             ValueError: unknown policy; S negative, NaN or infinite; patience not an integer in 1..n;
-                a per-layer list with patience, of length != n, or with a value < 0 or not finite.
+                a per-layer list with patience, of length != n, or with a value < 0 or not finite;
+                a per-label list with patience, with a per-layer list, of length != C, or with a
+                value < 0 or not finite.
         """
         if self.policy not in POLICIES:
             raise ValueError(f"unknown exit policy {self.policy!r}; known: {POLICIES}")
@@ -176,6 +192,17 @@ class ExitSetting:
             for i, t in enumerate(self.layer_thresholds):
                 if not math.isfinite(t) or t < 0:
                     raise ValueError(f"per-layer threshold S_{i + 1} must be a finite number >= 0, got {t}")
+        if self.label_thresholds is not None:
+            if self.policy == PATIENCE:
+                raise ValueError("per-label thresholds apply to entropy and divergence only, not patience")
+            if self.layer_thresholds is not None:
+                raise ValueError("per-label and per-layer thresholds cannot be combined")
+            if num_labels is not None and len(self.label_thresholds) != num_labels:
+                raise ValueError(f"per-label thresholds need {num_labels} values (one per label), "
+                                 f"got {len(self.label_thresholds)}")
+            for c, t in enumerate(self.label_thresholds):
+                if not math.isfinite(t) or t < 0:
+                    raise ValueError(f"per-label threshold for label {c} must be a finite number >= 0, got {t}")
         return self
 
     def thresholds(self, num_layers: int) -> np.ndarray:
@@ -185,14 +212,27 @@ class ExitSetting:
         return np.full(num_layers, float(self.threshold))
 
 
-def exit_mask(scores: np.ndarray, setting: ExitSetting) -> np.ndarray:
+def exit_mask(scores: np.ndarray, setting: ExitSetting, predicted: np.ndarray | None = None) -> np.ndarray:
     """Where an input may leave: bool (N, n), before the last-layer rule.
 
-    entropy/divergence: ``score_i < S_i`` (strictly); patience: ``streak_i >= t``.
+    entropy/divergence: ``score_i < S_i`` (strictly), or ``score_i < S^(y_i)`` with per-label thresholds;
+    patience: ``streak_i >= t``.
+
+    Args:
+        scores: float64 (N, n).
+        setting: the setting to apply.
+        predicted: int (N, n), each off-ramp's predicted label (:func:`predicted_labels`); needed only when
+            the setting has per-label thresholds.
+    Raises:
+        ValueError: per-label thresholds without ``predicted``.
     """
     n = scores.shape[1]
     if setting.policy == PATIENCE:
         return scores >= setting.threshold
+    if setting.label_thresholds is not None:
+        if predicted is None:
+            raise ValueError("per-label thresholds need every off-ramp's predicted label")
+        return scores < np.asarray(setting.label_thresholds, dtype=np.float64)[np.asarray(predicted)]
     return scores < setting.thresholds(n)[None, :]
 
 
@@ -211,24 +251,31 @@ def exit_layers(all_logits: np.ndarray, setting: ExitSetting | float, policy: st
     """
     if not isinstance(setting, ExitSetting):
         setting = ExitSetting(policy, float(setting))
-    return exit_layers_from_scores(exit_scores(np.asarray(all_logits), setting.policy), setting)
+    all_logits = np.asarray(all_logits)
+    setting.validate(all_logits.shape[1], all_logits.shape[2])
+    predicted = predicted_labels(all_logits) if setting.label_thresholds is not None else None
+    return exit_layers_from_scores(exit_scores(all_logits, setting.policy), setting, predicted)
 
 
-def exit_layers_from_scores(scores: np.ndarray, setting: ExitSetting) -> np.ndarray:
+def exit_layers_from_scores(scores: np.ndarray, setting: ExitSetting,
+                            predicted: np.ndarray | None = None) -> np.ndarray:
     """:func:`exit_layers` on scores already computed with :func:`exit_scores` for ``setting.policy``,
     so a search over many settings of one policy computes the scores once.
 
     Args:
         scores: float64 (N, n), nats or layers as :func:`exit_scores` returns them.
         setting: the setting to apply.
+        predicted: int (N, n) predicted labels (:func:`predicted_labels`); needed only with per-label
+            thresholds.
     Returns:
         int (N,) in 1..n.
     Raises:
-        ValueError: invalid setting for n layers (see :meth:`ExitSetting.validate`).
+        ValueError: invalid setting for n layers (see :meth:`ExitSetting.validate`), or per-label
+            thresholds without ``predicted``.
     """
     n = scores.shape[1]
     setting.validate(n)
-    leave = exit_mask(scores, setting)
+    leave = exit_mask(scores, setting, predicted)
     leave[:, n - 1] = True
     return leave.argmax(axis=1) + 1
 

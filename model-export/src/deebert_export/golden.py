@@ -2,7 +2,8 @@
 
 It holds a few arrays of off-ramp logits (edge cases: exact ties, a uniform distribution, very
 confident rows, a label that flips) and, for every policy and several settings (S = 0, S above the
-score's maximum, thresholds between observed scores, per-layer lists, every patience 1..n), the exit
+score's maximum, thresholds between observed scores, per-layer lists, per-label lists, every patience
+1..n), the exit
 layer of each input and the expected saving (DeeBERT eq. 2), all computed by :mod:`deebert_export.exits`.
 ``tests/test_exits.py`` checks Python against it and ``streams-app``'s ``ExitPoliciesGoldenTest``
 checks Java against it, so the two languages cannot drift apart silently.
@@ -22,7 +23,7 @@ import numpy as np
 
 from . import exits
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: every setting row has label_thresholds
 DEFAULT_SEED = 20200705
 # Smallest distance (nats) between a non-zero threshold and a score: float32 rounding in Java is ~1e-7.
 MARGIN = 1e-4
@@ -79,15 +80,29 @@ def _settings(logits: np.ndarray) -> list[exits.ExitSetting]:
         out.append(exits.ExitSetting(policy, 0.0, tuple(per_layer)))
         out.append(exits.ExitSetting(policy, 0.0, tuple(round(top * 1.01 * (n - 1 - i) / (n - 1), 6)
                                                         for i in range(n))))
+        # Per-label lists: label c's S between the scores of the off-ramps that predict c (a strict S for
+        # label 0, a loose one for the others, as a moderation setting would be), and 0 for one label.
+        predicted = exits.predicted_labels(logits)
+        strict, loose = [], []
+        for label in range(c):
+            mids = _between(scores[predicted == label], 3)
+            strict.append(mids[0] if mids else 0.0)
+            loose.append(mids[-1] if mids else 0.0)
+        out.append(exits.ExitSetting(policy, strict[0], label_thresholds=(strict[0], *loose[1:])))
+        out.append(exits.ExitSetting(policy, 0.0, label_thresholds=(0.0, *loose[1:])))
     out += [exits.ExitSetting(exits.PATIENCE, float(t)) for t in range(1, n + 1)]
     return out
 
 
-def _check_margin(scores: np.ndarray, setting: exits.ExitSetting) -> None:
-    """Raises ValueError if a non-zero threshold is within MARGIN of a score it is compared with."""
+def _check_margin(scores: np.ndarray, setting: exits.ExitSetting, predicted: np.ndarray) -> None:
+    """Raises ValueError if a non-zero threshold is within MARGIN of a score it is compared with
+    (``predicted``: int (N, n) labels, which pick a per-label threshold)."""
     if setting.policy == exits.PATIENCE:
         return
-    s = setting.thresholds(scores.shape[1])[None, :]
+    if setting.label_thresholds is not None:
+        s = np.asarray(setting.label_thresholds)[predicted]
+    else:
+        s = setting.thresholds(scores.shape[1])[None, :]
     close = np.isfinite(scores) & (s > 0) & (np.abs(scores - s) < MARGIN)
     if close.any():
         raise ValueError(f"threshold too close to a score for {setting}: pick other thresholds or another seed")
@@ -103,10 +118,11 @@ def golden(seed: int = DEFAULT_SEED) -> dict:
         rows = []
         for setting in _settings(logits):
             scores = exits.exit_scores(logits, setting.policy)
-            _check_margin(scores, setting)
+            _check_margin(scores, setting, exits.predicted_labels(logits))
             layers = exits.exit_layers(logits, setting)
             rows.append({"policy": setting.policy, "threshold": setting.threshold,
                          "layer_thresholds": None if setting.layer_thresholds is None else list(setting.layer_thresholds),
+                         "label_thresholds": None if setting.label_thresholds is None else list(setting.label_thresholds),
                          "exit_layers": layers.tolist(),
                          "expected_saving": exits.expected_saving(layers, n)})
         cases.append({
@@ -129,6 +145,9 @@ def golden(seed: int = DEFAULT_SEED) -> dict:
             "patience": "consecutive earlier off-ramps with the same label as off-ramp i (layers); exit when >= t",
             "threshold": "S in nats (entropy, divergence) or patience t in layers (patience)",
             "layer_thresholds": "S_1..S_n replacing threshold when not null (entropy, divergence only)",
+            "label_thresholds": "S^(0)..S^(C-1) by label index, when not null: at layer i the score is compared "
+                                "with the S of off-ramp i's predicted label (entropy, divergence only; never "
+                                "together with layer_thresholds)",
             "exit_layers": "1-based; the last layer takes whoever is left",
             "predicted_labels": "argmax of the logits, a tie goes to the lowest label index",
             "expected_saving": "1 - sum_i i*N_i / (n*N), DeeBERT eq. 2",

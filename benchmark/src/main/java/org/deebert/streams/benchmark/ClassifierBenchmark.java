@@ -324,6 +324,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         settingJson.put("policy", setting.policy().name());
         settingJson.put("threshold", setting.threshold());
         settingJson.put("layer_thresholds", setting.layerThresholds());
+        settingJson.put("label_thresholds", setting.labelThresholds());
         section.put("setting", settingJson);
         section.put("batch", shadowBatch);
         section.put("texts", texts.size());

@@ -42,11 +42,13 @@ public final class Cli implements Callable<Integer> {
      *     trace on stderr
      */
     public static CommandLine commandLine() {
-        return new CommandLine(new Cli()).setExecutionExceptionHandler((e, command, parsed) -> {
-            LOG.error("{} failed: {}", command.getCommandName(), e.toString(), e);
-            command.getErr().println(command.getCommandName() + " failed: " + describe(e));
-            return 1;
-        });
+        // Enum values in any case (--policy patience): the model card spells policies in lower case.
+        return new CommandLine(new Cli()).setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler((e, command, parsed) -> {
+                    LOG.error("{} failed: {}", command.getCommandName(), e.toString(), e);
+                    command.getErr().println(command.getCommandName() + " failed: " + describe(e));
+                    return 1;
+                });
     }
 
     /** @return the exception and, when it wraps others, the innermost one's class (e.g. an authorization failure) */

@@ -2,8 +2,10 @@ package org.deebert.streams.app;
 
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -43,28 +45,37 @@ public final class ControlCommand implements Callable<Integer> {
     }
 
     /** {@code control set-threshold}: validates, then produces a ThresholdControl keyed by the model name. */
-    @Command(name = "set-threshold", mixinStandardHelpOptions = true,
+    @Command(name = "set-threshold", aliases = "set", mixinStandardHelpOptions = true,
             description = {"Set the exit setting of a model; applies to events classified after it arrives.",
-                "ENTROPY/DIVERGENCE: --value S in nats (finite, >= 0), optionally --layer-thresholds S_1,...,S_n;",
+                "ENTROPY/DIVERGENCE: --value S in nats (finite, >= 0), optionally --layer-thresholds S_1,...,S_n",
+                "or --label-threshold LABEL=S (repeatable; labels left out keep --value);",
                 "PATIENCE: --value t, the patience in layers (an integer in 1..n).",
-                "n comes from the model card in model.dir when it is readable; otherwise the service checks it."})
+                "n comes from the model card in model.dir when it is readable; otherwise the service checks it.",
+                "Label names are checked against that model card's labels, which --label-threshold needs."})
     static final class SetThreshold implements Callable<Integer> {
         @Mixin ConfigOption config;
 
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
 
-        @Option(names = "--value", required = true,
+        @Option(names = {"--value", "--threshold"}, required = true,
                 description = "Threshold S in nats (ENTROPY, DIVERGENCE), finite and >= 0; the patience in layers (PATIENCE).")
         double value;
 
-        @Option(names = "--policy", defaultValue = "ENTROPY", description = "Exit policy: ${COMPLETION-CANDIDATES}.")
+        @Option(names = "--policy", defaultValue = "ENTROPY",
+                description = "Exit policy, any case: ${COMPLETION-CANDIDATES}.")
         ExitPolicyName policy;
 
         @Option(names = "--layer-thresholds", split = ",", paramLabel = "S_i",
                 description = "Per-layer thresholds S_1,...,S_n in nats (ENTROPY, DIVERGENCE), one per layer; "
                         + "they replace --value layer by layer.")
         List<Double> layerThresholds;
+
+        @Option(names = "--label-threshold", paramLabel = "LABEL=S",
+                description = "Label-conditional threshold (ENTROPY, DIVERGENCE; repeatable): S in nats for inputs whose "
+                        + "off-ramp predicts LABEL, e.g. --label-threshold ham=0 --label-threshold spam=0.7 (a benign "
+                        + "label strict, a harmful one loose). Labels left out keep --value. Not with --layer-thresholds.")
+        Map<String, Double> labelThresholds;
 
         @Option(names = "--reason", required = true, description = "Why (audit trail).")
         String reason;
@@ -75,19 +86,21 @@ public final class ControlCommand implements Callable<Integer> {
         @Override
         public Integer call() throws InterruptedException {
             AppSettings settings = config.load();
-            int numLayers = ControlCommand.numLayersOrUnknown(settings, model);
+            ModelCard card = ControlCommand.cardOrNull(settings, model);
             ThresholdControl message;
             try {
-                message = ControlCommand.thresholdMessage(model, value, policy, layerThresholds, numLayers,
+                message = ControlCommand.thresholdMessage(model, value, policy, layerThresholds, labelThresholds,
+                        card == null ? 0 : card.numLayers(), card == null ? null : card.labels(),
                         by != null ? by : System.getProperty("user.name", "unknown"), reason);
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
             }
             RecordMetadata written = ControlCommand.send(settings, model, message);
-            System.out.printf("Threshold for %s set to %s=%s%s (%s): %s-%d@%d%n", model,
+            System.out.printf("Threshold for %s set to %s=%s%s%s (%s): %s-%d@%d%n", model,
                     policy == ExitPolicyName.PATIENCE ? "patience" : "S", value,
-                    layerThresholds == null ? "" : ", per layer " + layerThresholds, policy,
+                    layerThresholds == null ? "" : ", per layer " + layerThresholds,
+                    labelThresholds == null ? "" : ", per label " + labelThresholds, policy,
                     written.topic(), written.partition(), written.offset());
             return 0;
         }
@@ -283,23 +296,51 @@ public final class ControlCommand implements Callable<Integer> {
      */
     public static ThresholdControl thresholdMessage(String model, double value, ExitPolicyName policy,
             List<Double> layerThresholds, int numLayers, String by, String reason) {
+        return thresholdMessage(model, value, policy, layerThresholds, null, numLayers, null, by, reason);
+    }
+
+    /**
+     * Builds a set-threshold message with every field, label-conditional thresholds included, and checks it with
+     * the service's rules ({@link ControlMessageValidator}, which also checks the label names).
+     *
+     * @param model           the model name (the record key)
+     * @param value           S in nats (ENTROPY, DIVERGENCE) or the patience in layers (PATIENCE); labels left
+     *                        out of {@code labelThresholds} get it
+     * @param policy          the exit policy
+     * @param layerThresholds S_1..S_n in nats, or null for {@code value} at every layer
+     * @param labelThresholds label name -> S in nats, or null for {@code value} for every label
+     * @param numLayers       the model's number of layers n, or 0 when unknown (then the rules that need n
+     *                        are checked by the service only)
+     * @param labels          the model's label names in index order, or null when unknown (then
+     *                        {@code labelThresholds} must be null: their names cannot be checked)
+     * @param by              who makes the change (audit trail)
+     * @param reason          why (audit trail)
+     * @return the message, stamped with the current time
+     * @throws IllegalArgumentException saying which rule the message breaks; for an unknown label name the
+     *     message lists the model's labels
+     */
+    public static ThresholdControl thresholdMessage(String model, double value, ExitPolicyName policy,
+            List<Double> layerThresholds, Map<String, Double> labelThresholds, int numLayers, List<String> labels,
+            String by, String reason) {
         ThresholdControl message = ThresholdControl.newBuilder()
-                .setThreshold(value).setPolicy(policy).setLayerThresholds(layerThresholds).setModelName(model)
-                .setChangedBy(by).setReason(reason).setChangedAt(Instant.now()).build();
-        new ControlMessageValidator(model, numLayers).validate(model, message);
+                .setThreshold(value).setPolicy(policy).setLayerThresholds(layerThresholds)
+                .setLabelThresholds(labelThresholds == null ? null : new LinkedHashMap<>(labelThresholds))
+                .setModelName(model).setChangedBy(by).setReason(reason).setChangedAt(Instant.now()).build();
+        new ControlMessageValidator(model, numLayers, labels).validate(model, message);
         return message;
     }
 
     /**
-     * The number of layers of {@code model}, from the model card in the configured {@code model.dir}, so the
-     * CLI checks a patience or a per-layer list against it before writing. An operator's machine may have
-     * no model directory: then 0 (unknown), with a note, and the service is the one to check.
+     * The model card of {@code model} in the configured {@code model.dir}, so the CLI checks a patience, a
+     * per-layer list or label names against it before writing. An operator's machine may have no model
+     * directory: then null, with a note, and the service is the one to check (label-conditional thresholds
+     * are then refused: their names cannot be checked).
      */
-    static int numLayersOrUnknown(AppSettings settings, String model) {
+    static ModelCard cardOrNull(AppSettings settings, String model) {
         try {
             ModelCard card = ModelCard.read(settings.modelDir());
             if (card.name().equals(model)) {
-                return card.numLayers();
+                return card;
             }
             System.err.println("Note: the model card in " + settings.modelDir() + " is for " + card.name()
                     + ", not " + model + "; the number of layers is checked by the service only");
@@ -307,7 +348,7 @@ public final class ControlCommand implements Callable<Integer> {
             System.err.println("Note: no readable model card in " + settings.modelDir()
                     + "; the number of layers is checked by the service only");
         }
-        return 0;
+        return null;
     }
 
     /**

@@ -154,7 +154,7 @@ public final class StreamsService implements AutoCloseable {
         });
         ClassifierTotals totals = new ClassifierTotals(streams::metrics, pool.numLayers());
         ExitSettingProbe setting = new ExitSettingProbe(streams, pool.modelName(), pool.startingSetting());
-        metrics.bind(streams, totals, setting, pool.numLayers());
+        metrics.bind(streams, totals, setting, pool.numLayers(), pool.labels());
         ExitTelemetryPublisher telemetry = null;
         if (!settings.telemetryInterval().isZero()) {
             telemetry = new ExitTelemetryPublisher(telemetryProducer(settings, registry, instanceId),

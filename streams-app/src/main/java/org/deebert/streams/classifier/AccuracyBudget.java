@@ -66,8 +66,8 @@ public record AccuracyBudget(double maxDisagreement, double sampleRate, double m
     }
 
     /**
-     * Checks that a budget may drive this exit setting: ENTROPY or DIVERGENCE with one S for every layer, and
-     * that S within [min, max].
+     * Checks that a budget may drive this exit setting: ENTROPY or DIVERGENCE with one S for every layer and
+     * every label, and that S within [min, max].
      *
      * @param setting the setting the budget's message carries
      * @return the setting
@@ -79,6 +79,10 @@ public record AccuracyBudget(double maxDisagreement, double sampleRate, double m
         }
         if (setting.layerThresholds() != null) {
             throw new IllegalArgumentException("an accuracy budget drives one S for every layer; per-layer thresholds are not allowed");
+        }
+        if (setting.labelThresholds() != null) {
+            // The controller replays one S on the shadow window; it has no rule for moving several S at once.
+            throw new IllegalArgumentException("an accuracy budget drives one S for every label; per-label thresholds are not allowed");
         }
         if (setting.threshold() < minThreshold || setting.threshold() > maxThreshold) {
             throw new IllegalArgumentException("threshold S " + setting.threshold() + " is outside the budget's range ["

@@ -198,7 +198,8 @@ public final class EarlyExitClassifier implements TextClassifier {
      * @return classifications in input order and the call's {@link BatchStats}
      * @throws IllegalArgumentException if a text or text pair is null or empty ({@link EmptyText}: no visible
      *     character; the message gives its index only), pairs are missing for a sentence-pair model or given to a
-     *     single-text one, or the setting does not fit this model ({@link ExitSetting#validateFor})
+     *     single-text one, or the setting does not fit this model's depth and number of labels
+     *     ({@link ExitSetting#validateFor(int, int)})
      * @throws IllegalStateException    if the classifier is closed
      */
     public BatchResult classifyBatch(List<String> texts, List<String> textPairs, ExitSetting setting) {
@@ -241,7 +242,7 @@ public final class EarlyExitClassifier implements TextClassifier {
             boolean[] shadow) {
         Objects.requireNonNull(texts, "texts");
         Objects.requireNonNull(setting, "setting");
-        setting.validateFor(layers.length);
+        setting.validateFor(layers.length, card.labels().size());
         checkInputs(texts, textPairs);
         if (shadow != null && shadow.length != texts.size()) {
             throw new IllegalArgumentException(texts.size() + " texts but " + shadow.length + " shadow flags");
@@ -347,7 +348,7 @@ public final class EarlyExitClassifier implements TextClassifier {
                         }
                     }
                     double score = ExitScores.score(setting.policy(), entropy[r], current[r], before);
-                    if (layer == numLayers || ExitScores.exits(setting, layer, score)) {
+                    if (layer == numLayers || ExitScores.exits(setting, layer, current[r].label(), score)) {
                         results[offset + row] = classification(current[r], layer, entropy[r], score,
                                 batch.numTokens()[row]);
                         histogram[layer - 1]++;

@@ -12,13 +12,14 @@ public enum ExitPolicy {
     /**
      * DeeBERT (Xin et al. 2020, section 3.2, Algorithm 1): score = entropy of off-ramp i's softmax,
      * {@code -sum_c p_c ln p_c}, in nats, range [0, ln C]; leaves when the score is strictly below S
-     * (or S_i when per-layer thresholds are set).
+     * (or S_i when per-layer thresholds are set, or S^(y_i) of off-ramp i's predicted label y_i when
+     * per-label thresholds are set).
      */
     ENTROPY,
     /**
      * BADGE-style divergence exit (Zhu et al. 2023): score at layer i >= 2 = Jensen-Shannon divergence
      * between off-ramp i's and off-ramp i-1's distributions, in nats, range [0, ln 2]; leaves when it is
-     * strictly below S (or S_i). Layer 1 scores +infinity (there is no earlier off-ramp to compare with),
+     * strictly below S (or S_i, or S^(y_i)). Layer 1 scores +infinity (there is no earlier off-ramp to compare with),
      * so it never exits there, whatever S.
      */
     DIVERGENCE,
@@ -31,7 +32,7 @@ public enum ExitPolicy {
      */
     PATIENCE;
 
-    /** @return whether the threshold is in nats and may be given per layer (ENTROPY, DIVERGENCE) */
+    /** @return whether the threshold is in nats and may be given per layer or per label (ENTROPY, DIVERGENCE) */
     public boolean comparesScoreInNats() {
         return this != PATIENCE;
     }

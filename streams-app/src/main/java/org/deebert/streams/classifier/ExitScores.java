@@ -77,15 +77,17 @@ final class ExitScores {
      *
      * @param setting the setting in force
      * @param layer   1-based layer
+     * @param label   the label index that layer's off-ramp predicts ({@link #argmax}); picks S^(label) when the
+     *                setting has per-label thresholds
      * @param score   {@link #score} at that layer
-     * @return ENTROPY/DIVERGENCE: score strictly below S_layer (so S = 0 keeps every input);
-     *     PATIENCE: streak {@code >=} the patience
+     * @return ENTROPY/DIVERGENCE: score strictly below S_layer, or below S^(label) with per-label thresholds
+     *     (so S = 0 keeps every input); PATIENCE: streak {@code >=} the patience
      */
-    static boolean exits(ExitSetting setting, int layer, double score) {
+    static boolean exits(ExitSetting setting, int layer, int label, double score) {
         if (setting.policy() == ExitPolicy.PATIENCE) {
             return score >= setting.threshold();
         }
-        return score < setting.thresholdAt(layer);
+        return score < setting.thresholdAt(layer, label);
     }
 
     /**

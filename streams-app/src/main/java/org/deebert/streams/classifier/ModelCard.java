@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -30,10 +32,12 @@ import java.util.Map;
  * @param savedModel           SavedModel directory, relative to the model directory
  * @param tag                  SavedModel tag set, e.g. {@code serve}
  * @param signatures           signature name -> declared inputs and outputs
- * @param recommendedThreshold the exit setting chosen at export time, may be null
+ * @param recommendedThreshold the exit setting chosen at export time, may be null; its optional
+ *                             {@code label_thresholds} (label name -> S in nats) are read as well
  * @param calibrated           policy name -> the cheapest setting within an accuracy budget on dev, written by
  *                             {@code python -m deebert_export calibrate}; empty when the card has none. Only
- *                             {@code policy} and {@code value} are read (budget, accuracies, date are provenance)
+ *                             {@code policy}, {@code value} and {@code label_thresholds} are read (budget,
+ *                             accuracies, date are provenance; unknown keys are ignored)
  * @param protectedLabel       the label whose recall the product reports beside accuracy (e.g. {@code spam}: a
  *                             missed spam costs more than a misrouted ham), written by {@code calibrate} or
  *                             {@code reevaluate --protect-label}; null when the card names none. Loading the model
@@ -118,7 +122,8 @@ public record ModelCard(
      * The recommended exit setting, or ENTROPY with S = 0 (no early exit) when the card has none.
      *
      * @return the setting to apply before any control message arrives
-     * @throws IllegalArgumentException if the card names an unknown policy or an invalid threshold
+     * @throws IllegalArgumentException if the card names an unknown policy or an invalid threshold, or its
+     *     {@code label_thresholds} name a label the card does not have or hold an invalid S
      */
     public ExitSetting recommendedSetting() {
         if (recommendedThreshold == null) {
@@ -128,7 +133,7 @@ public record ModelCard(
             throw new IllegalArgumentException("recommended_threshold has no policy");
         }
         ExitPolicy policy = ExitPolicy.valueOf(recommendedThreshold.policy().toUpperCase(Locale.ROOT));
-        return new ExitSetting(policy, recommendedThreshold.value()).validateFor(numLayers());
+        return setting("recommended_threshold", policy, recommendedThreshold);
     }
 
     /**
@@ -136,9 +141,10 @@ public record ModelCard(
      * dev accuracy is within the recorded budget (percentage points) of the full model's.
      *
      * @param policy the policy
-     * @return S in nats (ENTROPY, DIVERGENCE) or the patience in layers (PATIENCE)
+     * @return S in nats (ENTROPY, DIVERGENCE) or the patience in layers (PATIENCE), with the entry's per-label
+     *     thresholds when it has {@code label_thresholds}
      * @throws IllegalArgumentException if the card has no calibrated setting for the policy, or it names
-     *     another policy or an invalid threshold
+     *     another policy, an invalid threshold, or per-label thresholds with an unknown label or an invalid S
      */
     public ExitSetting calibratedSetting(ExitPolicy policy) {
         String key = policy.name().toLowerCase(Locale.ROOT);
@@ -152,7 +158,23 @@ public record ModelCard(
         if (c.policy() != null && !c.policy().equalsIgnoreCase(key)) {
             throw new IllegalArgumentException("calibrated." + key + " names policy " + c.policy());
         }
-        return new ExitSetting(policy, c.value()).validateFor(numLayers());
+        return setting("calibrated." + key, policy, c);
+    }
+
+    /**
+     * The setting one card entry records, with its per-label thresholds (by name in the card, missing labels
+     * getting {@code value}), checked against this model's depth and labels.
+     *
+     * @throws IllegalArgumentException naming the entry, if the setting breaks a rule of {@link ExitSetting}
+     */
+    private ExitSetting setting(String where, ExitPolicy policy, RecommendedThreshold entry) {
+        try {
+            return new ExitSetting(policy, entry.value(), null,
+                    ExitSetting.labelThresholdsByIndex(entry.labelThresholds(), entry.value(), labels))
+                    .validateFor(numLayers, labels.size());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model card of " + name + ", " + where + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -199,10 +221,19 @@ public record ModelCard(
     /**
      * An exit rule recorded in the card: {@code recommended_threshold}, or one entry of {@code calibrated}.
      *
-     * @param policy policy name, {@code entropy}, {@code divergence} or {@code patience}
-     * @param value  threshold S in nats, or the patience in layers
+     * @param policy          policy name, {@code entropy}, {@code divergence} or {@code patience}
+     * @param value           threshold S in nats, or the patience in layers
+     * @param labelThresholds optional {@code label_thresholds}: label name -> S in nats (entropy and divergence
+     *                        only), the label-conditional rule of {@link ExitSetting}; labels left out get
+     *                        {@code value}. Null when absent
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record RecommendedThreshold(@JsonProperty("policy") String policy, @JsonProperty("value") double value) {
+    public record RecommendedThreshold(@JsonProperty("policy") String policy, @JsonProperty("value") double value,
+                                       @JsonProperty("label_thresholds") Map<String, Double> labelThresholds) {
+        /** Copies the map so the entry is immutable (a null value is kept for the setting's check to name). */
+        public RecommendedThreshold {
+            labelThresholds = labelThresholds == null ? null : Collections.unmodifiableMap(
+                    new LinkedHashMap<>(labelThresholds));
+        }
     }
 }

@@ -47,14 +47,15 @@ public record ShadowTrace(int[] labels, double[] entropies, double[] divergences
     }
 
     /**
-     * The exit layer this input would have had under {@code setting} (paper Algorithm 1, {@link ExitScores#exits}).
+     * The exit layer this input would have had under {@code setting} (paper Algorithm 1, {@link ExitScores#exits});
+     * a per-label setting compares each layer's score with the S of the label that off-ramp predicted.
      *
      * @param setting an ENTROPY or DIVERGENCE setting
      * @return 1-based exit layer
      */
     public int exitLayer(ExitSetting setting) {
         for (int layer = 1; layer < labels.length; layer++) {
-            if (ExitScores.exits(setting, layer, score(setting.policy(), layer))) {
+            if (ExitScores.exits(setting, layer, labels[layer - 1], score(setting.policy(), layer))) {
                 return layer;
             }
         }

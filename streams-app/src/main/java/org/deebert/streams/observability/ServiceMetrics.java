@@ -21,6 +21,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -43,6 +44,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code deebert_events_classified_total}; {@code deebert_events_per_second} (gauge, events/s over
  *       Kafka Streams' recent sample window);</li>
  *   <li>{@code deebert_exit_threshold_nats}: the S in force (nats);
+ *       {@code deebert_exit_label_threshold_nats{label}}: S in nats for inputs an off-ramp predicts as
+ *       {@code label} while label-conditional thresholds are in force, else NaN;
  *       {@code deebert_exit_threshold_source{source="model_card"|"control_topic"|"accuracy_budget"}}: 1 for the current source, else 0;</li>
  *   <li>{@code deebert_batch_size} (histogram, events per classifier call);
  *       {@code deebert_classifier_batch_latency_seconds} (histogram, one classifier call);
@@ -169,8 +172,10 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
      * @param totals    monotonic exit and event totals
      * @param setting   the exit setting in force
      * @param numLayers number of off-ramps of the model
+     * @param labels    the model's label names in index order (the per-label thresholds' tags)
      */
-    public void bind(KafkaStreams streams, ClassifierTotals totals, ExitSettingProbe setting, int numLayers) {
+    public void bind(KafkaStreams streams, ClassifierTotals totals, ExitSettingProbe setting, int numLayers,
+                     List<String> labels) {
         for (int layer = 1; layer <= numLayers; layer++) {
             int index = layer - 1;
             FunctionCounter.builder("deebert.exits", totals, t -> t.read().exitHistogram()[index])
@@ -183,6 +188,15 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
                 .description("events classified per second over Kafka Streams' recent sample window").register(registry);
         Gauge.builder("deebert.exit.threshold.nats", setting, p -> p.current().setting().threshold())
                 .description("the threshold S in force, in nats").register(registry);
+        for (int c = 0; c < labels.size(); c++) {
+            int index = c;
+            Gauge.builder("deebert.exit.label.threshold.nats", setting, p -> {
+                List<Double> perLabel = p.current().setting().labelThresholds();
+                return perLabel == null ? Double.NaN : perLabel.get(index);
+            }).tag("label", labels.get(c))
+                    .description("S in nats for inputs an off-ramp predicts as this label, while label-conditional "
+                            + "thresholds are in force; NaN otherwise").register(registry);
+        }
         Gauge.builder("deebert.budget.max.disagreement", setting,
                         p -> p.current().budget() == null ? Double.NaN : p.current().budget().maxDisagreement())
                 .description("the accuracy budget in force (share of answers allowed to differ from the full model), "

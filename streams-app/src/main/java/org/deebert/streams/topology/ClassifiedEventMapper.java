@@ -46,6 +46,7 @@ final class ClassifiedEventMapper {
                 .setExitScore(c.exitScore())
                 .setThreshold(inForce.setting().threshold())
                 .setLayerThresholds(inForce.setting().layerThresholds())
+                .setLabelThresholds(inForce.setting().labelThresholds())
                 .setExitPolicy(ExitPolicyName.valueOf(inForce.setting().policy().name()))
                 .setThresholdSource(inForce.source())
                 .setModelName(modelName)

@@ -104,7 +104,8 @@ public final class ClassifierTopology {
         topology.addGlobalStore(thresholdStore, CONTROL_SOURCE,
                 topics.control().keySerde().deserializer(), topics.control().valueSerde().deserializer(),
                 topics.control().name(), CONTROL_PROCESSOR,
-                () -> new ThresholdControlProcessor(THRESHOLD_STORE, modelName, classifiers.numLayers()));
+                () -> new ThresholdControlProcessor(THRESHOLD_STORE, modelName, classifiers.numLayers(),
+                        classifiers.labels()));
 
         // In memory plus changelog: the buffer is small, so restoring it is cheap and RocksDB buys nothing.
         // Caching is on: a record buffered and classified within one commit interval never reaches the changelog.

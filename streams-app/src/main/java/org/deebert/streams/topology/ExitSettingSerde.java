@@ -13,15 +13,29 @@ import org.deebert.streams.classifier.ExitPolicy;
 import org.deebert.streams.classifier.ExitSetting;
 
 /**
- * Binary form of a validated {@link ExitSettingInForce} inside the threshold global store: the threshold as an
- * 8-byte double, the number of per-layer thresholds as a 4-byte int (-1 = none), that many 8-byte doubles, a
+ * Binary form of a validated {@link ExitSettingInForce} inside the threshold global store. Kept out of the
+ * Schema Registry on purpose: a store serde talking to the registry would register a subject for an internal
+ * topic name.
+ *
+ * <p>Format 2 (written): the marker byte {@code 0xFF}, the format byte {@code 2}, the threshold as an 8-byte
+ * double, the number of per-layer thresholds as a 4-byte int (-1 = none) and that many 8-byte doubles, the
+ * number of per-label thresholds as a 4-byte int (-1 = none) and that many 8-byte doubles (by label index), a
  * budget flag byte (0 = none, 1 = the budget's max disagreement, sample rate, min and max threshold as doubles,
  * window events as an int, window ms as a long, confidence as a double follow), the source as a 4-byte length
- * and UTF-8 bytes, then the policy name in UTF-8. Kept out of the Schema Registry on purpose: a store serde
- * talking to the registry would register a subject for an internal topic name. The store is in memory and
- * rebuilt from the control topic at every start, so this format can change between versions without migration.
+ * and UTF-8 bytes, then the policy name in UTF-8.
+ *
+ * <p>Format 1 (read only): the same without the two leading bytes and without the per-label part. It starts
+ * with the threshold, a finite double {@code >= 0} (first byte 0x00-0x7F, or 0x80 for -0.0), which can never
+ * begin with 0xFF (a negative number or NaN): the marker tells the two apart. The store is in memory and
+ * rebuilt from the control topic at every start, so an old value is met only by a store or a test that kept
+ * bytes across versions; it still reads rather than failing.
  */
 public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
+
+    /** First byte of every value written since format 2; never the first byte of a format-1 value. */
+    static final byte MARKER = (byte) 0xFF;
+    /** The format this serde writes. */
+    static final byte FORMAT = 2;
 
     @Override
     public Serializer<ExitSettingInForce> serializer() {
@@ -34,13 +48,14 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
             byte[] policy = s.policy().name().getBytes(StandardCharsets.UTF_8);
             byte[] source = inForce.source().getBytes(StandardCharsets.UTF_8);
             List<Double> perLayer = s.layerThresholds();
-            int count = perLayer == null ? 0 : perLayer.size();
-            ByteBuffer buffer = ByteBuffer.allocate(8 + 4 + 8 * count + 1 + (b == null ? 0 : 4 * 8 + 4 + 8 + 8)
-                            + 4 + source.length + policy.length)
-                    .putDouble(s.threshold()).putInt(perLayer == null ? -1 : count);
-            for (int i = 0; i < count; i++) {
-                buffer.putDouble(perLayer.get(i));
-            }
+            List<Double> perLabel = s.labelThresholds();
+            int layers = perLayer == null ? 0 : perLayer.size();
+            int labels = perLabel == null ? 0 : perLabel.size();
+            ByteBuffer buffer = ByteBuffer.allocate(2 + 8 + 4 + 8 * layers + 4 + 8 * labels + 1
+                            + (b == null ? 0 : 4 * 8 + 4 + 8 + 8) + 4 + source.length + policy.length)
+                    .put(MARKER).put(FORMAT).putDouble(s.threshold());
+            putList(buffer, perLayer);
+            putList(buffer, perLabel);
             buffer.put((byte) (b == null ? 0 : 1));
             if (b != null) {
                 buffer.putDouble(b.maxDisagreement()).putDouble(b.sampleRate()).putDouble(b.minThreshold())
@@ -48,6 +63,15 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
             }
             return buffer.putInt(source.length).put(source).put(policy).array();
         };
+    }
+
+    private static void putList(ByteBuffer buffer, List<Double> values) {
+        buffer.putInt(values == null ? -1 : values.size());
+        if (values != null) {
+            for (double v : values) {
+                buffer.putDouble(v);
+            }
+        }
     }
 
     @Override
@@ -58,16 +82,18 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
             }
             try {
                 ByteBuffer buffer = ByteBuffer.wrap(bytes);
-                double threshold = buffer.getDouble();
-                int count = buffer.getInt();
-                List<Double> perLayer = null;
-                if (count >= 0) {
-                    // A corrupt count must not size a list beyond what the bytes can hold.
-                    perLayer = new ArrayList<>(Math.min(count, buffer.remaining() / Double.BYTES));
-                    for (int i = 0; i < count; i++) {
-                        perLayer.add(buffer.getDouble());
+                boolean versioned = bytes.length > 0 && bytes[0] == MARKER;
+                if (versioned) {
+                    buffer.get();
+                    byte format = buffer.get();
+                    if (format != FORMAT) {
+                        throw new IllegalArgumentException("unknown exit setting format " + format + " (this version reads 1 and "
+                                + FORMAT + ")");
                     }
                 }
+                double threshold = buffer.getDouble();
+                List<Double> perLayer = getList(buffer);
+                List<Double> perLabel = versioned ? getList(buffer) : null;
                 AccuracyBudget budget = null;
                 if (buffer.get() == 1) {
                     budget = new AccuracyBudget(buffer.getDouble(), buffer.getDouble(), buffer.getDouble(),
@@ -81,11 +107,25 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
                 byte[] source = new byte[sourceLength];
                 buffer.get(source);
                 String policy = new String(bytes, buffer.position(), buffer.remaining(), StandardCharsets.UTF_8);
-                return new ExitSettingInForce(new ExitSetting(ExitPolicy.valueOf(policy), threshold, perLayer),
+                return new ExitSettingInForce(new ExitSetting(ExitPolicy.valueOf(policy), threshold, perLayer, perLabel),
                         new String(source, StandardCharsets.UTF_8), budget);
             } catch (RuntimeException e) {
                 throw new SerializationException("corrupt exit setting in the threshold store", e);
             }
         };
+    }
+
+    /** A count (-1 = null) and that many doubles. */
+    private static List<Double> getList(ByteBuffer buffer) {
+        int count = buffer.getInt();
+        if (count < 0) {
+            return null;
+        }
+        // A corrupt count must not size a list beyond what the bytes can hold.
+        List<Double> values = new ArrayList<>(Math.min(count, buffer.remaining() / Double.BYTES));
+        for (int i = 0; i < count; i++) {
+            values.add(buffer.getDouble());
+        }
+        return values;
     }
 }

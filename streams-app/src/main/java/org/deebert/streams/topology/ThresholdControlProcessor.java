@@ -1,5 +1,6 @@
 package org.deebert.streams.topology;
 
+import java.util.List;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -34,11 +35,12 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
      * @param storeName the global store to maintain
      * @param modelName the model served here
      * @param numLayers its number of layers n (a patience must be <= n, a per-layer list have n values)
+     * @param labels    its label names in index order (per-label thresholds are keyed by them)
      */
-    public ThresholdControlProcessor(String storeName, String modelName, int numLayers) {
+    public ThresholdControlProcessor(String storeName, String modelName, int numLayers, List<String> labels) {
         this.storeName = storeName;
         this.modelName = modelName;
-        this.validator = new ControlMessageValidator(modelName, numLayers);
+        this.validator = new ControlMessageValidator(modelName, numLayers, labels);
     }
 
     @Override
@@ -79,8 +81,9 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
         }
         store.put(key, inForce);
         ExitSetting setting = inForce.setting();
-        LOG.info("Exit setting for model {} set to policy {}, threshold {} ({}), per-layer thresholds {}, budget {}, by {}", key,
-                setting.policy(), setting.threshold(), setting.policy().comparesScoreInNats() ? "nats" : "layers",
-                setting.layerThresholds(), inForce.budget(), value.getChangedBy());
+        LOG.info("Exit setting for model {} set to policy {}, threshold {} ({}), per-layer thresholds {},"
+                + " per-label thresholds {}, budget {}, by {}", key, setting.policy(), setting.threshold(),
+                setting.policy().comparesScoreInNats() ? "nats" : "layers", setting.layerThresholds(),
+                value.getLabelThresholds(), inForce.budget(), value.getChangedBy());
     }
 }

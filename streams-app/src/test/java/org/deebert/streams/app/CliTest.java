@@ -6,15 +6,22 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.io.StringWriter;
+import org.deebert.streams.schema.ExitPolicyName;
+import org.deebert.streams.schema.ThresholdControl;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
@@ -88,6 +95,67 @@ class CliTest {
             int exit = Cli.commandLine().setErr(new PrintWriter(err)).execute(line.toArray(String[]::new));
             assertThat(exit).as("%s", line).isEqualTo(2);
         }
+    }
+
+    @Test
+    void setParsesRepeatedLabelThresholdsByNameAndAPolicyInAnyCase() {
+        CommandLine.ParseResult parsed = Cli.commandLine().parseArgs("control", "set", "--model", "m", "--threshold", "0.14",
+                "--label-threshold", "spam=0.7", "--label-threshold", "ham=0", "--policy", "divergence", "--reason", "test");
+
+        ControlCommand.SetThreshold set = (ControlCommand.SetThreshold) parsed.subcommand().subcommand().commandSpec().userObject();
+        assertThat(set.value).isEqualTo(0.14);
+        assertThat(set.policy).isEqualTo(ExitPolicyName.DIVERGENCE);
+        assertThat(set.labelThresholds).containsExactly(Map.entry("spam", 0.7), Map.entry("ham", 0.0));
+        assertThat(set.layerThresholds).isNull();
+    }
+
+    @Test
+    void theMessageCarriesLabelThresholdsByNameAfterTheServicesChecks() {
+        ThresholdControl message = ControlCommand.thresholdMessage("m", 0.14, ExitPolicyName.ENTROPY, null,
+                Map.of("spam", 0.7), 6, List.of("ham", "spam"), "ops", "test");
+
+        assertThat(message.getLabelThresholds()).containsExactly(Map.entry("spam", 0.7));
+        assertThat(message.getThreshold()).isEqualTo(0.14);
+        assertThat(message.getLayerThresholds()).isNull();
+    }
+
+    @Test
+    void setRejectsAnUnknownLabelListingTheModelCardsLabelsWithoutProducing(@TempDir Path dir) throws Exception {
+        // The tiny model's card (labels ham, spam) in model.dir; the broker is never reached (exit 2, not 1).
+        Path config = dir.resolve("cli.properties");
+        Files.writeString(config, "model.dir=" + tinyModelDir() + "\nbootstrap.servers=127.0.0.1:" + closedPort() + "\n");
+
+        String err = stderrOf(() -> assertThat(Cli.commandLine().execute("control", "set", "--model", "deebert-tiny-test",
+                "--threshold", "0.14", "--label-threshold", "phishing=0.7", "--reason", "test", "--config", config.toString()))
+                .isEqualTo(2));
+
+        assertThat(err).contains("Rejected: ").contains("unknown label 'phishing'").contains("[ham, spam]");
+    }
+
+    @Test
+    void setRefusesLabelThresholdsWithoutAModelCardToCheckTheirNames() {
+        // model.dir unset here: the names cannot be checked, so nothing is written.
+        String err = stderrOf(() -> assertThat(Cli.commandLine().execute("control", "set-threshold", "--model", "m",
+                "--value", "0.14", "--label-threshold", "spam=0.7", "--reason", "test")).isEqualTo(2));
+
+        assertThat(err).contains("need the model's labels");
+    }
+
+    private static Path tinyModelDir() throws URISyntaxException {
+        return Path.of(CliTest.class.getResource("/tiny-model/model_card.json").toURI()).getParent();
+    }
+
+    /** Runs {@code action} and returns what it printed on System.err (where the control commands report). */
+    private static String stderrOf(Runnable action) {
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            action.run();
+        } finally {
+            System.setErr(original);
+        }
+        return captured.toString(StandardCharsets.UTF_8);
     }
 
     @Test

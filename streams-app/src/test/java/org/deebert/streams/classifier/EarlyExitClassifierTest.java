@@ -174,9 +174,46 @@ class EarlyExitClassifierTest {
     }
 
     @Test
+    void labelThresholdsLetOnlyInputsPredictedAsTheLooseLabelLeaveEarly() {
+        // One label loose (S above ln C: any off-ramp predicting it lets the input out), the others S = 0 (never
+        // early); then the next label loose. Expected exits from serving_default's off-ramps, no early exit.
+        float[][][] logits = classifier.allOffRampLogits(texts);
+        int early = 0;
+        for (int loose = 0; loose < classes; loose++) {
+            List<Double> perLabel = new java.util.ArrayList<>();
+            for (int c = 0; c < classes; c++) {
+                perLabel.add(c == loose ? Math.log(classes) + 0.01 : 0.0);
+            }
+            BatchResult result = classifier.classifyBatch(texts, ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.0, perLabel));
+            long layerRows = 0;
+            for (int i = 0; i < texts.size(); i++) {
+                int expected = n;
+                for (int layer = 1; layer < n; layer++) {
+                    if (ExitScores.argmax(logits[i][layer - 1]) == loose) {
+                        expected = layer;
+                        break;
+                    }
+                }
+                Classification c = result.classifications().get(i);
+                assertThat(c.exitLayer()).as("text %d, label %d loose", i, loose).isEqualTo(expected);
+                if (expected < n) {
+                    assertThat(c.labelIndex()).as("an early answer is the loose label").isEqualTo(loose);
+                    early++;
+                }
+                layerRows += expected;
+            }
+            assertThat(result.stats().layerRowsExecuted()).isEqualTo(layerRows);
+        }
+        assertThat(early).as("inputs that left early under some label's loose S").isPositive();
+    }
+
+    @Test
     void aSettingThatDoesNotFitTheModelIsRefused() {
         assertThatThrownBy(() -> classifier.classify(texts, ExitSetting.patience(n + 1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1.." + n);
+        List<Double> oneTooMany = java.util.Collections.nCopies(classes + 1, 0.1);
+        assertThatThrownBy(() -> classifier.classify(texts, ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.1, oneTooMany)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("need " + classes + " values");
     }
 
     @Test

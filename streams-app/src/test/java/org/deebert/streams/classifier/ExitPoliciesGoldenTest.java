@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Java's exit maths against the golden file Python writes ({@code python -m deebert_export golden}, from
- * {@code deebert_export/exits.py}): for every case and setting, {@link ExitScores} must give the same
+ * {@code deebert_export/exits.py}): for every case and setting (one S, per-layer lists, label-conditional
+ * lists, every patience), {@link ExitScores} must give the same
  * predicted labels, divergence scores and exit layers, and {@link ExpectedSaving} the same saving. The run
  * is Algorithm 1 row by row, as {@link EarlyExitClassifier} does per live row: the entropy is taken from
  * the file (in the service it comes from the SavedModel's {@code entropy} output, a TF op the export
@@ -38,19 +39,37 @@ class ExitPoliciesGoldenTest {
         // Python's json writes +inf (divergence at layer 1) as the non-standard token Infinity.
         JsonMapper mapper = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
         doc = mapper.readTree(Files.readString(GOLDEN));
-        assertThat(doc.get("format_version").asInt()).isEqualTo(1);
+        // 2: every setting row has label_thresholds (null, or S^(0)..S^(C-1) by label index).
+        assertThat(doc.get("format_version").asInt()).isEqualTo(2);
     }
 
     @Test
     void exitLayersAndExpectedSavingsMatchPythonForEveryPolicyAndSetting() {
         Set<ExitPolicy> seen = EnumSet.noneOf(ExitPolicy.class);
-        int perLayerSettings = 0;
+        Set<ExitPolicy> perLayer = EnumSet.noneOf(ExitPolicy.class);
+        Set<ExitPolicy> perLabel = EnumSet.noneOf(ExitPolicy.class);
+        int rows = 0;
+        int perLabelRowsUnlikeOneS = 0;
         for (JsonNode c : doc.get("cases")) {
             int n = c.get("num_layers").asInt();
             for (JsonNode row : c.get("settings")) {
-                ExitSetting setting = setting(row).validateFor(n);
+                ExitSetting setting = setting(row).validateFor(n, c.get("num_labels").asInt());
                 seen.add(setting.policy());
-                perLayerSettings += setting.layerThresholds() == null ? 0 : 1;
+                rows++;
+                if (setting.layerThresholds() != null) {
+                    perLayer.add(setting.policy());
+                }
+                if (setting.labelThresholds() != null) {
+                    perLabel.add(setting.policy());
+                    // The file must tell the rule apart from one S: some input's exit moves with its label's S.
+                    ExitSetting oneS = new ExitSetting(setting.policy(), setting.threshold());
+                    for (int input = 0; input < c.get("num_inputs").asInt(); input++) {
+                        if (exitLayer(c, input, oneS) != row.get("exit_layers").get(input).asInt()) {
+                            perLabelRowsUnlikeOneS++;
+                            break;
+                        }
+                    }
+                }
                 long[] histogram = new long[n];
                 List<Integer> layers = new ArrayList<>();
                 for (int input = 0; input < c.get("num_inputs").asInt(); input++) {
@@ -64,8 +83,11 @@ class ExitPoliciesGoldenTest {
                         .isCloseTo(row.get("expected_saving").asDouble(), within(1e-12));
             }
         }
+        assertThat(rows).isPositive();
         assertThat(seen).containsExactlyInAnyOrder(ExitPolicy.values());
-        assertThat(perLayerSettings).isPositive();
+        assertThat(perLayer).containsExactlyInAnyOrder(ExitPolicy.ENTROPY, ExitPolicy.DIVERGENCE);
+        assertThat(perLabel).as("label-conditional rows").containsExactlyInAnyOrder(ExitPolicy.ENTROPY, ExitPolicy.DIVERGENCE);
+        assertThat(perLabelRowsUnlikeOneS).as("label-conditional rows whose exits differ from one S").isPositive();
     }
 
     @Test
@@ -101,7 +123,8 @@ class ExitPoliciesGoldenTest {
         for (int layer = 1; layer < n; layer++) {
             ExitScores.OffRamp current = ExitScores.next(previous, probs(c, input, layer));
             double entropy = c.get("scores").get("entropy").get(input).get(layer - 1).asDouble();
-            if (ExitScores.exits(setting, layer, ExitScores.score(setting.policy(), entropy, current, previous))) {
+            double score = ExitScores.score(setting.policy(), entropy, current, previous);
+            if (ExitScores.exits(setting, layer, current.label(), score)) {
                 return layer;
             }
             previous = current;
@@ -119,16 +142,21 @@ class ExitPoliciesGoldenTest {
     }
 
     private static ExitSetting setting(JsonNode row) {
-        JsonNode list = row.get("layer_thresholds");
-        List<Double> perLayer = null;
-        if (list != null && !list.isNull()) {
-            perLayer = new ArrayList<>();
-            for (JsonNode s : list) {
-                perLayer.add(s.asDouble());
-            }
-        }
+        assertThat(row.has("label_thresholds")).as("format 2 row %s", row).isTrue();
         return new ExitSetting(ExitPolicy.valueOf(row.get("policy").asText().toUpperCase(java.util.Locale.ROOT)),
-                row.get("threshold").asDouble(), perLayer);
+                row.get("threshold").asDouble(), doubles(row.get("layer_thresholds")), doubles(row.get("label_thresholds")));
+    }
+
+    /** @return the JSON list as doubles, or null for a missing or null entry */
+    private static List<Double> doubles(JsonNode list) {
+        if (list == null || list.isNull()) {
+            return null;
+        }
+        List<Double> out = new ArrayList<>();
+        for (JsonNode s : list) {
+            out.add(s.asDouble());
+        }
+        return out;
     }
 
     private static List<Integer> ints(JsonNode array) {

@@ -42,22 +42,47 @@ class ExitScoresTest {
         ExitScores.OffRamp first = ExitScores.next(null, new float[] {1, 0});
         double score = ExitScores.score(ExitPolicy.DIVERGENCE, 0.0, first, null);
         assertThat(score).isEqualTo(Double.POSITIVE_INFINITY);
-        assertThat(ExitScores.exits(new ExitSetting(ExitPolicy.DIVERGENCE, 10.0), 1, score)).isFalse();
+        assertThat(ExitScores.exits(new ExitSetting(ExitPolicy.DIVERGENCE, 10.0), 1, first.label(), score)).isFalse();
     }
 
     @Test
     void exitRequiresAScoreStrictlyBelowTheThreshold() {
-        assertThat(ExitScores.exits(ExitSetting.entropy(0.0), 1, 0.0)).isFalse();
-        assertThat(ExitScores.exits(ExitSetting.entropy(0.2), 1, 0.1)).isTrue();
-        assertThat(ExitScores.exits(ExitSetting.entropy(0.2), 1, 0.2)).isFalse();
+        assertThat(ExitScores.exits(ExitSetting.entropy(0.0), 1, 0, 0.0)).isFalse();
+        assertThat(ExitScores.exits(ExitSetting.entropy(0.2), 1, 0, 0.1)).isTrue();
+        assertThat(ExitScores.exits(ExitSetting.entropy(0.2), 1, 0, 0.2)).isFalse();
     }
 
     @Test
     void perLayerThresholdsReplaceSAtTheirLayer() {
         ExitSetting setting = new ExitSetting(ExitPolicy.ENTROPY, 0.0, List.of(0.0, 0.5, 0.1));
-        assertThat(ExitScores.exits(setting, 1, 0.3)).isFalse();
-        assertThat(ExitScores.exits(setting, 2, 0.3)).isTrue();
-        assertThat(ExitScores.exits(setting, 3, 0.3)).isFalse();
+        assertThat(ExitScores.exits(setting, 1, 0, 0.3)).isFalse();
+        assertThat(ExitScores.exits(setting, 2, 0, 0.3)).isTrue();
+        assertThat(ExitScores.exits(setting, 3, 0, 0.3)).isFalse();
+    }
+
+    @Test
+    void perLabelThresholdsPickTheSOfTheLabelTheOffRampPredicts() {
+        // Label 0 (benign) must be sure: S = 0.05; label 1 (harmful) may leave under a loose S = 0.6.
+        ExitSetting setting = ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.05, List.of(0.05, 0.6));
+        assertThat(ExitScores.exits(setting, 1, 0, 0.3)).isFalse();
+        assertThat(ExitScores.exits(setting, 1, 1, 0.3)).isTrue();
+        assertThat(ExitScores.exits(setting, 3, 0, 0.04)).isTrue();
+        assertThat(ExitScores.exits(setting, 2, 1, 0.6)).as("strictly below S^(1)").isFalse();
+        // S = 0 for a label: inputs predicted as that label never leave early, whatever their score.
+        ExitSetting neverBenign = ExitSetting.perLabel(ExitPolicy.DIVERGENCE, 0.0, List.of(0.0, 0.6));
+        assertThat(ExitScores.exits(neverBenign, 2, 0, 0.0)).isFalse();
+        assertThat(ExitScores.exits(neverBenign, 2, 1, 0.0)).isTrue();
+    }
+
+    @Test
+    void aShadowTraceReplaysPerLabelThresholdsWithEachOffRampsLabel() {
+        // Off-ramps say 0, 1, 1, 1 (layer 4 = the full model); entropies all 0.3 nats.
+        ShadowTrace trace = new ShadowTrace(new int[] {0, 1, 1, 1}, new double[] {0.3, 0.3, 0.3, 0.3},
+                new double[] {Double.POSITIVE_INFINITY, 0.1, 0.1, 0.1});
+        assertThat(trace.exitLayer(ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.0, List.of(0.0, 0.5)))).isEqualTo(2);
+        assertThat(trace.exitLayer(ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.0, List.of(0.5, 0.0)))).isEqualTo(1);
+        assertThat(trace.disagreesAt(ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.0, List.of(0.5, 0.0)))).isTrue();
+        assertThat(trace.exitLayer(ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.9, List.of(0.0, 0.0)))).isEqualTo(4);
     }
 
     @Test
@@ -70,10 +95,10 @@ class ExitScoresTest {
         ExitScores.OffRamp l4 = ExitScores.next(l3, b);
         assertThat(new int[] {l1.streak(), l2.streak(), l3.streak(), l4.streak()}).containsExactly(0, 1, 0, 1);
         ExitSetting t1 = ExitSetting.patience(1);
-        assertThat(ExitScores.exits(t1, 1, ExitScores.score(ExitPolicy.PATIENCE, 0, l1, null))).isFalse();
-        assertThat(ExitScores.exits(t1, 2, ExitScores.score(ExitPolicy.PATIENCE, 0, l2, l1))).isTrue();
-        assertThat(ExitScores.exits(ExitSetting.patience(2), 4, ExitScores.score(ExitPolicy.PATIENCE, 0, l4, l3)))
-                .isFalse();
+        assertThat(ExitScores.exits(t1, 1, l1.label(), ExitScores.score(ExitPolicy.PATIENCE, 0, l1, null))).isFalse();
+        assertThat(ExitScores.exits(t1, 2, l2.label(), ExitScores.score(ExitPolicy.PATIENCE, 0, l2, l1))).isTrue();
+        assertThat(ExitScores.exits(ExitSetting.patience(2), 4, l4.label(),
+                ExitScores.score(ExitPolicy.PATIENCE, 0, l4, l3))).isFalse();
     }
 
     @Test

@@ -8,6 +8,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.common.Metric;
@@ -15,6 +16,7 @@ import org.apache.kafka.common.MetricName;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
+import org.deebert.streams.classifier.ExitPolicy;
 import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.topology.ClassifierMetrics;
 import org.deebert.streams.topology.DeadLetterCode;
@@ -63,7 +65,7 @@ class ServiceMetricsTest {
         health = new HealthState();
         metrics = new ServiceMetrics(health);
         metrics.bind(streams, new ClassifierTotals(() -> classifierSensors, 3),
-                new ExitSettingProbe(streams, "spam", ExitSetting.entropy(0.1417)), 3);
+                new ExitSettingProbe(streams, "spam", ExitSetting.entropy(0.1417)), 3, List.of("ham", "spam"));
     }
 
     @AfterEach
@@ -88,6 +90,7 @@ class ServiceMetricsTest {
         assertThat(value(text, "deebert_events_classified_total")).isEqualTo(6);
         assertThat(text).contains("deebert_events_per_second ");
         assertThat(value(text, "deebert_exit_threshold_nats")).isEqualTo(0.1417);
+        assertThat(value(text, "deebert_exit_label_threshold_nats{label=\"spam\"}")).isNaN();
         assertThat(value(text, "deebert_exit_threshold_source{source=\"model_card\"}")).isEqualTo(1);
         assertThat(value(text, "deebert_exit_threshold_source{source=\"control_topic\"}")).isZero();
         assertThat(value(text, "deebert_batch_size_count")).isEqualTo(1);
@@ -102,6 +105,21 @@ class ServiceMetricsTest {
         // Kafka Streams' own client metrics, through Micrometer's binder; our sensors only under deebert_*.
         assertThat(text).containsPattern("(?m)^kafka_stream_");
         assertThat(text).doesNotContain("kafka_deebert");
+    }
+
+    @Test
+    void labelConditionalThresholdsInForceAreOneGaugePerLabel() {
+        // A model card whose setting is label-conditional: ham must be sure (S = 0.02), spam may leave at S = 0.7.
+        ExitSetting perLabel = ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.1, List.of(0.02, 0.7));
+        try (ServiceMetrics own = new ServiceMetrics(new HealthState())) {
+            own.bind(streams, new ClassifierTotals(() -> classifierSensors, 3), new ExitSettingProbe(streams, "spam", perLabel),
+                    3, List.of("ham", "spam"));
+            String text = own.scrape();
+
+            assertThat(value(text, "deebert_exit_label_threshold_nats{label=\"ham\"}")).isEqualTo(0.02);
+            assertThat(value(text, "deebert_exit_label_threshold_nats{label=\"spam\"}")).isEqualTo(0.7);
+            assertThat(value(text, "deebert_exit_threshold_nats")).isEqualTo(0.1);
+        }
     }
 
     @Test

@@ -247,6 +247,27 @@ class ClassifierTopologyTest {
     }
 
     @Test
+    void labelThresholdsByNameAreAppliedByLabelIndexAndRecordedOnTheOutput() {
+        start();
+        // Given: ham strict, spam loose, keyed by the model's label names; then invalid ones that must change nothing.
+        control.pipeInput(FakeClassifier.MODEL, ThresholdControl.newBuilder(controlMessage(FakeClassifier.MODEL, 0.2))
+                .setLabelThresholds(java.util.Map.of("ham", 0.0, "spam", 0.7)).build());
+        ClassifiedEvent labelled = classifyOne("labelled");
+        control.pipeInput(FakeClassifier.MODEL, ThresholdControl.newBuilder(controlMessage(FakeClassifier.MODEL, 0.2))
+                .setLabelThresholds(java.util.Map.of("phishing", 0.7)).build()); // not one of the model's labels
+        control.pipeInput(FakeClassifier.MODEL, ThresholdControl.newBuilder(controlMessage(FakeClassifier.MODEL, 2))
+                .setPolicy(ExitPolicyName.PATIENCE).setLabelThresholds(java.util.Map.of("spam", 0.7)).build());
+        ClassifiedEvent unchanged = classifyOne("unchanged");
+
+        assertThat(labelled.getLabelThresholds()).containsExactly(0.0, 0.7);
+        assertThat(labelled.getThreshold()).isEqualTo(0.2);
+        assertThat(labelled.getThresholdSource()).isEqualTo(ExitSettingInForce.CONTROL_TOPIC);
+        assertThat(unchanged.getLabelThresholds()).containsExactly(0.0, 0.7);
+        assertThat(unchanged.getExitPolicy()).isEqualTo(ExitPolicyName.ENTROPY);
+        assertThat(output.isEmpty()).isTrue();
+    }
+
+    @Test
     void aTombstoneRestoresTheModelCardThreshold() {
         start();
         control.pipeInput(FakeClassifier.MODEL, controlMessage(FakeClassifier.MODEL, 0.0));

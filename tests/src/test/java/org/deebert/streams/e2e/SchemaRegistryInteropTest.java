@@ -202,6 +202,51 @@ class SchemaRegistryInteropTest {
     }
 
     @Test
+    void labelThresholdsAreABackwardCompatibleAdditionThatOldMessagesReadAsOneSForEveryLabel() throws Exception {
+        // Given: subjects holding ThresholdControl and ClassifiedEvent as they were before label-conditional thresholds.
+        String topic = uniqueTopic();
+        Schema oldControl = history("ThresholdControl-before-label-thresholds.avsc");
+        Schema oldClassified = history("ClassifiedEvent-before-label-thresholds.avsc");
+        assertThat(oldControl.getField("label_thresholds")).isNull();
+        assertThat(oldClassified.getField("label_thresholds")).isNull();
+        int oldId = client.register(topic + "-value", oldControl);
+        client.register(topic + "-out-value", oldClassified);
+
+        // When: today's schemas are registered on them, the real registry's BACKWARD check accepts both.
+        int newId = client.register(topic + "-value", ThresholdControl.getClassSchema());
+        client.register(topic + "-out-value", org.deebert.streams.schema.ClassifiedEvent.getClassSchema());
+        assertThat(newId).isNotEqualTo(oldId);
+
+        // Then: a message an old CLI wrote reads with label_thresholds null, which means one S for every label.
+        org.apache.avro.generic.GenericRecord old = new org.apache.avro.generic.GenericData.Record(oldControl);
+        old.put("threshold", 0.14);
+        old.put("policy", new org.apache.avro.generic.GenericData.EnumSymbol(oldControl.getField("policy").schema(), "ENTROPY"));
+        old.put("layer_thresholds", null);
+        old.put("budget", null);
+        old.put("model_name", "m");
+        old.put("changed_by", "ops");
+        old.put("reason", "before label thresholds");
+        old.put("changed_at", 1_700_000_000_000L);
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        org.apache.avro.io.BinaryEncoder encoder = org.apache.avro.io.EncoderFactory.get().binaryEncoder(body, null);
+        new org.apache.avro.generic.GenericDatumWriter<org.apache.avro.generic.GenericRecord>(oldControl).write(old, encoder);
+        encoder.flush();
+        SpecificAvroSerde<ThresholdControl> serde = new SpecificAvroSerde<>(ThresholdControl.class, client, false);
+        ThresholdControl read = serde.deserializer().deserialize(topic, ConfluentWireFormat.frame(oldId, body.toByteArray()));
+        assertThat(read.getLabelThresholds()).isNull();
+        ControlMessageValidator validator = new ControlMessageValidator("m", 6, List.of("ham", "spam"));
+        assertThat(validator.validate("m", read)).isEqualTo(org.deebert.streams.classifier.ExitSetting.entropy(0.14));
+
+        // And: a new message's thresholds by label name survive the registry round trip (String keys) and become
+        // S by label index.
+        ThresholdControl labelled = ThresholdControl.newBuilder(read).setLabelThresholds(Map.of("spam", 0.7, "ham", 0.0))
+                .build();
+        ThresholdControl back = serde.deserializer().deserialize(topic, serde.serializer().serialize(topic, labelled));
+        assertThat(back.getLabelThresholds()).containsOnly(Map.entry("ham", 0.0), Map.entry("spam", 0.7));
+        assertThat(validator.validate("m", back).labelThresholds()).containsExactly(0.0, 0.7);
+    }
+
+    @Test
     void aRequiredTextPairWouldHaveBeenRejectedAsIncompatible() {
         // The same field without a default: readers of the new schema could not read old data (not BACKWARD).
         String subject = uniqueTopic() + "-value";

@@ -112,7 +112,7 @@ final class BudgetPhase {
      * @throws IllegalArgumentException if the demo's options make an invalid budget
      */
     static AccuracyBudget budget(ExitSetting card, double maxDisagreement, double sampleRate) {
-        if (!card.policy().comparesScoreInNats() || card.layerThresholds() != null) {
+        if (!card.policy().comparesScoreInNats() || card.layerThresholds() != null || card.labelThresholds() != null) {
             throw new IllegalArgumentException("the budget phase needs a model card whose setting is one ENTROPY or "
                     + "DIVERGENCE S, not " + card);
         }

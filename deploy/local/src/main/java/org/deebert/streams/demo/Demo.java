@@ -247,6 +247,11 @@ public final class Demo implements Callable<Integer> {
                                 + "for the other %d; plus 1 malformed record for the dead-letter topic%s%n",
                         firstHalf, initialS, initialSource, policy, switchThreshold, texts.size() - firstHalf,
                         budgetPhase ? "; then the budget phase (the " + texts.size() + " emails twice more, easy -> hard)" : "");
+                if (recommended.labelThresholds() != null && initialSource.equals("model card")) {
+                    System.out.printf(Locale.ROOT, "The model card's setting is label-conditional: S by label %s nats "
+                            + "(labels %s); the switch replaces it with one S%n", recommended.labelThresholds(),
+                            service.pool().labels());
+                }
                 warmUp(service.pool(), texts);
                 List<DifficultyOrder.Email> ordered = budgetPhase ? BudgetPhase.prepare(service.pool(), texts) : null;
                 service.start();

@@ -140,6 +140,8 @@ class BudgetPhaseTest {
         // A card S above the maximum: the range collapses to it rather than being refused.
         assertThat(BudgetPhase.budget(ExitSetting.entropy(0.8), 0.05, 1.0).maxThreshold()).isEqualTo(0.8);
         assertThatThrownBy(() -> BudgetPhase.budget(ExitSetting.patience(2), 0.05, 1.0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> BudgetPhase.budget(ExitSetting.perLabel(org.deebert.streams.classifier.ExitPolicy.ENTROPY, 0.1,
+                java.util.List.of(0.0, 0.5)), 0.05, 1.0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> BudgetPhase.budget(ExitSetting.entropy(0.1), 0.0, 1.0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> BudgetPhase.budget(ExitSetting.entropy(0.1), 0.05, 1.5)).isInstanceOf(IllegalArgumentException.class);
         assertThat(new ExitSetting(ExitPolicy.DIVERGENCE, 0.01).policy().comparesScoreInNats()).isTrue();

@@ -122,6 +122,21 @@ public final class ReferenceEmails {
         }
 
         /**
+         * @param byLabel S^(c) in nats by label index (label-conditional thresholds)
+         * @return the exit layer under the entropy policy with one S per predicted label: the first layer before
+         *     n whose entropy is strictly below the S of the label that off-ramp predicts, else n
+         *     (deebert_export.exits' rule)
+         */
+        public int exitLayer(double[] byLabel) {
+            for (int layer = 1; layer < numLayers(); layer++) {
+                if (entropy(layer) < byLabel[labelIndex(layer)]) {
+                    return layer;
+                }
+            }
+            return numLayers();
+        }
+
+        /**
          * @param t the patience in layers (1..n)
          * @return the exit layer under the patience policy (PABEE): the first layer before n whose label
          *     the t off-ramps before it all predicted too, else n (deebert_export.exits, the golden file's rule)
