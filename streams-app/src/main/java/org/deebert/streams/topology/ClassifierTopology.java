@@ -104,7 +104,8 @@ public final class ClassifierTopology {
         topology.addGlobalStore(thresholdStore, CONTROL_SOURCE,
                 topics.control().keySerde().deserializer(), topics.control().valueSerde().deserializer(),
                 topics.control().name(), CONTROL_PROCESSOR,
-                () -> new ThresholdControlProcessor(THRESHOLD_STORE, modelName, classifiers.numLayers()));
+                () -> new ThresholdControlProcessor(THRESHOLD_STORE, modelName, classifiers.numLayers(),
+                        classifiers.labels()));
 
         // In memory plus changelog: the buffer is small, so restoring it is cheap and RocksDB buys nothing.
         // Caching is on: a record buffered and classified within one commit interval never reaches the changelog.
@@ -128,7 +129,7 @@ public final class ClassifierTopology {
         topology.addSink(SHADOW_SINK, shadowTopic, Serdes.String().serializer(), samples.serializer(), CLASSIFY);
         topology.addSource(SHADOW_SOURCE, Serdes.String().deserializer(), samples.deserializer(), shadowTopic);
         topology.addProcessor(CONTROLLER, () -> new BudgetControllerProcessor(CONTROLLER_WINDOW_STORE, THRESHOLD_STORE,
-                modelName, classifiers.startingSetting(), CONTROL_SINK), SHADOW_SOURCE);
+                modelName, classifiers.labels(), classifiers.startingSetting(), CONTROL_SINK), SHADOW_SOURCE);
         // Changelogged, so the instance that takes the task over after a crash starts from the same window.
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(CONTROLLER_WINDOW_STORE),
                 Serdes.Long(), samples), CONTROLLER);

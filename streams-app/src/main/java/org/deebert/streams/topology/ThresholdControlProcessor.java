@@ -1,5 +1,6 @@
 package org.deebert.streams.topology;
 
+import java.util.List;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -34,11 +35,12 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
      * @param storeName the global store to maintain
      * @param modelName the model served here
      * @param numLayers its number of layers n (a patience must be <= n, a per-layer list have n values)
+     * @param labels    its label names (a budget's protected label must be one of them)
      */
-    public ThresholdControlProcessor(String storeName, String modelName, int numLayers) {
+    public ThresholdControlProcessor(String storeName, String modelName, int numLayers, List<String> labels) {
         this.storeName = storeName;
         this.modelName = modelName;
-        this.validator = new ControlMessageValidator(modelName, numLayers);
+        this.validator = new ControlMessageValidator(modelName, numLayers, labels);
     }
 
     @Override
