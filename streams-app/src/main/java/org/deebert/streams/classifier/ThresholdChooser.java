@@ -338,7 +338,7 @@ public final class ThresholdChooser {
     }
 
     /**
-     * "; spam recall loss <= 1.00 % (upper 0.85 %, n=352, 0 missed)": the guard's figures at the chosen S, in
+     * "; spam recall loss <= 1.00 % (upper 0.76 %, n=352, 0 missed)": the guard's figures at the chosen S, in
      * the words the audit log uses; "> 1.00 % possible" when the bound is over the limit.
      */
     private static String guardNote(GuardFigures g) {
