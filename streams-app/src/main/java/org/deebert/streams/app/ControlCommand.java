@@ -14,6 +14,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.deebert.streams.classifier.AccuracyBudget;
+import org.deebert.streams.classifier.ExitPolicy;
 import org.deebert.streams.classifier.ModelCard;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -86,7 +87,7 @@ public final class ControlCommand implements Callable<Integer> {
         @Override
         public Integer call() throws InterruptedException {
             AppSettings settings = config.load();
-            ModelCard card = ControlCommand.cardOrNull(settings, model);
+            ModelCard card = ControlCommand.cardOrNull(settings, model, "the number of layers");
             ThresholdControl message;
             try {
                 message = ControlCommand.thresholdMessage(model, value, policy, layerThresholds, labelThresholds,
@@ -132,7 +133,9 @@ public final class ControlCommand implements Callable<Integer> {
             description = {"Set an accuracy budget: at most --max-disagreement of answers may differ from the full model's.",
                 "A --sample-rate share of events runs every layer (the shadow); the controller keeps S (nats) at the largest",
                 "value in [--min-threshold, --max-threshold] whose disagreement, with an upper confidence bound, stays",
-                "within the budget. S starts at --min-threshold. A later set-threshold (or clear-budget) ends the budget."})
+                "within the budget. S starts at --min-threshold. A later set-threshold (or clear-budget) ends the budget.",
+                "--protect LABEL --max-recall-loss SHARE adds a guard on one label: at most that share of the events the",
+                "full model gives LABEL may be answered otherwise by early exit (e.g. --protect spam --max-recall-loss 0.01)."})
     static final class SetBudget implements Callable<Integer> {
         @Mixin ConfigOption config;
 
@@ -168,6 +171,16 @@ public final class ControlCommand implements Callable<Integer> {
                 description = "One-sided confidence of the upper bound on the disagreement (default ${DEFAULT-VALUE}).")
         double confidence;
 
+        @Option(names = "--protect", paramLabel = "LABEL",
+                description = "Optional label guard: a label of the model card (e.g. spam) whose recall against the full"
+                        + " model is bounded by --max-recall-loss; both or neither.")
+        String protect;
+
+        @Option(names = "--max-recall-loss", paramLabel = "SHARE",
+                description = "With --protect: largest share of the events the full model gives that label that early"
+                        + " exit may answer otherwise, in (0, 1), e.g. 0.01.")
+        Double maxRecallLoss;
+
         @Option(names = "--reason", required = true, description = "Why (audit trail).")
         String reason;
 
@@ -179,8 +192,11 @@ public final class ControlCommand implements Callable<Integer> {
             AppSettings settings = config.load();
             ThresholdControl message;
             try {
-                message = ControlCommand.budgetMessage(model, policy, new AccuracyBudget(maxDisagreement, sampleRate,
-                        minThreshold, maxThreshold, windowEvents, windowMs, confidence),
+                AccuracyBudget budget = new AccuracyBudget(maxDisagreement, sampleRate, minThreshold, maxThreshold,
+                        windowEvents, windowMs, confidence, AccuracyBudget.LabelGuard.of(protect, maxRecallLoss));
+                // The card is read only for a guard: a budget without one needs nothing from it.
+                List<String> labels = budget.guard() == null ? List.of() : ControlCommand.labelsOrUnknown(settings, model);
+                message = ControlCommand.budgetMessage(model, policy, budget, labels,
                         by != null ? by : System.getProperty("user.name", "unknown"), reason);
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
@@ -188,7 +204,9 @@ public final class ControlCommand implements Callable<Integer> {
             }
             RecordMetadata written = ControlCommand.send(settings, model, message);
             System.out.printf(Locale.ROOT, "Accuracy budget for %s set: at most %.4g of answers differ from the full model,"
-                            + " %s in [%s, %s] nats starting at %s, sample rate %s: %s-%d@%d%n", model, maxDisagreement,
+                            + "%s %s in [%s, %s] nats starting at %s, sample rate %s: %s-%d@%d%n", model, maxDisagreement,
+                    protect == null ? "" : String.format(Locale.ROOT, " at most %.4g of %s recall lost,", maxRecallLoss,
+                            protect),
                     policy, minThreshold, maxThreshold, minThreshold, sampleRate, written.topic(), written.partition(),
                     written.offset());
             return 0;
@@ -255,11 +273,29 @@ public final class ControlCommand implements Callable<Integer> {
      */
     public static ThresholdControl budgetMessage(String model, ExitPolicyName policy, AccuracyBudget budget, String by,
                                                  String reason) {
-        ThresholdControl message = ThresholdControl.newBuilder()
-                .setThreshold(budget.minThreshold()).setPolicy(policy).setLayerThresholds(null)
-                .setBudget(ControlMessageValidator.toAvro(budget))
-                .setModelName(model).setChangedBy(by).setReason(reason).setChangedAt(Instant.now()).build();
-        new ControlMessageValidator(model, 0).validate(model, message);
+        return budgetMessage(model, policy, budget, List.of(), by, reason);
+    }
+
+    /**
+     * As {@link #budgetMessage(String, ExitPolicyName, AccuracyBudget, String, String)}, checking a label guard
+     * against the model's labels.
+     *
+     * @param labels the model's label names (from its model card), or empty when unknown (then the service checks
+     *               the guard's label)
+     * @throws IllegalArgumentException saying which rule the message breaks, e.g. a protected label the model
+     *                                  does not have (naming its labels)
+     */
+    public static ThresholdControl budgetMessage(String model, ExitPolicyName policy, AccuracyBudget budget,
+                                                 List<String> labels, String by, String reason) {
+        ExitPolicy exitPolicy;
+        try {
+            exitPolicy = ExitPolicy.valueOf(policy.name());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown exit policy " + policy);
+        }
+        ThresholdControl message = ControlMessageValidator.budgetMessage(model, exitPolicy, budget.minThreshold(), budget,
+                by, reason, Instant.now());
+        new ControlMessageValidator(model, 0, labels).validate(model, message);
         return message;
     }
 
@@ -331,22 +367,33 @@ public final class ControlCommand implements Callable<Integer> {
     }
 
     /**
-     * The model card of {@code model} in the configured {@code model.dir}, so the CLI checks a patience, a
-     * per-layer list or label names against it before writing. An operator's machine may have no model
-     * directory: then null, with a note, and the service is the one to check (label-conditional thresholds
-     * are then refused: their names cannot be checked).
+     * The labels of {@code model}, from the model card in the configured {@code model.dir}, so the CLI checks a
+     * budget's protected label before writing; empty (unknown), with a note, when there is no readable card for
+     * that model: the service is then the one to check.
      */
-    static ModelCard cardOrNull(AppSettings settings, String model) {
+    static List<String> labelsOrUnknown(AppSettings settings, String model) {
+        ModelCard card = cardOrNull(settings, model, "the protected label");
+        return card == null ? List.of() : card.labels();
+    }
+
+    /**
+     * The model card of {@code model} in the configured {@code model.dir}, so the CLI checks a patience, a
+     * per-layer list, label names or a protected label against it before writing. An operator's machine may
+     * have no model directory: then null, with a note naming what goes unchecked ({@code checked}), and the
+     * service is the one to check (label-conditional thresholds are then refused: their names cannot be
+     * checked).
+     */
+    static ModelCard cardOrNull(AppSettings settings, String model, String checked) {
         try {
             ModelCard card = ModelCard.read(settings.modelDir());
             if (card.name().equals(model)) {
                 return card;
             }
             System.err.println("Note: the model card in " + settings.modelDir() + " is for " + card.name()
-                    + ", not " + model + "; the number of layers is checked by the service only");
+                    + ", not " + model + "; " + checked + " is checked by the service only");
         } catch (UncheckedIOException | IllegalArgumentException e) {
             System.err.println("Note: no readable model card in " + settings.modelDir()
-                    + "; the number of layers is checked by the service only");
+                    + "; " + checked + " is checked by the service only");
         }
         return null;
     }

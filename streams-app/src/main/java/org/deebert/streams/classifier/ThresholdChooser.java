@@ -2,6 +2,7 @@ package org.deebert.streams.classifier;
 
 import java.math.BigDecimal;
 import java.math.MathContext;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -24,6 +25,23 @@ import java.util.Objects;
  * decision is {@code minThreshold}, flagged unattainable. That is deliberate: the safe S until the shadow has
  * seen enough. A raise needs room below the budget ({@link #RAISE_HEADROOM}), so the first raise off the
  * minimum needs {@code z² (1 - 0.8 b) / (0.8 b)} samples without disagreement (64.9, so 65 for 5 % at 95 %).
+ *
+ * <p><b>Label guard.</b> A budget with an {@link AccuracyBudget.LabelGuard} adds a second bound with the same
+ * rules: among the window's samples whose full-model answer is the protected label (m of them), the share whose
+ * answer at S is another label (the label's recall loss against the full model) must have a Wilson upper bound
+ * within {@code maxRecallLoss} (and within 0.8 of it for a raise). A candidate S is allowed only where both
+ * bounds hold. The guard's bound is as cautious as the budget's, but on m samples rather than the whole window:
+ * with a rare label m is small and the bound wide, so S stays low until the window holds about
+ * {@code z² / (0.8 g)} protected samples without a miss (336 for g = 1 % at 95 %).
+ *
+ * <p>A window that holds no protected sample (m = 0) gives the guard no evidence, and its bound is taken as 1
+ * ({@link ConfidenceBounds#wilsonUpper} of 0 samples), so no S is allowed by the guard and S goes to
+ * minThreshold, flagged unattainable, like a budget that even minThreshold breaks. Why not ignore the guard
+ * then: a window is a sample, and no spam in it is not evidence that the traffic holds none; a guard that
+ * stepped aside in a spam-free lull would let S rise exactly before spam returns, and one protected sample
+ * without a miss already gives a bound of 73 % at 95 %, so treating none as "unbounded" would make the rule
+ * jump from "anything goes" to "minimum only" at the first protected sample. An empty window still holds the
+ * S in force (nothing to judge at all).
  */
 public final class ThresholdChooser {
 
@@ -69,13 +87,48 @@ public final class ThresholdChooser {
      *                                 1 for an empty window
      * @param disagreementsAtCurrent   samples that disagree at the S in force (clamped into the range)
      * @param upperBoundAtCurrent      Wilson upper bound of their share, in [0, 1]
-     * @param unattainable             whether even minThreshold breaks the budget on this window (then
-     *                                 {@code threshold} is minThreshold)
+     * @param unattainable             whether even minThreshold breaks the budget (or the label guard) on this
+     *                                 window (then {@code threshold} is minThreshold)
      * @param reason                   one line of English for the audit log, with the window's figures
+     * @param guard                    the label guard's figures, or null when the budget has no guard
      */
     public record Decision(Action action, double threshold, int samples, long disagreementsAtThreshold,
                            double disagreement, double upperBound, long disagreementsAtCurrent,
-                           double upperBoundAtCurrent, boolean unattainable, String reason) {
+                           double upperBoundAtCurrent, boolean unattainable, String reason, GuardFigures guard) {
+    }
+
+    /**
+     * The label guard's figures behind a decision: the window's samples whose full-model answer is the protected
+     * label, and how many of them the exit answers otherwise.
+     *
+     * @param label               the protected label's name
+     * @param maxRecallLoss       the guard's limit, a share in (0, 1)
+     * @param samples             m, the window's samples whose full-model (last off-ramp) label is {@code label}
+     * @param missedAtThreshold   of those, samples whose answer at the decision's S is another label
+     * @param recallLoss          that count as a share of m, in [0, 1]; 0 when m = 0
+     * @param upperBound          its Wilson upper bound at the budget's confidence, in [0, 1]; 1 when m = 0
+     * @param missedAtCurrent     of those, samples missed at the S in force (clamped into the range)
+     * @param upperBoundAtCurrent the Wilson upper bound of their share, in [0, 1]; 1 when m = 0
+     */
+    public record GuardFigures(String label, double maxRecallLoss, int samples, long missedAtThreshold,
+                               double recallLoss, double upperBound, long missedAtCurrent, double upperBoundAtCurrent) {
+
+        /** @return whether the window holds at least one sample of the protected label */
+        public boolean evaluable() {
+            return samples > 0;
+        }
+    }
+
+    /** The guard's view of the window: its limit, the protected samples and their miss count as a step function. */
+    private record GuardWindow(AccuracyBudget.LabelGuard guard, int samples, Sweep sweep) {
+
+        long missed(double s) {
+            return sweep.disagreements(s);
+        }
+
+        double upperBound(double s, double confidence) {
+            return ConfidenceBounds.wilsonUpper(missed(s), samples, confidence);
+        }
     }
 
     /**
@@ -145,9 +198,37 @@ public final class ThresholdChooser {
      */
     public static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double current,
                                   boolean mayRaise) {
+        return decide(window, budget, List.of(), policy, current, mayRaise);
+    }
+
+    /**
+     * Decides the S to hold under a budget that may carry a label guard: as
+     * {@link #decide(List, AccuracyBudget, ExitPolicy, double, boolean)}, where every bound on the disagreement
+     * is paired with the same bound on the guard's recall loss (see the class comment): S* and S** are the
+     * largest S whose disagreement bound is within b (or 0.8 b) <em>and</em> whose recall-loss bound is within
+     * g (or 0.8 g), with g = {@code maxRecallLoss}; the S in force is over budget when either of its bounds is
+     * over its limit. Both counts are step functions of S, so the candidates are minThreshold, maxThreshold and
+     * every breakpoint of either in (min, max].
+     *
+     * @param window   the shadow samples, oldest first or in any order; traces may differ in layer count
+     * @param budget   the budget: max disagreement (share), range of S (nats), confidence, optional label guard
+     * @param labels   the model's label names in logit order (from its model card), to find the guard's label
+     *                 index; may be empty when the budget has no guard
+     * @param policy   ENTROPY or DIVERGENCE, the policy whose S is chosen
+     * @param current  the S in force, nats; one outside the budget's range is clamped into it
+     * @param mayRaise whether S may go up on this window; false still lowers an S over budget or guard
+     * @return the decision; its figures (and its guard's) are those at the returned S
+     * @throws NullPointerException     if an argument or a trace is null
+     * @throws IllegalArgumentException if {@code policy} is PATIENCE, {@code current} is NaN, or the guard's
+     *                                  label is not among {@code labels}
+     */
+    public static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, List<String> labels,
+                                  ExitPolicy policy, double current, boolean mayRaise) {
         Objects.requireNonNull(window, "window");
         Objects.requireNonNull(budget, "budget");
+        Objects.requireNonNull(labels, "labels");
         requireNatsPolicy(policy);
+        int protectedIndex = budget.protectedLabelIndex(labels);
         if (Double.isNaN(current)) {
             throw new IllegalArgumentException("the S in force must be a number (nats), got NaN");
         }
@@ -157,45 +238,64 @@ public final class ThresholdChooser {
         double c = Math.min(max, Math.max(min, current));
         boolean clamped = c != current;
         int n = window.size();
+        GuardWindow guard = budget.guard() == null ? null : guardWindow(window, budget.guard(), protectedIndex, policy);
         if (n == 0) {
             Action action = action(current, c);
             String reason = String.format(Locale.ROOT, "window 0 samples: nothing to judge; %s at S=%.4f nats",
                     verb(action), c) + clampNote(clamped, current, min, max);
-            return new Decision(action, c, 0, 0, 0.0, 1.0, 0, 1.0, false, reason);
+            GuardFigures figures = guard == null ? null
+                    : new GuardFigures(guard.guard().label(), guard.guard().maxRecallLoss(), 0, 0, 0.0, 1.0, 0, 1.0);
+            return new Decision(action, c, 0, 0, 0.0, 1.0, 0, 1.0, false, reason, figures);
         }
 
         Sweep sweep = sweep(window, policy);
         long kCurrent = sweep.disagreements(c);
         double ucbCurrent = ConfidenceBounds.wilsonUpper(kCurrent, n, conf);
+        double guardUcbCurrent = guard == null ? 0.0 : guard.upperBound(c, conf);
 
         double limit = budget.maxDisagreement();
         double headroomLimit = RAISE_HEADROOM * limit;
-        double feasible = largestWithinBudget(sweep, n, budget, limit);
-        double comfortable = largestWithinBudget(sweep, n, budget, headroomLimit);
+        double guardLimit = guard == null ? 1.0 : guard.guard().maxRecallLoss();
+        double guardHeadroomLimit = RAISE_HEADROOM * guardLimit;
+        double feasible = largestWithin(sweep, n, guard, budget, limit, guardLimit);
+        double comfortable = largestWithin(sweep, n, guard, budget, headroomLimit, guardHeadroomLimit);
         boolean unattainable = Double.isNaN(feasible);
+        String label = guard == null ? null : guard.guard().label();
+        String headroomWords = guard == null
+                ? String.format(Locale.ROOT, "upper bound <= %.2f %%", 100 * headroomLimit)
+                : String.format(Locale.ROOT, "upper bound <= %.2f %% and %s recall loss bound <= %.2f %%",
+                        100 * headroomLimit, label, 100 * guardHeadroomLimit);
 
+        boolean overBudget = ucbCurrent > limit;
+        boolean overGuard = guard != null && guardUcbCurrent > guardLimit;
         double margin = Math.max(MIN_RAISE_MARGIN, RELATIVE_RAISE_MARGIN * c);
         boolean raiseWorth = !Double.isNaN(comfortable) && comfortable > c + margin;
         double chosen;
         String why;
-        if (ucbCurrent > limit) {
+        if (overBudget || overGuard) {
+            String broken = overBudget && overGuard ? "the budget and the " + label + " guard"
+                    : overBudget ? "the budget" : "the " + label + " guard";
             if (!Double.isNaN(comfortable)) {
                 chosen = comfortable;
-                why = String.format(Locale.ROOT, " at once to the S with headroom (upper bound <= %.2f %%):"
-                        + " the S in force breaks the budget", 100 * headroomLimit);
+                why = String.format(Locale.ROOT, " at once to the S with headroom (%s): the S in force breaks %s",
+                        headroomWords, broken);
             } else if (!unattainable) {
                 chosen = feasible;
-                why = String.format(Locale.ROOT, " at once to the largest S within budget (none has an upper bound"
-                        + " <= %.2f %%): the S in force breaks the budget", 100 * headroomLimit);
+                why = String.format(Locale.ROOT, " at once to the largest S within budget (none has an %s):"
+                        + " the S in force breaks %s", headroomWords, broken);
             } else {
                 chosen = min;
-                why = String.format(Locale.ROOT, " %s the minimum: budget unattainable in range, even S=%.4f breaks it",
-                        chosen == current ? "at" : "to", min);
+                why = String.format(Locale.ROOT, " %s the minimum: %s unattainable in range, even S=%.4f breaks it",
+                        chosen == current ? "at" : "to", unattainableWhat(sweep, n, guard, budget, min), min);
             }
         } else if (raiseWorth && mayRaise) {
             chosen = comfortable;
-            why = String.format(Locale.ROOT, " to the S with headroom: its upper bound is <= %.2f %% and it exceeds"
-                    + " the S in force by more than the margin %.4f", 100 * headroomLimit, margin);
+            String its = guard == null
+                    ? String.format(Locale.ROOT, "upper bound is <= %.2f %%", 100 * headroomLimit)
+                    : String.format(Locale.ROOT, "upper bound is <= %.2f %% and its %s recall loss bound is <= %.2f %%",
+                            100 * headroomLimit, label, 100 * guardHeadroomLimit);
+            why = String.format(Locale.ROOT, " to the S with headroom: its %s and it exceeds"
+                    + " the S in force by more than the margin %.4f", its, margin);
         } else if (raiseWorth) {
             chosen = c;
             why = String.format(Locale.ROOT, ": raise deferred: too few new samples since the last lowering"
@@ -203,27 +303,76 @@ public final class ThresholdChooser {
                     comfortable, margin);
         } else if (Double.isNaN(comfortable)) {
             chosen = c;
-            why = String.format(Locale.ROOT, ": within budget, and no S in range has an upper bound <= %.2f %%",
-                    100 * headroomLimit);
+            why = String.format(Locale.ROOT, ": within budget, and no S in range has an %s", headroomWords);
         } else {
             chosen = c;
-            why = String.format(Locale.ROOT, ": S with headroom S=%.4f (upper bound <= %.2f %%) is within the"
-                    + " margin %.4f", comfortable, 100 * headroomLimit, margin);
+            why = String.format(Locale.ROOT, ": S with headroom S=%.4f (%s) is within the"
+                    + " margin %.4f", comfortable, headroomWords, margin);
         }
         Action action = action(current, chosen);
 
         long kChosen = sweep.disagreements(chosen);
         double share = (double) kChosen / n;
         double ucbChosen = ConfidenceBounds.wilsonUpper(kChosen, n, conf);
+        GuardFigures figures = null;
+        String guardPart = "";
+        String guardAtCurrent = "";
+        if (guard != null) {
+            long missed = guard.missed(chosen);
+            int m = guard.samples();
+            double guardUcbChosen = guard.upperBound(chosen, conf);
+            figures = new GuardFigures(label, guardLimit, m, missed, m == 0 ? 0.0 : (double) missed / m, guardUcbChosen,
+                    guard.missed(c), guardUcbCurrent);
+            guardPart = guardNote(figures);
+            guardAtCurrent = String.format(Locale.ROOT, ", %s recall loss upper %.2f %%", label, 100 * guardUcbCurrent);
+        }
         String reason = String.format(Locale.ROOT,
-                "window %d samples: at S=%.4f nats %d disagree (%.2f %%, upper bound %.2f %% at %s %%) %s budget %.2f %%;"
-                        + " was S=%.4f (upper bound %.2f %%); %s",
+                "window %d samples: at S=%.4f nats %d disagree (%.2f %%, upper bound %.2f %% at %s %%) %s budget %.2f %%%s;"
+                        + " was S=%.4f (upper bound %.2f %%%s); %s",
                 n, chosen, kChosen, 100 * share, 100 * ucbChosen, percent(conf),
-                ucbChosen <= limit ? "<=" : ">", 100 * limit,
-                current, 100 * ucbCurrent, verb(action) + why)
+                ucbChosen <= limit ? "<=" : ">", 100 * limit, guardPart,
+                current, 100 * ucbCurrent, guardAtCurrent, verb(action) + why)
                 + clampNote(clamped, current, min, max);
         return new Decision(action, chosen, n, kChosen, share, ucbChosen, kCurrent, ucbCurrent,
-                unattainable, reason);
+                unattainable, reason, figures);
+    }
+
+    /**
+     * "; spam recall loss <= 1.00 % (upper 0.76 %, n=352, 0 missed)": the guard's figures at the chosen S, in
+     * the words the audit log uses; "> 1.00 % possible" when the bound is over the limit.
+     */
+    private static String guardNote(GuardFigures g) {
+        boolean holds = g.upperBound() <= g.maxRecallLoss();
+        return String.format(Locale.ROOT, "; %s recall loss %s %.2f %%%s (upper %.2f %%, n=%d, %d missed%s)",
+                g.label(), holds ? "<=" : ">", 100 * g.maxRecallLoss(), holds ? "" : " possible",
+                100 * g.upperBound(), g.samples(), g.missedAtThreshold(),
+                g.evaluable() ? "" : ": no " + g.label() + " in the window, not evaluable");
+    }
+
+    /** Which bound even minThreshold breaks: "budget", "spam guard" or "budget and spam guard". */
+    private static String unattainableWhat(Sweep sweep, int n, GuardWindow guard, AccuracyBudget budget, double min) {
+        boolean budgetBroken = !within(sweep.disagreements(min), n, budget.confidence(), budget.maxDisagreement());
+        boolean guardBroken = guard != null
+                && guard.upperBound(min, budget.confidence()) > guard.guard().maxRecallLoss();
+        String label = guard == null ? "" : guard.guard().label();
+        return budgetBroken && guardBroken ? "budget and " + label + " guard"
+                : guardBroken ? label + " guard" : "budget";
+    }
+
+    /**
+     * The guard's samples: the traces whose full-model answer is the protected label, and their misses as a step
+     * function of S. For such a trace "answered otherwise" is exactly "disagrees with the full model", so the
+     * disagreement sweep applies unchanged to the subset.
+     */
+    private static GuardWindow guardWindow(List<ShadowTrace> window, AccuracyBudget.LabelGuard guard, int index,
+                                           ExitPolicy policy) {
+        List<ShadowTrace> protectedSamples = new ArrayList<>();
+        for (ShadowTrace trace : window) {
+            if (trace.fullModelLabel() == index) {
+                protectedSamples.add(trace);
+            }
+        }
+        return new GuardWindow(guard, protectedSamples.size(), sweep(protectedSamples, policy));
     }
 
     /**
@@ -252,21 +401,59 @@ public final class ThresholdChooser {
      * @return that S in nats, or NaN when even minThreshold's bound exceeds {@code limit}
      */
     static double largestWithinBudget(Sweep sweep, int samples, AccuracyBudget budget, double limit) {
+        return largestWithin(sweep, samples, null, budget, limit, 1.0);
+    }
+
+    /**
+     * The largest S in [minThreshold, maxThreshold] whose disagreement bound is at most {@code limit} and, with a
+     * guard, whose recall-loss bound on the guard's samples is at most {@code guardLimit}. Tries maxThreshold,
+     * then the breakpoints of either step function in (min, max) from the top, then minThreshold: both counts are
+     * constant between consecutive breakpoints of the two merged, so no other S can be larger and within both.
+     *
+     * @param sweep      the window's disagreement step function ({@link #sweep})
+     * @param samples    the window's size, {@code >= 1}
+     * @param guard      the guard's samples and step function, or null for none
+     * @param budget     the budget: range of S and confidence
+     * @param limit      the most the disagreement bound may be, a share
+     * @param guardLimit the most the guard's bound may be, a share (ignored without a guard)
+     * @return that S in nats, or NaN when even minThreshold is over a limit
+     */
+    private static double largestWithin(Sweep sweep, int samples, GuardWindow guard, AccuracyBudget budget,
+                                        double limit, double guardLimit) {
         double min = budget.minThreshold();
         double max = budget.maxThreshold();
         double conf = budget.confidence();
-        if (within(sweep.disagreements(max), samples, conf, limit)) {
-            return max;
-        }
         double[] at = sweep.at();
-        for (int j = sweep.count(max) - 1; j >= 0 && at[j] > min; j--) {
-            // Among tied breakpoints only the highest index needs a try; the others give the same count.
-            boolean tiedAbove = j + 1 < at.length && at[j + 1] == at[j] && at[j + 1] < max;
-            if (!tiedAbove && within(sweep.disagreements(at[j]), samples, conf, limit)) {
-                return at[j];
+        double[] guardAt = guard == null ? new double[0] : guard.sweep().at();
+        // Walk both ascending breakpoint arrays from the top, as one descending sequence without repeats.
+        int i = sweep.count(max) - 1;
+        int j = guard == null ? -1 : guard.sweep().count(max) - 1;
+        double s = max;
+        while (true) {
+            if (within(sweep.disagreements(s), samples, conf, limit)
+                    && (guard == null || guard.upperBound(s, conf) <= guardLimit)) {
+                return s;
             }
+            double next = Double.NEGATIVE_INFINITY;
+            if (i >= 0) {
+                next = at[i];
+            }
+            if (j >= 0 && guardAt[j] > next) {
+                next = guardAt[j];
+            }
+            if (!(next > min)) {
+                break;
+            }
+            while (i >= 0 && at[i] >= next) {
+                i--;
+            }
+            while (j >= 0 && guardAt[j] >= next) {
+                j--;
+            }
+            s = next;
         }
-        return within(sweep.disagreements(min), samples, conf, limit) ? min : Double.NaN;
+        return within(sweep.disagreements(min), samples, conf, limit)
+                && (guard == null || guard.upperBound(min, conf) <= guardLimit) ? min : Double.NaN;
     }
 
     private static boolean within(long disagreements, int samples, double confidence, double limit) {

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.deebert.streams.classifier.AccuracyBudget;
 import org.deebert.streams.classifier.ExpectedSaving;
 import org.deebert.streams.schema.ControllerWindow;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -40,8 +41,8 @@ public final class ExitTelemetryRecords {
 
     /**
      * As {@link #of(String, String, String, long, long, long[], Map, ExitSettingInForce)}, with the accuracy
-     * budget's figures: the interval's shadow samples, the budget in force (from {@code setting}) and the budget
-     * controller's window when this instance runs it.
+     * budget's figures: the interval's shadow samples, the budget in force (from {@code setting}, its label guard
+     * included) and the budget controller's window when this instance runs it.
      *
      * @param shadowSamples events run as shadow samples in the interval (&gt;= 0)
      * @param controller    the controller's last decision on this instance, or null
@@ -68,6 +69,7 @@ public final class ExitTelemetryRecords {
             }
         }
         double seconds = (endMs - startMs) / 1e3;
+        AccuracyBudget.LabelGuard guard = setting.budget() == null ? null : setting.budget().guard();
         return ExitTelemetry.newBuilder()
                 .setInstanceId(instanceId)
                 .setModelName(modelName)
@@ -85,10 +87,20 @@ public final class ExitTelemetryRecords {
                 .setDeadLettersByCode(new LinkedHashMap<>(byCode))
                 .setShadowSamples(shadowSamples)
                 .setMaxDisagreement(setting.budget() == null ? null : setting.budget().maxDisagreement())
-                .setController(controller == null ? null : ControllerWindow.newBuilder()
-                        .setWindowSamples(controller.windowSamples()).setDisagreement(controller.disagreement())
-                        .setDisagreementUpperBound(controller.upperBound()).setChosenThreshold(controller.threshold())
-                        .build())
+                .setController(controller == null ? null : controllerWindow(controller))
+                .setProtectedLabel(guard == null ? null : guard.label())
+                .setMaxRecallLoss(guard == null ? null : guard.maxRecallLoss())
+                .build();
+    }
+
+    private static ControllerWindow controllerWindow(ControllerStatus controller) {
+        ControllerStatus.Guard g = controller.guard();
+        return ControllerWindow.newBuilder()
+                .setWindowSamples(controller.windowSamples()).setDisagreement(controller.disagreement())
+                .setDisagreementUpperBound(controller.upperBound()).setChosenThreshold(controller.threshold())
+                .setProtectedSamples(g == null ? null : g.protectedSamples())
+                .setProtectedRecallLoss(g == null ? null : g.recallLoss())
+                .setProtectedRecallLossUpperBound(g == null ? null : g.upperBound())
                 .build();
     }
 }

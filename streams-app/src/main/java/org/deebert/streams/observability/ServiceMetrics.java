@@ -59,7 +59,12 @@ import org.slf4j.LoggerFactory;
  *       {@code deebert_budget_max_disagreement} (the budget in force, NaN when S is fixed);
  *       {@code deebert_controller_active} (1 on the instance running the budget controller),
  *       {@code deebert_controller_window_samples}, {@code deebert_controller_disagreement} and
- *       {@code deebert_controller_disagreement_upper_bound} (its window at the S in force; NaN elsewhere);</li>
+ *       {@code deebert_controller_disagreement_upper_bound} (its window at the S in force; NaN elsewhere);
+ *       with a label guard, {@code deebert_budget_max_recall_loss} (the guard's limit in force, a share; NaN
+ *       without a guard) and, from the controller's window at the S in force,
+ *       {@code deebert_controller_protected_samples}, {@code deebert_controller_protected_recall_loss} and
+ *       {@code deebert_controller_protected_recall_loss_upper_bound} (NaN where the controller does not run or the
+ *       budget has no guard);</li>
  *   <li>{@code kafka_*}: Kafka Streams' own client metrics (threads, tasks, consumer, producer), through
  *       Micrometer's {@link KafkaStreamsMetrics} binder;</li>
  *   <li>the JVM and the process, through Micrometer's own binders, so that memory pressure shows before it
@@ -148,6 +153,18 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
         Gauge.builder("deebert.controller.disagreement.upper.bound", this,
                         m -> statusOr(m.controller, ControllerStatus::upperBound))
                 .description("upper confidence bound of that share (Wilson score)").register(registry);
+        Gauge.builder("deebert.controller.protected.samples", this,
+                        m -> guardOr(m.controller, ControllerStatus.Guard::protectedSamples))
+                .description("window samples whose full-model answer is the label guard's protected label")
+                .register(registry);
+        Gauge.builder("deebert.controller.protected.recall.loss", this,
+                        m -> guardOr(m.controller, ControllerStatus.Guard::recallLoss))
+                .description("share of those samples that early exit at the S in force answers otherwise")
+                .register(registry);
+        Gauge.builder("deebert.controller.protected.recall.loss.upper.bound", this,
+                        m -> guardOr(m.controller, ControllerStatus.Guard::upperBound))
+                .description("upper confidence bound of that share (Wilson score; 1 with no protected sample)")
+                .register(registry);
         schemaCacheInvalidations = Counter.builder("deebert.schema.cache.invalidations")
                 .description("times the Schema Registry disagreed with the cached schema ids (forgotten or re-assigned)")
                 .register(registry);
@@ -201,6 +218,11 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
                         p -> p.current().budget() == null ? Double.NaN : p.current().budget().maxDisagreement())
                 .description("the accuracy budget in force (share of answers allowed to differ from the full model), "
                         + "NaN when S is fixed").register(registry);
+        Gauge.builder("deebert.budget.max.recall.loss", setting,
+                        p -> p.current().budget() == null || p.current().budget().guard() == null ? Double.NaN
+                                : p.current().budget().guard().maxRecallLoss())
+                .description("the label guard's limit in force (share of the protected label's full-model answers "
+                        + "early exit may answer otherwise), NaN without a guard").register(registry);
         for (String source : new String[] {ExitSettingInForce.MODEL_CARD, ExitSettingInForce.CONTROL_TOPIC,
             ExitSettingInForce.ACCURACY_BUDGET}) {
             Gauge.builder("deebert.exit.threshold.source", setting, p -> source.equals(p.current().source()) ? 1 : 0)
@@ -286,6 +308,11 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
 
     private static double statusOr(ControllerStatus status, java.util.function.ToDoubleFunction<ControllerStatus> f) {
         return status == null ? Double.NaN : f.applyAsDouble(status);
+    }
+
+    private static double guardOr(ControllerStatus status,
+                                  java.util.function.ToDoubleFunction<ControllerStatus.Guard> f) {
+        return status == null || status.guard() == null ? Double.NaN : f.applyAsDouble(status.guard());
     }
 
     /** Stops the Kafka Streams binder's refresh, unhooks the GC listeners and closes the registry. */

@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The budget controller: keeps a sliding window of shadow samples (by count and age, from the budget in force)
  * and, once a second, asks {@link ThresholdChooser} for the S to hold; a new S is written to the control topic,
- * keyed by the model name, with author {@value #AUTHOR}, the budget unchanged and the window's figures in the
- * reason. Every instance then applies it through the threshold global store, and the compacted topic is the
- * audit trail.
+ * keyed by the model name, with author {@value #AUTHOR}, the budget (label guard included) unchanged and the
+ * window's figures in the reason. Every instance then applies it through the threshold global store, and the
+ * compacted topic is the audit trail.
  *
  * <p><b>One controller at a time, surviving its instance.</b> Shadow samples are keyed by model name, so all of
  * a model's samples land in one partition of the shadow-sample topic, and Kafka Streams gives that partition's
@@ -58,6 +58,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
     private final String windowStoreName;
     private final String thresholdStoreName;
     private final String modelName;
+    private final List<String> labels;
     private final ExitSetting modelCardSetting;
     private final String controlChild;
 
@@ -86,14 +87,16 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
      * @param windowStoreName    the changelogged window store connected to this processor
      * @param thresholdStoreName the threshold global store (the budget and S in force)
      * @param modelName          the model served here (the key of its samples and control messages)
+     * @param labels             its label names in logit order (a budget's label guard names one of them)
      * @param modelCardSetting   the setting in force without a control message
      * @param controlChild       the sink node of the control topic
      */
     public BudgetControllerProcessor(String windowStoreName, String thresholdStoreName, String modelName,
-                                     ExitSetting modelCardSetting, String controlChild) {
+                                     List<String> labels, ExitSetting modelCardSetting, String controlChild) {
         this.windowStoreName = windowStoreName;
         this.thresholdStoreName = thresholdStoreName;
         this.modelName = modelName;
+        this.labels = List.copyOf(labels);
         this.modelCardSetting = modelCardSetting;
         this.controlChild = controlChild;
     }
@@ -187,28 +190,17 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
             traces.add(e.trace());
         }
         boolean mayRaise = samplesSinceLower >= traces.size() / 2;
-        ThresholdChooser.Decision decision = ThresholdChooser.decide(traces, budget, inForce.setting().policy(), current,
-                mayRaise);
+        // The store only holds budgets the validator accepted against these labels, so the guard's label is known.
+        ThresholdChooser.Decision decision = ThresholdChooser.decide(traces, budget, labels, inForce.setting().policy(),
+                current, mayRaise);
         boolean changes = decision.action() != ThresholdChooser.Action.HOLD && decision.threshold() != current;
-        observer.controllerDecided(changes
-                ? new ControllerStatus(decision.samples(), decision.disagreement(), decision.upperBound(),
-                        decision.threshold(), budget.maxDisagreement())
-                : new ControllerStatus(decision.samples(), share(decision.disagreementsAtCurrent(), decision.samples()),
-                        decision.upperBoundAtCurrent(), current, budget.maxDisagreement()));
+        observer.controllerDecided(status(decision, budget, changes, current));
         if (!changes) {
             return;
         }
         String reason = decision.reason() + " (instance " + instanceId + ")";
-        ThresholdControl message = ThresholdControl.newBuilder()
-                .setThreshold(decision.threshold())
-                .setPolicy(org.deebert.streams.schema.ExitPolicyName.valueOf(inForce.setting().policy().name()))
-                .setLayerThresholds(null)
-                .setBudget(ControlMessageValidator.toAvro(budget))
-                .setModelName(modelName)
-                .setChangedBy(AUTHOR)
-                .setReason(reason)
-                .setChangedAt(Instant.ofEpochMilli(nowMs))
-                .build();
+        ThresholdControl message = ControlMessageValidator.budgetMessage(modelName, inForce.setting().policy(),
+                decision.threshold(), budget, AUTHOR, reason, Instant.ofEpochMilli(nowMs));
         context.forward(new Record<>(modelName, message, nowMs), controlChild);
         pendingThreshold = decision.threshold();
         pendingSinceMs = nowMs;
@@ -217,6 +209,21 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
         }
         LOG.info("Budget controller for model {} moved S from {} to {} nats: {}", modelName, current,
                 decision.threshold(), reason);
+    }
+
+    /** The window's figures at the S that will be in force: the decision's S when it moves, else the current one. */
+    private static ControllerStatus status(ThresholdChooser.Decision decision, AccuracyBudget budget, boolean changes,
+                                           double current) {
+        ThresholdChooser.GuardFigures g = decision.guard();
+        ControllerStatus.Guard guard = g == null ? null : changes
+                ? new ControllerStatus.Guard(g.label(), g.maxRecallLoss(), g.samples(), g.recallLoss(), g.upperBound())
+                : new ControllerStatus.Guard(g.label(), g.maxRecallLoss(), g.samples(),
+                        share(g.missedAtCurrent(), g.samples()), g.upperBoundAtCurrent());
+        return changes
+                ? new ControllerStatus(decision.samples(), decision.disagreement(), decision.upperBound(),
+                        decision.threshold(), budget.maxDisagreement(), guard)
+                : new ControllerStatus(decision.samples(), share(decision.disagreementsAtCurrent(), decision.samples()),
+                        decision.upperBoundAtCurrent(), current, budget.maxDisagreement(), guard);
     }
 
     private static double share(long count, int samples) {

@@ -129,7 +129,7 @@ public final class ClassifierTopology {
         topology.addSink(SHADOW_SINK, shadowTopic, Serdes.String().serializer(), samples.serializer(), CLASSIFY);
         topology.addSource(SHADOW_SOURCE, Serdes.String().deserializer(), samples.deserializer(), shadowTopic);
         topology.addProcessor(CONTROLLER, () -> new BudgetControllerProcessor(CONTROLLER_WINDOW_STORE, THRESHOLD_STORE,
-                modelName, classifiers.startingSetting(), CONTROL_SINK), SHADOW_SOURCE);
+                modelName, classifiers.labels(), classifiers.startingSetting(), CONTROL_SINK), SHADOW_SOURCE);
         // Changelogged, so the instance that takes the task over after a crash starts from the same window.
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(CONTROLLER_WINDOW_STORE),
                 Serdes.Long(), samples), CONTROLLER);

@@ -1,10 +1,12 @@
 package org.deebert.streams.topology;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.deebert.streams.classifier.AccuracyBudget;
 import org.deebert.streams.classifier.ExitPolicy;
 import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ThresholdControl;
 
 /**
@@ -22,7 +24,9 @@ import org.deebert.streams.schema.ThresholdControl;
  * not with {@code layer_thresholds}, at least one entry, every key one of the model's labels, each value finite
  * and {@code >= 0} (nats; labels left out get {@code threshold}). With a {@code budget}: its own rules
  * ({@link AccuracyBudget}), ENTROPY or DIVERGENCE, no per-layer or per-label list, S within the budget's
- * [min, max] ({@link AccuracyBudget#check}).
+ * [min, max] ({@link AccuracyBudget#check}); a label guard needs both {@code protected_label} and
+ * {@code max_recall_loss} ({@link AccuracyBudget.LabelGuard#of}), and its label must be one of the model's
+ * labels when they are known ({@link AccuracyBudget#checkLabels}).
  */
 public final class ControlMessageValidator {
 
@@ -31,7 +35,8 @@ public final class ControlMessageValidator {
     private final List<String> labels;
 
     /**
-     * A validator that does not know the model's labels: a message with {@code label_thresholds} is rejected.
+     * A validator that does not know the model's labels: a message with {@code label_thresholds} is rejected,
+     * and a budget's protected label is left to the service.
      *
      * @param modelName the name of the model served here (from its model card)
      * @param numLayers the model's number of layers n (from its model card), or 0 when unknown (the CLI
@@ -47,7 +52,8 @@ public final class ControlMessageValidator {
      *                  without a readable model card): then the rules that need n are left to the service
      * @param labels    the model's label names in index order (the model card's {@code labels}), or null when
      *                  unknown: then a message with {@code label_thresholds} is rejected, since its names cannot
-     *                  be checked or turned into label indices
+     *                  be checked or turned into label indices, and a budget's protected label is
+     *                  checked by the service only
      * @throws IllegalArgumentException if {@code numLayers} is negative or {@code labels} is empty
      */
     public ControlMessageValidator(String modelName, int numLayers, List<String> labels) {
@@ -111,8 +117,37 @@ public final class ControlMessageValidator {
             return new ExitSettingInForce(setting, ExitSettingInForce.CONTROL_TOPIC);
         }
         AccuracyBudget budget = new AccuracyBudget(b.getMaxDisagreement(), b.getSampleRate(), b.getMinThreshold(),
-                b.getMaxThreshold(), b.getWindowEvents(), b.getWindowMs(), b.getConfidence());
+                b.getMaxThreshold(), b.getWindowEvents(), b.getWindowMs(), b.getConfidence(),
+                AccuracyBudget.LabelGuard.of(b.getProtectedLabel(), b.getMaxRecallLoss())).checkLabels(labels);
         return new ExitSettingInForce(budget.check(setting), ExitSettingInForce.ACCURACY_BUDGET, budget);
+    }
+
+    /**
+     * A budget's control message, built in one place for the CLI's {@code set-budget} and the budget controller,
+     * so that the controller copies the budget (guard included) unchanged when it writes a new S. Not validated
+     * here: the CLI validates before it sends, and the controller's S comes from the budget it read.
+     *
+     * @param model     the model name (the record key)
+     * @param policy    ENTROPY or DIVERGENCE
+     * @param threshold the S in force, nats
+     * @param budget    the budget
+     * @param by        who makes the change (audit trail)
+     * @param reason    why (audit trail)
+     * @param at        when
+     * @return the message, without per-layer thresholds
+     */
+    public static ThresholdControl budgetMessage(String model, ExitPolicy policy, double threshold, AccuracyBudget budget,
+                                                 String by, String reason, Instant at) {
+        return ThresholdControl.newBuilder()
+                .setThreshold(threshold)
+                .setPolicy(ExitPolicyName.valueOf(policy.name()))
+                .setLayerThresholds(null)
+                .setBudget(toAvro(budget))
+                .setModelName(model)
+                .setChangedBy(by)
+                .setReason(reason)
+                .setChangedAt(at)
+                .build();
     }
 
     /**
@@ -126,6 +161,8 @@ public final class ControlMessageValidator {
                 .setMaxDisagreement(b.maxDisagreement()).setSampleRate(b.sampleRate())
                 .setMinThreshold(b.minThreshold()).setMaxThreshold(b.maxThreshold())
                 .setWindowEvents(b.windowEvents()).setWindowMs(b.windowMs()).setConfidence(b.confidence())
+                .setProtectedLabel(b.guard() == null ? null : b.guard().label())
+                .setMaxRecallLoss(b.guard() == null ? null : b.guard().maxRecallLoss())
                 .build();
     }
 }

@@ -21,8 +21,9 @@ import org.deebert.streams.classifier.ExitSetting;
  * double, the number of per-layer thresholds as a 4-byte int (-1 = none) and that many 8-byte doubles, the
  * number of per-label thresholds as a 4-byte int (-1 = none) and that many 8-byte doubles (by label index), a
  * budget flag byte (0 = none, 1 = the budget's max disagreement, sample rate, min and max threshold as doubles,
- * window events as an int, window ms as a long, confidence as a double follow), the source as a 4-byte length
- * and UTF-8 bytes, then the policy name in UTF-8.
+ * window events as an int, window ms as a long, confidence as a double follow; 2 = the same, then its label
+ * guard: the protected label as a 4-byte length and UTF-8 bytes, and the max recall loss as a double), the
+ * source as a 4-byte length and UTF-8 bytes, then the policy name in UTF-8.
  *
  * <p>Format 1 (read only): the same without the two leading bytes and without the per-label part. It starts
  * with the threshold, a finite double {@code >= 0} (first byte 0x00-0x7F, or 0x80 for -0.0), which can never
@@ -51,15 +52,21 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
             List<Double> perLabel = s.labelThresholds();
             int layers = perLayer == null ? 0 : perLayer.size();
             int labels = perLabel == null ? 0 : perLabel.size();
+            byte[] guardLabel = b == null || b.guard() == null ? null : b.guard().label().getBytes(StandardCharsets.UTF_8);
             ByteBuffer buffer = ByteBuffer.allocate(2 + 8 + 4 + 8 * layers + 4 + 8 * labels + 1
-                            + (b == null ? 0 : 4 * 8 + 4 + 8 + 8) + 4 + source.length + policy.length)
+                            + (b == null ? 0 : 4 * 8 + 4 + 8 + 8)
+                            + (guardLabel == null ? 0 : 4 + guardLabel.length + 8)
+                            + 4 + source.length + policy.length)
                     .put(MARKER).put(FORMAT).putDouble(s.threshold());
             putList(buffer, perLayer);
             putList(buffer, perLabel);
-            buffer.put((byte) (b == null ? 0 : 1));
+            buffer.put((byte) (b == null ? 0 : guardLabel == null ? 1 : 2));
             if (b != null) {
                 buffer.putDouble(b.maxDisagreement()).putDouble(b.sampleRate()).putDouble(b.minThreshold())
                         .putDouble(b.maxThreshold()).putInt(b.windowEvents()).putLong(b.windowMs()).putDouble(b.confidence());
+                if (guardLabel != null) {
+                    buffer.putInt(guardLabel.length).put(guardLabel).putDouble(b.guard().maxRecallLoss());
+                }
             }
             return buffer.putInt(source.length).put(source).put(policy).array();
         };
@@ -95,17 +102,16 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
                 List<Double> perLayer = getList(buffer);
                 List<Double> perLabel = versioned ? getList(buffer) : null;
                 AccuracyBudget budget = null;
-                if (buffer.get() == 1) {
+                byte budgetFlag = buffer.get();
+                if (budgetFlag == 1 || budgetFlag == 2) {
                     budget = new AccuracyBudget(buffer.getDouble(), buffer.getDouble(), buffer.getDouble(),
                             buffer.getDouble(), buffer.getInt(), buffer.getLong(), buffer.getDouble());
+                    if (budgetFlag == 2) {
+                        String label = new String(lengthPrefixed(buffer, "protected label"), StandardCharsets.UTF_8);
+                        budget = budget.withGuard(new AccuracyBudget.LabelGuard(label, buffer.getDouble()));
+                    }
                 }
-                int sourceLength = buffer.getInt();
-                if (sourceLength < 0 || sourceLength > buffer.remaining()) {
-                    throw new IllegalArgumentException("source length " + sourceLength + " exceeds the "
-                            + buffer.remaining() + " bytes left");
-                }
-                byte[] source = new byte[sourceLength];
-                buffer.get(source);
+                byte[] source = lengthPrefixed(buffer, "source");
                 String policy = new String(bytes, buffer.position(), buffer.remaining(), StandardCharsets.UTF_8);
                 return new ExitSettingInForce(new ExitSetting(ExitPolicy.valueOf(policy), threshold, perLayer, perLabel),
                         new String(source, StandardCharsets.UTF_8), budget);
@@ -127,5 +133,17 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
             values.add(buffer.getDouble());
         }
         return values;
+    }
+
+    /** Reads a 4-byte length and that many bytes; a corrupt length must not size an array beyond the bytes left. */
+    private static byte[] lengthPrefixed(ByteBuffer buffer, String what) {
+        int length = buffer.getInt();
+        if (length < 0 || length > buffer.remaining()) {
+            throw new IllegalArgumentException(what + " length " + length + " exceeds the " + buffer.remaining()
+                    + " bytes left");
+        }
+        byte[] bytes = new byte[length];
+        buffer.get(bytes);
+        return bytes;
     }
 }

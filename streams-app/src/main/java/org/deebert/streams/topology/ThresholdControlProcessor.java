@@ -35,7 +35,8 @@ public final class ThresholdControlProcessor implements Processor<String, Thresh
      * @param storeName the global store to maintain
      * @param modelName the model served here
      * @param numLayers its number of layers n (a patience must be <= n, a per-layer list have n values)
-     * @param labels    its label names in index order (per-label thresholds are keyed by them)
+     * @param labels    its label names in index order (per-label thresholds are keyed by them, and a budget's
+     *                  protected label must be one of them)
      */
     public ThresholdControlProcessor(String storeName, String modelName, int numLayers, List<String> labels) {
         this.storeName = storeName;

@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
 import java.util.Map;
+import org.deebert.streams.classifier.AccuracyBudget;
 import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.classifier.ExpectedSaving;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ExitTelemetry;
+import org.deebert.streams.topology.ControllerStatus;
 import org.deebert.streams.topology.DeadLetterCode;
 import org.deebert.streams.topology.ExitSettingInForce;
 import org.junit.jupiter.api.Test;
@@ -51,6 +53,37 @@ class ExitTelemetryRecordsTest {
         assertThat(t.getEventsPerSecond()).isZero();
         assertThat(t.getExpectedSaving()).isZero();
         assertThat(t.getDeadLettersByCode()).isEmpty();
+    }
+
+    @Test
+    void carriesTheBudgetsLabelGuardAndTheControllersFiguresForIt() {
+        AccuracyBudget guarded = new AccuracyBudget(0.05, 0.02, 0.1, 0.5)
+                .withGuard(new AccuracyBudget.LabelGuard("spam", 0.01));
+        ExitSettingInForce budget = new ExitSettingInForce(ExitSetting.entropy(0.3), ExitSettingInForce.ACCURACY_BUDGET,
+                guarded);
+        ControllerStatus status = new ControllerStatus(400, 0.01, 0.025, 0.3, 0.05,
+                new ControllerStatus.Guard("spam", 0.01, 120, 0.0, 0.022));
+
+        ExitTelemetry t = ExitTelemetryRecords.of("i", "m", "v", 0, 1000, new long[3], Map.of(), budget, 7, status);
+
+        assertThat(t.getMaxDisagreement()).isEqualTo(0.05);
+        assertThat(t.getProtectedLabel()).isEqualTo("spam");
+        assertThat(t.getMaxRecallLoss()).isEqualTo(0.01);
+        assertThat(t.getController().getChosenThreshold()).isEqualTo(0.3);
+        assertThat(t.getController().getProtectedSamples()).isEqualTo(120);
+        assertThat(t.getController().getProtectedRecallLoss()).isEqualTo(0.0);
+        assertThat(t.getController().getProtectedRecallLossUpperBound()).isEqualTo(0.022);
+
+        // Without a guard the guard's fields stay null, on the instance running the controller and elsewhere.
+        ExitTelemetry plain = ExitTelemetryRecords.of("i", "m", "v", 0, 1000, new long[3], Map.of(),
+                new ExitSettingInForce(ExitSetting.entropy(0.3), ExitSettingInForce.ACCURACY_BUDGET, guarded.withGuard(null)),
+                7, new ControllerStatus(400, 0.01, 0.025, 0.3, 0.05));
+        assertThat(plain.getProtectedLabel()).isNull();
+        assertThat(plain.getMaxRecallLoss()).isNull();
+        assertThat(plain.getController().getProtectedSamples()).isNull();
+        assertThat(plain.getController().getProtectedRecallLossUpperBound()).isNull();
+        assertThat(ExitTelemetryRecords.of("i", "m", "v", 0, 1000, new long[3], Map.of(), budget, 7, null)
+                .getMaxRecallLoss()).isEqualTo(0.01);
     }
 
     @Test

@@ -19,6 +19,7 @@ import org.apache.kafka.streams.Topology;
 import org.deebert.streams.classifier.ExitPolicy;
 import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.topology.ClassifierMetrics;
+import org.deebert.streams.topology.ControllerStatus;
 import org.deebert.streams.topology.DeadLetterCode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -134,6 +135,30 @@ class ServiceMetricsTest {
         assertThat(text).containsPattern("(?m)^jvm_threads_live_threads ");
         assertThat(text).containsPattern("(?m)^process_uptime_seconds ");
         assertThat(text).containsPattern("(?m)^system_cpu_count ");
+    }
+
+    @Test
+    void theControllersLabelGuardFiguresAreGaugesWhereItRuns() {
+        // No budget in force (the model card's S), no controller here: the guard's series exist, as NaN.
+        String idle = metrics.scrape();
+        assertThat(value(idle, "deebert_budget_max_recall_loss")).isNaN();
+        assertThat(value(idle, "deebert_controller_protected_samples")).isNaN();
+        assertThat(value(idle, "deebert_controller_protected_recall_loss")).isNaN();
+        assertThat(value(idle, "deebert_controller_protected_recall_loss_upper_bound")).isNaN();
+
+        metrics.controllerDecided(new ControllerStatus(400, 0.01, 0.025, 0.3, 0.05,
+                new ControllerStatus.Guard("spam", 0.01, 120, 0.0, 0.022)));
+        String running = metrics.scrape();
+        assertThat(value(running, "deebert_controller_active")).isEqualTo(1);
+        assertThat(value(running, "deebert_controller_disagreement_upper_bound")).isEqualTo(0.025);
+        assertThat(value(running, "deebert_controller_protected_samples")).isEqualTo(120);
+        assertThat(value(running, "deebert_controller_protected_recall_loss")).isZero();
+        assertThat(value(running, "deebert_controller_protected_recall_loss_upper_bound")).isEqualTo(0.022);
+
+        // A budget without a guard: the controller's own series, the guard's NaN.
+        metrics.controllerDecided(new ControllerStatus(400, 0.01, 0.025, 0.3, 0.05));
+        assertThat(value(metrics.scrape(), "deebert_controller_protected_recall_loss_upper_bound")).isNaN();
+        assertThat(value(metrics.scrape(), "deebert_controller_window_samples")).isEqualTo(400);
     }
 
     @Test

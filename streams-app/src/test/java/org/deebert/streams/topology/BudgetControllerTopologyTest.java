@@ -52,6 +52,9 @@ class BudgetControllerTopologyTest {
     private static final AccuracyBudget BUDGET = new AccuracyBudget(0.05, 1.0, MIN_S, MAX_S, 1000, 60_000,
             AccuracyBudget.DEFAULT_CONFIDENCE);
 
+    /** The same budget, and at most 5 % of the spam the full model catches may be let through by early exit. */
+    private static final AccuracyBudget GUARDED = BUDGET.withGuard(new AccuracyBudget.LabelGuard("spam", 0.05));
+
     private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
     private final Topics topics = Topics.create(TopicNames.DEFAULTS, registry);
     private final String shadowTopic = ClassifierTopology.shadowTopic(APP_ID);
@@ -102,8 +105,12 @@ class BudgetControllerTopologyTest {
     }
 
     private void setBudget() {
+        setBudget(BUDGET);
+    }
+
+    private void setBudget(AccuracyBudget budget) {
         control.pipeInput(FakeClassifier.MODEL, ControlCommand.budgetMessage(FakeClassifier.MODEL, ExitPolicyName.ENTROPY,
-                BUDGET, "tester", "test budget"));
+                budget, "tester", "test budget"));
     }
 
     private void setFixedThreshold(double s) {
@@ -239,6 +246,74 @@ class BudgetControllerTopologyTest {
         assertThat(lower.getReason()).contains("window 85 samples").contains("lowered");
 
         assertThat(classify(1, "hello").get(0).getThreshold()).isEqualTo(MIN_S);
+    }
+
+    /**
+     * 100 ham and 100 spam that every off-ramp gets right, then 4 spam that off-ramps 1..3 call ham ("tricky
+     * buy"): above S = 0.05 early exit lets them through. Returns the S of the decision on the first 200.
+     */
+    private double raiseThenMissFourSpam() {
+        classify(100, "hello");
+        classify(100, "buy now");
+        decisionPasses();
+        ThresholdControl raise = decisions.readValue();
+        classify(4, FakeClassifier.TRICKY + " buy");
+        decisionPasses();
+        return raise.getThreshold();
+    }
+
+    @Test
+    void theLabelGuardLowersSWhereTheBudgetAloneWouldHoldIt() {
+        start();
+        setBudget(GUARDED);
+        classify(100, "hello");
+        classify(100, "buy now");
+        decisionPasses();
+        // 0 of 100 spam missed (bound 2.63 %, within 80 % of 5 %) and 0 of 200 answers: up to the maximum.
+        ThresholdControl raise = decisions.readValue();
+        assertThat(raise.getThreshold()).isEqualTo(MAX_S);
+        assertThat(raise.getBudget()).as("the budget, guard included, copied unchanged")
+                .isEqualTo(ControlMessageValidator.toAvro(GUARDED));
+        assertThat(raise.getBudget().getProtectedLabel()).isEqualTo("spam");
+        assertThat(raise.getReason()).contains("window 200 samples",
+                "; spam recall loss <= 5.00 % (upper 2.63 %, n=100, 0 missed)");
+
+        // Then 4 spam that early exit calls ham: 4 of 204 answers (bound 4.30 %) is within the budget, but 4 of 104
+        // spam is not within the guard.
+        classify(4, FakeClassifier.TRICKY + " buy");
+        decisionPasses();
+        List<ThresholdControl> written = decisions.readValuesToList();
+        assertThat(written).hasSize(1);
+        ThresholdControl lower = written.get(0);
+        assertThat(lower.getThreshold()).isEqualTo(MIN_S);
+        assertThat(lower.getChangedBy()).isEqualTo(BudgetControllerProcessor.AUTHOR);
+        assertThat(lower.getBudget()).isEqualTo(ControlMessageValidator.toAvro(GUARDED));
+        assertThat(lower.getReason()).contains("window 204 samples", "<= budget 5.00 %",
+                "spam recall loss <= 5.00 % (upper 2.54 %, n=104, 0 missed)", "upper bound 4.30 %",
+                "the S in force breaks the spam guard").doesNotContain("breaks the budget");
+        assertThat(classify(1, "buy now").get(0).getThreshold()).isEqualTo(MIN_S);
+    }
+
+    @Test
+    void theBudgetAloneHoldsSWhenOnlyTheProtectedLabelPays() {
+        start();
+        setBudget(BUDGET);
+        assertThat(raiseThenMissFourSpam()).isEqualTo(MAX_S);
+        // The same 4 missed spam are 4 of 204 answers: within 5 %, so S stays where the guard would not let it.
+        assertThat(decisions.isEmpty()).as("no decision: S holds").isTrue();
+        assertThat(classify(1, "buy now").get(0).getThreshold()).isEqualTo(MAX_S);
+    }
+
+    @Test
+    void aGuardOnALabelTheModelLacksIsRejectedByTheService() {
+        start();
+        // Written without the CLI's check (it had no model card): the service knows the labels and rejects it.
+        control.pipeInput(FakeClassifier.MODEL, ControlMessageValidator.budgetMessage(FakeClassifier.MODEL,
+                org.deebert.streams.classifier.ExitPolicy.ENTROPY, MIN_S,
+                BUDGET.withGuard(new AccuracyBudget.LabelGuard("eggs", 0.05)), "tester", "typo", START));
+        ClassifiedEvent e = classify(1, "hello").get(0);
+        assertThat(e.getThresholdSource()).isEqualTo(ExitSettingInForce.MODEL_CARD);
+        assertThat(shadow.isEmpty()).as("no budget in force, no shadow samples").isTrue();
     }
 
     @Test

@@ -247,6 +247,92 @@ class SchemaRegistryInteropTest {
     }
 
     @Test
+    void theLabelGuardIsABackwardCompatibleAdditionThatOldBudgetsStillReadWithoutAGuard() throws Exception {
+        // Given: subjects holding ThresholdControl and ExitTelemetry as they were before the label guard.
+        String topic = uniqueTopic();
+        Schema oldControl = history("ThresholdControl-before-guard.avsc");
+        Schema oldTelemetry = history("ExitTelemetry-before-guard.avsc");
+        Schema oldBudget = oldControl.getField("budget").schema().getTypes().get(1);
+        assertThat(oldBudget.getField("protected_label")).isNull();
+        int oldId = client.register(topic + "-value", oldControl);
+        client.register(topic + "-telemetry-value", oldTelemetry);
+
+        // When: today's schemas are registered on them, the real registry's BACKWARD check accepts both.
+        int newId = client.register(topic + "-value", ThresholdControl.getClassSchema());
+        client.register(topic + "-telemetry-value", org.deebert.streams.schema.ExitTelemetry.getClassSchema());
+        assertThat(newId).isNotEqualTo(oldId);
+
+        // Then: a budget an old CLI wrote reads with both guard fields null, and the validator keeps it unguarded.
+        org.apache.avro.generic.GenericRecord budget = new org.apache.avro.generic.GenericData.Record(oldBudget);
+        budget.put("max_disagreement", 0.05);
+        budget.put("sample_rate", 0.02);
+        budget.put("min_threshold", 0.1);
+        budget.put("max_threshold", 0.5);
+        budget.put("window_events", 1000);
+        budget.put("window_ms", 600_000L);
+        budget.put("confidence", 0.95);
+        org.apache.avro.generic.GenericRecord old = new org.apache.avro.generic.GenericData.Record(oldControl);
+        old.put("threshold", 0.1);
+        old.put("policy", new org.apache.avro.generic.GenericData.EnumSymbol(oldControl.getField("policy").schema(), "ENTROPY"));
+        old.put("layer_thresholds", null);
+        old.put("budget", budget);
+        old.put("model_name", "m");
+        old.put("changed_by", "ops");
+        old.put("reason", "5 % budget");
+        old.put("changed_at", 1_700_000_000_000L);
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        org.apache.avro.io.BinaryEncoder encoder = org.apache.avro.io.EncoderFactory.get().binaryEncoder(body, null);
+        new org.apache.avro.generic.GenericDatumWriter<org.apache.avro.generic.GenericRecord>(oldControl).write(old, encoder);
+        encoder.flush();
+        SpecificAvroSerde<ThresholdControl> serde = new SpecificAvroSerde<>(ThresholdControl.class, client, false);
+        ThresholdControl read = serde.deserializer().deserialize(topic, ConfluentWireFormat.frame(oldId, body.toByteArray()));
+        assertThat(read.getBudget().getProtectedLabel()).isNull();
+        assertThat(read.getBudget().getMaxRecallLoss()).isNull();
+        ControlMessageValidator validator = new ControlMessageValidator("m", 6, List.of("ham", "spam"));
+        ExitSettingInForce inForce = validator.validateMessage("m", read);
+        assertThat(inForce.source()).isEqualTo(ExitSettingInForce.ACCURACY_BUDGET);
+        assertThat(inForce.budget().maxDisagreement()).isEqualTo(0.05);
+        assertThat(inForce.budget().guard()).isNull();
+
+        // ... and a guarded budget written today round-trips through the registry with its guard.
+        ThresholdControl guarded = ControlMessageValidator.budgetMessage("m", org.deebert.streams.classifier.ExitPolicy.ENTROPY,
+                0.1, inForce.budget().withGuard(new org.deebert.streams.classifier.AccuracyBudget.LabelGuard("spam", 0.01)),
+                "ops", "protect spam", Instant.ofEpochMilli(1_700_000_000_000L));
+        ThresholdControl back = serde.deserializer().deserialize(topic, serde.serializer().serialize(topic, guarded));
+        assertThat(validator.validateMessage("m", back).budget().guard())
+                .isEqualTo(new org.deebert.streams.classifier.AccuracyBudget.LabelGuard("spam", 0.01));
+    }
+
+    @Test
+    void aRequiredProtectedLabelWouldHaveBeenRejectedAsIncompatible() {
+        // The guard's label as a required string, without a default: readers could not read old budgets (not BACKWARD).
+        String subject = uniqueTopic() + "-value";
+        client.register(subject, history("ThresholdControl-before-guard.avsc"));
+        Schema control = ThresholdControl.getClassSchema();
+        Schema budget = control.getField("budget").schema().getTypes().get(1);
+        List<Schema.Field> budgetFields = new ArrayList<>();
+        for (Schema.Field f : budget.getFields()) {
+            budgetFields.add(f.name().equals("protected_label")
+                    ? new Schema.Field(f.name(), Schema.create(Schema.Type.STRING), "required on purpose", (Object) null)
+                    : new Schema.Field(f, f.schema()));
+        }
+        Schema requiredBudget = Schema.createRecord(budget.getName(), budget.getDoc(), budget.getNamespace(), false,
+                budgetFields);
+        List<Schema.Field> controlFields = new ArrayList<>();
+        for (Schema.Field f : control.getFields()) {
+            controlFields.add(new Schema.Field(f, f.name().equals("budget")
+                    ? Schema.createUnion(Schema.create(Schema.Type.NULL), requiredBudget) : f.schema()));
+        }
+        Schema requiredLabel = Schema.createRecord(control.getName(), control.getDoc(), control.getNamespace(), false,
+                controlFields);
+        assertThat(requiredLabel.getField("budget").schema().getTypes().get(1).getField("protected_label").hasDefaultValue())
+                .isFalse();
+
+        assertThatThrownBy(() -> client.register(subject, requiredLabel))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.isIncompatible()).isTrue());
+    }
+
+    @Test
     void aRequiredTextPairWouldHaveBeenRejectedAsIncompatible() {
         // The same field without a default: readers of the new schema could not read old data (not BACKWARD).
         String subject = uniqueTopic() + "-value";
