@@ -50,22 +50,20 @@ public final class ControlMessageValidator {
      * @param modelName the name of the model served here (from its model card)
      * @param numLayers the model's number of layers n (from its model card), or 0 when unknown (the CLI
      *                  without a readable model card): then the rules that need n are left to the service
-     * @param labels    the model's label names in index order (the model card's {@code labels}), or null when
-     *                  unknown: then a message with {@code label_thresholds} is rejected, since its names cannot
+     * @param labels    the model's label names in index order (the model card's {@code labels}), or null or
+     *                  empty when unknown: then a message with {@code label_thresholds} is rejected, since its names cannot
      *                  be checked or turned into label indices, and a budget's protected label is
      *                  checked by the service only
-     * @throws IllegalArgumentException if {@code numLayers} is negative or {@code labels} is empty
+     * @throws IllegalArgumentException if {@code numLayers} is negative
      */
     public ControlMessageValidator(String modelName, int numLayers, List<String> labels) {
         if (numLayers < 0) {
             throw new IllegalArgumentException("numLayers must be >= 0, got " + numLayers);
         }
-        if (labels != null && labels.isEmpty()) {
-            throw new IllegalArgumentException("a model has at least one label");
-        }
         this.modelName = modelName;
         this.numLayers = numLayers;
-        this.labels = labels == null ? null : List.copyOf(labels);
+        // Empty means unknown, like null: a model has at least one label.
+        this.labels = labels == null || labels.isEmpty() ? null : List.copyOf(labels);
     }
 
     /**

@@ -94,7 +94,8 @@ class ControlMessageValidatorGuardTest {
         // A guard label whose length claims more bytes than are left is corrupt, not an allocation.
         byte[] bytes = serde.serializer().serialize("t",
                 new ExitSettingInForce(ExitSetting.entropy(0.2), ExitSettingInForce.ACCURACY_BUDGET, GUARDED));
-        int labelLengthAt = 8 + 4 + 1 + 4 * 8 + 4 + 8 + 8;
+        // marker, format, S, no per-layer list, no per-label list, budget flag, the budget's fields
+        int labelLengthAt = 2 + 8 + 4 + 4 + 1 + 4 * 8 + 4 + 8 + 8;
         java.nio.ByteBuffer.wrap(bytes).putInt(labelLengthAt, Integer.MAX_VALUE);
         assertThatThrownBy(() -> serde.deserializer().deserialize("t", bytes))
                 .isInstanceOf(org.apache.kafka.common.errors.SerializationException.class);
