@@ -821,7 +821,8 @@ def calibrate_protected_model(model_dir: Path, protected_label: str, max_recall_
         rules: rules to search. set_recommended: make the chosen setting ``recommended_threshold``.
         command: the command line, recorded.
     Returns:
-        (the new card, the ``protected_calibration`` entry).
+        (the new card, the ``protected_calibration`` entry); ``old_recommended.recorded`` keeps the old
+        ``recommended_threshold`` as the card had it (without its ``test`` and ``dev_classes`` figures).
     Raises:
         DataError: bad dev file. ValueError: see :func:`calibrate_protected`.
     """
@@ -839,6 +840,9 @@ def calibrate_protected_model(model_dir: Path, protected_label: str, max_recall_
              "chosen_on": "dev", "dev_size": len(examples), "dev_file": str(dev_file),
              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command,
              **{k: v for k, v in result.items() if k in ("candidates", "chosen", "rules", "full", "old_recommended")}}
+    if "old_recommended" in entry:   # what the card said of it, so the history survives the replacement
+        entry["old_recommended"]["recorded"] = {k: v for k, v in card["recommended_threshold"].items()
+                                                if k not in ("test", "dev_classes")}
     test = test_logits(model_dir)
     test_row = None
     if test is not None:
