@@ -186,15 +186,28 @@ def test_the_committed_card_is_reevaluated_only_with_overwrite_committed(capsys)
 
 def test_the_committed_card_protects_spam_and_its_test_figures_match_the_reference_outputs():
     """The committed default model's card (re-evaluated, not retrained): protected_label spam, no weak
-    label, and its test per-class figures are those of the logits in reference_outputs.jsonl."""
+    label, and its test per-class figures are those of the logits in reference_outputs.jsonl. Its
+    recommended setting is the protected calibration's (per-label entropy thresholds, chosen on dev); the
+    old single S it replaced is kept with its figures under protected_calibration.old_recommended."""
+    from deebert_export import calibrate as cal
     from deebert_export import cli
     card = json.loads((cli.COMMITTED_MODEL_DIR / "model_card.json").read_text())
     assert card["protected_label"] == "spam" and card["warnings"] == []
-    assert card["recommended_threshold"]["value"] == 0.141725
     refs = [json.loads(x) for x in (cli.COMMITTED_MODEL_DIR / "reference_outputs.jsonl").read_text().splitlines()]
     logits = np.array([r["logits"] for r in refs], np.float32)
     gold = np.array([r["label_index"] for r in refs])
     assert card["per_layer_classes"]["test"] == ev.per_layer_class_metrics(logits, gold, card["labels"])
-    rec = ev.sweep(logits, gold, [0.141725], "entropy", card["labels"])[0]
-    assert card["recommended_threshold"]["test"] == rec
-    assert rec["confusion_matrix"] == {"ham": {"ham": 604, "spam": 13}, "spam": {"ham": 7, "spam": 264}}
+
+    rec = card["recommended_threshold"]
+    assert rec["policy"] == "entropy" and set(rec["label_thresholds"]) == {"ham", "spam"}
+    assert rec["value"] == rec["label_thresholds"]["ham"] and rec["chosen_on"] == "dev"
+    row = cal.setting_row(logits, gold, cal.setting_of(rec, card["labels"]), card["labels"])
+    assert rec["test"] == row
+    assert row["confusion_matrix"] == {"ham": {"ham": 593, "spam": 24}, "spam": {"ham": 6, "spam": 265}}
+    entry = card["protected_calibration"]
+    assert entry["chosen"]["label_thresholds"] == rec["label_thresholds"] and entry["label"] == "spam"
+    old = entry["old_recommended"]
+    assert old["recorded"]["value"] == 0.141725 and old["value"] == 0.141725
+    assert ev.sweep(logits, gold, [0.141725], "entropy", card["labels"])[0]["confusion_matrix"] == \
+        entry["test"]["old_recommended"]["classes"]["confusion_matrix"] == \
+        {"ham": {"ham": 604, "spam": 13}, "spam": {"ham": 7, "spam": 264}}

@@ -260,18 +260,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", type=Path, help="work directory whose data/dev.jsonl is the dev split")
     _add_label_args(p, default_help="default: the card's protected_label")
     p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model under models/")
+    from .calibrate import DEFAULT_MAX_FALSE_ALARM_INCREASE
     p = sub.add_parser("calibrate", help="per exit policy, the cheapest setting (highest expected saving, eq. 2) "
-                       "whose dev accuracy is within --max-accuracy-loss points of the full model's; written "
-                       "into the model card under 'calibrated'")
+                       "whose dev accuracy is within --max-accuracy-loss points of the full model's, written "
+                       "into the model card under 'calibrated'; or, with --max-recall-loss, the cheapest setting "
+                       "that keeps the protected label's dev recall within budget, written under "
+                       "'protected_calibration'")
     p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (its card is updated)")
-    p.add_argument("--max-accuracy-loss", type=float, required=True, metavar="POINTS",
-                   help="accuracy budget in percentage points below the full model's dev accuracy (0.5 = half a point)")
-    p.add_argument("--policy", choices=[*POLICY_NAMES, "all"], default="all", help="policy to calibrate (default: all)")
+    p.add_argument("--max-accuracy-loss", type=float, metavar="POINTS",
+                   help="accuracy budget in percentage points below the full model's dev accuracy (0.5 = half a "
+                   "point); with --max-recall-loss an extra bound on the protected search")
+    p.add_argument("--max-recall-loss", metavar="LABEL:POINTS",
+                   help="protected-label calibration: the setting with the highest expected saving whose dev recall "
+                   "of LABEL is at most POINTS percentage points below the full model's (e.g. spam:0.4), searched "
+                   "over entropy, divergence, patience and per-label entropy/divergence thresholds (one S for "
+                   "LABEL, one for every other label); LABEL must be the card's protected_label, or it becomes it")
+    p.add_argument("--max-false-alarm-increase", type=float, metavar="POINTS",
+                   help="with --max-recall-loss: the most, in percentage points, each other label's dev recall may "
+                   f"fall below the full model's, bounding the inputs newly answered as LABEL (default "
+                   f"{DEFAULT_MAX_FALSE_ALARM_INCREASE})")
+    p.add_argument("--policy", choices=[*POLICY_NAMES, "all"], default="all",
+                   help="policy to calibrate (default: all); with --max-recall-loss, entropy or divergence also "
+                   "searches its per-label rule")
     p.add_argument("--dev-file", type=Path, help="dev examples (.jsonl as prepare writes, or .tsv/.csv with a "
                    "header); default: WORK_DIR/data/dev.jsonl, WORK_DIR from --work-dir or export_config.json")
     p.add_argument("--work-dir", type=Path, help="work directory whose data/dev.jsonl is the dev split")
-    p.add_argument("--set-recommended", choices=POLICY_NAMES, metavar="POLICY",
-                   help="also make this policy's calibrated setting the card's recommended_threshold")
+    p.add_argument("--set-recommended", choices=[*POLICY_NAMES, "protected"], metavar="POLICY|protected",
+                   help="also make this policy's calibrated setting the card's recommended_threshold; 'protected' "
+                   "(with --max-recall-loss): the chosen protected setting")
     _add_label_args(p, default_help="default: the card's protected_label", weak=False)
     p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model card under models/")
     p = sub.add_parser("golden", help="write the golden files both languages' tests check against: exit policies "
@@ -396,7 +412,10 @@ def _resolve_label_args(a, data_dir: Path) -> None:
 def _recommended_summary(full_test: dict, rec: dict, protected_label: str | None) -> str:
     """The recommended setting against the full model on test, in one line (see evaluate.setting_summary)."""
     from .evaluate import setting_summary
-    name = f"recommended {rec['policy']} {rec['value']} on test"
+    per_label = rec.get("label_thresholds")
+    name = (f"recommended {rec['policy']} {rec['value']}"
+            + (" (S by label: " + ", ".join(f"{k} {v:.6g}" for k, v in per_label.items()) + ")" if per_label else "")
+            + " on test")
     return setting_summary(name, full_test, rec["test"], protected_label)
 
 
@@ -431,11 +450,19 @@ def _calibrate(a) -> int:
     check_model_out(a.model_dir, explicit=True, overwrite_committed=a.overwrite_committed)
     if not (a.model_dir / "model_card.json").is_file():
         raise UsageError(f"{a.model_dir}: no model_card.json; --model-dir must be an exported model directory")
-    if not (a.max_accuracy_loss >= 0 and a.max_accuracy_loss != float("inf")):
+    if a.max_accuracy_loss is None and a.max_recall_loss is None:
+        raise UsageError("calibrate needs --max-accuracy-loss POINTS, --max-recall-loss LABEL:POINTS, or both")
+    if a.max_accuracy_loss is not None and not (a.max_accuracy_loss >= 0 and a.max_accuracy_loss != float("inf")):
         raise UsageError(f"--max-accuracy-loss {a.max_accuracy_loss}: give a finite number of percentage points >= 0")
     policies = list(POLICY_NAMES) if a.policy == "all" else [a.policy]
     from . import calibrate as cal
     card = json.loads((a.model_dir / "model_card.json").read_text())
+    if a.max_recall_loss is not None:
+        return _calibrate_protected(a, card, policies)
+    if a.max_false_alarm_increase is not None:
+        raise UsageError("--max-false-alarm-increase bounds the protected search: give --max-recall-loss LABEL:POINTS too")
+    if a.set_recommended == "protected":
+        raise UsageError("--set-recommended protected needs --max-recall-loss LABEL:POINTS")
     if a.set_recommended and a.set_recommended not in policies and a.set_recommended not in card.get(cal.CARD_KEY, {}):
         raise UsageError(f"--set-recommended {a.set_recommended}: not calibrated now (--policy {a.policy}) nor "
                          f"in the card; add --policy {a.set_recommended} or all")
@@ -461,6 +488,67 @@ def _calibrate(a) -> int:
               f"expected saving {c['dev_expected_saving']:.4f}")
     if a.set_recommended:
         print("recommended threshold:", json.dumps(new["recommended_threshold"]))
+    print("updated", a.model_dir / "model_card.json")
+    return 0
+
+
+def _points(option: str, value: float) -> float:
+    """``value`` if it is a finite number of percentage points >= 0. Raises: UsageError."""
+    if not (value >= 0 and value != float("inf")):
+        raise UsageError(f"{option} {value}: give a finite number of percentage points >= 0")
+    return value
+
+
+def _calibrate_protected(a, card: dict, policies: list[str]) -> int:
+    """``calibrate --max-recall-loss LABEL:POINTS``: checks the options against the card and the dev file
+    before TensorFlow loads, runs the protected search, prints the dev and test tables."""
+    from . import calibrate as cal
+    label, sep, points = a.max_recall_loss.rpartition(":")
+    try:
+        budget = float(points)
+    except ValueError:
+        budget = None
+    if not sep or not label or budget is None:
+        raise UsageError(f"--max-recall-loss {a.max_recall_loss!r}: give LABEL:POINTS, e.g. spam:0.4 (the protected "
+                         f"label, and its allowed dev recall loss in percentage points)")
+    _points("--max-recall-loss", budget)
+    false_alarms = _points("--max-false-alarm-increase", cal.DEFAULT_MAX_FALSE_ALARM_INCREASE
+                           if a.max_false_alarm_increase is None else a.max_false_alarm_increase)
+    try:
+        check_label(label, card["labels"], option="--max-recall-loss")
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    if a.protect_label is not None and a.protect_label != label:
+        raise UsageError(f"--protect-label {a.protect_label} and --max-recall-loss {label}:... name different labels")
+    if card.get("protected_label") not in (None, label) and a.protect_label != label:
+        raise UsageError(f"--max-recall-loss {label}: the card's protected_label is {card['protected_label']!r}; "
+                         f"bound that label, or add --protect-label {label} to change it")
+    if a.set_recommended not in (None, "protected"):
+        raise UsageError(f"--set-recommended {a.set_recommended}: with --max-recall-loss the recommended setting "
+                         f"can only be the chosen one: --set-recommended protected")
+    rules = tuple(r for r in cal.RULES if cal.rule_policy(r) in policies)
+    try:
+        dev_file = a.dev_file or cal.default_dev_file(a.model_dir, a.work_dir)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    from .tokenization import expects_text_pair
+    examples = cal.read_dev_file(dev_file, card["labels"], expects_text_pair(card))  # DataError before TensorFlow
+    if not any(e.label == label for e in examples):
+        raise DataError(f"{dev_file}: no dev example has the label {label!r}, so its recall is undefined")
+    command = "python -m deebert_export " + shlex.join(a.argv)
+    new, entry = cal.calibrate_protected_model(a.model_dir, label, budget, dev_file, false_alarms,
+                                               a.max_accuracy_loss, rules, a.set_recommended == "protected", command)
+    bounds = (f"{label} recall >= full model's - {budget} pt, other labels' recall >= full model's - {false_alarms} pt"
+              + ("" if a.max_accuracy_loss is None else f", accuracy >= full model's - {a.max_accuracy_loss} pt"))
+    print(f"protected calibration on dev ({bounds}); settings tried: "
+          + ", ".join(f"{r} {n}" for r, n in entry["candidates"].items()))
+    print("\n".join(cal.protected_table(entry, "dev")))
+    if "test" in entry:
+        print("\n".join(cal.protected_table(entry["test"], "test (reference_outputs.jsonl; reported, not used to choose)")))
+    print("chosen:", cal.describe_setting(entry["chosen"]), f"({entry['chosen']['rule']})")
+    if a.set_recommended:
+        print("recommended threshold:", json.dumps({k: v for k, v in new["recommended_threshold"].items()
+                                                     if k not in ("test", "dev_classes")}))
     print("updated", a.model_dir / "model_card.json")
     return 0
 

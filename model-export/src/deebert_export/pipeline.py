@@ -451,8 +451,9 @@ def reevaluate(model_dir: Path, dev_file: Path, protected_label: str | None,
                   f"{c['old_exit_histogram']} -> {c['new_exit_histogram']}", file=sys.stderr)
 
         rec = dict(card["recommended_threshold"])
+        rec_setting = cal.setting_of(rec, labels)   # per-label thresholds included
         for split in ("dev", "test"):
-            row = ev.sweep(logits[split], gold[split], [rec["value"]], rec["policy"], labels)[0]
+            row = cal.setting_row(logits[split], gold[split], rec_setting, labels)
             if split == "dev":
                 rec["dev_classes"] = {k: row[k] for k in ev.CLASS_KEYS}
             elif "test" in rec:
