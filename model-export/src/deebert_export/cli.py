@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "point); with --max-recall-loss an extra bound on the protected search")
     p.add_argument("--max-recall-loss", metavar="LABEL:POINTS",
                    help="protected-label calibration: the setting with the highest expected saving whose dev recall "
-                   "of LABEL is at most POINTS percentage points below the full model's (e.g. spam:0.4), searched "
+                   "of LABEL is at most POINTS percentage points below the full model's (e.g. spam:1.0), searched "
                    "over entropy, divergence, patience and per-label entropy/divergence thresholds (one S for "
                    "LABEL, one for every other label); LABEL must be the card's protected_label, or it becomes it")
     p.add_argument("--max-false-alarm-increase", type=float, metavar="POINTS",
@@ -509,7 +509,7 @@ def _calibrate_protected(a, card: dict, policies: list[str]) -> int:
     except ValueError:
         budget = None
     if not sep or not label or budget is None:
-        raise UsageError(f"--max-recall-loss {a.max_recall_loss!r}: give LABEL:POINTS, e.g. spam:0.4 (the protected "
+        raise UsageError(f"--max-recall-loss {a.max_recall_loss!r}: give LABEL:POINTS, e.g. spam:1.0 (the protected "
                          f"label, and its allowed dev recall loss in percentage points)")
     _points("--max-recall-loss", budget)
     false_alarms = _points("--max-false-alarm-increase", cal.DEFAULT_MAX_FALSE_ALARM_INCREASE

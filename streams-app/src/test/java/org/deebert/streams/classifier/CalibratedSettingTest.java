@@ -58,7 +58,13 @@ class CalibratedSettingTest {
         assertThat(card.calibratedSetting(ExitPolicy.ENTROPY).threshold()).isBetween(0.17, 0.18);
         assertThat(card.calibratedSetting(ExitPolicy.DIVERGENCE).policy()).isEqualTo(ExitPolicy.DIVERGENCE);
         assertThat(card.calibratedSetting(ExitPolicy.PATIENCE).threshold()).isEqualTo(3.0);
-        assertThat(card.recommendedSetting().threshold()).isBetween(0.14, 0.15);
+        // The recommended setting is the protected calibration's: a strict S for ham, a looser one for spam.
+        ExitSetting recommended = card.recommendedSetting();
+        assertThat(recommended.policy()).isEqualTo(ExitPolicy.ENTROPY);
+        assertThat(recommended.labelThresholds()).hasSize(2);
+        assertThat(recommended.labelThresholds().get(card.labels().indexOf("spam")))
+                .isGreaterThan(recommended.labelThresholds().get(card.labels().indexOf("ham")));
+        assertThat(recommended.threshold()).isEqualTo(recommended.labelThresholds().get(card.labels().indexOf("ham")));
     }
 
     @Test
