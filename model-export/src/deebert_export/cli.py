@@ -456,7 +456,7 @@ def _run(a) -> int:
             floor = evaluation.get("min_label_recall", DEFAULT_MIN_LABEL_RECALL)
             weak = weak_labels(evaluation["dev"]["per_layer_classes"][-1], floor)
     status = _write_timings(a, timings, start)
-    written = (f"the model in {a.out} was written, its card listing" if a.command in ("export", "run") else
+    written = (f"The model in {a.out} was written, its card listing" if a.command in ("export", "run") else
                f"{a.work_dir / 'eval' / 'evaluation.json'} was written, listing")
     return _weak_label_status(weak, floor, a.allow_weak_labels, written) if weak else status
 
@@ -549,7 +549,7 @@ def _reevaluate(a) -> int:
     print(_recommended_summary(new["per_layer_classes"]["test"][-1], new["recommended_threshold"], protected))
     print("updated", a.model_dir / "model_card.json", "and", a.model_dir / "eval", "version", new["version"])
     weak = weak_labels(new["per_layer_classes"]["dev"][-1], a.min_label_recall)
-    written = f"the card of {a.model_dir} was updated, listing"
+    written = f"The card of {a.model_dir} was updated, listing"
     return _weak_label_status(weak, a.min_label_recall, a.allow_weak_labels, written) if weak else 0
 
 
