@@ -155,11 +155,16 @@ def _backbone_name(card: dict) -> str:
     return Path(backbone.get("checkpoint_dir") or "unknown checkpoint").name
 
 
+#: Hugging Face model cards write licence ids in lower case; the card uses SPDX's spelling for these.
+_SPDX_CASE = {x.lower(): x for x in ("Apache-2.0", "MIT", "BSD-3-Clause", "CC0-1.0", "CC-BY-4.0", "CC-BY-SA-4.0",
+                                     "CC-BY-NC-4.0", "GPL-3.0", "LGPL-3.0")}
+
+
 def _backbone_license(card: dict) -> str | None:
     from .checkpoint import DEFAULT_BACKBONE_PYPI
     backbone = card.get("backbone") or {}
     if backbone.get("license"):
-        return backbone["license"]
+        return _SPDX_CASE.get(backbone["license"].lower(), backbone["license"])
     return DEFAULT_BACKBONE_LICENSE if backbone.get("package") == DEFAULT_BACKBONE_PYPI else None
 
 
@@ -198,8 +203,8 @@ def license_section(card: dict, model_license: str | None = None) -> dict:
     if model_license:
         model_text = model_license
     elif lic and data_short:
-        model_text = (f"no licence of its own was declared (--license); the weights are fine-tuned from a "
-                      f"{lic} backbone on data under {data_short}, and those terms apply")
+        model_text = (f"no licence of its own was declared (--license); the weights are fine-tuned from the "
+                      f"backbone ({lic}) on the training data ({data_short}), and those terms apply")
     else:
         model_text = ("not declared (--license); the weights derive from the backbone and the training data "
                       "below, whose licences apply")
