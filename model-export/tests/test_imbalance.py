@@ -54,6 +54,19 @@ def test_auto_is_balanced_only_when_the_smallest_label_is_under_20_percent():
         resolve_class_weights("balanced", LABELS, {"ham": 10, "spam": 0})
 
 
+def test_the_training_step_prints_the_resolved_weights_and_reports_impossible_ones_as_data_errors(capsys):
+    from deebert_export.data.examples import DataError
+    from deebert_export.pipeline import resolve_training_class_weights
+    rows = [Example(str(i), "x", "ham") for i in range(19)] + [Example("s", "y", "spam")]
+    resolved = resolve_training_class_weights(TrainConfig(), LABELS, rows)
+    assert resolved["weights"] == {"ham": pytest.approx(20 / 38), "spam": pytest.approx(10.0)}
+    assert capsys.readouterr().err.strip() == (
+        "class weights: --class-weight auto -> balanced (auto: the smallest label 'spam' is 5.0% of 20 training "
+        "rows, under 20%, so balanced): ham 0.5263, spam 10")
+    with pytest.raises(DataError, match="'spam' has no training row"):
+        resolve_training_class_weights(TrainConfig(class_weight="balanced"), LABELS, rows[:19])
+
+
 def test_weighted_cross_entropy_is_the_mean_of_weight_times_loss():
     logits = tf.constant([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     y = tf.constant([0, 1, 1])

@@ -454,7 +454,9 @@ def _run(a) -> int:
         if a.command == "export":
             evaluation = json.loads((a.work_dir / "eval" / "evaluation.json").read_text())
             floor = evaluation.get("min_label_recall", DEFAULT_MIN_LABEL_RECALL)
-            weak = weak_labels(evaluation["dev"]["per_layer_classes"][-1], floor)
+            # .get: evaluations made before per-class figures existed cannot say which label is weak
+            last = (evaluation["dev"].get("per_layer_classes") or [None])[-1]
+            weak = weak_labels(last, floor) if last else []
     status = _write_timings(a, timings, start)
     written = (f"The model in {a.out} was written, its card listing" if a.command in ("export", "run") else
                f"{a.work_dir / 'eval' / 'evaluation.json'} was written, listing")

@@ -73,9 +73,10 @@ def _subsample(examples, labels, cap: int | None, seed: int):
 
 
 def selection_sample(examples, labels: list[str], cap: int | None, seed: int) -> list:
-    """At most ``cap`` of ``examples`` for checkpoint selection, each label keeping its share.
+    """About ``cap`` of ``examples`` for checkpoint selection, each label keeping its share.
 
-    Per label, ``round(cap * n_label / N)`` rows (at least 1 for a label that has any) drawn with
+    Per label, ``round(cap * n_label / N)`` rows (at least 1 for a label that has any, so the total can pass
+    ``cap`` by up to the number of labels) drawn with
     ``numpy.random.default_rng(seed)``; the rows keep their input order. ``None`` or a cap >= N keeps all.
     """
     if not cap or cap >= len(examples):
@@ -95,12 +96,17 @@ def resolve_training_class_weights(cfg: TrainConfig, labels: list[str], examples
     line on stderr (which rule was applied, the weights per label).
 
     Raises:
-        ValueError: see :func:`config.resolve_class_weights`.
+        DataError: see :func:`config.resolve_class_weights` (e.g. ``balanced`` with a label that has no
+            training row), reported by the CLI in one line.
     """
+    from .data.examples import DataError
     counts = {label: 0 for label in labels}
     for e in examples:
         counts[e.label] += 1
-    resolved = resolve_class_weights(cfg.class_weight, labels, counts)
+    try:
+        resolved = resolve_class_weights(cfg.class_weight, labels, counts)
+    except ValueError as e:
+        raise DataError(f"{e}") from e
     why = f" ({resolved['rule']})" if "rule" in resolved else ""
     weights = ", ".join(f"{label} {w:.4g}" for label, w in resolved["weights"].items())
     print(f"class weights: --class-weight {cfg.class_weight} -> {resolved['resolved']}{why}: {weights}",
@@ -121,8 +127,9 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
     with ``last``) and the per-stage stats (``stage1`` and ``stage2`` for two-stage, ``joint`` otherwise)
     among others.
     Raises:
-        CheckpointError, DataError: on a bad checkpoint or bad data.
-        ValueError: ``cfg.class_weight`` or ``cfg.select_on`` names a label the task does not have.
+        CheckpointError, DataError: on a bad checkpoint or bad data (also: ``cfg.class_weight`` names a label
+            the task does not have, or ``balanced`` meets a label without training rows).
+        ValueError: ``cfg.select_on`` names a label the task does not have.
     """
     _seed_everything(cfg.seed)
     labels = json.loads((data_dir / "labels.json").read_text())
