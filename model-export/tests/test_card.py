@@ -82,7 +82,8 @@ def test_a_written_card_holds_no_absolute_path(first_run):  # noqa: F811
     # the paths are still there, only relative: the work dir was under a temporary folder
     assert card["data"]["out_dir"] == "sst2-sample/data" and card["data"]["train_file"] == \
         "tests/data/sst2-sample/train.tsv"
-    assert card["backbone"]["checkpoint_dir"].endswith("/ckpt") and not card["backbone"]["checkpoint_dir"].startswith("/")
+    checkpoint_dir = card["backbone"]["checkpoint_dir"]
+    assert checkpoint_dir.endswith("/ckpt") and not checkpoint_dir.startswith("/")
     assert card["paths_relative_to"] == cardlib.PATHS_RELATIVE_TO
     evaluation = json.loads((first_run["work"] / "model" / "eval" / "evaluation.json").read_text())
     assert cardlib.absolute_paths(evaluation) == []

@@ -394,7 +394,8 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
 def _training_section(record: dict) -> dict:
     """The model card's ``training``: regime, config, sizes, class weights (option, rule, resolved weights),
     checkpoint selection (metric, evaluated steps and values, chosen step), per-stage stats and command;
-    for a model with off-ramp bypasses also ``off_ramp_bypass`` (rank, which off-ramps, gradient factor, where it is defined)."""
+    for a model with off-ramp bypasses also ``off_ramp_bypass`` (rank, which off-ramps, gradient factor,
+    where it is defined)."""
     regime = record.get("regime", TWO_STAGE)
     section = {"regime": regime}
     section.update({k: record[k] for k in ("train_config", "num_train_examples", "class_weight", "checkpoint_selection",
