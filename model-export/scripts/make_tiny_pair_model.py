@@ -97,8 +97,9 @@ def main(out: Path) -> None:
         (data / "prepare_config.json").write_text(json.dumps({
             "dataset": "hand-written subject/body pairs (make_tiny_pair_model.py) + spamassassin-pairs samples",
             "text_pair": True, "sizes": {s: len(e) for s, e in splits.items()}}))
+        # class_weight and select_on pinned to how the committed tiny pair model was trained (see make_tiny_model.py)
         cfg = TrainConfig(max_seq_length=48, batch_size=16, stage1_epochs=8, stage1_learning_rate=3e-3,
-                          stage2_epochs=20, stage2_learning_rate=1e-2)
+                          stage2_epochs=20, stage2_learning_rate=1e-2, class_weight="none", select_on="last")
         pipeline.train(data, tmp / "work", cfg, ckpt)
         pipeline.evaluate(data, tmp / "work", "float16")
         if out.exists():

@@ -55,9 +55,11 @@ for regime in two-stage joint bypass; do
     continue
   fi
   echo "train: $regime on $MAX_TRAIN SST-2 sentences -> $work (log $OUT/logs/train-$regime.log)"
+  # --select-on last: the report's models kept their final weights (they predate checkpoint selection)
   (cd model-export && "$PY" -m deebert_export run --name "sst2-$regime" --work-dir "$work" --regime "$regime" \
       --train-file "$SST2/train.tsv" --dev-file "$SST2/validation.tsv" --test-file "$SST2/glue-dev.tsv" \
-      --labels 0,1 --max-train-examples "$MAX_TRAIN" --task "sentiment (SST-2)") >"$OUT/logs/train-$regime.log" 2>&1 \
+      --labels 0,1 --max-train-examples "$MAX_TRAIN" --task "sentiment (SST-2)" \
+      --select-on last) >"$OUT/logs/train-$regime.log" 2>&1 \
     || { echo "FAILED: training $regime; last lines of $OUT/logs/train-$regime.log:" >&2; tail -n 20 "$OUT/logs/train-$regime.log" >&2; exit 1; }
 done
 

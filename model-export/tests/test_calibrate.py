@@ -19,6 +19,7 @@ from sklearn.metrics import recall_score
 from deebert_export import calibrate as cal
 from deebert_export import cli, exits
 from deebert_export import evaluate as ev
+from deebert_export.card import portable_path
 from deebert_export.cli import main
 
 from test_pipeline import first_run  # noqa: F401  (the module fixture: one tiny training run)
@@ -71,7 +72,9 @@ def test_chosen_setting_is_within_budget_on_dev_and_the_cheapest(model_dir, sst2
         assert row["expected_saving"] == pytest.approx(c["dev_expected_saving"])
         assert c["dev_expected_saving"] == pytest.approx(best_saving), policy
         assert c["dev_size"] == 100 and c["max_accuracy_loss_points"] == budget and c["chosen_on"] == "dev"
-        assert c["dev_file"] == str(dev) and c["date"] and "calibrate" in c["command"]
+        # stored without the machine's absolute location (card.portable_path)
+        assert c["dev_file"] == portable_path(str(dev)) == "tests/data/sst2-sample/dev.tsv"
+        assert c["date"] and "calibrate" in c["command"]
         if policy == exits.PATIENCE:
             assert isinstance(c["value"], int) and 1 <= c["value"] <= card["num_layers"]
 
@@ -84,7 +87,7 @@ def test_only_the_calibrated_key_changes_and_the_work_dirs_dev_split_is_the_defa
     assert list(after)[:-1] == list(before)   # same key order; the new key is appended
     entry = after["calibrated"]["patience"]
     # export_config.json names the work dir's data/: its capped 20-row dev split is used
-    assert entry["dev_file"] == str(first_run["work"] / "data" / "dev.jsonl") and entry["dev_size"] == 20
+    assert entry["dev_file"] == portable_path(str(first_run["work"] / "data" / "dev.jsonl")) and entry["dev_size"] == 20
     assert not list(model_dir.glob("*.tmp"))   # the atomic write left no temporary file
 
     # A second policy is added beside the first; --set-recommended changes recommended_threshold too.

@@ -241,3 +241,25 @@ def test_prepare_tabular_rejects_unknown_label_in_dev(tmp_path, cache_dir):
 def test_prepare_rejects_unknown_dataset(tmp_path, cache_dir):
     with pytest.raises(DataError, match="unknown dataset 'imdb'"):
         prepare("imdb", tmp_path, cache_dir)
+
+
+def test_prepare_spamassassin_with_spam_at_5_percent_of_every_split(tmp_path, cache_dir, spam_corpus, monkeypatch):
+    """The imbalanced variant (``--minority-share 0.05``): every ham row of the usual split is kept and spam is
+    subsampled to 5 % of each split, the same rows on every run."""
+    monkeypatch.setattr(spamassassin, "load_spamassassin_counted", lambda package_dir, progress=False, pairs=False: spam_corpus)
+    full = prepare("spamassassin", tmp_path / "full", cache_dir, seed=13)
+    config = prepare("spamassassin", tmp_path / "spam5", cache_dir, seed=13, minority_share=0.05)
+    assert config["minority"] == {"label": "spam", "share": 0.05, "seed": 13, "applied_to": ["train", "dev", "test"],
+                                  "kept": {"train": 151, "dev": 32, "test": 32},
+                                  "dropped": {"train": 1114, "dev": 239, "test": 239}}
+    for split, ham in (("train", 2875), ("dev", 616), ("test", 617)):
+        counts = config["counts"][split]
+        assert counts["ham"] == full["counts"][split]["ham"] == ham
+        assert counts["spam"] == round(0.05 * ham / 0.95)
+        spam_ids = {e.id for e in read_jsonl(tmp_path / "spam5" / f"{split}.jsonl") if e.label == "spam"}
+        assert spam_ids <= {e.id for e in read_jsonl(tmp_path / "full" / f"{split}.jsonl") if e.label == "spam"}
+    again = prepare("spamassassin", tmp_path / "again", cache_dir, seed=13, minority_share=0.05)
+    assert (tmp_path / "again" / "train.jsonl").read_bytes() == (tmp_path / "spam5" / "train.jsonl").read_bytes()
+    assert again["minority"] == config["minority"]
+    with pytest.raises(DataError, match="--minority-label 'phish': not a label"):
+        prepare("spamassassin", tmp_path / "x", cache_dir, minority_share=0.05, minority_label="phish")

@@ -195,7 +195,8 @@ def pair_run(tmp_path_factory, sst2_sample_dir):
     ckpt = write_tiny_checkpoint(tmp / "ckpt")
     work = tmp / "work"
     rc = main(["run", "--train-file", str(train), "--text-pair-column", "second_sentence", "--work-dir", str(work),
-               "--checkpoint", str(ckpt), "--max-seq-length", "32", "--batch-size", "16", "--stage2-epochs", "2"])
+               "--checkpoint", str(ckpt), "--max-seq-length", "32", "--batch-size", "16", "--stage2-epochs", "2",
+               "--allow-weak-labels"])   # a tiny random-init model: see test_pipeline.first_run
     assert rc == 0
     return work, work / "model"
 

@@ -141,7 +141,7 @@ def test_protected_label_is_recorded_and_its_recall_printed(work_copy, capsys):
             f"{c['dev_classes']['per_class']['1']['recall']:.3f}") in out
     # re-evaluating keeps every figure and chosen setting, and prints the protected label's recall on test
     rec = card["recommended_threshold"]["value"]
-    assert main(["reevaluate", "--model-dir", str(model)]) == 0
+    assert main(["reevaluate", "--model-dir", str(model), "--allow-weak-labels"]) == 0   # a tiny model
     out = capsys.readouterr().out
     after = json.loads((model / "model_card.json").read_text())
     assert after["protected_label"] == "1" and after["recommended_threshold"]["value"] == rec
@@ -149,8 +149,11 @@ def test_protected_label_is_recorded_and_its_recall_printed(work_copy, capsys):
     assert f"recommended entropy {rec} on test" in out and "1 recall" in out
 
 
-def test_a_never_predicted_label_is_warned_about_and_listed_in_the_card(work_copy, monkeypatch, capsys):
-    """A model whose off-ramps all favour label '0' by 100 logits: '1' is never predicted on dev."""
+def test_a_never_predicted_label_fails_evaluate_and_export_after_writing_unless_allowed(work_copy, monkeypatch,
+                                                                                         capsys):
+    """A model whose off-ramps all favour label '0' by 100 logits: '1' is never predicted on dev. evaluate
+    and export write their files, name the label, its recall and the floor and how to override on stderr,
+    and exit 3; with --allow-weak-labels they exit 0 with a note."""
     real_logits, real_session = pipeline.all_logits, pipeline.run_session_style
 
     def shifted(logits):
@@ -159,13 +162,54 @@ def test_a_never_predicted_label_is_warned_about_and_listed_in_the_card(work_cop
         return logits
     monkeypatch.setattr(pipeline, "all_logits", lambda *a, **k: shifted(real_logits(*a, **k)))
     monkeypatch.setattr(pipeline, "run_session_style", lambda *a, **k: shifted(real_session(*a, **k)))
-    assert main(["evaluate", "--work-dir", str(work_copy), "--min-label-recall", "0.5"]) == 0
-    err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("warning")]
-    assert len(err) == 1 and err[0].startswith("warning: weak label '1': never predicted on dev by the last off-ramp")
-    assert main(["export", "--work-dir", str(work_copy), "--out", str(work_copy / "weak")]) == 0
+    evaluation = work_copy / "eval" / "evaluation.json"
+    evaluation.unlink()
+    assert main(["evaluate", "--work-dir", str(work_copy), "--min-label-recall", "0.5"]) == 3
+    err = capsys.readouterr().err.splitlines()
+    warnings = [x for x in err if x.startswith("warning")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("warning: weak label '1': never predicted on dev by the last off-ramp")
+    errors = [x for x in err if x.startswith("error")]
+    assert len(errors) == 1 and errors[0].startswith(
+        "error: label '1' is weak on dev at the last off-ramp: never predicted, recall 0.000 over 12 inputs, "
+        "floor --min-label-recall 0.5.")
+    assert f"{evaluation} was written" in errors[0] and "--allow-weak-labels" in errors[0]
+    assert json.loads(evaluation.read_text())["warnings"] == [warnings[0].removeprefix("warning: ")]
+
+    assert main(["export", "--work-dir", str(work_copy), "--out", str(work_copy / "weak")]) == 3
+    errors = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error")]
+    assert len(errors) == 1 and "label '1' is weak" in errors[0] and str(work_copy / "weak") in errors[0]
     card = json.loads((work_copy / "weak" / "model_card.json").read_text())
-    assert card["warnings"] == [err[0].removeprefix("warning: ")]
+    assert card["warnings"] == [warnings[0].removeprefix("warning: ")]
     assert card["per_layer_classes"]["dev"][-1]["per_class"]["1"]["predicted"] == 0
+
+    assert main(["export", "--work-dir", str(work_copy), "--out", str(work_copy / "weak"), "--allow-weak-labels"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert not [x for x in err if x.startswith("error")]
+    assert [x for x in err if x.startswith("note: label '1' is weak")]
+
+
+def test_a_label_below_the_recall_floor_fails_reevaluate_unless_allowed(work_copy, capsys):
+    """Floor 1.0: any label the tiny model does not find on every dev input is weak (never predicted or
+    below the floor); reevaluate updates the card first, then exits 3 naming the label, recall and floor."""
+    model = work_copy / "model"
+    assert main(["reevaluate", "--model-dir", str(model), "--min-label-recall", "1.0"]) == 3
+    errors = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error")]
+    card = json.loads((model / "model_card.json").read_text())
+    weak = ev.weak_labels(card["per_layer_classes"]["dev"][-1], 1.0)
+    assert weak and len(errors) == len(weak) and len(card["warnings"]) == len(weak)
+    for w, line in zip(weak, errors):
+        assert f"label {w['label']!r} is weak on dev" in line and f"recall {w['recall']:.3f}" in line
+        assert "floor --min-label-recall 1.0" in line and "--allow-weak-labels" in line
+    assert main(["reevaluate", "--model-dir", str(model), "--min-label-recall", "1.0", "--allow-weak-labels"]) == 0
+
+
+def test_weak_labels_are_records_with_recall_support_and_whether_never_predicted():
+    logits, gold = _hand_made()
+    first = ev.per_layer_class_metrics(logits, gold, LABELS)[0]
+    assert ev.weak_labels(first, 0.7) == [
+        {"label": "ham", "recall": pytest.approx(2 / 3), "support": 3, "predicted": 2, "never_predicted": False},
+        {"label": "phish", "recall": 0.0, "support": 1, "predicted": 0, "never_predicted": True}]
 
 
 def test_min_label_recall_must_be_a_fraction(work_copy, capsys):

@@ -37,7 +37,9 @@ def first_run(tmp_path_factory, sst2_sample_dir):
         mp.setenv("DEEBERT_BUILD_DIR", str(tmp / "build"))
         rc = main(["run", "--train-file", str(sst2_sample_dir / "train.tsv"),
                    "--checkpoint", str(ckpt), "--max-seq-length", "24", "--batch-size", "16",
-                   "--max-train-examples", "96", "--stage2-epochs", "2", "--max-eval-examples", "20"])
+                   "--max-train-examples", "96", "--stage2-epochs", "2", "--max-eval-examples", "20",
+                   # six steps of a random-init model learn no label: the weak-label exit is tested on its own
+                   "--allow-weak-labels"])
     assert rc == 0
     return {"work": tmp / "build" / "sst2-sample", "models_before": models_before}
 
@@ -172,6 +174,9 @@ def test_reexport_keeps_the_weights_and_matches_the_reference_outputs(exported, 
         np.testing.assert_array_equal(after.get_tensor(name), value, err_msg=name)
     card = json.loads((copy / "model_card.json").read_text())
     assert card["parity"]["session_loader_max_abs_logit_diff"] <= 1e-4
+    # same values, so the same weights hash and version
+    original = json.loads((out / "model_card.json").read_text())
+    assert card["weights"]["sha256"] == original["weights"]["sha256"] and card["version"] == original["version"]
     assert "reexport_command" in json.loads((copy / "export_config.json").read_text())
 
 

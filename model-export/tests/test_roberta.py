@@ -182,7 +182,8 @@ def roberta_run(tmp_path_factory, roberta_ckpt, sst2_sample_dir):
         mp.setenv("DEEBERT_BUILD_DIR", str(tmp / "build"))
         rc = cli.main(["run", "--train-file", str(sst2_sample_dir / "train.tsv"), "--name", "sst2-roberta",
                        "--checkpoint", str(roberta_ckpt), "--max-seq-length", "32", "--batch-size", "16",
-                       "--max-train-examples", "64", "--stage2-epochs", "2", "--max-eval-examples", "16"])
+                       "--max-train-examples", "64", "--stage2-epochs", "2", "--max-eval-examples", "16",
+                       "--allow-weak-labels"])   # a tiny random-init model: see test_pipeline.first_run
     assert rc == 0
     work = tmp / "build" / "sst2-roberta"
     return work, work / "model"

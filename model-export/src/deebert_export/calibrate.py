@@ -173,7 +173,7 @@ def read_dev_file(path: Path, labels: list[str], text_pair: bool = False) -> lis
 
 def default_dev_file(model_dir: Path, work_dir: Path | None) -> Path:
     """``WORK_DIR/data/dev.jsonl``: the given work dir, else the one ``export_config.json`` names
-    (its ``data_dir``).
+    (its ``data_dir``; a relative one is relative to the model-export directory).
 
     Raises:
         ValueError: neither is known (the CLI reports it as a usage error asking for --dev-file).
@@ -184,7 +184,9 @@ def default_dev_file(model_dir: Path, work_dir: Path | None) -> Path:
     data_dir = json.loads(config.read_text()).get("data_dir") if config.is_file() else None
     if not data_dir:
         raise ValueError(f"{model_dir}: export_config.json names no data_dir; give --dev-file or --work-dir")
-    return Path(data_dir) / "dev.jsonl"
+    from .card import MODEL_EXPORT_DIR
+    # Exports write it relative to model-export/ (card.portable); older ones wrote it absolute.
+    return MODEL_EXPORT_DIR / data_dir / "dev.jsonl"
 
 
 def dev_logits(model_dir: Path, examples: list[Example], labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -283,8 +285,8 @@ def calibrate(model_dir: Path, policies: list[str], max_accuracy_loss: float, de
                   "dev_file": str(dev_file), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "command": command}
     new = updated_card(card, results, provenance, set_recommended, protected_label)
-    write_json_atomically(model_dir / CARD_FILE, new)
-    return new
+    from .card import write_card
+    return write_card(model_dir / CARD_FILE, new)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -861,5 +863,5 @@ def calibrate_protected_model(model_dir: Path, protected_label: str, max_recall_
             entry["test"]["old_recommended"] = on_test(entry["old_recommended"])
         test_row = setting_row(*test, setting_of(entry["chosen"], labels), labels)
     new = updated_card_protected(card, entry, set_recommended, test_row)
-    write_json_atomically(model_dir / CARD_FILE, new)
-    return new, entry
+    from .card import write_card
+    return write_card(model_dir / CARD_FILE, new), entry

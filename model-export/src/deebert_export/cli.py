@@ -18,6 +18,11 @@ Label order (index = logits column): sorted training labels (string order, so ``
 
 Data problems (missing, empty, non-UTF-8 or header-less files, missing columns, ragged rows, unknown
 labels) end the command with one line on stderr naming the file, row and fix, and exit status 2.
+
+Weak labels: when the last off-ramp never predicts a label on dev, or its dev recall is below
+``--min-label-recall``, ``evaluate``, ``export``, ``run`` and ``reevaluate`` write everything they write
+(the card lists the label under ``warnings``), then print one ``error:`` line per such label and exit
+with status 3, unless ``--allow-weak-labels`` is given.
 """
 from __future__ import annotations
 
@@ -32,9 +37,9 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-from .config import TrainConfig
+from .config import TrainConfig, check_select_on, parse_class_weight
 from .data.examples import DataError
-from .evaluate import DEFAULT_MIN_LABEL_RECALL, check_label
+from .evaluate import DEFAULT_MIN_LABEL_RECALL, check_label, weak_labels
 from .exits import POLICIES as POLICY_NAMES
 
 HERE = Path(__file__).resolve().parents[2]  # model-export/
@@ -49,6 +54,21 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _STEPS_NEEDING_WORK_DIR = ("train", "evaluate", "export")
 # Data sets built from the SpamAssassin corpus (no --train-file): single texts, or subject/body pairs.
 CORPUS_DATASETS = ("spamassassin", "spamassassin-pairs")
+#: Exit status when a label is weak on dev (see the module doc); 2 is a usage or data error.
+WEAK_LABEL_STATUS = 3
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps descriptions' line breaks and appends ``(default: X)`` to an option's help, unless the help
+    already names its default, the default is None (the help then says what happens without the option)
+    or the option is an on/off flag."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("default" not in text and action.default is not None and action.default is not argparse.SUPPRESS
+                and not isinstance(action.default, bool) and action.option_strings):
+            text += " (default: %(default)s)"
+        return text
 
 
 class UsageError(ValueError):
@@ -60,19 +80,22 @@ def build_root() -> Path:
     return Path(os.environ.get("DEEBERT_BUILD_DIR", DEFAULT_BUILD))
 
 
-def default_name(dataset: str, train_file: Path | None) -> str:
+def default_name(dataset: str, train_file: Path | None, minority_share: float | None = None) -> str:
     """NAME derived from the data: the corpus data set's name (``"spamassassin"``,
     ``"spamassassin-pairs"``), or the training file's stem (its folder's name when the stem is generic
-    such as ``train``), with characters other than ``[A-Za-z0-9._-]`` replaced by ``-``."""
+    such as ``train``), with characters other than ``[A-Za-z0-9._-]`` replaced by ``-``; with
+    ``minority_share`` (a fraction) ``-minority<percent>`` is appended (``spamassassin-minority5``), so a
+    resampled data set never lands in the full one's work directory."""
+    suffix = f"-minority{minority_share * 100:g}" if minority_share is not None else ""
     if dataset in CORPUS_DATASETS:
-        return dataset
+        return dataset + suffix
     if train_file is None:
-        return "spamassassin"
+        return "spamassassin" + suffix
     path = Path(train_file)
     stem = path.stem
     if stem.lower() in _GENERIC_STEMS and path.resolve().parent.name:
         stem = path.resolve().parent.name
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "model"
+    return (re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "model") + suffix
 
 
 def _is_under(path: Path, root: Path) -> bool:
@@ -100,10 +123,12 @@ def _add_data_args(p):
     p.add_argument("--dataset", choices=[*CORPUS_DATASETS, "tabular"],
                    help="default: tabular when --train-file is given, else spamassassin; spamassassin-pairs: "
                    "the same corpus as sentence pairs (subject, body)")
-    p.add_argument("--train-file", type=Path, help="tabular: TSV/CSV with a text and a label column")
+    p.add_argument("--train-file", type=Path, help="tabular: TSV/CSV with a text and a label column "
+                   "(default: none, the SpamAssassin corpus is used)")
     p.add_argument("--dev-file", type=Path, help="tabular: dev split as is (with --test-file); "
-                   "without both, the training file is split 70/15/15")
-    p.add_argument("--test-file", type=Path)
+                   "default: without both, the training file is split 70/15/15")
+    p.add_argument("--test-file", type=Path, help="tabular: test split as is (with --dev-file; default: see "
+                   "--dev-file)")
     p.add_argument("--labels", help="comma-separated label order, index = logits column "
                    "(default: the training labels sorted as strings); written into the model card")
     p.add_argument("--text-column", help="text column: header name (default 'sentence' if present, else 'text'), "
@@ -112,13 +137,21 @@ def _add_data_args(p):
                    "with --no-header")
     p.add_argument("--text-pair-column", metavar="NAME|N",
                    help="sentence pairs: the second text's column (header name, or 0-based number with "
-                   "--no-header); tokenised as [CLS] text [SEP] text_pair [SEP]")
+                   "--no-header); tokenised as [CLS] text [SEP] text_pair [SEP] (default: single texts)")
     p.add_argument("--no-header", dest="header", action="store_false",
                    help="the files have no header row: give --text-column N --label-column M (0-based)")
     p.add_argument("--max-eval-examples", type=int, metavar="N",
-                   help="keep at most N dev and N test examples (seeded sample, recorded in the model card)")
+                   help="keep at most N dev and N test examples (seeded sample, recorded in the model card; "
+                   "default: all)")
     p.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("DEEBERT_CACHE_DIR", DEFAULT_BUILD / "cache")),
-                   help="download cache for the SpamAssassin corpus")
+                   help="download cache for the SpamAssassin corpus ($DEEBERT_CACHE_DIR, else build/cache)")
+    p.add_argument("--minority-share", type=float, metavar="FRACTION",
+                   help="subsample one label so that it is this fraction of EVERY split (train, dev and test; "
+                   "seeded with --seed), e.g. 0.05 for an imbalanced variant of the corpus; recorded in "
+                   "prepare_config.json and the card (default: no resampling)")
+    p.add_argument("--minority-label", metavar="LABEL",
+                   help="the label --minority-share subsamples (default: the least frequent training label, "
+                   "spam for the SpamAssassin corpus)")
 
 
 def _add_train_args(p):
@@ -127,9 +160,10 @@ def _add_train_args(p):
     for f in fields(TrainConfig):
         # Annotations are strings (``from __future__ import annotations``): "float", "str", "int", "int | None".
         kind = {"float": float, "str": str}.get(f.type if isinstance(f.type, str) else f.type.__name__, int)
-        extra = {"choices": f.metadata["choices"]} if "choices" in f.metadata else {}
+        extra = {k: f.metadata[k] for k in ("choices", "metavar") if k in f.metadata}
+        # argparse %-formats help strings: a literal '%' must be doubled.
         p.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default,
-                       help=f.metadata.get("help"), **extra)
+                       help=(f.metadata.get("help") or "").replace("%", "%%"), **extra)
 
 
 def _add_evaluate_args(p):
@@ -146,8 +180,17 @@ def _add_label_args(p, default_help: str, weak: bool = True):
     if weak:
         p.add_argument("--min-label-recall", type=float, default=DEFAULT_MIN_LABEL_RECALL, metavar="FRACTION",
                        help="a label never predicted on dev by the last off-ramp, or whose dev recall there is below "
-                       f"this, is reported on stderr and in the card's warnings (default {DEFAULT_MIN_LABEL_RECALL}: "
-                       "below it the model misses the label more often than it finds it, worse than a coin flip)")
+                       "this, is weak: listed in the card's warnings, and the command exits with status "
+                       f"{WEAK_LABEL_STATUS} after writing its files unless --allow-weak-labels is given "
+                       f"(default {DEFAULT_MIN_LABEL_RECALL}: below it the model misses the label more often than "
+                       "it finds it, worse than a coin flip)")
+        _add_allow_weak_labels(p)
+
+
+def _add_allow_weak_labels(p):
+    p.add_argument("--allow-weak-labels", action="store_true",
+                   help=f"exit 0 even when a label is weak on dev (see --min-label-recall); without it the "
+                   f"command exits with status {WEAK_LABEL_STATUS} after writing its files")
 
 
 def _add_export_args(p):
@@ -155,9 +198,24 @@ def _add_export_args(p):
                    "under models/ only when given here")
     p.add_argument("--overwrite-committed", action="store_true",
                    help="allow --out to replace a model already under models/")
-    p.add_argument("--model-version", default="1.0.0")
+    p.add_argument("--model-version", help="model card version (default: the export date and the weights' "
+                   "hash, YYYYMMDD-<first 12 hex of the sha256 of the exported weights>, which names the model)")
     p.add_argument("--task", help="model card task (default: 'spam moderation' for the corpus, "
                    "else 'text classification')")
+    _add_card_text_args(p)
+
+
+def _add_card_text_args(p):
+    p.add_argument("--license", metavar="TEXT",
+                   help="the model's licence, the card's license.model (default: a note that the weights come "
+                   "under the backbone's and the training data's licences, which the card names: Apache-2.0 for "
+                   "all-MiniLM-L6-v2, ODC-PDDL-1.0/CC0-1.0 for the SpamAssassin corpus package)")
+    p.add_argument("--intended-use", metavar="TEXT",
+                   help="the card's intended_use (default: spam moderation of English e-mail for the corpus, "
+                   "else a sentence naming the labels and asking for one)")
+    p.add_argument("--limitation", action="append", default=[], metavar="TEXT",
+                   help="a limitation to add to the card's generated ones (language, truncation at "
+                   "max_seq_length, the data's age and source, label shares); repeat for more (default: none)")
 
 
 def _train_config(a) -> TrainConfig:
@@ -182,8 +240,12 @@ def _resolve_paths(a) -> None:
                              f"not {a.dataset}")
         if a.dataset == "tabular" and a.train_file is None:
             raise UsageError("--dataset tabular needs --train-file FILE.tsv")
+        if a.minority_share is not None and not 0.0 < a.minority_share < 1.0:
+            raise UsageError(f"--minority-share {a.minority_share}: give a fraction between 0 and 1 (exclusive)")
+        if a.minority_label is not None and a.minority_share is None:
+            raise UsageError("--minority-label needs --minority-share")
         if a.name is None:
-            a.name = default_name(a.dataset, a.train_file)
+            a.name = default_name(a.dataset, a.train_file, a.minority_share)
     elif a.name is None and a.work_dir is None:
         raise UsageError(f"{a.command} needs --name NAME (the one prepare used) or --work-dir DIR")
     if a.name is None:
@@ -212,13 +274,14 @@ def _prepare(a):
     return prepare(a.dataset, a.work_dir / "data", a.cache_dir, seed=a.seed, train_file=a.train_file,
                    dev_file=a.dev_file, test_file=a.test_file, labels=labels, text_column=a.text_column,
                    label_column=a.label_column, header=a.header, max_eval_examples=a.max_eval_examples,
-                   text_pair_column=a.text_pair_column)
+                   text_pair_column=a.text_pair_column, minority_share=a.minority_share,
+                   minority_label=a.minority_label)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; every option of every subcommand is used by that subcommand."""
     parser = argparse.ArgumentParser(prog="python -m deebert_export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     steps = {
         "prepare": "fetch/read + deduplicate + split the data into WORK_DIR/data",
@@ -229,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     }
     for name, help_text in steps.items():
         p = sub.add_parser(name, help=help_text, description=help_text + ".\n\n" + "\n\n".join(__doc__.split("\n\n")[2:]),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+                           formatter_class=HelpFormatter)
         p.add_argument("--name", help="NAME of this model: picks build/NAME/ and is the model card's name "
                        "(default: from the data for prepare/run; train/evaluate/export need it or --work-dir)")
         p.add_argument("--work-dir", type=Path, help="work directory (default: build/NAME)")
@@ -240,32 +303,40 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "prepare":
             p.add_argument("--seed", type=int, default=13, help="split and sampling seed")
         if name in ("evaluate", "export", "run"):
-            p.add_argument("--weight-dtype", default="float16", choices=["float16", "float32"])
+            p.add_argument("--weight-dtype", default="float16", choices=["float16", "float32"],
+                           help="storage dtype of the exported weights (computation is float32); evaluate "
+                           "measures the model as stored, so evaluate and export must agree")
         if name in ("evaluate", "run"):
             _add_evaluate_args(p)
         if name in ("export", "run"):
             _add_export_args(p)
+        if name == "export":
+            _add_allow_weak_labels(p)
     p = sub.add_parser("reexport", help="re-write an exported model's SavedModel with this version's graph, "
-                       "same weights; verified against its reference_outputs.jsonl")
+                       "same weights; verified against its reference_outputs.jsonl", formatter_class=HelpFormatter)
     p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (rewritten in place)")
     p.add_argument("--overwrite-committed", action="store_true",
                    help="allow rewriting a model under models/")
     p = sub.add_parser("reevaluate", help="recompute an exported model's evaluation (per layer, sweeps, "
                        "recommended and calibrated settings, per class) without retraining: test from its "
                        "reference_outputs.jsonl, dev by running the model; rewrites eval/ and the card's metric "
-                       "fields, never the weights, signatures or chosen settings")
+                       "fields, never the weights, signatures or chosen settings; brings the card up to date "
+                       "(portable paths, version naming the weights, intended_use, limitations, license)",
+                       formatter_class=HelpFormatter)
     p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (eval/ and card updated)")
     p.add_argument("--dev-file", type=Path, help="dev examples (.jsonl as prepare writes); default: "
                    "WORK_DIR/data/dev.jsonl, WORK_DIR from --work-dir or export_config.json")
-    p.add_argument("--work-dir", type=Path, help="work directory whose data/dev.jsonl is the dev split")
+    p.add_argument("--work-dir", type=Path, help="work directory whose data/dev.jsonl is the dev split "
+                   "(default: see --dev-file)")
     _add_label_args(p, default_help="default: the card's protected_label")
+    _add_card_text_args(p)
     p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model under models/")
     from .calibrate import DEFAULT_MAX_FALSE_ALARM_INCREASE
     p = sub.add_parser("calibrate", help="per exit policy, the cheapest setting (highest expected saving, eq. 2) "
                        "whose dev accuracy is within --max-accuracy-loss points of the full model's, written "
                        "into the model card under 'calibrated'; or, with --max-recall-loss, the cheapest setting "
                        "that keeps the protected label's dev recall within budget, written under "
-                       "'protected_calibration'")
+                       "'protected_calibration'", formatter_class=HelpFormatter)
     p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (its card is updated)")
     p.add_argument("--max-accuracy-loss", type=float, metavar="POINTS",
                    help="accuracy budget in percentage points below the full model's dev accuracy (0.5 = half a "
@@ -284,14 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "searches its per-label rule")
     p.add_argument("--dev-file", type=Path, help="dev examples (.jsonl as prepare writes, or .tsv/.csv with a "
                    "header); default: WORK_DIR/data/dev.jsonl, WORK_DIR from --work-dir or export_config.json")
-    p.add_argument("--work-dir", type=Path, help="work directory whose data/dev.jsonl is the dev split")
+    p.add_argument("--work-dir", type=Path, help="work directory whose data/dev.jsonl is the dev split "
+                   "(default: see --dev-file)")
     p.add_argument("--set-recommended", choices=[*POLICY_NAMES, "protected"], metavar="POLICY|protected",
                    help="also make this policy's calibrated setting the card's recommended_threshold; 'protected' "
-                   "(with --max-recall-loss): the chosen protected setting")
+                   "(with --max-recall-loss): the chosen protected setting (default: recommended_threshold "
+                   "unchanged)")
     _add_label_args(p, default_help="default: the card's protected_label", weak=False)
     p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model card under models/")
     p = sub.add_parser("golden", help="write the golden files both languages' tests check against: exit policies "
-                       "and sentence-pair tokenisation")
+                       "and sentence-pair tokenisation", formatter_class=HelpFormatter)
     p.add_argument("--out", type=Path, default=DEFAULT_GOLDEN, help="exit-policy JSON file to write")
     p.add_argument("--pair-tokens-out", type=Path, default=DEFAULT_PAIR_GOLDEN,
                    help="sentence-pair token ids JSON file to write")
@@ -365,6 +438,8 @@ def _run(a) -> int:
                   + (f" --work-dir {a.work_dir}" if a.work_dir.name != a.name else ""))
     if a.command == "prepare":
         return _write_timings(a, timings, start)
+    if a.command in ("train", "run"):
+        _check_train_labels(a, data_dir)   # before TensorFlow loads
     if a.command in ("evaluate", "run"):
         _resolve_label_args(a, data_dir)   # before training: a typo should not cost a training run
     # Imported only now: TensorFlow takes seconds to load, and bad data should fail before that.
@@ -373,6 +448,7 @@ def _run(a) -> int:
         t = time.time()
         pipeline.train(data_dir, a.work_dir, train_config, a.checkpoint)
         timings["train_s"] = round(time.time() - t, 1)
+    weak, floor = [], None
     if a.command in ("evaluate", "run"):
         t = time.time()
         result = pipeline.evaluate(data_dir, a.work_dir, a.weight_dtype, a.max_accuracy_drop,
@@ -382,13 +458,63 @@ def _run(a) -> int:
         rec = result["recommended_threshold"]
         print("recommended threshold:", json.dumps({k: v for k, v in rec.items() if k not in ("test", "dev_classes")}))
         print(_recommended_summary(result["test"]["per_layer_classes"][-1], rec, a.protect_label))
+        floor = a.min_label_recall
+        weak = weak_labels(result["dev"]["per_layer_classes"][-1], floor)
     if a.command in ("export", "run"):
         t = time.time()
         task = a.task or _default_task(data_dir)
-        pipeline.export(data_dir, a.work_dir, a.out, a.name, a.model_version, task, a.weight_dtype)
+        card = pipeline.export(data_dir, a.work_dir, a.out, a.name, a.model_version, task, a.weight_dtype,
+                               a.license, a.intended_use, a.limitation)
         timings["export_s"] = round(time.time() - t, 1)
-        print("exported to", a.out)
-    return _write_timings(a, timings, start)
+        print("exported to", a.out, "version", card["version"])
+        if a.command == "export":
+            evaluation = json.loads((a.work_dir / "eval" / "evaluation.json").read_text())
+            floor = evaluation.get("min_label_recall", DEFAULT_MIN_LABEL_RECALL)
+            # .get: evaluations made before per-class figures existed cannot say which label is weak
+            last = (evaluation["dev"].get("per_layer_classes") or [None])[-1]
+            weak = weak_labels(last, floor) if last else []
+    status = _write_timings(a, timings, start)
+    written = (f"The model in {a.out} was written, its card listing" if a.command in ("export", "run") else
+               f"{a.work_dir / 'eval' / 'evaluation.json'} was written, listing")
+    return _weak_label_status(weak, floor, a.allow_weak_labels, written) if weak else status
+
+
+def _weak_label_status(weak: list[dict], floor: float, allowed: bool, written: str) -> int:
+    """Reports weak labels (:func:`evaluate.weak_labels` on dev at the last off-ramp) after a command has
+    written its files: one ``error:`` line per label on stderr naming its dev recall and the floor, what
+    was written (``written``: "<what> was written, listing", completed by "the label under warnings") and
+    how to override. Returns :data:`WEAK_LABEL_STATUS`, or 0 when ``allowed`` (``--allow-weak-labels``;
+    then one ``note:`` line per label)."""
+    for w in weak:
+        what = "never predicted" if w["never_predicted"] else "recall below the floor"
+        line = (f"label {w['label']!r} is weak on dev at the last off-ramp: {what}, recall {w['recall']:.3f} over "
+                f"{w['support']} inputs, floor --min-label-recall {floor}")
+        if allowed:
+            print(f"note: {line}; accepted (--allow-weak-labels)", file=sys.stderr)
+        else:
+            print(f"error: {line}. {written} the label under warnings. Retrain to learn it (--class-weight "
+                  f"balanced, --select-on recall:{w['label']}, more data or epochs), or accept the model with "
+                  "--allow-weak-labels (or a lower --min-label-recall)", file=sys.stderr)
+    return 0 if allowed else WEAK_LABEL_STATUS
+
+
+def _check_train_labels(a, data_dir: Path) -> None:
+    """Checks the labels named by ``--class-weight LABEL:W`` and ``--select-on recall:LABEL`` against
+    the prepared labels.
+
+    Raises:
+        UsageError: a label the task does not have.
+    """
+    labels = json.loads((data_dir / "labels.json").read_text())
+    try:
+        check_select_on(a.select_on, labels)
+        weights = parse_class_weight(a.class_weight)
+        unknown = [x for x in weights if x not in labels] if isinstance(weights, dict) else []
+        if unknown:
+            raise ValueError(f"--class-weight {a.class_weight!r}: {unknown[0]!r} is not a label of this task; its "
+                             f"labels are {', '.join(labels)}")
+    except ValueError as e:
+        raise UsageError(str(e)) from e
 
 
 def _resolve_label_args(a, data_dir: Path) -> None:
@@ -438,11 +564,14 @@ def _reevaluate(a) -> int:
     cal.read_dev_file(dev_file, card["labels"], expects_text_pair(card))
     from . import pipeline
     command = "python -m deebert_export " + shlex.join(a.argv)
-    new = pipeline.reevaluate(a.model_dir, dev_file, protected, a.min_label_recall, command)
+    new = pipeline.reevaluate(a.model_dir, dev_file, protected, a.min_label_recall, command,
+                              a.license, a.intended_use, a.limitation)
     print("test per-off-ramp accuracy:", [round(x, 4) for x in new["per_layer_accuracy"]["test"]])
     print(_recommended_summary(new["per_layer_classes"]["test"][-1], new["recommended_threshold"], protected))
-    print("updated", a.model_dir / "model_card.json", "and", a.model_dir / "eval")
-    return 0
+    print("updated", a.model_dir / "model_card.json", "and", a.model_dir / "eval", "version", new["version"])
+    weak = weak_labels(new["per_layer_classes"]["dev"][-1], a.min_label_recall)
+    written = f"The card of {a.model_dir} was updated, listing"
+    return _weak_label_status(weak, a.min_label_recall, a.allow_weak_labels, written) if weak else 0
 
 
 def _calibrate(a) -> int:

@@ -75,8 +75,23 @@ def check_label(label: str | None, label_names: list[str], option: str = "--prot
     return label
 
 
+def weak_labels(last_layer: dict, min_recall: float) -> list[dict]:
+    """The weak labels at the last off-ramp: never predicted, or recall below ``min_recall``.
+
+    Args:
+        last_layer: :func:`class_metrics` (or a :func:`per_layer_class_metrics` entry) of the last off-ramp.
+        min_recall: recall floor, fraction in [0, 1].
+    Returns:
+        One ``{"label", "recall" (fraction), "support" (gold count), "predicted" (predicted count),
+        "never_predicted" (bool)}`` per weak label, in logits order; empty when every label is fine.
+    """
+    return [{"label": name, "recall": m["recall"], "support": m["support"], "predicted": m["predicted"],
+             "never_predicted": m["predicted"] == 0}
+            for name, m in last_layer["per_class"].items() if m["predicted"] == 0 or m["recall"] < min_recall]
+
+
 def weak_label_warnings(last_layer: dict, min_recall: float, split: str = "dev") -> list[str]:
-    """One message per weak label at the last off-ramp: never predicted, or recall below ``min_recall``.
+    """One message per weak label at the last off-ramp (:func:`weak_labels`).
 
     Args:
         last_layer: :func:`class_metrics` (or a :func:`per_layer_class_metrics` entry) of the last off-ramp.
@@ -87,14 +102,41 @@ def weak_label_warnings(last_layer: dict, min_recall: float, split: str = "dev")
         off-ramp (recall 0.000 over 40 inputs)"``; empty when every label is fine.
     """
     out = []
-    for name, m in last_layer["per_class"].items():
-        if m["predicted"] == 0:
-            out.append(f"weak label {name!r}: never predicted on {split} by the last off-ramp "
-                       f"(recall {m['recall']:.3f} over {m['support']} inputs)")
-        elif m["recall"] < min_recall:
-            out.append(f"weak label {name!r}: {split} recall {m['recall']:.3f} at the last off-ramp is below "
-                       f"--min-label-recall {min_recall} ({m['support']} inputs)")
+    for w in weak_labels(last_layer, min_recall):
+        if w["never_predicted"]:
+            out.append(f"weak label {w['label']!r}: never predicted on {split} by the last off-ramp "
+                       f"(recall {w['recall']:.3f} over {w['support']} inputs)")
+        else:
+            out.append(f"weak label {w['label']!r}: {split} recall {w['recall']:.3f} at the last off-ramp is below "
+                       f"--min-label-recall {min_recall} ({w['support']} inputs)")
     return out
+
+
+def selection_metric(spec: str, gold: np.ndarray, pred: np.ndarray, label_names: list[str]) -> float:
+    """The ``--select-on`` metric of one set of predictions, from ``sklearn.metrics``.
+
+    Args:
+        spec: ``"macro-f1"`` (unweighted mean of the C F1s, ``zero_division=0``), ``"accuracy"`` or
+            ``"recall:LABEL"`` (that label's recall; 0 when it has no gold row).
+        gold, pred: int (N,) label indices (index i = ``label_names[i]``).
+        label_names: the task's labels in logits order, length C.
+    Returns:
+        The metric, a fraction in [0, 1].
+    Raises:
+        ValueError: a malformed ``spec`` (or ``"last"``, which computes nothing), or an unknown label.
+    """
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    from .config import check_select_on, parse_select_on
+    check_select_on(spec, label_names)
+    kind, label = parse_select_on(spec)
+    if kind == "macro-f1":
+        return float(f1_score(gold, pred, labels=list(range(len(label_names))), average="macro", zero_division=0))
+    if kind == "accuracy":
+        return float(accuracy_score(gold, pred))
+    if kind == "recall":
+        return float(recall_score(gold, pred, labels=[label_names.index(label)], average=None, zero_division=0)[0])
+    raise ValueError(f"--select-on {spec!r} is not a metric")
 
 
 def recall_change(label: str, full: dict, chosen: dict) -> str:

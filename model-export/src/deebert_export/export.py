@@ -217,6 +217,29 @@ def run_session_style(saved_model_dir: Path, input_ids: np.ndarray, attention_ma
         return np.stack(logits, axis=1)
 
 
+#: How ``weights.sha256`` in the model card (and so the default model version) is computed.
+WEIGHTS_SHA256_DEFINITION = (
+    "sha256 over every weight as float32 in the inference layout (query/key/value fused), in sorted "
+    "DeeBertModel.named_variables() name order, each as the UTF-8 line '<name>|<shape>\\n' followed by its "
+    "little-endian float32 values (C order); the same for any storage dtype or sharding of the same values")
+
+
+def weights_sha256(model: DeeBertModel) -> str:
+    """The hex sha256 of a model's weights (:data:`WEIGHTS_SHA256_DEFINITION`).
+
+    Every stored value (float16 or float32) widens exactly to float32 and a fused query/key/value matrix
+    is the concatenation of the separate ones, so an export, its re-export in another storage layout and
+    :func:`load_exported_model` of either give the same digest.
+    """
+    canonical = as_stored_dtype(model, tf.float32, word_embedding_dtype=tf.float32, fused_qkv=True)
+    h = hashlib.sha256()
+    for name, var in sorted(canonical.named_variables().items()):
+        value = np.ascontiguousarray(var.numpy(), dtype="<f4")
+        h.update(f"{name}|{list(value.shape)}\n".encode("utf-8"))
+        h.update(value.tobytes())
+    return h.hexdigest()
+
+
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

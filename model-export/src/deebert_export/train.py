@@ -15,6 +15,7 @@ off-ramps' own dropout. See the README's limitations.)
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -52,20 +53,127 @@ class _WarmupLinearDecay(tf.keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total, "warmup_steps": self.warmup}
 
 
-def _ce(labels, logits):
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+def _ce(labels, logits, class_weights=None):
+    """Mean cross-entropy over the batch, each row's term times its gold label's weight.
+
+    Args:
+        labels: int32 (B,) label indices. logits: float32 (B, C).
+        class_weights: float32 (C,) weight per label, or None (all 1).
+    Returns:
+        float32 scalar: ``mean_b w[y_b] * CE_b``. The mean, not the weighted mean (``sum w CE / sum w``):
+        balanced weights average 1 over the training rows, so the loss keeps its scale and the learning
+        rates keep their meaning, while a batch without a minority row is not scaled up.
+    """
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    if class_weights is not None:
+        ce = ce * tf.gather(class_weights, labels)
+    return tf.reduce_mean(ce)
+
+
+def _weights_tensor(class_weights) -> tf.Tensor | None:
+    """float32 (C,) from a sequence of C weights, or None."""
+    return None if class_weights is None else tf.constant(np.asarray(class_weights, dtype=np.float32))
+
+
+@dataclasses.dataclass
+class DevSelection:
+    """What checkpoint selection evaluates: dev rows, the metric and when.
+
+    Attributes:
+        ids: token ids per dev row (truncated to max_seq_length).
+        labels: int (N,) gold label indices.
+        label_names: the task's labels in logits order, length C.
+        metric: ``--select-on``: ``"macro-f1"``, ``"accuracy"`` or ``"recall:LABEL"``.
+        evals_per_epoch: evaluations per epoch (>= 1); the last step is always evaluated.
+        type_ids: token type ids per row (sentence pairs), or None.
+    """
+    ids: list[list[int]]
+    labels: np.ndarray
+    label_names: list[str]
+    metric: str
+    evals_per_epoch: int
+    type_ids: list[list[int]] | None = None
+
+
+def evaluation_steps(total_steps: int, batches_per_epoch: int, evals_per_epoch: int) -> list[int]:
+    """Steps (1-based, after the optimiser update) at which checkpoint selection evaluates: every
+    ``ceil(batches_per_epoch / evals_per_epoch)`` steps, and always the last step.
+
+    Returns:
+        Increasing step numbers, the last one ``total_steps``.
+    """
+    every = max(1, math.ceil(batches_per_epoch / evals_per_epoch))
+    return sorted(set(range(every, total_steps + 1, every)) | {total_steps})
+
+
+class _CheckpointSelector:
+    """Evaluates the last off-ramp on dev at chosen steps and keeps a copy of the best weights."""
+
+    def __init__(self, model: DeeBertModel, variables: list[tf.Variable], dev: DevSelection, steps: list[int]):
+        from .evaluate import selection_metric
+        self.model, self.variables, self.dev, self.steps = model, variables, dev, set(steps)
+        self.metric = lambda gold, pred: selection_metric(dev.metric, gold, pred, dev.label_names)
+        n = model.num_layers
+        specs = [tf.TensorSpec([None, None], tf.int32)] * (2 if dev.type_ids is None else 3)
+
+        @tf.function(input_signature=specs, reduce_retracing=True)
+        def last_logits(input_ids, mask, token_type_ids=None):
+            hidden = model.embed(input_ids, training=False, attention_mask=mask, token_type_ids=token_type_ids)
+            for i in range(n):
+                hidden = model.layer(i, hidden, mask, training=False)
+            return model.off_ramp(n - 1, hidden[:, 0, :], training=False)
+
+        self.last_logits = last_logits
+        self.batches = length_sorted_batches(dev.ids, 64)
+        self.history: list[dict] = []
+        self.best: tuple[float, int, list[np.ndarray]] | None = None
+        self.seconds = 0.0
+
+    def after_step(self, step: int) -> None:
+        if step not in self.steps:
+            return
+        t = time.time()
+        pred = np.zeros(len(self.dev.ids), dtype=np.int64)
+        for rows in self.batches:
+            pred[rows] = self.last_logits(*padded_inputs(self.dev.ids, self.dev.type_ids, rows)).numpy().argmax(-1)
+        value = self.metric(self.dev.labels, pred)
+        self.history.append({"step": step, "value": round(value, 6)})
+        # Ties keep the later, more trained weights: early evaluations of a model that still predicts one
+        # label for everything tie, and the first step (learning rate 0 at the start of warm-up) would
+        # otherwise keep the untrained model.
+        if self.best is None or value >= self.best[0]:
+            self.best = (value, step, [v.numpy() for v in self.variables])
+        self.seconds += time.time() - t
+        log.info("checkpoint selection: step %d, dev %s %.4f", step, self.dev.metric, value)
+
+    def finish(self, total_steps: int) -> dict:
+        """Restores the best weights; returns the record of the selection."""
+        value, step, weights = self.best
+        if step != total_steps:
+            for var, w in zip(self.variables, weights):
+                var.assign(w)
+        return {"metric": self.dev.metric, "split": "dev", "off_ramp": self.model.num_layers,
+                "num_examples": len(self.dev.ids), "evaluations": self.history, "chosen_step": step,
+                "chosen_value": round(value, 6), "total_steps": total_steps,
+                "restored": step != total_steps, "seconds": round(self.seconds, 1)}
 
 
 def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, cfg: TrainConfig,
-                 type_ids: list[list[int]] | None = None) -> dict:
+                 type_ids: list[list[int]] | None = None, class_weights=None,
+                 dev: DevSelection | None = None) -> dict:
     """Stage 1: trains embeddings, all layers and the last off-ramp with L_n.
 
     Args:
         ids: token ids per example (already truncated to max_seq_length).
         labels: int (N,) label indices.
         type_ids: token type ids per example (sentence pairs), as long as ``ids``; ``None`` for single texts.
+        class_weights: C floats, the weight of each label's rows in L_n (:func:`_ce`), or None (all 1).
+        dev: checkpoint selection (``--select-on``): the last off-ramp is evaluated on these dev rows at
+            :func:`evaluation_steps` and the best evaluation's weights are restored at the end; None keeps
+            the final weights.
     Returns:
-        stats: steps, seconds, final running loss.
+        stats: steps, seconds (selection included), final running loss, and ``checkpoint_selection``
+        (metric, evaluated steps and values, chosen step) when ``dev`` is given.
     """
     rng = np.random.default_rng(cfg.seed)
     n = model.num_layers
@@ -74,6 +182,10 @@ def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, 
     total_steps = max(1, int(round(batches_per_epoch * cfg.stage1_epochs)))
     schedule = _WarmupLinearDecay(cfg.stage1_learning_rate, total_steps, int(cfg.warmup_ratio * total_steps))
     opt = _optimizer(schedule, cfg.weight_decay)
+    weights = _weights_tensor(class_weights)
+    selector = (_CheckpointSelector(model, variables, dev,
+                                    evaluation_steps(total_steps, batches_per_epoch, dev.evals_per_epoch))
+                if dev is not None else None)
 
     token_spec = tf.TensorSpec([None, None], tf.int32)
     specs = [token_spec, token_spec, tf.TensorSpec([None], tf.int32)] + ([token_spec] if type_ids is not None else [])
@@ -84,7 +196,7 @@ def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, 
             hidden = model.embed(input_ids, training=True, attention_mask=mask, token_type_ids=token_type_ids)
             for i in range(n):
                 hidden = model.layer(i, hidden, mask, training=True)
-            loss = _ce(y, model.off_ramp(n - 1, hidden[:, 0, :], training=True))
+            loss = _ce(y, model.off_ramp(n - 1, hidden[:, 0, :], training=True), weights)
         grads = tape.gradient(loss, variables)
         opt.apply_gradients(zip(grads, variables))
         return loss
@@ -102,10 +214,15 @@ def train_stage1(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, 
                 loss = float(step(input_ids, mask, labels[rows].astype(np.int32), *types))
                 losses.append(loss)
                 done += 1
+                if selector is not None:
+                    selector.after_step(done)
                 bar.update(1)
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-    return {"steps": total_steps, "seconds": round(time.time() - start, 1),
-            "final_loss": float(np.mean(losses[-20:]))}
+    stats = {"steps": total_steps, "seconds": round(time.time() - start, 1),
+             "final_loss": float(np.mean(losses[-20:]))}
+    if selector is not None:
+        stats["checkpoint_selection"] = selector.finish(total_steps)
+    return stats
 
 
 def cache_cls_vectors(model: DeeBertModel, ids: list[list[int]], batch_size: int = 32, desc="cache [CLS]",
@@ -126,7 +243,8 @@ def cache_cls_vectors(model: DeeBertModel, ids: list[list[int]], batch_size: int
     return out
 
 
-def train_stage2(model: DeeBertModel, cls_vectors: np.ndarray, labels: np.ndarray, cfg: TrainConfig) -> dict:
+def train_stage2(model: DeeBertModel, cls_vectors: np.ndarray, labels: np.ndarray, cfg: TrainConfig,
+                 class_weights=None) -> dict:
     """Stage 2: trains off-ramps 1..n-1 with sum_i L_i (paper eq. 1) on cached [CLS] vectors.
 
     Only the weights of off-ramps 1..n-1 change; every stage-1 weight stays bit-identical.
@@ -134,6 +252,9 @@ def train_stage2(model: DeeBertModel, cls_vectors: np.ndarray, labels: np.ndarra
     Args:
         cls_vectors: float32 (N, n, H) from :func:`cache_cls_vectors`.
         labels: int (N,).
+        class_weights: C floats, the weight of each label's rows in every L_i (:func:`_ce`), or None.
+    Returns:
+        stats: steps, seconds, final loss (mean of the last epoch's batches).
     """
     rng = np.random.default_rng(cfg.seed + 1)
     n = model.num_layers
@@ -142,11 +263,12 @@ def train_stage2(model: DeeBertModel, cls_vectors: np.ndarray, labels: np.ndarra
     total = steps_per_epoch * cfg.stage2_epochs
     opt = _optimizer(_WarmupLinearDecay(cfg.stage2_learning_rate, total, int(cfg.warmup_ratio * total)),
                      cfg.weight_decay)
+    weights = _weights_tensor(class_weights)
 
     @tf.function(input_signature=[tf.TensorSpec([None, n, None], tf.float32), tf.TensorSpec([None], tf.int32)])
     def step(cls, y):
         with tf.GradientTape() as tape:
-            loss = tf.add_n([_ce(y, model.off_ramp(i, cls[:, i, :], training=True)) for i in range(n - 1)])
+            loss = tf.add_n([_ce(y, model.off_ramp(i, cls[:, i, :], training=True), weights) for i in range(n - 1)])
         opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
@@ -179,7 +301,7 @@ def scale_gradient(x: tf.Tensor, beta: float) -> tf.Tensor:
 
 
 def off_ramp_losses(model: DeeBertModel, input_ids, attention_mask, labels, beta: float = 1.0,
-                    training: bool = True, token_type_ids=None) -> list[tf.Tensor]:
+                    training: bool = True, token_type_ids=None, class_weights=None) -> list[tf.Tensor]:
     """Every off-ramp's mean cross-entropy L_1..L_n in one forward pass (paper eq. 1 has the sum of them).
 
     Off-ramps 1..n-1 read their layer's [CLS] vector through :func:`scale_gradient` with ``beta``; the
@@ -190,6 +312,7 @@ def off_ramp_losses(model: DeeBertModel, input_ids, attention_mask, labels, beta
         labels: int32 (B,) label indices.
         beta: gradient factor in [0, 1] of off-ramps 1..n-1 into the encoder.
         token_type_ids: int32 (B, T) for sentence pairs, ``None`` for single texts.
+        class_weights: float32 (C,) weight per label in every L_i (:func:`_ce`), or None (all 1).
     Returns:
         n float32 scalars, index 0 = off-ramp 1.
     """
@@ -201,12 +324,13 @@ def off_ramp_losses(model: DeeBertModel, input_ids, attention_mask, labels, beta
         cls = hidden[:, 0, :]
         if i < n - 1:
             cls = scale_gradient(cls, beta)
-        losses.append(_ce(labels, model.off_ramp(i, cls, training=training)))
+        losses.append(_ce(labels, model.off_ramp(i, cls, training=training), class_weights))
     return losses
 
 
 def train_joint(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, cfg: TrainConfig,
-                type_ids: list[list[int]] | None = None) -> dict:
+                type_ids: list[list[int]] | None = None, class_weights=None,
+                dev: DevSelection | None = None) -> dict:
     """One stage: embeddings, every layer and every off-ramp (with its bypass, if the model has them)
     trained together on sum_{i=1}^{n} L_i, equal weights.
 
@@ -223,8 +347,12 @@ def train_joint(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, c
         ids: token ids per example (already truncated to max_seq_length).
         labels: int (N,) label indices.
         type_ids: token type ids per example (sentence pairs), as long as ``ids``; ``None`` for single texts.
+        class_weights: C floats, the weight of each label's rows in every L_i (:func:`_ce`), or None (all 1).
+        dev: checkpoint selection on the last off-ramp, as in :func:`train_stage1`; the kept weights are
+            those of every off-ramp and bypass too (they were trained together).
     Returns:
-        stats: steps, seconds, final running loss (the sum) and final running loss per off-ramp.
+        stats: steps, seconds, final running loss (the sum) and final running loss per off-ramp, and
+        ``checkpoint_selection`` when ``dev`` is given.
     Raises:
         ValueError: ``cfg.regime`` is not joint/bypass, or the model's bypasses do not match the regime.
     """
@@ -243,6 +371,10 @@ def train_joint(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, c
     warmup = int(cfg.warmup_ratio * total_steps)
     main_opt = _optimizer(_WarmupLinearDecay(cfg.stage1_learning_rate, total_steps, warmup), cfg.weight_decay)
     ramp_opt = _optimizer(_WarmupLinearDecay(cfg.joint_off_ramp_learning_rate, total_steps, warmup), cfg.weight_decay)
+    weights = _weights_tensor(class_weights)
+    selector = (_CheckpointSelector(model, main_vars + ramp_vars, dev,
+                                    evaluation_steps(total_steps, batches_per_epoch, dev.evals_per_epoch))
+                if dev is not None else None)
 
     token_spec = tf.TensorSpec([None, None], tf.int32)
     specs = [token_spec, token_spec, tf.TensorSpec([None], tf.int32)] + ([token_spec] if type_ids is not None else [])
@@ -251,7 +383,7 @@ def train_joint(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, c
     def step(input_ids, mask, y, token_type_ids=None):
         with tf.GradientTape() as tape:
             losses = tf.stack(off_ramp_losses(model, input_ids, mask, y, beta, training=True,
-                                              token_type_ids=token_type_ids))
+                                              token_type_ids=token_type_ids, class_weights=weights))
             loss = tf.reduce_sum(losses)
         grads = tape.gradient(loss, main_vars + ramp_vars)
         main_opt.apply_gradients(zip(grads[:len(main_vars)], main_vars))
@@ -269,10 +401,13 @@ def train_joint(model: DeeBertModel, ids: list[list[int]], labels: np.ndarray, c
                 input_ids, mask, *types = padded_inputs(ids, type_ids, rows)
                 losses.append(step(input_ids, mask, labels[rows].astype(np.int32), *types).numpy())
                 done += 1
+                if selector is not None:
+                    selector.after_step(done)
                 bar.update(1)
                 bar.set_postfix(loss=f"{np.sum(np.mean(losses[-20:], axis=0)):.4f}")
     recent = np.mean(losses[-20:], axis=0)
+    selection = {"checkpoint_selection": selector.finish(total_steps)} if selector is not None else {}
     return {"steps": total_steps, "seconds": round(time.time() - start, 1), "final_loss": float(recent.sum()),
             "final_loss_per_off_ramp": [round(float(x), 4) for x in recent], "gradient_scale_beta": beta,
             "learning_rates": {"encoder_and_last_off_ramp": cfg.stage1_learning_rate,
-                               "off_ramps_1_to_n_minus_1": cfg.joint_off_ramp_learning_rate}}
+                               "off_ramps_1_to_n_minus_1": cfg.joint_off_ramp_learning_rate}, **selection}

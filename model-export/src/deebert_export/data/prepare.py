@@ -39,6 +39,8 @@ def prepare(
     header: bool = True,
     max_eval_examples: int | None = None,
     text_pair_column: str | int | None = None,
+    minority_share: float | None = None,
+    minority_label: str | None = None,
 ) -> dict:
     """Build the train/dev/test splits of one dataset and write them to ``out_dir``.
 
@@ -64,22 +66,31 @@ def prepare(
             single texts).
         max_eval_examples: if set, dev and test keep at most this many examples each: a
             ``random.Random(seed)`` sample, kept in split order, so the cap is deterministic.
+        minority_share: if set (a fraction in (0, 1)), ``minority_label`` is subsampled in every split
+            (train, dev and test, before the eval cap) to this share of the split's rows
+            (:func:`subsample_label`): an imbalanced variant of a data set, e.g. spam at 5 %.
+        minority_label: the label ``minority_share`` subsamples; default the least frequent training
+            label (ties: the first in label order).
 
     Returns:
         The dict written to ``out_dir/prepare_config.json``: the arguments, ``corpus``
         (package + version, spamassassin only), ``labels``, ``counts`` (split -> label -> n),
         ``sizes`` (split -> n, after the cap), ``sizes_before_cap``, ``max_eval_examples``,
         ``label_order`` (how ``labels`` was ordered), ``text_pair`` (whether the examples are
-        sentence pairs), ``duplicates_dropped``, ``empty_dropped``, ``overlap_with_train``
+        sentence pairs), ``minority`` (label, share, seed, rows kept and dropped per split; None without
+        ``minority_share``), ``duplicates_dropped``, ``empty_dropped``, ``overlap_with_train``
         (dev/test texts also in train), ``command_line`` (``sys.argv``).
 
     Raises:
-        DataError: unknown dataset, missing/inconsistent file arguments, bad input files, or a
-            dev/test label outside ``labels``.
+        DataError: unknown dataset, missing/inconsistent file arguments, bad input files, a
+            dev/test label outside ``labels``, a ``minority_share`` outside (0, 1), or a
+            ``minority_label`` the data does not have.
     """
     out_dir, cache_dir = Path(out_dir), Path(cache_dir)
     if max_eval_examples is not None and max_eval_examples < 1:
         raise DataError(f"--max-eval-examples must be >= 1, got {max_eval_examples}")
+    if minority_share is not None and not 0.0 < minority_share < 1.0:
+        raise DataError(f"--minority-share must be between 0 and 1 (exclusive), got {minority_share}")
     config: dict = {
         "dataset": dataset,
         "out_dir": str(out_dir),
@@ -130,6 +141,21 @@ def prepare(
     for name in SPLITS:
         check_labels(splits[name], label_list, source=f"{name} split")
 
+    minority = None
+    if minority_share is not None:
+        train_counts = _label_counts(splits["train"], label_list)
+        label = minority_label if minority_label is not None else min(label_list, key=lambda x: train_counts[x])
+        if label not in label_list:
+            raise DataError(f"--minority-label {label!r}: not a label of this data; its labels are "
+                            f"{', '.join(label_list)}")
+        minority = {"label": label, "share": minority_share, "seed": seed, "applied_to": list(SPLITS),
+                    "kept": {}, "dropped": {}}
+        for name in SPLITS:
+            before = len(splits[name])
+            splits[name] = subsample_label(splits[name], label, minority_share, seed)
+            minority["kept"][name] = sum(ex.label == label for ex in splits[name])
+            minority["dropped"][name] = before - len(splits[name])
+
     sizes_before_cap = {name: len(splits[name]) for name in SPLITS}
     for name in ("dev", "test"):
         splits[name] = cap_examples(splits[name], max_eval_examples, seed)
@@ -138,6 +164,7 @@ def prepare(
     train_keys = {example_key(ex) for ex in splits["train"]}
     config.update(
         text_pair=text_pair,
+        minority=minority,
         labels=label_list,
         label_order="as given by --labels" if labels else "sorted training labels (string order)",
         sizes_before_cap=sizes_before_cap,
@@ -156,6 +183,22 @@ def prepare(
         json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("wrote %s: sizes %s, %d duplicates dropped", out_dir, config["sizes"], config["duplicates_dropped"])
     return config
+
+
+def subsample_label(examples: list[Example], label: str, share: float, seed: int) -> list[Example]:
+    """``examples`` with ``label`` subsampled to ``share`` of the result: every other row is kept, and
+    ``k = round(share * n_other / (1 - share))`` rows of ``label`` (all of them if there are fewer), a
+    ``random.Random(seed)`` sample, so the same rows every time; rows keep their input order.
+
+    Args:
+        examples: one split. label: the label to subsample. share: fraction in (0, 1).
+    Returns:
+        The kept examples.
+    """
+    rows = [i for i, ex in enumerate(examples) if ex.label == label]
+    k = min(len(rows), round(share * (len(examples) - len(rows)) / (1.0 - share)))
+    keep = set(random.Random(seed).sample(rows, k))
+    return [ex for i, ex in enumerate(examples) if ex.label != label or i in keep]
 
 
 def cap_examples(examples: list[Example], cap: int | None, seed: int) -> list[Example]:
@@ -201,12 +244,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--text-pair-column")
     parser.add_argument("--no-header", dest="header", action="store_false")
     parser.add_argument("--max-eval-examples", type=int)
+    parser.add_argument("--minority-share", type=float, help="subsample one label to this fraction of every split")
+    parser.add_argument("--minority-label", help="the label --minority-share subsamples (default: the rarest)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = prepare(args.dataset, args.out_dir, args.cache_dir, args.seed, args.train_file,
                          args.dev_file, args.test_file, args.labels, args.text_column, args.label_column,
-                         args.header, args.max_eval_examples, args.text_pair_column)
+                         args.header, args.max_eval_examples, args.text_pair_column, args.minority_share,
+                         args.minority_label)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

