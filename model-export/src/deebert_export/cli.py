@@ -345,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="protected-label calibration: the setting with the highest expected saving whose dev recall "
                    "of LABEL is at most POINTS percentage points below the full model's (e.g. spam:1.0), searched "
                    "over entropy, divergence, patience and per-label entropy/divergence thresholds (one S for "
-                   "LABEL, one for every other label); LABEL must be the card's protected_label, or it becomes it")
+                   "LABEL, one for every other label); LABEL must be the card's protected_label, or it becomes it "
+                   "(default: none, an accuracy budget with --max-accuracy-loss instead)")
     p.add_argument("--max-false-alarm-increase", type=float, metavar="POINTS",
                    help="with --max-recall-loss: the most, in percentage points, each other label's dev recall may "
                    f"fall below the full model's, bounding the inputs newly answered as LABEL (default "
