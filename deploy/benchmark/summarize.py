@@ -287,7 +287,7 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
     saving = saving_analysis(classifier)
     ratios["measured_vs_expected_saving_min"] = saving["min_ratio"]
 
-    # Physical limit: sgemm GFLOP/s over GFLOP per email. At the card's S the saving is the one measured
+    # Physical limit: sgemm GFLOP/s over GFLOP per email. At the card's setting the saving is the one measured
     # by the Java run's exit histogram on these texts when present, else the card's test-split figure.
     physical = None
     if peers and peers.get("physical_limit"):
@@ -493,7 +493,7 @@ def markdown(summary: dict) -> str:
 
 
 def plot_events(summary: dict, path: Path) -> None:
-    """Bar chart of events/s per configuration (full-depth peers, Java at S=0 / card S / S>ln2, stream)."""
+    """Bar chart of events/s per configuration (full-depth peers, Java at S=0 / the card's setting / S>ln2, stream)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -572,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--card-threshold", type=float, default=None,
                    help="the model card's recommended S in nats (its value; default: from peers.json or --model-dir); "
                         "only used to find the card's rows in a classifier.json without setting fields")
-    p.add_argument("--model-dir", type=Path, default=None, help="model directory, to read the card's S")
+    p.add_argument("--model-dir", type=Path, default=None, help="model directory, to read the card's S (its value)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     args = p.parse_args(argv)
 
