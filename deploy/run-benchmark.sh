@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One-command benchmark: the Java early-exit classifier (S = 0, the model card's S, S > ln 2 and an S
-# sweep, and the cost of an accuracy budget's shadow samples), the Kafka Streams service end to end, and
+# One-command benchmark: the Java early-exit classifier (S = 0, the model card's recommended setting as the
+# card has it - per predicted label when label-conditional -, S > ln 2 and a one-S sweep, and the cost of an
+# accuracy budget's shadow samples), the Kafka Streams service end to end, and
 # the peer runtimes (ONNX Runtime and TensorFlow Python, full depth) plus the machine's sgemm rate, in ONE
 # run on the same texts, threads and machine. Prints a markdown table and writes
 # target/benchmark/summary.json, events_per_s.png and saving.png.
@@ -15,7 +16,8 @@
 #
 # Order: set-up (model-export venv, data, Maven build, benchmark venv, ONNX conversion), then
 #   a. Java ClassifierBenchmark (no Kafka)              -> target/benchmark/classifier.json
-#      (its "shadow" section: shadow rates 0, 0.02, 0.1 at the card's setting, batch 32, round-robin)
+#      (rows with "setting": "card" are the card's setting, --card-setting; the others one S for every label;
+#      its "shadow" section: shadow rates 0, 0.02, 0.1 at the card's setting, batch 32, round-robin)
 #   b. Java StreamBenchmark on a fresh broker + registry -> target/benchmark/stream.json
 #   c. peers.py (ONNX Runtime, TF Python, sgemm, FLOPs)  -> target/benchmark/peers.json
 #   d. summarize.py                                      -> target/benchmark/summary.json + PNGs
@@ -144,8 +146,18 @@ _deebert_locked_venv "benchmark python" "$BVENV" "$REPO/deploy/benchmark/require
   "tensorflow onnxruntime tf2onnx onnx tokenizers matplotlib threadpoolctl"
 
 CARD="$MODEL_DIR/model_card.json"
+# The card's value: its one S, or, for a label-conditional setting, the S recorded beside the per-label ones
+# (the benign label's). It is a point of the one-S sweep; the card's own setting runs as --card-setting rows.
 CARD_S="$("$BPY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["recommended_threshold"]["value"])' "$CARD")"
-echo "model: $MODEL_DIR (card S = $CARD_S nats); texts: first $LIMIT of $TEXTS; threads $THREADS; repeats $REPEATS"
+CARD_SETTING="$("$BPY" - "$CARD" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["recommended_threshold"]
+lt = r.get("label_thresholds")
+s = ("S by label " + ", ".join(f"{k} {v:.4f}" for k, v in lt.items())) if lt else f"S = {r['value']}"
+print(f"{r['policy']} {s} nats")
+EOF
+)"
+echo "model: $MODEL_DIR (card setting: $CARD_SETTING); texts: first $LIMIT of $TEXTS; threads $THREADS; repeats $REPEATS"
 
 # ONNX conversion is set-up, not measurement: done (or found cached) before anything is timed.
 _deebert_logged "$LOGS/onnx-convert.log" "$BPY" deploy/benchmark/peers.py --convert-only \
@@ -164,9 +176,10 @@ JAVA_CP="benchmark/target/classes:$(cat benchmark/target/classpath.txt)"
 JAVA_FLAGS=(-Dai.djl.tensorflow.num_intraop_threads="$THREADS" -Dai.djl.tensorflow.num_interop_threads="$INTER_OP")
 
 # ---------------------------------------------------------------------------------------------------
-# a. Java classifier. Call 1: the sweep batch sizes x (0, the sweep, card S, 0.7) - one call, so the
-# S = 0 baseline of the saving plot is measured round-robin with every S. Call 2: the other batch sizes
-# x (0, card S, 0.7). The two JSON files are merged into classifier.json. Call 1 also measures shadow
+# a. Java classifier. Call 1: the sweep batch sizes x (0, the sweep, the card's value as one S, 0.7, and the
+# card's setting as the card has it) - one call, so the S = 0 baseline of the saving plot is measured
+# round-robin with every setting. Call 2: the other batch sizes x (0, the card's setting, 0.7). The two JSON
+# files are merged into classifier.json. Call 1 also measures shadow
 # sampling (rates 0 and SHADOW_RATES at the card's recommended setting, SHADOW_ROUNDS rounds round-robin,
 # about 3 x (SHADOW_ROUNDS + 1) passes over the texts); its "shadow" section is kept in classifier.json.
 phase_start "a. Java classifier ($LIMIT texts, repeats $REPEATS)" measured
@@ -181,27 +194,30 @@ classifier() {  # $1 = batch sizes, $2 = thresholds, $3 = JSON file, $4 = log, $
 sorted_list() { tr ',' '\n' <<<"$1" | sort -g -u | paste -sd, -; }
 # ClassifierBenchmark adds a <label>_recall column when the card names a protected_label.
 PROTECTED="$("$BPY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("protected_label") or "")' "$CARD")"
+# In the S column the card's rows read card:<label>=<S>,... (its setting as the card has it).
 echo "batch	S	events/s	mean_ms	p50_ms	p99_ms	exit_histogram	expected_saving	accuracy${PROTECTED:+	${PROTECTED}_recall}"
 classifier "$SWEEP_BATCHES" "$(sorted_list "0,$SWEEP,$CARD_S,0.7")" "$OUT/classifier-sweep.json" "$LOGS/classifier-sweep.log" \
-  FLOAT32 --shadow-rates "$SHADOW_RATES" --shadow-batch 32 --shadow-rounds "$SHADOW_ROUNDS"
+  FLOAT32 --card-setting --shadow-rates "$SHADOW_RATES" --shadow-batch 32 --shadow-rounds "$SHADOW_ROUNDS"
 grep '^shadow' "$LOGS/classifier-sweep.log" | grep -v '^shadow round' || true
-classifier "$OTHER_BATCHES" "$(sorted_list "0,$CARD_S,0.7")" "$OUT/classifier-other.json" "$LOGS/classifier-other.log"
+classifier "$OTHER_BATCHES" "0,0.7" "$OUT/classifier-other.json" "$LOGS/classifier-other.log" FLOAT32 --card-setting
 # Extra, outside the float32 comparison (ONNX Runtime runs float32): the classifier's opt-in bfloat16
 # precision (oneDNN auto mixed precision), only on CPUs with bfloat16 instructions; its accuracy is in
 # the table beside float32's.
 if grep -q -w -E 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
   echo "(bfloat16, extra)"
-  classifier "$BF16_BATCHES" "$(sorted_list "0,$CARD_S")" "$OUT/classifier-bf16.json" "$LOGS/classifier-bf16.log" BFLOAT16
+  classifier "$BF16_BATCHES" "0" "$OUT/classifier-bf16.json" "$LOGS/classifier-bf16.log" BFLOAT16 --card-setting
 fi
 "$BPY" - "$OUT/classifier-sweep.json" "$OUT/classifier-other.json" "$OUT/classifier.json" <<'EOF'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 merged = dict(a)
-merged["results"] = sorted(a["results"] + b["results"], key=lambda r: (r["batch"], r["threshold"]))
-merged["calls"] = [{"file": sys.argv[1], "batch_sizes": sorted({r["batch"] for r in a["results"]}),
-                    "thresholds": sorted({r["threshold"] for r in a["results"]})},
-                   {"file": sys.argv[2], "batch_sizes": sorted({r["batch"] for r in b["results"]}),
-                    "thresholds": sorted({r["threshold"] for r in b["results"]})}]
+# One-S rows by S, then the card's row, per batch size.
+merged["results"] = sorted(a["results"] + b["results"],
+                           key=lambda r: (r["batch"], r.get("setting") == "card", r["threshold"]))
+merged["calls"] = [{"file": f, "batch_sizes": sorted({r["batch"] for r in d["results"]}),
+                    "thresholds": sorted({r["threshold"] for r in d["results"] if r.get("setting") != "card"}),
+                    "card_setting": any(r.get("setting") == "card" for r in d["results"])}
+                   for f, d in ((sys.argv[1], a), (sys.argv[2], b))]
 json.dump(merged, open(sys.argv[3], "w"), indent=2)
 EOF
 phase_end classifier
@@ -232,11 +248,12 @@ trap 'exit 130' INT TERM
 cp deploy/local/target/classpath.txt "$KAFKA_DATA_DIR/classpath.txt"
 BROKER_STARTED=1; bash deploy/kafka/start-broker.sh
 REGISTRY_STARTED=1; bash deploy/schema-registry/start-registry.sh
-# Latency phase input rate: 40% of the classifier's events/s at the card's S and batch 32 (below saturation).
-RATE="$("$BPY" - "$OUT/classifier.json" "$CARD_S" <<'EOF'
+# Latency phase input rate: 40% of the classifier's events/s at the card's setting and batch 32 (below
+# saturation); the stream runs the card's setting as the card has it, as the classifier's card rows do.
+RATE="$("$BPY" - "$OUT/classifier.json" <<'EOF'
 import json, sys
-d = json.load(open(sys.argv[1])); s = float(sys.argv[2])
-r = [x for x in d["results"] if x["batch"] == 32 and abs(x["threshold"] - s) < 1e-9]
+d = json.load(open(sys.argv[1]))
+r = [x for x in d["results"] if x["batch"] == 32 and x.get("setting") == "card"]
 print(round(0.4 * r[0]["events_per_s"], 1) if r else 20)
 EOF
 )"
@@ -276,6 +293,7 @@ import json, sys
 json.dump({"command": "bash deploy/run-benchmark.sh" + (" --quick" if $QUICK else ""), "quick": bool($QUICK),
            "limit": $LIMIT, "repeats": $REPEATS, "threads": $THREADS, "inter_op_threads": $INTER_OP,
            "model_dir": "$MODEL_DIR", "texts": "$TEXTS", "card_threshold": $CARD_S,
+           "card_setting": "$CARD_SETTING",
            "git_commit": "$(git rev-parse HEAD 2>/dev/null || echo unknown)",
            "phase_seconds": {"setup": ${PHASE_S[setup]}, "classifier": ${PHASE_S[classifier]},
                              "stream": ${PHASE_S[stream]}, "peers": ${PHASE_S[peers]}},

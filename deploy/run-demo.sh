@@ -3,8 +3,8 @@
 # split, the Maven build), then runs the one-command demo on an embedded Kafka broker and Schema Registry:
 # the real emails through the streaming classifier, a threshold change half-way through the control
 # topic, a live view and a per-phase summary (also written to deploy/local/target/demo-summary.json); then the
-# budget phase: the same emails ordered easy -> hard, streamed at the card's fixed S and under an accuracy budget
-# whose controller moves S, with a per-half table (about 2 minutes more; --no-budget-phase skips it).
+# budget phase: the same emails ordered easy -> hard, streamed at the card's fixed setting (per label, as the card
+# has it) and under an accuracy budget whose controller moves one S, with a per-half table (about 2 minutes more; --no-budget-phase skips it).
 #
 # Usage: deploy/run-demo.sh [demo options]      e.g. --rate 50, --switch-threshold 0.3, --limit 200
 #        deploy/run-demo.sh --help              all demo options

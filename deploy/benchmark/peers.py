@@ -305,8 +305,29 @@ def offramp_flops(h: int, labels: int) -> float:
     return 2 * (h * h + h * labels)
 
 
+def card_setting_saving(card: dict) -> tuple[float | None, str]:
+    """The expected saving (DeeBERT eq. 2, test split) of the card's recommended setting as the card has it, and
+    where it came from. ``recommended_threshold.test`` holds it when that entry evaluated the same setting: the
+    same policy, S and per-label thresholds (a label-conditional setting saves more than its ``value`` alone would,
+    so a test entry of another setting must not stand in for it). None when the card has no such entry."""
+    rec = card.get("recommended_threshold") or {}
+    test = rec.get("test") or {}
+    saving = test.get("expected_saving")
+    if saving is None:
+        return None, "none: the card's recommended_threshold has no test.expected_saving"
+    same = (str(test.get("policy", rec.get("policy"))).lower() == str(rec.get("policy")).lower()
+            and test.get("threshold", rec.get("value")) == rec.get("value")
+            and (test.get("label_thresholds") or None) == (rec.get("label_thresholds") or None))
+    if not same:
+        return None, "none: recommended_threshold.test evaluated another setting than recommended_threshold"
+    kind = "label-conditional " if rec.get("label_thresholds") else ""
+    return saving, (f"model_card recommended_threshold.test.expected_saving (test split, DeeBERT eq. 2; the card's "
+                    f"{kind}setting as the card has it)")
+
+
 def flops_summary(dims: dict, token_counts: list[int], card: dict) -> dict:
-    """Model FLOPs per email at full depth and at the card's recommended S, GFLOP."""
+    """Model FLOPs per email at full depth and at the card's recommended setting (as the card has it: per
+    predicted label when label-conditional), GFLOP."""
     h, n, inter, c = dims["hidden_size"], dims["num_layers"], dims["intermediate_size"], dims["num_labels"]
     mean_t = sum(token_counts) / len(token_counts)
     # Per-email mean of the per-layer cost (T^2 term averaged over emails, not taken at the mean T).
@@ -315,7 +336,7 @@ def flops_summary(dims: dict, token_counts: list[int], card: dict) -> dict:
     ramp = offramp_flops(h, c)
     full = n * (per_layer + ramp)
     rec = card.get("recommended_threshold") or {}
-    saving = (rec.get("test") or {}).get("expected_saving")
+    saving, saving_source = card_setting_saving(card)
     return {
         "formula": "per layer 2*T*(4*H*H + 2*H*I) + 4*T*T*H, plus off-ramp 2*(H*H + H*C); T = mean tokens "
                    "per email ([CLS]/[SEP] included, no padding); FLOP = 2 per multiply-add",
@@ -325,10 +346,11 @@ def flops_summary(dims: dict, token_counts: list[int], card: dict) -> dict:
         "offramp_gflop": ramp / 1e9,
         "full_depth_gflop_per_email": full / 1e9,
         "full_depth_gflop_per_email_mean_over_emails": n * (per_layer_exact + ramp) / 1e9,
+        "card_policy": rec.get("policy"),
         "card_threshold": rec.get("value"),
+        "card_label_thresholds": rec.get("label_thresholds"),
         "card_expected_saving": saving,
-        "card_expected_saving_source": "model_card recommended_threshold.test.expected_saving "
-                                       "(test split, DeeBERT eq. 2)",
+        "card_expected_saving_source": saving_source,
         "card_gflop_per_email": full * (1 - saving) / 1e9 if saving is not None else None,
     }
 

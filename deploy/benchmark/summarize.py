@@ -14,11 +14,12 @@ reported beside float32, outside the targets) and ``run.json`` (phase times, CPU
 Ratios (all dimensionless; events/s = texts per second of wall-clock time):
 - ``classifier_full_vs_onnxruntime_b1`` / ``_b32``: Java classifier at S = 0 (every input through all
   layers) / ONNX Runtime full depth, same batch size.
-- ``classifier_card_vs_onnxruntime_full_b1`` / ``_b32``: Java classifier at the model card's recommended S
-  / ONNX Runtime full depth, same batch size.
+- ``classifier_card_vs_onnxruntime_full_b1`` / ``_b32``: Java classifier at the model card's recommended
+  setting as the card has it (per predicted label when label-conditional) / ONNX Runtime full depth, same
+  batch size.
 - ``stream_vs_classifier``: the stream's throughput-phase events/s / the Java classifier's events/s at the
-  stream's S (the card's) and the stream's batch size.
-- ``measured_vs_expected_saving``: per batch size and S of the sweep, measured saving
+  stream's setting (the card's) and the stream's batch size.
+- ``measured_vs_expected_saving``: per batch size and S of the one-S sweep, measured saving
   ``1 - eps(S=0) / eps(S)`` over expected saving (DeeBERT eq. 2, from the exit histogram); the reported
   minimum is over the S whose expected saving is >= 0.2 (below that the ratio of two small numbers is
   dominated by timing noise).
@@ -29,6 +30,12 @@ Ratios (all dimensionless; events/s = texts per second of wall-clock time):
   per-round ratios (rates measured round-robin in one run). ``shadow_cost_predicted_r<rate>`` beside it:
   ``1 + r * (n - mean exit layer) / mean exit layer``, the shadow rows' extra layer-rows relative to the
   early-exit layer-rows (tokenizing and embedding are not in the prediction). No targets.
+
+The card's rows ("Java card setting"): classifier.json entries with ``"setting": "card"``
+(ClassifierBenchmark --card-setting), which carry the card's ``label_thresholds``; their ``threshold`` is only
+the card's ``value``, so a one-S sweep entry with the same threshold is another configuration and never stands
+in for them. A classifier.json without ``setting`` fields (written before label-conditional cards) falls back
+on the threshold equal to the card's S.
 
 Targets: full b32 >= 1.0, full b1 >= 0.8, card b32 >= 3.0, card b1 >= 2.5, stream >= 0.9, saving ratio
 >= 0.9. A check whose inputs are missing is reported as null, not as failed.
@@ -66,13 +73,55 @@ def same_s(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 + 1e-6 * abs(b)
 
 
+def is_card(r: dict) -> bool:
+    """Whether a classifier.json / stream.json entry ran the model card's setting as the card has it."""
+    return r.get("setting") == "card"
+
+
 def java_result(classifier: dict | None, batch: int, threshold: float) -> dict | None:
-    """The classifier.json result for (batch, S), or None."""
+    """The classifier.json result for (batch, one S for every label), or None. The card's rows are not one-S
+    rows, whatever their ``threshold`` (see :func:`card_result`)."""
     if not classifier:
         return None
     for r in classifier.get("results", []):
-        if r["batch"] == batch and same_s(r["threshold"], threshold):
+        if r["batch"] == batch and not is_card(r) and not r.get("label_thresholds") \
+                and same_s(r["threshold"], threshold):
             return r
+    return None
+
+
+def card_result(classifier: dict | None, batch: int, card_s: float | None) -> dict | None:
+    """The classifier.json result for (batch, the model card's setting), or None: the entry marked
+    ``"setting": "card"``; for a file without ``setting`` fields (older ClassifierBenchmark, one-S cards), the
+    one whose S is the card's."""
+    if not classifier:
+        return None
+    results = classifier.get("results", [])
+    if any("setting" in r for r in results):
+        return next((r for r in results if r["batch"] == batch and is_card(r)), None)
+    return java_result(classifier, batch, card_s) if card_s is not None else None
+
+
+def setting_text(label_thresholds: dict | None) -> str | None:
+    """Per-label thresholds for a table cell, e.g. ``ham 0.1763, spam 0.5689``; None for one S."""
+    if not label_thresholds:
+        return None
+    return ", ".join(f"{name} {s:.4f}" for name, s in label_thresholds.items())
+
+
+def card_setting(classifier: dict | None, peers: dict | None, card_s: float | None) -> dict | None:
+    """The model card's recommended setting the run used: classifier.json's ``card_setting``, else peers.json's
+    flops figures, else only the S (--card-threshold)."""
+    if classifier and classifier.get("card_setting"):
+        c = classifier["card_setting"]
+        return {"policy": c.get("policy"), "threshold": c.get("threshold"),
+                "label_thresholds": c.get("label_thresholds"), "source": "classifier.json card_setting"}
+    fl = (peers or {}).get("flops") or {}
+    if fl.get("card_threshold") is not None:
+        return {"policy": fl.get("card_policy"), "threshold": fl["card_threshold"],
+                "label_thresholds": fl.get("card_label_thresholds"), "source": "peers.json flops (model card)"}
+    if card_s is not None:
+        return {"policy": None, "threshold": card_s, "label_thresholds": None, "source": "--card-threshold"}
     return None
 
 
@@ -108,7 +157,8 @@ def card_threshold(args, peers: dict | None) -> tuple[float | None, str]:
 
 
 def saving_analysis(classifier: dict | None) -> dict:
-    """Measured vs expected saving per batch size (32 and 1 when present) over the S sweep."""
+    """Measured vs expected saving per batch size (32 and 1 when present) over the one-S sweep (the card's
+    label-conditional rows are not on the S axis and are left out)."""
     out: dict = {
         "definition": "measured = 1 - events_per_s(S=0) / events_per_s(S); expected = DeeBERT eq. 2 from the "
                       "exit histogram of the same run; ratio = measured / expected",
@@ -126,7 +176,8 @@ def saving_analysis(classifier: dict | None) -> dict:
         if base is None:
             continue
         rows = []
-        for r in sorted((r for r in classifier["results"] if r["batch"] == b and r["threshold"] > 0),
+        for r in sorted((r for r in classifier["results"] if r["batch"] == b and r["threshold"] > 0
+                         and not is_card(r) and not r.get("label_thresholds")),
                         key=lambda r: r["threshold"]):
             measured = 1 - base["events_per_s"] / r["events_per_s"]
             expected = r.get("expected_saving")
@@ -152,10 +203,12 @@ def bf16_analysis(bf16: dict | None, classifier: dict | None, peers: dict | None
         return None
     rows = []
     for r in bf16.get("results", []):
-        fp32 = java_result(classifier, r["batch"], r["threshold"])
+        fp32 = card_result(classifier, r["batch"], card_s) if is_card(r) else java_result(classifier, r["batch"],
+                                                                                          r["threshold"])
         acc, acc32 = r.get("accuracy"), (fp32 or {}).get("accuracy")
         rec, rec32 = r.get("protected_recall"), (fp32 or {}).get("protected_recall")
-        rows.append({"batch": r["batch"], "threshold": r["threshold"], "events_per_s": r["events_per_s"],
+        rows.append({"batch": r["batch"], "threshold": r["threshold"], "card_setting": is_card(r),
+                     "label_thresholds": r.get("label_thresholds"), "events_per_s": r["events_per_s"],
                      "float32_events_per_s": fp32["events_per_s"] if fp32 else None,
                      "speedup_vs_float32": ratio(r, fp32), "accuracy": acc, "float32_accuracy": acc32,
                      "accuracy_delta": acc - acc32 if acc is not None and acc32 is not None else None,
@@ -165,8 +218,7 @@ def bf16_analysis(bf16: dict | None, classifier: dict | None, peers: dict | None
     for b in (1, 32):
         ort = peer_result(peers, "onnxruntime", b)
         ratios[f"classifier_bf16_full_vs_onnxruntime_b{b}"] = ratio(java_result(bf16, b, 0.0), ort)
-        if card_s is not None:
-            ratios[f"classifier_bf16_card_vs_onnxruntime_full_b{b}"] = ratio(java_result(bf16, b, card_s), ort)
+        ratios[f"classifier_bf16_card_vs_onnxruntime_full_b{b}"] = ratio(card_result(bf16, b, card_s), ort)
     return {"precision": bf16.get("precision", "BFLOAT16"), "results": rows,
             "note": "opt-in oneDNN auto mixed precision (matmuls in bfloat16); not part of the targets, which "
                     "compare float32 with float32 ONNX Runtime"}
@@ -207,7 +259,7 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
     ratios: dict[str, float | None] = {}
     ort = {b: peer_result(peers, "onnxruntime", b) for b in (1, 8, 32)}
     full = {b: java_result(classifier, b, 0.0) for b in (1, 8, 32)}
-    card = {b: java_result(classifier, b, card_s) if card_s is not None else None for b in (1, 8, 32)}
+    card = {b: card_result(classifier, b, card_s) for b in (1, 8, 32)}
     for b in (1, 32):
         ratios[f"classifier_full_vs_onnxruntime_b{b}"] = ratio(full[b], ort[b])
         ratios[f"classifier_card_vs_onnxruntime_full_b{b}"] = ratio(card[b], ort[b])
@@ -216,17 +268,26 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
     if stream:
         sb = int(stream.get("batch_size") or 32)
         ss = stream.get("threshold", card_s)
-        ref = java_result(classifier, sb, ss) if ss is not None else None
+        # The stream ran the card's setting unless it says it ran one S (older stream.json: no "setting"; its S
+        # equal to the card's meant the card's).
+        stream_card = is_card(stream) or ("setting" not in stream and ss is not None and card_s is not None
+                                          and same_s(ss, card_s))
+        if stream_card:
+            ref = card_result(classifier, sb, card_s)
+        else:
+            ref = java_result(classifier, sb, ss) if ss is not None else None
         ratios["stream_vs_classifier"] = ratio((stream.get("throughput") or {}).get("events_per_s"),
                                                ref["events_per_s"] if ref else None)
-        stream_info = {"batch": sb, "threshold": ss, "classifier_events_per_s": ref["events_per_s"] if ref else None}
+        stream_info = {"batch": sb, "threshold": ss, "card_setting": stream_card,
+                       "label_thresholds": stream.get("label_thresholds"),
+                       "classifier_events_per_s": ref["events_per_s"] if ref else None}
     else:
         ratios["stream_vs_classifier"] = None
 
     saving = saving_analysis(classifier)
     ratios["measured_vs_expected_saving_min"] = saving["min_ratio"]
 
-    # Physical limit: sgemm GFLOP/s over GFLOP per email. At the card's S the saving is the one measured
+    # Physical limit: sgemm GFLOP/s over GFLOP per email. At the card's setting the saving is the one measured
     # by the Java run's exit histogram on these texts when present, else the card's test-split figure.
     physical = None
     if peers and peers.get("physical_limit"):
@@ -236,7 +297,7 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
         card_limit = pl["full_events_per_s"] / (1 - card_saving) if card_saving is not None and card_saving < 1 else None
         physical = {"gflops": pl["gflops_used"], "full_depth_gflop_per_email": fl["full_depth_gflop_per_email"],
                     "full_events_per_s": pl["full_events_per_s"], "card_expected_saving": card_saving,
-                    "card_expected_saving_source": "classifier.json exit histogram at the card's S, batch 32"
+                    "card_expected_saving_source": "classifier.json exit histogram at the card's setting, batch 32"
                     if card[32] else "model card (test split)", "card_events_per_s": card_limit}
         for b in (1, 32):
             ratios[f"onnxruntime_full_b{b}_vs_physical_limit"] = ratio(ort[b], pl["full_events_per_s"])
@@ -257,6 +318,7 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
     return {
         "schema": "deebert-benchmark-summary/1",
         "card_threshold": card_s, "card_threshold_source": card_s_source,
+        "card_setting": card_setting(classifier, peers, card_s),
         "protected_label": (classifier or {}).get("protected_label")
         or ((stream or {}).get("throughput") or {}).get("protected_label"),
         "configurations": configurations(classifier, stream, peers, card_s, bf16),
@@ -281,26 +343,34 @@ def configurations(classifier, stream, peers, card_s, bf16=None) -> list[dict]:
                      "events_per_s": r["events_per_s"], "mean_ms": r.get("mean_ms"), "p50_ms": r.get("p50_ms"),
                      "p99_ms": r.get("p99_ms"), "expected_saving": 0.0, "accuracy": None, "protected_recall": None,
                      "exit_histogram": None})
+    legacy = not any("setting" in r for r in (classifier or {}).get("results", []))
     for r in (classifier or {}).get("results", []):
         s = r["threshold"]
-        if s == 0:
+        if is_card(r) or (legacy and card_s is not None and same_s(s, card_s)):
+            name = "Java card setting"
+        elif r.get("label_thresholds"):
+            name = "Java per-label"
+        elif s == 0:
             name = "Java S=0"
-        elif card_s is not None and same_s(s, card_s):
-            name = "Java card S"
         elif s > LN2:
             name = "Java S>ln2"
         else:
             name = "Java sweep"
         rows.append({"label": name, "kind": "java-classifier", "batch": r["batch"], "threshold": s,
+                     "label_thresholds": r.get("label_thresholds"), "setting_text": setting_text(r.get("label_thresholds")),
                      "events_per_s": r["events_per_s"], "mean_ms": r.get("mean_ms"), "p50_ms": r.get("p50_ms"),
                      "p99_ms": r.get("p99_ms"), "expected_saving": r.get("expected_saving"),
                      "accuracy": r.get("accuracy"), "protected_recall": r.get("protected_recall"),
                      "exit_histogram": r.get("exit_histogram")})
+    bf16_legacy = not any("setting" in r for r in (bf16 or {}).get("results", []))
     for r in (bf16 or {}).get("results", []):
         s = r["threshold"]
-        name = "Java bf16 S=0" if s == 0 else ("Java bf16 card S" if card_s is not None and same_s(s, card_s)
-                                                else f"Java bf16 S={s:g}")
+        if is_card(r) or (bf16_legacy and card_s is not None and same_s(s, card_s)):
+            name = "Java bf16 card setting"
+        else:
+            name = "Java bf16 S=0" if s == 0 else f"Java bf16 S={s:g}"
         rows.append({"label": name, "kind": "java-classifier-bf16", "batch": r["batch"], "threshold": s,
+                     "label_thresholds": r.get("label_thresholds"), "setting_text": setting_text(r.get("label_thresholds")),
                      "events_per_s": r["events_per_s"], "mean_ms": r.get("mean_ms"), "p50_ms": r.get("p50_ms"),
                      "p99_ms": r.get("p99_ms"), "expected_saving": r.get("expected_saving"),
                      "accuracy": r.get("accuracy"), "protected_recall": r.get("protected_recall"),
@@ -308,7 +378,9 @@ def configurations(classifier, stream, peers, card_s, bf16=None) -> list[dict]:
     if stream:
         t = stream.get("throughput") or {}
         rows.append({"label": "Java stream", "kind": "java-stream", "batch": stream.get("batch_size"),
-                     "threshold": stream.get("threshold"), "events_per_s": t.get("events_per_s"), "mean_ms": None,
+                     "threshold": stream.get("threshold"), "label_thresholds": stream.get("label_thresholds"),
+                     "setting_text": setting_text(stream.get("label_thresholds")),
+                     "events_per_s": t.get("events_per_s"), "mean_ms": None,
                      "p50_ms": None, "p99_ms": None, "expected_saving": t.get("expected_saving"),
                      "accuracy": t.get("accuracy"), "protected_recall": t.get("protected_recall"),
                      "exit_histogram": t.get("exit_histogram"),
@@ -317,6 +389,8 @@ def configurations(classifier, stream, peers, card_s, bf16=None) -> list[dict]:
         if lat:
             rows.append({"label": f"Java stream @ {lat.get('rate_per_s')}/s", "kind": "java-stream-latency",
                          "batch": stream.get("batch_size"), "threshold": stream.get("threshold"),
+                         "label_thresholds": stream.get("label_thresholds"),
+                         "setting_text": setting_text(stream.get("label_thresholds")),
                          "events_per_s": lat.get("achieved_rate_per_s"), "mean_ms": None,
                          "p50_ms": lat.get("p50_ms"), "p99_ms": lat.get("p99_ms"), "expected_saving": None,
                          "accuracy": None, "protected_recall": None, "exit_histogram": None,
@@ -361,7 +435,9 @@ def markdown(summary: dict) -> str:
     lines = [f"| configuration | batch | S (nats) | events/s | p50 ms | p99 ms | exp. saving | accuracy | {recall} |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in summary["configurations"]:
-        lines.append(f"| {r['label']} | {fmt(r['batch'], 'd')} | {fmt(r['threshold'], '.4g')} | "
+        # A label-conditional setting names every label's S; its threshold alone would pass for one S.
+        s_cell = r.get("setting_text") or fmt(r["threshold"], ".4g")
+        lines.append(f"| {r['label']} | {fmt(r['batch'], 'd')} | {s_cell} | "
                      f"{fmt(r['events_per_s'])} | {fmt(r['p50_ms'], '.2f')} | {fmt(r['p99_ms'], '.2f')} | "
                      f"{fmt(r['expected_saving'], '.3f')} | {fmt(r['accuracy'], '.4f')} | "
                      f"{fmt(r.get('protected_recall'), '.4f')} |")
@@ -386,14 +462,18 @@ def markdown(summary: dict) -> str:
                   f"| bf16 {recall} | fp32 {recall} |",
                   "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in bf["results"]:
-            lines.append(f"| {r['batch']} | {r['threshold']:.4g} | {fmt(r['events_per_s'])} | "
+            lines.append(f"| {r['batch']} | {setting_text(r.get('label_thresholds')) or format(r['threshold'], '.4g')} | "
+                         f"{fmt(r['events_per_s'])} | "
                          f"{fmt(r['float32_events_per_s'])} | {fmt(r['speedup_vs_float32'], '.2f')} | "
                          f"{fmt(r['accuracy'], '.4f')} | {fmt(r['float32_accuracy'], '.4f')} | "
                          f"{fmt(r.get('protected_recall'), '.4f')} | {fmt(r.get('float32_protected_recall'), '.4f')} |")
     sh = summary.get("shadow")
     if sh and sh["results"]:
         setting = sh.get("setting") or {}
-        lines += ["", f"shadow sampling cost (card setting {setting.get('policy')} {setting.get('threshold')}, "
+        lt = setting.get("label_thresholds")
+        # Older classifier.json wrote the per-label thresholds as a list by label index.
+        shown = setting_text(lt) if isinstance(lt, dict) else (f"S by label index {lt}" if lt else setting.get("threshold"))
+        lines += ["", f"shadow sampling cost (card setting {setting.get('policy')} {shown}, "
                       f"batch {sh['batch']}, {sh['texts']} texts, {sh['rounds']} rounds; n = {sh['num_layers']}, "
                       f"mean exit layer {fmt(sh['mean_exit_layer'], '.3f')}; predicted counts layers only, "
                       "not tokenizing/embedding):", "",
@@ -413,17 +493,17 @@ def markdown(summary: dict) -> str:
 
 
 def plot_events(summary: dict, path: Path) -> None:
-    """Bar chart of events/s per configuration (full-depth peers, Java at S=0 / card S / S>ln2, stream)."""
+    """Bar chart of events/s per configuration (full-depth peers, Java at S=0 / the card's setting / S>ln2, stream)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    order = ["ONNX Runtime full", "TF Python full", "Java S=0", "Java card S", "Java S>ln2", "Java stream",
-             "Java bf16 S=0", "Java bf16 card S"]
+    order = ["ONNX Runtime full", "TF Python full", "Java S=0", "Java card setting", "Java S>ln2", "Java stream",
+             "Java bf16 S=0", "Java bf16 card setting"]
     colors = {"ONNX Runtime full": "#4c72b0", "TF Python full": "#8172b2", "Java S=0": "#dd8452",
-              "Java card S": "#55a868", "Java S>ln2": "#c44e52", "Java stream": "#937860",
-              "Java bf16 S=0": "#f2c7a5", "Java bf16 card S": "#a9d5b2"}
+              "Java card setting": "#55a868", "Java S>ln2": "#c44e52", "Java stream": "#937860",
+              "Java bf16 S=0": "#f2c7a5", "Java bf16 card setting": "#a9d5b2"}
     bars = []
     for label in order:
         rows = [r for r in summary["configurations"] if r["label"] == label and r["events_per_s"] is not None]
@@ -441,12 +521,14 @@ def plot_events(summary: dict, path: Path) -> None:
     ax.set_xticklabels([b[0] for b in bars], fontsize=7, rotation=45, ha="right")
     ax.set_ylabel("events/s")
     s = summary.get("card_threshold")
+    cs = summary.get("card_setting") or {}
+    card_text = setting_text(cs.get("label_thresholds")) or (f"S = {s:.4g}" if s is not None else "S = ?")
     peers = summary["inputs"].get("peers") or {}
-    ax.set_title(f"Throughput per configuration (card S = {s if s is not None else '?'} nats, "
+    ax.set_title(f"Throughput per configuration (card setting {card_text} nats, "
                  f"{peers.get('threads', '?')} threads, {peers.get('texts', {}).get('count', '?')} texts)", fontsize=9)
     pl = summary.get("physical_limit")
     for key, text, style in (("full_events_per_s", "sgemm limit, full depth", "--"),
-                             ("card_events_per_s", "sgemm limit, card S", ":")):
+                             ("card_events_per_s", "sgemm limit, card setting", ":")):
         if pl and pl.get(key):
             ax.axhline(pl[key], color="grey", linestyle=style, linewidth=1)
             ax.text(-0.45, pl[key], text, ha="left", va="bottom", fontsize=7, color="grey")
@@ -488,8 +570,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="directory with classifier.json, stream.json (optional), peers.json")
     p.add_argument("--out", type=Path, default=None, help="summary JSON (default DIR/summary.json)")
     p.add_argument("--card-threshold", type=float, default=None,
-                   help="the model card's recommended S in nats (default: from peers.json or --model-dir)")
-    p.add_argument("--model-dir", type=Path, default=None, help="model directory, to read the card's S")
+                   help="the model card's recommended S in nats (its value; default: from peers.json or --model-dir); "
+                        "only used to find the card's rows in a classifier.json without setting fields")
+    p.add_argument("--model-dir", type=Path, default=None, help="model directory, to read the card's S (its value)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     args = p.parse_args(argv)
 

@@ -11,35 +11,50 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import summarize  # noqa: E402
 
-CARD_S = 0.141725
+# The default card's shape: label-conditional, its value the ham S.
+CARD_S = 0.17628520438299405
+CARD_LABELS = {"ham": CARD_S, "spam": 0.5688744696021595}
 
 
 def java(batch, s, eps, saving):
-    """One classifier.json result (events/s, expected saving) with made-up latencies."""
-    return {"batch": batch, "threshold": s, "events_per_s": eps, "mean_ms": 1000 * batch / eps,
+    """One classifier.json result with one S (events/s, expected saving) with made-up latencies."""
+    return {"batch": batch, "setting": "threshold", "policy": "ENTROPY", "threshold": s, "label_thresholds": None,
+            "events_per_s": eps, "mean_ms": 1000 * batch / eps,
             "p50_ms": 1000 * batch / eps, "p99_ms": 1.5 * 1000 * batch / eps,
             "exit_histogram": [0, 0, 0, 0, 0, 10], "expected_saving": saving, "accuracy": 0.98, "protected_recall": 0.97,
             "seconds": 1.0}
 
 
+def card(batch, eps, saving):
+    """One classifier.json result at the card's label-conditional setting (ClassifierBenchmark --card-setting)."""
+    return dict(java(batch, CARD_S, eps, saving), setting="card", label_thresholds=dict(CARD_LABELS))
+
+
 def write_inputs(d: Path, stream: bool = True):
+    # Each batch size also has a one-S row at the card's value (the ham S for every label): it must not be taken
+    # for the card's row, which is faster here (spam leaves earlier under its looser S).
     classifier = {"model": "m", "model_version": "1", "device": "cpu()", "num_layers": 6, "texts": 10,
                   "protected_label": "spam",
+                  "card_setting": {"policy": "ENTROPY", "threshold": CARD_S, "layer_thresholds": None,
+                                   "label_thresholds": dict(CARD_LABELS)},
                   "policy": "ENTROPY", "threads": 2, "results": [
-                      java(1, 0.0, 45.0, 0.0), java(1, CARD_S, 150.0, 0.7), java(1, 0.7, 250.0, 0.833),
+                      java(1, 0.0, 45.0, 0.0), java(1, CARD_S, 120.0, 0.6), card(1, 150.0, 0.7),
+                      java(1, 0.7, 250.0, 0.833),
                       java(32, 0.0, 60.0, 0.0), java(32, 0.02, 62.0, 0.1), java(32, 0.05, 90.0, 0.4),
-                      java(32, CARD_S, 190.0, 0.7), java(32, 0.7, 300.0, 0.833)]}
+                      java(32, CARD_S, 160.0, 0.6), card(32, 190.0, 0.7), java(32, 0.7, 300.0, 0.833)]}
     peers = {"threads": 2, "texts": {"count": 10}, "results": [
         {"runtime": "onnxruntime", "batch": 1, "events_per_s": 50.0, "p50_ms": 20.0, "p99_ms": 25.0},
         {"runtime": "onnxruntime", "batch": 32, "events_per_s": 60.0, "p50_ms": 500.0, "p99_ms": 520.0},
         {"runtime": "tensorflow", "batch": 32, "events_per_s": 40.0, "p50_ms": 800.0, "p99_ms": 820.0}],
-        "flops": {"card_threshold": CARD_S, "card_expected_saving": 0.71, "full_depth_gflop_per_email": 2.0},
+        "flops": {"card_policy": "entropy", "card_threshold": CARD_S, "card_label_thresholds": dict(CARD_LABELS),
+                  "card_expected_saving": 0.71, "full_depth_gflop_per_email": 2.0},
         "physical_limit": {"gflops_used": 200.0, "full_events_per_s": 100.0, "card_events_per_s": 344.8}}
     (d / "classifier.json").write_text(json.dumps(classifier))
     (d / "peers.json").write_text(json.dumps(peers))
     if stream:
         (d / "stream.json").write_text(json.dumps({
-            "events": 10, "threshold": CARD_S, "batch_size": 32, "linger_ms": 5,
+            "events": 10, "setting": "card", "policy": "ENTROPY", "threshold": CARD_S,
+            "label_thresholds": dict(CARD_LABELS), "batch_size": 32, "linger_ms": 5,
             "throughput": {"events_per_s": 180.5, "first_to_last_s": 1.0, "startup_to_first_output_s": 2.0,
                            "mean_batch": 30.0, "exit_histogram": [7, 1, 1, 0, 0, 1], "expected_saving": 0.7,
                            "accuracy": 0.98},
@@ -82,7 +97,44 @@ def test_ratios_and_targets(tmp_path):
     assert (tmp_path / "events_per_s.png").stat().st_size > 0
     assert (tmp_path / "saving.png").stat().st_size > 0
     labels = {c["label"] for c in s["configurations"]}
-    assert {"ONNX Runtime full", "TF Python full", "Java S=0", "Java card S", "Java S>ln2", "Java stream"} <= labels
+    assert {"ONNX Runtime full", "TF Python full", "Java S=0", "Java card setting", "Java S>ln2", "Java stream"} <= labels
+
+
+def test_the_card_rows_are_the_card_setting_not_a_one_s_row_with_its_value(tmp_path, capsys):
+    write_inputs(tmp_path)
+    s = run(tmp_path, "--no-plots")
+    rows = [c for c in s["configurations"] if c["kind"] == "java-classifier" and c["threshold"] == CARD_S]
+    card_rows = {c["batch"]: c for c in rows if c["label"] == "Java card setting"}
+    one_s = {c["batch"]: c for c in rows if c["label"] == "Java sweep"}
+    assert card_rows[32]["events_per_s"] == 190.0 and card_rows[32]["label_thresholds"] == CARD_LABELS
+    assert one_s[32]["events_per_s"] == 160.0 and one_s[32]["label_thresholds"] is None
+    assert s["ratios"]["classifier_card_vs_onnxruntime_full_b32"] == pytest.approx(190 / 60)
+    assert s["stream_reference"]["card_setting"] is True
+    assert s["stream_reference"]["classifier_events_per_s"] == 190.0
+    assert s["card_setting"]["label_thresholds"] == CARD_LABELS
+    # The sweep is one S per row: the card's row is not on its S axis.
+    assert [r["threshold"] for r in s["saving"]["by_batch"]["32"]].count(CARD_S) == 1
+    table = capsys.readouterr().out
+    assert "| Java card setting | 32 | ham 0.1763, spam 0.5689 | 190.0 |" in table
+    assert "| Java sweep | 32 | 0.1763 | 160.0 |" in table
+
+
+def test_a_classifier_json_without_setting_fields_finds_the_card_by_its_s(tmp_path):
+    # Files written before label-conditional cards: no "setting"; the card's row was the one at the card's S.
+    write_inputs(tmp_path)
+    legacy = json.loads((tmp_path / "classifier.json").read_text())
+    legacy.pop("card_setting")
+    legacy["results"] = [{k: v for k, v in r.items() if k not in ("setting", "label_thresholds")}
+                         for r in legacy["results"] if r.get("setting") != "card"]
+    (tmp_path / "classifier.json").write_text(json.dumps(legacy))
+    stream = json.loads((tmp_path / "stream.json").read_text())
+    stream.pop("setting")
+    stream.pop("label_thresholds")
+    (tmp_path / "stream.json").write_text(json.dumps(stream))
+    s = run(tmp_path, "--no-plots", "--card-threshold", str(CARD_S))
+    assert s["ratios"]["classifier_card_vs_onnxruntime_full_b32"] == pytest.approx(160 / 60)
+    assert s["ratios"]["stream_vs_classifier"] == pytest.approx(180.5 / 160)
+    assert "Java card setting" in {c["label"] for c in s["configurations"]}
 
 
 def test_missing_stream_is_null(tmp_path):
@@ -107,19 +159,19 @@ def test_contention_flag_from_run_json(tmp_path):
 
 def test_bf16_extra_outside_targets(tmp_path):
     write_inputs(tmp_path)
-    bf = java(32, CARD_S, 380.0, 0.7)
+    bf = card(32, 380.0, 0.7)
     bf["accuracy"] = 0.97
     bf["protected_recall"] = 0.96
     (tmp_path / "classifier-bf16.json").write_text(json.dumps(
         {"precision": "BFLOAT16", "results": [java(32, 0.0, 150.0, 0.0), bf]}))
     s = run(tmp_path, "--no-plots")
     assert s["ratios"]["classifier_bf16_card_vs_onnxruntime_full_b32"] == pytest.approx(380 / 60)
-    row = [r for r in s["bfloat16"]["results"] if r["threshold"] == CARD_S][0]
+    row = [r for r in s["bfloat16"]["results"] if r["card_setting"]][0]
     assert row["speedup_vs_float32"] == pytest.approx(2.0)
     assert row["accuracy_delta"] == pytest.approx(0.97 - 0.98)
     assert (row["protected_recall"], row["float32_protected_recall"]) == (0.96, 0.97)
     assert not any(k.startswith("classifier_bf16") for k in s["targets"])
-    assert "Java bf16 card S" in {c["label"] for c in s["configurations"]}
+    assert "Java bf16 card setting" in {c["label"] for c in s["configurations"]}
 
 
 def test_shadow_cost_ratios(tmp_path, capsys):
@@ -131,7 +183,8 @@ def test_shadow_cost_ratios(tmp_path, capsys):
                 "layer_rows_per_event": 1.5 * predicted, "shadow_layer_rows_per_event": 1.5 * (predicted - 1),
                 "cost_ratio": ratio, "cost_predicted": predicted, "layer_rows_ratio": predicted}
 
-    classifier["shadow"] = {"setting": {"policy": "ENTROPY", "threshold": CARD_S}, "batch": 32, "texts": 50,
+    classifier["shadow"] = {"setting": {"policy": "ENTROPY", "threshold": CARD_S, "label_thresholds": dict(CARD_LABELS)},
+                            "batch": 32, "texts": 50,
                             "rounds": 5, "num_layers": 6, "mean_exit_layer": 1.5, "results": [
                                 shadow(0.0, 0, 1.0, 1.0), shadow(0.02, 1, 1.04, 1.06), shadow(0.1, 5, 1.25, 1.3)]}
     (tmp_path / "classifier.json").write_text(json.dumps(classifier))
@@ -144,7 +197,7 @@ def test_shadow_cost_ratios(tmp_path, capsys):
     assert "shadow_cost_ratio_r0" not in r
     assert not any(k.startswith("shadow") for k in s["targets"])
     assert [x["rate"] for x in s["shadow"]["results"]] == [0.0, 0.02, 0.1]
-    assert "shadow sampling cost" in capsys.readouterr().out
+    assert "shadow sampling cost (card setting ENTROPY ham 0.1763, spam 0.5689," in capsys.readouterr().out
 
 
 def test_no_shadow_section_without_shadow_measurement(tmp_path):
@@ -158,8 +211,8 @@ def test_protected_label_recall_is_a_column_of_every_configuration(tmp_path, cap
     write_inputs(tmp_path)
     s = run(tmp_path, "--no-plots")
     assert s["protected_label"] == "spam"
-    card = [c for c in s["configurations"] if c["label"] == "Java card S" and c["batch"] == 32][0]
-    assert card["protected_recall"] == 0.97
+    row = [c for c in s["configurations"] if c["label"] == "Java card setting" and c["batch"] == 32][0]
+    assert row["protected_recall"] == 0.97
     table = summarize.markdown(s)
     assert "| spam recall |" in table.splitlines()[0]
     assert "| 0.9700 |" in table

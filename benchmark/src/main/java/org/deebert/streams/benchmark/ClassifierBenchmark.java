@@ -40,6 +40,14 @@ import java.util.stream.DoubleStream;
  * card names a {@code protected_label}, that label's recall (column {@code <label>_recall}, JSON
  * {@code protected_recall}): accuracy alone hides a model that misses the class that matters.
  *
+ * <p>With {@code --card-setting} each batch size is also measured at the model card's recommended setting as the
+ * card has it ({@link EarlyExitClassifier#recommendedSetting()}: with label-conditional thresholds, the S of the label
+ * each off-ramp predicts), not only at the one-S thresholds of {@code --thresholds}. Its line shows the setting in
+ * the S column ({@code card:ham=0.1763,spam=0.5689}); its JSON entry has {@code "setting": "card"} and
+ * {@code label_thresholds} (label name -&gt; S in nats, null for one S), and {@code threshold} is the card's
+ * {@code value}, so a one-S entry with the same threshold is a different configuration: tell them apart by
+ * {@code setting}, not by {@code threshold}. The JSON's top-level {@code card_setting} records the card's setting.
+ *
  * <p>With {@code --repeats K} every combination is measured K times, round-robin (all combinations
  * once, then all again, ...), so slow phases of a shared machine hit every combination alike; the line
  * (and JSON entry) of a combination is its median run by events/s, with the latencies of all K runs
@@ -59,7 +67,7 @@ import java.util.stream.DoubleStream;
  * java -cp "benchmark/target/classes:$(cat benchmark/target/classpath.txt)" \
  *   org.deebert.streams.benchmark.ClassifierBenchmark \
  *   model-export/models/deebert-spamassassin-minilm-l6 model-export/build/spamassassin/data/test.jsonl \
- *   --batch-sizes 1,8,32 --thresholds 0,0.141725,0.7 --limit 256 --repeats 3 --json classifier.json
+ *   --batch-sizes 1,8,32 --thresholds 0,0.7 --card-setting --limit 256 --repeats 3 --json classifier.json
  * </pre>
  */
 @Command(name = "classifier-benchmark", mixinStandardHelpOptions = true,
@@ -82,8 +90,12 @@ public final class ClassifierBenchmark implements Callable<Integer> {
             description = "thresholds S in nats")
     private double[] thresholds;
 
-    @Option(names = "--policy", defaultValue = "ENTROPY", description = "ENTROPY or DIVERGENCE")
+    @Option(names = "--policy", defaultValue = "ENTROPY", description = "ENTROPY or DIVERGENCE (of --thresholds)")
     private ExitPolicy policy;
+
+    @Option(names = "--card-setting", description = "also measure every batch size at the model card's recommended "
+            + "setting as the card has it (per label when label-conditional)")
+    private boolean cardSetting;
 
     @Option(names = "--device", defaultValue = "AUTO", description = "AUTO, CPU or GPU")
     private ClassifierOptions.DevicePreference device;
@@ -126,8 +138,12 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                        List<String> predicted) {
     }
 
-    /** One (batch size, S) combination and its K runs. */
-    private record Combination(int batchSize, ExitSetting setting, List<Run> runs) {
+    /**
+     * One (batch size, setting) combination and its K runs.
+     *
+     * @param card whether the setting is the model card's recommended one (as the card has it), not a --thresholds S
+     */
+    private record Combination(int batchSize, ExitSetting setting, boolean card, List<Run> runs) {
     }
 
     /**
@@ -165,10 +181,18 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                     classifier.modelName(), classifier.modelVersion(), classifier.numLayers(), texts.size(),
                     classifier.device(), policy, classifier.precision());
             List<Combination> combinations = new ArrayList<>();
+            ExitSetting card = classifier.recommendedSetting();
+            List<String> modelLabels = classifier.labels();
             for (int batchSize : batchSizes) {
                 for (double s : thresholds) {
-                    combinations.add(new Combination(batchSize, new ExitSetting(policy, s), new ArrayList<>()));
+                    combinations.add(new Combination(batchSize, new ExitSetting(policy, s), false, new ArrayList<>()));
                 }
+                if (cardSetting) {
+                    combinations.add(new Combination(batchSize, card, true, new ArrayList<>()));
+                }
+            }
+            if (cardSetting) {
+                System.out.println("card setting: " + settingLabel(card, modelLabels));
             }
             String protectedLabel = classifier.modelCard().protectedLabel();
             System.out.println("batch\tS\tevents/s\tmean_ms\tp50_ms\tp99_ms\texit_histogram\texpected_saving\taccuracy"
@@ -181,7 +205,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 for (Combination c : combinations) {
                     c.runs().add(run(classifier, texts, labels, c.batchSize(), c.setting()));
                     if (round == repeats - 1) {
-                        results.add(report(c, labels, labelled, protectedLabel));
+                        results.add(report(c, labels, modelLabels, labelled, protectedLabel));
                     }
                 }
             }
@@ -198,6 +222,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 root.put("threads", threads(System.getenv()));
                 root.put("repeats", repeats);
                 root.put("protected_label", protectedLabel);
+                root.put("card_setting", settingJson(card, modelLabels));
                 root.put("results", results);
                 if (shadow != null) {
                     root.put("shadow", shadow);
@@ -260,7 +285,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
             }
         }
         System.out.printf(Locale.ROOT, "shadow: setting %s (model card), batch %d, %d texts, %d rounds, rates %s%n",
-                setting, shadowBatch, texts.size(), shadowRounds, Arrays.toString(rates));
+                settingLabel(setting, classifier.labels()), shadowBatch, texts.size(), shadowRounds, Arrays.toString(rates));
         for (int k = 0; k < rates.length; k++) {
             shadowRun(classifier, texts, setting, flags[k]); // warm-up pass, not measured
         }
@@ -320,12 +345,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
             results.add(entry);
         }
         Map<String, Object> section = new LinkedHashMap<>();
-        Map<String, Object> settingJson = new LinkedHashMap<>();
-        settingJson.put("policy", setting.policy().name());
-        settingJson.put("threshold", setting.threshold());
-        settingJson.put("layer_thresholds", setting.layerThresholds());
-        settingJson.put("label_thresholds", setting.labelThresholds());
-        section.put("setting", settingJson);
+        section.put("setting", settingJson(setting, classifier.labels()));
         section.put("batch", shadowBatch);
         section.put("texts", texts.size());
         section.put("rounds", shadowRounds);
@@ -406,8 +426,13 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         return relevant == 0 ? null : (double) found / relevant;
     }
 
-    /** Prints the combination's line (its median run, pooled latencies) and returns its JSON entry. */
-    private static Map<String, Object> report(Combination c, List<String> labels, boolean labelled,
+    /**
+     * Prints the combination's line (its median run, pooled latencies) and returns its JSON entry.
+     *
+     * @param labels      gold label per text (null when unknown)
+     * @param modelLabels the model's label names in index order (to name per-label thresholds)
+     */
+    private static Map<String, Object> report(Combination c, List<String> labels, List<String> modelLabels, boolean labelled,
             String protectedLabel) {
         int texts = labels.size();
         double[] rates = c.runs().stream().mapToDouble(Run::eventsPerSecond).toArray();
@@ -420,13 +445,18 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         Double accuracy = labelled ? (double) median.correct() / texts : null;
         // From the same median run as the accuracy, so the two figures describe one pass over the texts.
         Double recall = labelled ? protectedRecall(protectedLabel, median.predicted(), labels) : null;
-        System.out.printf(Locale.ROOT, "%d\t%.4f\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t%.4f\t%s%s%n", c.batchSize(),
-                c.setting().threshold(), median.eventsPerSecond(), latency.meanMs(), latency.p50Ms(), latency.p99Ms(),
+        String s = c.card() ? "card:" + compactLabel(c.setting(), modelLabels)
+                : String.format(Locale.ROOT, "%.4f", c.setting().threshold());
+        System.out.printf(Locale.ROOT, "%d\t%s\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t%.4f\t%s%s%n", c.batchSize(),
+                s, median.eventsPerSecond(), latency.meanMs(), latency.p50Ms(), latency.p99Ms(),
                 Arrays.toString(median.histogram()), saving, fourDecimals(accuracy),
                 protectedLabel == null ? "" : "\t" + fourDecimals(recall));
         Map<String, Object> entry = new LinkedHashMap<>();
         entry.put("batch", c.batchSize());
+        entry.put("setting", c.card() ? "card" : "threshold");
+        entry.put("policy", c.setting().policy().name());
         entry.put("threshold", c.setting().threshold());
+        entry.put("label_thresholds", labelThresholdsByName(c.setting(), modelLabels));
         entry.put("events_per_s", median.eventsPerSecond());
         entry.put("mean_ms", latency.meanMs());
         entry.put("p50_ms", latency.p50Ms());
@@ -438,6 +468,54 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         entry.put("seconds", median.seconds());
         entry.put("events_per_s_runs", rates);
         return entry;
+    }
+
+    /**
+     * @param setting an exit setting
+     * @param labels  the model's label names in index order
+     * @return its per-label thresholds as label name -&gt; S in nats (the model card's spelling), or null for one S
+     */
+    static Map<String, Double> labelThresholdsByName(ExitSetting setting, List<String> labels) {
+        if (setting.labelThresholds() == null) {
+            return null;
+        }
+        Map<String, Double> byName = new LinkedHashMap<>();
+        for (int c = 0; c < setting.labelThresholds().size(); c++) {
+            byName.put(c < labels.size() ? labels.get(c) : Integer.toString(c), setting.labelThresholds().get(c));
+        }
+        return byName;
+    }
+
+    /** @return the setting as JSON: policy, threshold and per-label thresholds by name (null for one S) */
+    static Map<String, Object> settingJson(ExitSetting setting, List<String> labels) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("policy", setting.policy().name());
+        m.put("threshold", setting.threshold());
+        m.put("layer_thresholds", setting.layerThresholds());
+        m.put("label_thresholds", labelThresholdsByName(setting, labels));
+        return m;
+    }
+
+    /** @return e.g. {@code ENTROPY S by label ham 0.1763, spam 0.5689 nats} or {@code ENTROPY S=0.1417 nats} */
+    static String settingLabel(ExitSetting setting, List<String> labels) {
+        Map<String, Double> byName = labelThresholdsByName(setting, labels);
+        if (byName == null) {
+            return String.format(Locale.ROOT, "%s S=%.4f nats", setting.policy(), setting.threshold());
+        }
+        List<String> parts = new ArrayList<>();
+        byName.forEach((name, s) -> parts.add(String.format(Locale.ROOT, "%s %.4f", name, s)));
+        return setting.policy() + " S by label " + String.join(", ", parts) + " nats";
+    }
+
+    /** @return the setting for a table cell without spaces, e.g. {@code ham=0.1763,spam=0.5689} or {@code 0.1417} */
+    static String compactLabel(ExitSetting setting, List<String> labels) {
+        Map<String, Double> byName = labelThresholdsByName(setting, labels);
+        if (byName == null) {
+            return String.format(Locale.ROOT, "%.4f", setting.threshold());
+        }
+        List<String> parts = new ArrayList<>();
+        byName.forEach((name, s) -> parts.add(String.format(Locale.ROOT, "%s=%.4f", name, s)));
+        return String.join(",", parts);
     }
 
     private static String fourDecimals(Double v) {

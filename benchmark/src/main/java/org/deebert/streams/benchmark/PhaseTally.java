@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import org.deebert.streams.classifier.ExpectedSaving;
 
@@ -17,6 +18,7 @@ public final class PhaseTally {
 
     private final Map<String, String> trueLabels;
     private final double threshold;
+    private final List<Double> labelThresholds;
     private final String protectedLabel;
     private int protectedRelevant;
     private int protectedFound;
@@ -51,9 +53,24 @@ public final class PhaseTally {
      *                       null for none
      */
     public PhaseTally(Map<String, String> trueLabels, int numLayers, double threshold, String protectedLabel) {
+        this(trueLabels, numLayers, threshold, null, protectedLabel);
+    }
+
+    /**
+     * @param trueLabels      id of every event sent in this phase -> its true label (null when unknown)
+     * @param numLayers       the model's layers (length of the exit histogram)
+     * @param threshold       the S in nats every event of the phase should record in {@code threshold}
+     * @param labelThresholds the S in nats by label index every event should record in {@code label_thresholds} (a
+     *                        label-conditional setting, e.g. the model card's), or null for one S for every label
+     * @param protectedLabel  the model card's protected label, whose recall {@link #protectedRecall()} reports;
+     *                        null for none
+     */
+    public PhaseTally(Map<String, String> trueLabels, int numLayers, double threshold, List<Double> labelThresholds,
+                      String protectedLabel) {
         this.trueLabels = trueLabels;
         this.histogram = new long[numLayers];
         this.threshold = threshold;
+        this.labelThresholds = labelThresholds == null ? null : List.copyOf(labelThresholds);
         this.protectedLabel = protectedLabel;
     }
 
@@ -76,6 +93,18 @@ public final class PhaseTally {
      */
     public void classified(String id, String label, int exitLayer, int batchSize, double thresholdS, long arrivalNanos,
                            double latencyMs, double classifyShareMs) {
+        classified(id, label, exitLayer, batchSize, thresholdS, null, arrivalNanos, latencyMs, classifyShareMs);
+    }
+
+    /**
+     * Counts one classified event, as {@link #classified(String, String, int, int, double, long, double, double)},
+     * with the per-label thresholds it records: an event under another setting than the phase's (another S, or
+     * per-label thresholds where the phase has none or other ones) counts as a threshold mismatch.
+     *
+     * @param labelThresholdsS the S in nats by label index the service says it applied, or null for one S
+     */
+    public void classified(String id, String label, int exitLayer, int batchSize, double thresholdS,
+                           List<Double> labelThresholdsS, long arrivalNanos, double latencyMs, double classifyShareMs) {
         if (!seen.add(id)) {
             duplicates++;
             return;
@@ -102,7 +131,7 @@ public final class PhaseTally {
                 }
             }
         }
-        if (Double.compare(thresholdS, threshold) != 0) {
+        if (Double.compare(thresholdS, threshold) != 0 || !Objects.equals(labelThresholdsS, labelThresholds)) {
             thresholdMismatches++;
         }
     }
@@ -146,7 +175,7 @@ public final class PhaseTally {
         return duplicates;
     }
 
-    /** @return classified events whose recorded S differs from the phase's S */
+    /** @return classified events whose recorded setting (S, and S by label) differs from the phase's */
     public int thresholdMismatches() {
         return thresholdMismatches;
     }

@@ -69,7 +69,9 @@ import picocli.CommandLine.Option;
  *   {@code start()} to the first output, the mean batch size (per event), the exit histogram, the expected
  *   saving (DeeBERT eq. 2) and the accuracy against the labels. Output becomes visible to a read_committed
  *   consumer one transaction (commit) at a time, so the first arrival may already bring a whole batch or
- *   more: with small N this rate reads high; use hundreds of events.</li>
+ *   more: with small N this rate reads high; use hundreds of events. Without {@code --threshold} the service runs
+ *   the model card's recommended setting as the card has it (per predicted label when label-conditional), and
+ *   the JSON says so: {@code "setting": "card"} with its {@code label_thresholds}.</li>
  *   <li><b>Phase B, latency</b> (when {@code --rate} &gt; 0). With the service still running, M more events
  *   are written at a fixed rate R (events/s) from a scheduled loop, each with record timestamp = its send
  *   wall time (ms). The output record carries its input's timestamp, so latency = the consumer's wall
@@ -123,7 +125,8 @@ public final class StreamBenchmark implements Callable<Integer> {
     int limit;
 
     @Option(names = "--threshold", paramLabel = "S",
-            description = "Threshold S in nats (default: the model card's recommended S, no control message).")
+            description = "One threshold S in nats for every label, set through the control topic (default: the model "
+                    + "card's recommended setting as the card has it, per label when label-conditional; no control message).")
     Double threshold;
 
     @Option(names = "--batch-size", defaultValue = "32", paramLabel = "N",
@@ -235,8 +238,9 @@ public final class StreamBenchmark implements Callable<Integer> {
             try (KafkaProducer<String, TextEvent> producer = producer(settings, topics);
                  KafkaConsumer<byte[], byte[]> consumer = readCommittedFromStart(settings, topics)) {
                 produceAll(producer, topics, warm);
+                ExitSetting card = service.pool().recommendedSetting();
                 PhaseTally tally = new PhaseTally(DemoEvents.trueLabels(warm), service.pool().numLayers(),
-                        service.pool().recommendedSetting().threshold());
+                        card.threshold(), card.labelThresholds(), null);
                 long start = System.nanoTime();
                 service.start();
                 boolean complete = follow(consumer, topics, service, List.of(tally), () -> false,
@@ -267,12 +271,20 @@ public final class StreamBenchmark implements Callable<Integer> {
         try (StreamsService service = StreamsService.create(settings, settings.createTopics())) {
             ClassifierPool pool = service.pool();
             ExitSetting recommended = pool.recommendedSetting();
-            double s = threshold != null ? threshold : recommended.threshold();
+            // The card's setting as the card has it unless --threshold asks for one S (through the control topic);
+            // one S equal to a one-S card's is the card's setting and needs no message.
+            boolean fromCard = threshold == null || (recommended.labelThresholds() == null
+                    && Double.compare(threshold, recommended.threshold()) == 0);
+            double s = fromCard ? recommended.threshold() : threshold;
+            List<Double> labelS = fromCard ? recommended.labelThresholds() : null;
             ExitPolicyName policy = ExitPolicyName.valueOf(recommended.policy().name());
-            String source = Double.compare(s, recommended.threshold()) == 0 ? "model-card" : "control-topic";
-            System.out.printf(Locale.ROOT, "model %s %s (%d layers, %s); topics %s-*; %d events; S=%s nats (%s, %s); "
+            String source = fromCard ? "model-card" : "control-topic";
+            ExitSetting running = labelS == null ? new ExitSetting(recommended.policy(), s)
+                    : ExitSetting.perLabel(recommended.policy(), s, labelS);
+            System.out.printf(Locale.ROOT, "model %s %s (%d layers, %s); topics %s-*; %d events; %s (%s%s); "
                             + "batch %d, linger %d ms%n", pool.modelName(), pool.modelVersion(), pool.numLayers(),
-                    service.device(), runId, n, s, source, policy, batchSize, lingerMs);
+                    service.device(), runId, n, ClassifierBenchmark.settingLabel(running, pool.labels()), source,
+                    fromCard ? ", the model card's setting" : "", batchSize, lingerMs);
 
             Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
             try (KafkaProducer<String, TextEvent> producer = producer(settings, topics)) {
@@ -289,7 +301,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                     warmUp(pool, phaseA);
                 }
                 String protectedLabel = ModelCard.read(modelDir).checkedProtectedLabel();
-                PhaseTally tallyA = new PhaseTally(DemoEvents.trueLabels(phaseA), pool.numLayers(), s, protectedLabel);
+                PhaseTally tallyA = new PhaseTally(DemoEvents.trueLabels(phaseA), pool.numLayers(), s, labelS, protectedLabel);
                 PhaseTally tallyB = null;
                 Map<String, Object> latencyJson = null;
                 try (KafkaConsumer<byte[], byte[]> consumer = readCommittedFromStart(settings, topics)) {
@@ -308,7 +320,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                     boolean ok = completeA && passed(tallyA, "phase A");
                     if (rate > 0 && completeA) {
                         List<DemoEvents.LabelledText> phaseB = latencyTexts(texts, n);
-                        tallyB = new PhaseTally(DemoEvents.trueLabels(phaseB), pool.numLayers(), s, protectedLabel);
+                        tallyB = new PhaseTally(DemoEvents.trueLabels(phaseB), pool.numLayers(), s, labelS, protectedLabel);
                         LatencyRun b = latencyPhase(producer, consumer, topics, service, phaseB, tallyB);
                         printLatency(tallyB, b);
                         latencyJson = latencyJson(tallyB, b);
@@ -321,7 +333,11 @@ public final class StreamBenchmark implements Callable<Integer> {
                     if (jsonFile != null) {
                         Map<String, Object> root = new LinkedHashMap<>();
                         root.put("events", n);
+                        // "card": the model card's setting as the card has it; "threshold": one S (--threshold).
+                        root.put("setting", fromCard ? "card" : "threshold");
+                        root.put("policy", running.policy().name());
                         root.put("threshold", s);
+                        root.put("label_thresholds", ClassifierBenchmark.labelThresholdsByName(running, pool.labels()));
                         root.put("batch_size", batchSize);
                         root.put("linger_ms", lingerMs);
                         root.put("warmup_events", warmupEvents);
@@ -450,8 +466,8 @@ public final class StreamBenchmark implements Callable<Integer> {
                 }
                 if (r.topic().equals(topics.output().name())) {
                     ClassifiedEvent e = topics.output().valueSerde().deserializer().deserialize(r.topic(), r.headers(), r.value());
-                    tally.classified(id, e.getLabel(), e.getExitLayer(), e.getBatchSize(), e.getThreshold(), arrivalNanos,
-                            arrivalMs - r.timestamp(), e.getProcessingTimeMs());
+                    tally.classified(id, e.getLabel(), e.getExitLayer(), e.getBatchSize(), e.getThreshold(),
+                            e.getLabelThresholds(), arrivalNanos, arrivalMs - r.timestamp(), e.getProcessingTimeMs());
                 } else {
                     tally.deadLettered(id);
                 }
@@ -481,7 +497,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             ok = false;
         }
         if (t.thresholdMismatches() > 0) {
-            System.err.printf("%s: %d events were classified under another S than the benchmark's%n", phase,
+            System.err.printf("%s: %d events were classified under another setting than the benchmark's%n", phase,
                     t.thresholdMismatches());
             ok = false;
         }

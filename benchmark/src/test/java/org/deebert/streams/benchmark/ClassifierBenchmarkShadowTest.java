@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import org.deebert.streams.classifier.ExitPolicy;
+import org.deebert.streams.classifier.ExitSetting;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,5 +49,23 @@ class ClassifierBenchmarkShadowTest {
 
         assertThat(ClassifierBenchmark.protectedRecall(null, predicted, gold)).isNull();
         assertThat(ClassifierBenchmark.protectedRecall("spam", predicted, gold)).isNull();
+    }
+
+    @Test
+    void theCardsLabelConditionalSettingIsRecordedByLabelNameAndShownWithEveryLabelsS() {
+        ExitSetting card = ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.1763, List.of(0.1763, 0.5689));
+        List<String> labels = List.of("ham", "spam");
+
+        assertThat(ClassifierBenchmark.labelThresholdsByName(card, labels)).containsExactly(
+                Map.entry("ham", 0.1763), Map.entry("spam", 0.5689));
+        assertThat(ClassifierBenchmark.settingJson(card, labels)).containsEntry("policy", "ENTROPY")
+                .containsEntry("threshold", 0.1763).containsEntry("label_thresholds", Map.of("ham", 0.1763, "spam", 0.5689));
+        assertThat(ClassifierBenchmark.settingLabel(card, labels)).isEqualTo("ENTROPY S by label ham 0.1763, spam 0.5689 nats");
+        assertThat(ClassifierBenchmark.compactLabel(card, labels)).isEqualTo("ham=0.1763,spam=0.5689");
+        // One S: no per-label thresholds to record.
+        ExitSetting one = ExitSetting.entropy(0.1417);
+        assertThat(ClassifierBenchmark.labelThresholdsByName(one, labels)).isNull();
+        assertThat(ClassifierBenchmark.settingLabel(one, labels)).isEqualTo("ENTROPY S=0.1417 nats");
+        assertThat(ClassifierBenchmark.compactLabel(one, labels)).isEqualTo("0.1417");
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -54,5 +55,27 @@ class PhaseTallyTest {
         assertThat(t.protectedLabel()).isEqualTo("spam");
         assertThat(t.protectedRecall()).isCloseTo(2.0 / 3.0, within(1e-12));
         assertThat(new PhaseTally(truth, 2, 0.14).protectedRecall()).isNull();
+    }
+
+    @Test
+    void aPhaseAtTheCardsLabelConditionalSettingCountsOtherSettingsAsMismatches() {
+        Map<String, String> truth = new LinkedHashMap<>();
+        for (String id : List.of("a", "b", "c", "d")) {
+            truth.put(id, "ham");
+        }
+        List<Double> card = List.of(0.1763, 0.5689);
+        PhaseTally t = new PhaseTally(truth, 2, 0.1763, card, null);
+
+        t.classified("a", "ham", 1, 4, 0.1763, List.of(0.1763, 0.5689), 1L, 1, 1);  // the card's setting
+        t.classified("b", "ham", 1, 4, 0.1763, null, 2L, 1, 1);                    // the card's value as one S
+        t.classified("c", "ham", 1, 4, 0.1763, List.of(0.1763, 0.7), 3L, 1, 1);    // another per-label setting
+        t.classified("d", "ham", 1, 4, 0.2, card, 4L, 1, 1);                       // another recorded S
+
+        assertThat(t.thresholdMismatches()).isEqualTo(3);
+        // A one-S phase: the old signature records no per-label thresholds, and an event with some is a mismatch.
+        PhaseTally oneS = new PhaseTally(truth, 2, 0.1763);
+        oneS.classified("a", "ham", 1, 4, 0.1763, 1L, 1, 1);
+        oneS.classified("b", "ham", 1, 4, 0.1763, card, 2L, 1, 1);
+        assertThat(oneS.thresholdMismatches()).isEqualTo(1);
     }
 }

@@ -25,6 +25,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.deebert.streams.app.Cli;
+import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.classifier.ExpectedSaving;
 import org.deebert.streams.classifier.ModelCard;
 import org.deebert.streams.e2e.support.CommittedTopicReader;
@@ -51,18 +52,23 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>The stream: the committed model's 888 test emails ordered by their own mean off-ramp entropy (Python's
  * reference logits), the easier half first. Budget: at most {@value #BUDGET} of answers may differ from the full
- * model's, S in [card S, {@value #MAX_S}] nats, every event a shadow sample, a window of {@value #WINDOW}
- * samples. On the easy half every off-ramp agrees with the last, so the controller raises S towards the maximum;
- * that S, fixed, would break the budget on the hard half, where the controller has to come down.
+ * model's, one S for every label in [the card's strictest S, {@value #MAX_S}] nats (the controller moves one S; the
+ * default card's setting is label-conditional, and its smallest S, the ham S, is where the budget starts, so no label
+ * starts looser than the card has it), every event a shadow sample, a window of {@value #WINDOW} samples. On the
+ * easy half every off-ramp agrees with the last, so the controller raises S towards the maximum; that S, fixed,
+ * would break the budget on the hard half, where the controller has to come down.
  *
  * <p>Disagreement is measured against Python's reference full-model answer for each email, not against the
- * service's own shadow. The fixed-S comparisons are computed from the same references (Algorithm 1 on Python's
- * logits; Java's parity with them is {@code StreamingClassifierE2ETest}'s subject).
+ * service's own shadow; spam recall against the true labels. The fixed-setting comparisons (the budget's minimum S,
+ * the card's own label-conditional setting) are computed from the same references (Algorithm 1 on Python's logits,
+ * per predicted label for the card; Java's parity with them is {@code StreamingClassifierE2ETest}'s subject).
  */
 @Timeout(1200)
 class AccuracyBudgetE2ETest {
 
     static final double BUDGET = 0.05;
+    /** The default model's harmful label, whose recall is reported beside disagreement. */
+    static final String SPAM = "spam";
     static final double MAX_S = 0.69;
     static final int WINDOW = 100;
     /** Events per paced produce, and the pause after each: ~25 events/s, so the controller can follow. */
@@ -84,7 +90,10 @@ class AccuracyBudgetE2ETest {
         List<Email> hard = ordered.subList(ordered.size() / 2, ordered.size());
         ModelCard card = ModelCard.read(references.modelDir());
         String model = card.name();
-        double cardS = card.recommendedSetting().threshold();
+        ExitSetting cardSetting = card.recommendedSetting();
+        double minS = strictestS(cardSetting);
+        int spamIndex = card.labels().indexOf(SPAM);
+        assertThat(spamIndex).as("the default model's labels %s", card.labels()).isNotNegative();
 
         try (ServiceTopics topics = new ServiceTopics("budget", SharedInfrastructure.broker(), SharedInfrastructure.registry(),
                 2, Map.of())) {
@@ -103,10 +112,10 @@ class AccuracyBudgetE2ETest {
                     processes.add(ServiceProcess.start("budget-" + i, settings, tempDir, "768m"));
                 }
 
-                // Given: a budget set live from the CLI, starting at the card's S.
+                // Given: a budget set live from the CLI, starting at the card's strictest S.
                 int set = Cli.commandLine().execute("control", "set-budget", "--config", cli.toString(), "--model", model,
                         "--max-disagreement", Double.toString(BUDGET), "--sample-rate", "1", "--min-threshold",
-                        Double.toString(cardS), "--max-threshold", Double.toString(MAX_S), "--window-events",
+                        Double.toString(minS), "--max-threshold", Double.toString(MAX_S), "--window-events",
                         Integer.toString(WINDOW), "--reason", "e2e: hold 5 % against the full model", "--by", "e2e");
                 assertThat(set).isZero();
 
@@ -137,29 +146,34 @@ class AccuracyBudgetE2ETest {
                 // ... disagreement with the full model stayed within the budget in both halves ...
                 Half easyHalf = half(easyOut, byId);
                 Half hardHalf = half(hardOut, byId);
-                Half cardEasy = fixed(easy, cardS);
-                Half cardHard = fixed(hard, cardS);
-                Half heldHard = fixed(hard, heldOnEasy);
+                Half floorHard = fixed(hard, ExitSetting.entropy(minS), spamIndex);
+                Half cardEasy = fixed(easy, cardSetting, spamIndex);
+                Half cardHard = fixed(hard, cardSetting, spamIndex);
+                Half heldHard = fixed(hard, ExitSetting.entropy(heldOnEasy), spamIndex);
                 List<ThresholdControl> afterKill = controlMessages(topics, serdes).subList(beforeKill.size(),
                         controlMessages(topics, serdes).size());
-                System.out.printf(Locale.ROOT, "AccuracyBudgetE2ETest: budget %.3f, S in [%.4f, %.2f]%n"
-                                + "  controller:  easy half disagreement %.4f saving %.3f | hard half disagreement %.4f saving %.3f%n"
-                                + "  fixed card S=%.4f: easy %.4f / %.3f | hard %.4f / %.3f%n"
-                                + "  fixed S=%.4f (held at the end of the easy half): hard %.4f / %.3f%n"
+                System.out.printf(Locale.ROOT, "AccuracyBudgetE2ETest: budget %.3f, one S in [%.4f, %.2f]; figures are "
+                                + "disagreement / saving / spam recall%n"
+                                + "  controller:  easy half %s | hard half %s%n"
+                                + "  fixed S=%.4f (the budget's minimum): hard %s%n"
+                                + "  fixed card setting %s: easy %s | hard %s%n"
+                                + "  fixed S=%.4f (held at the end of the easy half): hard %s%n"
                                 + "  controller decisions: %d before the kill, %d after%n",
-                        BUDGET, cardS, MAX_S, easyHalf.disagreement(), easyHalf.saving(), hardHalf.disagreement(),
-                        hardHalf.saving(), cardS, cardEasy.disagreement(), cardEasy.saving(), cardHard.disagreement(),
-                        cardHard.saving(), heldOnEasy, heldHard.disagreement(), heldHard.saving(), byController.size(),
-                        afterKill.size());
+                        BUDGET, minS, MAX_S, easyHalf, hardHalf, minS, floorHard, cardSetting, cardEasy, cardHard,
+                        heldOnEasy, heldHard, byController.size(), afterKill.size());
                 beforeKill.forEach(m -> System.out.println("  control: " + m.getChangedBy() + " S=" + m.getThreshold() + " " + m.getReason()));
                 afterKill.forEach(m -> System.out.println("  control: " + m.getChangedBy() + " S=" + m.getThreshold() + " " + m.getReason()));
                 assertThat(easyHalf.disagreement()).as("easy half").isLessThanOrEqualTo(BUDGET);
                 assertThat(hardHalf.disagreement()).as("hard half").isLessThanOrEqualTo(BUDGET);
 
-                // ... where the S it held on the easy half, fixed, breaks the budget on the hard half, and the card's
-                // S, which does hold it, exits later than the controller did.
+                // ... where the S it held on the easy half, fixed, breaks the budget on the hard half, and the budget's
+                // minimum S, which does hold it, exits later than the controller did. (The card's label-conditional
+                // setting is printed beside, not compared: it is not one S, and the controller cannot move it.)
                 assertThat(heldHard.disagreement()).as("the easy half's S fixed on the hard half").isGreaterThan(BUDGET);
-                assertThat(hardHalf.saving()).as("controller vs fixed card S on the hard half").isGreaterThan(cardHard.saving());
+                assertThat(floorHard.disagreement()).as("the budget's minimum S fixed on the hard half")
+                        .isLessThanOrEqualTo(BUDGET);
+                assertThat(hardHalf.saving()).as("controller vs its minimum S, fixed, on the hard half")
+                        .isGreaterThan(floorHard.saving());
 
                 // ... and the survivor's controller took over: it decided after the kill, as another instance.
                 List<ThresholdControl> survivorDecisions = afterKill.stream()
@@ -194,37 +208,70 @@ class AccuracyBudgetE2ETest {
         }
     }
 
-    /** Disagreement with the full model and expected saving (paper eq. 2) of one half. */
-    record Half(double disagreement, double saving) {
+    /**
+     * Disagreement with the full model, expected saving (paper eq. 2) and spam recall against the true labels of one
+     * half (moderation is judged per class: a setting can hold the budget while letting spam through).
+     */
+    record Half(double disagreement, double saving, double spamRecall) {
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%.4f / %.3f / %.4f", disagreement, saving, spamRecall);
+        }
     }
 
     private static Half half(Map<String, ClassifiedEvent> out, Map<String, Email> byId) {
         int n = byId.values().iterator().next().numLayers();
         long[] histogram = new long[n];
         int disagree = 0;
+        int spam = 0;
+        int spamFound = 0;
         for (Map.Entry<String, ClassifiedEvent> e : out.entrySet()) {
             Email email = byId.get(e.getKey());
             histogram[e.getValue().getExitLayer() - 1]++;
             if (e.getValue().getLabelIndex() != email.labelIndex(n)) {
                 disagree++;
             }
+            if (SPAM.equals(email.label())) {
+                spam++;
+                spamFound += SPAM.equals(e.getValue().getLabel()) ? 1 : 0;
+            }
         }
-        return new Half((double) disagree / out.size(), ExpectedSaving.expectedSaving(histogram));
+        return new Half((double) disagree / out.size(), ExpectedSaving.expectedSaving(histogram),
+                spam == 0 ? Double.NaN : (double) spamFound / spam);
     }
 
-    /** What a fixed entropy threshold S would have given on these emails (Algorithm 1 on Python's logits). */
-    private static Half fixed(List<Email> emails, double s) {
+    /**
+     * What a fixed entropy setting would have given on these emails (Algorithm 1 on Python's logits, per predicted
+     * label when the setting has label thresholds).
+     */
+    private static Half fixed(List<Email> emails, ExitSetting setting, int spamIndex) {
         int n = emails.get(0).numLayers();
         long[] histogram = new long[n];
         int disagree = 0;
+        int spam = 0;
+        int spamFound = 0;
         for (Email e : emails) {
-            int exit = e.exitLayer(s);
+            int exit = e.exitLayer(setting);
             histogram[exit - 1]++;
             if (e.labelIndex(exit) != e.labelIndex(n)) {
                 disagree++;
             }
+            if (SPAM.equals(e.label())) {
+                spam++;
+                spamFound += e.labelIndex(exit) == spamIndex ? 1 : 0;
+            }
         }
-        return new Half((double) disagree / emails.size(), ExpectedSaving.expectedSaving(histogram));
+        return new Half((double) disagree / emails.size(), ExpectedSaving.expectedSaving(histogram),
+                spam == 0 ? Double.NaN : (double) spamFound / spam);
+    }
+
+    /**
+     * Where the budget starts, and its minimum: the card's S, or its smallest label S when label-conditional (the
+     * same rule as the demo's budget phase).
+     */
+    private static double strictestS(ExitSetting card) {
+        return card.labelThresholds() == null ? card.threshold()
+                : card.labelThresholds().stream().mapToDouble(Double::doubleValue).min().orElseThrow();
     }
 
     private static double meanEntropy(Email e) {

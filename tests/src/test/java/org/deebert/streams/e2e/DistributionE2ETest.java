@@ -135,8 +135,10 @@ class DistributionE2ETest {
                 assertThat(result.getModelName()).isEqualTo(modelName);
                 assertThat(result.getNumLayers()).isEqualTo(email.numLayers());
                 assertThat(result.getThresholdSource()).isEqualTo(ExitSettingInForce.MODEL_CARD);
-                int expectedLayer = email.exitLayer(result.getThreshold());
-                if (result.getExitLayer() != expectedLayer && email.nearBoundary(result.getThreshold())) {
+                // The setting each event records: the card's, per predicted label when the card's is label-conditional.
+                int expectedLayer = email.exitLayer(result.getThreshold(), result.getLabelThresholds());
+                if (result.getExitLayer() != expectedLayer
+                        && email.nearBoundary(result.getThreshold(), result.getLabelThresholds())) {
                     excused.add(email.id());
                     continue;
                 }

@@ -22,6 +22,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.deebert.streams.app.Cli;
 import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.classifier.EarlyExitClassifier;
+import org.deebert.streams.classifier.ExitSetting;
 import org.deebert.streams.classifier.ExpectedSaving;
 import org.deebert.streams.e2e.support.CommittedTopicReader;
 import org.deebert.streams.e2e.support.ReferenceEmails;
@@ -49,11 +50,12 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>The stream: {@value #PHASE_EVENTS} emails with {@value #SPAM_BEFORE} spam (5 %), then
  * {@value #PHASE_EVENTS} with {@value #SPAM_AFTER} spam (50 %), drawn from the committed model's test split with a
- * fixed seed. The budget: at most {@value #MAX_DISAGREEMENT} of answers may differ from the full model's, S in
- * [card S, {@value #MAX_S}] nats, every event a shadow sample, a window of {@value #WINDOW} samples. The guard:
+ * fixed seed. The budget: at most {@value #MAX_DISAGREEMENT} of answers may differ from the full model's, one S for
+ * every label in [the card's strictest S, {@value #MAX_S}] nats (the default card's setting is label-conditional;
+ * its smallest S, the ham S, is where the budget starts), every event a shadow sample, a window of {@value #WINDOW} samples. The guard:
  * at most {@value #MAX_RECALL_LOSS} of the spam the full model catches may be let through by early exit.
  *
- * <p>On the ham-heavy first part the budget alone raises S far above the card's, and the early off-ramps' mistakes
+ * <p>On the ham-heavy first part the budget alone raises S far above its minimum, and the early off-ramps' mistakes
  * on this model fall mostly on spam: when the spam arrives, the share of answers that differ stays within the
  * budget while the share of spam let through does not. The guard keeps S where the window can vouch for the
  * spam: with at most about 100 spam samples in a window of 200 it cannot vouch for more than the minimum, which
@@ -87,7 +89,10 @@ class LabelGuardE2ETest {
     private ClassifierPool pool;
     private int numLayers;
     private int spamIndex;
-    private double cardS;
+    /** The model card's setting, per label when label-conditional. */
+    private ExitSetting card;
+    /** The budget's minimum and starting S: the card's S, or its smallest label S, nats. */
+    private double minS;
     private List<Email> before;
     private List<Email> after;
 
@@ -99,7 +104,9 @@ class LabelGuardE2ETest {
                 new ClassifierOptions(ClassifierOptions.DevicePreference.CPU, TopologySettings.DEFAULTS.maxBatchSize())));
         numLayers = pool.numLayers();
         spamIndex = pool.labels().indexOf(PROTECTED);
-        cardS = pool.startingSetting().threshold();
+        card = pool.startingSetting();
+        minS = card.labelThresholds() == null ? card.threshold()
+                : card.labelThresholds().stream().mapToDouble(Double::doubleValue).min().orElseThrow();
         Random random = new Random(SEED);
         List<Email> ham = new ArrayList<>();
         List<Email> spam = new ArrayList<>();
@@ -133,14 +140,14 @@ class LabelGuardE2ETest {
         Figures aloneAfter = figures(alone.out(), after, "b/");
         Figures guardedBefore = figures(guarded.out(), before, "a/");
         Figures guardedAfter = figures(guarded.out(), after, "b/");
-        Figures cardAfter = fixed(after, cardS);
+        Figures cardAfter = fixed(after, card);
         System.out.printf(Locale.ROOT, "LabelGuardE2ETest: budget %.2f, S in [%.4f, %.2f], window %d; guard: %s recall"
                         + " loss <= %.2f%n"
                         + "  %-14s %-60s %s%n"
                         + "  budget alone:  %s | %s%n"
                         + "  with guard:    %s | %s%n"
-                        + "  fixed card S:  %-60s | %s%n",
-                MAX_DISAGREEMENT, cardS, MAX_S, WINDOW, PROTECTED, MAX_RECALL_LOSS, "",
+                        + "  fixed card setting:  %-54s | %s%n",
+                MAX_DISAGREEMENT, minS, MAX_S, WINDOW, PROTECTED, MAX_RECALL_LOSS, "",
                 "5 % spam (first " + PHASE_EVENTS + ")", "50 % spam (next " + PHASE_EVENTS + ")",
                 aloneBefore, aloneAfter, guardedBefore, guardedAfter, "", cardAfter);
         alone.decisions().forEach(m -> System.out.println("  alone:   S=" + m.getThreshold() + " " + m.getReason()));
@@ -152,7 +159,7 @@ class LabelGuardE2ETest {
         }
         // The budget alone raised S on the ham-heavy part, and on the spam-heavy part let more spam through than
         // the guard allows.
-        assertThat(aloneBefore.maxS()).as("budget alone: S on the first part").isGreaterThan(cardS);
+        assertThat(aloneBefore.maxS()).as("budget alone: S on the first part").isGreaterThan(minS);
         assertThat(aloneAfter.recallLoss()).as("budget alone: spam recall loss on the spam-heavy part")
                 .isGreaterThan(MAX_RECALL_LOSS);
         // The guard held the spam recall loss within its limit, on that part and overall, and paid for it in saving.
@@ -199,7 +206,7 @@ class LabelGuardE2ETest {
             String model = pool.modelName();
             List<String> setBudget = new ArrayList<>(List.of("control", "set-budget", "--config", cli.toString(),
                     "--model", model, "--max-disagreement", Double.toString(MAX_DISAGREEMENT), "--sample-rate", "1",
-                    "--min-threshold", Double.toString(cardS), "--max-threshold", Double.toString(MAX_S),
+                    "--min-threshold", Double.toString(minS), "--max-threshold", Double.toString(MAX_S),
                     "--window-events", Integer.toString(WINDOW), "--reason", "e2e: " + name, "--by", "e2e"));
             if (guard) {
                 // The CLI refuses a label the model does not have, and one flag without the other, writing nothing.
@@ -212,7 +219,7 @@ class LabelGuardE2ETest {
             } else {
                 assertThat(cli(setBudget)).isZero();
             }
-            app.awaitStoredSetting(s -> s != null && s.threshold() == cardS, "the budget's starting S");
+            app.awaitStoredSetting(s -> s != null && s.threshold() == minS, "the budget's starting S");
 
             Map<String, String> ids = new LinkedHashMap<>();
             producePaced(app, "a/", before, ids);
@@ -314,14 +321,17 @@ class LabelGuardE2ETest {
         return new Figures(emails.size(), disagreeing, spam, missed, histogram, minS, maxS);
     }
 
-    /** What a fixed entropy threshold S would have given on these emails (Algorithm 1 on Python's logits). */
-    private Figures fixed(List<Email> emails, double s) {
+    /**
+     * What a fixed entropy setting would have given on these emails (Algorithm 1 on Python's logits, per predicted
+     * label when the setting has label thresholds; the figures' S range is then that of the label thresholds).
+     */
+    private Figures fixed(List<Email> emails, ExitSetting setting) {
         long[] histogram = new long[numLayers];
         int disagreeing = 0;
         int spam = 0;
         int missed = 0;
         for (Email e : emails) {
-            int exit = e.exitLayer(s);
+            int exit = e.exitLayer(setting);
             int full = e.labelIndex(numLayers);
             histogram[exit - 1]++;
             disagreeing += e.labelIndex(exit) != full ? 1 : 0;
@@ -330,7 +340,9 @@ class LabelGuardE2ETest {
                 missed += e.labelIndex(exit) != spamIndex ? 1 : 0;
             }
         }
-        return new Figures(emails.size(), disagreeing, spam, missed, histogram, s, s);
+        List<Double> all = setting.labelThresholds() == null ? List.of(setting.threshold()) : setting.labelThresholds();
+        return new Figures(emails.size(), disagreeing, spam, missed, histogram, java.util.Collections.min(all),
+                java.util.Collections.max(all));
     }
 
     private static List<ThresholdControl> controlMessages(RunningClassifier app) {

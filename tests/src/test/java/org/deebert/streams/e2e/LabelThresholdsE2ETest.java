@@ -44,7 +44,10 @@ class LabelThresholdsE2ETest {
 
     private static final Duration BATCH_TIMEOUT = Duration.ofSeconds(120);
     private static final double PROBABILITY_TOLERANCE = 1e-4;
-    /** The loose S for spam, nats: well above the card's S (about 0.14), so spam answers leave visibly earlier. */
+    /**
+     * The loose S for spam, nats: well above the card's one-S calibrations (about 0.14-0.18), so spam answers leave
+     * visibly earlier than ham answers, which get S = 0 here.
+     */
     private static final double LOOSE_SPAM_S = 0.5;
     private static final int PER_GROUP = 12;
 
@@ -57,6 +60,7 @@ class LabelThresholdsE2ETest {
     private int ham;
     private int spam;
     private double cardS;
+    private ExitSetting card;
 
     @BeforeAll
     void loadModel() {
@@ -68,9 +72,10 @@ class LabelThresholdsE2ETest {
         spam = pool.labels().indexOf("spam");
         assertThat(ham).as("the default model's labels %s", pool.labels()).isNotNegative();
         assertThat(spam).as("the default model's labels %s", pool.labels()).isNotNegative();
-        ExitSetting card = pool.recommendedSetting();
+        card = pool.recommendedSetting();
         assertThat(card.policy()).isEqualTo(ExitPolicy.ENTROPY);
-        assertThat(card.labelThresholds()).isNull();
+        // The card's setting may itself be label-conditional (the default model's is: ham strict, spam loose); the
+        // test's own setting gives ham S = 0, which no calibrated card does, so the tombstone visibly changes exits.
         cardS = card.threshold();
     }
 
@@ -82,18 +87,18 @@ class LabelThresholdsE2ETest {
     }
 
     @Test
-    void hamStrictAndSpamLooseSetLiveLetOnlySpamAnswersLeaveEarlyUntilATombstoneRestoresTheCardsS() {
+    void hamStrictAndSpamLooseSetLiveLetOnlySpamAnswersLeaveEarlyUntilATombstoneRestoresTheCardsSetting() {
         double[] byLabel = new double[pool.labels().size()];
         byLabel[spam] = LOOSE_SPAM_S; // ham stays 0
-        // Emails whose reference scores sit clear of both S values and have no near-tie, so Java and Python decide
-        // alike: spam that leaves early under the loose S, and emails answered ham that the card's S lets out
-        // early (so both switches visibly move them).
+        // Emails whose reference scores sit clear of every S value (the test's and the card's) and have no near-tie,
+        // so Java and Python decide alike: spam that leaves early under the loose S, and emails answered ham that the
+        // card's setting lets out early (so both switches visibly move them).
         List<Email> clear = references.all().stream()
-                .filter(e -> !e.nearTie() && !e.nearBoundary(LOOSE_SPAM_S) && !e.nearBoundary(cardS)).toList();
+                .filter(e -> !e.nearTie() && !e.nearBoundary(LOOSE_SPAM_S) && !e.nearBoundary(card)).toList();
         List<Email> spamEarly = clear.stream().filter(e -> e.exitLayer(byLabel) < numLayers).limit(PER_GROUP).toList();
         List<Email> hamEarlyUnderCard = clear.stream()
                 .filter(e -> e.exitLayer(byLabel) == numLayers && e.labelIndex(numLayers) == ham)
-                .filter(e -> e.exitLayer(cardS) < numLayers).limit(PER_GROUP).toList();
+                .filter(e -> e.exitLayer(card) < numLayers).limit(PER_GROUP).toList();
         assertThat(spamEarly).hasSize(PER_GROUP);
         assertThat(hamEarlyUnderCard).hasSize(PER_GROUP);
         List<Email> emails = Stream.concat(spamEarly.stream(), hamEarlyUnderCard.stream()).toList();
@@ -140,32 +145,33 @@ class LabelThresholdsE2ETest {
             assertThat(histogram1[numLayers - 1]).as("emails answered ham, all run to the last layer")
                     .isEqualTo(PER_GROUP);
 
-            // When: a tombstone (control clear-threshold) brings back the model card's one S for every label.
+            // When: a tombstone (control clear-threshold) brings back the model card's setting as the card has it.
             assertThat(cli(config, "control", "clear-threshold", "--model", pool.modelName())).isZero();
             app.awaitStoredSetting(Objects::isNull, "no override");
             Map<String, TextEvent> batch2 = RunningClassifier.events("l2/", emails);
             app.produce(batch2.values());
             Map<String, List<ConsumerRecord<byte[], byte[]>>> out2 = app.output().awaitKeys(batch2.keySet(), BATCH_TIMEOUT);
 
-            // Then: the card's S applies again: the ham emails leave early once more.
+            // Then: the card's setting applies again (its per-label S, recorded in each event, when it has them):
+            // the ham emails leave early once more.
             long[] histogram2 = new long[numLayers];
             for (Email email : emails) {
                 ClassifiedEvent result = single(out2, "l2/" + email.id(), app);
                 histogram2[result.getExitLayer() - 1]++;
                 assertThat(result.getThreshold()).isEqualTo(cardS);
-                assertThat(result.getLabelThresholds()).isNull();
+                assertThat(result.getLabelThresholds()).isEqualTo(card.labelThresholds());
                 assertThat(result.getThresholdSource()).isEqualTo(ExitSettingInForce.MODEL_CARD);
-                mismatches.addAll(compare(result, email, email.exitLayer(cardS)));
+                mismatches.addAll(compare(result, email, email.exitLayer(card)));
             }
-            assertThat(mismatches).as("results differing from the Python reference at the card's S").isEmpty();
+            assertThat(mismatches).as("results differing from the Python reference at the card's setting").isEmpty();
             for (Email email : hamEarlyUnderCard) {
-                assertThat(single(out2, "l2/" + email.id(), app).getExitLayer()).as("%s under the card's S", email.id())
+                assertThat(single(out2, "l2/" + email.id(), app).getExitLayer()).as("%s under the card's setting", email.id())
                         .isLessThan(numLayers);
             }
             System.out.printf("label thresholds e2e: %d emails; ham S=0, spam S=%s: exits %s, mean layer %.2f;"
-                            + " card S=%s: exits %s, mean layer %.2f%n", emails.size(), LOOSE_SPAM_S,
-                    java.util.Arrays.toString(histogram1), mean(histogram1), cardS, java.util.Arrays.toString(histogram2),
-                    mean(histogram2));
+                            + " card S=%s, by label %s: exits %s, mean layer %.2f%n", emails.size(), LOOSE_SPAM_S,
+                    java.util.Arrays.toString(histogram1), mean(histogram1), cardS, card.labelThresholds(),
+                    java.util.Arrays.toString(histogram2), mean(histogram2));
         }
     }
 

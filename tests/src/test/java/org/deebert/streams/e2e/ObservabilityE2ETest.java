@@ -113,6 +113,12 @@ class ObservabilityE2ETest {
             assertThat(value(metrics, "deebert_events_classified_total")).isEqualTo(emails.size());
             assertThat(value(metrics, "deebert_dead_letters_total{code=\"" + DeadLetterCode.NOT_WIRE_FORMAT + "\"}")).isEqualTo(1);
             assertThat(value(metrics, "deebert_exit_threshold_nats")).isEqualTo(recommended.threshold());
+            // The card's per-label S, one series per label, when its setting is label-conditional (NaN otherwise).
+            for (int c = 0; c < pool.labels().size(); c++) {
+                double expected = recommended.labelThresholds() == null ? Double.NaN : recommended.labelThresholds().get(c);
+                assertThat(value(metrics, "deebert_exit_label_threshold_nats{label=\"" + pool.labels().get(c) + "\"}"))
+                        .as("S for label %s", pool.labels().get(c)).isEqualTo(expected);
+            }
             assertThat(value(metrics, "deebert_exit_threshold_source{source=\"model_card\"}")).isEqualTo(1);
             assertThat(value(metrics, "deebert_batch_size_sum")).isEqualTo(emails.size());
             assertThat(value(metrics, "deebert_event_latency_seconds_count")).isEqualTo(emails.size());

@@ -96,39 +96,43 @@ class StreamingClassifierE2ETest {
 
             List<String> mismatches = new ArrayList<>();
             List<String> excused = new ArrayList<>();
+            // The card's setting as the card has it: with label-conditional thresholds (the default model's), each
+            // event records them and leaves by the S of the label its off-ramp predicts.
             double s = recommended.threshold();
             for (Map.Entry<String, Email> e : byKey.entrySet()) {
                 ClassifiedEvent result = app.decode(out.get(e.getKey()).get(0).value());
                 Email email = e.getValue();
                 assertThat(result.getId()).isEqualTo(email.id());
                 assertThat(result.getThreshold()).isEqualTo(s);
+                assertThat(result.getLabelThresholds()).isEqualTo(recommended.labelThresholds());
                 assertThat(result.getExitPolicy()).isEqualTo(ExitPolicyName.ENTROPY);
                 assertThat(result.getThresholdSource()).isEqualTo(ExitSettingInForce.MODEL_CARD);
                 assertThat(result.getModelName()).isEqualTo(pool.modelName());
                 assertThat(result.getNumLayers()).isEqualTo(numLayers);
-                int expectedLayer = email.exitLayer(s);
+                int expectedLayer = email.exitLayer(recommended);
                 if (result.getExitLayer() != expectedLayer) {
-                    (email.nearBoundary(s) ? excused : mismatches).add(email.id() + ": exit layer " + result.getExitLayer()
-                            + ", reference " + expectedLayer);
+                    (email.nearBoundary(recommended) ? excused : mismatches).add(email.id() + ": exit layer "
+                            + result.getExitLayer() + ", reference " + expectedLayer);
                     continue;
                 }
                 mismatches.addAll(compareWithReference(result, email, expectedLayer));
             }
-            assertThat(mismatches).as("results differing from the Python reference at S=%s", s).isEmpty();
+            assertThat(mismatches).as("results differing from the Python reference at the card's setting %s", recommended)
+                    .isEmpty();
             assertThat(excused.size()).as("boundary cases %s", excused).isLessThanOrEqualTo(2);
         }
     }
 
     @Test
     void aControlMessageSwitchesTheThresholdWhileTheApplicationRuns() {
-        double s0 = recommended.threshold();
         double everyoneAtLayerOne = Math.log(pool.labels().size()) + 0.01;
-        // Batch 1 prefers emails that would leave early under the model card's S, so S = 0 visibly changes
+        // Batch 1 prefers emails that would leave early under the model card's setting, so S = 0 visibly changes
         // their exit layer; batch 2 emails that would not leave at layer 1, so S > ln C visibly changes theirs.
         // (A model where no email qualifies, such as a tiny test model, falls back to any emails: the
         // recorded threshold and source still show the switch.)
-        List<Email> early = orElseSpread(references.all().stream().filter(e -> e.exitLayer(s0) < numLayers).limit(24).toList());
-        List<Email> late = orElseSpread(references.all().stream().filter(e -> e.exitLayer(s0) > 1)
+        List<Email> early = orElseSpread(references.all().stream().filter(e -> e.exitLayer(recommended) < numLayers)
+                .limit(24).toList());
+        List<Email> late = orElseSpread(references.all().stream().filter(e -> e.exitLayer(recommended) > 1)
                 .filter(e -> !early.contains(e)).limit(24).toList());
 
         try (RunningClassifier app = RunningClassifier.start("switch", pool, tempDir)) {
@@ -328,16 +332,17 @@ class StreamingClassifierE2ETest {
             Map<String, Email> afterTombstone = keyed("after-tombstone/", emails.subList(12, emails.size()));
             app.produce(events(afterTombstone));
 
-            // Then: the model card's S applies again, with the reference's exit layers.
+            // Then: the model card's setting applies again (per label when the card's is), with the reference's exit layers.
             Map<String, List<ConsumerRecord<byte[], byte[]>>> out2 = app.output().awaitKeys(afterTombstone.keySet(), BATCH_TIMEOUT);
             assertExactlyOnePerKey(out2, merge(afterInvalid, afterTombstone));
-            double s = recommended.threshold();
             for (Map.Entry<String, Email> e : afterTombstone.entrySet()) {
                 ClassifiedEvent result = app.decode(out2.get(e.getKey()).get(0).value());
-                assertThat(result.getThreshold()).isEqualTo(s);
+                assertThat(result.getThreshold()).isEqualTo(recommended.threshold());
+                assertThat(result.getLabelThresholds()).isEqualTo(recommended.labelThresholds());
                 assertThat(result.getThresholdSource()).isEqualTo(ExitSettingInForce.MODEL_CARD);
-                if (!e.getValue().nearBoundary(s)) {
-                    assertThat(result.getExitLayer()).as("exit layer of %s", e.getValue().id()).isEqualTo(e.getValue().exitLayer(s));
+                if (!e.getValue().nearBoundary(recommended)) {
+                    assertThat(result.getExitLayer()).as("exit layer of %s", e.getValue().id())
+                            .isEqualTo(e.getValue().exitLayer(recommended));
                 }
             }
         }

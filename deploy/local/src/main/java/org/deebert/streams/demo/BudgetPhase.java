@@ -42,17 +42,21 @@ import org.deebert.streams.topology.Topics;
  * own off-ramp entropies ({@link DifficultyOrder}), so that the stream's difficulty changes half-way, streamed
  * twice at a steady pace.
  * <ol>
- *   <li>Run A: the model card's S, fixed (the override of the earlier phases cleared with a tombstone first).</li>
+ *   <li>Run A: the model card's setting, fixed, as the card has it: with label-conditional thresholds (the default
+ *       card's: a strict S for ham, a looser one for spam) each input is compared with the S of the label its
+ *       off-ramp predicts. The override of the earlier phases is cleared with a tombstone first.</li>
  *   <li>Run B: an accuracy budget set through the control topic ({@link ControlCommand#budgetMessage}): at most
- *       {@code maxDisagreement} of the answers may differ from the full model's, S in [card S, {@value #MAX_S}]
- *       nats, a window of {@value #WINDOW_EVENTS} shadow samples. The service's budget controller moves S; its
- *       decisions are read back from the control topic and printed as they arrive.</li>
+ *       {@code maxDisagreement} of the answers may differ from the full model's, a window of {@value #WINDOW_EVENTS}
+ *       shadow samples. A budget's controller moves one S for every label (it has no rule for moving several), so
+ *       run B does not keep the card's per-label thresholds: S ranges over [the card's strictest S, {@value #MAX_S}]
+ *       nats and starts at its minimum ({@link #startingS}), at least as strict as the card for every label. The
+ *       controller's decisions are read back from the control topic and printed as they arrive.</li>
  * </ol>
  * Each run streams the same emails under its own keys ({@code budget-a/<id>}, {@code budget-b/<id>}). Per run and
  * half the demo measures the disagreement with the full model's answer (the last off-ramp's, computed before
- * streaming from one {@code allOffRampLogits} pass), the expected saving of the exit layers the output events
- * record and the range of S they were classified with. The budget is cleared at the end (tombstone: the model
- * card's S again).
+ * streaming from one {@code allOffRampLogits} pass), the protected label's recall against the true labels, the
+ * expected saving of the exit layers the output events record and the settings they were classified with. The
+ * budget is cleared at the end (tombstone: the model card's setting again).
  */
 final class BudgetPhase {
 
@@ -82,6 +86,7 @@ final class BudgetPhase {
     private final StreamsService service;
     private final Topics topics;
     private final ExitSetting card;
+    private final String protectedLabel;
     private final double maxDisagreement;
     private final double sampleRate;
     private final Duration stallTimeout;
@@ -90,34 +95,59 @@ final class BudgetPhase {
      * @param settings        the service's settings (bootstrap servers, registry, topics)
      * @param service         the running service
      * @param topics          topics with the demo's own registry-backed serdes
-     * @param card            the model card's setting in force without a control message (ENTROPY or DIVERGENCE)
+     * @param card            the model card's setting in force without a control message (ENTROPY or DIVERGENCE, one
+     *                        S or S by label; not per layer)
+     * @param protectedLabel  the model card's protected label, whose recall is measured per run and half; null for none
      * @param maxDisagreement run B's budget, a share in (0, 1)
      * @param sampleRate      run B's shadow sample rate, in (0, 1]
      * @param stallTimeout    fail when no record comes back for this long
      */
-    BudgetPhase(AppSettings settings, StreamsService service, Topics topics, ExitSetting card, double maxDisagreement,
-                double sampleRate, Duration stallTimeout) {
+    BudgetPhase(AppSettings settings, StreamsService service, Topics topics, ExitSetting card, String protectedLabel,
+                double maxDisagreement, double sampleRate, Duration stallTimeout) {
         this.settings = settings;
         this.service = service;
         this.topics = topics;
         this.card = card;
+        this.protectedLabel = protectedLabel;
         this.maxDisagreement = maxDisagreement;
         this.sampleRate = sampleRate;
         this.stallTimeout = stallTimeout;
     }
 
     /**
-     * The budget run B will set, checked by {@link AccuracyBudget}'s rules.
+     * The budget run B will set, checked by {@link AccuracyBudget}'s rules: one S for every label in
+     * [{@link #startingS}, max({@value #MAX_S}, that S)] nats.
      *
-     * @throws IllegalArgumentException if the demo's options make an invalid budget
+     * @param card            the model card's setting (ENTROPY or DIVERGENCE, one S or S by label)
+     * @param maxDisagreement largest share of answers that may differ from the full model's, in (0, 1)
+     * @param sampleRate      shadow sample rate, in (0, 1]
+     * @return the budget
+     * @throws IllegalArgumentException if the card's setting is PATIENCE or per layer, or the demo's options make an
+     *     invalid budget
      */
     static AccuracyBudget budget(ExitSetting card, double maxDisagreement, double sampleRate) {
-        if (!card.policy().comparesScoreInNats() || card.layerThresholds() != null || card.labelThresholds() != null) {
-            throw new IllegalArgumentException("the budget phase needs a model card whose setting is one ENTROPY or "
-                    + "DIVERGENCE S, not " + card);
-        }
-        return new AccuracyBudget(maxDisagreement, sampleRate, card.threshold(), Math.max(MAX_S, card.threshold()),
+        double start = startingS(card);
+        return new AccuracyBudget(maxDisagreement, sampleRate, start, Math.max(MAX_S, start),
                 WINDOW_EVENTS, AccuracyBudget.DEFAULT_WINDOW_MS, AccuracyBudget.DEFAULT_CONFIDENCE);
+    }
+
+    /**
+     * Where run B's one S starts, and its minimum: the card's S, or with label-conditional thresholds the smallest of
+     * them (the default card's ham S, which is also its {@code value}). The controller only loosens S from there, so
+     * no label starts looser than the card has it; the labels the card gave a looser S (spam) start stricter, and
+     * exit later, than in run A.
+     *
+     * @param card the model card's setting
+     * @return S in nats
+     * @throws IllegalArgumentException if the setting is not ENTROPY or DIVERGENCE, or has per-layer thresholds
+     */
+    static double startingS(ExitSetting card) {
+        if (!card.policy().comparesScoreInNats() || card.layerThresholds() != null) {
+            throw new IllegalArgumentException("the budget phase needs a model card whose setting is ENTROPY or "
+                    + "DIVERGENCE with one S or one S per label, not " + card);
+        }
+        return card.labelThresholds() == null ? card.threshold()
+                : card.labelThresholds().stream().mapToDouble(Double::doubleValue).min().orElseThrow();
     }
 
     /**
@@ -174,37 +204,40 @@ final class BudgetPhase {
         int numLayers = service.pool().numLayers();
         ExitPolicyName policy = ExitPolicyName.valueOf(card.policy().name());
         AccuracyBudget budget = budget(card, maxDisagreement, sampleRate);
+        List<String> labels = service.pool().labels();
         ExitSettingProbe probe = new ExitSettingProbe(service.streams(), model, service.pool().startingSetting());
-        BudgetRunTally fixed = new BudgetRunTally("A fixed card S", "budget-a/", ordered, numLayers);
-        BudgetRunTally budgeted = new BudgetRunTally("B accuracy budget", "budget-b/", ordered, numLayers);
+        BudgetRunTally fixed = new BudgetRunTally("A card setting", "budget-a/", ordered, numLayers, protectedLabel);
+        BudgetRunTally budgeted = new BudgetRunTally("B accuracy budget", "budget-b/", ordered, numLayers, protectedLabel);
+        String cardSetting = BudgetReport.cardSetting(card, labels) + " nats";
         List<BudgetReport.Decision> decisions = new ArrayList<>();
         int easy = DifficultyOrder.easyHalfSize(ordered.size());
 
         System.out.println();
         System.out.printf(Locale.ROOT, "Budget phase: %d emails ordered easy -> hard (the first %d easiest), streamed twice at "
-                        + "%d events per %d ms, at most %d in flight: A at the card's fixed S, B under an accuracy budget%n",
+                        + "%d events per %d ms, at most %d in flight: A at the card's fixed setting, B under an accuracy budget%n",
                 ordered.size(), easy, PACE_EVENTS, PACE_MS, MAX_IN_FLIGHT);
         try (KafkaConsumer<byte[], byte[]> consumer = consumerAtEnd();
              KafkaProducer<String, TextEvent> producer = producer()) {
             RecordMetadata at = ControlCommand.send(settings, model, null);
             awaitSetting(probe, s -> s.budget() == null && ExitSettingInForce.MODEL_CARD.equals(s.source()));
-            System.out.printf(Locale.ROOT, "--- run A: threshold override cleared (tombstone, %s); the card's S=%.4f nats (%s) "
-                    + "applies%n", where(at), card.threshold(), card.policy());
-            stream(fixed, consumer, producer, null, Double.NaN);
+            System.out.printf(Locale.ROOT, "--- run A: threshold override cleared (tombstone, %s); the card's setting applies: "
+                    + "%s, %s%n", where(at), card.policy(), cardSetting);
+            stream(fixed, consumer, producer, null, Double.NaN, labels);
 
             ThresholdControl message = ControlCommand.budgetMessage(model, policy, budget, CHANGED_BY,
                     "demo: accuracy budget on an easy -> hard stream");
             at = ControlCommand.send(settings, model, message);
             awaitSetting(probe, s -> s.budget() != null);
             System.out.printf(Locale.ROOT, "--- run B: accuracy budget set (%s): at most %s of answers may differ from the "
-                            + "full model's, sample rate %s, S in [%.4f, %.4f] nats starting at %.4f, window %d samples%n",
-                    where(at), BudgetReport.percent(budget.maxDisagreement()), budget.sampleRate(), budget.minThreshold(), budget.maxThreshold(),
-                    budget.minThreshold(), budget.windowEvents());
-            stream(budgeted, consumer, producer, decisions, budget.minThreshold());
+                            + "full model's, sample rate %s, one S for every label in [%.4f, %.4f] nats starting at %.4f "
+                            + "(the card's strictest S), window %d samples%n",
+                    where(at), BudgetReport.percent(budget.maxDisagreement()), budget.sampleRate(), budget.minThreshold(),
+                    budget.maxThreshold(), budget.minThreshold(), budget.windowEvents());
+            stream(budgeted, consumer, producer, decisions, budget.minThreshold(), labels);
 
-            clear(consumer, probe, model, decisions);
+            clear(consumer, probe, model, cardSetting);
         }
-        return new BudgetReport.Result(budget, card.threshold(), PACE_EVENTS, PACE_MS, fixed, budgeted, decisions);
+        return new BudgetReport.Result(budget, card, labels, PACE_EVENTS, PACE_MS, fixed, budgeted, decisions);
     }
 
     /**
@@ -214,9 +247,10 @@ final class BudgetPhase {
      *
      * @param decisions where the controller's decisions go (printed as they arrive), or null to ignore them
      * @param startS    S in force when the run starts (the first decision's "from")
+     * @param labels    the model's label names, for the progress lines
      */
     private void stream(BudgetRunTally run, KafkaConsumer<byte[], byte[]> consumer, KafkaProducer<String, TextEvent> producer,
-                        List<BudgetReport.Decision> decisions, double startS) throws InterruptedException {
+                        List<BudgetReport.Decision> decisions, double startS, List<String> labels) throws InterruptedException {
         AtomicReference<Exception> failure = new AtomicReference<>();
         long start = System.nanoTime();
         long nextSend = start;
@@ -273,7 +307,7 @@ final class BudgetPhase {
             }
             now = System.nanoTime();
             if (now >= nextProgress || run.complete()) {
-                System.out.println(BudgetReport.progressLine(run, (now - start) / 1e9));
+                System.out.println(BudgetReport.progressLine(run, (now - start) / 1e9, labels));
                 nextProgress = now + PROGRESS_INTERVAL.toNanos();
             }
             if (failure.get() != null) {
@@ -288,11 +322,13 @@ final class BudgetPhase {
     }
 
     /**
-     * Ends the budget with a tombstone (the model card's S again). A decision the controller wrote just after the
-     * tombstone would bring the budget back, so the demo watches the control topic briefly and clears again if so.
+     * Ends the budget with a tombstone (the model card's setting again). A decision the controller wrote just after
+     * the tombstone would bring the budget back, so the demo watches the control topic briefly and clears again if so.
+     *
+     * @param cardSetting the card's setting as printed
      */
-    private void clear(KafkaConsumer<byte[], byte[]> consumer, ExitSettingProbe probe, String model,
-                       List<BudgetReport.Decision> decisions) throws InterruptedException {
+    private void clear(KafkaConsumer<byte[], byte[]> consumer, ExitSettingProbe probe, String model, String cardSetting)
+            throws InterruptedException {
         for (int attempt = 1; attempt <= 3; attempt++) {
             RecordMetadata at = ControlCommand.send(settings, model, null);
             awaitSetting(probe, s -> s.budget() == null);
@@ -307,8 +343,8 @@ final class BudgetPhase {
                 }
             }
             if (!late) {
-                System.out.printf(Locale.ROOT, "--- budget cleared (tombstone, %s): the card's S=%.4f nats applies again%n",
-                        where(at), card.threshold());
+                System.out.printf(Locale.ROOT, "--- budget cleared (tombstone, %s): the card's setting applies again (%s)%n",
+                        where(at), cardSetting);
                 return;
             }
             System.out.println("  a controller decision landed after the tombstone; clearing the budget again");

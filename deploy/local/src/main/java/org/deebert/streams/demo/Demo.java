@@ -55,12 +55,13 @@ import picocli.CommandLine.Option;
  *
  * <p>Then, unless {@code --no-budget-phase}, the accuracy-budget phase ({@link BudgetPhase}): the same emails
  * ordered easy to hard by their own off-ramp entropies, streamed at a steady pace once at the model card's fixed
- * S and once under an accuracy budget that the service's controller holds by moving S; its table compares
- * the two per half (disagreement with the full model, expected saving, S range) and goes into the JSON too.
+ * setting (per label when the card's is label-conditional) and once under an accuracy budget whose controller
+ * moves one S for every label; its table compares the two per half (disagreement with the full model, the
+ * protected label's recall, expected saving, the setting) and goes into the JSON too.
  *
  * <p>Half-way means: once the first half of the events has come back, the demo sends the control message
- * and only then writes the second half. Each classified event is attributed to a phase by the S it
- * records, not by arrival time. Message text is never printed.
+ * and only then writes the second half. Each classified event is attributed to a phase by the setting it
+ * records (S, and S by label when label-conditional), not by arrival time. Message text is never printed.
  *
  * <p>Exit codes: 0 when every record came back (classified or dead-lettered), 1 on a runtime failure
  * or a stall, 2 on a usage error (missing model or events file, equal thresholds).
@@ -68,7 +69,7 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "One-command demo: embedded Kafka broker and Schema Registry, the service, labelled emails in, "
                 + "a threshold change half-way through the control topic, a live view and a per-phase summary; then "
-                + "the emails again, easy to hard, at the card's fixed S and under an accuracy budget.")
+                + "the emails again, easy to hard, at the card's fixed setting and under an accuracy budget.")
 public final class Demo implements Callable<Integer> {
 
     /** Default model directory, relative to the repository root. */
@@ -95,7 +96,9 @@ public final class Demo implements Callable<Integer> {
     int limit;
 
     @Option(names = "--initial-threshold", paramLabel = "S",
-            description = "S in nats for the first half (default: the model card's recommended S, no control message).")
+            description = "One S in nats, for every label, for the first half, set through the control topic (default: the "
+                    + "model card's recommended setting as the card has it, per label when label-conditional; no control "
+                    + "message).")
     Double initialThreshold;
 
     @Option(names = "--switch-threshold", paramLabel = "S", defaultValue = "0.0",
@@ -117,7 +120,8 @@ public final class Demo implements Callable<Integer> {
 
     @Option(names = "--budget-phase", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "After the threshold phases, stream the emails twice more, ordered easy -> hard by their off-ramp "
-                    + "entropies: at the card's fixed S, then under an accuracy budget (default: on; --no-budget-phase skips it).")
+                    + "entropies: at the card's fixed setting, then under an accuracy budget (default: on; --no-budget-phase "
+                    + "skips it).")
     boolean budgetPhase;
 
     @Option(names = "--budget-max-disagreement", defaultValue = "0.05", paramLabel = "SHARE",
@@ -176,13 +180,18 @@ public final class Demo implements Callable<Integer> {
         if (texts.size() < 2) {
             return usage(eventsFile + " holds " + texts.size() + " events; the demo needs at least 2 (one per phase)");
         }
-        double initialS = initialThreshold != null ? initialThreshold : recommended.threshold();
+        // Without --initial-threshold the first phase runs the card's setting as the card has it (per label when
+        // label-conditional), with no control message; --initial-threshold sets one S for every label instead.
+        boolean initialFromCard = initialThreshold == null || (recommended.labelThresholds() == null
+                && Double.compare(initialThreshold, recommended.threshold()) == 0);
+        double initialS = initialFromCard ? recommended.threshold() : initialThreshold;
+        List<Double> initialLabelS = initialFromCard ? recommended.labelThresholds() : null;
         for (double s : new double[] {initialS, switchThreshold}) {
             if (!Double.isFinite(s) || s < 0) {
                 return usage("thresholds must be finite and >= 0 nats, got " + s);
             }
         }
-        if (Double.compare(initialS, switchThreshold) == 0) {
+        if (initialLabelS == null && Double.compare(initialS, switchThreshold) == 0) {
             return usage("--switch-threshold equals the initial S=" + initialS + "; pick a different one");
         }
         if (budgetPhase) {
@@ -205,7 +214,7 @@ public final class Demo implements Callable<Integer> {
         }, "deebert-demo-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            return run(root, model, eventsFile, texts, recommended, initialS, protectedLabel);
+            return run(root, model, eventsFile, texts, recommended, initialFromCard, initialS, protectedLabel);
         } catch (InterruptedException | InterruptException e) {
             System.err.println("demo interrupted");
             return 1;
@@ -224,8 +233,13 @@ public final class Demo implements Callable<Integer> {
         }
     }
 
+    /**
+     * @param initialFromCard whether the first phase runs the card's setting (no control message); else one S,
+     *                        {@code initialS}, is set through the control topic before the service starts
+     * @param initialS        S in nats of the first phase (the card's {@code value} when {@code initialFromCard})
+     */
     private int run(Path root, Path model, Path eventsFile, List<DemoEvents.LabelledText> texts, ExitSetting recommended,
-                    double initialS, String protectedLabel) throws InterruptedException {
+                    boolean initialFromCard, double initialS, String protectedLabel) throws InterruptedException {
         Path stateDir = createTempDirectory();
         System.out.println("Starting Kafka (in-process) and the Schema Registry (child process)...");
         try (EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker().start();
@@ -237,27 +251,30 @@ public final class Demo implements Callable<Integer> {
                 String modelName = service.pool().modelName();
                 ExitPolicyName policy = ExitPolicyName.valueOf(recommended.policy().name());
                 int firstHalf = texts.size() / 2;
+                List<String> labels = service.pool().labels();
+                List<Double> initialLabelS = initialFromCard ? recommended.labelThresholds() : null;
                 String initialSource = "model card";
-                if (Double.compare(initialS, recommended.threshold()) != 0) {
+                if (!initialFromCard) {
                     // Before the start: Kafka Streams restores the global threshold store before it classifies anything.
                     setThreshold(settings, modelName, initialS, policy, "demo: initial threshold from --initial-threshold");
                     initialSource = "control topic";
                 }
-                System.out.printf(Locale.ROOT, "Plan: %d events at S=%s nats (%s, %s), then S=%s nats through the control topic "
-                                + "for the other %d; plus 1 malformed record for the dead-letter topic%s%n",
-                        firstHalf, initialS, initialSource, policy, switchThreshold, texts.size() - firstHalf,
+                System.out.printf(Locale.ROOT, "Plan: %d events at %s nats (%s, %s), then S=%s nats for every label through "
+                                + "the control topic for the other %d; plus 1 malformed record for the dead-letter topic%s%n",
+                        firstHalf, initialLabelS == null ? "S=" + initialS : "S by predicted label "
+                                + DemoReport.setting(initialS, initialLabelS, labels), initialSource, policy, switchThreshold,
+                        texts.size() - firstHalf,
                         budgetPhase ? "; then the budget phase (the " + texts.size() + " emails twice more, easy -> hard)" : "");
-                if (recommended.labelThresholds() != null && initialSource.equals("model card")) {
-                    System.out.printf(Locale.ROOT, "The model card's setting is label-conditional: S by label %s nats "
-                            + "(labels %s); the switch replaces it with one S%n", recommended.labelThresholds(),
-                            service.pool().labels());
+                if (initialLabelS != null) {
+                    System.out.println("The model card's setting is label-conditional: an input leaves at layer i when its "
+                            + "entropy is below the S of the label off-ramp i predicts; the switch replaces it with one S");
                 }
                 warmUp(service.pool(), texts);
                 List<DifficultyOrder.Email> ordered = budgetPhase ? BudgetPhase.prepare(service.pool(), texts) : null;
                 service.start();
 
                 DemoTally tally = new DemoTally(DemoEvents.trueLabels(texts), Set.of(DemoProducer.MALFORMED_KEY),
-                        service.pool().numLayers(), initialS, switchThreshold, protectedLabel);
+                        service.pool().numLayers(), initialS, initialLabelS, switchThreshold, protectedLabel);
                 Topics clientTopics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
                 CountDownLatch switched = new CountDownLatch(1);
                 DemoProducer producer = new DemoProducer(settings.clientProperties(), clientTopics, texts, firstHalf, rate, switched);
@@ -265,7 +282,7 @@ public final class Demo implements Callable<Integer> {
                 producerThread.setDaemon(true);
                 producerThread.start();
                 try (KafkaConsumer<byte[], byte[]> consumer = readCommittedFromStart(settings, clientTopics)) {
-                    follow(consumer, clientTopics, tally, service, producer, firstHalf + 1, () ->
+                    follow(consumer, clientTopics, tally, service, producer, labels, firstHalf + 1, () ->
                             setThreshold(settings, modelName, switchThreshold, policy,
                                     "demo: half-way switch to show the effect of S"), switched);
                 } finally {
@@ -274,7 +291,7 @@ public final class Demo implements Callable<Integer> {
                 }
 
                 DemoReport.Run run = new DemoReport.Run(modelName, service.pool().modelVersion(), service.pool().numLayers(),
-                        service.device(), root.relativize(eventsFile.toAbsolutePath()).toString(), texts.size(), batchSize, rate);
+                        labels, service.device(), root.relativize(eventsFile.toAbsolutePath()).toString(), texts.size(), batchSize, rate);
                 System.out.println();
                 System.out.println(DemoReport.summary(run, tally));
                 Map<String, Object> summary = new LinkedHashMap<>(DemoReport.summaryJson(run, tally));
@@ -282,7 +299,7 @@ public final class Demo implements Callable<Integer> {
                 // Written now, so that a failed budget phase still leaves the threshold phases' summary behind.
                 DemoReport.writeJson(json, summary);
                 if (ordered != null) {
-                    BudgetReport.Result budget = new BudgetPhase(settings, service, clientTopics, recommended,
+                    BudgetReport.Result budget = new BudgetPhase(settings, service, clientTopics, recommended, protectedLabel,
                             budgetMaxDisagreement, budgetSampleRate, Duration.ofSeconds(stallTimeoutS)).run(ordered);
                     System.out.println();
                     System.out.println(BudgetReport.table(budget));
@@ -319,11 +336,11 @@ public final class Demo implements Callable<Integer> {
 
     /** Reads both result topics until every record sent is accounted for; prints the live view. */
     private void follow(KafkaConsumer<byte[], byte[]> consumer, Topics topics, DemoTally tally, StreamsService service,
-                        DemoProducer producer, int switchAfter, ThrowingRunnable sendSwitch, CountDownLatch switched)
-            throws InterruptedException {
+                        DemoProducer producer, List<String> labels, int switchAfter, ThrowingRunnable sendSwitch,
+                        CountDownLatch switched) throws InterruptedException {
         long lastProgress = System.nanoTime();
         long nextLive = lastProgress + LIVE_INTERVAL.toNanos();
-        LiveView live = new LiveView();
+        LiveView live = new LiveView(labels);
         try {
             while (!tally.complete()) {
                 boolean progress = false;
@@ -381,15 +398,20 @@ public final class Demo implements Callable<Integer> {
      */
     private static final class LiveView {
         private final boolean inPlace = System.console() != null;
+        private final List<String> labels;
         private boolean lineOpen;
         private long previousNanos;
         private long previousClassified;
+
+        LiveView(List<String> labels) {
+            this.labels = labels;
+        }
 
         void print(long now, DemoTally tally, long firstSendNanos) {
             double rate = previousNanos == 0 || now == previousNanos ? 0
                     : (tally.classifiedCount() - previousClassified) * 1e9 / (now - previousNanos);
             double elapsedS = firstSendNanos == 0 ? 0 : (now - firstSendNanos) / 1e9;
-            String line = DemoReport.liveLine(elapsedS, tally, rate);
+            String line = DemoReport.liveLine(elapsedS, tally, rate, labels);
             if (inPlace) {
                 // Carriage return, the line, then ANSI "erase to end of line" in case the new line is shorter.
                 System.out.print("\r" + line + "\u001b[K");

@@ -29,28 +29,69 @@ final class DemoReport {
      * @param modelName    the model card's name
      * @param modelVersion the model card's version
      * @param numLayers    layers (off-ramps)
+     * @param labels       the model's label names in index order (to name per-label thresholds)
      * @param device       where TensorFlow ran
      * @param eventsFile   the labelled input
      * @param events       good events sent
      * @param batchSize    max.batch.size of the service
      * @param rate         input rate asked for, events/s; 0 = unlimited
      */
-    record Run(String modelName, String modelVersion, int numLayers, String device, String eventsFile, int events,
-               int batchSize, double rate) {
+    record Run(String modelName, String modelVersion, int numLayers, List<String> labels, String device,
+               String eventsFile, int events, int batchSize, double rate) {
+        Run {
+            labels = List.copyOf(labels);
+        }
     }
 
     private DemoReport() {
     }
 
     /**
+     * An exit setting as the summary prints it: one S, or S by predicted label with the label names.
+     *
+     * @param s       the setting's S, nats
+     * @param byLabel S in nats by label index, or null for one S for every label
+     * @param labels  label names in index order; a label without a name is shown by its index
+     * @return e.g. {@code 0.1417}, or {@code ham 0.1763, spam 0.5689}
+     */
+    static String setting(double s, List<Double> byLabel, List<String> labels) {
+        if (byLabel == null) {
+            return String.format(Locale.ROOT, "%.4f", s);
+        }
+        List<String> parts = new ArrayList<>(byLabel.size());
+        for (int c = 0; c < byLabel.size(); c++) {
+            parts.add(String.format(Locale.ROOT, "%s %.4f", c < labels.size() ? labels.get(c) : "label " + c, byLabel.get(c)));
+        }
+        return String.join(", ", parts);
+    }
+
+    /**
+     * @param byLabel S in nats by label index, or null
+     * @param labels  label names in index order
+     * @return label name -> S in nats (the model card's spelling), or null for one S
+     */
+    static Map<String, Double> byName(List<Double> byLabel, List<String> labels) {
+        if (byLabel == null) {
+            return null;
+        }
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (int c = 0; c < byLabel.size(); c++) {
+            m.put(c < labels.size() ? labels.get(c) : Integer.toString(c), byLabel.get(c));
+        }
+        return m;
+    }
+
+    /**
      * @param elapsedS        seconds since the first record was sent
      * @param tally           counts so far
      * @param eventsPerSecond events classified per second since the previous line
-     * @return one line: progress, events/s, exit histogram, S in force and its source
+     * @param labels          the model's label names in index order
+     * @return one line: progress, events/s, exit histogram, S in force (per label when label-conditional) and its
+     *     source
      */
-    static String liveLine(double elapsedS, DemoTally tally, double eventsPerSecond) {
-        String s = Double.isNaN(tally.latestThreshold()) ? "S=?" : String.format(Locale.ROOT, "S=%.4f nats (%s)",
-                tally.latestThreshold(), tally.latestSource());
+    static String liveLine(double elapsedS, DemoTally tally, double eventsPerSecond, List<String> labels) {
+        String s = Double.isNaN(tally.latestThreshold()) ? "S=?" : String.format(Locale.ROOT, "S=%s nats (%s)",
+                setting(tally.latestThreshold(), tally.latestLabelThresholds(), labels), tally.latestSource());
         return String.format(Locale.ROOT, "[%6.1f s] classified %4d, dead-lettered %d of %d | %6.1f events/s | exit layers %s | %s",
                 elapsedS, tally.classifiedCount(), tally.deadLetters(), tally.expected(), eventsPerSecond,
                 histogram(tally.exitHistogram()), s);
@@ -70,16 +111,22 @@ final class DemoReport {
         // The recall column is as wide as its header ("spam recall"), and absent when the card names no label.
         String recallHeader = label == null ? "" : " " + label + " recall";
         String recallCell = label == null ? "" : " %" + (recallHeader.length() - 1) + "s";
-        b.append(String.format(Locale.ROOT, "  %-7s %9s  %-13s %6s %9s%s  %-28s %7s %9s %9s %6s%n", "phase", "S (nats)", "S source",
-                "events", "accuracy", recallHeader, "exit layers 1.." + run.numLayers(), "saving", "events/s", "ms/event",
-                "batch"));
         List<PhaseStats> phases = new ArrayList<>(List.of(tally.before(), tally.after()));
         if (tally.other().events() > 0) {
             phases.add(tally.other());
         }
+        // The setting column is as wide as its widest cell: a label-conditional setting names every label's S.
+        int settingWidth = "S (nats)".length();
         for (PhaseStats p : phases) {
-            b.append(String.format(Locale.ROOT, "  %-7s %9.4f  %-13s %6d %9s%s  %-28s %7s %9s %9s %6s%n", p.name(), p.threshold(),
-                    p.thresholdSource() == null ? "-" : p.thresholdSource(), p.events(), number(p.accuracy(), 4),
+            settingWidth = Math.max(settingWidth, phaseSetting(p, run).length());
+        }
+        String settingCell = "%-" + settingWidth + "s";
+        b.append(String.format(Locale.ROOT, "  %-7s " + settingCell + "  %-13s %6s %9s%s  %-28s %7s %9s %9s %6s%n", "phase",
+                "S (nats)", "S source", "events", "accuracy", recallHeader, "exit layers 1.." + run.numLayers(), "saving",
+                "events/s", "ms/event", "batch"));
+        for (PhaseStats p : phases) {
+            b.append(String.format(Locale.ROOT, "  %-7s " + settingCell + "  %-13s %6d %9s%s  %-28s %7s %9s %9s %6s%n", p.name(),
+                    phaseSetting(p, run), p.thresholdSource() == null ? "-" : p.thresholdSource(), p.events(), number(p.accuracy(), 4),
                     label == null ? "" : String.format(Locale.ROOT, recallCell, number(p.protectedRecall(), 4)),
                     histogram(p.exitHistogram()), number(p.expectedSaving(), 3), number(p.eventsPerSecond(), 1),
                     number(p.meanClassifierMs(), 1), number(p.meanBatchSize(), 1)));
@@ -90,6 +137,10 @@ final class DemoReport {
                 number(ExpectedSaving.expectedSaving(tally.exitHistogram()), 3)));
         b.append(String.format(Locale.ROOT, "  dead letters: %d %s (1 deliberately malformed record sent; %d events from the file)%n",
                 tally.deadLetters(), tally.deadLetterCodes(), tally.deadLetteredEvents()));
+        if (phases.stream().anyMatch(p -> p.labelThresholds() != null)) {
+            b.append("  S by label = label-conditional thresholds: an input leaves at layer i when its entropy is below the S")
+                    .append(" of the label off-ramp i predicts;\n");
+        }
         b.append("  saving = DeeBERT expected saving (1 - layers run / all layers); events/s = wall clock from the")
                 .append(" events' processed_at;\n")
                 .append(label == null ? "" : "  " + label + " recall = share of the events labelled " + label
@@ -128,6 +179,7 @@ final class DemoReport {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("phase", p.name());
             m.put("threshold_nats", finite(p.threshold()));
+            m.put("label_thresholds_nats", byName(p.labelThresholds(), run.labels()));
             m.put("threshold_source", p.thresholdSource());
             m.put("events", p.events());
             m.put("accuracy", finite(p.accuracy()));
@@ -165,6 +217,11 @@ final class DemoReport {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
         }
+    }
+
+    /** @return the phase's setting for the table; {@code other} (several settings) as {@code -} */
+    private static String phaseSetting(PhaseStats p, Run run) {
+        return Double.isNaN(p.threshold()) ? "-" : setting(p.threshold(), p.labelThresholds(), run.labels());
     }
 
     static String histogram(long[] h) {

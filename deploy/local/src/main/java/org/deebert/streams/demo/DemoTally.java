@@ -2,6 +2,7 @@ package org.deebert.streams.demo;
 
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -34,29 +35,44 @@ final class DemoTally {
     private long duplicates;
     private long unexpected;
     private double latestThreshold = Double.NaN;
+    private List<Double> latestLabelThresholds;
     private String latestSource;
+
+    /**
+     * Two phases with one S each for every label.
+     *
+     * @throws IllegalArgumentException if the two thresholds are equal (the phases could not be told apart)
+     * @see #DemoTally(Map, Set, int, double, List, double, String)
+     */
+    DemoTally(Map<String, String> trueLabels, Set<String> extraKeys, int numLayers, double initialS, double switchS,
+              String protectedLabel) {
+        this(trueLabels, extraKeys, numLayers, initialS, null, switchS, protectedLabel);
+    }
 
     /**
      * @param trueLabels true label per event id (the ids of the good events sent)
      * @param extraKeys  keys of the other records sent (the deliberately malformed one), expected on the
      *                   dead-letter topic
      * @param numLayers  number of layers (off-ramps) of the model
-     * @param initialS   S in nats of the first phase
-     * @param switchS    S in nats of the second phase; must differ from {@code initialS}
+     * @param initialS   S in nats of the first phase (with per-label thresholds: the value recorded beside them)
+     * @param initialLabelS S in nats by label index of the first phase when its setting is label-conditional (the
+     *                   default model card's), else null
+     * @param switchS    S in nats of the second phase, one for every label
      * @param protectedLabel the model card's protected label, whose recall is reported beside accuracy; null when
      *                   the card names none
-     * @throws IllegalArgumentException if the two thresholds are equal (the phases could not be told apart)
+     * @throws IllegalArgumentException if both phases would record the same setting (one S, equal to
+     *     {@code switchS}): the phases could not be told apart
      */
-    DemoTally(Map<String, String> trueLabels, Set<String> extraKeys, int numLayers, double initialS, double switchS,
-              String protectedLabel) {
-        if (Double.compare(initialS, switchS) == 0) {
+    DemoTally(Map<String, String> trueLabels, Set<String> extraKeys, int numLayers, double initialS,
+              List<Double> initialLabelS, double switchS, String protectedLabel) {
+        if (initialLabelS == null && Double.compare(initialS, switchS) == 0) {
             throw new IllegalArgumentException("the initial and the switch threshold must differ, both are S=" + initialS);
         }
         this.trueLabels = Map.copyOf(trueLabels);
         this.protectedLabel = protectedLabel;
         this.expectedKeys = new HashSet<>(trueLabels.keySet());
         this.expectedKeys.addAll(extraKeys);
-        this.before = new PhaseStats("before", initialS, numLayers);
+        this.before = new PhaseStats("before", initialS, initialLabelS, numLayers);
         this.after = new PhaseStats("after", switchS, numLayers);
         this.other = new PhaseStats("other", Double.NaN, numLayers);
         this.exitHistogram = new long[numLayers];
@@ -87,8 +103,9 @@ final class DemoTally {
         }
         exitHistogram[event.getExitLayer() - 1]++;
         latestThreshold = event.getThreshold();
+        latestLabelThresholds = event.getLabelThresholds();
         latestSource = event.getThresholdSource();
-        phaseOf(event.getThreshold()).add(event.getExitLayer(), isCorrect, isProtectedGold, event.getThresholdSource(),
+        phaseOf(event.getThreshold(), event.getLabelThresholds()).add(event.getExitLayer(), isCorrect, isProtectedGold, event.getThresholdSource(),
                 event.getProcessedAt().toEpochMilli(), event.getProcessingTimeMs(), event.getBatchSize());
         return true;
     }
@@ -124,11 +141,11 @@ final class DemoTally {
         return true;
     }
 
-    private PhaseStats phaseOf(double threshold) {
-        if (Double.compare(threshold, before.threshold()) == 0) {
+    private PhaseStats phaseOf(double threshold, List<Double> labelThresholds) {
+        if (before.holds(threshold, labelThresholds)) {
             return before;
         }
-        if (Double.compare(threshold, after.threshold()) == 0) {
+        if (after.holds(threshold, labelThresholds)) {
             return after;
         }
         return other;
@@ -221,6 +238,11 @@ final class DemoTally {
     /** @return S in nats of the latest classified event; NaN before the first */
     double latestThreshold() {
         return latestThreshold;
+    }
+
+    /** @return S in nats by label index of the latest classified event; null before the first or for one S */
+    List<Double> latestLabelThresholds() {
+        return latestLabelThresholds;
     }
 
     /** @return where the latest classified event's S came from; null before the first */

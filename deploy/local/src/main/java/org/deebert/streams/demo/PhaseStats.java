@@ -1,11 +1,13 @@
 package org.deebert.streams.demo;
 
 import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
 import org.deebert.streams.classifier.ExpectedSaving;
 
 /**
- * What the demo measured for the events classified under one threshold S: count, accuracy against the
- * true labels, the protected label's recall (accuracy alone hides a class the model misses), exit-layer
+ * What the demo measured for the events classified under one exit setting (one threshold S, or S by predicted
+ * label): count, accuracy against the true labels, the protected label's recall (accuracy alone hides a class the model misses), exit-layer
  * histogram, expected saving and throughput. Not thread-safe (the demo's main
  * thread owns it).
  */
@@ -13,6 +15,7 @@ final class PhaseStats {
 
     private final String name;
     private final double threshold;
+    private final List<Double> labelThresholds;
     private final long[] exitHistogram;
     private String thresholdSource;
     private long events;
@@ -26,14 +29,38 @@ final class PhaseStats {
     private long batchSizeSum;
 
     /**
+     * A phase with one S for every label.
+     *
      * @param name      how the summary names the phase, e.g. {@code before}
      * @param threshold S in nats that events of this phase were classified with
      * @param numLayers number of layers (off-ramps) of the model
      */
     PhaseStats(String name, double threshold, int numLayers) {
+        this(name, threshold, null, numLayers);
+    }
+
+    /**
+     * @param name            how the summary names the phase, e.g. {@code before}
+     * @param threshold       S in nats that events of this phase record in {@code threshold}
+     * @param labelThresholds S in nats by label index that they record in {@code label_thresholds} (the setting
+     *                        that applied), or null when one S applied to every label
+     * @param numLayers       number of layers (off-ramps) of the model
+     */
+    PhaseStats(String name, double threshold, List<Double> labelThresholds, int numLayers) {
         this.name = name;
         this.threshold = threshold;
+        this.labelThresholds = labelThresholds == null ? null : List.copyOf(labelThresholds);
         this.exitHistogram = new long[numLayers];
+    }
+
+    /**
+     * @param s       the {@code threshold} a classified event records, nats
+     * @param byLabel the {@code label_thresholds} it records, or null
+     * @return whether the event was classified under this phase's setting: the same S and the same per-label S
+     *     (or none on both sides)
+     */
+    boolean holds(double s, List<Double> byLabel) {
+        return Double.compare(s, threshold) == 0 && Objects.equals(byLabel, labelThresholds);
     }
 
     /**
@@ -82,9 +109,14 @@ final class PhaseStats {
         return name;
     }
 
-    /** @return S in nats */
+    /** @return S in nats (with per-label thresholds: the value recorded beside them, not compared with any score) */
     double threshold() {
         return threshold;
+    }
+
+    /** @return S in nats by label index when the phase's setting is label-conditional; null for one S */
+    List<Double> labelThresholds() {
+        return labelThresholds;
     }
 
     /** @return where S came from ({@code model-card}, {@code control-topic}); null before the first event */

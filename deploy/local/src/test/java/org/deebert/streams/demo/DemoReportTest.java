@@ -12,7 +12,10 @@ class DemoReportTest {
 
     private static final double INITIAL_S = 0.05;
     private static final double SWITCH_S = 0.0;
-    private static final DemoReport.Run RUN = new DemoReport.Run("m", "1", 3, "cpu", "events.jsonl", 4, 8, 0);
+    private static final DemoReport.Run RUN = new DemoReport.Run("m", "1", 3, List.of("ham", "spam"), "cpu", "events.jsonl",
+            4, 8, 0);
+    /** A label-conditional first phase, the default card's shape: ham strict, spam loose. */
+    private static final List<Double> BY_LABEL = List.of(0.1763, 0.5689);
 
     /** Gold a, b spam, c ham. Before: a found, b missed (recall 0.5). After: c correct, no spam (recall n/a). */
     private static DemoTally tally(String protectedLabel) {
@@ -53,6 +56,36 @@ class DemoReportTest {
         assertThat(phases.get(0)).containsEntry("phase", "before").containsEntry("protected_recall", 0.5);
         // No spam classified after the switch: its recall is undefined, written as null.
         assertThat(phases.get(1)).containsEntry("phase", "after").containsEntry("protected_recall", null);
+    }
+
+    @Test
+    void aLabelConditionalPhaseShowsEveryLabelsSInTheTableTheLiveLineAndTheJson() {
+        DemoTally tally = new DemoTally(Map.of("a", "spam", "b", "ham", "c", "spam"), Set.of(), 3, 0.1763, BY_LABEL, SWITCH_S,
+                "spam");
+        tally.classified("a", DemoTallyTest.event("a", "spam", 1, 0.1763, BY_LABEL, "model-card", 1_000, 1.0));
+        tally.classified("b", DemoTallyTest.event("b", "ham", 2, 0.1763, BY_LABEL, "model-card", 1_000, 1.0));
+        assertThat(DemoReport.liveLine(1.0, tally, 2.0, RUN.labels())).endsWith("S=ham 0.1763, spam 0.5689 nats (model-card)");
+        tally.classified("c", DemoTallyTest.event("c", "ham", 3, SWITCH_S, "control-topic", 2_000, 1.0));
+
+        String summary = DemoReport.summary(RUN, tally);
+
+        List<String> lines = summary.lines().toList();
+        assertThat(lines.get(1)).startsWith("  phase   S (nats)                 S source");
+        assertThat(lines.get(2)).startsWith("  before  ham 0.1763, spam 0.5689  model-card         2    1.0000      1.0000");
+        assertThat(lines.get(3)).startsWith("  after   0.0000                   control-topic      1    0.0000      0.0000");
+        assertThat(summary).contains("S by label = label-conditional thresholds");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> phases = (List<Map<String, Object>>) DemoReport.summaryJson(RUN, tally).get("phases");
+        assertThat(phases.get(0)).containsEntry("threshold_nats", 0.1763)
+                .containsEntry("label_thresholds_nats", Map.of("ham", 0.1763, "spam", 0.5689));
+        assertThat(phases.get(1)).containsEntry("label_thresholds_nats", null);
+    }
+
+    @Test
+    void oneSForEveryLabelNeedsNoLabelNote() {
+        assertThat(DemoReport.summary(RUN, tally("spam"))).doesNotContain("S by label");
+        assertThat(DemoReport.setting(0.1417, null, RUN.labels())).isEqualTo("0.1417");
+        assertThat(DemoReport.setting(0.1, List.of(0.0, 0.5, 0.25), RUN.labels())).isEqualTo("ham 0.0000, spam 0.5000, label 2 0.2500");
     }
 
     @Test

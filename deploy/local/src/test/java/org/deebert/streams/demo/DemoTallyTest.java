@@ -128,6 +128,27 @@ class DemoTallyTest {
     }
 
     @Test
+    void aLabelConditionalFirstPhaseIsToldApartFromOneSOfTheSameValue() {
+        // The card's label-conditional setting records its value (the ham S) in threshold; a control message setting
+        // that same value as one S for every label is another setting and must not count as the card's phase.
+        List<Double> byLabel = List.of(0.1763, 0.5689);
+        DemoTally tally = new DemoTally(Map.of("a", "spam", "b", "ham", "c", "ham"), Set.of(), 3, 0.1763, byLabel, 0.1763,
+                "spam");
+
+        tally.classified("a", event("a", "spam", 1, 0.1763, byLabel, "model-card", 1_000, 1.0));
+        tally.classified("b", event("b", "ham", 3, 0.1763, null, "control-topic", 2_000, 1.0));
+        tally.classified("c", event("c", "ham", 1, 0.1763, List.of(0.1763, 0.7), "control-topic", 2_000, 1.0));
+
+        assertThat(tally.before().events()).isEqualTo(1);
+        assertThat(tally.before().labelThresholds()).containsExactly(0.1763, 0.5689);
+        assertThat(tally.before().protectedRecall()).isEqualTo(1.0);
+        assertThat(tally.after().events()).isEqualTo(1);
+        assertThat(tally.after().labelThresholds()).isNull();
+        assertThat(tally.other().events()).as("another per-label setting").isEqualTo(1);
+        assertThat(tally.latestLabelThresholds()).containsExactly(0.1763, 0.7);
+    }
+
+    @Test
     void measuresEventsPerSecondFromTheEndOfTheFirstBatchToTheEndOfTheLast() {
         PhaseStats phase = new PhaseStats("before", INITIAL_S, 2);
         // Two batches of two: the first finishes at t=1000 ms, the second at t=1500 ms.
@@ -150,10 +171,17 @@ class DemoTallyTest {
 
     static ClassifiedEvent event(String id, String label, int exitLayer, double s, String source, long processedAtMs,
                                          double processingMs) {
+        return event(id, label, exitLayer, s, null, source, processedAtMs, processingMs);
+    }
+
+    /** An output event as the service writes it, with per-label thresholds (by label index) when not null. */
+    static ClassifiedEvent event(String id, String label, int exitLayer, double s, List<Double> byLabel, String source,
+                                 long processedAtMs, double processingMs) {
         return ClassifiedEvent.newBuilder()
                 .setId(id).setText("").setLabel(label).setLabelIndex(label.equals("spam") ? 1 : 0)
                 .setProbabilities(List.of(0.5f, 0.5f)).setExitLayer(exitLayer).setNumLayers(3)
-                .setExitEntropy(0.1).setExitScore(0.1).setThreshold(s).setExitPolicy(ExitPolicyName.ENTROPY)
+                .setExitEntropy(0.1).setExitScore(0.1).setThreshold(s).setLabelThresholds(byLabel)
+                .setExitPolicy(ExitPolicyName.ENTROPY)
                 .setThresholdSource(source).setModelName("m").setModelVersion("1")
                 .setEventTime(Instant.ofEpochMilli(0)).setProcessedAt(Instant.ofEpochMilli(processedAtMs))
                 .setProcessingTimeMs(processingMs).setBatchSize(1)

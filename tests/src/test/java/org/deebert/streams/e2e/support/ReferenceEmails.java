@@ -15,6 +15,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.deebert.streams.classifier.ExitPolicy;
+import org.deebert.streams.classifier.ExitSetting;
 
 /**
  * The held-out test emails joined with the exporter's {@code reference_outputs.jsonl}: per email its
@@ -137,6 +139,28 @@ public final class ReferenceEmails {
         }
 
         /**
+         * The exit layer under an entropy setting as the service records it in an output event: one S, or S by
+         * predicted label.
+         *
+         * @param s       S in nats (not compared with any score when {@code byLabel} is given)
+         * @param byLabel S^(c) in nats by label index, or null for one S for every label
+         * @return {@link #exitLayer(double[])} with {@code byLabel}, else {@link #exitLayer(double)} with {@code s}
+         */
+        public int exitLayer(double s, List<Double> byLabel) {
+            return byLabel == null ? exitLayer(s) : exitLayer(byLabel.stream().mapToDouble(Double::doubleValue).toArray());
+        }
+
+        /**
+         * @param setting an ENTROPY setting with one S or S by label (e.g. the model card's recommended one)
+         * @return the exit layer the reference logits give under it
+         * @throws IllegalArgumentException for another policy or per-layer thresholds
+         */
+        public int exitLayer(ExitSetting setting) {
+            requireEntropy(setting);
+            return exitLayer(setting.threshold(), setting.labelThresholds());
+        }
+
+        /**
          * @param t the patience in layers (1..n)
          * @return the exit layer under the patience policy (PABEE): the first layer before n whose label
          *     the t off-ramps before it all predicted too, else n (deebert_export.exits, the golden file's rule)
@@ -190,6 +214,42 @@ public final class ReferenceEmails {
                 }
             }
             return false;
+        }
+
+        /**
+         * @param s       S in nats
+         * @param byLabel S^(c) in nats by label index, or null for one S
+         * @return with one S, {@link #nearBoundary(double)}; with S by label, true when some off-ramp before the last
+         *     is within {@link #BOUNDARY_NATS} of any label's S, or has a near-tie (float rounding may change the
+         *     predicted label, and with it the S compared)
+         */
+        public boolean nearBoundary(double s, List<Double> byLabel) {
+            if (byLabel == null) {
+                return nearBoundary(s);
+            }
+            for (double labelS : byLabel) {
+                if (nearBoundary(labelS)) {
+                    return true;
+                }
+            }
+            return nearTie();
+        }
+
+        /**
+         * @param setting an ENTROPY setting with one S or S by label
+         * @return {@link #nearBoundary(double, List)} for it
+         * @throws IllegalArgumentException for another policy or per-layer thresholds
+         */
+        public boolean nearBoundary(ExitSetting setting) {
+            requireEntropy(setting);
+            return nearBoundary(setting.threshold(), setting.labelThresholds());
+        }
+
+        private static void requireEntropy(ExitSetting setting) {
+            if (setting.policy() != ExitPolicy.ENTROPY || setting.layerThresholds() != null) {
+                throw new IllegalArgumentException("reference exits are computed here for ENTROPY with one S or S by label, not "
+                        + setting);
+            }
         }
     }
 
