@@ -340,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (its card is updated)")
     p.add_argument("--max-accuracy-loss", type=float, metavar="POINTS",
                    help="accuracy budget in percentage points below the full model's dev accuracy (0.5 = half a "
-                   "point); with --max-recall-loss an extra bound on the protected search")
+                   "point); with --max-recall-loss an extra bound on the protected search (default: none; one of the "
+                   "two budgets is needed)")
     p.add_argument("--max-recall-loss", metavar="LABEL:POINTS",
                    help="protected-label calibration: the setting with the highest expected saving whose dev recall "
                    "of LABEL is at most POINTS percentage points below the full model's (e.g. spam:1.0), searched "
