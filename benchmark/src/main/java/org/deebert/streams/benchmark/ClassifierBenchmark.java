@@ -8,9 +8,9 @@ import org.deebert.streams.classifier.BatchResult;
 import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.classifier.EarlyExitClassifier;
 import org.deebert.streams.classifier.EmptyText;
-import org.deebert.streams.classifier.ExitPolicy;
-import org.deebert.streams.classifier.ExitSetting;
-import org.deebert.streams.classifier.ExpectedSaving;
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.exit.ExpectedSaving;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import org.deebert.streams.classifier.ExpectedSaving;
+import org.deebert.streams.exit.ExpectedSaving;
 
 /**
  * What came back for one phase of {@link StreamBenchmark}: which of the events sent were classified or

@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.within;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.deebert.streams.classifier.ExitPolicy;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitSetting;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -16,7 +16,7 @@ import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
-import org.deebert.streams.classifier.StartingSetting;
+import org.deebert.streams.model.StartingSetting;
 import org.deebert.streams.topology.HeaderForwarding;
 import org.deebert.streams.topology.TopicNames;
 import org.deebert.streams.topology.TopologySettings;

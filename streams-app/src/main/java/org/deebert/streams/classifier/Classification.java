@@ -1,5 +1,8 @@
 package org.deebert.streams.classifier;
 
+import org.deebert.streams.exit.ExitScores;
+import org.deebert.streams.exit.ShadowTrace;
+
 /**
  * The result of classifying one input with early exit (returned, never thrown).
  *

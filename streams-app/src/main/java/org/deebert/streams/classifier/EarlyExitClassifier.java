@@ -14,6 +14,14 @@ import ai.djl.tensorflow.engine.SavedModelBundle;
 import ai.djl.tensorflow.engine.TfSymbolBlock;
 import ai.djl.training.ParameterStore;
 
+import org.deebert.streams.exit.ExitScores;
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.exit.ShadowTrace;
+import org.deebert.streams.model.ModelCard;
+import org.deebert.streams.model.ModelCardMismatchException;
+import org.deebert.streams.model.ModelCardValidator;
+import org.deebert.streams.model.SignatureNames;
+import org.deebert.streams.model.StartingSetting;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,5 +1,7 @@
 package org.deebert.streams.classifier;
 
+import org.deebert.streams.model.ModelCard;
+import org.deebert.streams.model.ModelCardValidator;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.MetaGraphDef;
 import org.tensorflow.proto.SignatureDef;

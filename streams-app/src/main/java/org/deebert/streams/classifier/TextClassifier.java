@@ -2,6 +2,9 @@ package org.deebert.streams.classifier;
 
 import java.util.List;
 
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.model.StartingSetting;
+
 /**
  * Early-exit text classifier over one exported DeeBERT model (no Kafka inside).
  * Implementations are not required to be thread-safe; the topology uses one per stream thread.

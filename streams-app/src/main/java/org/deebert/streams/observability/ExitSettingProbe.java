@@ -5,7 +5,7 @@ import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.topology.ClassifierTopology;
 import org.deebert.streams.topology.ExitSettingInForce;
 import org.deebert.streams.topology.ThresholdReader;

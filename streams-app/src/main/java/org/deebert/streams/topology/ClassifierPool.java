@@ -6,9 +6,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
-import org.deebert.streams.classifier.ExitSetting;
-import org.deebert.streams.classifier.StartingSetting;
 import org.deebert.streams.classifier.TextClassifier;
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.model.StartingSetting;
 
 /**
  * Lends one {@link TextClassifier} per stream thread to the classify processors of that thread's tasks.

@@ -3,9 +3,9 @@ package org.deebert.streams.topology;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import org.deebert.streams.classifier.AccuracyBudget;
-import org.deebert.streams.classifier.ExitPolicy;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ThresholdControl;
 

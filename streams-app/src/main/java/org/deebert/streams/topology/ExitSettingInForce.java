@@ -1,8 +1,8 @@
 package org.deebert.streams.topology;
 
 import java.util.Objects;
-import org.deebert.streams.classifier.AccuracyBudget;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.exit.ExitSetting;
 
 /**
  * The exit setting applied to a batch, where it came from, and the accuracy budget driving it, if any. Also

@@ -8,9 +8,9 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
-import org.deebert.streams.classifier.AccuracyBudget;
-import org.deebert.streams.classifier.ExitPolicy;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitSetting;
 
 /**
  * Binary form of a validated {@link ExitSettingInForce} inside the threshold global store. Kept out of the

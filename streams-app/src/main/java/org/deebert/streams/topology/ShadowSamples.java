@@ -3,7 +3,7 @@ package org.deebert.streams.topology;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.deebert.streams.classifier.ShadowTrace;
+import org.deebert.streams.exit.ShadowTrace;
 import org.deebert.streams.schema.ShadowSample;
 
 /** Converts between the classifier's {@link ShadowTrace} and the shadow-sample topic's {@link ShadowSample}. */

@@ -5,7 +5,7 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.schema.ThresholdControl;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,7 +1,7 @@
 package org.deebert.streams.topology;
 
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.exit.ExitSetting;
 
 /** Reads the exit setting in force for one model from the threshold global store. */
 public final class ThresholdReader {

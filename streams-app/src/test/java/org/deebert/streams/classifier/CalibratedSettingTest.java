@@ -6,6 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.model.ModelCard;
+import org.deebert.streams.model.StartingSetting;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.deebert.streams.exit.ExitSetting;
 import org.junit.jupiter.api.Test;
 
 /**

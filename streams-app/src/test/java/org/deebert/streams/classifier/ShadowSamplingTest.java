@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitScores;
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.exit.ShadowTrace;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

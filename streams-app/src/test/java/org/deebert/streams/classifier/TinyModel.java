@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import org.deebert.streams.model.ModelCard;
+
 /**
  * The tiny exported models in test resources ({@code tiny-model/}: random-init tiny BERT config exported by
  * model-export; {@code tiny-roberta-model/}: the same for RoBERTa, with a byte-level BPE tokenizer), their

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.deebert.streams.exit.ExitScores;
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.model.ModelCard;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

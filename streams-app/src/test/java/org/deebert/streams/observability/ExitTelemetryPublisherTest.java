@@ -11,7 +11,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.schema.ExitTelemetry;
 import org.deebert.streams.topology.ClassifierMetrics;
 import org.deebert.streams.topology.DeadLetterCode;

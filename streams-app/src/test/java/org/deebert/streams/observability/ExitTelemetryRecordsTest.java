@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
 import java.util.Map;
-import org.deebert.streams.classifier.AccuracyBudget;
-import org.deebert.streams.classifier.ExitSetting;
-import org.deebert.streams.classifier.ExpectedSaving;
+import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.exit.ExpectedSaving;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ExitTelemetry;
 import org.deebert.streams.topology.ControllerStatus;

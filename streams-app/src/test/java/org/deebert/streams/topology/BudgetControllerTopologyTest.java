@@ -15,7 +15,7 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.deebert.streams.app.ControlCommand;
-import org.deebert.streams.classifier.AccuracyBudget;
+import org.deebert.streams.budget.AccuracyBudget;
 import org.deebert.streams.registry.InMemorySchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -309,7 +309,7 @@ class BudgetControllerTopologyTest {
         start();
         // Written without the CLI's check (it had no model card): the service knows the labels and rejects it.
         control.pipeInput(FakeClassifier.MODEL, ControlMessageValidator.budgetMessage(FakeClassifier.MODEL,
-                org.deebert.streams.classifier.ExitPolicy.ENTROPY, MIN_S,
+                org.deebert.streams.exit.ExitPolicy.ENTROPY, MIN_S,
                 BUDGET.withGuard(new AccuracyBudget.LabelGuard("eggs", 0.05)), "tester", "typo", START));
         ClassifiedEvent e = classify(1, "hello").get(0);
         assertThat(e.getThresholdSource()).isEqualTo(ExitSettingInForce.MODEL_CARD);

@@ -14,9 +14,9 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.classifier.EarlyExitClassifier;
-import org.deebert.streams.classifier.ExitSetting;
-import org.deebert.streams.classifier.ModelCard;
-import org.deebert.streams.classifier.StartingSetting;
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.model.ModelCard;
+import org.deebert.streams.model.StartingSetting;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
 import java.util.List;
-import org.deebert.streams.classifier.AccuracyBudget;
-import org.deebert.streams.classifier.AccuracyBudget.LabelGuard;
-import org.deebert.streams.classifier.ExitPolicy;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.budget.AccuracyBudget.LabelGuard;
+import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.schema.ThresholdControl;
 import org.junit.jupiter.api.Test;
 

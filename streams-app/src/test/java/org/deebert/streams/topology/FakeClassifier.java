@@ -3,9 +3,9 @@ package org.deebert.streams.topology;
 import java.util.ArrayList;
 import java.util.List;
 import org.deebert.streams.classifier.Classification;
-import org.deebert.streams.classifier.ExitSetting;
-import org.deebert.streams.classifier.ShadowTrace;
 import org.deebert.streams.classifier.TextClassifier;
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.exit.ShadowTrace;
 
 /**
  * A stand-in for the DeeBERT classifier in topology tests: no model, but its exit layer depends on S the

@@ -235,7 +235,7 @@ class SchemaRegistryInteropTest {
         ThresholdControl read = serde.deserializer().deserialize(topic, ConfluentWireFormat.frame(oldId, body.toByteArray()));
         assertThat(read.getLabelThresholds()).isNull();
         ControlMessageValidator validator = new ControlMessageValidator("m", 6, List.of("ham", "spam"));
-        assertThat(validator.validate("m", read)).isEqualTo(org.deebert.streams.classifier.ExitSetting.entropy(0.14));
+        assertThat(validator.validate("m", read)).isEqualTo(org.deebert.streams.exit.ExitSetting.entropy(0.14));
 
         // And: a new message's thresholds by label name survive the registry round trip (String keys) and become
         // S by label index.
@@ -295,12 +295,12 @@ class SchemaRegistryInteropTest {
         assertThat(inForce.budget().guard()).isNull();
 
         // ... and a guarded budget written today round-trips through the registry with its guard.
-        ThresholdControl guarded = ControlMessageValidator.budgetMessage("m", org.deebert.streams.classifier.ExitPolicy.ENTROPY,
-                0.1, inForce.budget().withGuard(new org.deebert.streams.classifier.AccuracyBudget.LabelGuard("spam", 0.01)),
+        ThresholdControl guarded = ControlMessageValidator.budgetMessage("m", org.deebert.streams.exit.ExitPolicy.ENTROPY,
+                0.1, inForce.budget().withGuard(new org.deebert.streams.budget.AccuracyBudget.LabelGuard("spam", 0.01)),
                 "ops", "protect spam", Instant.ofEpochMilli(1_700_000_000_000L));
         ThresholdControl back = serde.deserializer().deserialize(topic, serde.serializer().serialize(topic, guarded));
         assertThat(validator.validateMessage("m", back).budget().guard())
-                .isEqualTo(new org.deebert.streams.classifier.AccuracyBudget.LabelGuard("spam", 0.01));
+                .isEqualTo(new org.deebert.streams.budget.AccuracyBudget.LabelGuard("spam", 0.01));
     }
 
     @Test

@@ -7,8 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.deebert.streams.classifier.AccuracyBudget;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.exit.ExitSetting;
 
 /**
  * The budget phase's table for the terminal and its part of the demo's JSON summary. Never includes message text.

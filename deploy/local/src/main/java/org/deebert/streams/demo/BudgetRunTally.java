@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.deebert.streams.classifier.ExpectedSaving;
+import org.deebert.streams.exit.ExpectedSaving;
 import org.deebert.streams.schema.ClassifiedEvent;
 
 /**

@@ -12,7 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.deebert.streams.classifier.ExpectedSaving;
+import org.deebert.streams.exit.ExpectedSaving;
 
 /**
  * Turns the demo's {@link DemoTally} into text for the terminal (a live line, the summary table) and

@@ -3,7 +3,7 @@ package org.deebert.streams.demo;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import org.deebert.streams.classifier.ExpectedSaving;
+import org.deebert.streams.exit.ExpectedSaving;
 
 /**
  * What the demo measured for the events classified under one exit setting (one threshold S, or S by predicted

@@ -15,8 +15,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.deebert.streams.classifier.ExitPolicy;
-import org.deebert.streams.classifier.ExitSetting;
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitSetting;
 
 /**
  * The held-out test emails joined with the exporter's {@code reference_outputs.jsonl}: per email its

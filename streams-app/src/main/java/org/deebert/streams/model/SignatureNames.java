@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.model;
 
 /**
  * SavedModel signature and tensor names of the export format, defined once on the Java side

@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.exit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * {@code deebert_export/exits.py}): for every case and setting (one S, per-layer lists, label-conditional
  * lists, every patience), {@link ExitScores} must give the same
  * predicted labels, divergence scores and exit layers, and {@link ExpectedSaving} the same saving. The run
- * is Algorithm 1 row by row, as {@link EarlyExitClassifier} does per live row: the entropy is taken from
+ * is Algorithm 1 row by row, as {@code EarlyExitClassifier} does per live row: the entropy is taken from
  * the file (in the service it comes from the SavedModel's {@code entropy} output, a TF op the export
  * writes from the same Python module); probabilities are cast to float32, as the signature returns them.
  * The file guarantees every non-zero threshold is at least 1e-4 from the scores, so float32 rounding
@@ -116,7 +116,7 @@ class ExitPoliciesGoldenTest {
         }
     }
 
-    /** Algorithm 1 for one input, with the same calls {@link EarlyExitClassifier} makes per live row. */
+    /** Algorithm 1 for one input, with the same calls {@code EarlyExitClassifier} makes per live row. */
     private static int exitLayer(JsonNode c, int input, ExitSetting setting) {
         int n = c.get("num_layers").asInt();
         ExitScores.OffRamp previous = null;

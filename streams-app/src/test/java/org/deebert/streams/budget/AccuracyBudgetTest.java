@@ -1,10 +1,10 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
-import org.deebert.streams.classifier.AccuracyBudget.LabelGuard;
+import org.deebert.streams.budget.AccuracyBudget.LabelGuard;
 import org.junit.jupiter.api.Test;
 
 /** The label guard's rules, defined once in {@link AccuracyBudget}. */

@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.model;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -13,6 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitSetting;
 
 /**
  * The parts of an exported model's {@code model_card.json} (format_version 1) that the runtime needs;

@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.exit;
 
 /**
  * When an input leaves the model at an off-ramp. After every transformer layer each policy computes a

@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.exit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.model;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +17,7 @@ import java.util.TreeSet;
  * {@code embed} and {@code serving_default} take {@code token_type_ids} exactly when the card says
  * {@code input.text_pair}.
  */
-final class ModelCardValidator {
+public final class ModelCardValidator {
 
     private static final Set<String> TOKEN_INPUTS = Set.of(SignatureNames.INPUT_IDS, SignatureNames.ATTENTION_MASK);
     /** {@code embed} and {@code serving_default} of a sentence-pair model also take token type ids. */
@@ -37,7 +37,7 @@ final class ModelCardValidator {
      * @param modelDir the model directory the card was read from
      * @throws ModelCardMismatchException naming every problem found
      */
-    static void validateFiles(ModelCard card, Path modelDir) {
+    public static void validateFiles(ModelCard card, Path modelDir) {
         List<String> problems = new ArrayList<>();
         if (card.formatVersion() != ModelCard.FORMAT_VERSION) {
             problems.add("model card has format_version " + card.formatVersion() + " but this runtime reads "
@@ -76,11 +76,12 @@ final class ModelCardValidator {
      * Checks the card's signatures against the loaded SavedModel's.
      *
      * @param card  the parsed card
-     * @param saved the SavedModel's signatures, see {@link SavedModelSignatures#from}
+     * @param saved the SavedModel's signatures in the card's vocabulary (the classifier reads them with
+     *              {@code SavedModelSignatures.from})
      * @throws ModelCardMismatchException naming every mismatch found, e.g. "model card says layer_3
      *                                    output logits has shape [-1, 2] but the SavedModel has [-1, 3]"
      */
-    static void validateSignatures(ModelCard card, Map<String, ModelCard.Signature> saved) {
+    public static void validateSignatures(ModelCard card, Map<String, ModelCard.Signature> saved) {
         List<String> problems = new ArrayList<>();
         checkRequiredSignatures(card, problems);
         long savedLayers = saved.keySet().stream().filter(SignatureNames::isLayer).count();

@@ -1,6 +1,8 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.budget;
 
 import java.util.List;
+
+import org.deebert.streams.exit.ExitSetting;
 
 /**
  * An accuracy budget for the exit threshold S, as an operator sets it on the control topic

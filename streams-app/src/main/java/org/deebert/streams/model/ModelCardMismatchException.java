@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.model;
 
 /**
  * Thrown when a model directory's {@code model_card.json} disagrees with the files next to it (the

@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.budget;
 
 /**
  * Confidence bounds on a binomial proportion, for the accuracy-budget controller: how large the share of

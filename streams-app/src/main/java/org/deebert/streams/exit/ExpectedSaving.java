@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.exit;
 
 /**
  * DeeBERT's expected saving (Xin et al. 2020, section 4.2, eq. 2): the share of transformer-layer

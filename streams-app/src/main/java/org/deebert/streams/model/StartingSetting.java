@@ -1,6 +1,9 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.model;
 
 import java.util.Locale;
+
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitSetting;
 
 /**
  * Which of the model card's exit settings the service starts from, before any control message: the

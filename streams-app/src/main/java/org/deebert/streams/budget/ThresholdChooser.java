@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.budget;
 
 import java.math.BigDecimal;
 import java.math.MathContext;
@@ -7,6 +7,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitScores;
+import org.deebert.streams.exit.ExitSetting;
+import org.deebert.streams.exit.ShadowTrace;
 
 /**
  * The accuracy-budget controller's decision, as a pure function: given a window of shadow samples (inputs

@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.exit;
 
 import java.util.Arrays;
 

@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -10,8 +10,10 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.TreeSet;
 import org.assertj.core.data.Offset;
-import org.deebert.streams.classifier.ThresholdChooser.Action;
-import org.deebert.streams.classifier.ThresholdChooser.Decision;
+import org.deebert.streams.budget.ThresholdChooser.Action;
+import org.deebert.streams.budget.ThresholdChooser.Decision;
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ShadowTrace;
 import org.junit.jupiter.api.Test;
 
 class ThresholdChooserTest {

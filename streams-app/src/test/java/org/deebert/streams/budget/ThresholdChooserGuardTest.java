@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,9 +8,11 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
-import org.deebert.streams.classifier.AccuracyBudget.LabelGuard;
-import org.deebert.streams.classifier.ThresholdChooser.Action;
-import org.deebert.streams.classifier.ThresholdChooser.Decision;
+import org.deebert.streams.budget.AccuracyBudget.LabelGuard;
+import org.deebert.streams.budget.ThresholdChooser.Action;
+import org.deebert.streams.budget.ThresholdChooser.Decision;
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ShadowTrace;
 import org.junit.jupiter.api.Test;
 
 /** The budget controller's decision with a label guard: a second Wilson bound, on the protected label's recall loss. */

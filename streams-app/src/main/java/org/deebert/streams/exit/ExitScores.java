@@ -1,4 +1,4 @@
-package org.deebert.streams.classifier;
+package org.deebert.streams.exit;
 
 /**
  * The exit maths, defined once on the Java side: per-input scores of the {@link ExitPolicy} variants and
@@ -6,7 +6,7 @@ package org.deebert.streams.classifier;
  * whoever is left). Python's single copy is {@code model-export/src/deebert_export/exits.py}; both are
  * checked against {@code model-export/tests/golden/exit_policies.json} ({@code ExitPoliciesGoldenTest}).
  */
-final class ExitScores {
+public final class ExitScores {
 
     private ExitScores() {
     }
@@ -18,15 +18,17 @@ final class ExitScores {
      * @param label  its predicted label: {@link #argmax}
      * @param streak how many consecutive earlier off-ramps predicted the same label (layers; 0 at layer 1)
      */
-    record OffRamp(float[] probs, int label, int streak) {
+    public record OffRamp(float[] probs, int label, int streak) {
     }
 
     /**
+     * One input's off-ramp at the next layer.
+     *
      * @param previous the same input's off-ramp at the previous layer, or null at layer 1
      * @param probs    this layer's off-ramp softmax, length C
      * @return this layer's off-ramp, with PABEE's counter advanced (or reset when the label changed)
      */
-    static OffRamp next(OffRamp previous, float[] probs) {
+    public static OffRamp next(OffRamp previous, float[] probs) {
         int label = argmax(probs);
         int streak = previous != null && previous.label() == label ? previous.streak() + 1 : 0;
         return new OffRamp(probs, label, streak);
@@ -39,7 +41,7 @@ final class ExitScores {
      * @param probs length C >= 1
      * @return 0-based label index
      */
-    static int argmax(float[] probs) {
+    public static int argmax(float[] probs) {
         int best = 0;
         for (int c = 1; c < probs.length; c++) {
             if (probs[c] > probs[best]) {
@@ -59,7 +61,7 @@ final class ExitScores {
      * @return ENTROPY: the entropy (nats); DIVERGENCE: Jensen-Shannon divergence from the previous
      *     off-ramp (nats), {@code +Infinity} at layer 1, so no S lets it exit there; PATIENCE: the streak (layers)
      */
-    static double score(ExitPolicy policy, double entropy, OffRamp current, OffRamp previous) {
+    public static double score(ExitPolicy policy, double entropy, OffRamp current, OffRamp previous) {
         switch (policy) {
             case ENTROPY:
                 return entropy;
@@ -83,7 +85,7 @@ final class ExitScores {
      * @return ENTROPY/DIVERGENCE: score strictly below S_layer, or below S^(label) with per-label thresholds
      *     (so S = 0 keeps every input); PATIENCE: streak {@code >=} the patience
      */
-    static boolean exits(ExitSetting setting, int layer, int label, double score) {
+    public static boolean exits(ExitSetting setting, int layer, int label, double score) {
         if (setting.policy() == ExitPolicy.PATIENCE) {
             return score >= setting.threshold();
         }
@@ -99,7 +101,7 @@ final class ExitScores {
      * @return the divergence, nats
      * @throws IllegalArgumentException if the lengths differ
      */
-    static double jensenShannon(float[] p, float[] q) {
+    public static double jensenShannon(float[] p, float[] q) {
         if (p.length != q.length) {
             throw new IllegalArgumentException("length " + p.length + " != " + q.length);
         }
