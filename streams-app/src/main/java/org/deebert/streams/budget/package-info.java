@@ -1,0 +1,8 @@
+/**
+ * The accuracy budget: the operator's limits ({@link org.deebert.streams.budget.AccuracyBudget}, with an optional
+ * label guard), the Wilson confidence bounds the decision is judged by
+ * ({@link org.deebert.streams.budget.ConfidenceBounds}) and the controller's decision as a pure function over a
+ * window of shadow samples ({@link org.deebert.streams.budget.ThresholdChooser}). No Kafka, no clock, no state:
+ * the topology's budget controller owns the window and the schedule. Uses only {@code org.deebert.streams.exit}.
+ */
+package org.deebert.streams.budget;
