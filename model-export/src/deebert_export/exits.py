@@ -1,6 +1,6 @@
 """The exit maths, defined once on the Python side: off-ramp scores, exit policies, exit layers and the
 expected saving. ``evaluate``, ``export`` (the SavedModel's ``entropy`` output) and ``golden`` use it;
-the Java runtime has its own single copy (``classifier/ExitScores.java``, ``ExitPolicy.java``,
+the Java runtime has its own single copy (``exit/ExitScores.java``, ``ExitPolicy.java``,
 ``ExitSetting.java``), checked against the golden file this module writes (``tests/golden/exit_policies.json``).
 
 Shapes: ``N`` = inputs, ``n`` = layers (= off-ramps), ``C`` = labels. Layers are 1-based wherever a
