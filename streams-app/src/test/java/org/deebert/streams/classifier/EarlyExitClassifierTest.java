@@ -282,9 +282,9 @@ class EarlyExitClassifierTest {
         List<Classification> first = classifier.classify(texts, ExitSetting.entropy(Math.log(classes) + 0.01));
         for (int i = 0; i < texts.size(); i++) {
             JsonNode logits = reference.get(TinyModel.sha256(texts.get(i))).get("logits");
-            assertProbsClose(last.get(i).probabilities(), softmax(logits.get(n - 1)), i);
-            assertProbsClose(first.get(i).probabilities(), softmax(logits.get(0)), i);
-            assertThat(last.get(i).labelIndex()).isEqualTo(TinyModel.argmax(softmax(logits.get(n - 1))));
+            assertProbsClose(last.get(i).probabilities(), TinyModel.softmax(logits.get(n - 1)), i);
+            assertProbsClose(first.get(i).probabilities(), TinyModel.softmax(logits.get(0)), i);
+            assertThat(last.get(i).labelIndex()).isEqualTo(TinyModel.argmax(TinyModel.softmax(logits.get(n - 1))));
         }
     }
 
@@ -340,14 +340,6 @@ class EarlyExitClassifierTest {
             }
         }
         return (layerOne.get(widest) + layerOne.get(widest - 1)) / 2;
-    }
-
-    private static double[] softmax(JsonNode logits) {
-        double[] values = new double[logits.size()];
-        for (int c = 0; c < values.length; c++) {
-            values[c] = logits.get(c).asDouble();
-        }
-        return TinyModel.softmax(values);
     }
 
     private static void assertProbsClose(float[] actual, double[] expected, int text) {

@@ -119,7 +119,7 @@ class SentencePairClassifierTest {
         // A threshold between layer-1 entropies splits the pairs between layer 1 and later layers.
         List<Double> layerOne = new ArrayList<>();
         for (JsonNode ref : references) {
-            layerOne.add(entropy(ref.get("logits").get(0)));
+            layerOne.add(TinyModel.entropyOfLogits(ref.get("logits").get(0)));
         }
         layerOne.sort(Double::compare);
         double between = (layerOne.get(layerOne.size() / 2 - 1) + layerOne.get(layerOne.size() / 2)) / 2;
@@ -129,7 +129,7 @@ class SentencePairClassifierTest {
                 JsonNode logits = references.get(i).get("logits");
                 int expected = n;
                 for (int layer = 1; layer < n; layer++) {
-                    if (entropy(logits.get(layer - 1)) < s) {
+                    if (TinyModel.entropyOfLogits(logits.get(layer - 1)) < s) {
                         expected = layer;
                         break;
                     }
@@ -160,26 +160,6 @@ class SentencePairClassifierTest {
             assertThatThrownBy(() -> single.classify(List.of("a"), List.of("b"), ExitSetting.entropy(0.0)))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("classifies single texts");
         }
-    }
-
-    private static double entropy(JsonNode logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (JsonNode v : logits) {
-            max = Math.max(max, v.asDouble());
-        }
-        double sum = 0;
-        double[] p = new double[logits.size()];
-        for (int c = 0; c < p.length; c++) {
-            p[c] = Math.exp(logits.get(c).asDouble() - max);
-            sum += p[c];
-        }
-        double h = 0;
-        for (double v : p) {
-            if (v > 0) {
-                h -= v / sum * Math.log(v / sum);
-            }
-        }
-        return h;
     }
 
     private static int argmax(JsonNode logits) {

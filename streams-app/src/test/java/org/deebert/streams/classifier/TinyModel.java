@@ -186,6 +186,25 @@ final class TinyModel {
         return softmax(d);
     }
 
+    /**
+     * The reference maths on one off-ramp's logits as the Python reference outputs hold them (a JSON array of C
+     * numbers): the one copy the classifier tests share.
+     *
+     * @return softmax of the logits, double (C,)
+     */
+    static double[] softmax(JsonNode logits) {
+        double[] values = new double[logits.size()];
+        for (int c = 0; c < values.length; c++) {
+            values[c] = logits.get(c).asDouble();
+        }
+        return softmax(values);
+    }
+
+    /** @return the entropy (nats) of the softmax of one off-ramp's logits given as a JSON array */
+    static double entropyOfLogits(JsonNode logits) {
+        return entropy(softmax(logits));
+    }
+
     /** @return the index of the largest probability, a tie going to the lowest index (numpy's argmax) */
     static int argmax(double[] p) {
         int best = 0;

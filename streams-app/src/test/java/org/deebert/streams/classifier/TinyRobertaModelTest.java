@@ -117,7 +117,7 @@ class TinyRobertaModelTest {
         TreeSet<Double> entropies = new TreeSet<>();
         for (JsonNode ref : references) {
             for (int layer = 0; layer < n - 1; layer++) {
-                entropies.add(entropy(ref.get("logits").get(layer)));
+                entropies.add(TinyModel.entropyOfLogits(ref.get("logits").get(layer)));
             }
         }
         List<Double> thresholds = new ArrayList<>(List.of(0.0));
@@ -135,7 +135,7 @@ class TinyRobertaModelTest {
                 JsonNode ref = references.get(i).get("logits");
                 int expected = n;
                 for (int layer = 1; layer < n; layer++) {
-                    if (entropy(ref.get(layer - 1)) < s) {
+                    if (TinyModel.entropyOfLogits(ref.get(layer - 1)) < s) {
                         expected = layer;
                         break;
                     }
@@ -150,24 +150,6 @@ class TinyRobertaModelTest {
         }
         assertThat(thresholds).as("thresholds tried").hasSizeGreaterThan(2);
         assertThat(earlyExits).as("some inputs exit early").isPositive();
-    }
-
-    /** @return entropy (nats) of the softmax of one off-ramp's Python logits */
-    private static double entropy(JsonNode logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (JsonNode l : logits) {
-            max = Math.max(max, l.asDouble());
-        }
-        double sum = 0;
-        for (JsonNode l : logits) {
-            sum += Math.exp(l.asDouble() - max);
-        }
-        double h = 0;
-        for (JsonNode l : logits) {
-            double p = Math.exp(l.asDouble() - max) / sum;
-            h -= p > 0 ? p * Math.log(p) : 0;
-        }
-        return h;
     }
 
     private static float[] toFloats(JsonNode values) {
