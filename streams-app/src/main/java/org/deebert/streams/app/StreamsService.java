@@ -132,7 +132,8 @@ public final class StreamsService implements AutoCloseable {
 
         String shadowTopic = ClassifierTopology.shadowTopic(settings.applicationId());
         TopicCreator.createShadowTopic(settings.clientProperties(), shadowTopic, settings.replicationFactor());
-        Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool, shadowTopic);
+        String instanceId = ExitTelemetryPublisher.instanceId(settings.applicationId());
+        Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool, shadowTopic, instanceId);
         HealthState health = new HealthState();
         CompletableFuture<String> failure = new CompletableFuture<>();
         // The topology's handlers and processors report dead letters, batches and undecodable control
@@ -143,8 +144,6 @@ public final class StreamsService implements AutoCloseable {
         LOG.info("Consumer group {}: {}", settings.applicationId(), settings.instanceName()
                 .map(name -> "static membership as instance " + name)
                 .orElse("dynamic membership (no instance.name)"));
-        String instanceId = ExitTelemetryPublisher.instanceId(settings.applicationId());
-        props.put(ClassifierTopology.INSTANCE_ID_CONFIG, instanceId);
         KafkaStreams streams = new KafkaStreams(topology, props);
         streams.setStateListener((newState, oldState) -> {
             health.onStateChange(newState, oldState);

@@ -56,6 +56,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
     private static final Logger LOG = LoggerFactory.getLogger(BudgetControllerProcessor.class);
 
     private final String windowStoreName;
+    private final String configuredInstanceId;
     private final String thresholdStoreName;
     private final String modelName;
     private final List<String> labels;
@@ -90,9 +91,13 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
      * @param labels             its label names in logit order (a budget's label guard names one of them)
      * @param modelCardSetting   the setting in force without a control message
      * @param controlChild       the sink node of the control topic
+     * @param instanceId         this instance's id, named in the reasons of its decisions; null for the
+     *                           application id
      */
     public BudgetControllerProcessor(String windowStoreName, String thresholdStoreName, String modelName,
-                                     List<String> labels, ExitSetting modelCardSetting, String controlChild) {
+                                     List<String> labels, ExitSetting modelCardSetting, String controlChild,
+                                     String instanceId) {
+        this.configuredInstanceId = instanceId;
         this.windowStoreName = windowStoreName;
         this.thresholdStoreName = thresholdStoreName;
         this.modelName = modelName;
@@ -107,8 +112,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
         store = context.getStateStore(windowStoreName);
         thresholds = new ThresholdReader(context.getStateStore(thresholdStoreName), modelName, modelCardSetting);
         observer = StreamObserver.from(context.appConfigs());
-        Object id = context.appConfigs().get(ClassifierTopology.INSTANCE_ID_CONFIG);
-        instanceId = id == null ? context.applicationId() : id.toString();
+        instanceId = configuredInstanceId == null ? context.applicationId() : configuredInstanceId;
         long last = -1;
         List<Long> undecodable = new ArrayList<>();
         try (KeyValueIterator<Long, ShadowSample> it = store.all()) {

@@ -65,12 +65,6 @@ public final class ClassifierTopology {
     public static final String CONTROLLER_WINDOW_STORE = "budget-controller-window";
     /** Sink node of the controller's decisions (the control topic). */
     public static final String CONTROL_SINK = "controller-decision-sink";
-    /**
-     * Streams configuration key holding this instance's id (a string), which the controller names in the reasons
-     * of its decisions; the application id when absent.
-     */
-    public static final String INSTANCE_ID_CONFIG = "deebert.instance.id";
-
     private ClassifierTopology() {
     }
 
@@ -87,13 +81,25 @@ public final class ClassifierTopology {
     }
 
     /**
+     * The topology with the application id as the budget controller's instance id (tests, tools).
+     *
+     * @see #build(TopologySettings, Topics, ClassifierPool, String, String)
+     */
+    public static Topology build(TopologySettings settings, Topics topics, ClassifierPool classifiers, String shadowTopic) {
+        return build(settings, topics, classifiers, shadowTopic, null);
+    }
+
+    /**
      * @param settings    batching and validation settings
      * @param topics      topic names and serdes
      * @param classifiers lends a classifier to each stream thread; its model name keys the control topic
      * @param shadowTopic the internal shadow-sample topic ({@link #shadowTopic(String)}); it must exist
+     * @param instanceId  this instance's id, which the budget controller names in the reasons of its decisions;
+     *                    null for the application id
      * @return the topology
      */
-    public static Topology build(TopologySettings settings, Topics topics, ClassifierPool classifiers, String shadowTopic) {
+    public static Topology build(TopologySettings settings, Topics topics, ClassifierPool classifiers, String shadowTopic,
+                                 String instanceId) {
         String modelName = classifiers.modelName();
         Topology topology = new Topology();
 
@@ -129,7 +135,7 @@ public final class ClassifierTopology {
         topology.addSink(SHADOW_SINK, shadowTopic, Serdes.String().serializer(), samples.serializer(), CLASSIFY);
         topology.addSource(SHADOW_SOURCE, Serdes.String().deserializer(), samples.deserializer(), shadowTopic);
         topology.addProcessor(CONTROLLER, () -> new BudgetControllerProcessor(CONTROLLER_WINDOW_STORE, THRESHOLD_STORE,
-                modelName, classifiers.labels(), classifiers.startingSetting(), CONTROL_SINK), SHADOW_SOURCE);
+                modelName, classifiers.labels(), classifiers.startingSetting(), CONTROL_SINK, instanceId), SHADOW_SOURCE);
         // Changelogged, so the instance that takes the task over after a crash starts from the same window.
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(CONTROLLER_WINDOW_STORE),
                 Serdes.Long(), samples), CONTROLLER);
