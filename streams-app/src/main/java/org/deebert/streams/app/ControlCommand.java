@@ -19,7 +19,7 @@ import org.deebert.streams.model.ModelCard;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ThresholdControl;
-import org.deebert.streams.topology.ControlMessageValidator;
+import org.deebert.streams.control.ControlMessageValidator;
 import org.deebert.streams.topology.Topics;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -23,7 +23,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.deebert.streams.topology.DeadLetterCode;
+import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.topology.HeaderForwarding;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -1,6 +1,6 @@
 package org.deebert.streams.observability;
 
-import org.deebert.streams.topology.ControllerStatus;
+import org.deebert.streams.control.ControllerStatus;
 
 /** The accuracy budget's running figures of this instance, for the telemetry topic ({@link ServiceMetrics} keeps them). */
 public interface BudgetFigures {

@@ -7,8 +7,8 @@ import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.topology.ClassifierTopology;
-import org.deebert.streams.topology.ExitSettingInForce;
-import org.deebert.streams.topology.ThresholdReader;
+import org.deebert.streams.control.ExitSettingInForce;
+import org.deebert.streams.control.ThresholdReader;
 
 /**
  * The exit setting in force now, as the classify processor would read it for its next batch: the

@@ -14,8 +14,8 @@ import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.deebert.streams.schema.ExitTelemetry;
-import org.deebert.streams.topology.DeadLetterCode;
-import org.deebert.streams.topology.ExitSettingInForce;
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.control.ExitSettingInForce;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

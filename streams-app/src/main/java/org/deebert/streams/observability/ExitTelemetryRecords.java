@@ -11,9 +11,9 @@ import org.deebert.streams.exit.ExpectedSaving;
 import org.deebert.streams.schema.ControllerWindow;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ExitTelemetry;
-import org.deebert.streams.topology.ControllerStatus;
-import org.deebert.streams.topology.DeadLetterCode;
-import org.deebert.streams.topology.ExitSettingInForce;
+import org.deebert.streams.control.ControllerStatus;
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.control.ExitSettingInForce;
 
 /** Builds one {@link ExitTelemetry} record from what happened in one interval. */
 public final class ExitTelemetryRecords {

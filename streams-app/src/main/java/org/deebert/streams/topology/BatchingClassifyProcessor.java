@@ -1,5 +1,12 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.control.ExitSettingInForce;
+import org.deebert.streams.control.ThresholdReader;
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.deadletter.DeadLetterHeaders;
+import org.deebert.streams.deadletter.DeadLetterRecords;
+import org.deebert.streams.deadletter.InvalidTextEventException;
+import org.deebert.streams.deadletter.PoisonRecordException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -397,7 +404,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     private void deadLetter(KeyValue<Long, BufferedRecord> entry, DeadLetterCode code, Exception e) {
         BufferedRecord in = entry.value;
         DeadLetterRecords.logOnce(LOG, "Dead-lettered", code, in.topic(), in.partition(), in.offset(), e);
-        context.forward(new Record<>(in.key(), in.rawValue(), in.timestamp(), DeadLetterHeaders.forFailure(in, code, e)),
+        context.forward(new Record<>(in.key(), in.rawValue(), in.timestamp(), DeadLetterHeaders.forFailure(in.headers(), in.topic(), in.partition(), in.offset(), code, e)),
                 deadLetterChild);
         buffer.delete(entry.key);
         decoded.remove(entry.key);

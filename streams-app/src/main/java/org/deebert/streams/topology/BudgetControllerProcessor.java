@@ -1,5 +1,9 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.control.ControlMessageValidator;
+import org.deebert.streams.control.ControllerStatus;
+import org.deebert.streams.control.ExitSettingInForce;
+import org.deebert.streams.control.ThresholdReader;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;

@@ -1,5 +1,6 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.control.ExitSettingInForce;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;

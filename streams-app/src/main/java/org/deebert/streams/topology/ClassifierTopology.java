@@ -1,5 +1,8 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.control.ExitSettingInForce;
+import org.deebert.streams.control.ExitSettingSerde;
+import org.deebert.streams.deadletter.DeadLetterRecords;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.common.serialization.Serdes;

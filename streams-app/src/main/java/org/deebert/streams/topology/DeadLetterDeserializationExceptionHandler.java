@@ -1,5 +1,7 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.deadletter.DeadLetterRecords;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;

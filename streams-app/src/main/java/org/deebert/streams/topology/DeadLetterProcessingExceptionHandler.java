@@ -1,5 +1,8 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.deadletter.DeadLetterRecords;
+import org.deebert.streams.deadletter.InvalidTextEventException;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;

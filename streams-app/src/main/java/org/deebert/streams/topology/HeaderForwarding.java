@@ -1,5 +1,7 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.deadletter.ReservedHeaders;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.Locale;
@@ -27,10 +29,10 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  */
 public record HeaderForwarding(Mode mode, Set<String> allowList, int max) {
 
-    /** Prefix of the headers this service writes (dead-letter code). */
-    public static final String OWN_PREFIX = "deebert.";
-    /** Prefix of Kafka Streams' dead-letter headers (KIP-1034), see {@link DeadLetterHeaders}. */
-    public static final String STREAMS_ERRORS_PREFIX = "__streams.errors.";
+    /** Prefix of the headers this service writes (dead-letter code); defined in {@link ReservedHeaders}. */
+    public static final String OWN_PREFIX = ReservedHeaders.OWN_PREFIX;
+    /** Prefix of Kafka Streams' dead-letter headers (KIP-1034); defined in {@link ReservedHeaders}. */
+    public static final String STREAMS_ERRORS_PREFIX = ReservedHeaders.STREAMS_ERRORS_PREFIX;
     /** Default of {@code headers.forward.max}. */
     public static final int DEFAULT_MAX = 64;
     /** Forward every non-reserved header, up to {@value #DEFAULT_MAX}. */
@@ -95,7 +97,7 @@ public record HeaderForwarding(Mode mode, Set<String> allowList, int max) {
      * @return whether it is ours or Kafka Streams' error header, which no input may set on an output
      */
     public static boolean isReserved(String key) {
-        return key.startsWith(OWN_PREFIX) || key.startsWith(STREAMS_ERRORS_PREFIX);
+        return ReservedHeaders.isReserved(key);
     }
 
     /**
@@ -104,15 +106,7 @@ public record HeaderForwarding(Mode mode, Set<String> allowList, int max) {
      *         reserved headers of its own); no cap: a dead-letter record keeps everything needed to replay it
      */
     public static Headers withoutReserved(Headers input) {
-        RecordHeaders out = new RecordHeaders();
-        if (input != null) {
-            for (Header h : input) {
-                if (!isReserved(h.key())) {
-                    out.add(h);
-                }
-            }
-        }
-        return out;
+        return ReservedHeaders.withoutReserved(input);
     }
 
     /**

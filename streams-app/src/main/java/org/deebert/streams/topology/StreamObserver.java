@@ -1,5 +1,7 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.control.ControllerStatus;
+import org.deebert.streams.deadletter.DeadLetterCode;
 import java.util.Map;
 
 /**

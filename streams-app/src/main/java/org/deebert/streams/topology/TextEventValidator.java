@@ -1,5 +1,7 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.deadletter.InvalidTextEventException;
 import org.deebert.streams.classifier.EmptyText;
 import org.deebert.streams.schema.TextEvent;
 

@@ -1,5 +1,7 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.control.ControlMessageValidator;
+import org.deebert.streams.control.ExitSettingInForce;
 import java.util.List;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;

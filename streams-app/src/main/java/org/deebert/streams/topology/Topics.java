@@ -1,5 +1,6 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.deadletter.DeadLetterCode;
 import org.apache.kafka.common.serialization.Serdes;
 import org.deebert.streams.registry.SchemaRegistryClient;
 import org.deebert.streams.registry.SpecificAvroSerde;

@@ -14,8 +14,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.schema.ExitTelemetry;
 import org.deebert.streams.topology.ClassifierMetrics;
-import org.deebert.streams.topology.DeadLetterCode;
-import org.deebert.streams.topology.ExitSettingInForce;
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.control.ExitSettingInForce;
 import org.junit.jupiter.api.Test;
 
 class ExitTelemetryPublisherTest {

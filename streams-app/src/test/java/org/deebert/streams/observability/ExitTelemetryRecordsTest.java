@@ -10,9 +10,9 @@ import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.exit.ExpectedSaving;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ExitTelemetry;
-import org.deebert.streams.topology.ControllerStatus;
-import org.deebert.streams.topology.DeadLetterCode;
-import org.deebert.streams.topology.ExitSettingInForce;
+import org.deebert.streams.control.ControllerStatus;
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.control.ExitSettingInForce;
 import org.junit.jupiter.api.Test;
 
 class ExitTelemetryRecordsTest {

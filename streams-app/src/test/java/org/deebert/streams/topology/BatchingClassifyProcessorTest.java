@@ -1,5 +1,8 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.control.ExitSettingInForce;
+import org.deebert.streams.control.ExitSettingSerde;
+import org.deebert.streams.deadletter.DeadLetterCode;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

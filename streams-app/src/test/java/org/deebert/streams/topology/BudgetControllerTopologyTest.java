@@ -1,5 +1,7 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.control.ControlMessageValidator;
+import org.deebert.streams.control.ExitSettingInForce;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;

@@ -1,5 +1,9 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.control.ExitSettingInForce;
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.deadletter.DeadLetterHeaders;
+import org.deebert.streams.deadletter.InvalidTextEventException;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;

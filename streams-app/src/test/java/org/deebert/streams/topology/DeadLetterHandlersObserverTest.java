@@ -1,5 +1,6 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.deadletter.DeadLetterCode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;

@@ -1,5 +1,7 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.deadletter.DeadLetterCode;
+import org.deebert.streams.deadletter.DeadLetterHeaders;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

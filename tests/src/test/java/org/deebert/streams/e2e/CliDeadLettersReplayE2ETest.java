@@ -26,7 +26,7 @@ import org.deebert.streams.app.Cli;
 import org.deebert.streams.e2e.support.CommittedTopicReader;
 import org.deebert.streams.e2e.support.SharedInfrastructure;
 import org.deebert.streams.embedded.EmbeddedKafkaBroker;
-import org.deebert.streams.topology.DeadLetterCode;
+import org.deebert.streams.deadletter.DeadLetterCode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

@@ -46,7 +46,7 @@ import org.deebert.streams.embedded.EmbeddedKafkaBroker;
 import org.deebert.streams.embedded.SchemaRegistryServer;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
-import org.deebert.streams.topology.ExitSettingInForce;
+import org.deebert.streams.control.ExitSettingInForce;
 import org.deebert.streams.topology.TopicNames;
 import org.deebert.streams.topology.Topics;
 import org.junit.jupiter.api.Test;

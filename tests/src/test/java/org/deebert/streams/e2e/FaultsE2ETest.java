@@ -23,7 +23,7 @@ import org.deebert.streams.e2e.support.ServiceTopics;
 import org.deebert.streams.e2e.support.SharedInfrastructure;
 import org.deebert.streams.registry.ConfluentWireFormat;
 import org.deebert.streams.schema.TextEvent;
-import org.deebert.streams.topology.DeadLetterCode;
+import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.topology.InFlightJournal;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

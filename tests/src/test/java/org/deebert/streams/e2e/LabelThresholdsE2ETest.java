@@ -22,7 +22,7 @@ import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.topology.ClassifierPool;
-import org.deebert.streams.topology.ExitSettingInForce;
+import org.deebert.streams.control.ExitSettingInForce;
 import org.deebert.streams.topology.TopologySettings;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -29,8 +29,8 @@ import org.deebert.streams.registry.SchemaRegistryException;
 import org.deebert.streams.registry.SpecificAvroSerde;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
-import org.deebert.streams.topology.ControlMessageValidator;
-import org.deebert.streams.topology.ExitSettingInForce;
+import org.deebert.streams.control.ControlMessageValidator;
+import org.deebert.streams.control.ExitSettingInForce;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

@@ -40,7 +40,7 @@ import org.deebert.streams.embedded.EmbeddedKafkaBroker.SaslSsl;
 import org.deebert.streams.embedded.EmbeddedKafkaBroker;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.TextEvent;
-import org.deebert.streams.topology.ExitSettingInForce;
+import org.deebert.streams.control.ExitSettingInForce;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

@@ -38,7 +38,7 @@ import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
 import org.deebert.streams.topology.ClassifierPool;
-import org.deebert.streams.topology.DeadLetterCode;
+import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.topology.TopologySettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -34,7 +34,7 @@ import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
 import org.deebert.streams.topology.BudgetControllerProcessor;
 import org.deebert.streams.topology.ClassifierPool;
-import org.deebert.streams.topology.ExitSettingInForce;
+import org.deebert.streams.control.ExitSettingInForce;
 import org.deebert.streams.topology.Topics;
 
 /**

@@ -38,7 +38,7 @@ import org.deebert.streams.model.ModelCard;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.topology.ClassifierPool;
-import org.deebert.streams.topology.DeadLetterCode;
+import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.topology.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

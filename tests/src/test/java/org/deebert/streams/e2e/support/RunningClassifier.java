@@ -40,9 +40,9 @@ import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
+import org.deebert.streams.control.ExitSettingInForce;
 import org.deebert.streams.topology.ClassifierPool;
 import org.deebert.streams.topology.ClassifierTopology;
-import org.deebert.streams.topology.ExitSettingInForce;
 import org.deebert.streams.topology.TopicNames;
 import org.deebert.streams.topology.Topics;
 

@@ -1,4 +1,4 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.deadletter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,5 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.deadletter;
+
 
 /**
  * A TextEvent that must not be classified (no id, empty or too long text). Thrown by the classify

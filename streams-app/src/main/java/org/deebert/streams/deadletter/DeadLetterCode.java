@@ -1,4 +1,4 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.deadletter;
 
 import org.deebert.streams.registry.WireFormatException;
 
@@ -33,7 +33,7 @@ public enum DeadLetterCode {
     LENGTH_EXCEEDS_RECORD,
     /**
      * The process or its stream thread died twice while classifying this record, the second time with the
-     * record alone ({@link InFlightJournal}): it is not classified again, so that the pipeline gets past it.
+     * record alone ({@link org.deebert.streams.topology.InFlightJournal}): it is not classified again, so that the pipeline gets past it.
      */
     POISON_RECORD,
     /** The classifier threw for this record, even when classified alone. */

@@ -1,4 +1,5 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.deadletter;
+
 
 /**
  * Why a record was dead-lettered as {@link DeadLetterCode#POISON_RECORD}: the classifier calls that held it never

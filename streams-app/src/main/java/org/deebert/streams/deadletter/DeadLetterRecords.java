@@ -1,4 +1,4 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.deadletter;
 
 import java.util.List;
 import org.apache.kafka.clients.producer.ProducerRecord;

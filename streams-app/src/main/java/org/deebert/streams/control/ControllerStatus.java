@@ -1,4 +1,5 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.control;
+
 
 /**
  * What the budget controller saw at its last decision, for metrics and telemetry.

@@ -1,4 +1,4 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.deadletter;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -7,7 +7,7 @@ import org.apache.kafka.common.header.Headers;
 
 /**
  * Headers of a dead-letter record: the input record's headers without reserved ones
- * ({@link HeaderForwarding#isReserved}: an input could otherwise carry a spoofed or stale code or error), then
+ * ({@link ReservedHeaders}: an input could otherwise carry a spoofed or stale code or error), then
  * Kafka Streams' {@code __streams.errors.*} set, then our {@value DeadLetterCode#HEADER}. The
  * {@code __streams.errors.*} names are Kafka Streams' own (KIP-1034,
  * {@code org.apache.kafka.streams.errors.internals.ExceptionHandlerUtils}, an internal class, hence repeated
@@ -36,16 +36,6 @@ public final class DeadLetterHeaders {
     }
 
     /**
-     * @param record    the buffered record that failed (its non-reserved headers are copied first)
-     * @param code      our error code
-     * @param exception what failed
-     * @return the headers for its dead-letter record
-     */
-    public static Headers forFailure(BufferedRecord record, DeadLetterCode code, Exception exception) {
-        return forFailure(record.headers(), record.topic(), record.partition(), record.offset(), code, exception);
-    }
-
-    /**
      * @param original  the failed record's headers as read (not modified; the non-reserved ones are copied first)
      * @param topic     the topic it was read from
      * @param partition the partition it was read from
@@ -56,7 +46,7 @@ public final class DeadLetterHeaders {
      */
     public static Headers forFailure(Headers original, String topic, int partition, long offset, DeadLetterCode code,
                                      Exception exception) {
-        Headers headers = HeaderForwarding.withoutReserved(original);
+        Headers headers = ReservedHeaders.withoutReserved(original);
         StringWriter trace = new StringWriter();
         exception.printStackTrace(new PrintWriter(trace));
         add(headers, EXCEPTION, exception.getClass().getName());

@@ -1,5 +1,6 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.deadletter;
 
+import org.deebert.streams.topology.DeadLetterDeserializationExceptionHandler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;

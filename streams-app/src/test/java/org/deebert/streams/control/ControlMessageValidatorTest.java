@@ -1,4 +1,4 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

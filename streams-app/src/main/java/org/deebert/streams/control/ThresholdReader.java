@@ -1,4 +1,4 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.control;
 
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.deebert.streams.exit.ExitSetting;

@@ -1,4 +1,4 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.control;
 
 import java.time.Instant;
 import java.util.List;

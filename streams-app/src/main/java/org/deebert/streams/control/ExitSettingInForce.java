@@ -1,4 +1,4 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.control;
 
 import java.util.Objects;
 import org.deebert.streams.budget.AccuracyBudget;

@@ -1,4 +1,4 @@
-package org.deebert.streams.topology;
+package org.deebert.streams.control;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -1,0 +1,10 @@
+/**
+ * The live exit setting as the control topic carries it: validating a control message
+ * ({@link org.deebert.streams.control.ControlMessageValidator}), the setting in force with its source and budget
+ * ({@link org.deebert.streams.control.ExitSettingInForce}) and its serde in the threshold global store
+ * ({@link org.deebert.streams.control.ExitSettingSerde}), reading it back
+ * ({@link org.deebert.streams.control.ThresholdReader}), and what the budget controller saw at its last decision
+ * ({@link org.deebert.streams.control.ControllerStatus}). Builds on {@code exit}, {@code budget} and
+ * {@code model}; the topology's processors and the {@code control} CLI build on it.
+ */
+package org.deebert.streams.control;

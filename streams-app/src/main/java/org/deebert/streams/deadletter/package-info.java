@@ -1,0 +1,9 @@
+/**
+ * Dead letters: why a record could not be classified ({@link org.deebert.streams.deadletter.DeadLetterCode}),
+ * the headers that carry the reason beside the original bytes
+ * ({@link org.deebert.streams.deadletter.DeadLetterHeaders}), the records written to the dead-letter topic
+ * ({@link org.deebert.streams.deadletter.DeadLetterRecords}) and the Kafka Streams exception handlers that route
+ * undecodable or failing records there instead of stopping the stream. The codes are listed, one row each, in
+ * the README's dead-letter table, which a test keeps true.
+ */
+package org.deebert.streams.deadletter;
