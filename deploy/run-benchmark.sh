@@ -85,7 +85,7 @@ SHADOW_RATES="0.02,0.1"
 OUT="$REPO/target/benchmark"
 LOGS="$OUT/logs"
 TEXTS="model-export/build/spamassassin/data/test.jsonl"
-BVENV="$REPO/deploy/benchmark/.venv"
+BVENV="$REPO/benchmark/python/.venv"
 BPY="$BVENV/bin/python"
 mkdir -p "$OUT" "$LOGS"
 rm -f "$OUT"/{classifier,classifier-sweep,classifier-other,classifier-bf16,stream,peers,summary,run}.json \
@@ -140,9 +140,9 @@ setup_python
 prepare_data
 build_java
 
-# The benchmark's own venv (deploy/benchmark/.venv): exactly deploy/benchmark/requirements.lock, installed
+# The benchmark's own venv (benchmark/python/.venv): exactly benchmark/python/requirements.lock, installed
 # with --no-deps, kept apart from model-export's runtime lock.
-_deebert_locked_venv "benchmark python" "$BVENV" "$REPO/deploy/benchmark/requirements.lock" \
+_deebert_locked_venv "benchmark python" "$BVENV" "$REPO/benchmark/python/requirements.lock" \
   "tensorflow onnxruntime tf2onnx onnx tokenizers matplotlib threadpoolctl"
 
 CARD="$MODEL_DIR/model_card.json"
@@ -160,7 +160,7 @@ EOF
 echo "model: $MODEL_DIR (card setting: $CARD_SETTING); texts: first $LIMIT of $TEXTS; threads $THREADS; repeats $REPEATS"
 
 # ONNX conversion is set-up, not measurement: done (or found cached) before anything is timed.
-_deebert_logged "$LOGS/onnx-convert.log" "$BPY" deploy/benchmark/peers.py --convert-only \
+_deebert_logged "$LOGS/onnx-convert.log" "$BPY" benchmark/python/peers.py --convert-only \
   --model-dir "$MODEL_DIR" --texts "$TEXTS" --onnx "$OUT/model.onnx"
 tail -n 1 "$LOGS/onnx-convert.log"
 phase_end setup
@@ -279,7 +279,7 @@ phase_end stream
 # ---------------------------------------------------------------------------------------------------
 # c. Peers: ONNX Runtime and TensorFlow Python at full depth, sgemm, FLOPs.
 phase_start "c. peers (ONNX Runtime, TensorFlow Python, sgemm)" measured
-"$BPY" deploy/benchmark/peers.py --model-dir "$MODEL_DIR" --texts "$TEXTS" --limit "$LIMIT" \
+"$BPY" benchmark/python/peers.py --model-dir "$MODEL_DIR" --texts "$TEXTS" --limit "$LIMIT" \
   --batch-sizes 1,8,32 --threads "$THREADS" --inter-op-threads "$INTER_OP" --repeats "$REPEATS" \
   --matmul-trials "$MATMUL_TRIALS" --onnx "$OUT/model.onnx" --out "$OUT/peers.json" 2>"$LOGS/peers.log" \
   || { echo "FAILED: peers.py; last lines of $LOGS/peers.log:" >&2; tail -n 30 "$LOGS/peers.log" >&2; exit 1; }
@@ -311,6 +311,6 @@ json.dump({"command": "bash deploy/run-benchmark.sh" + (" --quick" if $QUICK els
           open(sys.argv[1], "w"), indent=2)
 EOF
 echo "== d. summary"
-"$BPY" deploy/benchmark/summarize.py --dir "$OUT" --card-threshold "$CARD_S"
+"$BPY" benchmark/python/summarize.py --dir "$OUT" --card-threshold "$CARD_S"
 echo "benchmark: $(( $(date +%s) - T0 )) s in total (set-up ${PHASE_S[setup]} s, classifier ${PHASE_S[classifier]} s, stream ${PHASE_S[stream]} s, peers ${PHASE_S[peers]} s)"
 [[ $STREAM_OK == 1 ]] || { echo "benchmark: the stream phase failed; summary.json has stream = null" >&2; exit 1; }

@@ -2,7 +2,7 @@
 # Every test of the project in one command, set-up included (the README's test command; .ci/run runs
 # exactly this): the Python venv, the SpamAssassin split (the Java end-to-end tests classify its
 # held-out emails), the Maven build including the Schema Registry app; then
-#   1. model-export's pytest suite, and the benchmark summary's (deploy/benchmark/tests; it needs only
+#   1. model-export's pytest suite, and the benchmark summary's (benchmark/python/tests; it needs only
 #      pytest and matplotlib, so it runs in model-export's venv, not the heavy benchmark venv),
 #   2. deploy/validate's pytest: the Kubernetes manifests, the compose file and the Dockerfiles checked
 #      by offline validators (kubernetes-validate --strict, check-jsonschema's compose-spec) in their own
@@ -23,8 +23,8 @@ build_java
 cd "$DEEBERT_REPO/model-export"
 echo "== model-export: pytest"
 .venv/bin/python -m pytest tests -p no:cacheprovider
-echo "== deploy/benchmark: pytest (summary ratios and target checks)"
-.venv/bin/python -m pytest "$DEEBERT_REPO/deploy/benchmark/tests" -p no:cacheprovider -q
+echo "== benchmark/python: pytest (summary ratios and target checks)"
+.venv/bin/python -m pytest "$DEEBERT_REPO/benchmark/python/tests" -p no:cacheprovider -q
 
 echo "== deploy/validate: pytest (k8s manifests, compose file, Dockerfiles; offline validators)"
 "$DEEBERT_REPO/deploy/validate/.venv/bin/python" -m pytest "$DEEBERT_REPO/deploy/validate/tests" -p no:cacheprovider -q

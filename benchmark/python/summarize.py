@@ -6,7 +6,7 @@ ratios below and their target checks), a markdown table on stdout, and two PNG p
 ``events_per_s.png`` (events/s per configuration) and ``saving.png`` (measured vs expected saving over
 the S sweep, with y = x, as DeeBERT's Fig. 3).
 
-    deploy/benchmark/.venv/bin/python deploy/benchmark/summarize.py --dir target/benchmark
+    benchmark/python/.venv/bin/python benchmark/python/summarize.py --dir target/benchmark
 
 Also read when present: ``classifier-bf16.json`` (the classifier with its opt-in bfloat16 precision;
 reported beside float32, outside the targets) and ``run.json`` (phase times, CPU used by other processes).

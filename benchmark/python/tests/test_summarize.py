@@ -1,6 +1,6 @@
 """summarize.py on small synthetic inputs: ratios, target flags, missing stream.json, plots.
 
-Run: deploy/benchmark/.venv/bin/python -m pytest -q deploy/benchmark/tests
+Run: benchmark/python/.venv/bin/python -m pytest -q benchmark/python/tests
 """
 import json
 import sys

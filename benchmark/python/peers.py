@@ -3,9 +3,9 @@
 model, texts and thread count as the Java classifier, plus the machine's dense fp32 matmul rate and the
 model's FLOPs, which together give a physical upper limit on events/s.
 
-Run with the benchmark venv (deploy/benchmark/.venv), normally from deploy/run-benchmark.sh:
+Run with the benchmark venv (benchmark/python/.venv), normally from deploy/run-benchmark.sh:
 
-    deploy/benchmark/.venv/bin/python deploy/benchmark/peers.py \
+    benchmark/python/.venv/bin/python benchmark/python/peers.py \
         --model-dir model-export/models/deebert-spamassassin-minilm-l6 \
         --texts model-export/build/spamassassin/data/test.jsonl --limit 256 \
         --batch-sizes 1,8,32 --threads 2 --repeats 3 --out target/benchmark/peers.json

@@ -1,6 +1,6 @@
 """peers.py's FLOPs at the card's setting: the expected saving is the one the card recorded for that very setting.
 
-Run: deploy/benchmark/.venv/bin/python -m pytest -q deploy/benchmark/tests
+Run: benchmark/python/.venv/bin/python -m pytest -q benchmark/python/tests
 """
 import json
 import sys
