@@ -3,7 +3,7 @@
 model, texts and thread count as the Java classifier, plus the machine's dense fp32 matmul rate and the
 model's FLOPs, which together give a physical upper limit on events/s.
 
-Run with the benchmark venv (benchmark/python/.venv), normally from deploy/run-benchmark.sh:
+Run with the benchmark venv (benchmark/python/.venv), normally from benchmark/run-benchmark.sh:
 
     benchmark/python/.venv/bin/python benchmark/python/peers.py \
         --model-dir model-export/models/deebert-spamassassin-minilm-l6 \
@@ -31,7 +31,7 @@ What is measured, and how it matches the Java side (benchmark/.../ClassifierBenc
   sequential execution for P = 1, graph optimization level ALL. TensorFlow: ``tf.config.threading``
   intra-op = T, inter-op = P, the same values the Java side gets through DJL's system properties
   ``ai.djl.tensorflow.num_intraop_threads`` / ``num_interop_threads`` and TensorFlow's
-  ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` (see deploy/run-benchmark.sh). numpy/OpenBLAS:
+  ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` (see benchmark/run-benchmark.sh). numpy/OpenBLAS:
   ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` = T, set by this script before
   numpy is first imported (numpy reads them only at import). Tokenizer batch encoding (Rust, rayon):
   ``RAYON_NUM_THREADS`` = T, as the script exports for the Java side's DJL tokenizer.
@@ -447,7 +447,7 @@ class TfRunner:
 def configure_tf_threads(threads: int, inter_op: int = 1) -> None:
     """Sets TensorFlow's intra-op pool to ``threads`` and its inter-op pool to ``inter_op`` threads (must run
     before TensorFlow's runtime starts). The Java side gets the same values through DJL's system properties
-    and TensorFlow's TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS (deploy/run-benchmark.sh)."""
+    and TensorFlow's TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS (benchmark/run-benchmark.sh)."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)

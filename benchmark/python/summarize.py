@@ -579,13 +579,13 @@ def main(argv: list[str] | None = None) -> int:
     classifier = load_json(args.dir / "classifier.json")
     stream = load_json(args.dir / "stream.json")
     peers = load_json(args.dir / "peers.json")
-    bf16 = load_json(args.dir / "classifier-bf16.json")  # optional extra (deploy/run-benchmark.sh)
+    bf16 = load_json(args.dir / "classifier-bf16.json")  # optional extra (benchmark/run-benchmark.sh)
     if classifier is None and peers is None:
         print(f"summarize: neither classifier.json nor peers.json in {args.dir}", file=sys.stderr)
         return 1
     card_s, source = card_threshold(args, peers)
     summary = build_summary(classifier, stream, peers, card_s, source, bf16)
-    summary["run"] = load_json(args.dir / "run.json")  # written by deploy/run-benchmark.sh, when present
+    summary["run"] = load_json(args.dir / "run.json")  # written by benchmark/run-benchmark.sh, when present
     summary["contention"] = contention(summary["run"])
     out = args.out or args.dir / "summary.json"
     out.parent.mkdir(parents=True, exist_ok=True)

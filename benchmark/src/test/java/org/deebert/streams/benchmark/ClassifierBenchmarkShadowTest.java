@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The shadow measurement's and the protected recall's small helpers (the measurement itself needs a model;
- * deploy/run-benchmark.sh runs it).
+ * benchmark/run-benchmark.sh runs it).
  */
 class ClassifierBenchmarkShadowTest {
 

@@ -6,7 +6,7 @@
 # run on the same texts, threads and machine. Prints a markdown table and writes
 # target/benchmark/summary.json, events_per_s.png and saving.png.
 #
-# Usage: bash deploy/run-benchmark.sh [--quick] [--limit N] [--repeats K] [--threads T] [--model-dir DIR]
+# Usage: bash benchmark/run-benchmark.sh [--quick] [--limit N] [--repeats K] [--threads T] [--model-dir DIR]
 #   --quick        64 texts, 1 repeat, short S sweep at batch 32 only, 60 latency events, 5 shadow rounds
 #                  (< 5 min warm)
 #   --limit N      texts: the first N of model-export/build/spamassassin/data/test.jsonl (default 256)
@@ -134,7 +134,7 @@ phase_end() {
 # ---------------------------------------------------------------------------------------------------
 # Set-up
 phase_start "set-up"
-# shellcheck source=lib/setup.sh
+# shellcheck source=../deploy/lib/setup.sh
 source "$REPO/deploy/lib/setup.sh"
 setup_python
 prepare_data
@@ -290,7 +290,7 @@ phase_end peers
 # d. Summary.
 "$BPY" - "$OUT/run.json" <<EOF
 import json, sys
-json.dump({"command": "bash deploy/run-benchmark.sh" + (" --quick" if $QUICK else ""), "quick": bool($QUICK),
+json.dump({"command": "bash benchmark/run-benchmark.sh" + (" --quick" if $QUICK else ""), "quick": bool($QUICK),
            "limit": $LIMIT, "repeats": $REPEATS, "threads": $THREADS, "inter_op_threads": $INTER_OP,
            "model_dir": "$MODEL_DIR", "texts": "$TEXTS", "card_threshold": $CARD_S,
            "card_setting": "$CARD_SETTING",
