@@ -1,23 +1,18 @@
 package org.deebert.streams.app;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.regex.Pattern;
-import java.util.TreeMap;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.model.StartingSetting;
 import org.deebert.streams.topology.HeaderForwarding;
+import org.deebert.streams.topology.Topics;
 import org.deebert.streams.topology.TopicNames;
 import org.deebert.streams.topology.TopologySettings;
 
@@ -38,6 +33,8 @@ import org.deebert.streams.topology.TopologySettings;
  * every Kafka client (Streams, admin, producer); {@code kafka.X} goes to the Kafka Streams config as
  * {@code X} (e.g. {@code kafka.state.dir}).
  *
+ * <p>{@link SettingsSources} merges the sources, {@link SettingsParser} turns keys into this record.
+ *
  * @param applicationId       Kafka Streams application.id (consumer group, internal topic prefix)
  * @param instanceName        {@code instance.name}: this instance's stable name, unique within the application
  *                            (e.g. the Kubernetes pod name); when present it is the consumer group's
@@ -45,7 +42,8 @@ import org.deebert.streams.topology.TopologySettings;
  *                            empty = dynamic membership
  * @param bootstrapServers    Kafka bootstrap servers
  * @param schemaRegistryUrl   base URL of the Confluent-compatible Schema Registry API
- * @param topics              the four topic names
+ * @param topics              the six topic names ({@code topic.*}; the shadow-sample topic after the application id,
+ *                            see {@link Topics})
  * @param modelDir            the exported model directory
  * @param device              where TensorFlow runs
  * @param intraOpThreads      TensorFlow intra-op threads per classifier; 0 = TensorFlow's default (all cores)
@@ -69,7 +67,6 @@ import org.deebert.streams.topology.TopologySettings;
  * @param httpPort            port of the HTTP endpoint ({@code /metrics}, {@code /health/*}) on {@code http.host};
  *                            0 = any free port (tests)
  * @param httpHost            address the HTTP endpoint binds to
- * @param telemetryTopic      the exit-telemetry topic (one record per instance per interval)
  * @param telemetryInterval   how often each instance writes a telemetry record; zero = never
  * @param exitSetting         {@code exit.setting}: the model card's setting in force before any control message,
  *                            {@code recommended} (default) or {@code calibrated:<policy>}
@@ -101,7 +98,6 @@ public record AppSettings(
         Duration metricsLogInterval,
         int httpPort,
         String httpHost,
-        String telemetryTopic,
         Duration telemetryInterval,
         StartingSetting exitSetting,
         Supervision supervision,
@@ -119,8 +115,6 @@ public record AppSettings(
      * characters, and Kafka Streams appends {@code -<stream thread index>} to it for each thread's consumer.
      */
     public static final int INSTANCE_NAME_MAX_CHARS = 240;
-    /** What Kafka accepts in a {@code group.instance.id} (the characters of a topic name). */
-    private static final Pattern INSTANCE_NAME = Pattern.compile("[a-zA-Z0-9._-]+");
 
     public AppSettings {
         clientPassThrough = Map.copyOf(clientPassThrough);
@@ -137,21 +131,7 @@ public record AppSettings(
      * @throws IllegalArgumentException if a value is missing or malformed (the message names the key)
      */
     public static AppSettings load(Path file, Map<String, String> env) {
-        Properties p = new Properties();
-        try (InputStream defaults = AppSettings.class.getResourceAsStream(DEFAULTS_RESOURCE)) {
-            if (defaults != null) {
-                p.load(defaults);
-            }
-            if (file != null) {
-                try (InputStream in = Files.newInputStream(file)) {
-                    p.load(in);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read settings " + file, e);
-        }
-        applyEnvironment(p, env);
-        return fromProperties(p);
+        return fromProperties(SettingsSources.load(file, env));
     }
 
     /**
@@ -164,47 +144,12 @@ public record AppSettings(
      * @throws IllegalArgumentException if a value is malformed (the message names the key)
      */
     public static AppSettings withDefaults(Map<String, String> overrides) {
-        Properties p = new Properties();
-        try (InputStream defaults = AppSettings.class.getResourceAsStream(DEFAULTS_RESOURCE)) {
-            p.load(defaults);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + DEFAULTS_RESOURCE, e);
-        }
-        p.putAll(overrides);
-        return fromProperties(p);
-    }
-
-    /** Environment overrides: known keys by name mapping, pass-through keys mechanically (see class doc). */
-    static void applyEnvironment(Properties p, Map<String, String> env) {
-        Map<String, String> keysByEnvName = new TreeMap<>();
-        for (String key : p.stringPropertyNames()) {
-            keysByEnvName.put(envName(key), key);
-        }
-        for (Map.Entry<String, String> e : env.entrySet()) {
-            String name = e.getKey();
-            if (!name.startsWith(ENV_PREFIX)) {
-                continue;
-            }
-            String key = keysByEnvName.get(name);
-            if (key == null) {
-                String guess = name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
-                if (isClientPassThrough(guess) || guess.startsWith(STREAMS_PREFIX)) {
-                    key = guess;
-                }
-            }
-            if (key != null) {
-                p.setProperty(key, e.getValue());
-            }
-        }
+        return fromProperties(SettingsSources.withDefaults(overrides));
     }
 
     /** @return the environment variable that overrides {@code key}, e.g. DEEBERT_BOOTSTRAP_SERVERS */
     public static String envName(String key) {
-        return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
-    }
-
-    private static boolean isClientPassThrough(String key) {
-        return key.equals(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG) || key.startsWith("ssl.") || key.startsWith("sasl.");
+        return SettingsSources.envName(key);
     }
 
     /**
@@ -213,145 +158,7 @@ public record AppSettings(
      * @throws IllegalArgumentException if a value is missing or malformed
      */
     public static AppSettings fromProperties(Properties p) {
-        Map<String, String> client = new TreeMap<>();
-        Map<String, String> streams = new TreeMap<>();
-        for (String key : p.stringPropertyNames()) {
-            String value = p.getProperty(key).trim();
-            if (isClientPassThrough(key) && !value.isEmpty()) {
-                client.put(key, value);
-            } else if (key.startsWith(STREAMS_PREFIX) && !value.isEmpty()) {
-                streams.put(key.substring(STREAMS_PREFIX.length()), value);
-            }
-        }
-        String guarantee = required(p, "processing.guarantee");
-        if (!guarantee.equals(StreamsConfig.EXACTLY_ONCE_V2) && !guarantee.equals(StreamsConfig.AT_LEAST_ONCE)) {
-            throw new IllegalArgumentException("processing.guarantee must be exactly_once_v2 or at_least_once, got " + guarantee);
-        }
-        ClassifierOptions.DevicePreference device;
-        try {
-            device = ClassifierOptions.DevicePreference.valueOf(required(p, "device").toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("device must be auto, cpu or gpu, got " + p.getProperty("device"));
-        }
-        ClassifierOptions.Precision precision;
-        try {
-            precision = ClassifierOptions.Precision.valueOf(required(p, "precision").toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("precision must be float32 or bfloat16, got " + p.getProperty("precision"));
-        }
-        return new AppSettings(
-                required(p, "application.id"),
-                instanceName(p, streams),
-                required(p, "bootstrap.servers"),
-                required(p, "schema.registry.url"),
-                new TopicNames(required(p, "topic.input"), required(p, "topic.output"), required(p, "topic.control"),
-                        required(p, "topic.dead.letter")),
-                Path.of(required(p, "model.dir")),
-                device,
-                (int) nonNegativeLong(p, "intra.op.threads"),
-                (int) nonNegativeLong(p, "inter.op.threads"),
-                precision,
-                positiveInt(p, "max.batch.size"),
-                Duration.ofMillis(positiveInt(p, "linger.ms")),
-                positiveInt(p, "max.text.chars"),
-                headerForwarding(p),
-                guarantee,
-                positiveInt(p, "num.stream.threads"),
-                Boolean.parseBoolean(required(p, "topics.create")),
-                positiveInt(p, "topics.partitions"),
-                (short) positiveInt(p, "topics.replication.factor"),
-                Duration.ofMillis(nonNegativeLong(p, "metrics.log.interval.ms")),
-                port(p, "http.port"),
-                required(p, "http.host"),
-                required(p, "topic.telemetry"),
-                Duration.ofMillis(nonNegativeLong(p, "telemetry.interval.ms")),
-                exitSetting(p),
-                new Supervision(Duration.ofMillis(nonNegativeLong(p, "topics.check.interval.ms")),
-                        positiveInt(p, "stream.thread.replacements.max"),
-                        Duration.ofMillis(positiveInt(p, "stream.thread.replacements.window.ms")),
-                        Duration.ofMillis(positiveInt(p, "schema.registry.check.interval.ms"))),
-                client,
-                streams);
-    }
-
-    private static Optional<String> instanceName(Properties p, Map<String, String> streamsPassThrough) {
-        String name = p.getProperty("instance.name", "").trim();
-        if (name.isEmpty()) {
-            return Optional.empty();
-        }
-        String where = "setting instance.name (env " + envName("instance.name") + ")";
-        if (!INSTANCE_NAME.matcher(name).matches() || name.length() > INSTANCE_NAME_MAX_CHARS) {
-            throw new IllegalArgumentException(where + " must be 1-" + INSTANCE_NAME_MAX_CHARS
-                    + " characters of a-z, A-Z, 0-9, '.', '_' or '-', got " + name);
-        }
-        // Two sources for one group.instance.id would leave it unclear which one is in force.
-        if (streamsPassThrough.containsKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)) {
-            throw new IllegalArgumentException(where + " and kafka." + ConsumerConfig.GROUP_INSTANCE_ID_CONFIG
-                    + " are both set; set instance.name only");
-        }
-        return Optional.of(name);
-    }
-
-    private static StartingSetting exitSetting(Properties p) {
-        try {
-            return StartingSetting.parse(required(p, "exit.setting"));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("setting exit.setting (env " + envName("exit.setting") + "): "
-                    + e.getMessage(), e);
-        }
-    }
-
-    private static HeaderForwarding headerForwarding(Properties p) {
-        long max = nonNegativeLong(p, "headers.forward.max");
-        if (max > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("setting headers.forward.max is too large, got " + max);
-        }
-        try {
-            return HeaderForwarding.parse(required(p, "headers.forward"), (int) max);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("setting headers.forward (env " + envName("headers.forward") + "): "
-                    + e.getMessage(), e);
-        }
-    }
-
-    private static String required(Properties p, String key) {
-        String v = p.getProperty(key);
-        if (v == null || v.isBlank()) {
-            throw new IllegalArgumentException("setting " + key + " (env " + envName(key) + ") is missing");
-        }
-        return v.trim();
-    }
-
-    private static int positiveInt(Properties p, String key) {
-        try {
-            int v = Integer.parseInt(required(p, key));
-            if (v < 1) {
-                throw new NumberFormatException();
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("setting " + key + " must be a positive integer, got " + p.getProperty(key));
-        }
-    }
-
-    private static int port(Properties p, String key) {
-        long v = nonNegativeLong(p, key);
-        if (v > 65535) {
-            throw new IllegalArgumentException("setting " + key + " must be a port in 0..65535, got " + p.getProperty(key));
-        }
-        return (int) v;
-    }
-
-    private static long nonNegativeLong(Properties p, String key) {
-        try {
-            long v = Long.parseLong(required(p, key));
-            if (v < 0) {
-                throw new NumberFormatException();
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("setting " + key + " must be an integer >= 0, got " + p.getProperty(key));
-        }
+        return SettingsParser.parse(p);
     }
 
     /** @return batching, validation and header-forwarding settings of the topology */

@@ -21,14 +21,18 @@ final class SchemaRegistration {
     }
 
     /**
-     * @param telemetryTopic the exit-telemetry topic ({@link ExitTelemetry} values)
+     * Registers the values of the input, output, control and telemetry topics (the shadow-sample topic's format
+     * is internal, see {@code ShadowSampleSerde}).
+     *
+     * @param registry the registry
+     * @param topics   the service's topics
      * @throws org.deebert.streams.registry.SchemaRegistryException if the registry is unreachable or rejects a schema
      */
-    static void registerAll(SchemaRegistryClient registry, Topics topics, String telemetryTopic) {
+    static void registerAll(SchemaRegistryClient registry, Topics topics) {
         register(registry, topics.input().name(), TextEvent.getClassSchema());
         register(registry, topics.output().name(), ClassifiedEvent.getClassSchema());
         register(registry, topics.control().name(), ThresholdControl.getClassSchema());
-        register(registry, telemetryTopic, ExitTelemetry.getClassSchema());
+        register(registry, topics.telemetry().name(), ExitTelemetry.getClassSchema());
     }
 
     private static void register(SchemaRegistryClient registry, String topic, org.apache.avro.Schema schema) {

@@ -1,15 +1,11 @@
 package org.deebert.streams.app;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
@@ -22,8 +18,6 @@ import org.deebert.streams.observability.HealthState;
 import org.deebert.streams.observability.ObservabilityServer;
 import org.deebert.streams.observability.ServiceMetrics;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
-import org.deebert.streams.registry.SpecificAvroSerde;
-import org.deebert.streams.schema.ExitTelemetry;
 import org.deebert.streams.topology.ClassifierPool;
 import org.deebert.streams.topology.ClassifierTopology;
 import org.deebert.streams.topology.Topics;
@@ -108,10 +102,10 @@ public final class StreamsService implements AutoCloseable {
             throws InterruptedException {
         ConfluentSchemaRegistryClient registry = new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl());
         Topics topics = Topics.create(settings.topics(), registry);
-        SchemaRegistration.registerAll(registry, topics, settings.telemetryTopic());
+        SchemaRegistration.registerAll(registry, topics);
         if (createTopics) {
-            TopicCreator.createMissing(settings.clientProperties(), topics, settings.telemetryTopic(),
-                    settings.topicPartitions(), settings.replicationFactor());
+            TopicCreator.createMissing(settings.clientProperties(), topics, settings.topicPartitions(),
+                    settings.replicationFactor());
         }
 
         ClassifierPool pool = classifiers;
@@ -130,10 +124,10 @@ public final class StreamsService implements AutoCloseable {
                 pool.modelName(), pool.modelVersion(), device, settings.device(),
                 pool.startingSetting().threshold(), pool.startingSetting().policy(), settings.exitSetting());
 
-        String shadowTopic = ClassifierTopology.shadowTopic(settings.applicationId());
-        TopicCreator.createShadowTopic(settings.clientProperties(), shadowTopic, settings.replicationFactor());
+        TopicCreator.createShadowTopic(settings.clientProperties(), topics.shadowSamples().name(),
+                settings.replicationFactor());
         String instanceId = ExitTelemetryPublisher.instanceId(settings.applicationId());
-        Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool, shadowTopic, instanceId);
+        Topology topology = ClassifierTopology.build(settings.topologySettings(), topics, pool, instanceId);
         HealthState health = new HealthState();
         CompletableFuture<String> failure = new CompletableFuture<>();
         // The topology's handlers and processors report dead letters, batches and undecodable control
@@ -156,15 +150,16 @@ public final class StreamsService implements AutoCloseable {
         metrics.bind(streams, totals, setting, pool.numLayers(), pool.labels());
         ExitTelemetryPublisher telemetry = null;
         if (!settings.telemetryInterval().isZero()) {
-            telemetry = new ExitTelemetryPublisher(telemetryProducer(settings, registry, instanceId),
-                    settings.telemetryTopic(), instanceId, pool.modelName(), pool.modelVersion(),
+            telemetry = new ExitTelemetryPublisher(
+                    ExitTelemetryPublisher.producer(settings.clientProperties(), topics.telemetry(), instanceId),
+                    topics.telemetry().name(), instanceId, pool.modelName(), pool.modelVersion(),
                     totals, metrics::deadLetterTotals, setting::current, System::currentTimeMillis, metrics);
         }
         Supervision supervision = settings.supervision();
         streams.setUncaughtExceptionHandler(new ThreadFailurePolicy(supervision.maxThreadReplacements(),
                 supervision.replacementWindow(), reason -> fail(health, failure, reason)));
         RegistryWatch registryWatch = RegistryWatch.start(registry,
-                () -> SchemaRegistration.registerAll(registry, topics, settings.telemetryTopic()), health,
+                () -> SchemaRegistration.registerAll(registry, topics), health,
                 metrics::schemaCacheInvalidated, supervision.registryCheckInterval());
         return new StreamsService(settings, topics, pool, classifiers == null, streams, device, health, metrics, telemetry,
                 failure, registryWatch);
@@ -176,16 +171,6 @@ public final class StreamsService implements AutoCloseable {
         if (failure.complete(reason)) {
             LOG.error("Service failed: {}", reason);
         }
-    }
-
-    /** A plain producer, outside the Streams transaction (see {@link ExitTelemetryPublisher} for why). */
-    private static KafkaProducer<String, ExitTelemetry> telemetryProducer(AppSettings settings,
-                                                                          ConfluentSchemaRegistryClient registry,
-                                                                          String instanceId) {
-        Properties p = settings.clientProperties();
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, instanceId + "-telemetry");
-        return new KafkaProducer<>(p, new StringSerializer(),
-                new SpecificAvroSerde<>(ExitTelemetry.class, registry, false).serializer());
     }
 
     /** @return the topics with the service's own serdes */
@@ -256,8 +241,7 @@ public final class StreamsService implements AutoCloseable {
         }
         Duration topicsCheck = settings.supervision().topicsCheckInterval();
         if (!topicsCheck.isZero()) {
-            topicWatch = TopicWatch.start(settings.clientProperties(), List.of(topics.input().name(),
-                    topics.output().name(), topics.control().name(), topics.deadLetter().name()), topicsCheck,
+            topicWatch = TopicWatch.start(settings.clientProperties(), topics.names().watched(), topicsCheck,
                     reason -> fail(health, failure, reason));
         }
     }

@@ -14,7 +14,11 @@ import org.deebert.streams.topology.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Creates the service's topics (the four of {@link Topics} and the telemetry topic) that do not exist yet; the control topic is compacted. */
+/**
+ * Creates the service's topics ({@link Topics}) that do not exist yet: the input, output, dead-letter and telemetry
+ * topics and the compacted control topic when {@code topics.create} asks for it, the internal shadow-sample topic
+ * always.
+ */
 final class TopicCreator {
 
     private static final Logger LOG = LoggerFactory.getLogger(TopicCreator.class);
@@ -24,16 +28,17 @@ final class TopicCreator {
 
     /**
      * @param clientProperties bootstrap servers and security settings
-     * @param telemetryTopic   the exit-telemetry topic (created like the input topic: its records expire)
+     * @param topics           the topics (the telemetry topic is created like the input topic: its records expire)
      * @throws IllegalStateException if the cluster cannot be reached or refuses to create a topic
      * @throws InterruptedException  if interrupted while waiting for the cluster
      */
-    static void createMissing(Properties clientProperties, Topics topics, String telemetryTopic, int partitions,
+    static void createMissing(Properties clientProperties, Topics topics, int partitions,
                               short replicationFactor) throws InterruptedException {
         try (Admin admin = Admin.create(clientProperties)) {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> missing = new ArrayList<>();
-            for (String name : List.of(topics.input().name(), topics.output().name(), topics.deadLetter().name(), telemetryTopic)) {
+            for (String name : List.of(topics.input().name(), topics.output().name(), topics.deadLetter().name(),
+                    topics.telemetry().name())) {
                 if (!existing.contains(name)) {
                     missing.add(new NewTopic(name, partitions, replicationFactor));
                 }
@@ -60,7 +65,7 @@ final class TopicCreator {
     }
 
     /**
-     * Creates the service's internal shadow-sample topic ({@code ClassifierTopology.shadowTopic}) when it is
+     * Creates the service's internal shadow-sample topic ({@link Topics#shadowSamples()}) when it is
      * missing, whatever {@code topics.create} says: like Kafka Streams' own internal topics it belongs to the
      * application, and the topology reads it. One partition: a model's samples all go to one controller.
      *

@@ -11,11 +11,15 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.deebert.streams.schema.ExitTelemetry;
 import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.control.ExitSettingInForce;
+import org.deebert.streams.topology.Topic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,6 +98,23 @@ public final class ExitTelemetryPublisher implements AutoCloseable {
         this.intervalStartMs = clockMs.getAsLong();
         this.lastHistogram = totals.read().exitHistogram();
         this.lastDeadLetters = deadLetterTotals.get();
+    }
+
+    /**
+     * A plain producer for the telemetry topic, with the topic's serdes, outside the Streams transaction (see the
+     * class comment for why).
+     *
+     * @param clientProperties bootstrap servers and security settings (not modified)
+     * @param topic            the telemetry topic ({@code Topics.telemetry()})
+     * @param instanceId       this instance's id; the producer's client id is {@code <instanceId>-telemetry}
+     * @return a new producer, which the publisher closes
+     */
+    public static KafkaProducer<String, ExitTelemetry> producer(Properties clientProperties,
+                                                               Topic<String, ExitTelemetry> topic, String instanceId) {
+        Properties p = new Properties();
+        p.putAll(clientProperties);
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, instanceId + "-telemetry");
+        return new KafkaProducer<>(p, topic.keySerde().serializer(), topic.valueSerde().serializer());
     }
 
     /**

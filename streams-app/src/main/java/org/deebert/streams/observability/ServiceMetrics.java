@@ -22,7 +22,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -31,7 +30,6 @@ import org.deebert.streams.topology.ClassifierMetrics;
 import org.deebert.streams.control.ControllerStatus;
 import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.topology.ExitMetrics;
-import org.deebert.streams.control.ExitSettingInForce;
 import org.deebert.streams.topology.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -101,7 +99,7 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
     private final Timer eventLatency;
     private final Counter shadowSamples;
     private final Counter schemaCacheInvalidations;
-    private volatile ControllerStatus controller;
+    private final BudgetControllerGauges controller = new BudgetControllerGauges();
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
     private final JvmHeapPressureMetrics heapPressureMetrics = new JvmHeapPressureMetrics();
     private KafkaStreamsMetrics kafkaStreamsMetrics;
@@ -143,28 +141,7 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
                 .serviceLevelObjectives(latencyBuckets()).register(registry);
         shadowSamples = Counter.builder("deebert.shadow.samples")
                 .description("events run through every layer as shadow samples of an accuracy budget").register(registry);
-        Gauge.builder("deebert.controller.active", this, m -> m.controller == null ? 0 : 1)
-                .description("1 while this instance runs the budget controller, else 0").register(registry);
-        Gauge.builder("deebert.controller.window.samples", this, m -> statusOr(m.controller, ControllerStatus::windowSamples))
-                .description("shadow samples in the budget controller's window (NaN where it does not run)").register(registry);
-        Gauge.builder("deebert.controller.disagreement", this, m -> statusOr(m.controller, ControllerStatus::disagreement))
-                .description("share of the window's samples that disagree with the full model at the S in force")
-                .register(registry);
-        Gauge.builder("deebert.controller.disagreement.upper.bound", this,
-                        m -> statusOr(m.controller, ControllerStatus::upperBound))
-                .description("upper confidence bound of that share (Wilson score)").register(registry);
-        Gauge.builder("deebert.controller.protected.samples", this,
-                        m -> guardOr(m.controller, ControllerStatus.Guard::protectedSamples))
-                .description("window samples whose full-model answer is the label guard's protected label")
-                .register(registry);
-        Gauge.builder("deebert.controller.protected.recall.loss", this,
-                        m -> guardOr(m.controller, ControllerStatus.Guard::recallLoss))
-                .description("share of those samples that early exit at the S in force answers otherwise")
-                .register(registry);
-        Gauge.builder("deebert.controller.protected.recall.loss.upper.bound", this,
-                        m -> guardOr(m.controller, ControllerStatus.Guard::upperBound))
-                .description("upper confidence bound of that share (Wilson score; 1 with no protected sample)")
-                .register(registry);
+        controller.register(registry);
         schemaCacheInvalidations = Counter.builder("deebert.schema.cache.invalidations")
                 .description("times the Schema Registry disagreed with the cached schema ids (forgotten or re-assigned)")
                 .register(registry);
@@ -203,32 +180,7 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
                 .description("events classified").register(registry);
         Gauge.builder("deebert.events.per.second", streams, s -> ExitMetrics.read(s.metrics(), numLayers).eventsPerSecond())
                 .description("events classified per second over Kafka Streams' recent sample window").register(registry);
-        Gauge.builder("deebert.exit.threshold.nats", setting, p -> p.current().setting().threshold())
-                .description("the threshold S in force, in nats").register(registry);
-        for (int c = 0; c < labels.size(); c++) {
-            int index = c;
-            Gauge.builder("deebert.exit.label.threshold.nats", setting, p -> {
-                List<Double> perLabel = p.current().setting().labelThresholds();
-                return perLabel == null ? Double.NaN : perLabel.get(index);
-            }).tag("label", labels.get(c))
-                    .description("S in nats for inputs an off-ramp predicts as this label, while label-conditional "
-                            + "thresholds are in force; NaN otherwise").register(registry);
-        }
-        Gauge.builder("deebert.budget.max.disagreement", setting,
-                        p -> p.current().budget() == null ? Double.NaN : p.current().budget().maxDisagreement())
-                .description("the accuracy budget in force (share of answers allowed to differ from the full model), "
-                        + "NaN when S is fixed").register(registry);
-        Gauge.builder("deebert.budget.max.recall.loss", setting,
-                        p -> p.current().budget() == null || p.current().budget().guard() == null ? Double.NaN
-                                : p.current().budget().guard().maxRecallLoss())
-                .description("the label guard's limit in force (share of the protected label's full-model answers "
-                        + "early exit may answer otherwise), NaN without a guard").register(registry);
-        for (String source : new String[] {ExitSettingInForce.MODEL_CARD, ExitSettingInForce.CONTROL_TOPIC,
-            ExitSettingInForce.ACCURACY_BUDGET}) {
-            Gauge.builder("deebert.exit.threshold.source", setting, p -> source.equals(p.current().source()) ? 1 : 0)
-                    .tag("source", source.replace('-', '_').toLowerCase(Locale.ROOT))
-                    .description("1 for where the S in force came from, else 0").register(registry);
-        }
+        ExitSettingGauges.register(registry, setting, labels);
         kafkaMetricsRefresh = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "deebert-kafka-metrics-refresh");
             t.setDaemon(true);
@@ -293,7 +245,7 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
 
     @Override
     public void controllerDecided(ControllerStatus status) {
-        controller = status;
+        controller.update(status);
     }
 
     @Override
@@ -303,16 +255,7 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
 
     @Override
     public ControllerStatus controllerStatus() {
-        return controller;
-    }
-
-    private static double statusOr(ControllerStatus status, java.util.function.ToDoubleFunction<ControllerStatus> f) {
-        return status == null ? Double.NaN : f.applyAsDouble(status);
-    }
-
-    private static double guardOr(ControllerStatus status,
-                                  java.util.function.ToDoubleFunction<ControllerStatus.Guard> f) {
-        return status == null || status.guard() == null ? Double.NaN : f.applyAsDouble(status.guard());
+        return controller.status();
     }
 
     /** Stops the Kafka Streams binder's refresh, unhooks the GC listeners and closes the registry. */

@@ -1,18 +1,8 @@
 package org.deebert.streams.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.net.URI;
-import java.net.URLDecoder;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,7 +10,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
-import org.apache.avro.SchemaParseException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +27,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Credentials for a secured registry go in the URL's user-info part
  * ({@code https://user:secret@registry.example.com}); they are sent as an HTTP Basic
- * {@code Authorization} header and removed from the URL used for requests and error messages.
+ * {@code Authorization} header and removed from the URL used for requests and error messages
+ * ({@link SchemaRegistryHttp} makes the requests).
  */
 public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient {
 
@@ -46,17 +36,11 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
     private static final Logger LOG = LoggerFactory.getLogger(ConfluentSchemaRegistryClient.class);
-    private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
-    private static final int CONFLICT = 409;
     /** Tries of a registration that fails with HTTP 5xx before the error is thrown. */
     private static final int REGISTER_ATTEMPTS = 3;
     private static final Duration RETRY_PAUSE = Duration.ofMillis(200);
 
-    private final URI baseUrl;
-    private final Optional<String> authorization;
-    private final Duration requestTimeout;
-    private final HttpClient http;
-    private final ObjectMapper json = new ObjectMapper();
+    private final SchemaRegistryHttp http;
     private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
     private final Map<String, Map<Schema, Integer>> idsBySubject = new ConcurrentHashMap<>();
     private final AtomicLong generation = new AtomicLong();
@@ -79,19 +63,12 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
      * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
      */
     public ConfluentSchemaRegistryClient(String baseUrl, Duration requestTimeout) {
-        URI url = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
-        if (url.getScheme() == null || !url.getScheme().matches("https?") || url.getHost() == null) {
-            throw new IllegalArgumentException("schema registry URL must be absolute http(s): " + redact(url));
-        }
-        this.authorization = Optional.ofNullable(url.getRawUserInfo()).map(ConfluentSchemaRegistryClient::basicAuth);
-        this.baseUrl = withoutUserInfo(url);
-        this.requestTimeout = requestTimeout;
-        this.http = HttpClient.newBuilder().connectTimeout(requestTimeout).build();
+        this.http = new SchemaRegistryHttp(baseUrl, requestTimeout);
     }
 
     /** @return the API root requests go to, without credentials */
     public URI baseUrl() {
-        return baseUrl;
+        return http.baseUrl();
     }
 
     /** {@inheritDoc} */
@@ -124,18 +101,16 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
      * finds nothing); a 500 the lookup cannot explain is retried a bounded number of times.
      */
     private JsonNode registerOrFindConcurrent(String subject, Schema schema) {
-        String path = subjectPath(subject) + "/versions";
         for (int attempt = 1; ; attempt++) {
             try {
-                return send(HttpRequest.newBuilder(URI.create(baseUrl + path))
-                        .POST(HttpRequest.BodyPublishers.ofString(schemaBody(schema))), "register schema under subject " + subject);
+                return http.register(subject, schema);
             } catch (SchemaRegistryException e) {
-                boolean conflict = e.statusCode() == CONFLICT;
+                boolean conflict = e.statusCode() == SchemaRegistryHttp.CONFLICT;
                 boolean serverError = e.statusCode() >= 500 && e.statusCode() < 600;
                 if (!conflict && !serverError) {
                     throw e;
                 }
-                Optional<JsonNode> found = lookUp(subject, schema);
+                Optional<JsonNode> found = http.lookUp(subject, schema);
                 if (found.isPresent()) {
                     LOG.info("Schema {} under subject {} was registered concurrently by another client (HTTP {}); "
                             + "using its id {}", schema.getFullName(), subject, e.statusCode(), found.get().path("id").asText());
@@ -160,36 +135,6 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
         }
     }
 
-    /**
-     * Confluent's "is this schema registered under this subject" call ({@code POST /subjects/{subject}}).
-     *
-     * @return the registry's answer (with {@code id}), or empty when the subject does not hold the schema
-     * @throws SchemaRegistryException for any other failure
-     */
-    private Optional<JsonNode> lookUp(String subject, Schema schema) {
-        try {
-            return Optional.of(send(HttpRequest.newBuilder(URI.create(baseUrl + subjectPath(subject)))
-                    .POST(HttpRequest.BodyPublishers.ofString(schemaBody(schema))), "look up schema under subject " + subject));
-        } catch (SchemaRegistryException e) {
-            if (e.isNotFound() || e.statusCode() == CONFLICT) {
-                return Optional.empty();
-            }
-            throw e;
-        }
-    }
-
-    private String schemaBody(Schema schema) {
-        ObjectNode body = json.createObjectNode();
-        body.put("schema", schema.toString());
-        // Confluent treats a missing schemaType as AVRO; Apicurio's ccompat layer also accepts it explicitly.
-        body.put("schemaType", "AVRO");
-        return body.toString();
-    }
-
-    private static String subjectPath(String subject) {
-        return "/subjects/" + URLEncoder.encode(subject, StandardCharsets.UTF_8).replace("+", "%20");
-    }
-
     /** {@inheritDoc} */
     @Override
     public Schema getById(int id) {
@@ -197,7 +142,7 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
         if (cached != null) {
             return cached;
         }
-        Schema schema = fetchById(id);
+        Schema schema = http.fetchById(id);
         Schema previous = schemasById.putIfAbsent(id, schema);
         return previous != null ? previous : schema;
     }
@@ -208,7 +153,7 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
         Schema cached = schemasById.get(id);
         Schema fresh;
         try {
-            fresh = fetchById(id);
+            fresh = http.fetchById(id);
         } catch (SchemaRegistryException e) {
             if (e.isNotFound() && cached != null) {
                 invalidate("schema id " + id + " (" + cached.getFullName() + ") is no longer in the registry");
@@ -240,7 +185,7 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
             int id = cached.getKey();
             String reason = null;
             try {
-                Schema fresh = fetchById(id);
+                Schema fresh = http.fetchById(id);
                 if (!sameSchema(cached.getValue(), fresh)) {
                     reason = "schema id " + id + " now holds " + fresh.getFullName() + ", not the cached "
                             + cached.getValue().getFullName();
@@ -278,86 +223,5 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
     /** Same schema for decoding: equal Parsing Canonical Forms (docs, aliases and defaults aside). */
     private static boolean sameSchema(Schema a, Schema b) {
         return SchemaNormalization.parsingFingerprint64(a) == SchemaNormalization.parsingFingerprint64(b);
-    }
-
-    private Schema fetchById(int id) {
-        JsonNode answer = send(HttpRequest.newBuilder(URI.create(baseUrl + "/schemas/ids/" + id)).GET(),
-                "fetch schema id " + id);
-        JsonNode type = answer.get("schemaType");
-        if (type != null && !type.isNull() && !"AVRO".equals(type.asText())) {
-            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
-                    "schema id " + id + " is of type " + type.asText() + ", not AVRO", null);
-        }
-        JsonNode text = answer.get("schema");
-        if (text == null || !text.isTextual()) {
-            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
-                    "registry answer for schema id " + id + " has no 'schema' string", null);
-        }
-        Schema schema;
-        try {
-            // A fresh parser per schema: a Parser refuses to define the same full name twice.
-            schema = new Schema.Parser().parse(text.asText());
-        } catch (SchemaParseException e) {
-            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
-                    "schema id " + id + " is not a valid Avro schema", e);
-        }
-        return schema;
-    }
-
-    private JsonNode send(HttpRequest.Builder request, String what) {
-        request.timeout(requestTimeout)
-                .header("Accept", CONTENT_TYPE + ", application/json")
-                .header("Content-Type", CONTENT_TYPE);
-        authorization.ifPresent(value -> request.header("Authorization", value));
-        HttpResponse<String> response;
-        try {
-            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
-                    "could not " + what + " at " + baseUrl + ": " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
-                    "interrupted while trying to " + what, e);
-        }
-        int status = response.statusCode();
-        if (status / 100 != 2) {
-            throw new SchemaRegistryException(status,
-                    "could not " + what + ": HTTP " + status + errorDetail(response.body()), null);
-        }
-        try {
-            return json.readTree(response.body());
-        } catch (IOException e) {
-            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
-                    "could not " + what + ": the answer is not JSON", e);
-        }
-    }
-
-    /** The registry's own error code and message ({@code {"error_code": 40403, "message": "..."}}), if any. */
-    private String errorDetail(String body) {
-        try {
-            JsonNode error = json.readTree(body);
-            if (error != null && error.has("error_code")) {
-                return " (error_code " + error.get("error_code").asText() + ": " + error.path("message").asText() + ")";
-            }
-        } catch (IOException e) {
-            // Not JSON (a proxy's HTML page, say): the status code alone has to do.
-        }
-        return "";
-    }
-
-    private static String basicAuth(String rawUserInfo) {
-        String userInfo = URLDecoder.decode(rawUserInfo, StandardCharsets.UTF_8);
-        return "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static URI withoutUserInfo(URI url) {
-        String port = url.getPort() < 0 ? "" : ":" + url.getPort();
-        String path = url.getRawPath() == null ? "" : url.getRawPath();
-        return URI.create(url.getScheme() + "://" + url.getHost() + port + path);
-    }
-
-    private static String redact(URI url) {
-        return url.getRawUserInfo() == null ? url.toString() : url.toString().replace(url.getRawUserInfo(), "***");
     }
 }

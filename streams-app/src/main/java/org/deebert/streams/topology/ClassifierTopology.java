@@ -11,6 +11,7 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
+import org.deebert.streams.schema.ShadowSample;
 
 /**
  * The Kafka Streams topology of the service:
@@ -35,7 +36,7 @@ import org.apache.kafka.streams.state.Stores;
  * The threshold lives in a global store so that every instance (and every task) applies the latest value
  * of the compacted control topic; see {@link ThresholdControlProcessor} and
  * {@link BatchingClassifyProcessor}. Under an accuracy budget the classify processor sends shadow samples to the
- * service's internal shadow-sample topic ({@link #shadowTopic}), which the {@link BudgetControllerProcessor} of
+ * service's internal shadow-sample topic ({@link Topics#shadowSamples()}), which the {@link BudgetControllerProcessor} of
  * one instance reads and answers with new thresholds on the control topic. The Streams configuration must include {@link #streamsConfig(Topics)}
  * (or {@link #streamsConfig(Topics, StreamObserver)}).
  */
@@ -72,36 +73,23 @@ public final class ClassifierTopology {
     }
 
     /**
-     * The service's internal shadow-sample topic. Shadow samples are keyed by model name, so a model's samples
-     * all reach one partition and one instance's controller; the service creates the topic with one partition at
-     * startup, like Kafka Streams' own internal topics, under the application id's prefix.
-     *
-     * @param applicationId the Streams application id
-     * @return {@code <applicationId>-shadow-samples}
-     */
-    public static String shadowTopic(String applicationId) {
-        return applicationId + "-shadow-samples";
-    }
-
-    /**
      * The topology with the application id as the budget controller's instance id (tests, tools).
      *
-     * @see #build(TopologySettings, Topics, ClassifierPool, String, String)
+     * @see #build(TopologySettings, Topics, ClassifierPool, String)
      */
-    public static Topology build(TopologySettings settings, Topics topics, ClassifierPool classifiers, String shadowTopic) {
-        return build(settings, topics, classifiers, shadowTopic, null);
+    public static Topology build(TopologySettings settings, Topics topics, ClassifierPool classifiers) {
+        return build(settings, topics, classifiers, null);
     }
 
     /**
      * @param settings    batching and validation settings
-     * @param topics      topic names and serdes
+     * @param topics      topic names and serdes; the shadow-sample topic ({@link Topics#shadowSamples()}) must exist
      * @param classifiers lends a classifier to each stream thread; its model name keys the control topic
-     * @param shadowTopic the internal shadow-sample topic ({@link #shadowTopic(String)}); it must exist
      * @param instanceId  this instance's id, which the budget controller names in the reasons of its decisions;
      *                    null for the application id
      * @return the topology
      */
-    public static Topology build(TopologySettings settings, Topics topics, ClassifierPool classifiers, String shadowTopic,
+    public static Topology build(TopologySettings settings, Topics topics, ClassifierPool classifiers,
                                  String instanceId) {
         String modelName = classifiers.modelName();
         Topology topology = new Topology();
@@ -134,14 +122,16 @@ public final class ClassifierTopology {
         topology.addSink(DEAD_LETTER_SINK, topics.deadLetter().name(), topics.deadLetter().keySerde().serializer(),
                 topics.deadLetter().valueSerde().serializer(), CLASSIFY);
 
-        ShadowSampleSerde samples = new ShadowSampleSerde();
-        topology.addSink(SHADOW_SINK, shadowTopic, Serdes.String().serializer(), samples.serializer(), CLASSIFY);
-        topology.addSource(SHADOW_SOURCE, Serdes.String().deserializer(), samples.deserializer(), shadowTopic);
+        Topic<String, ShadowSample> shadow = topics.shadowSamples();
+        topology.addSink(SHADOW_SINK, shadow.name(), shadow.keySerde().serializer(), shadow.valueSerde().serializer(),
+                CLASSIFY);
+        topology.addSource(SHADOW_SOURCE, shadow.keySerde().deserializer(), shadow.valueSerde().deserializer(),
+                shadow.name());
         topology.addProcessor(CONTROLLER, () -> new BudgetControllerProcessor(CONTROLLER_WINDOW_STORE, THRESHOLD_STORE,
                 modelName, classifiers.labels(), classifiers.startingSetting(), CONTROL_SINK, instanceId), SHADOW_SOURCE);
         // Changelogged, so the instance that takes the task over after a crash starts from the same window.
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(CONTROLLER_WINDOW_STORE),
-                Serdes.Long(), samples), CONTROLLER);
+                Serdes.Long(), shadow.valueSerde()), CONTROLLER);
         topology.addSink(CONTROL_SINK, topics.control().name(), topics.control().keySerde().serializer(),
                 topics.control().valueSerde().serializer(), CONTROLLER);
         return topology;

@@ -5,12 +5,15 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.deebert.streams.registry.SchemaRegistryClient;
 import org.deebert.streams.registry.SpecificAvroSerde;
 import org.deebert.streams.schema.ClassifiedEvent;
+import org.deebert.streams.schema.ExitTelemetry;
+import org.deebert.streams.schema.ShadowSample;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
 
 /**
- * Every topic of the topology with its serdes, in one immutable object. Values use the Confluent wire
- * format through the Schema Registry (subjects {@code <topic>-value}). Keys of the input, output and
+ * Every topic the service uses with its serdes, in one immutable object. Values of the input, output, control
+ * and telemetry topics use the Confluent wire format through the Schema Registry (subjects {@code <topic>-value});
+ * the internal shadow-sample topic stays out of the registry ({@link ShadowSampleSerde}). Keys of the input, output and
  * dead-letter topics are raw bytes ({@link Serdes#ByteArray()}): an output or dead-letter record carries its
  * input's key byte for byte, whatever its encoding (producers usually write the event id as UTF-8, and a
  * {@code StringSerializer}/{@code StringDeserializer} on the client side is then fine). Decoding keys as strings
@@ -25,18 +28,26 @@ import org.deebert.streams.schema.ThresholdControl;
  *   <li>{@link #deadLetter()}: an input record that could not be classified, with its original key and value
  *       bytes, its headers (except reserved ones, see {@link HeaderForwarding#isReserved}), Kafka Streams'
  *       {@code __streams.errors.*} headers and a {@value DeadLetterCode#HEADER} header.</li>
+ *   <li>{@link #telemetry()}: one {@link ExitTelemetry} per instance per interval, key = the instance id
+ *       (written by {@code observability.ExitTelemetryPublisher}, outside the Streams transaction).</li>
+ *   <li>{@link #shadowSamples()}: internal, one partition; key = model name, value = a {@link ShadowSample} that
+ *       the classify processor sends to the budget controller ({@link BudgetControllerProcessor}).</li>
  * </ul>
  *
- * @param input      the input topic
- * @param output     the output topic
- * @param control    the compacted control topic
- * @param deadLetter the dead-letter topic (raw bytes)
+ * @param input         the input topic
+ * @param output        the output topic
+ * @param control       the compacted control topic
+ * @param deadLetter    the dead-letter topic (raw bytes)
+ * @param telemetry     the exit-telemetry topic
+ * @param shadowSamples the internal shadow-sample topic
  */
 public record Topics(
         Topic<byte[], TextEvent> input,
         Topic<byte[], ClassifiedEvent> output,
         Topic<String, ThresholdControl> control,
-        Topic<byte[], byte[]> deadLetter) {
+        Topic<byte[], byte[]> deadLetter,
+        Topic<String, ExitTelemetry> telemetry,
+        Topic<String, ShadowSample> shadowSamples) {
 
     /**
      * Builds the topics with registry-backed value serdes that share one registry client (it caches ids).
@@ -50,11 +61,14 @@ public record Topics(
                 new Topic<>(names.input(), Serdes.ByteArray(), new SpecificAvroSerde<>(TextEvent.class, registry, false)),
                 new Topic<>(names.output(), Serdes.ByteArray(), new SpecificAvroSerde<>(ClassifiedEvent.class, registry, false)),
                 new Topic<>(names.control(), Serdes.String(), new SpecificAvroSerde<>(ThresholdControl.class, registry, false)),
-                new Topic<>(names.deadLetter(), Serdes.ByteArray(), Serdes.ByteArray()));
+                new Topic<>(names.deadLetter(), Serdes.ByteArray(), Serdes.ByteArray()),
+                new Topic<>(names.telemetry(), Serdes.String(), new SpecificAvroSerde<>(ExitTelemetry.class, registry, false)),
+                new Topic<>(names.shadowSamples(), Serdes.String(), new ShadowSampleSerde()));
     }
 
-    /** @return the four topic names */
+    /** @return the six topic names */
     public TopicNames names() {
-        return new TopicNames(input.name(), output.name(), control.name(), deadLetter.name());
+        return new TopicNames(input.name(), output.name(), control.name(), deadLetter.name(), telemetry.name(),
+                shadowSamples.name());
     }
 }

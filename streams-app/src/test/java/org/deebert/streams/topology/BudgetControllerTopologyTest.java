@@ -7,10 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -18,7 +14,6 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.deebert.streams.app.ControlCommand;
 import org.deebert.streams.budget.AccuracyBudget;
-import org.deebert.streams.registry.InMemorySchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ShadowSample;
@@ -57,9 +52,8 @@ class BudgetControllerTopologyTest {
     /** The same budget, and at most 5 % of the spam the full model catches may be let through by early exit. */
     private static final AccuracyBudget GUARDED = BUDGET.withGuard(new AccuracyBudget.LabelGuard("spam", 0.05));
 
-    private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
-    private final Topics topics = Topics.create(TopicNames.DEFAULTS, registry);
-    private final String shadowTopic = ClassifierTopology.shadowTopic(APP_ID);
+    private final TopologyHarness harness = new TopologyHarness(APP_ID);
+    private final Topics topics = harness.topics();
     private final ShadowSampleSerde sampleSerde = new ShadowSampleSerde();
     private ClassifierPool pool;
     private TopologyTestDriver driver;
@@ -73,33 +67,19 @@ class BudgetControllerTopologyTest {
 
     private void start() {
         pool = new ClassifierPool(FakeClassifier::new);
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, APP_ID);
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9");
-        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        props.putAll(ClassifierTopology.streamsConfig(topics));
-        driver = new TopologyTestDriver(ClassifierTopology.build(new TopologySettings(100, LINGER, 100), topics, pool,
-                shadowTopic), props, START);
-        input = driver.createInputTopic(topics.input().name(), new StringSerializer(), topics.input().valueSerde().serializer());
-        control = driver.createInputTopic(topics.control().name(), new StringSerializer(),
-                topics.control().valueSerde().serializer());
-        rawShadowInput = driver.createInputTopic(shadowTopic, new StringSerializer(), new ByteArraySerializer());
-        output = driver.createOutputTopic(topics.output().name(), new StringDeserializer(),
-                topics.output().valueSerde().deserializer());
-        shadow = driver.createOutputTopic(shadowTopic, new StringDeserializer(), sampleSerde.deserializer());
+        driver = harness.start(new TopologySettings(100, LINGER, 100), pool, StreamsConfig.EXACTLY_ONCE_V2, START);
+        input = harness.input();
+        control = harness.control();
+        rawShadowInput = harness.rawShadowSamples();
+        output = harness.output();
+        shadow = harness.shadowSamples();
         // Only what the topology writes: records a test pipes into the control topic are not output records.
-        decisions = driver.createOutputTopic(topics.control().name(), new StringDeserializer(),
-                topics.control().valueSerde().deserializer());
+        decisions = harness.controlDecisions();
     }
 
     @AfterEach
     void close() {
-        if (driver != null) {
-            driver.close();
-        }
-        if (pool != null) {
-            pool.close();
-        }
+        harness.close();
     }
 
     private static TextEvent event(String id, String text) {

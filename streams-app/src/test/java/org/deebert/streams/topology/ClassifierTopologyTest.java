@@ -15,14 +15,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -47,8 +43,9 @@ class ClassifierTopologyTest {
     private static final Duration LINGER = Duration.ofMillis(5);
     private static final Instant EVENT_TIME = Instant.parse("2024-05-01T10:00:00Z");
 
-    private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
-    private final Topics topics = Topics.create(TopicNames.DEFAULTS, registry);
+    private final TopologyHarness harness = new TopologyHarness("classifier-topology-test");
+    private final InMemorySchemaRegistryClient registry = harness.registry();
+    private final Topics topics = harness.topics();
     private final List<FakeClassifier> classifiers = new ArrayList<>();
     private ClassifierPool pool;
     private TopologyTestDriver driver;
@@ -77,19 +74,13 @@ class ClassifierTopologyTest {
             classifiers.add(c);
             return c;
         });
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "classifier-topology-test");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9");
-        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, processingGuarantee);
-        props.putAll(ClassifierTopology.streamsConfig(topics));
-        driver = new TopologyTestDriver(ClassifierTopology.build(settings, topics, pool,
-                ClassifierTopology.shadowTopic("classifier-topology-test")), props);
-        input = driver.createInputTopic(topics.input().name(), new StringSerializer(), topics.input().valueSerde().serializer());
-        rawInput = driver.createInputTopic(topics.input().name(), new StringSerializer(), new ByteArraySerializer());
-        bytesKeyedInput = driver.createInputTopic(topics.input().name(), new ByteArraySerializer(), new ByteArraySerializer());
-        control = driver.createInputTopic(topics.control().name(), new StringSerializer(), topics.control().valueSerde().serializer());
-        output = driver.createOutputTopic(topics.output().name(), new StringDeserializer(), topics.output().valueSerde().deserializer());
-        deadLetters = driver.createOutputTopic(topics.deadLetter().name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        driver = harness.start(settings, pool, processingGuarantee, null);
+        input = harness.input();
+        rawInput = harness.rawInput();
+        bytesKeyedInput = harness.bytesKeyedInput();
+        control = harness.control();
+        output = harness.output();
+        deadLetters = harness.deadLetters();
     }
 
     private void start() {
@@ -98,12 +89,7 @@ class ClassifierTopologyTest {
 
     @AfterEach
     void close() {
-        if (driver != null) {
-            driver.close();
-        }
-        if (pool != null) {
-            pool.close();
-        }
+        harness.close();
     }
 
     private static TextEvent event(String id, String text) {

@@ -97,12 +97,13 @@ class DistributionE2ETest {
         // And: fresh topics (topics.create=false, as in production) and a settings file for them.
         ReferenceEmails references = ReferenceEmails.load();
         String unique = "dist-" + UUID.randomUUID().toString().substring(0, 8);
-        TopicNames names = new TopicNames(unique + "-in", unique + "-out", unique + "-control", unique + "-dlq");
+        TopicNames names = new TopicNames(unique + "-in", unique + "-out", unique + "-control", unique + "-dlq",
+                unique + "-telemetry", TopicNames.shadowSamplesTopic(unique));
         broker.createTopic(names.input(), 2, false);
         broker.createTopic(names.output(), 2, false);
         broker.createTopic(names.control(), 1, true);
         broker.createTopic(names.deadLetter(), 1, false);
-        broker.createTopic(unique + "-telemetry", 1, false);
+        broker.createTopic(names.telemetry(), 1, false);
         Path config = writeConfig(unique, names, references.modelDir());
 
         // When: the launcher runs the service in its own JVM, started from an unrelated working directory.
@@ -250,7 +251,7 @@ class DistributionE2ETest {
         p.setProperty("topic.output", names.output());
         p.setProperty("topic.control", names.control());
         p.setProperty("topic.dead.letter", names.deadLetter());
-        p.setProperty("topic.telemetry", unique + "-telemetry");
+        p.setProperty("topic.telemetry", names.telemetry());
         p.setProperty("topics.create", "false");
         p.setProperty("model.dir", modelDir.toAbsolutePath().toString());
         p.setProperty("http.host", "127.0.0.1");

@@ -28,10 +28,9 @@ import org.deebert.streams.e2e.support.ReferenceEmails;
 import org.deebert.streams.e2e.support.RunningClassifier;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.exit.ExpectedSaving;
-import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
-import org.deebert.streams.registry.SpecificAvroSerde;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitTelemetry;
+import org.deebert.streams.topology.Topic;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
 import org.deebert.streams.topology.ClassifierPool;
@@ -361,12 +360,11 @@ class LabelGuardE2ETest {
     }
 
     private static List<ExitTelemetry> telemetry(RunningClassifier app) {
-        SpecificAvroSerde<ExitTelemetry> serde = new SpecificAvroSerde<>(ExitTelemetry.class,
-                new ConfluentSchemaRegistryClient(app.registryUrl()), false);
+        Topic<String, ExitTelemetry> topic = app.topics().telemetry();
         List<ExitTelemetry> out = new ArrayList<>();
-        try (CommittedTopicReader reader = new CommittedTopicReader(app.bootstrapServers(), app.telemetryTopic())) {
+        try (CommittedTopicReader reader = new CommittedTopicReader(app.bootstrapServers(), topic.name())) {
             reader.readAvailable().values().forEach(records -> records.forEach(r ->
-                    out.add(serde.deserializer().deserialize(app.telemetryTopic(), r.value()))));
+                    out.add(topic.valueSerde().deserializer().deserialize(topic.name(), r.value()))));
         }
         return out;
     }

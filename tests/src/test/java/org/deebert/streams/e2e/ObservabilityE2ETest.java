@@ -31,8 +31,6 @@ import org.deebert.streams.e2e.support.ReferenceEmails;
 import org.deebert.streams.e2e.support.RunningClassifier;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.exit.ExpectedSaving;
-import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
-import org.deebert.streams.registry.SpecificAvroSerde;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ExitTelemetry;
 import org.deebert.streams.schema.TextEvent;
@@ -127,9 +125,9 @@ class ObservabilityE2ETest {
 
             // And: the telemetry topic's records of this instance add up to the same exits, interval by interval.
             String instance = app.service().telemetryInstanceId();
-            Deserializer<ExitTelemetry> decoder = new SpecificAvroSerde<>(ExitTelemetry.class,
-                    new ConfluentSchemaRegistryClient(app.registryUrl()), false).deserializer();
-            try (CommittedTopicReader telemetry = new CommittedTopicReader(app.bootstrapServers(), app.telemetryTopic())) {
+            Deserializer<ExitTelemetry> decoder = app.topics().telemetry().valueSerde().deserializer();
+            try (CommittedTopicReader telemetry = new CommittedTopicReader(app.bootstrapServers(),
+                    app.topics().telemetry().name())) {
                 List<ExitTelemetry> records = awaitTelemetry(telemetry, instance, decoder,
                         all -> all.stream().mapToLong(ExitTelemetry::getEvents).sum() == emails.size());
                 ExitTelemetry busy = records.stream().filter(t -> t.getEvents() > 0).findFirst().orElseThrow();

@@ -61,7 +61,6 @@ public final class RunningClassifier implements AutoCloseable {
     private final EmbeddedKafkaBroker broker = SharedInfrastructure.broker();
     private final SchemaRegistryServer registry = SharedInfrastructure.registry();
     private final TopicNames names;
-    private final String telemetryTopic;
     private final Topics topics;
     private final String modelName;
     private final AppSettings settings;
@@ -73,7 +72,8 @@ public final class RunningClassifier implements AutoCloseable {
 
     private RunningClassifier(String prefix, ClassifierPool pool, Path stateDir) {
         String unique = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
-        names = new TopicNames(unique + "-in", unique + "-out", unique + "-control", unique + "-dlq");
+        names = new TopicNames(unique + "-in", unique + "-out", unique + "-control", unique + "-dlq",
+                unique + "-telemetry", TopicNames.shadowSamplesTopic(unique));
         topics = Topics.create(names, new ConfluentSchemaRegistryClient(registry.url()));
         modelName = pool.modelName();
         // Two input partitions: two tasks on one stream thread share one classifier.
@@ -81,8 +81,7 @@ public final class RunningClassifier implements AutoCloseable {
         broker.createTopic(names.output(), 2, false);
         broker.createTopic(names.control(), 1, true);
         broker.createTopic(names.deadLetter(), 1, false);
-        telemetryTopic = unique + "-telemetry";
-        broker.createTopic(telemetryTopic, 1, false);
+        broker.createTopic(names.telemetry(), 1, false);
 
         Path state;
         try {
@@ -98,7 +97,7 @@ public final class RunningClassifier implements AutoCloseable {
                 Map.entry("topic.output", names.output()),
                 Map.entry("topic.control", names.control()),
                 Map.entry("topic.dead.letter", names.deadLetter()),
-                Map.entry("topic.telemetry", telemetryTopic),
+                Map.entry("topic.telemetry", names.telemetry()),
                 Map.entry("telemetry.interval.ms", Long.toString(TELEMETRY_INTERVAL.toMillis())),
                 Map.entry("http.host", "127.0.0.1"),
                 Map.entry("http.port", "0"),
@@ -172,7 +171,7 @@ public final class RunningClassifier implements AutoCloseable {
 
     /** @return the exit-telemetry topic of this application */
     public String telemetryTopic() {
-        return telemetryTopic;
+        return names.telemetry();
     }
 
     /** @return the base URL of the service's HTTP endpoint, e.g. {@code http://127.0.0.1:41234} */

@@ -39,7 +39,6 @@ public final class ServiceTopics implements AutoCloseable {
     private final SchemaRegistryServer registry;
     private final String applicationId;
     private final TopicNames names;
-    private final String telemetry;
     private final Topics topics;
     private final Map<String, String> clientSettings;
     private final KafkaProducer<String, byte[]> producer;
@@ -65,14 +64,14 @@ public final class ServiceTopics implements AutoCloseable {
         // The application id is not a prefix of the topic names: prefixed ACLs on it (internal topics)
         // must not cover the input, output or control topic.
         applicationId = unique + "-app";
-        names = new TopicNames(unique + "-in", unique + "-out", unique + "-control", unique + "-dlq");
-        telemetry = unique + "-telemetry";
+        names = new TopicNames(unique + "-in", unique + "-out", unique + "-control", unique + "-dlq",
+                unique + "-telemetry", TopicNames.shadowSamplesTopic(applicationId));
         topics = Topics.create(names, new ConfluentSchemaRegistryClient(registry.url()));
         broker.createTopic(names.input(), inputPartitions, false);
         broker.createTopic(names.output(), 2, false);
         broker.createTopic(names.control(), 1, true);
         broker.createTopic(names.deadLetter(), 1, false);
-        broker.createTopic(telemetry, 1, false);
+        broker.createTopic(names.telemetry(), 1, false);
 
         Properties p = new Properties();
         p.putAll(clientSettings);
@@ -95,7 +94,7 @@ public final class ServiceTopics implements AutoCloseable {
 
     /** @return the telemetry topic's name */
     public String telemetryTopic() {
-        return telemetry;
+        return names.telemetry();
     }
 
     /**
@@ -112,7 +111,7 @@ public final class ServiceTopics implements AutoCloseable {
         s.put("topic.output", names.output());
         s.put("topic.control", names.control());
         s.put("topic.dead.letter", names.deadLetter());
-        s.put("topic.telemetry", telemetry);
+        s.put("topic.telemetry", names.telemetry());
         s.put("topics.create", "false");
         s.put("model.dir", modelDir.toString());
         s.put("device", "cpu");

@@ -1,0 +1,139 @@
+package org.deebert.streams.app;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.streams.StreamsConfig;
+import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.model.StartingSetting;
+import org.deebert.streams.topology.HeaderForwarding;
+import org.deebert.streams.topology.TopicNames;
+
+/**
+ * Which keys make which {@link AppSettings}: reads the merged properties ({@link SettingsSources}) key by key
+ * ({@link SettingReader}) and checks the values that have a fixed set of choices or a format.
+ */
+final class SettingsParser {
+
+    /** What Kafka accepts in a {@code group.instance.id} (the characters of a topic name). */
+    private static final Pattern INSTANCE_NAME = Pattern.compile("[a-zA-Z0-9._-]+");
+
+    private SettingsParser() {
+    }
+
+    /**
+     * @param p merged properties
+     * @return the settings
+     * @throws IllegalArgumentException if a value is missing or malformed (the message names the key)
+     */
+    static AppSettings parse(Properties p) {
+        SettingReader r = new SettingReader(p);
+        Map<String, String> client = new TreeMap<>();
+        Map<String, String> streams = new TreeMap<>();
+        for (String key : p.stringPropertyNames()) {
+            String value = p.getProperty(key).trim();
+            if (SettingsSources.isClientPassThrough(key) && !value.isEmpty()) {
+                client.put(key, value);
+            } else if (key.startsWith(AppSettings.STREAMS_PREFIX) && !value.isEmpty()) {
+                streams.put(key.substring(AppSettings.STREAMS_PREFIX.length()), value);
+            }
+        }
+        String guarantee = r.required("processing.guarantee");
+        if (!guarantee.equals(StreamsConfig.EXACTLY_ONCE_V2) && !guarantee.equals(StreamsConfig.AT_LEAST_ONCE)) {
+            throw new IllegalArgumentException("processing.guarantee must be exactly_once_v2 or at_least_once, got " + guarantee);
+        }
+        ClassifierOptions.DevicePreference device;
+        try {
+            device = ClassifierOptions.DevicePreference.valueOf(r.required("device").toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("device must be auto, cpu or gpu, got " + r.raw("device"));
+        }
+        ClassifierOptions.Precision precision;
+        try {
+            precision = ClassifierOptions.Precision.valueOf(r.required("precision").toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("precision must be float32 or bfloat16, got " + r.raw("precision"));
+        }
+        String applicationId = r.required("application.id");
+        Optional<String> instanceName = instanceName(r, streams);
+        String bootstrapServers = r.required("bootstrap.servers");
+        String registryUrl = r.required("schema.registry.url");
+        String input = r.required("topic.input");
+        String output = r.required("topic.output");
+        String control = r.required("topic.control");
+        String deadLetter = r.required("topic.dead.letter");
+        Path modelDir = Path.of(r.required("model.dir"));
+        int intraOpThreads = (int) r.nonNegativeLong("intra.op.threads");
+        int interOpThreads = (int) r.nonNegativeLong("inter.op.threads");
+        int maxBatchSize = r.positiveInt("max.batch.size");
+        Duration linger = Duration.ofMillis(r.positiveInt("linger.ms"));
+        int maxTextChars = r.positiveInt("max.text.chars");
+        HeaderForwarding headers = headerForwarding(r);
+        int numStreamThreads = r.positiveInt("num.stream.threads");
+        boolean createTopics = Boolean.parseBoolean(r.required("topics.create"));
+        int partitions = r.positiveInt("topics.partitions");
+        short replicationFactor = (short) r.positiveInt("topics.replication.factor");
+        Duration metricsLogInterval = Duration.ofMillis(r.nonNegativeLong("metrics.log.interval.ms"));
+        int httpPort = r.port("http.port");
+        String httpHost = r.required("http.host");
+        String telemetry = r.required("topic.telemetry");
+        Duration telemetryInterval = Duration.ofMillis(r.nonNegativeLong("telemetry.interval.ms"));
+        StartingSetting exitSetting = exitSetting(r);
+        Supervision supervision = new Supervision(Duration.ofMillis(r.nonNegativeLong("topics.check.interval.ms")),
+                r.positiveInt("stream.thread.replacements.max"),
+                Duration.ofMillis(r.positiveInt("stream.thread.replacements.window.ms")),
+                Duration.ofMillis(r.positiveInt("schema.registry.check.interval.ms")));
+        return new AppSettings(applicationId, instanceName, bootstrapServers, registryUrl,
+                new TopicNames(input, output, control, deadLetter, telemetry,
+                        TopicNames.shadowSamplesTopic(applicationId)),
+                modelDir, device, intraOpThreads, interOpThreads, precision, maxBatchSize, linger, maxTextChars, headers,
+                guarantee, numStreamThreads, createTopics, partitions, replicationFactor, metricsLogInterval, httpPort,
+                httpHost, telemetryInterval, exitSetting, supervision, client, streams);
+    }
+
+    private static Optional<String> instanceName(SettingReader r, Map<String, String> streamsPassThrough) {
+        String name = r.optional("instance.name", "");
+        if (name.isEmpty()) {
+            return Optional.empty();
+        }
+        String where = "setting instance.name (env " + AppSettings.envName("instance.name") + ")";
+        if (!INSTANCE_NAME.matcher(name).matches() || name.length() > AppSettings.INSTANCE_NAME_MAX_CHARS) {
+            throw new IllegalArgumentException(where + " must be 1-" + AppSettings.INSTANCE_NAME_MAX_CHARS
+                    + " characters of a-z, A-Z, 0-9, '.', '_' or '-', got " + name);
+        }
+        // Two sources for one group.instance.id would leave it unclear which one is in force.
+        if (streamsPassThrough.containsKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)) {
+            throw new IllegalArgumentException(where + " and kafka." + ConsumerConfig.GROUP_INSTANCE_ID_CONFIG
+                    + " are both set; set instance.name only");
+        }
+        return Optional.of(name);
+    }
+
+    private static StartingSetting exitSetting(SettingReader r) {
+        try {
+            return StartingSetting.parse(r.required("exit.setting"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("setting exit.setting (env " + AppSettings.envName("exit.setting") + "): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static HeaderForwarding headerForwarding(SettingReader r) {
+        long max = r.nonNegativeLong("headers.forward.max");
+        if (max > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("setting headers.forward.max is too large, got " + max);
+        }
+        try {
+            return HeaderForwarding.parse(r.required("headers.forward"), (int) max);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("setting headers.forward (env " + AppSettings.envName("headers.forward")
+                    + "): " + e.getMessage(), e);
+        }
+    }
+}
