@@ -107,7 +107,7 @@ def test_the_weights_hash_depends_on_the_values_only():
     from deebert_export.export import as_stored_dtype, for_inference
     import tensorflow as tf
     from deebert_export.model import BertConfig, DeeBertModel
-    from deebert_export.testing import TINY_CONFIG
+    from support.tiny_checkpoints import TINY_CONFIG
     model = DeeBertModel(BertConfig.from_dict(dict(TINY_CONFIG, vocab_size=40)), 2, seed=1)
     half = as_stored_dtype(model, tf.float16)
     sha = weights_sha256(half)

@@ -11,8 +11,9 @@ from deebert_export import evaluate as ev
 from deebert_export import exits
 from deebert_export.checkpoint import CheckpointError, load_checkpoint
 from deebert_export.model import BertConfig, DeeBertModel
-from deebert_export.testing import write_tiny_checkpoint
 from deebert_export.train import TrainConfig, cache_cls_vectors, train_stage1, train_stage2
+
+from support.tiny_checkpoints import write_tiny_checkpoint
 
 TINY = BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=37,
                   max_position_embeddings=64)

@@ -25,8 +25,9 @@ from deebert_export.data.tabular import load_tabular
 from deebert_export.export import describe_signatures, run_session_style
 from deebert_export.golden import PAIR_TOKENS_FORMAT_VERSION, pair_tokens_golden
 from deebert_export.model import BertConfig, DeeBertModel
-from deebert_export.testing import TINY_CONFIG, write_tiny_checkpoint
 from deebert_export.tokenization import encode_pairs, expects_text_pair, load_tokenizer, padded_inputs
+
+from support.tiny_checkpoints import TINY_CONFIG, write_tiny_checkpoint
 
 TOKENIZER = MODEL_EXPORT_DIR / "models" / "deebert-spamassassin-minilm-l6" / "tokenizer.json"
 CLS, SEP = 101, 102

@@ -15,8 +15,9 @@ from deebert_export import cli, pipeline
 from deebert_export.cli import main
 from deebert_export.data import read_jsonl
 from deebert_export.export import describe_signatures, run_session_style
-from deebert_export.testing import write_tiny_checkpoint
 from deebert_export.tokenization import encode, load_tokenizer, pad_batch
+
+from support.tiny_checkpoints import write_tiny_checkpoint
 
 
 def _snapshot(root):
