@@ -10,6 +10,7 @@ Environment:
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ from deebert_export.data.spamassassin import fetch_corpus, load_spamassassin_cou
 
 MODEL_EXPORT_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = MODEL_EXPORT_DIR.parent
+# The repository's tools (tools/sst2_report.py, tools/golden.py) are scripts, not part of the installed
+# package: their tests import them as top-level modules from there.
+sys.path.insert(0, str(MODEL_EXPORT_DIR / "tools"))
 # 200 train / 100 dev rows of real SST-2, committed (see make_sample.py there): tests that need real
 # text but not the full data set use it, so they never skip.
 SST2_SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sst2-sample"

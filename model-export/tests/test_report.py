@@ -1,4 +1,4 @@
-"""The SST-2 report's maths and files (deebert_export.report), on small hand-made work directories.
+"""The SST-2 report's maths and files (tools/sst2_report.py), on small hand-made work directories.
 
 The real report is made from real SST-2 runs by scripts/sst2-report.sh (too slow for tests); these
 tests check what it computes from a run's files: dev-chosen settings scored on test, measured savings
@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deebert_export import exits, report
+from deebert_export import exits
 from deebert_export.data import Example, write_jsonl
+
+import sst2_report as report  # tools/sst2_report.py: tests/conftest.py puts tools/ on sys.path
 
 N_LAYERS = 3
 

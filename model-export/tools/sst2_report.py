@@ -6,7 +6,8 @@ Inputs are the work directories that ``python -m deebert_export run`` leaves (``
 JSON files of the Java ``ClassifierBenchmark`` (batch 1, one file per exit policy). ``dev`` is the
 held-out slice of the training set (thresholds are chosen there), ``test`` is GLUE SST-2 dev (872
 sentences, where every number of the report is taken). The command that writes everything is
-``bash model-export/scripts/sst2-report.sh``; this module has two steps:
+``bash model-export/scripts/sst2-report.sh``; this tool (``python tools/sst2_report.py``, from
+``model-export/``, with the ``deebert_export`` package installed or on ``PYTHONPATH``) has two steps:
 
 - ``plan``: the settings the Java benchmark must measure, per policy (a fixed grid plus the settings
   chosen on dev for the Table 1 rows), one ``POLICY<TAB>v1,v2,...`` line each;
@@ -30,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import evaluate as ev
-from . import exits
-from .calibrate import calibrate_policy
-from .data import read_jsonl
+from deebert_export import evaluate as ev
+from deebert_export import exits
+from deebert_export.calibrate import calibrate_policy
+from deebert_export.data import read_jsonl
 
 #: The DeeBERT paper's SST-2 row (Table 1, BERT-base, GLUE test server).
 PAPER = {"baseline_accuracy": 93.6, "rows": [{"accuracy_delta_points": -0.6, "runtime_saving": 0.40},
@@ -477,8 +478,8 @@ def markdown(res: dict, figure_names: list[str], command: str, fig_dir: str) -> 
 
 # ------------------------------------------------------------------------------------------------ CLI
 def main(argv: list[str] | None = None) -> int:
-    """``python -m deebert_export.report {plan,write} ...``; see the module docstring."""
-    p = argparse.ArgumentParser(prog="python -m deebert_export.report", description=__doc__.split("\n\n")[0])
+    """``python tools/sst2_report.py {plan,write} ...``; see the module docstring."""
+    p = argparse.ArgumentParser(prog="python tools/sst2_report.py", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="step", required=True)
     pp = sub.add_parser("plan", help="print the settings the Java benchmark measures, one POLICY<TAB>values line each")
     pp.add_argument("--run", required=True, help="NAME=WORK_DIR of the model the Java benchmark runs")
