@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import recall_score
 
+from conftest import COMMITTED_MODEL_DIR
 from deebert_export import calibrate as cal
-from deebert_export import cli, exits
+from deebert_export import exits
 from deebert_export import evaluate as ev
 from deebert_export.card import portable_path
 from deebert_export.cli import main
@@ -111,9 +112,9 @@ def test_set_recommended_needs_that_policy_calibrated(model_dir, capsys):
 
 
 def test_a_committed_card_is_refused_without_overwrite_committed(capsys):
-    card = cli.COMMITTED_MODEL_DIR / "model_card.json"
+    card = COMMITTED_MODEL_DIR / "model_card.json"
     before = card.stat().st_mtime_ns
-    assert main(["calibrate", "--model-dir", str(cli.COMMITTED_MODEL_DIR), "--max-accuracy-loss", "0.5"]) == 2
+    assert main(["calibrate", "--model-dir", str(COMMITTED_MODEL_DIR), "--max-accuracy-loss", "0.5"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "--overwrite-committed" in err[0], err
     assert card.stat().st_mtime_ns == before

@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pytest
 
+from conftest import COMMITTED_MODEL_DIR
 from deebert_export import calibrate as cal
 from deebert_export import evaluate as ev
 from deebert_export import pipeline
@@ -219,10 +220,9 @@ def test_min_label_recall_must_be_a_fraction(work_copy, capsys):
 
 
 def test_the_committed_card_is_reevaluated_only_with_overwrite_committed(capsys):
-    from deebert_export import cli
-    card = cli.COMMITTED_MODEL_DIR / "model_card.json"
+    card = COMMITTED_MODEL_DIR / "model_card.json"
     before = card.stat().st_mtime_ns
-    assert main(["reevaluate", "--model-dir", str(cli.COMMITTED_MODEL_DIR)]) == 2
+    assert main(["reevaluate", "--model-dir", str(COMMITTED_MODEL_DIR)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--overwrite-committed" in err[0]
     assert card.stat().st_mtime_ns == before
@@ -234,10 +234,9 @@ def test_the_committed_card_protects_spam_and_its_test_figures_match_the_referen
     recommended setting is the protected calibration's (per-label entropy thresholds, chosen on dev); the
     old single S it replaced is kept with its figures under protected_calibration.old_recommended."""
     from deebert_export import calibrate as cal
-    from deebert_export import cli
-    card = json.loads((cli.COMMITTED_MODEL_DIR / "model_card.json").read_text())
+    card = json.loads((COMMITTED_MODEL_DIR / "model_card.json").read_text())
     assert card["protected_label"] == "spam" and card["warnings"] == []
-    refs = [json.loads(x) for x in (cli.COMMITTED_MODEL_DIR / "reference_outputs.jsonl").read_text().splitlines()]
+    refs = [json.loads(x) for x in (COMMITTED_MODEL_DIR / "reference_outputs.jsonl").read_text().splitlines()]
     logits = np.array([r["logits"] for r in refs], np.float32)
     gold = np.array([r["label_index"] for r in refs])
     assert card["per_layer_classes"]["test"] == ev.per_layer_class_metrics(logits, gold, card["labels"])
