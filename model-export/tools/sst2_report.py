@@ -15,7 +15,7 @@ sentences, where every number of the report is taken). The command that writes e
 
 Definitions (one place each): exit layers and expected saving are :mod:`deebert_export.exits`
 (paper eq. 2); the dev-side choice of a setting within an accuracy budget is
-:func:`deebert_export.calibrate.calibrate_policy`. Measured runtime saving at a setting is
+:func:`deebert_export.selection.calibrate_policy`. Measured runtime saving at a setting is
 ``1 - t(setting) / t(full model)``, with ``t`` the Java benchmark's median wall time for the whole set
 at batch 1 and ``t(full model)`` the same policy's no-exit setting (S = 0, or patience t = n: every
 input runs all n layers), timed in the same JVM, round-robin with the other settings.
@@ -33,7 +33,7 @@ import numpy as np
 
 from deebert_export import evaluate as ev
 from deebert_export import exits
-from deebert_export.calibrate import calibrate_policy
+from deebert_export.selection import calibrate_policy, sweep
 from deebert_export.data import read_jsonl
 
 #: The DeeBERT paper's SST-2 row (Table 1, BERT-base, GLUE test server).
@@ -130,7 +130,7 @@ def chosen_settings(run: Run, budgets=BUDGETS) -> dict[str, list[dict]]:
         rows = []
         for budget in budgets:
             c = calibrate_policy(run.dev_logits, run.dev_labels, policy, budget)
-            t = ev.sweep(run.test_logits, run.test_labels, [c["value"]], policy)[0]
+            t = sweep(run.test_logits, run.test_labels, [c["value"]], policy)[0]
             rows.append({"budget_points": budget, "value": c["value"], "dev_accuracy": c["dev_accuracy"],
                          "dev_expected_saving": c["dev_expected_saving"], "test_accuracy": t["accuracy"],
                          "test_accuracy_delta_points": 100 * (t["accuracy"] - full_test),
@@ -209,7 +209,7 @@ def java_parity(run: Run, java_rows: dict[str, list[dict]]) -> dict:
     n_settings, equal, max_count, max_acc = 0, 0, 0, 0.0
     for policy, rows in java_rows.items():
         for r in rows:
-            py = ev.sweep(run.test_logits, run.test_labels, [r["threshold"]], policy)[0]
+            py = sweep(run.test_logits, run.test_labels, [r["threshold"]], policy)[0]
             n_settings += 1
             diff = np.abs(np.array(py["exit_histogram"]) - np.array(r["exit_histogram"]))
             equal += int(diff.max() == 0)
@@ -221,7 +221,7 @@ def java_parity(run: Run, java_rows: dict[str, list[dict]]) -> dict:
 
 def curves(run: Run) -> dict[str, list[dict]]:
     """Accuracy vs expected saving on test for every policy over its grid (eq. 2)."""
-    return {p: ev.sweep(run.test_logits, run.test_labels, grid(p, run.num_layers), p) for p in exits.POLICIES}
+    return {p: sweep(run.test_logits, run.test_labels, grid(p, run.num_layers), p) for p in exits.POLICIES}
 
 
 def results(runs: list[Run], java: dict[str, list[dict]] | None) -> dict:

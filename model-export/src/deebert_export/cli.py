@@ -41,6 +41,7 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
+from . import selection
 from .config import TrainConfig, check_select_on, parse_class_weight
 from .data.examples import DataError
 from .evaluate import DEFAULT_MIN_LABEL_RECALL, check_label, weak_labels
@@ -184,8 +185,9 @@ def _add_train_args(p):
 
 
 def _add_evaluate_args(p):
-    p.add_argument("--max-accuracy-drop", type=float, default=0.0025,
-                   help="recommended S: largest saving with dev accuracy >= last off-ramp's minus this")
+    p.add_argument("--max-accuracy-drop", type=float, default=0.0025, metavar="FRACTION",
+                   help="recommended S: largest saving with dev accuracy >= last off-ramp's minus this fraction "
+                   "(0.0025 = 0.25 percentage points)")
     _add_label_args(p, default_help="default: spam for the SpamAssassin corpus, none otherwise")
 
 
@@ -348,7 +350,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label_args(p, default_help="default: the card's protected_label")
     _add_card_text_args(p)
     p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model under models/")
-    from .calibrate import DEFAULT_MAX_FALSE_ALARM_INCREASE
     p = sub.add_parser("calibrate", help="per exit policy, the cheapest setting (highest expected saving, eq. 2) "
                        "whose dev accuracy is within --max-accuracy-loss points of the full model's, written "
                        "into the model card under 'calibrated'; or, with --max-recall-loss, the cheapest setting "
@@ -368,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-false-alarm-increase", type=float, metavar="POINTS",
                    help="with --max-recall-loss: the most, in percentage points, each other label's dev recall may "
                    f"fall below the full model's, bounding the inputs newly answered as LABEL (default "
-                   f"{DEFAULT_MAX_FALSE_ALARM_INCREASE})")
+                   f"{selection.DEFAULT_MAX_FALSE_ALARM_INCREASE_PT})")
     p.add_argument("--policy", choices=[*POLICY_NAMES, "all"], default="all",
                    help="policy to calibrate (default: all); with --max-recall-loss, entropy or divergence also "
                    "searches its per-label rule")
@@ -464,7 +465,9 @@ def _run(a) -> int:
     weak, floor = [], None
     if a.command in ("evaluate", "run"):
         t = time.time()
-        result = pipeline.evaluate(data_dir, a.work_dir, a.weight_dtype, a.max_accuracy_drop,
+        # --max-accuracy-drop is the one budget option given as a fraction: converted here, once.
+        result = pipeline.evaluate(data_dir, a.work_dir, a.weight_dtype,
+                                   selection.fraction_to_points(a.max_accuracy_drop),
                                    protected_label=a.protect_label, min_label_recall=a.min_label_recall)
         timings["evaluate_s"] = round(time.time() - t, 1)
         print("test per-off-ramp accuracy:", [round(x, 4) for x in result["test"]["per_layer_accuracy"]])
@@ -674,7 +677,7 @@ def _calibrate_protected(a, card: dict, policies: list[str]) -> int:
         raise UsageError(f"--max-recall-loss {a.max_recall_loss!r}: give LABEL:POINTS, e.g. spam:1.0 (the protected "
                          f"label, and its allowed dev recall loss in percentage points)")
     _points("--max-recall-loss", budget)
-    false_alarms = _points("--max-false-alarm-increase", cal.DEFAULT_MAX_FALSE_ALARM_INCREASE
+    false_alarms = _points("--max-false-alarm-increase", selection.DEFAULT_MAX_FALSE_ALARM_INCREASE_PT
                            if a.max_false_alarm_increase is None else a.max_false_alarm_increase)
     try:
         check_label(label, card["labels"], option="--max-recall-loss")
@@ -688,7 +691,7 @@ def _calibrate_protected(a, card: dict, policies: list[str]) -> int:
     if a.set_recommended not in (None, "protected"):
         raise UsageError(f"--set-recommended {a.set_recommended}: with --max-recall-loss the recommended setting "
                          f"can only be the chosen one: --set-recommended protected")
-    rules = tuple(r for r in cal.RULES if cal.rule_policy(r) in policies)
+    rules = tuple(r for r in selection.RULES if selection.rule_policy(r) in policies)
     try:
         dev_file = a.dev_file or cal.default_dev_file(a.model_dir, a.work_dir)
     except ValueError as e:
