@@ -1,7 +1,7 @@
 """Builds the tiny real SavedModels that the Java classifier's unit tests load.
 
-Random-init tiny BERT (3 layers, hidden 16; see deebert_export.testing), or with ``--roberta`` a tiny
-RoBERTa of the same size whose byte-level BPE tokenizer is trained on the committed SST-2 sample, the
+Random-init tiny BERT (3 layers, hidden 16; see tests/support/tiny_checkpoints.py), or with ``--roberta``
+a tiny RoBERTa of the same size whose byte-level BPE tokenizer is trained on the committed SST-2 sample, the
 sentences below and LAYOUT_LINES; two-stage fine-tuned for a few steps on the hand-written sentences
 below (written for this project, not taken from any corpus), evaluated and exported through the same
 pipeline as the default model.
@@ -18,13 +18,18 @@ import argparse
 import csv
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 from deebert_export import pipeline
 from deebert_export.data import Example, write_jsonl
-from deebert_export.testing import write_tiny_checkpoint, write_tiny_roberta_checkpoint
 from deebert_export.train import TrainConfig
+
+# The tiny checkpoint writers are test support, not part of the installed package: they live in
+# tests/support/, which is not on sys.path when this script runs, so add tests/ explicitly.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.tiny_checkpoints import write_tiny_checkpoint, write_tiny_roberta_checkpoint  # noqa: E402
 
 SST2_SAMPLE_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "sst2-sample"
 

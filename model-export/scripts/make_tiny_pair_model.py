@@ -1,7 +1,7 @@
 """Builds the tiny real sentence-pair SavedModel that the Java tests load (``tiny-pair-model``).
 
-Like ``make_tiny_model.py`` (random-init tiny BERT, 3 layers, hidden 16; see deebert_export.testing), but a
-sentence-pair task: e-mail subject as ``text``, body as ``text_pair``. Two-stage fine-tuned for a few steps
+Like ``make_tiny_model.py`` (random-init tiny BERT, 3 layers, hidden 16; see
+tests/support/tiny_checkpoints.py), but a sentence-pair task: e-mail subject as ``text``, body as ``text_pair``. Two-stage fine-tuned for a few steps
 on the hand-written pairs below (written for this project, not taken from any corpus) plus a few hundred
 real SpamAssassin pairs, evaluated and exported through the same pipeline as every model, so the export
 takes ``token_type_ids`` and its card says ``input.text_pair``.
@@ -24,8 +24,12 @@ from pathlib import Path
 
 from deebert_export import pipeline
 from deebert_export.data import Example, read_jsonl, write_jsonl
-from deebert_export.testing import write_tiny_checkpoint
 from deebert_export.train import TrainConfig
+
+# The tiny checkpoint writers are test support, not part of the installed package: they live in
+# tests/support/, which is not on sys.path when this script runs, so add tests/ explicitly.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.tiny_checkpoints import write_tiny_checkpoint  # noqa: E402
 
 PAIRS_DATA = Path("build/spamassassin-pairs/data")
 REAL_TRAIN, REAL_DEV, REAL_TEST = 240, 48, 48

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for the SST-2 report (issue 8, items 4 and 5): trains the three regimes on the same
+# One command for the SST-2 report: trains the three regimes on the same
 # subsample, measures the two-stage model's runtime in the Java classifier, and writes
 # model-export/docs/sst2-report.md with its figures and results.json under model-export/docs/sst2/.
 #
@@ -14,9 +14,9 @@
 #   1. set-up: model-export venv, Maven build (benchmark module's classpath)
 #   2. python -m deebert_export run --regime R for R in two-stage, joint, bypass  -> build/sst2-R/
 #      (seed 13; ~10-20 min each on 2 CPU cores)
-#   3. python -m deebert_export.report plan: the settings to time (grid + settings chosen on dev)
+#   3. python model-export/tools/sst2_report.py plan: the settings to time (grid + settings chosen on dev)
 #   4. Java ClassifierBenchmark, batch 1, on GLUE SST-2 dev, per exit policy -> build/sst2-report/java_*.json
-#   5. python -m deebert_export.report write -> docs/sst2-report.md, docs/sst2/*.png, docs/sst2/results.json
+#   5. python model-export/tools/sst2_report.py write -> docs/sst2-report.md, docs/sst2/*.png, docs/sst2/results.json
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -64,7 +64,7 @@ for regime in two-stage joint bypass; do
 done
 
 BASE="$BUILD/sst2-two-stage"
-PLAN="$("$PY" -m deebert_export.report plan --run "two-stage=$BASE")"
+PLAN="$("$PY" model-export/tools/sst2_report.py plan --run "two-stage=$BASE")"
 JAVA_CP="benchmark/target/classes:$(cat benchmark/target/classpath.txt)"
 JAVA_ARGS=()
 while IFS=$'\t' read -r policy values; do
@@ -79,7 +79,7 @@ while IFS=$'\t' read -r policy values; do
   JAVA_ARGS+=(--java "${policy,,}=$json")
 done <<<"$PLAN"
 
-"$PY" -m deebert_export.report write --run "two-stage=$BASE" --run "joint=$BUILD/sst2-joint" \
+"$PY" model-export/tools/sst2_report.py write --run "two-stage=$BASE" --run "joint=$BUILD/sst2-joint" \
   --run "bypass=$BUILD/sst2-bypass" "${JAVA_ARGS[@]}" --out model-export/docs/sst2-report.md \
   --fig-dir model-export/docs/sst2 --append model-export/docs/sst2-discussion.md \
   --command "bash model-export/scripts/sst2-report.sh --max-train-examples $MAX_TRAIN --repeats $REPEATS --threads $THREADS"

@@ -1,6 +1,8 @@
 """Shared fixtures for the data tests: the real SpamAssassin corpus and the real SST-2 files.
 
 Environment:
+    DEEBERT_MODELS_DIR: the committed models the CLI refuses to overwrite (default, set here for the whole
+        session: ``models`` under ``model-export``).
     DEEBERT_CACHE_DIR: where the corpus tarball is fetched/extracted (default ``build/cache``
         under ``model-export``); a warm cache makes the session start offline.
     DEEBERT_SST2_DIR: directory with GLUE SST-2 TSVs (default ``../shared/data/sst2`` beside the
@@ -10,6 +12,7 @@ Environment:
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,15 @@ from deebert_export.data.spamassassin import fetch_corpus, load_spamassassin_cou
 
 MODEL_EXPORT_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = MODEL_EXPORT_DIR.parent
+# The repository's tools (tools/sst2_report.py, tools/golden.py) are scripts, not part of the installed
+# package: their tests import them as top-level modules from there.
+sys.path.insert(0, str(MODEL_EXPORT_DIR / "tools"))
+#: The committed models, and the default one among them.
+MODELS_DIR = MODEL_EXPORT_DIR / "models"
+COMMITTED_MODEL_DIR = MODELS_DIR / "deebert-spamassassin-minilm-l6"
+# The CLI guards models/ under the current directory; name this checkout's explicitly, so the tests that
+# check the guard (and every command the tests run) protect the committed models whatever pytest's cwd is.
+os.environ.setdefault("DEEBERT_MODELS_DIR", str(MODELS_DIR))
 # 200 train / 100 dev rows of real SST-2, committed (see make_sample.py there): tests that need real
 # text but not the full data set use it, so they never skip.
 SST2_SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sst2-sample"

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import recall_score
 
+from conftest import COMMITTED_MODEL_DIR
 from deebert_export import calibrate as cal
-from deebert_export import cli, exits
-from deebert_export import evaluate as ev
+from deebert_export import exits
+from deebert_export import selection as sel
 from deebert_export.card import portable_path
 from deebert_export.cli import main
 
@@ -47,7 +48,7 @@ def _brute_force(logits, y, policy, budget_points):
         s = exits.exit_scores(logits, policy)
         obs = np.unique(s[np.isfinite(s)])
         grid = sorted({0.0, *obs, *((obs[1:] + obs[:-1]) / 2), *exits.setting_grid(logits.shape[2], n, policy), 10.0})
-    rows = ev.sweep(logits, y, grid, policy)
+    rows = sel.sweep(logits, y, grid, policy)
     ok = [r for r in rows if (full - r["accuracy"]) * 100 <= budget_points + 1e-9]
     return full, max(r["expected_saving"] for r in ok)
 
@@ -65,7 +66,7 @@ def test_chosen_setting_is_within_budget_on_dev_and_the_cheapest(model_dir, sst2
     logits, y = cal.dev_logits(model_dir, examples, card["labels"])
     for policy, c in calibrated.items():
         full, best_saving = _brute_force(logits, y, policy, budget)
-        row = ev.sweep(logits, y, [c["value"]], policy)[0]   # re-evaluate the recorded setting
+        row = sel.sweep(logits, y, [c["value"]], policy)[0]   # re-evaluate the recorded setting
         assert c["full_dev_accuracy"] == pytest.approx(full)
         assert row["accuracy"] == pytest.approx(c["dev_accuracy"])
         assert (full - row["accuracy"]) * 100 <= budget + 1e-9, policy
@@ -111,9 +112,9 @@ def test_set_recommended_needs_that_policy_calibrated(model_dir, capsys):
 
 
 def test_a_committed_card_is_refused_without_overwrite_committed(capsys):
-    card = cli.COMMITTED_MODEL_DIR / "model_card.json"
+    card = COMMITTED_MODEL_DIR / "model_card.json"
     before = card.stat().st_mtime_ns
-    assert main(["calibrate", "--model-dir", str(cli.COMMITTED_MODEL_DIR), "--max-accuracy-loss", "0.5"]) == 2
+    assert main(["calibrate", "--model-dir", str(COMMITTED_MODEL_DIR), "--max-accuracy-loss", "0.5"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "--overwrite-committed" in err[0], err
     assert card.stat().st_mtime_ns == before
@@ -125,13 +126,13 @@ def test_search_on_hand_made_logits():
     right, wrong_unsure = [4.0, -4.0], [0.1, 0.0]
     logits = np.array([[right, right], [right, right], [wrong_unsure, [-4.0, 4.0]], [wrong_unsure, [-4.0, 4.0]]])
     y = np.array([0, 0, 1, 1])
-    c = cal.calibrate_policy(logits, y, exits.ENTROPY, 0.0)
+    c = sel.calibrate_policy(logits, y, exits.ENTROPY, 0.0)
     assert c["dev_accuracy"] == 1.0 and c["exit_histogram"] == [2, 2] and c["dev_expected_saving"] == 0.25
     # 50 points of budget: everyone may leave at layer 1 (S just above the largest layer-1 entropy).
-    c = cal.calibrate_policy(logits, y, exits.ENTROPY, 50.0)
+    c = sel.calibrate_policy(logits, y, exits.ENTROPY, 50.0)
     assert c["exit_histogram"] == [4, 0] and c["dev_accuracy"] == 0.5
     with pytest.raises(ValueError, match="percentage points"):
-        cal.calibrate_policy(logits, y, exits.ENTROPY, -1.0)
+        sel.calibrate_policy(logits, y, exits.ENTROPY, -1.0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -171,11 +172,11 @@ def test_protected_choice_is_within_both_bounds_and_no_admissible_setting_saves_
     logits, gold = _random_logits(seed, 24, 3, n_labels)
     labels = [f"l{c}" for c in range(n_labels)]
     protected = n_labels - 1
-    r = cal.calibrate_protected(logits, gold, labels, labels[protected], budget, false_alarm)
+    r = sel.calibrate_protected(logits, gold, labels, labels[protected], budget, false_alarm)
     full, _ = _recalls(logits, gold, exits.ExitSetting("entropy", 0.0), n_labels)
     best = {}
     for rule, entry in r["rules"].items():
-        recall, saving = _recalls(logits, gold, cal.setting_of(entry, labels), n_labels)
+        recall, saving = _recalls(logits, gold, sel.setting_of(entry, labels), n_labels)
         assert _admissible(recall, full, protected, budget, false_alarm), rule
         assert saving == pytest.approx(entry["expected_saving"]) and entry["protected_recall"] == recall[protected]
         best[rule] = saving
@@ -212,10 +213,10 @@ def test_pair_counts_equal_direct_counting():
     scores = exits.exit_scores(logits, "entropy")
     side = predicted == 2
     a, b = np.where(side, scores, np.inf), np.where(side, np.inf, scores)
-    ea = cal.first_exit_index(a, cal.score_axis(a[:, :-1]))
-    eb = cal.first_exit_index(b, cal.score_axis(b[:, :-1]))
-    fast = cal.pair_counts(ea, eb, predicted, gold, 3, 2)
-    direct = cal.exit_counts(np.minimum(ea[:, None, :], eb[None, :, :]), predicted, gold, 3, 2)
+    ea = sel.first_exit_index(a, sel.score_axis(a[:, :-1]))
+    eb = sel.first_exit_index(b, sel.score_axis(b[:, :-1]))
+    fast = sel.pair_counts(ea, eb, predicted, gold, 3, 2)
+    direct = sel.exit_counts(np.minimum(ea[:, None, :], eb[None, :, :]), predicted, gold, 3, 2)
     for key in ("correct", "false_alarms", "layers"):
         np.testing.assert_array_equal(fast[key], direct[key])
 
@@ -240,7 +241,7 @@ def test_the_per_label_rule_wins_where_one_s_cannot_separate_the_labels():
     logits, gold = _built_case()
     h = exits.entropy(logits[[0, 20, 30, 40], 0])
     assert h[0] < h[1] < h[2] < h[3]     # 0.090 < 0.408 < 0.474 < 0.664, as the comment above says
-    r = cal.calibrate_protected(logits, gold, ["ham", "spam"], "spam", 0.0, 0.0)
+    r = sel.calibrate_protected(logits, gold, ["ham", "spam"], "spam", 0.0, 0.0)
     c = r["chosen"]
     assert c["rule"] == "entropy-per-label" and c["policy"] == "entropy"
     assert h[0] < c["label_thresholds"]["ham"] <= h[1] and h[2] < c["label_thresholds"]["spam"] <= h[3]
@@ -250,12 +251,12 @@ def test_the_per_label_rule_wins_where_one_s_cannot_separate_the_labels():
     assert single["exit_histogram"] == [20, 24] and single["expected_saving"] < c["expected_saving"]
     assert r["rules"]["divergence"]["expected_saving"] == 0.0    # 2 layers: divergence never exits early
     # A looser false-alarm bound lets the uncertain ham out as spam too: 4 of 24 ham = 16.7 points.
-    loose = cal.calibrate_protected(logits, gold, ["ham", "spam"], "spam", 0.0, 17.0)["chosen"]
+    loose = sel.calibrate_protected(logits, gold, ["ham", "spam"], "spam", 0.0, 17.0)["chosen"]
     assert loose["label_thresholds"]["spam"] > h[3] and loose["false_alarms"] == 4
     assert loose["exit_histogram"] == [34, 10] and loose["recall"]["ham"] == pytest.approx(20 / 24)
     # The accuracy bound, when given, holds too: 4 wrong of 44 inputs = 9.1 points of accuracy.
-    assert cal.calibrate_protected(logits, gold, ["ham", "spam"], "spam", 0.0, 17.0,
-                                   max_accuracy_loss=9.0)["chosen"]["false_alarms"] == 0
+    assert sel.calibrate_protected(logits, gold, ["ham", "spam"], "spam", 0.0, 17.0,
+                                   max_accuracy_loss_pt=9.0)["chosen"]["false_alarms"] == 0
 
 
 def test_ties_go_to_saving_then_protected_recall_then_fewer_false_alarms_then_caution():
@@ -265,38 +266,38 @@ def test_ties_go_to_saving_then_protected_recall_then_fewer_false_alarms_then_ca
               "false_alarms": np.array([0, 2, 1, 1, 0])}
     ok = np.ones(5, bool)
     caution = [np.array([0.0, 0.0, -0.3, -0.2, 0.0])]    # higher = more cautious (= -S)
-    assert cal._best(counts, ok, 1, caution) == 3         # fewest layers, more protected caught, 1 alarm, S 0.2 < 0.3
+    assert sel._best(counts, ok, 1, caution) == 3         # fewest layers, more protected caught, 1 alarm, S 0.2 < 0.3
     ok[3] = False
-    assert cal._best(counts, ok, 1, caution) == 2
-    assert cal._best(counts, np.zeros(5, bool), 1, caution) is None
+    assert sel._best(counts, ok, 1, caution) == 2
+    assert sel._best(counts, np.zeros(5, bool), 1, caution) is None
 
     # A full tie across rules goes to the simpler one, and within a rule to the smaller S: every input is sure
     # and right at layer 1, so any S above its entropy, single or per label, saves the same.
     logits = np.array([[_RIGHT_HAM, _RIGHT_HAM], [_RIGHT_SPAM, _RIGHT_SPAM]] * 5)
     gold = np.array([0, 1] * 5)
-    r = cal.calibrate_protected(logits, gold, ["ham", "spam"], "spam", 0.0, 0.0)
+    r = sel.calibrate_protected(logits, gold, ["ham", "spam"], "spam", 0.0, 0.0)
     assert r["chosen"]["rule"] == "entropy" and r["rules"]["entropy-per-label"]["expected_saving"] == 0.5
     assert r["chosen"]["value"] < 1e-4                    # just above the (tiny) observed entropy, not ln 2
     # Input with a lower score at layer 1 than at layer 2 (3 layers): letting layer 2's score out changes
     # nothing, so the smaller S wins.
     three = np.array([[[3.0, -3.0], [1.0, 0.0], [6.0, -6.0]]] * 2)
-    r = cal.calibrate_protected(three, np.array([0, 0]), ["ham", "spam"], "ham", 0.0, 0.0)
+    r = sel.calibrate_protected(three, np.array([0, 0]), ["ham", "spam"], "ham", 0.0, 0.0)
     h1, h2 = exits.entropy(three[0, :2])
     assert r["rules"]["entropy"]["exit_histogram"] == [2, 0, 0] and h1 < r["rules"]["entropy"]["value"] < h2
 
 
 def test_protected_search_refuses_bad_bounds_and_labels():
     logits, gold = _built_case()
-    for kwargs, match in [({"max_recall_loss": -1.0}, "max recall loss"),
-                          ({"max_recall_loss": 0.0, "max_false_alarm_increase": float("nan")}, "false alarm"),
-                          ({"max_recall_loss": 0.0, "max_accuracy_loss": float("inf")}, "accuracy"),
-                          ({"max_recall_loss": 0.0, "protected_label": "eggs"}, "not a label"),
-                          ({"max_recall_loss": 0.0, "rules": ("entropy", "magic")}, "rules")]:
+    for kwargs, match in [({"max_recall_loss_pt": -1.0}, "max recall loss"),
+                          ({"max_recall_loss_pt": 0.0, "max_false_alarm_increase_pt": float("nan")}, "false alarm"),
+                          ({"max_recall_loss_pt": 0.0, "max_accuracy_loss_pt": float("inf")}, "accuracy"),
+                          ({"max_recall_loss_pt": 0.0, "protected_label": "eggs"}, "not a label"),
+                          ({"max_recall_loss_pt": 0.0, "rules": ("entropy", "magic")}, "rules")]:
         args = {"protected_label": "spam", **kwargs}
         with pytest.raises(ValueError, match=match):
-            cal.calibrate_protected(logits, gold, ["ham", "spam"], **args)
+            sel.calibrate_protected(logits, gold, ["ham", "spam"], **args)
     with pytest.raises(ValueError, match="no dev input has the protected label"):
-        cal.calibrate_protected(logits[gold == 0], gold[gold == 0], ["ham", "spam"], "spam", 0.0)
+        sel.calibrate_protected(logits[gold == 0], gold[gold == 0], ["ham", "spam"], "spam", 0.0)
 
 
 @pytest.fixture
@@ -355,12 +356,12 @@ def test_protected_calibration_end_to_end_on_the_tiny_model(model_dir, first_run
     assert card["protected_label"] == "1" and entry["label"] == "1" and entry["chosen_on"] == "dev"
     assert entry["max_recall_loss_points"] == 2.0 and entry["max_false_alarm_increase_points"] == 3.0
     assert entry["max_accuracy_loss_points"] is None and entry["dev_size"] == 20 and "--max-recall-loss" in entry["command"]
-    assert set(entry["rules"]) == set(cal.RULES) and set(entry["test"]["rules"]) == set(cal.RULES)
+    assert set(entry["rules"]) == set(sel.RULES) and set(entry["test"]["rules"]) == set(sel.RULES)
     assert entry["old_recommended"]["rule"] == before["recommended_threshold"]["policy"]
 
     examples = cal.read_dev_file(dev, labels)
     logits, y = cal.dev_logits(model_dir, examples, labels)
-    setting = cal.setting_of(rec, labels)
+    setting = sel.setting_of(rec, labels)
     recall, saving = _recalls(logits, y, setting, 2)
     full, _ = _recalls(logits, y, exits.ExitSetting("entropy", 0.0), 2)
     assert (full[1] - recall[1]) * 100 <= 2.0 + 1e-9 and (full[0] - recall[0]) * 100 <= 3.0 + 1e-9
@@ -372,7 +373,7 @@ def test_protected_calibration_end_to_end_on_the_tiny_model(model_dir, first_run
     else:
         assert "label_thresholds" not in rec
     test = cal.test_logits(model_dir)
-    assert rec["test"] == cal.setting_row(*test, setting, labels)
+    assert rec["test"] == sel.setting_row(*test, setting, labels)
 
     assert main(["reevaluate", "--model-dir", str(model_dir), "--allow-weak-labels"]) == 0  # tiny random model
     after = _card(model_dir)

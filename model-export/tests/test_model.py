@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deebert_export import evaluate as ev
 from deebert_export import exits
+from deebert_export import selection as sel
 from deebert_export.checkpoint import CheckpointError, load_checkpoint
 from deebert_export.model import BertConfig, DeeBertModel
-from deebert_export.testing import write_tiny_checkpoint
 from deebert_export.train import TrainConfig, cache_cls_vectors, train_stage1, train_stage2
+
+from support.tiny_checkpoints import write_tiny_checkpoint
 
 TINY = BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=37,
                   max_position_embeddings=64)
@@ -112,7 +113,7 @@ def test_sweep_reports_accuracy_histogram_and_saving():
     confident, unsure = [0.0, 6.0], [0.0, 0.01]   # entropy ~0.0067 / ~0.69 nats, class 1
     logits = np.array([[confident] * 3, [unsure, confident, confident], [unsure] * 3], np.float32)
     logits[2, :, :] = [[0.0, 0.01], [0.0, 0.01], [6.0, 0.0]]   # third input is class 0, only the last layer knows
-    rows = ev.sweep(logits, np.array([1, 1, 0]), [0.0, 0.1, 0.7])
+    rows = sel.sweep(logits, np.array([1, 1, 0]), [0.0, 0.1, 0.7])
     assert [r["exit_histogram"] for r in rows] == [[0, 0, 3], [1, 1, 1], [3, 0, 0]]
     assert [r["accuracy"] for r in rows] == pytest.approx([1.0, 1.0, 2 / 3])
     assert rows[1]["expected_saving"] == pytest.approx(1 - 6 / 9)
@@ -121,7 +122,7 @@ def test_sweep_reports_accuracy_histogram_and_saving():
 def test_recommended_threshold_is_chosen_on_dev_within_the_accuracy_budget():
     dev = [{"policy": "entropy", "threshold": s, "accuracy": a, "expected_saving": e}
            for s, a, e in [(0.0, 0.99, 0.0), (0.1, 0.989, 0.3), (0.2, 0.985, 0.5), (0.3, 0.95, 0.7)]]
-    rec = ev.recommend_threshold(dev, dev_last_accuracy=0.99, max_accuracy_drop=0.0025)
+    rec = sel.recommend_threshold(dev, dev_last_accuracy=0.99, max_accuracy_loss_pt=0.25)
     assert rec["value"] == 0.1 and rec["chosen_on"] == "dev"
 
 

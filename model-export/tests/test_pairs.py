@@ -25,8 +25,9 @@ from deebert_export.data.tabular import load_tabular
 from deebert_export.export import describe_signatures, run_session_style
 from deebert_export.golden import PAIR_TOKENS_FORMAT_VERSION, pair_tokens_golden
 from deebert_export.model import BertConfig, DeeBertModel
-from deebert_export.testing import TINY_CONFIG, write_tiny_checkpoint
 from deebert_export.tokenization import encode_pairs, expects_text_pair, load_tokenizer, padded_inputs
+
+from support.tiny_checkpoints import TINY_CONFIG, write_tiny_checkpoint
 
 TOKENIZER = MODEL_EXPORT_DIR / "models" / "deebert-spamassassin-minilm-l6" / "tokenizer.json"
 CLS, SEP = 101, 102
@@ -160,7 +161,7 @@ def test_pair_token_golden_file_is_what_python_encodes_now():
     # `python -m deebert_export golden` after a deliberate change.
     committed = json.loads((MODEL_EXPORT_DIR / "tests" / "golden" / "pair_tokens.json").read_text(encoding="utf-8"))
     assert committed["format_version"] == PAIR_TOKENS_FORMAT_VERSION
-    assert committed == pair_tokens_golden(MODEL_EXPORT_DIR)
+    assert committed == pair_tokens_golden(TOKENIZER)
     assert len(committed["cases"]) >= 10
     budgets = {(c["token_type_ids"].count(0), c["token_type_ids"].count(1)) for c in committed["cases"]
                if c["name"].startswith("both long") and c["max_seq_length"] == 16}

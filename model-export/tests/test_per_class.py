@@ -13,9 +13,10 @@ import shutil
 import numpy as np
 import pytest
 
-from deebert_export import calibrate as cal
+from conftest import COMMITTED_MODEL_DIR
 from deebert_export import evaluate as ev
 from deebert_export import pipeline
+from deebert_export import selection as sel
 from deebert_export.cli import main
 
 from test_pipeline import first_run  # noqa: F401  (the module fixture: one tiny training run)
@@ -60,16 +61,16 @@ def test_class_metrics_on_hand_made_predictions():
 
 def test_sweep_rows_carry_the_per_class_figures_of_the_exits_they_take():
     logits, gold = _hand_made()
-    no_exit, all_first = ev.sweep(logits, gold, [0.0, 0.5], "entropy", LABELS)
+    no_exit, all_first = sel.sweep(logits, gold, [0.0, 0.5], "entropy", LABELS)
     assert no_exit["exit_histogram"] == [0, 6] and no_exit["per_class"]["phish"]["recall"] == 1.0
     assert all_first["exit_histogram"] == [6, 0]
     assert all_first["confusion_matrix"] == ev.per_layer_class_metrics(logits, gold, LABELS)[0]["confusion_matrix"]
-    assert "per_class" not in ev.sweep(logits, gold, [0.0], "entropy")[0]   # only when label names are given
+    assert "per_class" not in sel.sweep(logits, gold, [0.0], "entropy")[0]   # only when label names are given
     line = ev.setting_summary("test, entropy S=0.5", ev.per_layer_class_metrics(logits, gold, LABELS)[-1],
                               all_first, "phish")
     assert "accuracy 100.00% -> 66.67% (-33.33 pt)" in line and "phish recall 1.000 -> 0.000" in line
     # calibrate's entries: the chosen setting's and the full model's dev figures per class
-    c = cal.calibrate_policy(logits, gold, "entropy", 50.0, LABELS)
+    c = sel.calibrate_policy(logits, gold, "entropy", 50.0, LABELS)
     assert c["value"] > 0 and c["dev_classes"]["per_class"]["phish"]["predicted"] == 0
     assert c["full_dev_classes"]["macro_f1"] == 1.0
 
@@ -219,10 +220,9 @@ def test_min_label_recall_must_be_a_fraction(work_copy, capsys):
 
 
 def test_the_committed_card_is_reevaluated_only_with_overwrite_committed(capsys):
-    from deebert_export import cli
-    card = cli.COMMITTED_MODEL_DIR / "model_card.json"
+    card = COMMITTED_MODEL_DIR / "model_card.json"
     before = card.stat().st_mtime_ns
-    assert main(["reevaluate", "--model-dir", str(cli.COMMITTED_MODEL_DIR)]) == 2
+    assert main(["reevaluate", "--model-dir", str(COMMITTED_MODEL_DIR)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--overwrite-committed" in err[0]
     assert card.stat().st_mtime_ns == before
@@ -233,11 +233,9 @@ def test_the_committed_card_protects_spam_and_its_test_figures_match_the_referen
     label, and its test per-class figures are those of the logits in reference_outputs.jsonl. Its
     recommended setting is the protected calibration's (per-label entropy thresholds, chosen on dev); the
     old single S it replaced is kept with its figures under protected_calibration.old_recommended."""
-    from deebert_export import calibrate as cal
-    from deebert_export import cli
-    card = json.loads((cli.COMMITTED_MODEL_DIR / "model_card.json").read_text())
+    card = json.loads((COMMITTED_MODEL_DIR / "model_card.json").read_text())
     assert card["protected_label"] == "spam" and card["warnings"] == []
-    refs = [json.loads(x) for x in (cli.COMMITTED_MODEL_DIR / "reference_outputs.jsonl").read_text().splitlines()]
+    refs = [json.loads(x) for x in (COMMITTED_MODEL_DIR / "reference_outputs.jsonl").read_text().splitlines()]
     logits = np.array([r["logits"] for r in refs], np.float32)
     gold = np.array([r["label_index"] for r in refs])
     assert card["per_layer_classes"]["test"] == ev.per_layer_class_metrics(logits, gold, card["labels"])
@@ -245,13 +243,13 @@ def test_the_committed_card_protects_spam_and_its_test_figures_match_the_referen
     rec = card["recommended_threshold"]
     assert rec["policy"] == "entropy" and set(rec["label_thresholds"]) == {"ham", "spam"}
     assert rec["value"] == rec["label_thresholds"]["ham"] and rec["chosen_on"] == "dev"
-    row = cal.setting_row(logits, gold, cal.setting_of(rec, card["labels"]), card["labels"])
+    row = sel.setting_row(logits, gold, sel.setting_of(rec, card["labels"]), card["labels"])
     assert rec["test"] == row
     assert row["confusion_matrix"] == {"ham": {"ham": 593, "spam": 24}, "spam": {"ham": 6, "spam": 265}}
     entry = card["protected_calibration"]
     assert entry["chosen"]["label_thresholds"] == rec["label_thresholds"] and entry["label"] == "spam"
     old = entry["old_recommended"]
     assert old["recorded"]["value"] == 0.141725 and old["value"] == 0.141725
-    assert ev.sweep(logits, gold, [0.141725], "entropy", card["labels"])[0]["confusion_matrix"] == \
+    assert sel.sweep(logits, gold, [0.141725], "entropy", card["labels"])[0]["confusion_matrix"] == \
         entry["test"]["old_recommended"]["classes"]["confusion_matrix"] == \
         {"ham": {"ham": 604, "spam": 13}, "spam": {"ham": 7, "spam": 264}}

@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deebert_export import cli, pipeline
+from conftest import COMMITTED_MODEL_DIR, MODELS_DIR
+from deebert_export import pipeline
 from deebert_export.cli import main
 from deebert_export.data import read_jsonl
 from deebert_export.export import describe_signatures, run_session_style
-from deebert_export.testing import write_tiny_checkpoint
 from deebert_export.tokenization import encode, load_tokenizer, pad_batch
+
+from support.tiny_checkpoints import write_tiny_checkpoint
 
 
 def _snapshot(root):
@@ -32,7 +34,7 @@ def first_run(tmp_path_factory, sst2_sample_dir):
     test leaves the checkout's build/ alone; models/ is the real one, snapshotted before and after."""
     tmp = tmp_path_factory.mktemp("pipeline")
     ckpt = write_tiny_checkpoint(tmp / "ckpt")
-    models_before = _snapshot(cli.MODELS_DIR)
+    models_before = _snapshot(MODELS_DIR)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEEBERT_BUILD_DIR", str(tmp / "build"))
         rc = main(["run", "--train-file", str(sst2_sample_dir / "train.tsv"),
@@ -53,8 +55,8 @@ def exported(first_run):
 def test_first_run_on_own_tsv_writes_under_build_name_and_leaves_models_untouched(first_run):
     work = first_run["work"]
     assert (work / "data" / "prepare_config.json").is_file() and (work / "model" / "model_card.json").is_file()
-    assert _snapshot(cli.MODELS_DIR) == first_run["models_before"]   # same files, bytes and mtimes
-    assert (cli.COMMITTED_MODEL_DIR / "model_card.json").is_file()
+    assert _snapshot(MODELS_DIR) == first_run["models_before"]   # same files, bytes and mtimes
+    assert (COMMITTED_MODEL_DIR / "model_card.json").is_file()
     card = json.loads((work / "model" / "model_card.json").read_text())
     assert card["name"] == "sst2-sample" and card["task"] == "text classification"   # not "spam moderation"
     assert card["label_order"] == "sorted training labels (string order)"

@@ -16,9 +16,10 @@ from deebert_export.config import BYPASS, JOINT, TWO_STAGE, TrainConfig
 from deebert_export.data import read_jsonl
 from deebert_export.export import as_stored_dtype, for_inference, load_exported_model, run_session_style
 from deebert_export.model import BertConfig, DeeBertModel
-from deebert_export.testing import write_tiny_checkpoint
 from deebert_export.tokenization import encode, load_tokenizer, pad_batch
 from deebert_export.train import off_ramp_losses, scale_gradient, train_joint
+
+from support.tiny_checkpoints import write_tiny_checkpoint
 
 TINY = BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=37,
                   max_position_embeddings=64)

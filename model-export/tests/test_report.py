@@ -1,4 +1,4 @@
-"""The SST-2 report's maths and files (deebert_export.report), on small hand-made work directories.
+"""The SST-2 report's maths and files (tools/sst2_report.py), on small hand-made work directories.
 
 The real report is made from real SST-2 runs by scripts/sst2-report.sh (too slow for tests); these
 tests check what it computes from a run's files: dev-chosen settings scored on test, measured savings
@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deebert_export import exits, report
+from deebert_export import exits
+from deebert_export import selection as sel
 from deebert_export.data import Example, write_jsonl
+
+import sst2_report as report  # tools/sst2_report.py: tests/conftest.py puts tools/ on sys.path
 
 N_LAYERS = 3
 
@@ -102,7 +105,7 @@ def test_a_java_file_without_its_full_model_run_is_refused(tmp_path):
 
 
 def test_java_parity_counts_histograms_that_differ_from_python(tmp_path, run):
-    py = {s: r for s, r in ((s, report.ev.sweep(run.test_logits, run.test_labels, [s], "entropy")[0])
+    py = {s: r for s, r in ((s, sel.sweep(run.test_logits, run.test_labels, [s], "entropy")[0])
                             for s in (0.0, 0.7))}
     same = _java_file(tmp_path, "entropy", [(0.0, 2.0, py[0.0]["accuracy"], py[0.0]["exit_histogram"]),
                                             (0.7, 1.0, py[0.7]["accuracy"], py[0.7]["exit_histogram"])])
@@ -126,7 +129,7 @@ def test_write_makes_the_report_figures_and_results(tmp_path):
     for policy, values in report.plan(run).items():
         rows = []
         for v in values:
-            py = report.ev.sweep(run.test_logits, run.test_labels, [v], policy)[0]
+            py = sel.sweep(run.test_logits, run.test_labels, [v], policy)[0]
             rows.append((v, 1.0 + py["exit_histogram"][-1], py["accuracy"], py["exit_histogram"]))
         java[policy] = _java_file(tmp_path, policy, rows)
     out = tmp_path / "docs" / "report.md"

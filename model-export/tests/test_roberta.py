@@ -1,6 +1,6 @@
 """RoBERTa-family checkpoints (``model_type`` "roberta"): config, position ids, weight names, and the
 whole pipeline on a tiny random-init RoBERTa with a real byte-level BPE tokenizer trained on the
-committed SST-2 sample (:func:`deebert_export.testing.write_tiny_roberta_checkpoint`)."""
+committed SST-2 sample (:func:`support.tiny_checkpoints.write_tiny_roberta_checkpoint`)."""
 from __future__ import annotations
 
 import csv
@@ -17,8 +17,9 @@ from deebert_export.checkpoint import CheckpointError, load_checkpoint
 from deebert_export.data import read_jsonl
 from deebert_export.export import describe_signatures, run_session_style
 from deebert_export.model import BertConfig, DeeBertModel, roberta_position_ids
-from deebert_export.testing import TINY_ROBERTA_CONFIG, write_tiny_roberta_checkpoint
 from deebert_export.tokenization import encode, load_tokenizer, pad_batch
+
+from support.tiny_checkpoints import TINY_ROBERTA_CONFIG, write_tiny_roberta_checkpoint
 
 ROBERTA_PAD_ID = 1
 

@@ -8,10 +8,14 @@ Where files go (nothing is ever written into ``models/`` unless asked for by nam
 - NAME is ``--name``, else derived from the data: ``spamassassin`` (``spamassassin-pairs``) for the
   corpus, or the training file's name without extension (its folder's name when that is generic, e.g. ``sst2/train.tsv`` ->
   ``sst2``).
-- The work directory is ``--work-dir``, else ``build/NAME/`` (under model-export/, or under
+- The work directory is ``--work-dir``, else ``build/NAME/`` (under the current directory, or under
   ``$DEEBERT_BUILD_DIR``); the exported model goes to ``--out``, else ``WORK_DIR/model/``.
-- A directory under ``models/`` (where the committed default model lives) is written only when named
-  with ``--out``, and one that already holds a model only with ``--overwrite-committed`` as well.
+- A directory under ``models/`` (under the current directory, or ``$DEEBERT_MODELS_DIR``: where the
+  committed default model lives) is written only when named with ``--out``, and one that already holds a
+  model only with ``--overwrite-committed`` as well.
+- Run the commands from ``model-export/`` of a checkout: ``build/``, ``models/`` and the ``golden``
+  command's files (``tests/golden/``, written by ``tools/golden.py``) are found from the current
+  directory, never from where the package is installed.
 
 Label order (index = logits column): sorted training labels (string order, so ``"10"`` sorts before
 ``"9"``) unless ``--labels a,b,...`` gives it; it is written into the model card.
@@ -37,17 +41,21 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
+from . import selection
 from .config import TrainConfig, check_select_on, parse_class_weight
 from .data.examples import DataError
 from .evaluate import DEFAULT_MIN_LABEL_RECALL, check_label, weak_labels
 from .exits import POLICIES as POLICY_NAMES
 
-HERE = Path(__file__).resolve().parents[2]  # model-export/
-DEFAULT_BUILD = HERE / "build"
-MODELS_DIR = HERE / "models"   # committed models: written only on explicit request (see module doc)
-DEFAULT_GOLDEN = HERE / "tests" / "golden" / "exit_policies.json"
-DEFAULT_PAIR_GOLDEN = HERE / "tests" / "golden" / "pair_tokens.json"
-COMMITTED_MODEL_DIR = MODELS_DIR / "deebert-spamassassin-minilm-l6"
+# Default locations, relative to the current directory (``model-export/`` of a checkout, where every command
+# is documented to run); nothing here depends on where the package is installed.
+#: Work directories' root; ``$DEEBERT_BUILD_DIR`` replaces it (:func:`build_root`).
+DEFAULT_BUILD = Path("build")
+#: Committed models, written only on explicit request (see the module doc); ``$DEEBERT_MODELS_DIR`` replaces
+#: it (:func:`models_dir`).
+DEFAULT_MODELS = Path("models")
+#: The repository's golden-file writer that ``golden`` runs.
+GOLDEN_TOOL = Path("tools") / "golden.py"
 # Training-file names that say nothing about the data set: NAME comes from the folder instead.
 _GENERIC_STEMS = {"train", "training", "data", "dataset", "all", "full", "input"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -76,8 +84,16 @@ class UsageError(ValueError):
 
 
 def build_root() -> Path:
-    """Where default work directories go: ``$DEEBERT_BUILD_DIR``, else ``model-export/build``."""
-    return Path(os.environ.get("DEEBERT_BUILD_DIR", DEFAULT_BUILD))
+    """Where default work directories go: ``$DEEBERT_BUILD_DIR``, else ``build/`` under the current directory
+    (``model-export/build``), as an absolute path."""
+    return Path(os.environ.get("DEEBERT_BUILD_DIR", Path.cwd() / DEFAULT_BUILD))
+
+
+def models_dir() -> Path:
+    """The committed models' directory that nothing is written under unless asked for by name
+    (:func:`check_model_out`): ``$DEEBERT_MODELS_DIR``, else ``models/`` under the current directory
+    (``model-export/models``), as an absolute path."""
+    return Path(os.environ.get("DEEBERT_MODELS_DIR", Path.cwd() / DEFAULT_MODELS))
 
 
 def default_name(dataset: str, train_file: Path | None, minority_share: float | None = None) -> str:
@@ -104,16 +120,17 @@ def _is_under(path: Path, root: Path) -> bool:
 
 
 def check_model_out(out: Path, explicit: bool, overwrite_committed: bool) -> None:
-    """Refuses to write a model directory under ``models/`` unless asked for explicitly.
+    """Refuses to write a model directory under ``models/`` (:func:`models_dir`) unless asked for explicitly.
 
     Raises:
         UsageError: ``out`` is under ``models/`` and was not given with ``--out``; or it already
             holds a model (``model_card.json``) and ``overwrite_committed`` is False.
     """
-    if not _is_under(out, MODELS_DIR):
+    models = models_dir()
+    if not _is_under(out, models):
         return
     if not explicit:
-        raise UsageError(f"{out}: refusing to write under {MODELS_DIR} by default; name the directory with --out")
+        raise UsageError(f"{out}: refusing to write under {models} by default; name the directory with --out")
     if (Path(out) / "model_card.json").exists() and not overwrite_committed:
         raise UsageError(f"{out}: holds a committed model; add --overwrite-committed to replace it, "
                          f"or choose another --out")
@@ -143,7 +160,8 @@ def _add_data_args(p):
     p.add_argument("--max-eval-examples", type=int, metavar="N",
                    help="keep at most N dev and N test examples (seeded sample, recorded in the model card; "
                    "default: all)")
-    p.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("DEEBERT_CACHE_DIR", DEFAULT_BUILD / "cache")),
+    p.add_argument("--cache-dir", type=Path,
+                   default=Path(os.environ.get("DEEBERT_CACHE_DIR", Path.cwd() / DEFAULT_BUILD / "cache")),
                    help="download cache for the SpamAssassin corpus ($DEEBERT_CACHE_DIR, else build/cache)")
     p.add_argument("--minority-share", type=float, metavar="FRACTION",
                    help="subsample one label so that it is this fraction of EVERY split (train, dev and test; "
@@ -167,8 +185,9 @@ def _add_train_args(p):
 
 
 def _add_evaluate_args(p):
-    p.add_argument("--max-accuracy-drop", type=float, default=0.0025,
-                   help="recommended S: largest saving with dev accuracy >= last off-ramp's minus this")
+    p.add_argument("--max-accuracy-drop", type=float, default=0.0025, metavar="FRACTION",
+                   help="recommended S: largest saving with dev accuracy >= last off-ramp's minus this fraction "
+                   "(0.0025 = 0.25 percentage points)")
     _add_label_args(p, default_help="default: spam for the SpamAssassin corpus, none otherwise")
 
 
@@ -254,8 +273,8 @@ def _resolve_paths(a) -> None:
         raise UsageError(f"--name {a.name!r}: use letters, digits, '.', '_' and '-' only (it names a directory)")
     explicit_work_dir = a.work_dir is not None
     a.work_dir = a.work_dir if explicit_work_dir else build_root() / a.name
-    if _is_under(a.work_dir, MODELS_DIR):
-        raise UsageError(f"--work-dir {a.work_dir}: work directories belong under build/, not {MODELS_DIR}")
+    if _is_under(a.work_dir, models_dir()):
+        raise UsageError(f"--work-dir {a.work_dir}: work directories belong under build/, not {models_dir()}")
     if a.command in ("export", "run"):
         explicit_out = a.out is not None
         a.out = a.out if explicit_out else a.work_dir / "model"
@@ -331,7 +350,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label_args(p, default_help="default: the card's protected_label")
     _add_card_text_args(p)
     p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model under models/")
-    from .calibrate import DEFAULT_MAX_FALSE_ALARM_INCREASE
     p = sub.add_parser("calibrate", help="per exit policy, the cheapest setting (highest expected saving, eq. 2) "
                        "whose dev accuracy is within --max-accuracy-loss points of the full model's, written "
                        "into the model card under 'calibrated'; or, with --max-recall-loss, the cheapest setting "
@@ -351,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-false-alarm-increase", type=float, metavar="POINTS",
                    help="with --max-recall-loss: the most, in percentage points, each other label's dev recall may "
                    f"fall below the full model's, bounding the inputs newly answered as LABEL (default "
-                   f"{DEFAULT_MAX_FALSE_ALARM_INCREASE})")
+                   f"{selection.DEFAULT_MAX_FALSE_ALARM_INCREASE_PT})")
     p.add_argument("--policy", choices=[*POLICY_NAMES, "all"], default="all",
                    help="policy to calibrate (default: all); with --max-recall-loss, entropy or divergence also "
                    "searches its per-label rule")
@@ -366,10 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label_args(p, default_help="default: the card's protected_label", weak=False)
     p.add_argument("--overwrite-committed", action="store_true", help="allow updating a model card under models/")
     p = sub.add_parser("golden", help="write the golden files both languages' tests check against: exit policies "
-                       "and sentence-pair tokenisation", formatter_class=HelpFormatter)
-    p.add_argument("--out", type=Path, default=DEFAULT_GOLDEN, help="exit-policy JSON file to write")
-    p.add_argument("--pair-tokens-out", type=Path, default=DEFAULT_PAIR_GOLDEN,
-                   help="sentence-pair token ids JSON file to write")
+                       "and sentence-pair tokenisation; runs the checkout's tools/golden.py, so run it from "
+                       "model-export/", formatter_class=HelpFormatter)
+    p.add_argument("--out", type=Path, help="exit-policy JSON file to write (default: tests/golden/exit_policies.json)")
+    p.add_argument("--pair-tokens-out", type=Path,
+                   help="sentence-pair token ids JSON file to write (default: tests/golden/pair_tokens.json)")
     p.add_argument("--seed", type=int, default=None, help="numpy seed of the random cases (default: the file's)")
     return parser
 
@@ -402,14 +421,7 @@ def _is_user_error(e: Exception) -> bool:
 
 def _run(a) -> int:
     if a.command == "golden":
-        from .golden import DEFAULT_SEED, write_golden
-        doc = write_golden(a.out, DEFAULT_SEED if a.seed is None else a.seed)
-        print("wrote", a.out, "with", sum(len(c["settings"]) for c in doc["cases"]), "settings over",
-              len(doc["cases"]), "cases")
-        from .golden import write_pair_tokens_golden
-        pairs = write_pair_tokens_golden(a.pair_tokens_out, HERE)
-        print("wrote", a.pair_tokens_out, "with", len(pairs["cases"]), "sentence pairs")
-        return 0
+        return _golden(a)
     if a.command == "reexport":
         check_model_out(a.model_dir, explicit=True, overwrite_committed=a.overwrite_committed)
         from . import pipeline
@@ -453,7 +465,9 @@ def _run(a) -> int:
     weak, floor = [], None
     if a.command in ("evaluate", "run"):
         t = time.time()
-        result = pipeline.evaluate(data_dir, a.work_dir, a.weight_dtype, a.max_accuracy_drop,
+        # --max-accuracy-drop is the one budget option given as a fraction: converted here, once.
+        result = pipeline.evaluate(data_dir, a.work_dir, a.weight_dtype,
+                                   selection.fraction_to_points(a.max_accuracy_drop),
                                    protected_label=a.protect_label, min_label_recall=a.min_label_recall)
         timings["evaluate_s"] = round(time.time() - t, 1)
         print("test per-off-ramp accuracy:", [round(x, 4) for x in result["test"]["per_layer_accuracy"]])
@@ -545,6 +559,26 @@ def _recommended_summary(full_test: dict, rec: dict, protected_label: str | None
             + (" (S by label: " + ", ".join(f"{k} {v:.6g}" for k, v in per_label.items()) + ")" if per_label else "")
             + " on test")
     return setting_summary(name, full_test, rec["test"], protected_label)
+
+
+def _golden(a) -> int:
+    """``golden``: runs the repository's golden-file writer, :data:`GOLDEN_TOOL` under the current directory
+    (``model-export/``), with the options given; the package computes the documents
+    (:mod:`deebert_export.golden`), the tool knows where the files live.
+
+    Raises:
+        UsageError: no :data:`GOLDEN_TOOL` under the current directory (not run from ``model-export/`` of a
+            checkout).
+    """
+    tool = GOLDEN_TOOL.resolve()
+    if not tool.is_file():
+        raise UsageError(f"{tool}: not found; golden writes the repository's golden files with {GOLDEN_TOOL}: run it "
+                         f"from model-export/ of a checkout, or run model-export/{GOLDEN_TOOL} directly")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("deebert_export_golden_tool", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.run(a.out, a.pair_tokens_out, a.seed)
 
 
 def _reevaluate(a) -> int:
@@ -643,7 +677,7 @@ def _calibrate_protected(a, card: dict, policies: list[str]) -> int:
         raise UsageError(f"--max-recall-loss {a.max_recall_loss!r}: give LABEL:POINTS, e.g. spam:1.0 (the protected "
                          f"label, and its allowed dev recall loss in percentage points)")
     _points("--max-recall-loss", budget)
-    false_alarms = _points("--max-false-alarm-increase", cal.DEFAULT_MAX_FALSE_ALARM_INCREASE
+    false_alarms = _points("--max-false-alarm-increase", selection.DEFAULT_MAX_FALSE_ALARM_INCREASE_PT
                            if a.max_false_alarm_increase is None else a.max_false_alarm_increase)
     try:
         check_label(label, card["labels"], option="--max-recall-loss")
@@ -657,7 +691,7 @@ def _calibrate_protected(a, card: dict, policies: list[str]) -> int:
     if a.set_recommended not in (None, "protected"):
         raise UsageError(f"--set-recommended {a.set_recommended}: with --max-recall-loss the recommended setting "
                          f"can only be the chosen one: --set-recommended protected")
-    rules = tuple(r for r in cal.RULES if cal.rule_policy(r) in policies)
+    rules = tuple(r for r in selection.RULES if selection.rule_policy(r) in policies)
     try:
         dev_file = a.dev_file or cal.default_dev_file(a.model_dir, a.work_dir)
     except ValueError as e:

@@ -5,7 +5,8 @@ per class, above all on the protected label's recall, which accuracy alone hides
 
 Everything here works on precomputed logits of ALL off-ramps, float32 (N, n, C): early exit only
 decides which row of them counts, so one forward pass serves every threshold. The exit maths itself
-(scores, policies, exit layers, expected saving) is :mod:`deebert_export.exits`.
+(scores, policies, exit layers, expected saving) is :mod:`deebert_export.exits`; the sweep, its grid and
+the recommended S (the choice of a setting within an accuracy budget) are :mod:`deebert_export.selection`.
 """
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
-from . import exits
 
 #: Default floor of ``--min-label-recall``: a label whose dev recall at the last off-ramp is below it is
 #: reported as weak. 0.5 means the model misses that label more often than it finds it, i.e. it does
@@ -149,52 +148,6 @@ def per_layer_accuracy(all_logits: np.ndarray, labels: np.ndarray) -> list[float
     """Accuracy of every off-ramp when all inputs are forced to exit there (paper Fig. 4); index 0 = layer 1."""
     pred = all_logits.argmax(axis=-1)  # (N, n)
     return [float(x) for x in (pred == labels[:, None]).mean(axis=0)]
-
-
-def sweep(all_logits: np.ndarray, labels: np.ndarray, thresholds, policy: str = "entropy",
-          label_names: list[str] | None = None) -> list[dict]:
-    """Accuracy, exit-layer histogram and expected saving for each threshold (paper Figs. 2 and 6): S in
-    nats for entropy/divergence, the patience in layers for patience. With ``label_names`` (logits
-    order) each row also has :func:`class_metrics`' ``per_class``, ``macro_f1`` and ``confusion_matrix``
-    (left out otherwise: callers that sweep thousands of settings only need accuracy)."""
-    n = all_logits.shape[1]
-    rows = []
-    for s in thresholds:
-        layer = exits.exit_layers(all_logits, s, policy)
-        pred = all_logits[np.arange(len(layer)), layer - 1].argmax(axis=-1)
-        row = {
-            "policy": policy,
-            "threshold": float(s),
-            "accuracy": float((pred == labels).mean()),
-            "exit_histogram": np.bincount(layer, minlength=n + 1)[1:].tolist(),
-            "mean_exit_layer": float(layer.mean()),
-            "expected_saving": exits.expected_saving(layer, n),
-        }
-        if label_names is not None:
-            row.update(class_metrics(labels, pred, label_names))
-        rows.append(row)
-    return rows
-
-
-def default_thresholds(num_labels: int, policy: str = "entropy", num_layers: int | None = None) -> list[float]:
-    """The sweep's grid, :func:`exits.setting_grid` (patience needs ``num_layers``)."""
-    if policy == exits.PATIENCE and num_layers is None:
-        raise ValueError("patience sweeps need num_layers")
-    return exits.setting_grid(num_labels, num_layers or 0, policy)
-
-
-def recommend_threshold(dev_sweep: list[dict], dev_last_accuracy: float, max_accuracy_drop: float = 0.0025) -> dict:
-    """Chooses S on the DEV split only: the largest expected saving whose dev accuracy is at most
-    ``max_accuracy_drop`` (absolute, 0.0025 = 0.25 points) below the last off-ramp's dev accuracy.
-    """
-    ok = [r for r in dev_sweep if r["accuracy"] >= dev_last_accuracy - max_accuracy_drop]
-    best = max(ok, key=lambda r: (r["expected_saving"], -r["threshold"]))
-    rec = {"policy": best["policy"], "value": best["threshold"], "chosen_on": "dev",
-           "rule": f"largest expected saving with dev accuracy >= last off-ramp's dev accuracy - {max_accuracy_drop}",
-           "dev_accuracy": best["accuracy"], "dev_expected_saving": best["expected_saving"]}
-    if "per_class" in best:  # a sweep made with label names: the chosen setting's dev figures per class too
-        rec["dev_classes"] = {k: best[k] for k in CLASS_KEYS}
-    return rec
 
 
 def _class_columns(label_names: list[str]) -> list[str]:

@@ -1,21 +1,26 @@
-"""The cross-language golden file of the exit policies: ``python -m deebert_export golden --out FILE``.
+"""The two cross-language golden documents, computed from the package's own maths: the exit policies
+(:func:`golden`) and sentence-pair tokenisation (:func:`pair_tokens_golden`).
 
-It holds a few arrays of off-ramp logits (edge cases: exact ties, a uniform distribution, very
-confident rows, a label that flips) and, for every policy and several settings (S = 0, S above the
-score's maximum, thresholds between observed scores, per-layer lists, per-label lists, every patience
-1..n), the exit
-layer of each input and the expected saving (DeeBERT eq. 2), all computed by :mod:`deebert_export.exits`.
-``tests/test_exits.py`` checks Python against it and ``streams-app``'s ``ExitPoliciesGoldenTest``
-checks Java against it, so the two languages cannot drift apart silently.
+This module computes the documents only; it reads no file but the tokenizer it is given and writes
+none. Where the files live and how they are written is the repository's writer, ``tools/golden.py``
+(``model-export/tests/golden/exit_policies.json`` and ``pair_tokens.json``), which
+``python -m deebert_export golden`` runs from the current directory (``model-export/``).
 
-The file is deterministic for a given seed (numpy's PCG64). Every threshold that is not 0 lies at
+The exit-policy document holds a few arrays of off-ramp logits (edge cases: exact ties, a uniform
+distribution, very confident rows, a label that flips) and, for every policy and several settings
+(S = 0, S above the score's maximum, thresholds between observed scores, per-layer lists, per-label
+lists, every patience 1..n), the exit layer of each input and the expected saving (DeeBERT eq. 2),
+all computed by :mod:`deebert_export.exits`. ``tests/test_exits.py`` checks Python against it and
+``streams-app``'s ``ExitPoliciesGoldenTest`` checks Java against it, so the two languages cannot drift
+apart silently.
+
+The document is deterministic for a given seed (numpy's PCG64). Every threshold that is not 0 lies at
 least :data:`MARGIN` away from every score it is compared with, so the float32 probabilities the Java
-runtime works with cannot flip a decision; the generator refuses to write a file that breaks this.
+runtime works with cannot flip a decision; :func:`golden` refuses to build a document that breaks this.
 JSON ``Infinity`` stands for the +inf divergence score at layer 1.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -25,6 +30,10 @@ from . import exits
 
 FORMAT_VERSION = 2  # 2: every setting row has label_thresholds
 DEFAULT_SEED = 20200705
+#: The documents' ``generator`` fields. Part of the frozen golden format: the committed files carry these
+#: exact strings, so they stay as they are (byte-identical regeneration) whichever script writes the files.
+GENERATOR = "python -m deebert_export golden (deebert_export/golden.py)"
+PAIR_TOKENS_GENERATOR = "python -m deebert_export golden (deebert_export/golden.py, pair_tokens_golden)"
 # Smallest distance (nats) between a non-zero threshold and a score: float32 rounding in Java is ~1e-7.
 MARGIN = 1e-4
 
@@ -109,7 +118,16 @@ def _check_margin(scores: np.ndarray, setting: exits.ExitSetting, predicted: np.
 
 
 def golden(seed: int = DEFAULT_SEED) -> dict:
-    """The golden document (a JSON-ready dict); see the module docstring."""
+    """The exit-policy golden document; see the module docstring.
+
+    Args:
+        seed: numpy seed of the random cases.
+    Returns:
+        A JSON-ready dict (``format_version``, ``generator``, ``seed``, ``definitions``, ``cases``); logits
+        and probabilities as nested lists [input][layer-1][label], +inf divergence scores as ``float("inf")``.
+    Raises:
+        ValueError: a non-zero threshold within :data:`MARGIN` of a score it is compared with.
+    """
     rng = np.random.default_rng(seed)
     cases = []
     for name, description, logits in _cases(rng):
@@ -136,7 +154,7 @@ def golden(seed: int = DEFAULT_SEED) -> dict:
         })
     return {
         "format_version": FORMAT_VERSION,
-        "generator": "python -m deebert_export golden (deebert_export/golden.py)",
+        "generator": GENERATOR,
         "seed": seed,
         "definitions": {
             "shapes": "logits and probabilities [input][layer-1][label]; scores and predicted_labels [input][layer-1]",
@@ -157,20 +175,15 @@ def golden(seed: int = DEFAULT_SEED) -> dict:
     }
 
 
-def write_golden(out: Path, seed: int = DEFAULT_SEED) -> dict:
-    """Writes :func:`golden` to ``out`` as indented JSON and returns it."""
-    doc = golden(seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=1) + "\n")
-    return doc
-
-
 # ----------------------------------------------------------------------------- sentence-pair tokens
-#: The second golden file: token ids and token type ids of sentence pairs, from the committed default
+#: The second golden document: token ids and token type ids of sentence pairs, from the committed default
 #: model's tokenizer.json, at two truncation lengths. ``tests/test_pairs.py`` re-encodes it in Python and
 #: ``streams-app``'s ``PairTokenizationGoldenTest`` in Java (DJL's tokenizer on the same file).
 PAIR_TOKENS_FORMAT_VERSION = 1
-PAIR_TOKENIZER = "models/deebert-spamassassin-minilm-l6/tokenizer.json"   # relative to model-export/
+#: The document's ``tokenizer`` field: the tokenizer the committed file is made from, relative to
+#: ``model-export/`` (the Java test reads it from there). A recorded name, part of the frozen format; this
+#: module never opens it (:func:`pair_tokens_golden` takes the tokenizer's path).
+PAIR_TOKENIZER = "models/deebert-spamassassin-minilm-l6/tokenizer.json"
 PAIR_MAX_SEQ_LENGTHS = (16, 128)   # 16: 13 non-special tokens (odd budget: the longer text keeps the extra one)
 
 _PAIR_CASES = [
@@ -188,12 +201,19 @@ _PAIR_CASES = [
 ]
 
 
-def pair_tokens_golden(model_export_dir: Path) -> dict:
+def pair_tokens_golden(tokenizer_path: Path) -> dict:
     """The pair-tokenisation golden document: for every case and every length in
     :data:`PAIR_MAX_SEQ_LENGTHS`, ``tokenizers``' ``encode(text, text_pair)`` ids and type ids with
-    longest-first truncation (:func:`deebert_export.tokenization.encode_pairs`)."""
+    longest-first truncation (:func:`deebert_export.tokenization.encode_pairs`).
+
+    Args:
+        tokenizer_path: the ``tokenizer.json`` to encode with; the committed file is made from the one
+            :data:`PAIR_TOKENIZER` names (the document records that name, whatever path is given).
+    Returns:
+        A JSON-ready dict (``format_version``, ``generator``, ``tokenizer``, ``definitions``, ``cases``);
+        every case has int lists ``token_ids`` and ``token_type_ids`` of equal length <= its ``max_seq_length``.
+    """
     from .tokenization import encode_pairs, load_tokenizer
-    tokenizer_path = Path(model_export_dir) / PAIR_TOKENIZER
     rows = []
     for max_len in PAIR_MAX_SEQ_LENGTHS:
         tok = load_tokenizer(tokenizer_path, max_len)
@@ -203,7 +223,7 @@ def pair_tokens_golden(model_export_dir: Path) -> dict:
                          "token_ids": i, "token_type_ids": t})
     return {
         "format_version": PAIR_TOKENS_FORMAT_VERSION,
-        "generator": "python -m deebert_export golden (deebert_export/golden.py, pair_tokens_golden)",
+        "generator": PAIR_TOKENS_GENERATOR,
         "tokenizer": PAIR_TOKENIZER,
         "definitions": {
             "token_ids": "[CLS] text [SEP] text_pair [SEP], truncated to max_seq_length tokens (special tokens "
@@ -212,11 +232,3 @@ def pair_tokens_golden(model_export_dir: Path) -> dict:
         },
         "cases": rows,
     }
-
-
-def write_pair_tokens_golden(out: Path, model_export_dir: Path) -> dict:
-    """Writes :func:`pair_tokens_golden` to ``out`` as indented JSON and returns it."""
-    doc = pair_tokens_golden(model_export_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return doc

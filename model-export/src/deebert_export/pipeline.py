@@ -25,7 +25,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from . import evaluate as ev
-from . import exits
+from . import exits, selection
 from .card import PATHS_RELATIVE_TO, default_version, describe_use, portable, relative_if_under, write_card
 from .checkpoint import (DEFAULT_BACKBONE_NAME, DEFAULT_BACKBONE_PYPI, CheckpointError, default_backbone_dir,
                          load_checkpoint)
@@ -212,12 +212,13 @@ def all_logits(model: DeeBertModel, ids: list[list[int]], batch_size: int = 32, 
 
 
 # ---------------------------------------------------------------------------------------- evaluate
-def evaluate(data_dir: Path, work_dir: Path, weight_dtype: str = "float16", max_accuracy_drop: float = 0.0025,
+def evaluate(data_dir: Path, work_dir: Path, weight_dtype: str = "float16", max_accuracy_loss_pt: float = 0.25,
              compare_float32: bool = True, protected_label: str | None = None,
              min_label_recall: float = ev.DEFAULT_MIN_LABEL_RECALL) -> dict:
     """Per-off-ramp accuracy and per-class figures (:func:`evaluate.per_layer_class_metrics`) and
     threshold sweeps with per-class figures on dev and test, with the weights stored as they will be
-    exported; the recommended S is chosen on dev only. Writes ``work_dir/eval/`` and returns what
+    exported; the recommended S is chosen on dev only (:func:`selection.recommend_threshold` within
+    ``max_accuracy_loss_pt`` percentage points of the last off-ramp's dev accuracy). Writes ``work_dir/eval/`` and returns what
     evaluation.json holds, including ``protected_label`` (validated against the task's labels) and
     ``warnings``: one line per weak label on dev at the last off-ramp (:func:`evaluate.weak_label_warnings`
     with ``min_label_recall``, a fraction), also logged on stderr.
@@ -248,10 +249,10 @@ def evaluate(data_dir: Path, work_dir: Path, weight_dtype: str = "float16", max_
                 "test_per_layer_accuracy_float32": ev.per_layer_accuracy(fp32, y),
                 "max_abs_logit_difference": float(np.abs(fp32 - logits).max())}
     dev_last = result["dev"]["per_layer_accuracy"][-1]
-    rec = ev.recommend_threshold(result["dev"]["sweep"]["entropy"], dev_last, max_accuracy_drop)
+    rec = selection.recommend_threshold(result["dev"]["sweep"]["entropy"], dev_last, max_accuracy_loss_pt)
     test_logits = np.load(out_dir / "test_all_logits.npy")
     y_test = np.array([labels.index(e.label) for e in read_jsonl(data_dir / "test.jsonl")])
-    rec["test"] = ev.sweep(test_logits, y_test, [rec["value"]], rec["policy"], labels)[0]
+    rec["test"] = selection.sweep(test_logits, y_test, [rec["value"]], rec["policy"], labels)[0]
     result["recommended_threshold"] = rec
     result["warnings"] = report_weak_labels(result["dev"]["per_layer_classes"][-1], min_label_recall)
     _write_json(out_dir / "evaluation.json", result)
@@ -266,10 +267,10 @@ def evaluate_split(out_dir: Path, split: str, logits: np.ndarray, y: np.ndarray,
     reports (:func:`evaluate.write_reports`) and returns ``{"num_examples", "per_layer_accuracy",
     "per_layer_classes", "sweep": {policy: rows}}``."""
     if thresholds is None:
-        thresholds = {p: ev.default_thresholds(len(labels), p, logits.shape[1]) for p in exits.POLICIES}
+        thresholds = {p: selection.default_thresholds(len(labels), p, logits.shape[1]) for p in exits.POLICIES}
     layer_acc = ev.per_layer_accuracy(logits, y)
     layer_classes = ev.per_layer_class_metrics(logits, y, labels)
-    sweeps = {p: ev.sweep(logits, y, values, p, labels) for p, values in thresholds.items()}
+    sweeps = {p: selection.sweep(logits, y, values, p, labels) for p, values in thresholds.items()}
     ev.write_reports(out_dir, split, layer_acc, sweeps, layer_classes, protected_label)
     return {"num_examples": len(y), "per_layer_accuracy": layer_acc, "per_layer_classes": layer_classes,
             "sweep": sweeps}
@@ -545,9 +546,9 @@ def reevaluate(model_dir: Path, dev_file: Path, protected_label: str | None,
                   f"{c['old_exit_histogram']} -> {c['new_exit_histogram']}", file=sys.stderr)
 
         rec = dict(card["recommended_threshold"])
-        rec_setting = cal.setting_of(rec, labels)   # per-label thresholds included
+        rec_setting = selection.setting_of(rec, labels)   # per-label thresholds included
         for split in ("dev", "test"):
-            row = cal.setting_row(logits[split], gold[split], rec_setting, labels)
+            row = selection.setting_row(logits[split], gold[split], rec_setting, labels)
             if split == "dev":
                 rec["dev_classes"] = {k: row[k] for k in ev.CLASS_KEYS}
             elif "test" in rec:
@@ -557,7 +558,7 @@ def reevaluate(model_dir: Path, dev_file: Path, protected_label: str | None,
         for policy, c in card.get(cal.CARD_KEY, {}).items():
             scores = dev_scores.setdefault(policy, exits.exit_scores(logits["dev"], policy))
             setting = exits.ExitSetting(policy, c["value"])
-            row = cal.evaluate_setting(logits["dev"], scores, gold["dev"], setting)
+            row = selection.evaluate_setting(logits["dev"], scores, gold["dev"], setting)
             if row["exit_histogram"] != c["exit_histogram"]:
                 # A calibrated S is an observed dev score itself (calibrate's candidates), so an input sits
                 # exactly on it and ~1e-5 of logit drift can move it: recorded, the setting kept as chosen.
@@ -566,7 +567,7 @@ def reevaluate(model_dir: Path, dev_file: Path, protected_label: str | None,
                                 "old_exit_histogram": c["exit_histogram"], "new_exit_histogram": row["exit_histogram"]})
                 print(f"note: calibrated {policy} {c['value']}: dev accuracy {c['dev_accuracy']} -> {row['accuracy']}, "
                       f"exit histogram {c['exit_histogram']} -> {row['exit_histogram']} (setting kept)", file=sys.stderr)
-            calibrated[policy] = {**c, **cal.setting_classes(logits["dev"], scores, gold["dev"], setting, labels)}
+            calibrated[policy] = {**c, **selection.setting_classes(logits["dev"], scores, gold["dev"], setting, labels)}
         warnings = report_weak_labels(results["dev"]["per_layer_classes"][-1], min_label_recall)
 
         out = model_dir / "eval"

@@ -2,7 +2,11 @@
 
 Real models always start from pre-trained weights (see :mod:`deebert_export.checkpoint`). These
 exist so tests can run the whole pipeline (load -> two-stage training -> evaluate -> export) in
-seconds, and so the Java classifier's unit tests have small real SavedModels.
+seconds, and so the Java classifier's unit tests have small real SavedModels
+(``scripts/make_tiny_model.py``, ``scripts/make_tiny_pair_model.py``).
+
+Test support, not part of the installed package: tests import it as ``support.tiny_checkpoints``
+(pytest puts ``tests/`` on ``sys.path``); the scripts add ``tests/`` to ``sys.path`` themselves.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import numpy as np
 from safetensors.numpy import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
-from .checkpoint import default_backbone_dir
+from deebert_export.checkpoint import default_backbone_dir
 
 TINY_CONFIG = {
     "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 3, "num_attention_heads": 2,

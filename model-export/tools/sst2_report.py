@@ -6,7 +6,8 @@ Inputs are the work directories that ``python -m deebert_export run`` leaves (``
 JSON files of the Java ``ClassifierBenchmark`` (batch 1, one file per exit policy). ``dev`` is the
 held-out slice of the training set (thresholds are chosen there), ``test`` is GLUE SST-2 dev (872
 sentences, where every number of the report is taken). The command that writes everything is
-``bash model-export/scripts/sst2-report.sh``; this module has two steps:
+``bash model-export/scripts/sst2-report.sh``; this tool (``python tools/sst2_report.py``, from
+``model-export/``, with the ``deebert_export`` package installed or on ``PYTHONPATH``) has two steps:
 
 - ``plan``: the settings the Java benchmark must measure, per policy (a fixed grid plus the settings
   chosen on dev for the Table 1 rows), one ``POLICY<TAB>v1,v2,...`` line each;
@@ -14,7 +15,7 @@ sentences, where every number of the report is taken). The command that writes e
 
 Definitions (one place each): exit layers and expected saving are :mod:`deebert_export.exits`
 (paper eq. 2); the dev-side choice of a setting within an accuracy budget is
-:func:`deebert_export.calibrate.calibrate_policy`. Measured runtime saving at a setting is
+:func:`deebert_export.selection.calibrate_policy`. Measured runtime saving at a setting is
 ``1 - t(setting) / t(full model)``, with ``t`` the Java benchmark's median wall time for the whole set
 at batch 1 and ``t(full model)`` the same policy's no-exit setting (S = 0, or patience t = n: every
 input runs all n layers), timed in the same JVM, round-robin with the other settings.
@@ -30,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import evaluate as ev
-from . import exits
-from .calibrate import calibrate_policy
-from .data import read_jsonl
+from deebert_export import evaluate as ev
+from deebert_export import exits
+from deebert_export.selection import calibrate_policy, sweep
+from deebert_export.data import read_jsonl
 
 #: The DeeBERT paper's SST-2 row (Table 1, BERT-base, GLUE test server).
 PAPER = {"baseline_accuracy": 93.6, "rows": [{"accuracy_delta_points": -0.6, "runtime_saving": 0.40},
@@ -129,7 +130,7 @@ def chosen_settings(run: Run, budgets=BUDGETS) -> dict[str, list[dict]]:
         rows = []
         for budget in budgets:
             c = calibrate_policy(run.dev_logits, run.dev_labels, policy, budget)
-            t = ev.sweep(run.test_logits, run.test_labels, [c["value"]], policy)[0]
+            t = sweep(run.test_logits, run.test_labels, [c["value"]], policy)[0]
             rows.append({"budget_points": budget, "value": c["value"], "dev_accuracy": c["dev_accuracy"],
                          "dev_expected_saving": c["dev_expected_saving"], "test_accuracy": t["accuracy"],
                          "test_accuracy_delta_points": 100 * (t["accuracy"] - full_test),
@@ -208,7 +209,7 @@ def java_parity(run: Run, java_rows: dict[str, list[dict]]) -> dict:
     n_settings, equal, max_count, max_acc = 0, 0, 0, 0.0
     for policy, rows in java_rows.items():
         for r in rows:
-            py = ev.sweep(run.test_logits, run.test_labels, [r["threshold"]], policy)[0]
+            py = sweep(run.test_logits, run.test_labels, [r["threshold"]], policy)[0]
             n_settings += 1
             diff = np.abs(np.array(py["exit_histogram"]) - np.array(r["exit_histogram"]))
             equal += int(diff.max() == 0)
@@ -220,7 +221,7 @@ def java_parity(run: Run, java_rows: dict[str, list[dict]]) -> dict:
 
 def curves(run: Run) -> dict[str, list[dict]]:
     """Accuracy vs expected saving on test for every policy over its grid (eq. 2)."""
-    return {p: ev.sweep(run.test_logits, run.test_labels, grid(p, run.num_layers), p) for p in exits.POLICIES}
+    return {p: sweep(run.test_logits, run.test_labels, grid(p, run.num_layers), p) for p in exits.POLICIES}
 
 
 def results(runs: list[Run], java: dict[str, list[dict]] | None) -> dict:
@@ -477,8 +478,8 @@ def markdown(res: dict, figure_names: list[str], command: str, fig_dir: str) -> 
 
 # ------------------------------------------------------------------------------------------------ CLI
 def main(argv: list[str] | None = None) -> int:
-    """``python -m deebert_export.report {plan,write} ...``; see the module docstring."""
-    p = argparse.ArgumentParser(prog="python -m deebert_export.report", description=__doc__.split("\n\n")[0])
+    """``python tools/sst2_report.py {plan,write} ...``; see the module docstring."""
+    p = argparse.ArgumentParser(prog="python tools/sst2_report.py", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="step", required=True)
     pp = sub.add_parser("plan", help="print the settings the Java benchmark measures, one POLICY<TAB>values line each")
     pp.add_argument("--run", required=True, help="NAME=WORK_DIR of the model the Java benchmark runs")
