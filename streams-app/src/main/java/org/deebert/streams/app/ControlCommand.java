@@ -13,7 +13,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.model.ModelCard;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
@@ -192,8 +192,8 @@ public final class ControlCommand implements Callable<Integer> {
             AppSettings settings = config.load();
             ThresholdControl message;
             try {
-                AccuracyBudget budget = new AccuracyBudget(maxDisagreement, sampleRate, minThreshold, maxThreshold,
-                        windowEvents, windowMs, confidence, AccuracyBudget.LabelGuard.of(protect, maxRecallLoss));
+                Budget budget = new Budget(maxDisagreement, sampleRate, minThreshold, maxThreshold,
+                        windowEvents, windowMs, confidence, Budget.LabelGuard.of(protect, maxRecallLoss));
                 // The card is read only for a guard: a budget without one needs nothing from it.
                 List<String> labels = budget.guard() == null ? List.of() : ControlCommand.labelsOrUnknown(settings, model);
                 message = ControlCommand.budgetMessage(model, policy, budget, labels,
@@ -271,13 +271,13 @@ public final class ControlCommand implements Callable<Integer> {
      * @return the message, stamped with the current time
      * @throws IllegalArgumentException saying which rule the message breaks
      */
-    public static ThresholdControl budgetMessage(String model, ExitPolicyName policy, AccuracyBudget budget, String by,
+    public static ThresholdControl budgetMessage(String model, ExitPolicyName policy, Budget budget, String by,
                                                  String reason) {
         return budgetMessage(model, policy, budget, List.of(), by, reason);
     }
 
     /**
-     * As {@link #budgetMessage(String, ExitPolicyName, AccuracyBudget, String, String)}, checking a label guard
+     * As {@link #budgetMessage(String, ExitPolicyName, Budget, String, String)}, checking a label guard
      * against the model's labels.
      *
      * @param labels the model's label names (from its model card), or empty when unknown (then the service checks
@@ -285,7 +285,7 @@ public final class ControlCommand implements Callable<Integer> {
      * @throws IllegalArgumentException saying which rule the message breaks, e.g. a protected label the model
      *                                  does not have (naming its labels)
      */
-    public static ThresholdControl budgetMessage(String model, ExitPolicyName policy, AccuracyBudget budget,
+    public static ThresholdControl budgetMessage(String model, ExitPolicyName policy, Budget budget,
                                                  List<String> labels, String by, String reason) {
         ExitPolicy exitPolicy;
         try {

@@ -15,7 +15,7 @@ import org.deebert.streams.exit.ShadowTrace;
 
 /**
  * The accuracy-budget controller's decision, as a pure function: given a window of shadow samples (inputs
- * that ran every layer, {@link ShadowTrace}), the operator's {@link AccuracyBudget}, the exit policy and the
+ * that ran every layer, {@link ShadowTrace}), the operator's {@link Budget}, the exit policy and the
  * threshold S in force, which S (nats) to hold. No Kafka, no clock, no state: the caller owns the window.
  *
  * <p>The exit rule replayed is DeeBERT's (Xin et al. 2020, section 3.2, Algorithm 1; {@link ExitScores#exits}):
@@ -31,7 +31,7 @@ import org.deebert.streams.exit.ShadowTrace;
  * seen enough. A raise needs room below the budget ({@link #RAISE_HEADROOM}), so the first raise off the
  * minimum needs {@code z² (1 - 0.8 b) / (0.8 b)} samples without disagreement (64.9, so 65 for 5 % at 95 %).
  *
- * <p><b>Label guard.</b> A budget with an {@link AccuracyBudget.LabelGuard} adds a second bound with the same
+ * <p><b>Label guard.</b> A budget with an {@link Budget.LabelGuard} adds a second bound with the same
  * rules: among the window's samples whose full-model answer is the protected label (m of them), the share whose
  * answer at S is another label (the label's recall loss against the full model) must have a Wilson upper bound
  * within {@code maxRecallLoss} (and within 0.8 of it for a raise). A candidate S is allowed only where both
@@ -125,7 +125,7 @@ public final class ThresholdChooser {
     }
 
     /** The guard's view of the window: its limit, the protected samples and their miss count as a step function. */
-    private record GuardWindow(AccuracyBudget.LabelGuard guard, int samples, Sweep sweep) {
+    private record GuardWindow(Budget.LabelGuard guard, int samples, Sweep sweep) {
 
         long missed(double s) {
             return sweep.disagreements(s);
@@ -137,7 +137,7 @@ public final class ThresholdChooser {
     }
 
     /**
-     * Decides the S to hold, free to raise it: {@link #decide(List, AccuracyBudget, ExitPolicy, double, boolean)}
+     * Decides the S to hold, free to raise it: {@link #decide(List, Budget, ExitPolicy, double, boolean)}
      * with {@code mayRaise = true}.
      *
      * @param window  the shadow samples, oldest first or in any order; traces may differ in layer count
@@ -149,7 +149,7 @@ public final class ThresholdChooser {
      * @throws IllegalArgumentException if {@code policy} is PATIENCE (its threshold is not in nats) or
      *                                  {@code current} is NaN
      */
-    public static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double current) {
+    public static Decision decide(List<ShadowTrace> window, Budget budget, ExitPolicy policy, double current) {
         return decide(window, budget, policy, current, true);
     }
 
@@ -201,14 +201,14 @@ public final class ThresholdChooser {
      * @throws IllegalArgumentException if {@code policy} is PATIENCE (its threshold is not in nats) or
      *                                  {@code current} is NaN
      */
-    public static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double current,
+    public static Decision decide(List<ShadowTrace> window, Budget budget, ExitPolicy policy, double current,
                                   boolean mayRaise) {
         return decide(window, budget, List.of(), policy, current, mayRaise);
     }
 
     /**
      * Decides the S to hold under a budget that may carry a label guard: as
-     * {@link #decide(List, AccuracyBudget, ExitPolicy, double, boolean)}, where every bound on the disagreement
+     * {@link #decide(List, Budget, ExitPolicy, double, boolean)}, where every bound on the disagreement
      * is paired with the same bound on the guard's recall loss (see the class comment): S* and S** are the
      * largest S whose disagreement bound is within b (or 0.8 b) <em>and</em> whose recall-loss bound is within
      * g (or 0.8 g), with g = {@code maxRecallLoss}; the S in force is over budget when either of its bounds is
@@ -227,7 +227,7 @@ public final class ThresholdChooser {
      * @throws IllegalArgumentException if {@code policy} is PATIENCE, {@code current} is NaN, or the guard's
      *                                  label is not among {@code labels}
      */
-    public static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, List<String> labels,
+    public static Decision decide(List<ShadowTrace> window, Budget budget, List<String> labels,
                                   ExitPolicy policy, double current, boolean mayRaise) {
         Objects.requireNonNull(window, "window");
         Objects.requireNonNull(budget, "budget");
@@ -355,7 +355,7 @@ public final class ThresholdChooser {
     }
 
     /** Which bound even minThreshold breaks: "budget", "spam guard" or "budget and spam guard". */
-    private static String unattainableWhat(Sweep sweep, int n, GuardWindow guard, AccuracyBudget budget, double min) {
+    private static String unattainableWhat(Sweep sweep, int n, GuardWindow guard, Budget budget, double min) {
         boolean budgetBroken = !within(sweep.disagreements(min), n, budget.confidence(), budget.maxDisagreement());
         boolean guardBroken = guard != null
                 && guard.upperBound(min, budget.confidence()) > guard.guard().maxRecallLoss();
@@ -369,7 +369,7 @@ public final class ThresholdChooser {
      * function of S. For such a trace "answered otherwise" is exactly "disagrees with the full model", so the
      * disagreement sweep applies unchanged to the subset.
      */
-    private static GuardWindow guardWindow(List<ShadowTrace> window, AccuracyBudget.LabelGuard guard, int index,
+    private static GuardWindow guardWindow(List<ShadowTrace> window, Budget.LabelGuard guard, int index,
                                            ExitPolicy policy) {
         List<ShadowTrace> protectedSamples = new ArrayList<>();
         for (ShadowTrace trace : window) {
@@ -389,7 +389,7 @@ public final class ThresholdChooser {
      * @param budget  the budget
      * @return S* in nats, or NaN when even minThreshold breaks the budget
      */
-    static double largestWithinBudget(Sweep sweep, int samples, AccuracyBudget budget) {
+    static double largestWithinBudget(Sweep sweep, int samples, Budget budget) {
         return largestWithinBudget(sweep, samples, budget, budget.maxDisagreement());
     }
 
@@ -405,7 +405,7 @@ public final class ThresholdChooser {
      * @param limit   the most the upper bound may be, a share (the budget, or {@code RAISE_HEADROOM} times it)
      * @return that S in nats, or NaN when even minThreshold's bound exceeds {@code limit}
      */
-    static double largestWithinBudget(Sweep sweep, int samples, AccuracyBudget budget, double limit) {
+    static double largestWithinBudget(Sweep sweep, int samples, Budget budget, double limit) {
         return largestWithin(sweep, samples, null, budget, limit, 1.0);
     }
 
@@ -423,7 +423,7 @@ public final class ThresholdChooser {
      * @param guardLimit the most the guard's bound may be, a share (ignored without a guard)
      * @return that S in nats, or NaN when even minThreshold is over a limit
      */
-    private static double largestWithin(Sweep sweep, int samples, GuardWindow guard, AccuracyBudget budget,
+    private static double largestWithin(Sweep sweep, int samples, GuardWindow guard, Budget budget,
                                         double limit, double guardLimit) {
         double min = budget.minThreshold();
         double max = budget.maxThreshold();

@@ -1,5 +1,5 @@
 /**
- * The accuracy budget: the operator's limits ({@link org.deebert.streams.budget.AccuracyBudget}, with an optional
+ * The accuracy budget: the operator's limits ({@link org.deebert.streams.budget.Budget}, with an optional
  * label guard), the Wilson confidence bounds the decision is judged by
  * ({@link org.deebert.streams.budget.ConfidenceBounds}) and the controller's decision as a pure function over a
  * window of shadow samples ({@link org.deebert.streams.budget.ThresholdChooser}). No Kafka, no clock, no state:

@@ -3,7 +3,7 @@ package org.deebert.streams.control;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -23,10 +23,10 @@ import org.deebert.streams.schema.ThresholdControl;
  * each finite and {@code >= 0} (nats); {@code label_thresholds}, when present, only with ENTROPY/DIVERGENCE,
  * not with {@code layer_thresholds}, at least one entry, every key one of the model's labels, each value finite
  * and {@code >= 0} (nats; labels left out get {@code threshold}). With a {@code budget}: its own rules
- * ({@link AccuracyBudget}), ENTROPY or DIVERGENCE, no per-layer or per-label list, S within the budget's
- * [min, max] ({@link AccuracyBudget#check}); a label guard needs both {@code protected_label} and
- * {@code max_recall_loss} ({@link AccuracyBudget.LabelGuard#of}), and its label must be one of the model's
- * labels when they are known ({@link AccuracyBudget#checkLabels}).
+ * ({@link Budget}), ENTROPY or DIVERGENCE, no per-layer or per-label list, S within the budget's
+ * [min, max] ({@link Budget#check}); a label guard needs both {@code protected_label} and
+ * {@code max_recall_loss} ({@link Budget.LabelGuard#of}), and its label must be one of the model's
+ * labels when they are known ({@link Budget#checkLabels}).
  */
 public final class ControlMessageValidator {
 
@@ -114,9 +114,9 @@ public final class ControlMessageValidator {
         if (b == null) {
             return new ExitSettingInForce(setting, ExitSettingInForce.CONTROL_TOPIC);
         }
-        AccuracyBudget budget = new AccuracyBudget(b.getMaxDisagreement(), b.getSampleRate(), b.getMinThreshold(),
+        Budget budget = new Budget(b.getMaxDisagreement(), b.getSampleRate(), b.getMinThreshold(),
                 b.getMaxThreshold(), b.getWindowEvents(), b.getWindowMs(), b.getConfidence(),
-                AccuracyBudget.LabelGuard.of(b.getProtectedLabel(), b.getMaxRecallLoss())).checkLabels(labels);
+                Budget.LabelGuard.of(b.getProtectedLabel(), b.getMaxRecallLoss())).checkLabels(labels);
         return new ExitSettingInForce(budget.check(setting), ExitSettingInForce.ACCURACY_BUDGET, budget);
     }
 
@@ -134,7 +134,7 @@ public final class ControlMessageValidator {
      * @param at        when
      * @return the message, without per-layer thresholds
      */
-    public static ThresholdControl budgetMessage(String model, ExitPolicy policy, double threshold, AccuracyBudget budget,
+    public static ThresholdControl budgetMessage(String model, ExitPolicy policy, double threshold, Budget budget,
                                                  String by, String reason, Instant at) {
         return ThresholdControl.newBuilder()
                 .setThreshold(threshold)
@@ -154,7 +154,7 @@ public final class ControlMessageValidator {
      * @param b a validated budget
      * @return its Avro form
      */
-    public static org.deebert.streams.schema.AccuracyBudget toAvro(AccuracyBudget b) {
+    public static org.deebert.streams.schema.AccuracyBudget toAvro(Budget b) {
         return org.deebert.streams.schema.AccuracyBudget.newBuilder()
                 .setMaxDisagreement(b.maxDisagreement()).setSampleRate(b.sampleRate())
                 .setMinThreshold(b.minThreshold()).setMaxThreshold(b.maxThreshold())

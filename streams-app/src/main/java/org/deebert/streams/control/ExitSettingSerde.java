@@ -8,7 +8,7 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 
@@ -45,7 +45,7 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
                 return null;
             }
             ExitSetting s = inForce.setting();
-            AccuracyBudget b = inForce.budget();
+            Budget b = inForce.budget();
             byte[] policy = s.policy().name().getBytes(StandardCharsets.UTF_8);
             byte[] source = inForce.source().getBytes(StandardCharsets.UTF_8);
             List<Double> perLayer = s.layerThresholds();
@@ -101,14 +101,14 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
                 double threshold = buffer.getDouble();
                 List<Double> perLayer = getList(buffer);
                 List<Double> perLabel = versioned ? getList(buffer) : null;
-                AccuracyBudget budget = null;
+                Budget budget = null;
                 byte budgetFlag = buffer.get();
                 if (budgetFlag == 1 || budgetFlag == 2) {
-                    budget = new AccuracyBudget(buffer.getDouble(), buffer.getDouble(), buffer.getDouble(),
+                    budget = new Budget(buffer.getDouble(), buffer.getDouble(), buffer.getDouble(),
                             buffer.getDouble(), buffer.getInt(), buffer.getLong(), buffer.getDouble());
                     if (budgetFlag == 2) {
                         String label = new String(lengthPrefixed(buffer, "protected label"), StandardCharsets.UTF_8);
-                        budget = budget.withGuard(new AccuracyBudget.LabelGuard(label, buffer.getDouble()));
+                        budget = budget.withGuard(new Budget.LabelGuard(label, buffer.getDouble()));
                     }
                 }
                 byte[] source = lengthPrefixed(buffer, "source");

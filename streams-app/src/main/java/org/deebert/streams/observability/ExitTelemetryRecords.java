@@ -6,7 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExpectedSaving;
 import org.deebert.streams.schema.ControllerWindow;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -69,7 +69,7 @@ public final class ExitTelemetryRecords {
             }
         }
         double seconds = (endMs - startMs) / 1e3;
-        AccuracyBudget.LabelGuard guard = setting.budget() == null ? null : setting.budget().guard();
+        Budget.LabelGuard guard = setting.budget() == null ? null : setting.budget().guard();
         return ExitTelemetry.newBuilder()
                 .setInstanceId(instanceId)
                 .setModelName(modelName)

@@ -17,7 +17,7 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.budget.ThresholdChooser;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.exit.ShadowTrace;
@@ -145,7 +145,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
         if (sample == null || !modelName.equals(record.key())) {
             return; // undecodable (logged by the serde), or another model's
         }
-        AccuracyBudget budget = thresholds.current().budget();
+        Budget budget = thresholds.current().budget();
         if (budget == null) {
             return; // sampled under a budget that has since been cleared
         }
@@ -164,7 +164,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
     }
 
     /** Drops samples beyond the budget's count and age limits, from the window and the store. */
-    private void trim(AccuracyBudget budget, long nowMs) {
+    private void trim(Budget budget, long nowMs) {
         while (!window.isEmpty() && (window.size() > budget.windowEvents()
                 || window.peekFirst().sampledAtMs() < nowMs - budget.windowMs())) {
             store.delete(window.removeFirst().key());
@@ -173,7 +173,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
 
     private void decide(long nowMs) {
         ExitSettingInForce inForce = thresholds.current();
-        AccuracyBudget budget = inForce.budget();
+        Budget budget = inForce.budget();
         if (budget == null) {
             if (!window.isEmpty()) {
                 for (Entry e : window) {
@@ -220,7 +220,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
     }
 
     /** The window's figures at the S that will be in force: the decision's S when it moves, else the current one. */
-    private static ControllerStatus status(ThresholdChooser.Decision decision, AccuracyBudget budget, boolean changes,
+    private static ControllerStatus status(ThresholdChooser.Decision decision, Budget budget, boolean changes,
                                            double current) {
         ThresholdChooser.GuardFigures g = decision.guard();
         ControllerStatus.Guard guard = g == null ? null : changes

@@ -8,7 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
-import org.deebert.streams.budget.AccuracyBudget.LabelGuard;
+import org.deebert.streams.budget.Budget.LabelGuard;
 import org.deebert.streams.budget.ThresholdChooser.Action;
 import org.deebert.streams.budget.ThresholdChooser.Decision;
 import org.deebert.streams.exit.ExitPolicy;
@@ -23,9 +23,9 @@ class ThresholdChooserGuardTest {
     private static final int HAM = 0;
     private static final int SPAM = 1;
     /** 5 % of answers may differ, S in [0, 1], 95 %. */
-    private static final AccuracyBudget BUDGET = new AccuracyBudget(0.05, 0.1, 0.0, 1.0);
+    private static final Budget BUDGET = new Budget(0.05, 0.1, 0.0, 1.0);
     /** ... and at most 5 % of the spam the full model catches may be let through. */
-    private static final AccuracyBudget GUARDED = BUDGET.withGuard(new LabelGuard("spam", 0.05));
+    private static final Budget GUARDED = BUDGET.withGuard(new LabelGuard("spam", 0.05));
 
     /** A 2-layer trace: layer 1 says {@code early} with entropy {@code entropy}; the full model says {@code full}. */
     private static ShadowTrace twoLayer(int early, int full, double entropy) {
@@ -51,7 +51,7 @@ class ThresholdChooserGuardTest {
     private static final List<ShadowTrace> SPAM_PAYS = shuffled(List.of(copies(400, twoLayer(HAM, HAM, 0.1)),
             copies(96, twoLayer(SPAM, SPAM, 0.1)), copies(4, twoLayer(HAM, SPAM, 0.3))));
 
-    private static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, double current) {
+    private static Decision decide(List<ShadowTrace> window, Budget budget, double current) {
         return ThresholdChooser.decide(window, budget, LABELS, ExitPolicy.ENTROPY, current, true);
     }
 
@@ -210,7 +210,7 @@ class ThresholdChooserGuardTest {
         return window;
     }
 
-    private record Brute(List<ShadowTrace> window, List<ShadowTrace> guarded, AccuracyBudget budget, ExitPolicy policy) {
+    private record Brute(List<ShadowTrace> window, List<ShadowTrace> guarded, Budget budget, ExitPolicy policy) {
 
         double bound(double s) {
             return ConfidenceBounds.wilsonUpper(ThresholdChooser.disagreements(window, policy, s), window.size(),
@@ -271,7 +271,7 @@ class ThresholdChooserGuardTest {
             List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300));
             double min = random.nextBoolean() ? 0.0 : 0.1;
             int index = random.nextInt(3);
-            AccuracyBudget budget = new AccuracyBudget(shares[random.nextInt(shares.length)], 0.1, min,
+            Budget budget = new Budget(shares[random.nextInt(shares.length)], 0.1, min,
                     min + 0.2 + random.nextDouble(), 1000, 600_000, random.nextBoolean() ? 0.95 : 0.9,
                     new LabelGuard(labels.get(index), shares[random.nextInt(shares.length)]));
             double current = -0.1 + 1.5 * random.nextDouble();

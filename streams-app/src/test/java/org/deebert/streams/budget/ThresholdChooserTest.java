@@ -40,13 +40,13 @@ class ThresholdChooserTest {
 
     /** 200 agree when leaving at layer 1 (entropy 0.1), 20 disagree (entropy 0.5): S* = 0.5 at 5 %, 95 %. */
     private static final List<ShadowTrace> WINDOW = window(200, 0.1, 20, 0.5);
-    private static final AccuracyBudget BUDGET = new AccuracyBudget(0.05, 0.1, 0.0, 1.0);
+    private static final Budget BUDGET = new Budget(0.05, 0.1, 0.0, 1.0);
 
-    private static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, double current) {
+    private static Decision decide(List<ShadowTrace> window, Budget budget, double current) {
         return ThresholdChooser.decide(window, budget, ExitPolicy.ENTROPY, current);
     }
 
-    private static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, double current, boolean mayRaise) {
+    private static Decision decide(List<ShadowTrace> window, Budget budget, double current, boolean mayRaise) {
         return ThresholdChooser.decide(window, budget, ExitPolicy.ENTROPY, current, mayRaise);
     }
 
@@ -133,12 +133,12 @@ class ThresholdChooserTest {
     }
 
     /** S* by brute force: the largest of min, max and every score in (min, max] within budget; NaN if none. */
-    private static double bruteBest(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy) {
+    private static double bruteBest(List<ShadowTrace> window, Budget budget, ExitPolicy policy) {
         return bruteLargest(window, budget, policy, budget.maxDisagreement());
     }
 
     /** The largest of min, max and every score in (min, max] whose bound is at most {@code limit}; NaN if none. */
-    private static double bruteLargest(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy,
+    private static double bruteLargest(List<ShadowTrace> window, Budget budget, ExitPolicy policy,
                                        double limit) {
         TreeSet<Double> candidates = new TreeSet<>(List.of(budget.minThreshold(), budget.maxThreshold()));
         for (double s : probes(window, policy)) {
@@ -154,18 +154,18 @@ class ThresholdChooserTest {
         return Double.NaN;
     }
 
-    private static double bruteBound(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double s) {
+    private static double bruteBound(List<ShadowTrace> window, Budget budget, ExitPolicy policy, double s) {
         return ConfidenceBounds.wilsonUpper(ThresholdChooser.disagreements(window, policy, s), window.size(),
                 budget.confidence());
     }
 
-    private static AccuracyBudget randomBudget(Random random) {
+    private static Budget randomBudget(Random random) {
         double[] shares = {0.02, 0.05, 0.1, 0.3};
         double[] mins = {0.0, 0.05, 0.1, 0.23};
         double[] widths = {0.0, 0.1, 0.3, 1.0};
         double[] confidences = {0.5, 0.9, 0.95, 0.99};
         double min = mins[random.nextInt(mins.length)];
-        return new AccuracyBudget(shares[random.nextInt(shares.length)], 0.1, min,
+        return new Budget(shares[random.nextInt(shares.length)], 0.1, min,
                 min + widths[random.nextInt(widths.length)], 1000, 600_000,
                 confidences[random.nextInt(confidences.length)]);
     }
@@ -177,7 +177,7 @@ class ThresholdChooserTest {
         int infeasible = 0;
         for (int round = 0; round < 300; round++) {
             List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300));
-            AccuracyBudget budget = randomBudget(random);
+            Budget budget = randomBudget(random);
             for (ExitPolicy policy : POLICIES) {
                 double best = ThresholdChooser.largestWithinBudget(ThresholdChooser.sweep(window, policy),
                         window.size(), budget);
@@ -206,7 +206,7 @@ class ThresholdChooserTest {
         int none = 0;
         for (int round = 0; round < 300; round++) {
             List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300));
-            AccuracyBudget budget = randomBudget(random);
+            Budget budget = randomBudget(random);
             double limit = ThresholdChooser.RAISE_HEADROOM * budget.maxDisagreement();
             for (ExitPolicy policy : POLICIES) {
                 ThresholdChooser.Sweep sweep = ThresholdChooser.sweep(window, policy);
@@ -231,7 +231,7 @@ class ThresholdChooserTest {
      * The rule by brute force. With {@code headroom = RAISE_HEADROOM} it is the chooser's; with 1 it is the
      * rule before the dead band (raise to S* itself, lower to S*), which flapped.
      */
-    private static double modelS(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double current,
+    private static double modelS(List<ShadowTrace> window, Budget budget, ExitPolicy policy, double current,
                                  boolean mayRaise, double headroom) {
         double c = Math.min(budget.maxThreshold(), Math.max(budget.minThreshold(), current));
         if (window.isEmpty()) {
@@ -253,7 +253,7 @@ class ThresholdChooserTest {
         int[] branches = new int[5]; // headroom, feasible, unattainable (all over budget); raise; deferred
         for (int round = 0; round < 400; round++) {
             List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300));
-            AccuracyBudget budget = randomBudget(random);
+            Budget budget = randomBudget(random);
             double current = -0.1 + 1.5 * random.nextDouble();
             boolean mayRaise = random.nextInt(3) != 0;
             for (ExitPolicy policy : POLICIES) {
@@ -360,7 +360,7 @@ class ThresholdChooserTest {
     void lowersToTheLargestSWithinBudgetWhenNoneHasHeadroom() {
         // 100 samples; one disagrees at every S >= min (entropy 0.01 < 0.05), a second above 0.5. At S <= 0.5 the
         // bound is 4.36 % (1 of 100), within 5 % but not within 4 %; above 0.5 it is 5.86 % (2 of 100).
-        AccuracyBudget budget = new AccuracyBudget(0.05, 0.1, 0.05, 1.0);
+        Budget budget = new Budget(0.05, 0.1, 0.05, 1.0);
         List<ShadowTrace> window = new ArrayList<>(window(98, 0.1, 1, 0.01));
         window.add(twoLayer(1, 0, 0.5));
         Decision d = decide(window, budget, 0.8);
@@ -421,7 +421,7 @@ class ThresholdChooserTest {
         assertThat(kept.upperBoundAtCurrent()).isEqualTo(UCB_1_OF_100);
 
         // No S has headroom (the disagreement is there at every S >= min = 0.05): hold, where the old rule took max.
-        AccuracyBudget from005 = new AccuracyBudget(0.05, 0.1, 0.05, 1.0);
+        Budget from005 = new Budget(0.05, 0.1, 0.05, 1.0);
         List<ShadowTrace> everywhere = window(99, 0.1, 1, 0.01);
         assertThat(modelS(everywhere, from005, ExitPolicy.ENTROPY, 0.3, true, 1.0)).as("the old rule").isEqualTo(1.0);
         Decision none = decide(everywhere, from005, 0.3);
@@ -438,7 +438,7 @@ class ThresholdChooserTest {
      */
     @Test
     void doesNotFlapWhenTheWindowAlternatesBetweenOneAndTwoDisagreements() {
-        AccuracyBudget budget = new AccuracyBudget(0.05, 0.1, 0.0, 0.69);
+        Budget budget = new Budget(0.05, 0.1, 0.0, 0.69);
         List<ShadowTrace> one = new ArrayList<>(window(98, 0.1, 1, 0.28));
         one.add(twoLayer(0, 0, 0.3)); // agrees
         List<ShadowTrace> two = new ArrayList<>(window(98, 0.1, 1, 0.28));
@@ -502,7 +502,7 @@ class ThresholdChooserTest {
         assertThat(lower.action()).isEqualTo(Action.LOWER);
         assertThat(lower.threshold()).isEqualTo(0.5);
         assertThat(lower).isEqualTo(decide(WINDOW, BUDGET, 0.8, true));
-        Decision floor = decide(window(200, 0.1, 50, 0.05), new AccuracyBudget(0.05, 0.1, 0.1, 1.0), 0.5, false);
+        Decision floor = decide(window(200, 0.1, 50, 0.05), new Budget(0.05, 0.1, 0.1, 1.0), 0.5, false);
         assertThat(floor.action()).isEqualTo(Action.LOWER);
         assertThat(floor.unattainable()).isTrue();
         assertThat(floor.threshold()).isEqualTo(0.1);
@@ -512,14 +512,14 @@ class ThresholdChooserTest {
 
     @Test
     void clampsAnSOutsideTheRange() {
-        Decision down = decide(WINDOW, new AccuracyBudget(0.05, 0.1, 0.1, 0.3), 0.9);
+        Decision down = decide(WINDOW, new Budget(0.05, 0.1, 0.1, 0.3), 0.9);
         assertThat(down.action()).isEqualTo(Action.LOWER);
         assertThat(down.threshold()).isEqualTo(0.3);
         assertThat(down.disagreementsAtCurrent()).isZero(); // judged at the clamped 0.3
         assertThat(down.reason()).contains("S=0.9000 was outside [0.1000, 0.3000] and was clamped");
 
         // Clamped up to 0.48, then held there: 0.5 (the S with headroom) is within its margin 0.048.
-        Decision up = decide(WINDOW, new AccuracyBudget(0.05, 0.1, 0.48, 0.9), 0.0);
+        Decision up = decide(WINDOW, new Budget(0.05, 0.1, 0.48, 0.9), 0.0);
         assertThat(up.action()).isEqualTo(Action.RAISE);
         assertThat(up.threshold()).isEqualTo(0.48);
         assertThat(up.reason()).contains("clamped");
@@ -529,7 +529,7 @@ class ThresholdChooserTest {
     @Test
     void fallsToTheMinimumWhenEvenItBreaksTheBudget() {
         // 50 of 250 disagree at layer 1 with entropy 0.05: every S in [0.1, 1] lets them exit.
-        AccuracyBudget budget = new AccuracyBudget(0.05, 0.1, 0.1, 1.0);
+        Budget budget = new Budget(0.05, 0.1, 0.1, 1.0);
         List<ShadowTrace> window = window(200, 0.1, 50, 0.05);
         Decision d = decide(window, budget, 0.5);
         assertThat(d.unattainable()).isTrue();

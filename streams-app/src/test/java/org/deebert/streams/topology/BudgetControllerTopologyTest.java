@@ -17,7 +17,7 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.deebert.streams.app.ControlCommand;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.registry.InMemorySchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -51,11 +51,11 @@ class BudgetControllerTopologyTest {
     private static final double MIN_S = 0.05;
     private static final double MAX_S = 0.5;
     /** 5 % disagreement, every event sampled, S in [0.05, 0.5], window of 1000 samples or one minute. */
-    private static final AccuracyBudget BUDGET = new AccuracyBudget(0.05, 1.0, MIN_S, MAX_S, 1000, 60_000,
-            AccuracyBudget.DEFAULT_CONFIDENCE);
+    private static final Budget BUDGET = new Budget(0.05, 1.0, MIN_S, MAX_S, 1000, 60_000,
+            Budget.DEFAULT_CONFIDENCE);
 
     /** The same budget, and at most 5 % of the spam the full model catches may be let through by early exit. */
-    private static final AccuracyBudget GUARDED = BUDGET.withGuard(new AccuracyBudget.LabelGuard("spam", 0.05));
+    private static final Budget GUARDED = BUDGET.withGuard(new Budget.LabelGuard("spam", 0.05));
 
     private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
     private final Topics topics = Topics.create(TopicNames.DEFAULTS, registry);
@@ -110,7 +110,7 @@ class BudgetControllerTopologyTest {
         setBudget(BUDGET);
     }
 
-    private void setBudget(AccuracyBudget budget) {
+    private void setBudget(Budget budget) {
         control.pipeInput(FakeClassifier.MODEL, ControlCommand.budgetMessage(FakeClassifier.MODEL, ExitPolicyName.ENTROPY,
                 budget, "tester", "test budget"));
     }
@@ -312,7 +312,7 @@ class BudgetControllerTopologyTest {
         // Written without the CLI's check (it had no model card): the service knows the labels and rejects it.
         control.pipeInput(FakeClassifier.MODEL, ControlMessageValidator.budgetMessage(FakeClassifier.MODEL,
                 org.deebert.streams.exit.ExitPolicy.ENTROPY, MIN_S,
-                BUDGET.withGuard(new AccuracyBudget.LabelGuard("eggs", 0.05)), "tester", "typo", START));
+                BUDGET.withGuard(new Budget.LabelGuard("eggs", 0.05)), "tester", "typo", START));
         ClassifiedEvent e = classify(1, "hello").get(0);
         assertThat(e.getThresholdSource()).isEqualTo(ExitSettingInForce.MODEL_CARD);
         assertThat(shadow.isEmpty()).as("no budget in force, no shadow samples").isTrue();

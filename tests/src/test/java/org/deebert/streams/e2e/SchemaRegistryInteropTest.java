@@ -29,6 +29,7 @@ import org.deebert.streams.registry.SchemaRegistryException;
 import org.deebert.streams.registry.SpecificAvroSerde;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.control.ControlMessageValidator;
 import org.deebert.streams.control.ExitSettingInForce;
 import org.junit.jupiter.api.Test;
@@ -296,11 +297,11 @@ class SchemaRegistryInteropTest {
 
         // ... and a guarded budget written today round-trips through the registry with its guard.
         ThresholdControl guarded = ControlMessageValidator.budgetMessage("m", org.deebert.streams.exit.ExitPolicy.ENTROPY,
-                0.1, inForce.budget().withGuard(new org.deebert.streams.budget.AccuracyBudget.LabelGuard("spam", 0.01)),
+                0.1, inForce.budget().withGuard(new Budget.LabelGuard("spam", 0.01)),
                 "ops", "protect spam", Instant.ofEpochMilli(1_700_000_000_000L));
         ThresholdControl back = serde.deserializer().deserialize(topic, serde.serializer().serialize(topic, guarded));
         assertThat(validator.validateMessage("m", back).budget().guard())
-                .isEqualTo(new org.deebert.streams.budget.AccuracyBudget.LabelGuard("spam", 0.01));
+                .isEqualTo(new Budget.LabelGuard("spam", 0.01));
     }
 
     @Test

@@ -24,7 +24,7 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.deebert.streams.app.AppSettings;
 import org.deebert.streams.app.ControlCommand;
 import org.deebert.streams.app.StreamsService;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.classifier.EarlyExitClassifier;
 import org.deebert.streams.classifier.TextClassifier;
 import org.deebert.streams.exit.ExitSetting;
@@ -115,7 +115,7 @@ final class BudgetPhase {
     }
 
     /**
-     * The budget run B will set, checked by {@link AccuracyBudget}'s rules: one S for every label in
+     * The budget run B will set, checked by {@link Budget}'s rules: one S for every label in
      * [{@link #startingS}, max({@value #MAX_S}, that S)] nats.
      *
      * @param card            the model card's setting (ENTROPY or DIVERGENCE, one S or S by label)
@@ -125,10 +125,10 @@ final class BudgetPhase {
      * @throws IllegalArgumentException if the card's setting is PATIENCE or per layer, or the demo's options make an
      *     invalid budget
      */
-    static AccuracyBudget budget(ExitSetting card, double maxDisagreement, double sampleRate) {
+    static Budget budget(ExitSetting card, double maxDisagreement, double sampleRate) {
         double start = startingS(card);
-        return new AccuracyBudget(maxDisagreement, sampleRate, start, Math.max(MAX_S, start),
-                WINDOW_EVENTS, AccuracyBudget.DEFAULT_WINDOW_MS, AccuracyBudget.DEFAULT_CONFIDENCE);
+        return new Budget(maxDisagreement, sampleRate, start, Math.max(MAX_S, start),
+                WINDOW_EVENTS, Budget.DEFAULT_WINDOW_MS, Budget.DEFAULT_CONFIDENCE);
     }
 
     /**
@@ -203,7 +203,7 @@ final class BudgetPhase {
         String model = service.pool().modelName();
         int numLayers = service.pool().numLayers();
         ExitPolicyName policy = ExitPolicyName.valueOf(card.policy().name());
-        AccuracyBudget budget = budget(card, maxDisagreement, sampleRate);
+        Budget budget = budget(card, maxDisagreement, sampleRate);
         List<String> labels = service.pool().labels();
         ExitSettingProbe probe = new ExitSettingProbe(service.streams(), model, service.pool().startingSetting());
         BudgetRunTally fixed = new BudgetRunTally("A card setting", "budget-a/", ordered, numLayers, protectedLabel);
