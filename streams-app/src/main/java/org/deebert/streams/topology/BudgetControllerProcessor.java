@@ -19,6 +19,7 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.deebert.streams.budget.Budget;
 import org.deebert.streams.budget.ThresholdChooser;
+import org.deebert.streams.budget.ThresholdDecision;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.exit.ShadowTrace;
 import org.deebert.streams.schema.ShadowSample;
@@ -199,9 +200,9 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
         }
         boolean mayRaise = samplesSinceLower >= traces.size() / 2;
         // The store only holds budgets the validator accepted against these labels, so the guard's label is known.
-        ThresholdChooser.Decision decision = ThresholdChooser.decide(traces, budget, labels, inForce.setting().policy(),
+        ThresholdDecision decision = ThresholdChooser.decide(traces, budget, labels, inForce.setting().policy(),
                 current, mayRaise);
-        boolean changes = decision.action() != ThresholdChooser.Action.HOLD && decision.threshold() != current;
+        boolean changes = decision.action() != ThresholdDecision.Action.HOLD && decision.threshold() != current;
         observer.controllerDecided(status(decision, budget, changes, current));
         if (!changes) {
             return;
@@ -220,9 +221,9 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
     }
 
     /** The window's figures at the S that will be in force: the decision's S when it moves, else the current one. */
-    private static ControllerStatus status(ThresholdChooser.Decision decision, Budget budget, boolean changes,
+    private static ControllerStatus status(ThresholdDecision decision, Budget budget, boolean changes,
                                            double current) {
-        ThresholdChooser.GuardFigures g = decision.guard();
+        ThresholdDecision.GuardFigures g = decision.guard();
         ControllerStatus.Guard guard = g == null ? null : changes
                 ? new ControllerStatus.Guard(g.label(), g.maxRecallLoss(), g.samples(), g.recallLoss(), g.upperBound())
                 : new ControllerStatus.Guard(g.label(), g.maxRecallLoss(), g.samples(),
