@@ -1,12 +1,10 @@
 package org.deebert.streams.control;
 
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
-import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ThresholdControl;
 
 /**
@@ -92,12 +90,7 @@ public final class ControlMessageValidator {
         if (!modelName.equals(value.getModelName())) {
             throw new IllegalArgumentException("model_name '" + value.getModelName() + "' differs from the key '" + key + "'");
         }
-        ExitPolicy policy;
-        try {
-            policy = ExitPolicy.valueOf(String.valueOf(value.getPolicy()));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown exit policy " + value.getPolicy());
-        }
+        ExitPolicy policy = ControlMessages.fromAvro(value.getPolicy());
         List<Double> layerThresholds = value.getLayerThresholds();
         Map<String, Double> byName = value.getLabelThresholds();
         if (byName != null && labels == null) {
@@ -110,57 +103,10 @@ public final class ControlMessageValidator {
             // The per-label list has one value per label by construction: the number of layers is what is left.
             setting.validateFor(numLayers);
         }
-        org.deebert.streams.schema.AccuracyBudget b = value.getBudget();
-        if (b == null) {
+        if (value.getBudget() == null) {
             return new ExitSettingInForce(setting, ExitSettingInForce.CONTROL_TOPIC);
         }
-        Budget budget = new Budget(b.getMaxDisagreement(), b.getSampleRate(), b.getMinThreshold(),
-                b.getMaxThreshold(), b.getWindowEvents(), b.getWindowMs(), b.getConfidence(),
-                Budget.LabelGuard.of(b.getProtectedLabel(), b.getMaxRecallLoss())).checkLabels(labels);
+        Budget budget = ControlMessages.fromAvro(value.getBudget()).checkLabels(labels);
         return new ExitSettingInForce(budget.check(setting), ExitSettingInForce.ACCURACY_BUDGET, budget);
-    }
-
-    /**
-     * A budget's control message, built in one place for the CLI's {@code set-budget} and the budget controller,
-     * so that the controller copies the budget (guard included) unchanged when it writes a new S. Not validated
-     * here: the CLI validates before it sends, and the controller's S comes from the budget it read.
-     *
-     * @param model     the model name (the record key)
-     * @param policy    ENTROPY or DIVERGENCE
-     * @param threshold the S in force, nats
-     * @param budget    the budget
-     * @param by        who makes the change (audit trail)
-     * @param reason    why (audit trail)
-     * @param at        when
-     * @return the message, without per-layer thresholds
-     */
-    public static ThresholdControl budgetMessage(String model, ExitPolicy policy, double threshold, Budget budget,
-                                                 String by, String reason, Instant at) {
-        return ThresholdControl.newBuilder()
-                .setThreshold(threshold)
-                .setPolicy(ExitPolicyName.valueOf(policy.name()))
-                .setLayerThresholds(null)
-                .setBudget(toAvro(budget))
-                .setModelName(model)
-                .setChangedBy(by)
-                .setReason(reason)
-                .setChangedAt(at)
-                .build();
-    }
-
-    /**
-     * The budget as a control message carries it (the inverse of what {@link #validateMessage} reads).
-     *
-     * @param b a validated budget
-     * @return its Avro form
-     */
-    public static org.deebert.streams.schema.AccuracyBudget toAvro(Budget b) {
-        return org.deebert.streams.schema.AccuracyBudget.newBuilder()
-                .setMaxDisagreement(b.maxDisagreement()).setSampleRate(b.sampleRate())
-                .setMinThreshold(b.minThreshold()).setMaxThreshold(b.maxThreshold())
-                .setWindowEvents(b.windowEvents()).setWindowMs(b.windowMs()).setConfidence(b.confidence())
-                .setProtectedLabel(b.guard() == null ? null : b.guard().label())
-                .setMaxRecallLoss(b.guard() == null ? null : b.guard().maxRecallLoss())
-                .build();
     }
 }

@@ -23,7 +23,8 @@ import org.deebert.streams.exit.ExitSetting;
  * budget flag byte (0 = none, 1 = the budget's max disagreement, sample rate, min and max threshold as doubles,
  * window events as an int, window ms as a long, confidence as a double follow; 2 = the same, then its label
  * guard: the protected label as a 4-byte length and UTF-8 bytes, and the max recall loss as a double), the
- * source as a 4-byte length and UTF-8 bytes, then the policy name in UTF-8.
+ * source as a 4-byte length and UTF-8 bytes, then the policy's constant name
+ * ({@link ExitPolicy#name()}, read back by {@link ExitPolicy#fromName}) in UTF-8.
  *
  * <p>Format 1 (read only): the same without the two leading bytes and without the per-label part. It starts
  * with the threshold, a finite double {@code >= 0} (first byte 0x00-0x7F, or 0x80 for -0.0), which can never
@@ -113,7 +114,7 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
                 }
                 byte[] source = lengthPrefixed(buffer, "source");
                 String policy = new String(bytes, buffer.position(), buffer.remaining(), StandardCharsets.UTF_8);
-                return new ExitSettingInForce(new ExitSetting(ExitPolicy.valueOf(policy), threshold, perLayer, perLabel),
+                return new ExitSettingInForce(new ExitSetting(ExitPolicy.fromName(policy), threshold, perLayer, perLabel),
                         new String(source, StandardCharsets.UTF_8), budget);
             } catch (RuntimeException e) {
                 throw new SerializationException("corrupt exit setting in the threshold store", e);

@@ -9,8 +9,8 @@ import java.util.TreeMap;
 import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExpectedSaving;
 import org.deebert.streams.schema.ControllerWindow;
-import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ExitTelemetry;
+import org.deebert.streams.control.ControlMessages;
 import org.deebert.streams.control.ControllerStatus;
 import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.control.ExitSettingInForce;
@@ -81,7 +81,7 @@ public final class ExitTelemetryRecords {
                 .setExitHistogram(histogram)
                 .setExpectedSaving(saving)
                 .setThreshold(setting.setting().threshold())
-                .setExitPolicy(ExitPolicyName.valueOf(setting.setting().policy().name()))
+                .setExitPolicy(ControlMessages.toAvro(setting.setting().policy()))
                 .setThresholdSource(setting.source())
                 .setDeadLetters(deadTotal)
                 .setDeadLettersByCode(new LinkedHashMap<>(byCode))

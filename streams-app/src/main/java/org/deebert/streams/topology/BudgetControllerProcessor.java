@@ -1,6 +1,6 @@
 package org.deebert.streams.topology;
 
-import org.deebert.streams.control.ControlMessageValidator;
+import org.deebert.streams.control.ControlMessages;
 import org.deebert.streams.control.ControllerStatus;
 import org.deebert.streams.control.ExitSettingInForce;
 import org.deebert.streams.control.ThresholdReader;
@@ -208,7 +208,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
             return;
         }
         String reason = decision.reason() + " (instance " + instanceId + ")";
-        ThresholdControl message = ControlMessageValidator.budgetMessage(modelName, inForce.setting().policy(),
+        ThresholdControl message = ControlMessages.budgetSetting(modelName, inForce.setting().policy(),
                 decision.threshold(), budget, AUTHOR, reason, Instant.ofEpochMilli(nowMs));
         context.forward(new Record<>(modelName, message, nowMs), controlChild);
         pendingThreshold = decision.threshold();

@@ -22,7 +22,7 @@ class ControlMessageValidatorGuardTest {
     private final ControlMessageValidator service = new ControlMessageValidator("m", 3, LABELS);
 
     private static ThresholdControl budgetMessage(Budget budget) {
-        return ControlMessageValidator.budgetMessage("m", ExitPolicy.ENTROPY, 0.2, budget, "ops", "test",
+        return ControlMessages.budgetSetting("m", ExitPolicy.ENTROPY, 0.2, budget, "ops", "test",
                 Instant.EPOCH);
     }
 

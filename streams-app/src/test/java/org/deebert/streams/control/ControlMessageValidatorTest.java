@@ -97,7 +97,7 @@ class ControlMessageValidatorTest {
                 .setLabelThresholds(Map.of("spam", 0.7)).build();
         assertThatThrownBy(() -> validator.validate("m", withLayers)).hasMessageContaining("cannot be combined");
         ThresholdControl withBudget = ThresholdControl.newBuilder(perLabel(ExitPolicyName.ENTROPY, 0.1, Map.of("spam", 0.7)))
-                .setBudget(ControlMessageValidator.toAvro(new Budget(0.01, 0.1, 0.1, 0.5))).build();
+                .setBudget(ControlMessages.toAvro(new Budget(0.01, 0.1, 0.1, 0.5))).build();
         assertThatThrownBy(() -> validator.validateMessage("m", withBudget)).hasMessageContaining("per-label thresholds are not allowed");
         assertThatThrownBy(() -> validator.validate("m", perLabel(ExitPolicyName.ENTROPY, 0.1, Map.of())))
                 .hasMessageContaining("name no label");

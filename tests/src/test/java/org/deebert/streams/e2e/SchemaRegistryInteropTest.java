@@ -23,6 +23,7 @@ import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.deebert.streams.e2e.support.SharedInfrastructure;
 import org.deebert.streams.embedded.SchemaRegistryServer;
+import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.registry.ConfluentWireFormat;
 import org.deebert.streams.registry.SchemaRegistryException;
@@ -31,6 +32,7 @@ import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
 import org.deebert.streams.budget.Budget;
 import org.deebert.streams.control.ControlMessageValidator;
+import org.deebert.streams.control.ControlMessages;
 import org.deebert.streams.control.ExitSettingInForce;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -296,7 +298,7 @@ class SchemaRegistryInteropTest {
         assertThat(inForce.budget().guard()).isNull();
 
         // ... and a guarded budget written today round-trips through the registry with its guard.
-        ThresholdControl guarded = ControlMessageValidator.budgetMessage("m", org.deebert.streams.exit.ExitPolicy.ENTROPY,
+        ThresholdControl guarded = ControlMessages.budgetSetting("m", ExitPolicy.ENTROPY,
                 0.1, inForce.budget().withGuard(new Budget.LabelGuard("spam", 0.01)),
                 "ops", "protect spam", Instant.ofEpochMilli(1_700_000_000_000L));
         ThresholdControl back = serde.deserializer().deserialize(topic, serde.serializer().serialize(topic, guarded));
