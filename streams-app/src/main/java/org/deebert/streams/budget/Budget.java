@@ -33,7 +33,7 @@ import org.deebert.streams.exit.ExitSetting;
  * @param guard           an optional second bound on one label's recall loss, or null
  */
 public record Budget(double maxDisagreement, double sampleRate, double minThreshold, double maxThreshold,
-                             int windowEvents, long windowMs, double confidence, LabelGuard guard) {
+                     int windowEvents, long windowMs, double confidence, LabelGuard guard) {
 
     /** Default window size in samples ({@code ThresholdControl.budget.window_events}'s Avro default). */
     public static final int DEFAULT_WINDOW_EVENTS = 1000;
@@ -118,7 +118,7 @@ public record Budget(double maxDisagreement, double sampleRate, double minThresh
 
     /** A budget without a label guard. */
     public Budget(double maxDisagreement, double sampleRate, double minThreshold, double maxThreshold,
-                          int windowEvents, long windowMs, double confidence) {
+                  int windowEvents, long windowMs, double confidence) {
         this(maxDisagreement, sampleRate, minThreshold, maxThreshold, windowEvents, windowMs, confidence, null);
     }
 

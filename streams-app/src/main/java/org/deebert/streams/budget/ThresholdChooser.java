@@ -99,8 +99,8 @@ public final class ThresholdChooser {
      * </ul>
      * The count of disagreements is a step function of S that changes only at the breakpoints of a
      * {@link DisagreementSweep}, constant on each {@code (b_j, b_{j+1}]} (the exit test is strict), so the
-     * candidates are minThreshold, maxThreshold and every breakpoint in (min, max] ({@link ThresholdSearch}). If no S is within b, the budget is
-     * unattainable on this window.
+     * candidates are minThreshold, maxThreshold and every breakpoint in (min, max] ({@link ThresholdSearch}). If
+     * no S is within b, the budget is unattainable on this window.
      *
      * <p>The rule, with {@code c} the S in force clamped into the range and
      * {@code margin = max(0.01, 0.1 c)} nats:
@@ -136,7 +136,7 @@ public final class ThresholdChooser {
      *                                  {@code current} is NaN
      */
     public static ThresholdDecision decide(List<ShadowTrace> window, Budget budget, ExitPolicy policy, double current,
-                                  boolean mayRaise) {
+                                           boolean mayRaise) {
         return decide(window, budget, List.of(), policy, current, mayRaise);
     }
 
@@ -162,7 +162,7 @@ public final class ThresholdChooser {
      *                                  label is not among {@code labels}
      */
     public static ThresholdDecision decide(List<ShadowTrace> window, Budget budget, List<String> labels,
-                                  ExitPolicy policy, double current, boolean mayRaise) {
+                                           ExitPolicy policy, double current, boolean mayRaise) {
         Objects.requireNonNull(window, "window");
         Objects.requireNonNull(budget, "budget");
         Objects.requireNonNull(labels, "labels");
