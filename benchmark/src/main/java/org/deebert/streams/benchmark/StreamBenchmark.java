@@ -39,14 +39,14 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KafkaStreams;
 import org.deebert.streams.app.AppSettings;
-import org.deebert.streams.app.ControlCommand;
+import org.deebert.streams.app.ControlTopicWriter;
 import org.deebert.streams.demo.DemoEvents;
 import org.deebert.streams.app.StreamsService;
+import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.model.ModelCard;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
-import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.topology.ClassifierPool;
 import org.deebert.streams.topology.Topics;
@@ -277,7 +277,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                     && Double.compare(threshold, recommended.threshold()) == 0);
             double s = fromCard ? recommended.threshold() : threshold;
             List<Double> labelS = fromCard ? recommended.labelThresholds() : null;
-            ExitPolicyName policy = ExitPolicyName.valueOf(recommended.policy().name());
+            ExitPolicy policy = recommended.policy();
             String source = fromCard ? "model-card" : "control-topic";
             ExitSetting running = labelS == null ? new ExitSetting(recommended.policy(), s)
                     : ExitSetting.perLabel(recommended.policy(), s, labelS);
@@ -294,8 +294,8 @@ public final class StreamBenchmark implements Callable<Integer> {
                         (System.nanoTime() - produceStart) / 1e9);
                 if (source.equals("control-topic")) {
                     // Before start: Kafka Streams restores the global threshold store before it classifies anything.
-                    ControlCommand.send(settings, pool.modelName(), ControlCommand.thresholdMessage(pool.modelName(), s,
-                            policy, CHANGED_BY, "stream benchmark threshold"));
+                    ControlTopicWriter.send(settings, pool.modelName(), ControlTopicWriter.thresholdMessage(
+                            pool.modelName(), s, policy, CHANGED_BY, "stream benchmark threshold"));
                 }
                 if (warmup) {
                     warmUp(pool, phaseA);

@@ -1,34 +1,24 @@
 package org.deebert.streams.app;
 
 import java.io.UncheckedIOException;
-import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
+import org.deebert.streams.control.ControlMessages;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.model.ModelCard;
-import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
-import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ThresholdControl;
-import org.deebert.streams.control.ControlMessageValidator;
-import org.deebert.streams.topology.Topics;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
 
 /**
  * {@code control}: changes a running model's threshold S, or sets or clears its accuracy budget, through the
- * compacted control topic. Every instance of the service picks the change up through its global store.
+ * compacted control topic. Every instance of the service picks the change up through its global store. This class
+ * reads the arguments and prints the outcome; {@link ControlTopicWriter} builds, checks and writes the message.
  */
 @Command(name = "control", mixinStandardHelpOptions = true,
         description = "Change the exit threshold of running classifiers (control topic).",
@@ -65,7 +55,7 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Option(names = "--policy", defaultValue = "ENTROPY",
                 description = "Exit policy, any case: ${COMPLETION-CANDIDATES}.")
-        ExitPolicyName policy;
+        ExitPolicy policy;
 
         @Option(names = "--layer-thresholds", split = ",", paramLabel = "S_i",
                 description = "Per-layer thresholds S_1,...,S_n in nats (ENTROPY, DIVERGENCE), one per layer; "
@@ -90,16 +80,16 @@ public final class ControlCommand implements Callable<Integer> {
             ModelCard card = ControlCommand.cardOrNull(settings, model, "the number of layers");
             ThresholdControl message;
             try {
-                message = ControlCommand.thresholdMessage(model, value, policy, layerThresholds, labelThresholds,
+                message = ControlTopicWriter.thresholdMessage(model, value, policy, layerThresholds, labelThresholds,
                         card == null ? 0 : card.numLayers(), card == null ? null : card.labels(),
                         by != null ? by : System.getProperty("user.name", "unknown"), reason);
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
             }
-            RecordMetadata written = ControlCommand.send(settings, model, message);
+            RecordMetadata written = ControlTopicWriter.send(settings, model, message);
             System.out.printf("Threshold for %s set to %s=%s%s%s (%s): %s-%d@%d%n", model,
-                    policy == ExitPolicyName.PATIENCE ? "patience" : "S", value,
+                    policy == ExitPolicy.PATIENCE ? "patience" : "S", value,
                     layerThresholds == null ? "" : ", per layer " + layerThresholds,
                     labelThresholds == null ? "" : ", per label " + labelThresholds, policy,
                     written.topic(), written.partition(), written.offset());
@@ -118,7 +108,7 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws InterruptedException {
-            RecordMetadata written = ControlCommand.send(config.load(), model, null);
+            RecordMetadata written = ControlTopicWriter.send(config.load(), model, null);
             System.out.printf("Threshold override for %s cleared: %s-%d@%d%n", model, written.topic(),
                     written.partition(), written.offset());
             return 0;
@@ -157,7 +147,7 @@ public final class ControlCommand implements Callable<Integer> {
         double maxThreshold;
 
         @Option(names = "--policy", defaultValue = "ENTROPY", description = "ENTROPY or DIVERGENCE (default ${DEFAULT-VALUE}).")
-        ExitPolicyName policy;
+        ExitPolicy policy;
 
         @Option(names = "--window-events", defaultValue = "1000",
                 description = "Most recent shadow samples the controller judges on (default ${DEFAULT-VALUE}).")
@@ -192,17 +182,17 @@ public final class ControlCommand implements Callable<Integer> {
             AppSettings settings = config.load();
             ThresholdControl message;
             try {
-                AccuracyBudget budget = new AccuracyBudget(maxDisagreement, sampleRate, minThreshold, maxThreshold,
-                        windowEvents, windowMs, confidence, AccuracyBudget.LabelGuard.of(protect, maxRecallLoss));
+                Budget budget = new Budget(maxDisagreement, sampleRate, minThreshold, maxThreshold,
+                        windowEvents, windowMs, confidence, Budget.LabelGuard.of(protect, maxRecallLoss));
                 // The card is read only for a guard: a budget without one needs nothing from it.
                 List<String> labels = budget.guard() == null ? List.of() : ControlCommand.labelsOrUnknown(settings, model);
-                message = ControlCommand.budgetMessage(model, policy, budget, labels,
+                message = ControlTopicWriter.budgetMessage(model, policy, budget, labels,
                         by != null ? by : System.getProperty("user.name", "unknown"), reason);
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
             }
-            RecordMetadata written = ControlCommand.send(settings, model, message);
+            RecordMetadata written = ControlTopicWriter.send(settings, model, message);
             System.out.printf(Locale.ROOT, "Accuracy budget for %s set: at most %.4g of answers differ from the full model,"
                             + "%s %s in [%s, %s] nats starting at %s, sample rate %s: %s-%d@%d%n", model, maxDisagreement,
                     protect == null ? "" : String.format(Locale.ROOT, " at most %.4g of %s recall lost,", maxRecallLoss,
@@ -246,124 +236,17 @@ public final class ControlCommand implements Callable<Integer> {
             double s = value != null ? value : latest.getThreshold();
             ThresholdControl message;
             try {
-                message = thresholdMessage(model, s, latest.getPolicy(), null, 0,
-                        by != null ? by : System.getProperty("user.name", "unknown"), reason);
+                message = ControlTopicWriter.thresholdMessage(model, s, ControlMessages.fromAvro(latest.getPolicy()),
+                        null, 0, by != null ? by : System.getProperty("user.name", "unknown"), reason);
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
             }
-            RecordMetadata written = ControlCommand.send(settings, model, message);
+            RecordMetadata written = ControlTopicWriter.send(settings, model, message);
             System.out.printf(Locale.ROOT, "Accuracy budget for %s cleared; S fixed at %s nats (%s): %s-%d@%d%n", model, s,
                     latest.getPolicy(), written.topic(), written.partition(), written.offset());
             return 0;
         }
-    }
-
-    /**
-     * Builds a set-budget message (S = the budget's min threshold, the cautious start) and checks it with the
-     * service's rules ({@link ControlMessageValidator}).
-     *
-     * @param model  the model name (the record key)
-     * @param policy ENTROPY or DIVERGENCE
-     * @param budget the budget
-     * @param by     who makes the change (audit trail)
-     * @param reason why (audit trail)
-     * @return the message, stamped with the current time
-     * @throws IllegalArgumentException saying which rule the message breaks
-     */
-    public static ThresholdControl budgetMessage(String model, ExitPolicyName policy, AccuracyBudget budget, String by,
-                                                 String reason) {
-        return budgetMessage(model, policy, budget, List.of(), by, reason);
-    }
-
-    /**
-     * As {@link #budgetMessage(String, ExitPolicyName, AccuracyBudget, String, String)}, checking a label guard
-     * against the model's labels.
-     *
-     * @param labels the model's label names (from its model card), or empty when unknown (then the service checks
-     *               the guard's label)
-     * @throws IllegalArgumentException saying which rule the message breaks, e.g. a protected label the model
-     *                                  does not have (naming its labels)
-     */
-    public static ThresholdControl budgetMessage(String model, ExitPolicyName policy, AccuracyBudget budget,
-                                                 List<String> labels, String by, String reason) {
-        ExitPolicy exitPolicy;
-        try {
-            exitPolicy = ExitPolicy.valueOf(policy.name());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown exit policy " + policy);
-        }
-        ThresholdControl message = ControlMessageValidator.budgetMessage(model, exitPolicy, budget.minThreshold(), budget,
-                by, reason, Instant.now());
-        new ControlMessageValidator(model, 0, labels).validate(model, message);
-        return message;
-    }
-
-    /**
-     * Builds a set-threshold message and checks it with the rules the service applies, so that a message
-     * the service would reject is never produced.
-     *
-     * @param model  the model name (the record key)
-     * @param value  threshold S in nats
-     * @param policy the exit policy
-     * @param by     who makes the change (audit trail)
-     * @param reason why (audit trail)
-     * @return the message, stamped with the current time
-     * @throws IllegalArgumentException saying which rule the message breaks
-     */
-    public static ThresholdControl thresholdMessage(String model, double value, ExitPolicyName policy, String by, String reason) {
-        return thresholdMessage(model, value, policy, null, 0, by, reason);
-    }
-
-    /**
-     * Builds a set-threshold message with every field and checks it with the service's rules
-     * ({@link ControlMessageValidator}).
-     *
-     * @param model           the model name (the record key)
-     * @param value           S in nats (ENTROPY, DIVERGENCE) or the patience in layers (PATIENCE)
-     * @param policy          the exit policy
-     * @param layerThresholds S_1..S_n in nats, or null for {@code value} at every layer
-     * @param numLayers       the model's number of layers n, or 0 when unknown (then the rules that need n
-     *                        are checked by the service only)
-     * @param by              who makes the change (audit trail)
-     * @param reason          why (audit trail)
-     * @return the message, stamped with the current time
-     * @throws IllegalArgumentException saying which rule the message breaks
-     */
-    public static ThresholdControl thresholdMessage(String model, double value, ExitPolicyName policy,
-            List<Double> layerThresholds, int numLayers, String by, String reason) {
-        return thresholdMessage(model, value, policy, layerThresholds, null, numLayers, null, by, reason);
-    }
-
-    /**
-     * Builds a set-threshold message with every field, label-conditional thresholds included, and checks it with
-     * the service's rules ({@link ControlMessageValidator}, which also checks the label names).
-     *
-     * @param model           the model name (the record key)
-     * @param value           S in nats (ENTROPY, DIVERGENCE) or the patience in layers (PATIENCE); labels left
-     *                        out of {@code labelThresholds} get it
-     * @param policy          the exit policy
-     * @param layerThresholds S_1..S_n in nats, or null for {@code value} at every layer
-     * @param labelThresholds label name -> S in nats, or null for {@code value} for every label
-     * @param numLayers       the model's number of layers n, or 0 when unknown (then the rules that need n
-     *                        are checked by the service only)
-     * @param labels          the model's label names in index order, or null when unknown (then
-     *                        {@code labelThresholds} must be null: their names cannot be checked)
-     * @param by              who makes the change (audit trail)
-     * @param reason          why (audit trail)
-     * @return the message, stamped with the current time
-     * @throws IllegalArgumentException saying which rule the message breaks; for an unknown label name the
-     *     message lists the model's labels
-     */
-    public static ThresholdControl thresholdMessage(String model, double value, ExitPolicyName policy,
-            List<Double> layerThresholds, Map<String, Double> labelThresholds, int numLayers, List<String> labels,
-            String by, String reason) {
-        ThresholdControl message = ThresholdControl.newBuilder()
-                .setThreshold(value).setPolicy(policy).setLayerThresholds(layerThresholds)
-                .setLabelThresholds(labelThresholds == null ? null : new LinkedHashMap<>(labelThresholds))
-                .setModelName(model).setChangedBy(by).setReason(reason).setChangedAt(Instant.now()).build();
-        new ControlMessageValidator(model, numLayers, labels).validate(model, message);
-        return message;
     }
 
     /**
@@ -396,29 +279,5 @@ public final class ControlCommand implements Callable<Integer> {
                     + "; " + checked + " is checked by the service only");
         }
         return null;
-    }
-
-    /**
-     * Produces one control record and waits for the broker's acknowledgement.
-     *
-     * @param settings the service's settings (bootstrap servers, registry, control topic name)
-     * @param model    the model name (the record key)
-     * @param value    the message, or null for a tombstone (back to the model card's S)
-     * @return where the record was written
-     * @throws IllegalStateException if the broker refuses the record
-     * @throws InterruptedException  if interrupted while waiting for the acknowledgement
-     */
-    public static RecordMetadata send(AppSettings settings, String model, ThresholdControl value) throws InterruptedException {
-        Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
-        Properties props = settings.clientProperties();
-        props.put(ProducerConfig.ACKS_CONFIG, "all");
-        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        try (KafkaProducer<String, ThresholdControl> producer = new KafkaProducer<>(props,
-                topics.control().keySerde().serializer(), topics.control().valueSerde().serializer())) {
-            return producer.send(new ProducerRecord<>(topics.control().name(), model, value)).get();
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("cannot write to " + topics.control().name() + ": " + e.getCause().getMessage(),
-                    e.getCause());
-        }
     }
 }

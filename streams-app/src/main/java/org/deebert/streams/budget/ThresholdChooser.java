@@ -1,21 +1,22 @@
 package org.deebert.streams.budget;
 
-import java.math.BigDecimal;
-import java.math.MathContext;
-import java.util.ArrayList;
-import java.util.Arrays;
+import static org.deebert.streams.budget.DecisionWords.clampNote;
+import static org.deebert.streams.budget.DecisionWords.guardNote;
+import static org.deebert.streams.budget.DecisionWords.percent;
+import static org.deebert.streams.budget.DecisionWords.unattainableWhat;
+import static org.deebert.streams.budget.DecisionWords.verb;
+
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitScores;
-import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.exit.ShadowTrace;
 
 /**
  * The accuracy-budget controller's decision, as a pure function: given a window of shadow samples (inputs
- * that ran every layer, {@link ShadowTrace}), the operator's {@link AccuracyBudget}, the exit policy and the
+ * that ran every layer, {@link ShadowTrace}), the operator's {@link Budget}, the exit policy and the
  * threshold S in force, which S (nats) to hold. No Kafka, no clock, no state: the caller owns the window.
  *
  * <p>The exit rule replayed is DeeBERT's (Xin et al. 2020, section 3.2, Algorithm 1; {@link ExitScores#exits}):
@@ -31,7 +32,7 @@ import org.deebert.streams.exit.ShadowTrace;
  * seen enough. A raise needs room below the budget ({@link #RAISE_HEADROOM}), so the first raise off the
  * minimum needs {@code z² (1 - 0.8 b) / (0.8 b)} samples without disagreement (64.9, so 65 for 5 % at 95 %).
  *
- * <p><b>Label guard.</b> A budget with an {@link AccuracyBudget.LabelGuard} adds a second bound with the same
+ * <p><b>Label guard.</b> A budget with an {@link Budget.LabelGuard} adds a second bound with the same
  * rules: among the window's samples whose full-model answer is the protected label (m of them), the share whose
  * answer at S is another label (the label's recall loss against the full model) must have a Wilson upper bound
  * within {@code maxRecallLoss} (and within 0.8 of it for a raise). A candidate S is allowed only where both
@@ -69,75 +70,8 @@ public final class ThresholdChooser {
     private ThresholdChooser() {
     }
 
-    /** What the controller does with S. */
-    public enum Action {
-        /** S stays where it is. */
-        HOLD,
-        /** S moves up: more inputs leave early. */
-        RAISE,
-        /** S moves down: fewer inputs leave early. */
-        LOWER
-    }
-
     /**
-     * One decision and the window's figures behind it, for the telemetry topic and the audit log.
-     *
-     * @param action                   HOLD, RAISE or LOWER, comparing {@code threshold} with the S in force
-     *                                 as given (so clamping an out-of-range S counts as a move)
-     * @param threshold                the S to hold, nats, in [minThreshold, maxThreshold]
-     * @param samples                  shadow samples in the window
-     * @param disagreementsAtThreshold samples whose answer at {@code threshold} differs from the full model's
-     * @param disagreement             that count as a share of {@code samples}, in [0, 1]; 0 for an empty window
-     * @param upperBound               Wilson upper bound of that share at the budget's confidence, in [0, 1];
-     *                                 1 for an empty window
-     * @param disagreementsAtCurrent   samples that disagree at the S in force (clamped into the range)
-     * @param upperBoundAtCurrent      Wilson upper bound of their share, in [0, 1]
-     * @param unattainable             whether even minThreshold breaks the budget (or the label guard) on this
-     *                                 window (then {@code threshold} is minThreshold)
-     * @param reason                   one line of English for the audit log, with the window's figures
-     * @param guard                    the label guard's figures, or null when the budget has no guard
-     */
-    public record Decision(Action action, double threshold, int samples, long disagreementsAtThreshold,
-                           double disagreement, double upperBound, long disagreementsAtCurrent,
-                           double upperBoundAtCurrent, boolean unattainable, String reason, GuardFigures guard) {
-    }
-
-    /**
-     * The label guard's figures behind a decision: the window's samples whose full-model answer is the protected
-     * label, and how many of them the exit answers otherwise.
-     *
-     * @param label               the protected label's name
-     * @param maxRecallLoss       the guard's limit, a share in (0, 1)
-     * @param samples             m, the window's samples whose full-model (last off-ramp) label is {@code label}
-     * @param missedAtThreshold   of those, samples whose answer at the decision's S is another label
-     * @param recallLoss          that count as a share of m, in [0, 1]; 0 when m = 0
-     * @param upperBound          its Wilson upper bound at the budget's confidence, in [0, 1]; 1 when m = 0
-     * @param missedAtCurrent     of those, samples missed at the S in force (clamped into the range)
-     * @param upperBoundAtCurrent the Wilson upper bound of their share, in [0, 1]; 1 when m = 0
-     */
-    public record GuardFigures(String label, double maxRecallLoss, int samples, long missedAtThreshold,
-                               double recallLoss, double upperBound, long missedAtCurrent, double upperBoundAtCurrent) {
-
-        /** @return whether the window holds at least one sample of the protected label */
-        public boolean evaluable() {
-            return samples > 0;
-        }
-    }
-
-    /** The guard's view of the window: its limit, the protected samples and their miss count as a step function. */
-    private record GuardWindow(AccuracyBudget.LabelGuard guard, int samples, Sweep sweep) {
-
-        long missed(double s) {
-            return sweep.disagreements(s);
-        }
-
-        double upperBound(double s, double confidence) {
-            return ConfidenceBounds.wilsonUpper(missed(s), samples, confidence);
-        }
-    }
-
-    /**
-     * Decides the S to hold, free to raise it: {@link #decide(List, AccuracyBudget, ExitPolicy, double, boolean)}
+     * Decides the S to hold, free to raise it: {@link #decide(List, Budget, ExitPolicy, double, boolean)}
      * with {@code mayRaise = true}.
      *
      * @param window  the shadow samples, oldest first or in any order; traces may differ in layer count
@@ -149,7 +83,7 @@ public final class ThresholdChooser {
      * @throws IllegalArgumentException if {@code policy} is PATIENCE (its threshold is not in nats) or
      *                                  {@code current} is NaN
      */
-    public static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double current) {
+    public static ThresholdDecision decide(List<ShadowTrace> window, Budget budget, ExitPolicy policy, double current) {
         return decide(window, budget, policy, current, true);
     }
 
@@ -163,10 +97,10 @@ public final class ThresholdChooser {
      *   <li>S** (with headroom): the largest S in that range whose bound is {@code <= RAISE_HEADROOM x b}
      *       (0.8 b); none may exist. S** {@code <=} S*.</li>
      * </ul>
-     * The count of disagreements is a step function of S that changes only at the breakpoints of
-     * {@link #sweep}, constant on each {@code (b_j, b_{j+1}]} (the exit test is strict), so the candidates are
-     * minThreshold, maxThreshold and every breakpoint in (min, max]. If no S is within b, the budget is
-     * unattainable on this window.
+     * The count of disagreements is a step function of S that changes only at the breakpoints of a
+     * {@link DisagreementSweep}, constant on each {@code (b_j, b_{j+1}]} (the exit test is strict), so the
+     * candidates are minThreshold, maxThreshold and every breakpoint in (min, max] ({@link ThresholdSearch}). If
+     * no S is within b, the budget is unattainable on this window.
      *
      * <p>The rule, with {@code c} the S in force clamped into the range and
      * {@code margin = max(0.01, 0.1 c)} nats:
@@ -201,14 +135,14 @@ public final class ThresholdChooser {
      * @throws IllegalArgumentException if {@code policy} is PATIENCE (its threshold is not in nats) or
      *                                  {@code current} is NaN
      */
-    public static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double current,
-                                  boolean mayRaise) {
+    public static ThresholdDecision decide(List<ShadowTrace> window, Budget budget, ExitPolicy policy, double current,
+                                           boolean mayRaise) {
         return decide(window, budget, List.of(), policy, current, mayRaise);
     }
 
     /**
      * Decides the S to hold under a budget that may carry a label guard: as
-     * {@link #decide(List, AccuracyBudget, ExitPolicy, double, boolean)}, where every bound on the disagreement
+     * {@link #decide(List, Budget, ExitPolicy, double, boolean)}, where every bound on the disagreement
      * is paired with the same bound on the guard's recall loss (see the class comment): S* and S** are the
      * largest S whose disagreement bound is within b (or 0.8 b) <em>and</em> whose recall-loss bound is within
      * g (or 0.8 g), with g = {@code maxRecallLoss}; the S in force is over budget when either of its bounds is
@@ -227,12 +161,12 @@ public final class ThresholdChooser {
      * @throws IllegalArgumentException if {@code policy} is PATIENCE, {@code current} is NaN, or the guard's
      *                                  label is not among {@code labels}
      */
-    public static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, List<String> labels,
-                                  ExitPolicy policy, double current, boolean mayRaise) {
+    public static ThresholdDecision decide(List<ShadowTrace> window, Budget budget, List<String> labels,
+                                           ExitPolicy policy, double current, boolean mayRaise) {
         Objects.requireNonNull(window, "window");
         Objects.requireNonNull(budget, "budget");
         Objects.requireNonNull(labels, "labels");
-        requireNatsPolicy(policy);
+        DisagreementSweep.requireNatsPolicy(policy);
         int protectedIndex = budget.protectedLabelIndex(labels);
         if (Double.isNaN(current)) {
             throw new IllegalArgumentException("the S in force must be a number (nats), got NaN");
@@ -243,17 +177,18 @@ public final class ThresholdChooser {
         double c = Math.min(max, Math.max(min, current));
         boolean clamped = c != current;
         int n = window.size();
-        GuardWindow guard = budget.guard() == null ? null : guardWindow(window, budget.guard(), protectedIndex, policy);
+        LabelGuardWindow guard = budget.guard() == null ? null
+                : LabelGuardWindow.of(window, budget.guard(), protectedIndex, policy);
         if (n == 0) {
-            Action action = action(current, c);
+            ThresholdDecision.Action action = action(current, c);
             String reason = String.format(Locale.ROOT, "window 0 samples: nothing to judge; %s at S=%.4f nats",
                     verb(action), c) + clampNote(clamped, current, min, max);
-            GuardFigures figures = guard == null ? null
-                    : new GuardFigures(guard.guard().label(), guard.guard().maxRecallLoss(), 0, 0, 0.0, 1.0, 0, 1.0);
-            return new Decision(action, c, 0, 0, 0.0, 1.0, 0, 1.0, false, reason, figures);
+            ThresholdDecision.GuardFigures figures = guard == null ? null
+                    : new ThresholdDecision.GuardFigures(guard.guard().label(), guard.guard().maxRecallLoss(), 0, 0, 0.0, 1.0, 0, 1.0);
+            return new ThresholdDecision(action, c, 0, 0, 0.0, 1.0, 0, 1.0, false, reason, figures);
         }
 
-        Sweep sweep = sweep(window, policy);
+        DisagreementSweep sweep = DisagreementSweep.of(window, policy);
         long kCurrent = sweep.disagreements(c);
         double ucbCurrent = ConfidenceBounds.wilsonUpper(kCurrent, n, conf);
         double guardUcbCurrent = guard == null ? 0.0 : guard.upperBound(c, conf);
@@ -262,8 +197,8 @@ public final class ThresholdChooser {
         double headroomLimit = RAISE_HEADROOM * limit;
         double guardLimit = guard == null ? 1.0 : guard.guard().maxRecallLoss();
         double guardHeadroomLimit = RAISE_HEADROOM * guardLimit;
-        double feasible = largestWithin(sweep, n, guard, budget, limit, guardLimit);
-        double comfortable = largestWithin(sweep, n, guard, budget, headroomLimit, guardHeadroomLimit);
+        double feasible = ThresholdSearch.largestWithin(sweep, n, guard, budget, limit, guardLimit);
+        double comfortable = ThresholdSearch.largestWithin(sweep, n, guard, budget, headroomLimit, guardHeadroomLimit);
         boolean unattainable = Double.isNaN(feasible);
         String label = guard == null ? null : guard.guard().label();
         String headroomWords = guard == null
@@ -314,19 +249,19 @@ public final class ThresholdChooser {
             why = String.format(Locale.ROOT, ": S with headroom S=%.4f (%s) is within the"
                     + " margin %.4f", comfortable, headroomWords, margin);
         }
-        Action action = action(current, chosen);
+        ThresholdDecision.Action action = action(current, chosen);
 
         long kChosen = sweep.disagreements(chosen);
         double share = (double) kChosen / n;
         double ucbChosen = ConfidenceBounds.wilsonUpper(kChosen, n, conf);
-        GuardFigures figures = null;
+        ThresholdDecision.GuardFigures figures = null;
         String guardPart = "";
         String guardAtCurrent = "";
         if (guard != null) {
             long missed = guard.missed(chosen);
             int m = guard.samples();
             double guardUcbChosen = guard.upperBound(chosen, conf);
-            figures = new GuardFigures(label, guardLimit, m, missed, m == 0 ? 0.0 : (double) missed / m, guardUcbChosen,
+            figures = new ThresholdDecision.GuardFigures(label, guardLimit, m, missed, m == 0 ? 0.0 : (double) missed / m, guardUcbChosen,
                     guard.missed(c), guardUcbCurrent);
             guardPart = guardNote(figures);
             guardAtCurrent = String.format(Locale.ROOT, ", %s recall loss upper %.2f %%", label, 100 * guardUcbCurrent);
@@ -338,278 +273,12 @@ public final class ThresholdChooser {
                 ucbChosen <= limit ? "<=" : ">", 100 * limit, guardPart,
                 current, 100 * ucbCurrent, guardAtCurrent, verb(action) + why)
                 + clampNote(clamped, current, min, max);
-        return new Decision(action, chosen, n, kChosen, share, ucbChosen, kCurrent, ucbCurrent,
+        return new ThresholdDecision(action, chosen, n, kChosen, share, ucbChosen, kCurrent, ucbCurrent,
                 unattainable, reason, figures);
     }
 
-    /**
-     * "; spam recall loss <= 1.00 % (upper 0.76 %, n=352, 0 missed)": the guard's figures at the chosen S, in
-     * the words the audit log uses; "> 1.00 % possible" when the bound is over the limit.
-     */
-    private static String guardNote(GuardFigures g) {
-        boolean holds = g.upperBound() <= g.maxRecallLoss();
-        return String.format(Locale.ROOT, "; %s recall loss %s %.2f %%%s (upper %.2f %%, n=%d, %d missed%s)",
-                g.label(), holds ? "<=" : ">", 100 * g.maxRecallLoss(), holds ? "" : " possible",
-                100 * g.upperBound(), g.samples(), g.missedAtThreshold(),
-                g.evaluable() ? "" : ": no " + g.label() + " in the window, not evaluable");
-    }
-
-    /** Which bound even minThreshold breaks: "budget", "spam guard" or "budget and spam guard". */
-    private static String unattainableWhat(Sweep sweep, int n, GuardWindow guard, AccuracyBudget budget, double min) {
-        boolean budgetBroken = !within(sweep.disagreements(min), n, budget.confidence(), budget.maxDisagreement());
-        boolean guardBroken = guard != null
-                && guard.upperBound(min, budget.confidence()) > guard.guard().maxRecallLoss();
-        String label = guard == null ? "" : guard.guard().label();
-        return budgetBroken && guardBroken ? "budget and " + label + " guard"
-                : guardBroken ? label + " guard" : "budget";
-    }
-
-    /**
-     * The guard's samples: the traces whose full-model answer is the protected label, and their misses as a step
-     * function of S. For such a trace "answered otherwise" is exactly "disagrees with the full model", so the
-     * disagreement sweep applies unchanged to the subset.
-     */
-    private static GuardWindow guardWindow(List<ShadowTrace> window, AccuracyBudget.LabelGuard guard, int index,
-                                           ExitPolicy policy) {
-        List<ShadowTrace> protectedSamples = new ArrayList<>();
-        for (ShadowTrace trace : window) {
-            if (trace.fullModelLabel() == index) {
-                protectedSamples.add(trace);
-            }
-        }
-        return new GuardWindow(guard, protectedSamples.size(), sweep(protectedSamples, policy));
-    }
-
-    /**
-     * S*: the largest S in [minThreshold, maxThreshold] whose Wilson upper bound is within the budget; the
-     * four-argument form with the limit {@code budget.maxDisagreement()}.
-     *
-     * @param sweep   the window's step function ({@link #sweep})
-     * @param samples the window's size, {@code >= 1}
-     * @param budget  the budget
-     * @return S* in nats, or NaN when even minThreshold breaks the budget
-     */
-    static double largestWithinBudget(Sweep sweep, int samples, AccuracyBudget budget) {
-        return largestWithinBudget(sweep, samples, budget, budget.maxDisagreement());
-    }
-
-    /**
-     * The largest S in [minThreshold, maxThreshold] whose Wilson upper bound, at the budget's confidence, is
-     * at most {@code limit}. Tries maxThreshold, then the breakpoints in (min, max) from the top, then
-     * minThreshold: the count is constant on each {@code (b_j, b_{j+1}]}, so no other S can be larger and
-     * within the limit.
-     *
-     * @param sweep   the window's step function ({@link #sweep})
-     * @param samples the window's size, {@code >= 1}
-     * @param budget  the budget: range of S and confidence
-     * @param limit   the most the upper bound may be, a share (the budget, or {@code RAISE_HEADROOM} times it)
-     * @return that S in nats, or NaN when even minThreshold's bound exceeds {@code limit}
-     */
-    static double largestWithinBudget(Sweep sweep, int samples, AccuracyBudget budget, double limit) {
-        return largestWithin(sweep, samples, null, budget, limit, 1.0);
-    }
-
-    /**
-     * The largest S in [minThreshold, maxThreshold] whose disagreement bound is at most {@code limit} and, with a
-     * guard, whose recall-loss bound on the guard's samples is at most {@code guardLimit}. Tries maxThreshold,
-     * then the breakpoints of either step function in (min, max) from the top, then minThreshold: both counts are
-     * constant between consecutive breakpoints of the two merged, so no other S can be larger and within both.
-     *
-     * @param sweep      the window's disagreement step function ({@link #sweep})
-     * @param samples    the window's size, {@code >= 1}
-     * @param guard      the guard's samples and step function, or null for none
-     * @param budget     the budget: range of S and confidence
-     * @param limit      the most the disagreement bound may be, a share
-     * @param guardLimit the most the guard's bound may be, a share (ignored without a guard)
-     * @return that S in nats, or NaN when even minThreshold is over a limit
-     */
-    private static double largestWithin(Sweep sweep, int samples, GuardWindow guard, AccuracyBudget budget,
-                                        double limit, double guardLimit) {
-        double min = budget.minThreshold();
-        double max = budget.maxThreshold();
-        double conf = budget.confidence();
-        double[] at = sweep.at();
-        double[] guardAt = guard == null ? new double[0] : guard.sweep().at();
-        // Walk both ascending breakpoint arrays from the top, as one descending sequence without repeats.
-        int i = sweep.count(max) - 1;
-        int j = guard == null ? -1 : guard.sweep().count(max) - 1;
-        double s = max;
-        while (true) {
-            if (within(sweep.disagreements(s), samples, conf, limit)
-                    && (guard == null || guard.upperBound(s, conf) <= guardLimit)) {
-                return s;
-            }
-            double next = Double.NEGATIVE_INFINITY;
-            if (i >= 0) {
-                next = at[i];
-            }
-            if (j >= 0 && guardAt[j] > next) {
-                next = guardAt[j];
-            }
-            if (!(next > min)) {
-                break;
-            }
-            while (i >= 0 && at[i] >= next) {
-                i--;
-            }
-            while (j >= 0 && guardAt[j] >= next) {
-                j--;
-            }
-            s = next;
-        }
-        return within(sweep.disagreements(min), samples, conf, limit)
-                && (guard == null || guard.upperBound(min, conf) <= guardLimit) ? min : Double.NaN;
-    }
-
-    private static boolean within(long disagreements, int samples, double confidence, double limit) {
-        return ConfidenceBounds.wilsonUpper(disagreements, samples, confidence) <= limit;
-    }
-
-    /**
-     * Brute-force count, one {@link ShadowTrace#disagreesAt} per trace: the definition {@link #decide}'s sweep
-     * must agree with, for tests and for callers that need one S.
-     *
-     * @param window the shadow samples
-     * @param policy ENTROPY or DIVERGENCE
-     * @param s      S, nats, finite and {@code >= 0}
-     * @return how many traces' answers at S differ from their full model's
-     * @throws IllegalArgumentException if {@code policy} is PATIENCE or {@code s} is negative, NaN or infinite
-     */
-    public static long disagreements(List<ShadowTrace> window, ExitPolicy policy, double s) {
-        requireNatsPolicy(policy);
-        ExitSetting setting = new ExitSetting(policy, s);
-        long count = 0;
-        for (ShadowTrace trace : window) {
-            if (trace.disagreesAt(setting)) {
-                count++;
-            }
-        }
-        return count;
-    }
-
-    /**
-     * The disagreement count of a window as a step function of S.
-     *
-     * @param at    breakpoints, nats, ascending: the values of S just above which some trace's status changes
-     * @param below {@code below[j]} = disagreements at any S with exactly {@code j} breakpoints below it
-     */
-    record Sweep(double[] at, long[] below) {
-
-        /** @return how many breakpoints are strictly below {@code s} */
-        int count(double s) {
-            int lo = 0;
-            int hi = at.length;
-            while (lo < hi) {
-                int mid = (lo + hi) >>> 1;
-                if (at[mid] < s) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            return lo;
-        }
-
-        /** @return the window's disagreement count at S (nats) */
-        long disagreements(double s) {
-            return below[count(s)];
-        }
-    }
-
-    /**
-     * Replays the whole window for every S at once, O(N n log(N n)) for N traces of n layers.
-     *
-     * <p>Why it works: a trace exits at the first layer {@code i < n} with {@code score_i < S}, which is the
-     * first i whose prefix minimum {@code min(score_1..score_i)} is below S. Only the layers that set a new
-     * (strictly lower) prefix minimum matter; call their layers {@code r_1 < r_2 < ...} and values
-     * {@code v_1 > v_2 > ...}. For S in {@code (v_j, v_{j-1}]} the trace exits at {@code r_j}; for
-     * {@code S <= v_last} at layer n, where it agrees by definition. So each trace adds, at each {@code v_j},
-     * the change of its disagree status (−1, 0 or +1) seen when S passes above {@code v_j}: at most n−1
-     * breakpoints. NaN and +Infinity scores (DIVERGENCE at layer 1) never pass the strict test and set none.
-     *
-     * @param window the shadow samples
-     * @param policy ENTROPY or DIVERGENCE
-     * @return the step function; breakpoints where the count does not change are left out
-     */
-    static Sweep sweep(List<ShadowTrace> window, ExitPolicy policy) {
-        requireNatsPolicy(policy);
-        int capacity = 0;
-        for (ShadowTrace trace : window) {
-            capacity += trace.numLayers() - 1;
-        }
-        double[] values = new double[capacity];
-        int[] deltas = new int[capacity];
-        int events = 0;
-        int[] recordLayers = new int[0];
-        for (ShadowTrace trace : window) {
-            int n = trace.numLayers();
-            if (recordLayers.length < n) {
-                recordLayers = new int[n];
-            }
-            int records = 0;
-            double prefixMin = Double.POSITIVE_INFINITY;
-            for (int layer = 1; layer < n; layer++) {
-                double score = trace.score(policy, layer);
-                if (score < prefixMin) {
-                    prefixMin = score;
-                    recordLayers[records++] = layer;
-                }
-            }
-            int full = trace.fullModelLabel();
-            // From the lowest record (smallest v) upwards: below it the trace sits at layer n and agrees.
-            boolean before = false;
-            for (int j = records - 1; j >= 0; j--) {
-                int layer = recordLayers[j];
-                boolean after = trace.labels()[layer - 1] != full;
-                if (after != before) {
-                    values[events] = trace.score(policy, layer);
-                    deltas[events] = after ? 1 : -1;
-                    events++;
-                }
-                before = after;
-            }
-        }
-        Integer[] order = new Integer[events];
-        for (int e = 0; e < events; e++) {
-            order[e] = e;
-        }
-        Arrays.sort(order, (a, b) -> Double.compare(values[a], values[b]));
-        double[] at = new double[events];
-        long[] below = new long[events + 1];
-        for (int e = 0; e < events; e++) {
-            at[e] = values[order[e]];
-            below[e + 1] = below[e] + deltas[order[e]];
-        }
-        return new Sweep(at, below);
-    }
-
-    private static void requireNatsPolicy(ExitPolicy policy) {
-        Objects.requireNonNull(policy, "policy");
-        if (!policy.comparesScoreInNats()) {
-            throw new IllegalArgumentException("the threshold chooser sets S of ENTROPY or DIVERGENCE, not " + policy);
-        }
-    }
-
-    private static Action action(double from, double to) {
-        return to > from ? Action.RAISE : to < from ? Action.LOWER : Action.HOLD;
-    }
-
-    private static String verb(Action action) {
-        return switch (action) {
-            case RAISE -> "raised";
-            case LOWER -> "lowered";
-            case HOLD -> "held";
-        };
-    }
-
-    private static String clampNote(boolean clamped, double current, double min, double max) {
-        return clamped
-                ? String.format(Locale.ROOT, "; S=%.4f was outside [%.4f, %.4f] and was clamped", current, min, max)
-                : "";
-    }
-
-    /** 0.95 -> "95", 0.975 -> "97.5": the confidence as the operator wrote it. */
-    private static String percent(double share) {
-        return new BigDecimal(100 * share).round(new MathContext(6)).stripTrailingZeros().toPlainString();
+    private static ThresholdDecision.Action action(double from, double to) {
+        return to > from ? ThresholdDecision.Action.RAISE
+                : to < from ? ThresholdDecision.Action.LOWER : ThresholdDecision.Action.HOLD;
     }
 }

@@ -1,12 +1,10 @@
 package org.deebert.streams.control;
 
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
-import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ThresholdControl;
 
 /**
@@ -23,10 +21,10 @@ import org.deebert.streams.schema.ThresholdControl;
  * each finite and {@code >= 0} (nats); {@code label_thresholds}, when present, only with ENTROPY/DIVERGENCE,
  * not with {@code layer_thresholds}, at least one entry, every key one of the model's labels, each value finite
  * and {@code >= 0} (nats; labels left out get {@code threshold}). With a {@code budget}: its own rules
- * ({@link AccuracyBudget}), ENTROPY or DIVERGENCE, no per-layer or per-label list, S within the budget's
- * [min, max] ({@link AccuracyBudget#check}); a label guard needs both {@code protected_label} and
- * {@code max_recall_loss} ({@link AccuracyBudget.LabelGuard#of}), and its label must be one of the model's
- * labels when they are known ({@link AccuracyBudget#checkLabels}).
+ * ({@link Budget}), ENTROPY or DIVERGENCE, no per-layer or per-label list, S within the budget's
+ * [min, max] ({@link Budget#check}); a label guard needs both {@code protected_label} and
+ * {@code max_recall_loss} ({@link Budget.LabelGuard#of}), and its label must be one of the model's
+ * labels when they are known ({@link Budget#checkLabels}).
  */
 public final class ControlMessageValidator {
 
@@ -92,12 +90,7 @@ public final class ControlMessageValidator {
         if (!modelName.equals(value.getModelName())) {
             throw new IllegalArgumentException("model_name '" + value.getModelName() + "' differs from the key '" + key + "'");
         }
-        ExitPolicy policy;
-        try {
-            policy = ExitPolicy.valueOf(String.valueOf(value.getPolicy()));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown exit policy " + value.getPolicy());
-        }
+        ExitPolicy policy = ControlMessages.fromAvro(value.getPolicy());
         List<Double> layerThresholds = value.getLayerThresholds();
         Map<String, Double> byName = value.getLabelThresholds();
         if (byName != null && labels == null) {
@@ -110,57 +103,10 @@ public final class ControlMessageValidator {
             // The per-label list has one value per label by construction: the number of layers is what is left.
             setting.validateFor(numLayers);
         }
-        org.deebert.streams.schema.AccuracyBudget b = value.getBudget();
-        if (b == null) {
+        if (value.getBudget() == null) {
             return new ExitSettingInForce(setting, ExitSettingInForce.CONTROL_TOPIC);
         }
-        AccuracyBudget budget = new AccuracyBudget(b.getMaxDisagreement(), b.getSampleRate(), b.getMinThreshold(),
-                b.getMaxThreshold(), b.getWindowEvents(), b.getWindowMs(), b.getConfidence(),
-                AccuracyBudget.LabelGuard.of(b.getProtectedLabel(), b.getMaxRecallLoss())).checkLabels(labels);
+        Budget budget = ControlMessages.fromAvro(value.getBudget()).checkLabels(labels);
         return new ExitSettingInForce(budget.check(setting), ExitSettingInForce.ACCURACY_BUDGET, budget);
-    }
-
-    /**
-     * A budget's control message, built in one place for the CLI's {@code set-budget} and the budget controller,
-     * so that the controller copies the budget (guard included) unchanged when it writes a new S. Not validated
-     * here: the CLI validates before it sends, and the controller's S comes from the budget it read.
-     *
-     * @param model     the model name (the record key)
-     * @param policy    ENTROPY or DIVERGENCE
-     * @param threshold the S in force, nats
-     * @param budget    the budget
-     * @param by        who makes the change (audit trail)
-     * @param reason    why (audit trail)
-     * @param at        when
-     * @return the message, without per-layer thresholds
-     */
-    public static ThresholdControl budgetMessage(String model, ExitPolicy policy, double threshold, AccuracyBudget budget,
-                                                 String by, String reason, Instant at) {
-        return ThresholdControl.newBuilder()
-                .setThreshold(threshold)
-                .setPolicy(ExitPolicyName.valueOf(policy.name()))
-                .setLayerThresholds(null)
-                .setBudget(toAvro(budget))
-                .setModelName(model)
-                .setChangedBy(by)
-                .setReason(reason)
-                .setChangedAt(at)
-                .build();
-    }
-
-    /**
-     * The budget as a control message carries it (the inverse of what {@link #validateMessage} reads).
-     *
-     * @param b a validated budget
-     * @return its Avro form
-     */
-    public static org.deebert.streams.schema.AccuracyBudget toAvro(AccuracyBudget b) {
-        return org.deebert.streams.schema.AccuracyBudget.newBuilder()
-                .setMaxDisagreement(b.maxDisagreement()).setSampleRate(b.sampleRate())
-                .setMinThreshold(b.minThreshold()).setMaxThreshold(b.maxThreshold())
-                .setWindowEvents(b.windowEvents()).setWindowMs(b.windowMs()).setConfidence(b.confidence())
-                .setProtectedLabel(b.guard() == null ? null : b.guard().label())
-                .setMaxRecallLoss(b.guard() == null ? null : b.guard().maxRecallLoss())
-                .build();
     }
 }

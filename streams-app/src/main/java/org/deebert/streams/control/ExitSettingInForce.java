@@ -1,7 +1,7 @@
 package org.deebert.streams.control;
 
 import java.util.Objects;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitSetting;
 
 /**
@@ -13,7 +13,7 @@ import org.deebert.streams.exit.ExitSetting;
  *                {@code ClassifiedEvent.threshold_source}
  * @param budget  the accuracy budget in force (source {@link #ACCURACY_BUDGET}), else null: then S is fixed
  */
-public record ExitSettingInForce(ExitSetting setting, String source, AccuracyBudget budget) {
+public record ExitSettingInForce(ExitSetting setting, String source, Budget budget) {
     /** The model card's recommended setting is in force (no control message, or a tombstone). */
     public static final String MODEL_CARD = "model-card";
     /** A control-topic message fixed the threshold. */

@@ -8,7 +8,7 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 
@@ -23,7 +23,8 @@ import org.deebert.streams.exit.ExitSetting;
  * budget flag byte (0 = none, 1 = the budget's max disagreement, sample rate, min and max threshold as doubles,
  * window events as an int, window ms as a long, confidence as a double follow; 2 = the same, then its label
  * guard: the protected label as a 4-byte length and UTF-8 bytes, and the max recall loss as a double), the
- * source as a 4-byte length and UTF-8 bytes, then the policy name in UTF-8.
+ * source as a 4-byte length and UTF-8 bytes, then the policy's constant name
+ * ({@link ExitPolicy#name()}, read back by {@link ExitPolicy#fromName}) in UTF-8.
  *
  * <p>Format 1 (read only): the same without the two leading bytes and without the per-label part. It starts
  * with the threshold, a finite double {@code >= 0} (first byte 0x00-0x7F, or 0x80 for -0.0), which can never
@@ -45,7 +46,7 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
                 return null;
             }
             ExitSetting s = inForce.setting();
-            AccuracyBudget b = inForce.budget();
+            Budget b = inForce.budget();
             byte[] policy = s.policy().name().getBytes(StandardCharsets.UTF_8);
             byte[] source = inForce.source().getBytes(StandardCharsets.UTF_8);
             List<Double> perLayer = s.layerThresholds();
@@ -101,19 +102,19 @@ public final class ExitSettingSerde implements Serde<ExitSettingInForce> {
                 double threshold = buffer.getDouble();
                 List<Double> perLayer = getList(buffer);
                 List<Double> perLabel = versioned ? getList(buffer) : null;
-                AccuracyBudget budget = null;
+                Budget budget = null;
                 byte budgetFlag = buffer.get();
                 if (budgetFlag == 1 || budgetFlag == 2) {
-                    budget = new AccuracyBudget(buffer.getDouble(), buffer.getDouble(), buffer.getDouble(),
+                    budget = new Budget(buffer.getDouble(), buffer.getDouble(), buffer.getDouble(),
                             buffer.getDouble(), buffer.getInt(), buffer.getLong(), buffer.getDouble());
                     if (budgetFlag == 2) {
                         String label = new String(lengthPrefixed(buffer, "protected label"), StandardCharsets.UTF_8);
-                        budget = budget.withGuard(new AccuracyBudget.LabelGuard(label, buffer.getDouble()));
+                        budget = budget.withGuard(new Budget.LabelGuard(label, buffer.getDouble()));
                     }
                 }
                 byte[] source = lengthPrefixed(buffer, "source");
                 String policy = new String(bytes, buffer.position(), buffer.remaining(), StandardCharsets.UTF_8);
-                return new ExitSettingInForce(new ExitSetting(ExitPolicy.valueOf(policy), threshold, perLayer, perLabel),
+                return new ExitSettingInForce(new ExitSetting(ExitPolicy.fromName(policy), threshold, perLayer, perLabel),
                         new String(source, StandardCharsets.UTF_8), budget);
             } catch (RuntimeException e) {
                 throw new SerializationException("corrupt exit setting in the threshold store", e);

@@ -1,6 +1,7 @@
 /**
- * The live exit setting as the control topic carries it: validating a control message
- * ({@link org.deebert.streams.control.ControlMessageValidator}), the setting in force with its source and budget
+ * The live exit setting as the control topic carries it: building a control message and mapping its policy and
+ * budget to and from Avro ({@link org.deebert.streams.control.ControlMessages}, the one place that does), validating
+ * it ({@link org.deebert.streams.control.ControlMessageValidator}), the setting in force with its source and budget
  * ({@link org.deebert.streams.control.ExitSettingInForce}) and its serde in the threshold global store
  * ({@link org.deebert.streams.control.ExitSettingSerde}), reading it back
  * ({@link org.deebert.streams.control.ThresholdReader}), and what the budget controller saw at its last decision

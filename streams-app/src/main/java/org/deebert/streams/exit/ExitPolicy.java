@@ -1,5 +1,7 @@
 package org.deebert.streams.exit;
 
+import java.util.Locale;
+
 /**
  * When an input leaves the model at an off-ramp. After every transformer layer each policy computes a
  * per-input score from the off-ramp outputs ({@link ExitScores#score}) and compares it with the
@@ -7,6 +9,12 @@ package org.deebert.streams.exit;
  * (whose off-ramp is the original classifier). The Python side defines the same rules once in
  * {@code model-export/src/deebert_export/exits.py}; both are checked against
  * {@code model-export/tests/golden/exit_policies.json}.
+ *
+ * <p>Two spellings, converted here and nowhere else: the constant's name in upper case ({@code ENTROPY}), as the
+ * Avro enum {@code ExitPolicyName}'s symbols and the threshold store spell it ({@link #fromName}, {@link #name()}),
+ * and the lower case of the model card's {@code calibrated} keys, the {@code exit.setting} setting and the Python
+ * tool ({@code entropy}; {@link #text()}), read in any case ({@link #fromText}). The CLI's {@code --policy} is read
+ * by picocli, in any case, straight into this enum.
  */
 public enum ExitPolicy {
     /**
@@ -35,5 +43,36 @@ public enum ExitPolicy {
     /** @return whether the threshold is in nats and may be given per layer or per label (ENTROPY, DIVERGENCE) */
     public boolean comparesScoreInNats() {
         return this != PATIENCE;
+    }
+
+    /**
+     * The policy whose constant name is exactly {@code name}: the spelling of the Avro enum
+     * {@code ExitPolicyName}'s symbols and of the threshold store.
+     *
+     * @param name ENTROPY, DIVERGENCE or PATIENCE, upper case
+     * @return the policy
+     * @throws IllegalArgumentException if no policy has that name (in that case)
+     * @throws NullPointerException     if {@code name} is null
+     */
+    public static ExitPolicy fromName(String name) {
+        return valueOf(name);
+    }
+
+    /**
+     * The policy named in any case: {@code entropy} as the model card, the settings and the Python tool spell it,
+     * or {@code ENTROPY}, {@code Entropy}, ...; no blanks around the name.
+     *
+     * @param text the policy's name in any case
+     * @return the policy
+     * @throws IllegalArgumentException if no policy has that name
+     * @throws NullPointerException     if {@code text} is null
+     */
+    public static ExitPolicy fromText(String text) {
+        return valueOf(text.toUpperCase(Locale.ROOT));
+    }
+
+    /** @return the lower-case spelling, {@code entropy}, {@code divergence} or {@code patience} */
+    public String text() {
+        return name().toLowerCase(Locale.ROOT);
     }
 }

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 import org.deebert.streams.exit.ExitPolicy;
@@ -135,7 +134,7 @@ public record ModelCard(
         if (recommendedThreshold.policy() == null) {
             throw new IllegalArgumentException("recommended_threshold has no policy");
         }
-        ExitPolicy policy = ExitPolicy.valueOf(recommendedThreshold.policy().toUpperCase(Locale.ROOT));
+        ExitPolicy policy = ExitPolicy.fromText(recommendedThreshold.policy());
         return setting("recommended_threshold", policy, recommendedThreshold);
     }
 
@@ -150,7 +149,7 @@ public record ModelCard(
      *     another policy, an invalid threshold, or per-label thresholds with an unknown label or an invalid S
      */
     public ExitSetting calibratedSetting(ExitPolicy policy) {
-        String key = policy.name().toLowerCase(Locale.ROOT);
+        String key = policy.text();
         RecommendedThreshold c = calibrated.get(key);
         if (c == null) {
             throw new IllegalArgumentException("model card of " + name + " has no calibrated " + key + " setting"

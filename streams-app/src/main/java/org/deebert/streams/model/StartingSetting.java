@@ -34,10 +34,10 @@ public record StartingSetting(ExitPolicy calibratedPolicy) {
         }
         if (t.startsWith(CALIBRATED_PREFIX)) {
             String policy = t.substring(CALIBRATED_PREFIX.length()).trim();
-            for (ExitPolicy p : ExitPolicy.values()) {
-                if (p.name().equalsIgnoreCase(policy)) {
-                    return new StartingSetting(p);
-                }
+            try {
+                return new StartingSetting(ExitPolicy.fromText(policy));
+            } catch (IllegalArgumentException e) {
+                // an unknown policy: the message below names the known ones
             }
         }
         throw new IllegalArgumentException("must be recommended or calibrated:<policy> with policy entropy, "
@@ -57,6 +57,6 @@ public record StartingSetting(ExitPolicy calibratedPolicy) {
     /** @return the settings-file spelling: {@code recommended} or {@code calibrated:<policy>} */
     @Override
     public String toString() {
-        return calibratedPolicy == null ? "recommended" : CALIBRATED_PREFIX + calibratedPolicy.name().toLowerCase(Locale.ROOT);
+        return calibratedPolicy == null ? "recommended" : CALIBRATED_PREFIX + calibratedPolicy.text();
     }
 }

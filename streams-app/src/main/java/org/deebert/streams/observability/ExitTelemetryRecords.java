@@ -6,11 +6,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExpectedSaving;
 import org.deebert.streams.schema.ControllerWindow;
-import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ExitTelemetry;
+import org.deebert.streams.control.ControlMessages;
 import org.deebert.streams.control.ControllerStatus;
 import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.control.ExitSettingInForce;
@@ -69,7 +69,7 @@ public final class ExitTelemetryRecords {
             }
         }
         double seconds = (endMs - startMs) / 1e3;
-        AccuracyBudget.LabelGuard guard = setting.budget() == null ? null : setting.budget().guard();
+        Budget.LabelGuard guard = setting.budget() == null ? null : setting.budget().guard();
         return ExitTelemetry.newBuilder()
                 .setInstanceId(instanceId)
                 .setModelName(modelName)
@@ -81,7 +81,7 @@ public final class ExitTelemetryRecords {
                 .setExitHistogram(histogram)
                 .setExpectedSaving(saving)
                 .setThreshold(setting.setting().threshold())
-                .setExitPolicy(ExitPolicyName.valueOf(setting.setting().policy().name()))
+                .setExitPolicy(ControlMessages.toAvro(setting.setting().policy()))
                 .setThresholdSource(setting.source())
                 .setDeadLetters(deadTotal)
                 .setDeadLettersByCode(new LinkedHashMap<>(byCode))

@@ -1,6 +1,6 @@
 package org.deebert.streams.topology;
 
-import org.deebert.streams.control.ControlMessageValidator;
+import org.deebert.streams.control.ControlMessages;
 import org.deebert.streams.control.ControllerStatus;
 import org.deebert.streams.control.ExitSettingInForce;
 import org.deebert.streams.control.ThresholdReader;
@@ -17,8 +17,9 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.budget.ThresholdChooser;
+import org.deebert.streams.budget.ThresholdDecision;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.exit.ShadowTrace;
 import org.deebert.streams.schema.ShadowSample;
@@ -145,7 +146,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
         if (sample == null || !modelName.equals(record.key())) {
             return; // undecodable (logged by the serde), or another model's
         }
-        AccuracyBudget budget = thresholds.current().budget();
+        Budget budget = thresholds.current().budget();
         if (budget == null) {
             return; // sampled under a budget that has since been cleared
         }
@@ -164,7 +165,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
     }
 
     /** Drops samples beyond the budget's count and age limits, from the window and the store. */
-    private void trim(AccuracyBudget budget, long nowMs) {
+    private void trim(Budget budget, long nowMs) {
         while (!window.isEmpty() && (window.size() > budget.windowEvents()
                 || window.peekFirst().sampledAtMs() < nowMs - budget.windowMs())) {
             store.delete(window.removeFirst().key());
@@ -173,7 +174,7 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
 
     private void decide(long nowMs) {
         ExitSettingInForce inForce = thresholds.current();
-        AccuracyBudget budget = inForce.budget();
+        Budget budget = inForce.budget();
         if (budget == null) {
             if (!window.isEmpty()) {
                 for (Entry e : window) {
@@ -199,15 +200,15 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
         }
         boolean mayRaise = samplesSinceLower >= traces.size() / 2;
         // The store only holds budgets the validator accepted against these labels, so the guard's label is known.
-        ThresholdChooser.Decision decision = ThresholdChooser.decide(traces, budget, labels, inForce.setting().policy(),
+        ThresholdDecision decision = ThresholdChooser.decide(traces, budget, labels, inForce.setting().policy(),
                 current, mayRaise);
-        boolean changes = decision.action() != ThresholdChooser.Action.HOLD && decision.threshold() != current;
+        boolean changes = decision.action() != ThresholdDecision.Action.HOLD && decision.threshold() != current;
         observer.controllerDecided(status(decision, budget, changes, current));
         if (!changes) {
             return;
         }
         String reason = decision.reason() + " (instance " + instanceId + ")";
-        ThresholdControl message = ControlMessageValidator.budgetMessage(modelName, inForce.setting().policy(),
+        ThresholdControl message = ControlMessages.budgetSetting(modelName, inForce.setting().policy(),
                 decision.threshold(), budget, AUTHOR, reason, Instant.ofEpochMilli(nowMs));
         context.forward(new Record<>(modelName, message, nowMs), controlChild);
         pendingThreshold = decision.threshold();
@@ -220,9 +221,9 @@ public final class BudgetControllerProcessor implements Processor<String, Shadow
     }
 
     /** The window's figures at the S that will be in force: the decision's S when it moves, else the current one. */
-    private static ControllerStatus status(ThresholdChooser.Decision decision, AccuracyBudget budget, boolean changes,
+    private static ControllerStatus status(ThresholdDecision decision, Budget budget, boolean changes,
                                            double current) {
-        ThresholdChooser.GuardFigures g = decision.guard();
+        ThresholdDecision.GuardFigures g = decision.guard();
         ControllerStatus.Guard guard = g == null ? null : changes
                 ? new ControllerStatus.Guard(g.label(), g.maxRecallLoss(), g.samples(), g.recallLoss(), g.upperBound())
                 : new ControllerStatus.Guard(g.label(), g.maxRecallLoss(), g.samples(),

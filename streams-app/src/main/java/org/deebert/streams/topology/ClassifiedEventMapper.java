@@ -1,12 +1,12 @@
 package org.deebert.streams.topology;
 
+import org.deebert.streams.control.ControlMessages;
 import org.deebert.streams.control.ExitSettingInForce;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.deebert.streams.classifier.Classification;
 import org.deebert.streams.schema.ClassifiedEvent;
-import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.TextEvent;
 
 /** Builds the output value for one classified input. */
@@ -48,7 +48,7 @@ final class ClassifiedEventMapper {
                 .setThreshold(inForce.setting().threshold())
                 .setLayerThresholds(inForce.setting().layerThresholds())
                 .setLabelThresholds(inForce.setting().labelThresholds())
-                .setExitPolicy(ExitPolicyName.valueOf(inForce.setting().policy().name()))
+                .setExitPolicy(ControlMessages.toAvro(inForce.setting().policy()))
                 .setThresholdSource(inForce.source())
                 .setModelName(modelName)
                 .setModelVersion(modelVersion)

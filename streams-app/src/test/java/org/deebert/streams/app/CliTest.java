@@ -20,7 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.io.StringWriter;
-import org.deebert.streams.schema.ExitPolicyName;
+import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.schema.ThresholdControl;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -104,14 +104,14 @@ class CliTest {
 
         ControlCommand.SetThreshold set = (ControlCommand.SetThreshold) parsed.subcommand().subcommand().commandSpec().userObject();
         assertThat(set.value).isEqualTo(0.14);
-        assertThat(set.policy).isEqualTo(ExitPolicyName.DIVERGENCE);
+        assertThat(set.policy).isEqualTo(ExitPolicy.DIVERGENCE);
         assertThat(set.labelThresholds).containsExactly(Map.entry("spam", 0.7), Map.entry("ham", 0.0));
         assertThat(set.layerThresholds).isNull();
     }
 
     @Test
     void theMessageCarriesLabelThresholdsByNameAfterTheServicesChecks() {
-        ThresholdControl message = ControlCommand.thresholdMessage("m", 0.14, ExitPolicyName.ENTROPY, null,
+        ThresholdControl message = ControlTopicWriter.thresholdMessage("m", 0.14, ExitPolicy.ENTROPY, null,
                 Map.of("spam", 0.7), 6, List.of("ham", "spam"), "ops", "test");
 
         assertThat(message.getLabelThresholds()).containsExactly(Map.entry("spam", 0.7));

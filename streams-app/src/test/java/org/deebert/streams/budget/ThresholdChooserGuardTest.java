@@ -2,15 +2,17 @@ package org.deebert.streams.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.deebert.streams.budget.ShadowWindows.INF;
+import static org.deebert.streams.budget.ShadowWindows.randomWindow;
+import static org.deebert.streams.budget.ShadowWindows.twoLayer;
 
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
-import org.deebert.streams.budget.AccuracyBudget.LabelGuard;
-import org.deebert.streams.budget.ThresholdChooser.Action;
-import org.deebert.streams.budget.ThresholdChooser.Decision;
+import org.deebert.streams.budget.Budget.LabelGuard;
+import org.deebert.streams.budget.ThresholdDecision.Action;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ShadowTrace;
 import org.junit.jupiter.api.Test;
@@ -18,19 +20,13 @@ import org.junit.jupiter.api.Test;
 /** The budget controller's decision with a label guard: a second Wilson bound, on the protected label's recall loss. */
 class ThresholdChooserGuardTest {
 
-    private static final double INF = Double.POSITIVE_INFINITY;
     private static final List<String> LABELS = List.of("ham", "spam");
     private static final int HAM = 0;
     private static final int SPAM = 1;
     /** 5 % of answers may differ, S in [0, 1], 95 %. */
-    private static final AccuracyBudget BUDGET = new AccuracyBudget(0.05, 0.1, 0.0, 1.0);
+    private static final Budget BUDGET = new Budget(0.05, 0.1, 0.0, 1.0);
     /** ... and at most 5 % of the spam the full model catches may be let through. */
-    private static final AccuracyBudget GUARDED = BUDGET.withGuard(new LabelGuard("spam", 0.05));
-
-    /** A 2-layer trace: layer 1 says {@code early} with entropy {@code entropy}; the full model says {@code full}. */
-    private static ShadowTrace twoLayer(int early, int full, double entropy) {
-        return new ShadowTrace(new int[] {early, full}, new double[] {entropy, 0.0}, new double[] {INF, 0.0});
-    }
+    private static final Budget GUARDED = BUDGET.withGuard(new LabelGuard("spam", 0.05));
 
     private static List<ShadowTrace> copies(int count, ShadowTrace trace) {
         return Collections.nCopies(count, trace);
@@ -51,26 +47,26 @@ class ThresholdChooserGuardTest {
     private static final List<ShadowTrace> SPAM_PAYS = shuffled(List.of(copies(400, twoLayer(HAM, HAM, 0.1)),
             copies(96, twoLayer(SPAM, SPAM, 0.1)), copies(4, twoLayer(HAM, SPAM, 0.3))));
 
-    private static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, double current) {
+    private static ThresholdDecision decide(List<ShadowTrace> window, Budget budget, double current) {
         return ThresholdChooser.decide(window, budget, LABELS, ExitPolicy.ENTROPY, current, true);
     }
 
     @Test
     void theGuardForbidsAnSThatTheBudgetAloneAllowsWhenTheProtectedLabelPaysForIt() {
         // Without the guard: every missed spam is one disagreement in 500, so the budget takes the maximum.
-        Decision alone = decide(SPAM_PAYS, BUDGET, 0.0);
+        ThresholdDecision alone = decide(SPAM_PAYS, BUDGET, 0.0);
         assertThat(alone.threshold()).isEqualTo(1.0);
         assertThat(alone.disagreementsAtThreshold()).isEqualTo(4);
         assertThat(alone.upperBound()).isEqualTo(ConfidenceBounds.wilsonUpper(4, 500, 0.95)).isLessThan(0.04);
         assertThat(alone.guard()).isNull();
 
         // With it: 4 of 100 spam missed above 0.3 is over 5 % (bound 8.6 %), so S stops at 0.3, where none is.
-        Decision guarded = decide(SPAM_PAYS, GUARDED, 0.0);
+        ThresholdDecision guarded = decide(SPAM_PAYS, GUARDED, 0.0);
         assertThat(guarded.action()).isEqualTo(Action.RAISE);
         assertThat(guarded.threshold()).isEqualTo(0.3);
         assertThat(guarded.unattainable()).isFalse();
         assertThat(guarded.disagreementsAtThreshold()).isZero();
-        ThresholdChooser.GuardFigures g = guarded.guard();
+        ThresholdDecision.GuardFigures g = guarded.guard();
         assertThat(g.label()).isEqualTo("spam");
         assertThat(g.maxRecallLoss()).isEqualTo(0.05);
         assertThat(g.samples()).isEqualTo(100);
@@ -85,7 +81,7 @@ class ThresholdChooserGuardTest {
                 + " force by more than the margin 0.0100");
 
         // An S the budget alone would keep (bound 1.77 %) is lowered at once when the guard arrives.
-        Decision lower = decide(SPAM_PAYS, GUARDED, 1.0);
+        ThresholdDecision lower = decide(SPAM_PAYS, GUARDED, 1.0);
         assertThat(decide(SPAM_PAYS, BUDGET, 1.0).action()).isEqualTo(Action.HOLD);
         assertThat(lower.action()).isEqualTo(Action.LOWER);
         assertThat(lower.threshold()).isEqualTo(0.3);
@@ -103,7 +99,7 @@ class ThresholdChooserGuardTest {
         // 20 ham that layer 1 calls spam above 0.3 are disagreements, not spam recall loss.
         List<ShadowTrace> window = shuffled(List.of(copies(380, twoLayer(HAM, HAM, 0.1)),
                 copies(100, twoLayer(SPAM, SPAM, 0.1)), copies(20, twoLayer(SPAM, HAM, 0.3))));
-        Decision d = decide(window, GUARDED, 0.6);
+        ThresholdDecision d = decide(window, GUARDED, 0.6);
         assertThat(d.guard().samples()).isEqualTo(100);
         assertThat(d.guard().missedAtCurrent()).isZero();
         assertThat(d.disagreementsAtCurrent()).isEqualTo(20);
@@ -113,7 +109,7 @@ class ThresholdChooserGuardTest {
         assertThat(d.reason()).contains("the S in force breaks the budget").doesNotContain("breaks the budget and");
 
         // Protecting ham instead: the 20 are its recall loss, 20 of 400.
-        Decision ham = decide(window, BUDGET.withGuard(new LabelGuard("ham", 0.05)), 0.6);
+        ThresholdDecision ham = decide(window, BUDGET.withGuard(new LabelGuard("ham", 0.05)), 0.6);
         assertThat(ham.guard().samples()).isEqualTo(400);
         assertThat(ham.guard().missedAtCurrent()).isEqualTo(20);
         assertThat(ham.reason()).contains("the S in force breaks the budget and the ham guard");
@@ -124,7 +120,7 @@ class ThresholdChooserGuardTest {
         // 20 spam, all caught at every S: no miss, but 0 of 20 has a bound of 11.9 % at 95 %, over 5 %.
         List<ShadowTrace> few = shuffled(List.of(copies(480, twoLayer(HAM, HAM, 0.1)),
                 copies(20, twoLayer(SPAM, SPAM, 0.1))));
-        Decision d = decide(few, GUARDED, 0.4);
+        ThresholdDecision d = decide(few, GUARDED, 0.4);
         assertThat(decide(few, BUDGET, 0.4).threshold()).isEqualTo(1.0);
         assertThat(d.threshold()).isEqualTo(0.0);
         assertThat(d.action()).isEqualTo(Action.LOWER);
@@ -146,7 +142,7 @@ class ThresholdChooserGuardTest {
         List<ShadowTrace> hamOnly = copies(500, twoLayer(HAM, HAM, 0.1));
         assertThat(decide(hamOnly, BUDGET, 0.5).threshold()).isEqualTo(1.0);
 
-        Decision d = decide(hamOnly, GUARDED, 0.5);
+        ThresholdDecision d = decide(hamOnly, GUARDED, 0.5);
         assertThat(d.action()).isEqualTo(Action.LOWER);
         assertThat(d.threshold()).isEqualTo(0.0);
         assertThat(d.unattainable()).isTrue();
@@ -158,7 +154,7 @@ class ThresholdChooserGuardTest {
                 + " the window, not evaluable)", "spam guard unattainable in range");
 
         // An empty window still holds: nothing to judge at all.
-        Decision empty = decide(List.of(), GUARDED, 0.5);
+        ThresholdDecision empty = decide(List.of(), GUARDED, 0.5);
         assertThat(empty.action()).isEqualTo(Action.HOLD);
         assertThat(empty.threshold()).isEqualTo(0.5);
         assertThat(empty.guard().samples()).isZero();
@@ -169,7 +165,7 @@ class ThresholdChooserGuardTest {
     void aBudgetWithoutAGuardDecidesAsBefore() {
         Random random = new Random(3);
         for (int round = 0; round < 100; round++) {
-            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(200));
+            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(200), ShadowWindows::gridScore);
             double current = random.nextDouble();
             boolean mayRaise = random.nextBoolean();
             assertThat(ThresholdChooser.decide(window, BUDGET, List.of("a", "b", "c"), ExitPolicy.ENTROPY, current,
@@ -188,37 +184,15 @@ class ThresholdChooserGuardTest {
 
     // ---- the rule with a guard, by brute force ----
 
-    /** Random traces with 3 labels, 1 to 6 layers, scores on a coarse grid (ties) and some NaN. */
-    private static List<ShadowTrace> randomWindow(Random random, int size) {
-        List<ShadowTrace> window = new ArrayList<>();
-        for (int t = 0; t < size; t++) {
-            int n = 1 + random.nextInt(6);
-            int[] labels = new int[n];
-            double[] entropies = new double[n];
-            double[] divergences = new double[n];
-            labels[n - 1] = random.nextInt(3);
-            for (int i = 0; i < n; i++) {
-                if (i < n - 1) {
-                    labels[i] = random.nextDouble() < 0.85 ? labels[n - 1] : random.nextInt(3);
-                }
-                double u = random.nextDouble();
-                entropies[i] = u < 0.02 ? Double.NaN : u < 0.8 ? 0.05 * random.nextInt(11) : 0.6 * random.nextDouble();
-                divergences[i] = i == 0 ? INF : 0.05 * random.nextInt(11);
-            }
-            window.add(new ShadowTrace(labels, entropies, divergences));
-        }
-        return window;
-    }
-
-    private record Brute(List<ShadowTrace> window, List<ShadowTrace> guarded, AccuracyBudget budget, ExitPolicy policy) {
+    private record Brute(List<ShadowTrace> window, List<ShadowTrace> guarded, Budget budget, ExitPolicy policy) {
 
         double bound(double s) {
-            return ConfidenceBounds.wilsonUpper(ThresholdChooser.disagreements(window, policy, s), window.size(),
+            return ConfidenceBounds.wilsonUpper(DisagreementSweep.bruteForce(window, policy, s), window.size(),
                     budget.confidence());
         }
 
         double guardBound(double s) {
-            return ConfidenceBounds.wilsonUpper(ThresholdChooser.disagreements(guarded, policy, s), guarded.size(),
+            return ConfidenceBounds.wilsonUpper(DisagreementSweep.bruteForce(guarded, policy, s), guarded.size(),
                     budget.confidence());
         }
 
@@ -268,10 +242,10 @@ class ThresholdChooserGuardTest {
         int unattainable = 0;
         int guardBound = 0;
         for (int round = 0; round < 300; round++) {
-            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300));
+            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300), ShadowWindows::gridScore);
             double min = random.nextBoolean() ? 0.0 : 0.1;
             int index = random.nextInt(3);
-            AccuracyBudget budget = new AccuracyBudget(shares[random.nextInt(shares.length)], 0.1, min,
+            Budget budget = new Budget(shares[random.nextInt(shares.length)], 0.1, min,
                     min + 0.2 + random.nextDouble(), 1000, 600_000, random.nextBoolean() ? 0.95 : 0.9,
                     new LabelGuard(labels.get(index), shares[random.nextInt(shares.length)]));
             double current = -0.1 + 1.5 * random.nextDouble();
@@ -281,11 +255,11 @@ class ThresholdChooserGuardTest {
                 Brute brute = new Brute(window, guarded, budget, policy);
                 double expected = brute.decide(current, mayRaise);
 
-                Decision d = ThresholdChooser.decide(window, budget, labels, policy, current, mayRaise);
+                ThresholdDecision d = ThresholdChooser.decide(window, budget, labels, policy, current, mayRaise);
                 assertThat(d.threshold()).as("round %d %s", round, policy).isEqualTo(expected);
                 assertThat(d.unattainable()).isEqualTo(Double.isNaN(brute.largest(1.0)));
                 assertThat(d.guard().samples()).isEqualTo(guarded.size());
-                assertThat(d.guard().missedAtThreshold()).isEqualTo(ThresholdChooser.disagreements(guarded, policy, expected));
+                assertThat(d.guard().missedAtThreshold()).isEqualTo(DisagreementSweep.bruteForce(guarded, policy, expected));
                 assertThat(d.guard().upperBound()).isEqualTo(brute.guardBound(expected));
                 assertThat(d.upperBound()).isEqualTo(brute.bound(expected));
                 if (!d.unattainable()) {

@@ -2,6 +2,9 @@ package org.deebert.streams.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.deebert.streams.budget.ShadowWindows.INF;
+import static org.deebert.streams.budget.ShadowWindows.randomWindow;
+import static org.deebert.streams.budget.ShadowWindows.twoLayer;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -10,21 +13,14 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.TreeSet;
 import org.assertj.core.data.Offset;
-import org.deebert.streams.budget.ThresholdChooser.Action;
-import org.deebert.streams.budget.ThresholdChooser.Decision;
+import org.deebert.streams.budget.ThresholdDecision.Action;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ShadowTrace;
 import org.junit.jupiter.api.Test;
 
 class ThresholdChooserTest {
 
-    private static final double INF = Double.POSITIVE_INFINITY;
     private static final ExitPolicy[] POLICIES = {ExitPolicy.ENTROPY, ExitPolicy.DIVERGENCE};
-
-    /** A 2-layer trace: layer 1 says {@code early} with entropy {@code entropy}; the full model says {@code full}. */
-    private static ShadowTrace twoLayer(int early, int full, double entropy) {
-        return new ShadowTrace(new int[] {early, full}, new double[] {entropy, 0.0}, new double[] {INF, 0.0});
-    }
 
     private static List<ShadowTrace> window(int agree, double agreeEntropy, int disagree, double disagreeEntropy) {
         List<ShadowTrace> window = new ArrayList<>();
@@ -40,46 +36,17 @@ class ThresholdChooserTest {
 
     /** 200 agree when leaving at layer 1 (entropy 0.1), 20 disagree (entropy 0.5): S* = 0.5 at 5 %, 95 %. */
     private static final List<ShadowTrace> WINDOW = window(200, 0.1, 20, 0.5);
-    private static final AccuracyBudget BUDGET = new AccuracyBudget(0.05, 0.1, 0.0, 1.0);
+    private static final Budget BUDGET = new Budget(0.05, 0.1, 0.0, 1.0);
 
-    private static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, double current) {
+    private static ThresholdDecision decide(List<ShadowTrace> window, Budget budget, double current) {
         return ThresholdChooser.decide(window, budget, ExitPolicy.ENTROPY, current);
     }
 
-    private static Decision decide(List<ShadowTrace> window, AccuracyBudget budget, double current, boolean mayRaise) {
+    private static ThresholdDecision decide(List<ShadowTrace> window, Budget budget, double current, boolean mayRaise) {
         return ThresholdChooser.decide(window, budget, ExitPolicy.ENTROPY, current, mayRaise);
     }
 
     // ---- the sweep against brute force ----
-
-    /** Random traces: scores on a coarse grid (ties, scores equal to S), some NaN, 1 to 6 layers. */
-    private static List<ShadowTrace> randomWindow(Random random, int size) {
-        List<ShadowTrace> window = new ArrayList<>();
-        for (int t = 0; t < size; t++) {
-            int n = 1 + random.nextInt(6);
-            int[] labels = new int[n];
-            double[] entropies = new double[n];
-            double[] divergences = new double[n];
-            labels[n - 1] = random.nextInt(3);
-            for (int i = 0; i < n; i++) {
-                if (i < n - 1) {
-                    labels[i] = random.nextDouble() < 0.85 ? labels[n - 1] : random.nextInt(3);
-                }
-                entropies[i] = randomScore(random);
-                divergences[i] = i == 0 ? INF : randomScore(random);
-            }
-            window.add(new ShadowTrace(labels, entropies, divergences));
-        }
-        return window;
-    }
-
-    private static double randomScore(Random random) {
-        double u = random.nextDouble();
-        if (u < 0.02) {
-            return Double.NaN;
-        }
-        return u < 0.8 ? 0.05 * random.nextInt(11) : 0.6 * random.nextDouble();
-    }
 
     /** Every finite score >= 0 of the window, their midpoints, and a few others: where the step function can move. */
     private static List<Double> probes(List<ShadowTrace> window, ExitPolicy policy) {
@@ -104,12 +71,12 @@ class ThresholdChooserTest {
     void sweepCountsEqualBruteForceOnRandomWindows() {
         Random random = new Random(20240611);
         for (int round = 0; round < 200; round++) {
-            List<ShadowTrace> window = randomWindow(random, random.nextInt(120));
+            List<ShadowTrace> window = randomWindow(random, random.nextInt(120), ShadowWindows::randomScore);
             for (ExitPolicy policy : POLICIES) {
-                ThresholdChooser.Sweep sweep = ThresholdChooser.sweep(window, policy);
+                DisagreementSweep sweep = DisagreementSweep.of(window, policy);
                 for (double s : probes(window, policy)) {
                     assertThat(sweep.disagreements(s)).as("round %d, %s, S=%s", round, policy, s)
-                            .isEqualTo(ThresholdChooser.disagreements(window, policy, s));
+                            .isEqualTo(DisagreementSweep.bruteForce(window, policy, s));
                 }
             }
         }
@@ -118,27 +85,27 @@ class ThresholdChooserTest {
     @Test
     void sweepHonoursTheStrictInequalityAtABreakpoint() {
         List<ShadowTrace> window = List.of(twoLayer(1, 0, 0.3), twoLayer(1, 0, 0.3), twoLayer(0, 0, 0.2));
-        ThresholdChooser.Sweep sweep = ThresholdChooser.sweep(window, ExitPolicy.ENTROPY);
+        DisagreementSweep sweep = DisagreementSweep.of(window, ExitPolicy.ENTROPY);
         assertThat(sweep.disagreements(0.3)).isZero();
         assertThat(sweep.disagreements(Math.nextUp(0.3))).isEqualTo(2);
-        assertThat(ThresholdChooser.disagreements(window, ExitPolicy.ENTROPY, 0.3)).isZero();
+        assertThat(DisagreementSweep.bruteForce(window, ExitPolicy.ENTROPY, 0.3)).isZero();
         // A later layer's lower score does not matter once an earlier layer exits: labels 1, 0, 0 with entropies
         // 0.4, 0.1: at S in (0.1, 0.4] it leaves at layer 2 and agrees, above 0.4 at layer 1 and disagrees.
         ShadowTrace three = new ShadowTrace(new int[] {1, 0, 0}, new double[] {0.4, 0.1, 0.9},
                 new double[] {INF, 0.1, 0.9});
-        ThresholdChooser.Sweep one = ThresholdChooser.sweep(List.of(three), ExitPolicy.ENTROPY);
+        DisagreementSweep one = DisagreementSweep.of(List.of(three), ExitPolicy.ENTROPY);
         assertThat(one.disagreements(0.4)).isZero();
         assertThat(one.disagreements(0.41)).isEqualTo(1);
-        assertThat(ThresholdChooser.sweep(List.of(three), ExitPolicy.DIVERGENCE).disagreements(5.0)).isZero();
+        assertThat(DisagreementSweep.of(List.of(three), ExitPolicy.DIVERGENCE).disagreements(5.0)).isZero();
     }
 
     /** S* by brute force: the largest of min, max and every score in (min, max] within budget; NaN if none. */
-    private static double bruteBest(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy) {
+    private static double bruteBest(List<ShadowTrace> window, Budget budget, ExitPolicy policy) {
         return bruteLargest(window, budget, policy, budget.maxDisagreement());
     }
 
     /** The largest of min, max and every score in (min, max] whose bound is at most {@code limit}; NaN if none. */
-    private static double bruteLargest(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy,
+    private static double bruteLargest(List<ShadowTrace> window, Budget budget, ExitPolicy policy,
                                        double limit) {
         TreeSet<Double> candidates = new TreeSet<>(List.of(budget.minThreshold(), budget.maxThreshold()));
         for (double s : probes(window, policy)) {
@@ -154,18 +121,18 @@ class ThresholdChooserTest {
         return Double.NaN;
     }
 
-    private static double bruteBound(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double s) {
-        return ConfidenceBounds.wilsonUpper(ThresholdChooser.disagreements(window, policy, s), window.size(),
+    private static double bruteBound(List<ShadowTrace> window, Budget budget, ExitPolicy policy, double s) {
+        return ConfidenceBounds.wilsonUpper(DisagreementSweep.bruteForce(window, policy, s), window.size(),
                 budget.confidence());
     }
 
-    private static AccuracyBudget randomBudget(Random random) {
+    private static Budget randomBudget(Random random) {
         double[] shares = {0.02, 0.05, 0.1, 0.3};
         double[] mins = {0.0, 0.05, 0.1, 0.23};
         double[] widths = {0.0, 0.1, 0.3, 1.0};
         double[] confidences = {0.5, 0.9, 0.95, 0.99};
         double min = mins[random.nextInt(mins.length)];
-        return new AccuracyBudget(shares[random.nextInt(shares.length)], 0.1, min,
+        return new Budget(shares[random.nextInt(shares.length)], 0.1, min,
                 min + widths[random.nextInt(widths.length)], 1000, 600_000,
                 confidences[random.nextInt(confidences.length)]);
     }
@@ -176,10 +143,10 @@ class ThresholdChooserTest {
         int feasible = 0;
         int infeasible = 0;
         for (int round = 0; round < 300; round++) {
-            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300));
-            AccuracyBudget budget = randomBudget(random);
+            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300), ShadowWindows::randomScore);
+            Budget budget = randomBudget(random);
             for (ExitPolicy policy : POLICIES) {
-                double best = ThresholdChooser.largestWithinBudget(ThresholdChooser.sweep(window, policy),
+                double best = ThresholdSearch.largestWithinBudget(DisagreementSweep.of(window, policy),
                         window.size(), budget);
                 // Boxed, so that NaN (none within budget) equals NaN.
                 assertThat(Double.valueOf(best)).as("round %d %s", round, policy)
@@ -205,12 +172,12 @@ class ThresholdChooserTest {
         int found = 0;
         int none = 0;
         for (int round = 0; round < 300; round++) {
-            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300));
-            AccuracyBudget budget = randomBudget(random);
+            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300), ShadowWindows::randomScore);
+            Budget budget = randomBudget(random);
             double limit = ThresholdChooser.RAISE_HEADROOM * budget.maxDisagreement();
             for (ExitPolicy policy : POLICIES) {
-                ThresholdChooser.Sweep sweep = ThresholdChooser.sweep(window, policy);
-                double comfortable = ThresholdChooser.largestWithinBudget(sweep, window.size(), budget, limit);
+                DisagreementSweep sweep = DisagreementSweep.of(window, policy);
+                double comfortable = ThresholdSearch.largestWithinBudget(sweep, window.size(), budget, limit);
                 assertThat(Double.valueOf(comfortable)).as("round %d %s", round, policy)
                         .isEqualTo(Double.valueOf(bruteLargest(window, budget, policy, limit)));
                 if (Double.isNaN(comfortable)) {
@@ -219,7 +186,7 @@ class ThresholdChooserTest {
                     found++;
                     // S** <= S*: a tighter limit never allows a larger S.
                     assertThat(comfortable).isLessThanOrEqualTo(
-                            ThresholdChooser.largestWithinBudget(sweep, window.size(), budget));
+                            ThresholdSearch.largestWithinBudget(sweep, window.size(), budget));
                 }
             }
         }
@@ -231,7 +198,7 @@ class ThresholdChooserTest {
      * The rule by brute force. With {@code headroom = RAISE_HEADROOM} it is the chooser's; with 1 it is the
      * rule before the dead band (raise to S* itself, lower to S*), which flapped.
      */
-    private static double modelS(List<ShadowTrace> window, AccuracyBudget budget, ExitPolicy policy, double current,
+    private static double modelS(List<ShadowTrace> window, Budget budget, ExitPolicy policy, double current,
                                  boolean mayRaise, double headroom) {
         double c = Math.min(budget.maxThreshold(), Math.max(budget.minThreshold(), current));
         if (window.isEmpty()) {
@@ -252,8 +219,8 @@ class ThresholdChooserTest {
         Random random = new Random(5);
         int[] branches = new int[5]; // headroom, feasible, unattainable (all over budget); raise; deferred
         for (int round = 0; round < 400; round++) {
-            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300));
-            AccuracyBudget budget = randomBudget(random);
+            List<ShadowTrace> window = randomWindow(random, 1 + random.nextInt(300), ShadowWindows::randomScore);
+            Budget budget = randomBudget(random);
             double current = -0.1 + 1.5 * random.nextDouble();
             boolean mayRaise = random.nextInt(3) != 0;
             for (ExitPolicy policy : POLICIES) {
@@ -261,7 +228,7 @@ class ThresholdChooserTest {
                 boolean unattainable = Double.isNaN(bruteBest(window, budget, policy));
                 double expected = modelS(window, budget, policy, current, mayRaise, ThresholdChooser.RAISE_HEADROOM);
 
-                Decision d = ThresholdChooser.decide(window, budget, policy, current, mayRaise);
+                ThresholdDecision d = ThresholdChooser.decide(window, budget, policy, current, mayRaise);
                 if (mayRaise) {
                     assertThat(ThresholdChooser.decide(window, budget, policy, current)).isEqualTo(d);
                 }
@@ -277,10 +244,10 @@ class ThresholdChooserTest {
                 assertThat(d.threshold()).as("round %d %s", round, policy).isEqualTo(expected);
                 assertThat(d.unattainable()).isEqualTo(unattainable);
                 assertThat(d.samples()).isEqualTo(window.size());
-                assertThat(d.disagreementsAtThreshold()).isEqualTo(ThresholdChooser.disagreements(window, policy, expected));
+                assertThat(d.disagreementsAtThreshold()).isEqualTo(DisagreementSweep.bruteForce(window, policy, expected));
                 assertThat(d.disagreement()).isEqualTo((double) d.disagreementsAtThreshold() / window.size());
                 assertThat(d.upperBound()).isEqualTo(bruteBound(window, budget, policy, expected));
-                assertThat(d.disagreementsAtCurrent()).isEqualTo(ThresholdChooser.disagreements(window, policy, c));
+                assertThat(d.disagreementsAtCurrent()).isEqualTo(DisagreementSweep.bruteForce(window, policy, c));
                 assertThat(d.action()).isEqualTo(expected > current ? Action.RAISE
                         : expected < current ? Action.LOWER : Action.HOLD);
                 if (!unattainable) {
@@ -307,7 +274,7 @@ class ThresholdChooserTest {
         Locale saved = Locale.getDefault();
         Locale.setDefault(Locale.GERMANY); // the audit text must not depend on it
         try {
-            Decision d = decide(WINDOW, BUDGET, 0.2);
+            ThresholdDecision d = decide(WINDOW, BUDGET, 0.2);
             assertThat(d.action()).isEqualTo(Action.RAISE);
             assertThat(d.threshold()).isEqualTo(0.5); // at 0.5 the 0.5-entropy inputs do not exit yet
             assertThat(d.samples()).isEqualTo(220);
@@ -328,7 +295,7 @@ class ThresholdChooserTest {
 
     @Test
     void holdsWhenTheSWithHeadroomIsWithinTheMargin() {
-        Decision d = decide(WINDOW, BUDGET, 0.46); // 0.5 <= 0.46 + 0.046
+        ThresholdDecision d = decide(WINDOW, BUDGET, 0.46); // 0.5 <= 0.46 + 0.046
         assertThat(d.action()).isEqualTo(Action.HOLD);
         assertThat(d.threshold()).isEqualTo(0.46);
         assertThat(d.reason()).endsWith("held: S with headroom S=0.5000 (upper bound <= 4.00 %) is within the margin"
@@ -337,14 +304,14 @@ class ThresholdChooserTest {
 
         // Near S = 0 the margin is 0.01 nats, not 10 % of almost nothing.
         assertThat(decide(window(200, 0.001, 20, 0.009), BUDGET, 0.0).action()).isEqualTo(Action.HOLD);
-        Decision up = decide(window(200, 0.001, 20, 0.011), BUDGET, 0.0);
+        ThresholdDecision up = decide(window(200, 0.001, 20, 0.011), BUDGET, 0.0);
         assertThat(up.action()).isEqualTo(Action.RAISE);
         assertThat(up.threshold()).isEqualTo(0.011);
     }
 
     @Test
     void lowersAtOnceWhenTheSInForceBreaksTheBudget() {
-        Decision d = decide(WINDOW, BUDGET, 0.8);
+        ThresholdDecision d = decide(WINDOW, BUDGET, 0.8);
         assertThat(d.action()).isEqualTo(Action.LOWER);
         assertThat(d.threshold()).isEqualTo(0.5);
         assertThat(d.disagreementsAtCurrent()).isEqualTo(20);
@@ -360,10 +327,10 @@ class ThresholdChooserTest {
     void lowersToTheLargestSWithinBudgetWhenNoneHasHeadroom() {
         // 100 samples; one disagrees at every S >= min (entropy 0.01 < 0.05), a second above 0.5. At S <= 0.5 the
         // bound is 4.36 % (1 of 100), within 5 % but not within 4 %; above 0.5 it is 5.86 % (2 of 100).
-        AccuracyBudget budget = new AccuracyBudget(0.05, 0.1, 0.05, 1.0);
+        Budget budget = new Budget(0.05, 0.1, 0.05, 1.0);
         List<ShadowTrace> window = new ArrayList<>(window(98, 0.1, 1, 0.01));
         window.add(twoLayer(1, 0, 0.5));
-        Decision d = decide(window, budget, 0.8);
+        ThresholdDecision d = decide(window, budget, 0.8);
         assertThat(d.action()).isEqualTo(Action.LOWER);
         assertThat(d.threshold()).isEqualTo(0.5);
         assertThat(d.unattainable()).isFalse();
@@ -376,7 +343,7 @@ class ThresholdChooserTest {
 
     @Test
     void choosesTheMaximumWhenEverythingAgrees() {
-        Decision d = decide(window(500, 0.1, 0, 0), BUDGET, 0.3);
+        ThresholdDecision d = decide(window(500, 0.1, 0, 0), BUDGET, 0.3);
         assertThat(d.action()).isEqualTo(Action.RAISE);
         assertThat(d.threshold()).isEqualTo(1.0);
     }
@@ -406,25 +373,25 @@ class ThresholdChooserTest {
         assertThat(modelS(window, BUDGET, ExitPolicy.ENTROPY, 0.2, true, 1.0)).as("the old rule").isEqualTo(1.0);
 
         // From 0.2 it raises only to 0.5, the largest S with headroom (no disagreement, 2.63 %), not to max.
-        Decision up = decide(window, BUDGET, 0.2);
+        ThresholdDecision up = decide(window, BUDGET, 0.2);
         assertThat(up.action()).isEqualTo(Action.RAISE);
         assertThat(up.threshold()).isEqualTo(0.5);
         assertThat(up.upperBound()).isEqualTo(UCB_0_OF_100);
         // At 0.5 it holds: max is within budget, but without headroom.
-        Decision at = decide(window, BUDGET, 0.5);
+        ThresholdDecision at = decide(window, BUDGET, 0.5);
         assertThat(at.action()).isEqualTo(Action.HOLD);
         assertThat(at.threshold()).isEqualTo(0.5);
         // An S already in the dead band is kept: its bound 4.36 % is within budget.
-        Decision kept = decide(window, BUDGET, 0.9);
+        ThresholdDecision kept = decide(window, BUDGET, 0.9);
         assertThat(kept.action()).isEqualTo(Action.HOLD);
         assertThat(kept.threshold()).isEqualTo(0.9);
         assertThat(kept.upperBoundAtCurrent()).isEqualTo(UCB_1_OF_100);
 
         // No S has headroom (the disagreement is there at every S >= min = 0.05): hold, where the old rule took max.
-        AccuracyBudget from005 = new AccuracyBudget(0.05, 0.1, 0.05, 1.0);
+        Budget from005 = new Budget(0.05, 0.1, 0.05, 1.0);
         List<ShadowTrace> everywhere = window(99, 0.1, 1, 0.01);
         assertThat(modelS(everywhere, from005, ExitPolicy.ENTROPY, 0.3, true, 1.0)).as("the old rule").isEqualTo(1.0);
-        Decision none = decide(everywhere, from005, 0.3);
+        ThresholdDecision none = decide(everywhere, from005, 0.3);
         assertThat(none.action()).isEqualTo(Action.HOLD);
         assertThat(none.threshold()).isEqualTo(0.3);
         assertThat(none.unattainable()).isFalse();
@@ -438,7 +405,7 @@ class ThresholdChooserTest {
      */
     @Test
     void doesNotFlapWhenTheWindowAlternatesBetweenOneAndTwoDisagreements() {
-        AccuracyBudget budget = new AccuracyBudget(0.05, 0.1, 0.0, 0.69);
+        Budget budget = new Budget(0.05, 0.1, 0.0, 0.69);
         List<ShadowTrace> one = new ArrayList<>(window(98, 0.1, 1, 0.28));
         one.add(twoLayer(0, 0, 0.3)); // agrees
         List<ShadowTrace> two = new ArrayList<>(window(98, 0.1, 1, 0.28));
@@ -461,7 +428,7 @@ class ThresholdChooserTest {
         // The chooser raises once, to 0.28 (no disagreement there, 2.63 %), and stays.
         List<Double> path = new ArrayList<>(List.of(0.0));
         for (List<ShadowTrace> w : windows) {
-            Decision d = decide(w, budget, path.get(path.size() - 1));
+            ThresholdDecision d = decide(w, budget, path.get(path.size() - 1));
             assertThat(d.upperBound()).isLessThanOrEqualTo(0.05);
             path.add(d.threshold());
         }
@@ -485,7 +452,7 @@ class ThresholdChooserTest {
 
     @Test
     void mayRaiseFalseDefersARaiseButStillLowers() {
-        Decision deferred = decide(WINDOW, BUDGET, 0.2, false);
+        ThresholdDecision deferred = decide(WINDOW, BUDGET, 0.2, false);
         assertThat(deferred.action()).isEqualTo(Action.HOLD);
         assertThat(deferred.threshold()).isEqualTo(0.2);
         assertThat(deferred.upperBound()).isEqualTo(ConfidenceBounds.wilsonUpper(0, 220, 0.95));
@@ -498,11 +465,11 @@ class ThresholdChooserTest {
                 .endsWith("is within the margin 0.0460");
 
         // An over-budget S still goes down at once, to the S with headroom or to the minimum.
-        Decision lower = decide(WINDOW, BUDGET, 0.8, false);
+        ThresholdDecision lower = decide(WINDOW, BUDGET, 0.8, false);
         assertThat(lower.action()).isEqualTo(Action.LOWER);
         assertThat(lower.threshold()).isEqualTo(0.5);
         assertThat(lower).isEqualTo(decide(WINDOW, BUDGET, 0.8, true));
-        Decision floor = decide(window(200, 0.1, 50, 0.05), new AccuracyBudget(0.05, 0.1, 0.1, 1.0), 0.5, false);
+        ThresholdDecision floor = decide(window(200, 0.1, 50, 0.05), new Budget(0.05, 0.1, 0.1, 1.0), 0.5, false);
         assertThat(floor.action()).isEqualTo(Action.LOWER);
         assertThat(floor.unattainable()).isTrue();
         assertThat(floor.threshold()).isEqualTo(0.1);
@@ -512,14 +479,14 @@ class ThresholdChooserTest {
 
     @Test
     void clampsAnSOutsideTheRange() {
-        Decision down = decide(WINDOW, new AccuracyBudget(0.05, 0.1, 0.1, 0.3), 0.9);
+        ThresholdDecision down = decide(WINDOW, new Budget(0.05, 0.1, 0.1, 0.3), 0.9);
         assertThat(down.action()).isEqualTo(Action.LOWER);
         assertThat(down.threshold()).isEqualTo(0.3);
         assertThat(down.disagreementsAtCurrent()).isZero(); // judged at the clamped 0.3
         assertThat(down.reason()).contains("S=0.9000 was outside [0.1000, 0.3000] and was clamped");
 
         // Clamped up to 0.48, then held there: 0.5 (the S with headroom) is within its margin 0.048.
-        Decision up = decide(WINDOW, new AccuracyBudget(0.05, 0.1, 0.48, 0.9), 0.0);
+        ThresholdDecision up = decide(WINDOW, new Budget(0.05, 0.1, 0.48, 0.9), 0.0);
         assertThat(up.action()).isEqualTo(Action.RAISE);
         assertThat(up.threshold()).isEqualTo(0.48);
         assertThat(up.reason()).contains("clamped");
@@ -529,9 +496,9 @@ class ThresholdChooserTest {
     @Test
     void fallsToTheMinimumWhenEvenItBreaksTheBudget() {
         // 50 of 250 disagree at layer 1 with entropy 0.05: every S in [0.1, 1] lets them exit.
-        AccuracyBudget budget = new AccuracyBudget(0.05, 0.1, 0.1, 1.0);
+        Budget budget = new Budget(0.05, 0.1, 0.1, 1.0);
         List<ShadowTrace> window = window(200, 0.1, 50, 0.05);
-        Decision d = decide(window, budget, 0.5);
+        ThresholdDecision d = decide(window, budget, 0.5);
         assertThat(d.unattainable()).isTrue();
         assertThat(d.action()).isEqualTo(Action.LOWER);
         assertThat(d.threshold()).isEqualTo(0.1);
@@ -539,20 +506,20 @@ class ThresholdChooserTest {
         assertThat(d.upperBound()).isGreaterThan(0.05);
         assertThat(d.reason()).contains("> budget 5.00 %", "lowered to the minimum: budget unattainable in range");
 
-        Decision again = decide(window, budget, 0.1);
+        ThresholdDecision again = decide(window, budget, 0.1);
         assertThat(again.action()).isEqualTo(Action.HOLD);
         assertThat(again.unattainable()).isTrue();
         assertThat(again.reason()).contains("held at the minimum");
 
         // Five samples that all agree still cannot show 5 % at 95 %: the bound is 35 %.
-        Decision few = decide(window(5, 0.1, 0, 0), BUDGET, 0.4);
+        ThresholdDecision few = decide(window(5, 0.1, 0, 0), BUDGET, 0.4);
         assertThat(few.unattainable()).isTrue();
         assertThat(few.threshold()).isEqualTo(0.0);
     }
 
     @Test
     void holdsOnAnEmptyWindow() {
-        Decision d = decide(List.of(), BUDGET, 0.2);
+        ThresholdDecision d = decide(List.of(), BUDGET, 0.2);
         assertThat(d.action()).isEqualTo(Action.HOLD);
         assertThat(d.threshold()).isEqualTo(0.2);
         assertThat(d.samples()).isZero();
@@ -561,7 +528,7 @@ class ThresholdChooserTest {
         assertThat(d.unattainable()).isFalse();
         assertThat(d.reason()).isEqualTo("window 0 samples: nothing to judge; held at S=0.2000 nats");
 
-        Decision clamped = decide(List.of(), BUDGET, 5.0);
+        ThresholdDecision clamped = decide(List.of(), BUDGET, 5.0);
         assertThat(clamped.action()).isEqualTo(Action.LOWER);
         assertThat(clamped.threshold()).isEqualTo(1.0);
     }
@@ -570,10 +537,10 @@ class ThresholdChooserTest {
     void rejectsPatienceAndANaNThreshold() {
         assertThatThrownBy(() -> ThresholdChooser.decide(WINDOW, BUDGET, ExitPolicy.PATIENCE, 2))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> ThresholdChooser.disagreements(WINDOW, ExitPolicy.PATIENCE, 2))
+        assertThatThrownBy(() -> DisagreementSweep.bruteForce(WINDOW, ExitPolicy.PATIENCE, 2))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> decide(WINDOW, BUDGET, Double.NaN)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> ThresholdChooser.disagreements(WINDOW, ExitPolicy.ENTROPY, -0.1))
+        assertThatThrownBy(() -> DisagreementSweep.bruteForce(WINDOW, ExitPolicy.ENTROPY, -0.1))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 }

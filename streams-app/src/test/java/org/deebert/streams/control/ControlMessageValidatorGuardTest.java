@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
 import java.util.List;
-import org.deebert.streams.budget.AccuracyBudget.LabelGuard;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget.LabelGuard;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.schema.ThresholdControl;
@@ -16,13 +16,13 @@ import org.junit.jupiter.api.Test;
 class ControlMessageValidatorGuardTest {
 
     private static final List<String> LABELS = List.of("ham", "spam");
-    private static final AccuracyBudget BUDGET = new AccuracyBudget(0.05, 0.02, 0.1, 0.5, 500, 60_000, 0.9);
-    private static final AccuracyBudget GUARDED = BUDGET.withGuard(new LabelGuard("spam", 0.01));
+    private static final Budget BUDGET = new Budget(0.05, 0.02, 0.1, 0.5, 500, 60_000, 0.9);
+    private static final Budget GUARDED = BUDGET.withGuard(new LabelGuard("spam", 0.01));
 
     private final ControlMessageValidator service = new ControlMessageValidator("m", 3, LABELS);
 
-    private static ThresholdControl budgetMessage(AccuracyBudget budget) {
-        return ControlMessageValidator.budgetMessage("m", ExitPolicy.ENTROPY, 0.2, budget, "ops", "test",
+    private static ThresholdControl budgetMessage(Budget budget) {
+        return ControlMessages.budgetSetting("m", ExitPolicy.ENTROPY, 0.2, budget, "ops", "test",
                 Instant.EPOCH);
     }
 

@@ -10,7 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.errors.SerializationException;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -97,7 +97,7 @@ class ControlMessageValidatorTest {
                 .setLabelThresholds(Map.of("spam", 0.7)).build();
         assertThatThrownBy(() -> validator.validate("m", withLayers)).hasMessageContaining("cannot be combined");
         ThresholdControl withBudget = ThresholdControl.newBuilder(perLabel(ExitPolicyName.ENTROPY, 0.1, Map.of("spam", 0.7)))
-                .setBudget(ControlMessageValidator.toAvro(new AccuracyBudget(0.01, 0.1, 0.1, 0.5))).build();
+                .setBudget(ControlMessages.toAvro(new Budget(0.01, 0.1, 0.1, 0.5))).build();
         assertThatThrownBy(() -> validator.validateMessage("m", withBudget)).hasMessageContaining("per-label thresholds are not allowed");
         assertThatThrownBy(() -> validator.validate("m", perLabel(ExitPolicyName.ENTROPY, 0.1, Map.of())))
                 .hasMessageContaining("name no label");
@@ -139,7 +139,7 @@ class ControlMessageValidatorTest {
                 new ExitSettingInForce(ExitSetting.perLabel(ExitPolicy.DIVERGENCE, 0.0, List.of(0.1, 0.2, 0.3)),
                         ExitSettingInForce.MODEL_CARD),
                 new ExitSettingInForce(ExitSetting.entropy(0.2), ExitSettingInForce.ACCURACY_BUDGET,
-                        new AccuracyBudget(0.005, 0.02, 0.1, 0.5, 500, 60_000, 0.9)))) {
+                        new Budget(0.005, 0.02, 0.1, 0.5, 500, 60_000, 0.9)))) {
             byte[] bytes = serde.serializer().serialize("t", s);
             assertThat(bytes[0]).as("format marker").isEqualTo(ExitSettingSerde.MARKER);
             assertThat(serde.deserializer().deserialize("t", bytes)).isEqualTo(s);
@@ -149,7 +149,7 @@ class ControlMessageValidatorTest {
     /**
      * A value as the serde wrote it before label-conditional thresholds (format 1: no marker, no per-label part).
      */
-    private static byte[] formatOne(double threshold, List<Double> perLayer, AccuracyBudget b, String source, String policy) {
+    private static byte[] formatOne(double threshold, List<Double> perLayer, Budget b, String source, String policy) {
         byte[] src = source.getBytes(StandardCharsets.UTF_8);
         byte[] pol = policy.getBytes(StandardCharsets.UTF_8);
         int count = perLayer == null ? 0 : perLayer.size();
@@ -169,7 +169,7 @@ class ControlMessageValidatorTest {
     @Test
     void shouldStillReadValuesStoredInTheFormatBeforeLabelThresholds() {
         ExitSettingSerde serde = new ExitSettingSerde();
-        AccuracyBudget budget = new AccuracyBudget(0.005, 0.02, 0.1, 0.5, 500, 60_000, 0.9);
+        Budget budget = new Budget(0.005, 0.02, 0.1, 0.5, 500, 60_000, 0.9);
 
         assertThat(serde.deserializer().deserialize("t", formatOne(0.14, null, null, "control-topic", "ENTROPY")))
                 .isEqualTo(new ExitSettingInForce(ExitSetting.entropy(0.14), ExitSettingInForce.CONTROL_TOPIC));

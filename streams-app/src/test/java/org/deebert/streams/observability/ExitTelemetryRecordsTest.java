@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
 import java.util.Map;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.exit.ExpectedSaving;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -57,8 +57,8 @@ class ExitTelemetryRecordsTest {
 
     @Test
     void carriesTheBudgetsLabelGuardAndTheControllersFiguresForIt() {
-        AccuracyBudget guarded = new AccuracyBudget(0.05, 0.02, 0.1, 0.5)
-                .withGuard(new AccuracyBudget.LabelGuard("spam", 0.01));
+        Budget guarded = new Budget(0.05, 0.02, 0.1, 0.5)
+                .withGuard(new Budget.LabelGuard("spam", 0.01));
         ExitSettingInForce budget = new ExitSettingInForce(ExitSetting.entropy(0.3), ExitSettingInForce.ACCURACY_BUDGET,
                 guarded);
         ControllerStatus status = new ControllerStatus(400, 0.01, 0.025, 0.3, 0.05,

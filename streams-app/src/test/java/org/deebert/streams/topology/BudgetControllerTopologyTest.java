@@ -1,6 +1,6 @@
 package org.deebert.streams.topology;
 
-import org.deebert.streams.control.ControlMessageValidator;
+import org.deebert.streams.control.ControlMessages;
 import org.deebert.streams.control.ExitSettingInForce;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -12,8 +12,10 @@ import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
-import org.deebert.streams.app.ControlCommand;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.app.ControlTopicWriter;
+import org.deebert.streams.budget.Budget;
+import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.registry.InMemorySchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ShadowSample;
@@ -46,11 +48,11 @@ class BudgetControllerTopologyTest {
     private static final double MIN_S = 0.05;
     private static final double MAX_S = 0.5;
     /** 5 % disagreement, every event sampled, S in [0.05, 0.5], window of 1000 samples or one minute. */
-    private static final AccuracyBudget BUDGET = new AccuracyBudget(0.05, 1.0, MIN_S, MAX_S, 1000, 60_000,
-            AccuracyBudget.DEFAULT_CONFIDENCE);
+    private static final Budget BUDGET = new Budget(0.05, 1.0, MIN_S, MAX_S, 1000, 60_000,
+            Budget.DEFAULT_CONFIDENCE);
 
     /** The same budget, and at most 5 % of the spam the full model catches may be let through by early exit. */
-    private static final AccuracyBudget GUARDED = BUDGET.withGuard(new AccuracyBudget.LabelGuard("spam", 0.05));
+    private static final Budget GUARDED = BUDGET.withGuard(new Budget.LabelGuard("spam", 0.05));
 
     private final TopologyHarness harness = new TopologyHarness(APP_ID);
     private final Topics topics = harness.topics();
@@ -90,14 +92,14 @@ class BudgetControllerTopologyTest {
         setBudget(BUDGET);
     }
 
-    private void setBudget(AccuracyBudget budget) {
-        control.pipeInput(FakeClassifier.MODEL, ControlCommand.budgetMessage(FakeClassifier.MODEL, ExitPolicyName.ENTROPY,
+    private void setBudget(Budget budget) {
+        control.pipeInput(FakeClassifier.MODEL, ControlTopicWriter.budgetMessage(FakeClassifier.MODEL, ExitPolicy.ENTROPY,
                 budget, "tester", "test budget"));
     }
 
     private void setFixedThreshold(double s) {
-        control.pipeInput(FakeClassifier.MODEL, ControlCommand.thresholdMessage(FakeClassifier.MODEL, s,
-                ExitPolicyName.ENTROPY, "tester", "fixed"));
+        control.pipeInput(FakeClassifier.MODEL, ControlTopicWriter.thresholdMessage(FakeClassifier.MODEL, s,
+                ExitPolicy.ENTROPY, "tester", "fixed"));
     }
 
     /** Lets the linger punctuator classify everything buffered (not a decision: far from the next second). */
@@ -187,7 +189,7 @@ class BudgetControllerTopologyTest {
         assertThat(m.getChangedBy()).isEqualTo(BudgetControllerProcessor.AUTHOR);
         assertThat(m.getModelName()).isEqualTo(FakeClassifier.MODEL);
         assertThat(m.getPolicy()).isEqualTo(ExitPolicyName.ENTROPY);
-        assertThat(m.getBudget()).isEqualTo(ControlMessageValidator.toAvro(BUDGET));
+        assertThat(m.getBudget()).isEqualTo(ControlMessages.toAvro(BUDGET));
         assertThat(m.getThreshold()).isGreaterThan(MIN_S).isEqualTo(MAX_S);
         assertThat(m.getReason()).contains("window 65 samples").contains("instance " + APP_ID);
         assertThat(m.getLayerThresholds()).isNull();
@@ -220,7 +222,7 @@ class BudgetControllerTopologyTest {
         assertThat(written).hasSize(1);
         ThresholdControl lower = written.get(0);
         assertThat(lower.getChangedBy()).isEqualTo(BudgetControllerProcessor.AUTHOR);
-        assertThat(lower.getBudget()).isEqualTo(ControlMessageValidator.toAvro(BUDGET));
+        assertThat(lower.getBudget()).isEqualTo(ControlMessages.toAvro(BUDGET));
         // Exactly the minimum: the tricky traces' lowest breakpoint is their layer-3 entropy 0.05 = min, so no S
         // in (min, max] is within budget. A controller replaying scores rounded through float would pick
         // 0.05000000074505806, at which the live classifier (entropy 0.05 < S) exits tricky events at layer 3.
@@ -255,7 +257,7 @@ class BudgetControllerTopologyTest {
         ThresholdControl raise = decisions.readValue();
         assertThat(raise.getThreshold()).isEqualTo(MAX_S);
         assertThat(raise.getBudget()).as("the budget, guard included, copied unchanged")
-                .isEqualTo(ControlMessageValidator.toAvro(GUARDED));
+                .isEqualTo(ControlMessages.toAvro(GUARDED));
         assertThat(raise.getBudget().getProtectedLabel()).isEqualTo("spam");
         assertThat(raise.getReason()).contains("window 200 samples",
                 "; spam recall loss <= 5.00 % (upper 2.63 %, n=100, 0 missed)");
@@ -269,7 +271,7 @@ class BudgetControllerTopologyTest {
         ThresholdControl lower = written.get(0);
         assertThat(lower.getThreshold()).isEqualTo(MIN_S);
         assertThat(lower.getChangedBy()).isEqualTo(BudgetControllerProcessor.AUTHOR);
-        assertThat(lower.getBudget()).isEqualTo(ControlMessageValidator.toAvro(GUARDED));
+        assertThat(lower.getBudget()).isEqualTo(ControlMessages.toAvro(GUARDED));
         assertThat(lower.getReason()).contains("window 204 samples", "<= budget 5.00 %",
                 "spam recall loss <= 5.00 % (upper 2.54 %, n=104, 0 missed)", "upper bound 4.30 %",
                 "the S in force breaks the spam guard").doesNotContain("breaks the budget");
@@ -290,9 +292,8 @@ class BudgetControllerTopologyTest {
     void aGuardOnALabelTheModelLacksIsRejectedByTheService() {
         start();
         // Written without the CLI's check (it had no model card): the service knows the labels and rejects it.
-        control.pipeInput(FakeClassifier.MODEL, ControlMessageValidator.budgetMessage(FakeClassifier.MODEL,
-                org.deebert.streams.exit.ExitPolicy.ENTROPY, MIN_S,
-                BUDGET.withGuard(new AccuracyBudget.LabelGuard("eggs", 0.05)), "tester", "typo", START));
+        control.pipeInput(FakeClassifier.MODEL, ControlMessages.budgetSetting(FakeClassifier.MODEL, ExitPolicy.ENTROPY, MIN_S,
+                BUDGET.withGuard(new Budget.LabelGuard("eggs", 0.05)), "tester", "typo", START));
         ClassifiedEvent e = classify(1, "hello").get(0);
         assertThat(e.getThresholdSource()).isEqualTo(ExitSettingInForce.MODEL_CARD);
         assertThat(shadow.isEmpty()).as("no budget in force, no shadow samples").isTrue();

@@ -23,13 +23,16 @@ import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.deebert.streams.e2e.support.SharedInfrastructure;
 import org.deebert.streams.embedded.SchemaRegistryServer;
+import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.registry.ConfluentWireFormat;
 import org.deebert.streams.registry.SchemaRegistryException;
 import org.deebert.streams.registry.SpecificAvroSerde;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.control.ControlMessageValidator;
+import org.deebert.streams.control.ControlMessages;
 import org.deebert.streams.control.ExitSettingInForce;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -295,12 +298,12 @@ class SchemaRegistryInteropTest {
         assertThat(inForce.budget().guard()).isNull();
 
         // ... and a guarded budget written today round-trips through the registry with its guard.
-        ThresholdControl guarded = ControlMessageValidator.budgetMessage("m", org.deebert.streams.exit.ExitPolicy.ENTROPY,
-                0.1, inForce.budget().withGuard(new org.deebert.streams.budget.AccuracyBudget.LabelGuard("spam", 0.01)),
+        ThresholdControl guarded = ControlMessages.budgetSetting("m", ExitPolicy.ENTROPY,
+                0.1, inForce.budget().withGuard(new Budget.LabelGuard("spam", 0.01)),
                 "ops", "protect spam", Instant.ofEpochMilli(1_700_000_000_000L));
         ThresholdControl back = serde.deserializer().deserialize(topic, serde.serializer().serialize(topic, guarded));
         assertThat(validator.validateMessage("m", back).budget().guard())
-                .isEqualTo(new org.deebert.streams.budget.AccuracyBudget.LabelGuard("spam", 0.01));
+                .isEqualTo(new Budget.LabelGuard("spam", 0.01));
     }
 
     @Test

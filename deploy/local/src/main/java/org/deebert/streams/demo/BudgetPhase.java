@@ -22,14 +22,14 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.deebert.streams.app.AppSettings;
-import org.deebert.streams.app.ControlCommand;
+import org.deebert.streams.app.ControlTopicWriter;
 import org.deebert.streams.app.StreamsService;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.classifier.EarlyExitClassifier;
 import org.deebert.streams.classifier.TextClassifier;
+import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.observability.ExitSettingProbe;
-import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
 import org.deebert.streams.topology.BudgetControllerProcessor;
@@ -45,7 +45,7 @@ import org.deebert.streams.topology.Topics;
  *   <li>Run A: the model card's setting, fixed, as the card has it: with label-conditional thresholds (the default
  *       card's: a strict S for ham, a looser one for spam) each input is compared with the S of the label its
  *       off-ramp predicts. The override of the earlier phases is cleared with a tombstone first.</li>
- *   <li>Run B: an accuracy budget set through the control topic ({@link ControlCommand#budgetMessage}): at most
+ *   <li>Run B: an accuracy budget set through the control topic ({@link ControlTopicWriter#budgetMessage}): at most
  *       {@code maxDisagreement} of the answers may differ from the full model's, a window of {@value #WINDOW_EVENTS}
  *       shadow samples. A budget's controller moves one S for every label (it has no rule for moving several), so
  *       run B does not keep the card's per-label thresholds: S ranges over [the card's strictest S, {@value #MAX_S}]
@@ -115,7 +115,7 @@ final class BudgetPhase {
     }
 
     /**
-     * The budget run B will set, checked by {@link AccuracyBudget}'s rules: one S for every label in
+     * The budget run B will set, checked by {@link Budget}'s rules: one S for every label in
      * [{@link #startingS}, max({@value #MAX_S}, that S)] nats.
      *
      * @param card            the model card's setting (ENTROPY or DIVERGENCE, one S or S by label)
@@ -125,10 +125,10 @@ final class BudgetPhase {
      * @throws IllegalArgumentException if the card's setting is PATIENCE or per layer, or the demo's options make an
      *     invalid budget
      */
-    static AccuracyBudget budget(ExitSetting card, double maxDisagreement, double sampleRate) {
+    static Budget budget(ExitSetting card, double maxDisagreement, double sampleRate) {
         double start = startingS(card);
-        return new AccuracyBudget(maxDisagreement, sampleRate, start, Math.max(MAX_S, start),
-                WINDOW_EVENTS, AccuracyBudget.DEFAULT_WINDOW_MS, AccuracyBudget.DEFAULT_CONFIDENCE);
+        return new Budget(maxDisagreement, sampleRate, start, Math.max(MAX_S, start),
+                WINDOW_EVENTS, Budget.DEFAULT_WINDOW_MS, Budget.DEFAULT_CONFIDENCE);
     }
 
     /**
@@ -202,8 +202,8 @@ final class BudgetPhase {
     BudgetReport.Result run(List<DifficultyOrder.Email> ordered) throws InterruptedException {
         String model = service.pool().modelName();
         int numLayers = service.pool().numLayers();
-        ExitPolicyName policy = ExitPolicyName.valueOf(card.policy().name());
-        AccuracyBudget budget = budget(card, maxDisagreement, sampleRate);
+        ExitPolicy policy = card.policy();
+        Budget budget = budget(card, maxDisagreement, sampleRate);
         List<String> labels = service.pool().labels();
         ExitSettingProbe probe = new ExitSettingProbe(service.streams(), model, service.pool().startingSetting());
         BudgetRunTally fixed = new BudgetRunTally("A card setting", "budget-a/", ordered, numLayers, protectedLabel);
@@ -218,15 +218,15 @@ final class BudgetPhase {
                 ordered.size(), easy, PACE_EVENTS, PACE_MS, MAX_IN_FLIGHT);
         try (KafkaConsumer<byte[], byte[]> consumer = consumerAtEnd();
              KafkaProducer<String, TextEvent> producer = producer()) {
-            RecordMetadata at = ControlCommand.send(settings, model, null);
+            RecordMetadata at = ControlTopicWriter.send(settings, model, null);
             awaitSetting(probe, s -> s.budget() == null && ExitSettingInForce.MODEL_CARD.equals(s.source()));
             System.out.printf(Locale.ROOT, "--- run A: threshold override cleared (tombstone, %s); the card's setting applies: "
                     + "%s, %s%n", where(at), card.policy(), cardSetting);
             stream(fixed, consumer, producer, null, Double.NaN, labels);
 
-            ThresholdControl message = ControlCommand.budgetMessage(model, policy, budget, CHANGED_BY,
+            ThresholdControl message = ControlTopicWriter.budgetMessage(model, policy, budget, CHANGED_BY,
                     "demo: accuracy budget on an easy -> hard stream");
-            at = ControlCommand.send(settings, model, message);
+            at = ControlTopicWriter.send(settings, model, message);
             awaitSetting(probe, s -> s.budget() != null);
             System.out.printf(Locale.ROOT, "--- run B: accuracy budget set (%s): at most %s of answers may differ from the "
                             + "full model's, sample rate %s, one S for every label in [%.4f, %.4f] nats starting at %.4f "
@@ -330,7 +330,7 @@ final class BudgetPhase {
     private void clear(KafkaConsumer<byte[], byte[]> consumer, ExitSettingProbe probe, String model, String cardSetting)
             throws InterruptedException {
         for (int attempt = 1; attempt <= 3; attempt++) {
-            RecordMetadata at = ControlCommand.send(settings, model, null);
+            RecordMetadata at = ControlTopicWriter.send(settings, model, null);
             awaitSetting(probe, s -> s.budget() == null);
             boolean late = false;
             long until = System.nanoTime() + LATE_DECISION_WATCH.toNanos();

@@ -7,7 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitSetting;
 
 /**
@@ -39,7 +39,7 @@ final class BudgetReport {
      * @param budgeted    run B: the accuracy budget
      * @param decisions   the controller's decisions during run B, in order
      */
-    record Result(AccuracyBudget budget, ExitSetting card, List<String> labels, int paceEvents, long paceMs,
+    record Result(Budget budget, ExitSetting card, List<String> labels, int paceEvents, long paceMs,
                   BudgetRunTally fixed, BudgetRunTally budgeted, List<Decision> decisions) {
         Result {
             labels = List.copyOf(labels);
@@ -78,7 +78,7 @@ final class BudgetReport {
      * @return the phase's table and notes, several lines
      */
     static String table(Result r) {
-        AccuracyBudget b = r.budget();
+        Budget b = r.budget();
         List<DifficultyOrder.Email> ordered = r.fixed().ordered();
         int easy = DifficultyOrder.easyHalfSize(ordered.size());
         String label = r.fixed().protectedLabel();
@@ -162,7 +162,7 @@ final class BudgetReport {
      */
     static Map<String, Object> json(Result r) {
         Map<String, Object> root = new LinkedHashMap<>();
-        AccuracyBudget b = r.budget();
+        Budget b = r.budget();
         Map<String, Object> budget = new LinkedHashMap<>();
         budget.put("max_disagreement", b.maxDisagreement());
         budget.put("sample_rate", b.sampleRate());
@@ -231,7 +231,7 @@ final class BudgetReport {
         return b.append(')').toString();
     }
 
-    private static String held(BudgetRunTally.HalfStats s, AccuracyBudget b) {
+    private static String held(BudgetRunTally.HalfStats s, Budget b) {
         if (s.events() == 0) {
             return "-";
         }

@@ -29,14 +29,14 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KafkaStreams;
 import org.deebert.streams.app.AppSettings;
-import org.deebert.streams.app.ControlCommand;
+import org.deebert.streams.app.ControlTopicWriter;
 import org.deebert.streams.app.StreamsService;
 import org.deebert.streams.embedded.EmbeddedKafkaBroker;
 import org.deebert.streams.embedded.SchemaRegistryServer;
+import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.model.ModelCard;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
-import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.topology.ClassifierPool;
 import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.topology.Topics;
@@ -249,7 +249,7 @@ public final class Demo implements Callable<Integer> {
                     registry.url(), model);
             try (StreamsService service = StreamsService.create(settings, true)) {
                 String modelName = service.pool().modelName();
-                ExitPolicyName policy = ExitPolicyName.valueOf(recommended.policy().name());
+                ExitPolicy policy = recommended.policy();
                 int firstHalf = texts.size() / 2;
                 List<String> labels = service.pool().labels();
                 List<Double> initialLabelS = initialFromCard ? recommended.labelThresholds() : null;
@@ -439,10 +439,11 @@ public final class Demo implements Callable<Integer> {
         RecordMetadata run() throws InterruptedException;
     }
 
-    private static RecordMetadata setThreshold(AppSettings settings, String model, double s, ExitPolicyName policy,
+    private static RecordMetadata setThreshold(AppSettings settings, String model, double s, ExitPolicy policy,
                                                String reason) throws InterruptedException {
         // The same two steps as `control set-threshold`: validate with the service's rules, then produce.
-        return ControlCommand.send(settings, model, ControlCommand.thresholdMessage(model, s, policy, CHANGED_BY, reason));
+        return ControlTopicWriter.send(settings, model, ControlTopicWriter.thresholdMessage(model, s, policy, CHANGED_BY,
+                reason));
     }
 
     private static KafkaConsumer<byte[], byte[]> readCommittedFromStart(AppSettings settings, Topics topics) {

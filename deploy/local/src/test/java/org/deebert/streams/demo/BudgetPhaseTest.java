@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import org.deebert.streams.budget.AccuracyBudget;
+import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.schema.ClassifiedEvent;
@@ -141,7 +141,7 @@ class BudgetPhaseTest {
 
     @Test
     void theBudgetRunsFromTheCardsSToTheMaximumAndNeedsAnEntropyOrDivergenceCard() {
-        AccuracyBudget b = BudgetPhase.budget(ExitSetting.entropy(0.1417), 0.05, 1.0);
+        Budget b = BudgetPhase.budget(ExitSetting.entropy(0.1417), 0.05, 1.0);
 
         assertThat(b.minThreshold()).isEqualTo(0.1417);
         assertThat(b.maxThreshold()).isEqualTo(BudgetPhase.MAX_S);
@@ -163,7 +163,7 @@ class BudgetPhaseTest {
         // budget starts at the smallest label S all the same, so no label starts looser than the card has it.
         ExitSetting card = ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.3, List.of(HAM_S, SPAM_S));
 
-        AccuracyBudget b = BudgetPhase.budget(card, 0.05, 1.0);
+        Budget b = BudgetPhase.budget(card, 0.05, 1.0);
 
         assertThat(BudgetPhase.startingS(card)).isEqualTo(HAM_S);
         assertThat(b.minThreshold()).isEqualTo(HAM_S);
@@ -183,7 +183,7 @@ class BudgetPhaseTest {
         a.classified("a/h", event("a/h", 0, 2, 0.14));
         b.classified("b/e", event("b/e", 0, 1, 0.69));
         b.classified("b/h", event("b/h", 1, 1, 0.69));
-        AccuracyBudget budget = BudgetPhase.budget(ExitSetting.entropy(0.14), 0.05, 1.0);
+        Budget budget = BudgetPhase.budget(ExitSetting.entropy(0.14), 0.05, 1.0);
         BudgetReport.Result r = new BudgetReport.Result(budget, ExitSetting.entropy(0.14), LABELS, 8, 300, a, b,
                 List.of(new BudgetReport.Decision(3.5, 120, 0.14, 0.69, "window 60 samples ...")));
 

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
-import org.deebert.streams.budget.AccuracyBudget.LabelGuard;
+import org.deebert.streams.budget.Budget.LabelGuard;
 import org.junit.jupiter.api.Test;
 
-/** The label guard's rules, defined once in {@link AccuracyBudget}. */
-class AccuracyBudgetTest {
+/** The label guard's rules, defined once in {@link Budget}. */
+class BudgetTest {
 
-    private static final AccuracyBudget BUDGET = new AccuracyBudget(0.05, 0.1, 0.1, 0.5);
+    private static final Budget BUDGET = new Budget(0.05, 0.1, 0.1, 0.5);
 
     @Test
     void aGuardComesWithBothFieldsOrNeither() {
@@ -40,7 +40,7 @@ class AccuracyBudgetTest {
 
     @Test
     void theLabelIsCheckedAgainstTheModelsLabelsWhereTheyAreKnown() {
-        AccuracyBudget guarded = BUDGET.withGuard(new LabelGuard("spam", 0.01));
+        Budget guarded = BUDGET.withGuard(new LabelGuard("spam", 0.01));
         assertThat(guarded.checkLabels(List.of("ham", "spam"))).isSameAs(guarded);
         assertThat(guarded.checkLabels(List.of())).as("unknown labels: left to the service").isSameAs(guarded);
         assertThat(BUDGET.checkLabels(List.of("a"))).as("no guard").isSameAs(BUDGET);
@@ -58,7 +58,7 @@ class AccuracyBudgetTest {
 
     @Test
     void theGuardIsPartOfTheBudgetsIdentity() {
-        AccuracyBudget guarded = BUDGET.withGuard(new LabelGuard("spam", 0.01));
+        Budget guarded = BUDGET.withGuard(new LabelGuard("spam", 0.01));
         assertThat(guarded).isNotEqualTo(BUDGET);
         assertThat(guarded.withGuard(null)).isEqualTo(BUDGET);
         assertThat(guarded.maxDisagreement()).isEqualTo(BUDGET.maxDisagreement());

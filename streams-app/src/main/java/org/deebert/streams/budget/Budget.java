@@ -32,8 +32,8 @@ import org.deebert.streams.exit.ExitSetting;
  *                        loss), in [0.5, 1)
  * @param guard           an optional second bound on one label's recall loss, or null
  */
-public record AccuracyBudget(double maxDisagreement, double sampleRate, double minThreshold, double maxThreshold,
-                             int windowEvents, long windowMs, double confidence, LabelGuard guard) {
+public record Budget(double maxDisagreement, double sampleRate, double minThreshold, double maxThreshold,
+                     int windowEvents, long windowMs, double confidence, LabelGuard guard) {
 
     /** Default window size in samples ({@code ThresholdControl.budget.window_events}'s Avro default). */
     public static final int DEFAULT_WINDOW_EVENTS = 1000;
@@ -49,7 +49,7 @@ public record AccuracyBudget(double maxDisagreement, double sampleRate, double m
      * budget's confidence; S is allowed only where that bound is at most {@code maxRecallLoss}.
      *
      * <p>Only the name is checked here; whether it is one of the model's labels is checked where the model card is
-     * known ({@link AccuracyBudget#checkLabels}).
+     * known ({@link Budget#checkLabels}).
      *
      * @param label         the protected label's name, as in the model card's {@code labels}; not blank
      * @param maxRecallLoss largest allowed share of that label's full-model answers that early exit may answer
@@ -91,7 +91,7 @@ public record AccuracyBudget(double maxDisagreement, double sampleRate, double m
     /**
      * @throws IllegalArgumentException naming the field that breaks its rule (see the parameters)
      */
-    public AccuracyBudget {
+    public Budget {
         if (!(maxDisagreement > 0 && maxDisagreement < 1)) {
             throw new IllegalArgumentException("max disagreement must be a share in (0, 1), got " + maxDisagreement);
         }
@@ -117,13 +117,13 @@ public record AccuracyBudget(double maxDisagreement, double sampleRate, double m
     }
 
     /** A budget without a label guard. */
-    public AccuracyBudget(double maxDisagreement, double sampleRate, double minThreshold, double maxThreshold,
-                          int windowEvents, long windowMs, double confidence) {
+    public Budget(double maxDisagreement, double sampleRate, double minThreshold, double maxThreshold,
+                  int windowEvents, long windowMs, double confidence) {
         this(maxDisagreement, sampleRate, minThreshold, maxThreshold, windowEvents, windowMs, confidence, null);
     }
 
     /** A budget with the default window (1000 samples, 10 minutes) and 95 % confidence, without a label guard. */
-    public AccuracyBudget(double maxDisagreement, double sampleRate, double minThreshold, double maxThreshold) {
+    public Budget(double maxDisagreement, double sampleRate, double minThreshold, double maxThreshold) {
         this(maxDisagreement, sampleRate, minThreshold, maxThreshold, DEFAULT_WINDOW_EVENTS, DEFAULT_WINDOW_MS,
                 DEFAULT_CONFIDENCE, null);
     }
@@ -132,8 +132,8 @@ public record AccuracyBudget(double maxDisagreement, double sampleRate, double m
      * @param newGuard the guard, or null for none
      * @return this budget with that guard
      */
-    public AccuracyBudget withGuard(LabelGuard newGuard) {
-        return new AccuracyBudget(maxDisagreement, sampleRate, minThreshold, maxThreshold, windowEvents, windowMs,
+    public Budget withGuard(LabelGuard newGuard) {
+        return new Budget(maxDisagreement, sampleRate, minThreshold, maxThreshold, windowEvents, windowMs,
                 confidence, newGuard);
     }
 
@@ -145,7 +145,7 @@ public record AccuracyBudget(double maxDisagreement, double sampleRate, double m
      * @return this budget
      * @throws IllegalArgumentException if the guard names a label the model does not have, naming the labels
      */
-    public AccuracyBudget checkLabels(List<String> labels) {
+    public Budget checkLabels(List<String> labels) {
         if (guard != null && labels != null && !labels.isEmpty() && !labels.contains(guard.label())) {
             throw new IllegalArgumentException("protected label '" + guard.label() + "' is not one of the model's labels "
                     + labels);
