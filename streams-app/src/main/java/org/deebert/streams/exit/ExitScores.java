@@ -2,8 +2,8 @@ package org.deebert.streams.exit;
 
 /**
  * The exit maths, defined once on the Java side: per-input scores of the {@link ExitPolicy} variants and
- * the exit test (paper Algorithm 1: leave at the first layer the policy accepts; the last layer takes
- * whoever is left). Python's single copy is {@code model-export/src/deebert_export/exits.py}; both are
+ * the threshold test (paper Algorithm 1: leave at the first layer the policy accepts; {@link ExitRule} adds that
+ * the last layer takes whoever is left). Python's single copy is {@code model-export/src/deebert_export/exits.py}; both are
  * checked against {@code model-export/tests/golden/exit_policies.json} ({@code ExitPoliciesGoldenTest}).
  */
 public final class ExitScores {
@@ -62,15 +62,35 @@ public final class ExitScores {
      *     off-ramp (nats), {@code +Infinity} at layer 1, so no S lets it exit there; PATIENCE: the streak (layers)
      */
     public static double score(ExitPolicy policy, double entropy, OffRamp current, OffRamp previous) {
-        switch (policy) {
-            case ENTROPY:
-                return entropy;
-            case DIVERGENCE:
-                return previous == null ? Double.POSITIVE_INFINITY : jensenShannon(current.probs(), previous.probs());
-            case PATIENCE:
-                return current.streak();
-            default:
-                throw new IllegalStateException("unknown policy " + policy);
+        return ExitRule.score(policy, new OneInput(entropy, current, previous), 0);
+    }
+
+    /**
+     * The DIVERGENCE score of one input at one layer.
+     *
+     * @param current  this layer's off-ramp
+     * @param previous the previous layer's off-ramp, or null at layer 1
+     * @return Jensen-Shannon divergence between the two off-ramps' softmax, nats; {@code +Infinity} at layer 1
+     */
+    public static double divergence(OffRamp current, OffRamp previous) {
+        return previous == null ? Double.POSITIVE_INFINITY : jensenShannon(current.probs(), previous.probs());
+    }
+
+    /** One input's scores at one layer, read at index 0. */
+    private record OneInput(double entropy, OffRamp current, OffRamp previous) implements OffRampScores {
+        @Override
+        public double entropy(int i) {
+            return entropy;
+        }
+
+        @Override
+        public double divergence(int i) {
+            return ExitScores.divergence(current, previous);
+        }
+
+        @Override
+        public double streak(int i) {
+            return current.streak();
         }
     }
 

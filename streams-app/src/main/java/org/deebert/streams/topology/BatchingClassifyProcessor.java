@@ -25,6 +25,7 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.deebert.streams.classifier.Classification;
+import org.deebert.streams.classifier.ClassifyRequest;
 import org.deebert.streams.classifier.TextClassifier;
 import org.deebert.streams.registry.WireFormatException;
 import org.deebert.streams.schema.ClassifiedEvent;
@@ -340,7 +341,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         long start = System.nanoTime();
         List<Classification> results;
         try {
-            results = classifier.classify(texts, textPairs, inForce.setting(), shadow);
+            results = classifier.classify(new ClassifyRequest(texts, textPairs, inForce.setting(), shadow));
             if (results.size() != texts.size()) {
                 throw new IllegalStateException("classifier returned " + results.size() + " results for " + texts.size() + " texts");
             }
