@@ -36,9 +36,9 @@ public final class ExitScores {
 
     /**
      * The predicted label: index of the largest probability; a tie goes to the lowest index (as numpy's
-     * {@code argmax} in Python).
+     * {@code argmax} in Python). Softmax keeps the order, so on raw logits it gives the same label.
      *
-     * @param probs length C >= 1
+     * @param probs length C >= 1 (probabilities, or logits)
      * @return 0-based label index
      */
     public static int argmax(float[] probs) {
@@ -110,6 +110,30 @@ public final class ExitScores {
             return score >= setting.threshold();
         }
         return score < setting.thresholdAt(layer, label);
+    }
+
+    /**
+     * Entropy of the softmax of {@code logits}, nats, computed in double without overflow:
+     * {@code H = log Z - sum_i p_i (x_i - max)} with {@code Z = sum_i exp(x_i - max)}. The service reads the
+     * entropy from the SavedModel's {@code entropy} output; this is for callers that hold raw off-ramp logits.
+     *
+     * @param logits one off-ramp's logits, length C >= 1
+     * @return entropy in [0, ln C]
+     */
+    public static double softmaxEntropy(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float x : logits) {
+            max = Math.max(max, x);
+        }
+        double z = 0;
+        for (float x : logits) {
+            z += Math.exp(x - max);
+        }
+        double weighted = 0;
+        for (float x : logits) {
+            weighted += Math.exp(x - max) / z * (x - max);
+        }
+        return Math.max(0, Math.log(z) - weighted);
     }
 
     /**
