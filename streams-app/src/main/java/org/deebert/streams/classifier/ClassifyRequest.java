@@ -52,19 +52,6 @@ public record ClassifyRequest(List<String> texts, List<String> textPairs, ExitSe
         return new ClassifyRequest(texts, textPairs, setting, null);
     }
 
-    /**
-     * @param flags one shadow flag per input, or null for none
-     * @return this request with those shadow flags
-     */
-    public ClassifyRequest withShadow(boolean[] flags) {
-        return new ClassifyRequest(texts, textPairs, setting, flags);
-    }
-
-    /** @return the number of inputs */
-    public int size() {
-        return texts.size();
-    }
-
     /** Counts only: message text is never logged, and a request may end up in a log line. */
     @Override
     public String toString() {

@@ -19,7 +19,7 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * Shadow samples ({@link EarlyExitClassifier#classifyBatch(List, List, ExitSetting, boolean[])}) on the tiny
+ * Shadow samples ({@link EarlyExitClassifier#classifyBatch(ClassifyRequest)} with shadow flags) on the tiny
  * exported model: a shadow row keeps its policy exit but runs every layer and carries a {@link ShadowTrace};
  * checked against the same call without shadow flags and against {@code serving_default} (every off-ramp of
  * every input, no early exit).
