@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import org.deebert.streams.classifier.BatchResult;
 import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.classifier.ClassifyRequest;
 import org.deebert.streams.classifier.EarlyExitClassifier;
 import org.deebert.streams.classifier.EmptyText;
 import org.deebert.streams.exit.ExitPolicy;
@@ -54,7 +55,7 @@ import java.util.stream.DoubleStream;
  * pooled. {@code --json FILE} writes every result as JSON.
  *
  * <p>With {@code --shadow-rates 0,0.02,0.1} it also measures what shadow samples of an accuracy budget cost
- * ({@link EarlyExitClassifier#classifyBatch(List, List, ExitSetting, boolean[])}): the same texts at the model
+ * ({@link EarlyExitClassifier#classifyBatch(ClassifyRequest)} with shadow flags): the same texts at the model
  * card's recommended setting, with a fraction r of them flagged (the first {@code round(r * texts)} of one seeded
  * permutation, so a higher rate's rows include a lower rate's), every rate once per round, round-robin (each
  * round starting at the next rate). Per rate
@@ -237,7 +238,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
             ExitSetting setting) {
         for (int w = 0; w < warmupBatches; w++) {
             int from = (w * batchSize) % texts.size();
-            classifier.classifyBatch(texts.subList(from, Math.min(texts.size(), from + batchSize)), setting);
+            classifier.classifyBatch(ClassifyRequest.of(texts.subList(from, Math.min(texts.size(), from + batchSize)), setting));
         }
         long[] histogram = new long[classifier.numLayers()];
         List<Double> latencies = new ArrayList<>();
@@ -246,7 +247,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         long start = System.nanoTime();
         for (int from = 0; from < texts.size(); from += batchSize) {
             int to = Math.min(texts.size(), from + batchSize);
-            BatchResult result = classifier.classifyBatch(texts.subList(from, to), setting);
+            BatchResult result = classifier.classifyBatch(ClassifyRequest.of(texts.subList(from, to), setting));
             latencies.add(result.stats().elapsedMs());
             for (int i = 0; i < histogram.length; i++) {
                 histogram[i] += result.stats().exitHistogram()[i];
@@ -389,8 +390,8 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         long start = System.nanoTime();
         for (int from = 0; from < texts.size(); from += shadowBatch) {
             int to = Math.min(texts.size(), from + shadowBatch);
-            BatchResult result = classifier.classifyBatch(texts.subList(from, to), null, setting,
-                    Arrays.copyOfRange(flags, from, to));
+            BatchResult result = classifier.classifyBatch(new ClassifyRequest(texts.subList(from, to), null, setting,
+                    Arrays.copyOfRange(flags, from, to)));
             layerRows += result.stats().layerRowsExecuted();
             shadowLayerRows += result.stats().shadowLayerRows();
             for (int i = 0; i < histogram.length; i++) {

@@ -40,6 +40,7 @@ import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KafkaStreams;
 import org.deebert.streams.app.AppSettings;
 import org.deebert.streams.app.ControlTopicWriter;
+import org.deebert.streams.classifier.ClassifyRequest;
 import org.deebert.streams.demo.DemoEvents;
 import org.deebert.streams.app.StreamsService;
 import org.deebert.streams.exit.ExitPolicy;
@@ -626,7 +627,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         long start = System.nanoTime();
         ClassifierPool.Lease lease = pool.acquire();
         try {
-            lease.classifier().classify(batch, ExitSetting.entropy(0.0));
+            lease.classifier().classify(ClassifyRequest.of(batch, ExitSetting.entropy(0.0)));
         } finally {
             pool.release(lease);
         }

@@ -3,7 +3,7 @@ package org.deebert.streams.classifier;
 import org.deebert.streams.exit.ExpectedSaving;
 
 /**
- * What one {@link EarlyExitClassifier#classifyBatch} call cost, for metrics. A layer-row is one input run
+ * What one {@link EarlyExitClassifier#classifyBatch(ClassifyRequest)} call cost, for metrics. A layer-row is one input run
  * through one transformer layer (and its off-ramp); {@code rows * n} layer-rows is the full model's cost.
  *
  * @param rows              inputs classified

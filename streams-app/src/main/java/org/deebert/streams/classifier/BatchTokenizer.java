@@ -155,6 +155,21 @@ final class BatchTokenizer implements AutoCloseable {
     }
 
     /**
+     * Tokenizes inputs {@code from..to-1} of a call: single texts ({@code textPairs} null, {@link #encode(List)})
+     * or sentence pairs ({@link #encodePairs}).
+     *
+     * @param texts     the call's texts (first texts of pairs)
+     * @param textPairs the call's second texts, as many, or null
+     * @param from      first input, inclusive
+     * @param to        last input, exclusive
+     * @return the padded chunk
+     */
+    TokenizedBatch encode(List<String> texts, List<String> textPairs, int from, int to) {
+        return textPairs == null ? encode(texts.subList(from, to))
+                : encodePairs(texts.subList(from, to), textPairs.subList(from, to));
+    }
+
+    /**
      * Tokenizes and right-pads a batch of single texts.
      *
      * @param texts non-null, non-empty texts (checked by the caller)

@@ -2,8 +2,8 @@ package org.deebert.streams.exit;
 
 /**
  * The exit maths, defined once on the Java side: per-input scores of the {@link ExitPolicy} variants and
- * the exit test (paper Algorithm 1: leave at the first layer the policy accepts; the last layer takes
- * whoever is left). Python's single copy is {@code model-export/src/deebert_export/exits.py}; both are
+ * the threshold test (paper Algorithm 1: leave at the first layer the policy accepts; {@link ExitRule} adds that
+ * the last layer takes whoever is left). Python's single copy is {@code model-export/src/deebert_export/exits.py}; both are
  * checked against {@code model-export/tests/golden/exit_policies.json} ({@code ExitPoliciesGoldenTest}).
  */
 public final class ExitScores {
@@ -36,9 +36,9 @@ public final class ExitScores {
 
     /**
      * The predicted label: index of the largest probability; a tie goes to the lowest index (as numpy's
-     * {@code argmax} in Python).
+     * {@code argmax} in Python). Softmax keeps the order, so on raw logits it gives the same label.
      *
-     * @param probs length C >= 1
+     * @param probs length C >= 1 (probabilities, or logits)
      * @return 0-based label index
      */
     public static int argmax(float[] probs) {
@@ -62,15 +62,35 @@ public final class ExitScores {
      *     off-ramp (nats), {@code +Infinity} at layer 1, so no S lets it exit there; PATIENCE: the streak (layers)
      */
     public static double score(ExitPolicy policy, double entropy, OffRamp current, OffRamp previous) {
-        switch (policy) {
-            case ENTROPY:
-                return entropy;
-            case DIVERGENCE:
-                return previous == null ? Double.POSITIVE_INFINITY : jensenShannon(current.probs(), previous.probs());
-            case PATIENCE:
-                return current.streak();
-            default:
-                throw new IllegalStateException("unknown policy " + policy);
+        return ExitRule.score(policy, new OneInput(entropy, current, previous), 0);
+    }
+
+    /**
+     * The DIVERGENCE score of one input at one layer.
+     *
+     * @param current  this layer's off-ramp
+     * @param previous the previous layer's off-ramp, or null at layer 1
+     * @return Jensen-Shannon divergence between the two off-ramps' softmax, nats; {@code +Infinity} at layer 1
+     */
+    public static double divergence(OffRamp current, OffRamp previous) {
+        return previous == null ? Double.POSITIVE_INFINITY : jensenShannon(current.probs(), previous.probs());
+    }
+
+    /** One input's scores at one layer, read at index 0. */
+    private record OneInput(double entropy, OffRamp current, OffRamp previous) implements OffRampScores {
+        @Override
+        public double entropy(int i) {
+            return entropy;
+        }
+
+        @Override
+        public double divergence(int i) {
+            return ExitScores.divergence(current, previous);
+        }
+
+        @Override
+        public double streak(int i) {
+            return current.streak();
         }
     }
 
@@ -90,6 +110,30 @@ public final class ExitScores {
             return score >= setting.threshold();
         }
         return score < setting.thresholdAt(layer, label);
+    }
+
+    /**
+     * Entropy of the softmax of {@code logits}, nats, computed in double without overflow:
+     * {@code H = log Z - sum_i p_i (x_i - max)} with {@code Z = sum_i exp(x_i - max)}. The service reads the
+     * entropy from the SavedModel's {@code entropy} output; this is for callers that hold raw off-ramp logits.
+     *
+     * @param logits one off-ramp's logits, length C >= 1
+     * @return entropy in [0, ln C]
+     */
+    public static double softmaxEntropy(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float x : logits) {
+            max = Math.max(max, x);
+        }
+        double z = 0;
+        for (float x : logits) {
+            z += Math.exp(x - max);
+        }
+        double weighted = 0;
+        for (float x : logits) {
+            weighted += Math.exp(x - max) / z * (x - max);
+        }
+        return Math.max(0, Math.log(z) - weighted);
     }
 
     /**

@@ -12,7 +12,7 @@ import java.util.Arrays;
  * @param divergences Jensen-Shannon divergence of each off-ramp from the previous one, nats (the DIVERGENCE
  *                    score); length n, {@code divergences[0] = +Infinity}
  */
-public record ShadowTrace(int[] labels, double[] entropies, double[] divergences) {
+public record ShadowTrace(int[] labels, double[] entropies, double[] divergences) implements OffRampScores {
 
     /** @throws IllegalArgumentException if the arrays are empty or of different lengths */
     public ShadowTrace {
@@ -35,27 +35,52 @@ public record ShadowTrace(int[] labels, double[] entropies, double[] divergences
     /**
      * @param policy ENTROPY or DIVERGENCE
      * @param layer  1-based layer
-     * @return the policy's exit score at that layer, nats ({@link ExitScores#score})
+     * @return the policy's exit score at that layer, nats ({@link ExitRule#score(ExitPolicy, OffRampScores, int)})
      * @throws IllegalArgumentException for PATIENCE, whose score is not in nats
      */
     public double score(ExitPolicy policy, int layer) {
-        return switch (policy) {
-            case ENTROPY -> entropies[layer - 1];
-            case DIVERGENCE -> divergences[layer - 1];
-            default -> throw new IllegalArgumentException("a shadow trace scores ENTROPY and DIVERGENCE, not " + policy);
-        };
+        return ExitRule.score(policy, this, layer);
     }
 
     /**
-     * The exit layer this input would have had under {@code setting} (paper Algorithm 1, {@link ExitScores#exits});
+     * @param layer 1-based layer
+     * @return off-ramp {@code layer}'s entropy, nats
+     */
+    @Override
+    public double entropy(int layer) {
+        return entropies[layer - 1];
+    }
+
+    /**
+     * @param layer 1-based layer
+     * @return off-ramp {@code layer}'s divergence from the previous one, nats
+     */
+    @Override
+    public double divergence(int layer) {
+        return divergences[layer - 1];
+    }
+
+    /**
+     * @param layer 1-based layer
+     * @return never
+     * @throws IllegalArgumentException always: a trace keeps the scores in nats only, not PATIENCE's streak
+     */
+    @Override
+    public double streak(int layer) {
+        throw new IllegalArgumentException("a shadow trace scores ENTROPY and DIVERGENCE, not " + ExitPolicy.PATIENCE);
+    }
+
+    /**
+     * The exit layer this input would have had under {@code setting} (paper Algorithm 1, {@link ExitRule});
      * a per-label setting compares each layer's score with the S of the label that off-ramp predicted.
      *
      * @param setting an ENTROPY or DIVERGENCE setting
      * @return 1-based exit layer
      */
     public int exitLayer(ExitSetting setting) {
+        ExitRule rule = new ExitRule(setting, labels.length);
         for (int layer = 1; layer < labels.length; layer++) {
-            if (ExitScores.exits(setting, layer, labels[layer - 1], score(setting.policy(), layer))) {
+            if (rule.exits(layer, labels[layer - 1], rule.score(this, layer))) {
                 return layer;
             }
         }

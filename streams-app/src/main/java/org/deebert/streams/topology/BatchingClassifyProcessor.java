@@ -1,18 +1,15 @@
 package org.deebert.streams.topology;
 
-import org.deebert.streams.control.ExitSettingInForce;
 import org.deebert.streams.control.ThresholdReader;
 import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.deadletter.DeadLetterHeaders;
 import org.deebert.streams.deadletter.DeadLetterRecords;
 import org.deebert.streams.deadletter.InvalidTextEventException;
-import org.deebert.streams.deadletter.PoisonRecordException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
@@ -24,10 +21,7 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.deebert.streams.classifier.Classification;
-import org.deebert.streams.classifier.TextClassifier;
 import org.deebert.streams.registry.WireFormatException;
-import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.TextEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,7 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The classify processor: validates each TextEvent, buffers it, and classifies the buffer as one batch
  * when it holds {@code maxBatchSize} events or when the wall-clock punctuator (every {@code linger}) finds a
- * partial batch due (see {@code partialBatchIsDue}). Each result is forwarded to the output sink with the input
+ * partial batch due (see {@code partialBatchIsDue}); {@link BatchForwarder} classifies each batch and forwards
+ * what comes of each record. Each result is forwarded to the output sink with the input
  * record's key bytes, timestamp and forwarded headers ({@link HeaderForwarding}: never our own or Kafka Streams'
  * error headers, at most {@code headers.forward.max}), in input order, wrapped with the input record's partition
  * ({@link InputPartitioned}) so that the sink's {@link InputPartitionPartitioner} writes it to the same partition
@@ -64,7 +59,8 @@ import org.slf4j.LoggerFactory;
  * {@link InvalidTextEventException} from {@link #process} before anything is forwarded, so Kafka
  * Streams' processing exception handler dead-letters the source record's raw bytes. A classifier failure
  * happens later, inside a batch, where Kafka Streams no longer knows the source record: the batch is then
- * retried one event at a time, and an event that still fails is forwarded to the dead-letter sink with
+ * retried one event at a time ({@link BatchForwarder}), and an event that still fails is forwarded to the
+ * dead-letter sink with
  * its raw key and value bytes and the standard headers ({@link DeadLetterHeaders}), code CLASSIFIER_FAILURE,
  * logged as one WARN line ({@link DeadLetterRecords#logOnce}).
  */
@@ -85,11 +81,9 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
 
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, BufferedRecord> buffer;
-    private ThresholdReader thresholds;
     private ClassifierPool.Lease lease;
     private ClassifierMetrics metrics;
-    private InFlightJournal journal;
-    private StreamObserver observer = StreamObserver.NONE;
+    private BatchForwarder forwarder;
     private Cancellable punctuator;
     private long nextSequence;
     private int buffered;
@@ -133,15 +127,18 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
         buffer = context.getStateStore(bufferStoreName);
-        thresholds = new ThresholdReader(context.getStateStore(thresholdStoreName), pool.modelName(), pool.startingSetting());
+        ThresholdReader thresholds = new ThresholdReader(context.getStateStore(thresholdStoreName), pool.modelName(),
+                pool.startingSetting());
         lease = pool.acquire();
         metrics = new ClassifierMetrics(context.metrics(), Thread.currentThread().getName(), context.taskId().toString(),
                 pool.numLayers());
-        observer = StreamObserver.from(context.appConfigs());
+        StreamObserver observer = StreamObserver.from(context.appConfigs());
         // Under state.dir, beside (not inside) Kafka Streams' own directories, which it may wipe after a crash.
         Object stateDir = context.appConfigs().get(StreamsConfig.STATE_DIR_CONFIG);
-        journal = InFlightJournal.open(InFlightJournal.file(stateDir != null ? Path.of(stateDir.toString())
+        InFlightJournal journal = InFlightJournal.open(InFlightJournal.file(stateDir != null ? Path.of(stateDir.toString())
                 : context.stateDir().toPath().getParent().getParent(), context.applicationId(), context.taskId().partition()));
+        forwarder = new BatchForwarder(context, settings, pool, lease, thresholds, mapper, metrics, journal, observer,
+                outputChild, deadLetterChild, shadowChild, this::removeFromBuffer);
         // After a restart the restored buffer may hold records buffered before the crash: count them and
         // continue the sequence after the last one, so new records sort after them.
         long last = -1;
@@ -262,157 +259,18 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
                     return false;
                 }
                 // It decoded when it arrived; only a changed registry can make it fail now.
-                deadLetter(entry, DeadLetterCode.of(e.getReason()), e);
+                forwarder.deadLetter(entry, DeadLetterCode.of(e.getReason()), e);
             }
         }
-        if (!journal.hasSuspects()) {
-            if (!batch.isEmpty()) {
-                classifyAndForward(batch, events);
-            }
-            return true;
-        }
-        // Records of a classifier call that never returned: alone, or dead-lettered after a second death (see
-        // InFlightJournal). Input order is kept: the records before a suspect leave as one batch first.
-        List<KeyValue<Long, BufferedRecord>> run = new ArrayList<>();
-        List<TextEvent> runEvents = new ArrayList<>();
-        for (int i = 0; i < batch.size(); i++) {
-            InFlightJournal.Coordinates where = coordinates(batch.get(i).value);
-            int strikes = where == null ? 0 : journal.strikes(where);
-            if (strikes == 0) {
-                run.add(batch.get(i));
-                runEvents.add(events.get(i));
-                continue;
-            }
-            if (!run.isEmpty()) {
-                classifyAndForward(run, runEvents);
-                run = new ArrayList<>();
-                runEvents = new ArrayList<>();
-            }
-            if (strikes >= InFlightJournal.POISON_STRIKES) {
-                journal.forget(where);
-                deadLetter(batch.get(i), DeadLetterCode.POISON_RECORD, new PoisonRecordException(strikes));
-            } else {
-                classifyAndForward(List.of(batch.get(i)), List.of(events.get(i)));
-            }
-        }
-        if (!run.isEmpty()) {
-            classifyAndForward(run, runEvents);
-        }
+        forwarder.classifyAll(batch, events);
         return true;
     }
 
-    /** @return where the record was read from, or null when unknown (then it is not journaled) */
-    private static InFlightJournal.Coordinates coordinates(BufferedRecord r) {
-        return r.topic() == null || r.partition() < 0 || r.offset() < 0 ? null
-                : new InFlightJournal.Coordinates(r.topic(), r.partition(), r.offset());
-    }
-
-    private void classifyAndForward(List<KeyValue<Long, BufferedRecord>> batch, List<TextEvent> events) {
-        ExitSettingInForce inForce = thresholds.current();
-        List<String> texts = new ArrayList<>(events.size());
-        // Validation on arrival guarantees every event has a text_pair exactly when the model reads pairs.
-        List<String> textPairs = pool.textPair() ? new ArrayList<>(events.size()) : null;
-        for (TextEvent e : events) {
-            texts.add(e.getText());
-            if (textPairs != null) {
-                textPairs.add(e.getTextPair());
-            }
-        }
-        // Under an accuracy budget a sampled share of events runs every layer (the shadow), chosen from the event
-        // id so that a batch retried after a crash samples the same rows.
-        boolean[] shadow = null;
-        if (inForce.budget() != null) {
-            shadow = new boolean[events.size()];
-            for (int i = 0; i < shadow.length; i++) {
-                shadow[i] = inForce.budget().samples(events.get(i).getId());
-            }
-        }
-        TextClassifier classifier = lease.classifier();
-        List<InFlightJournal.Coordinates> inFlight = new ArrayList<>(batch.size());
-        for (KeyValue<Long, BufferedRecord> entry : batch) {
-            InFlightJournal.Coordinates where = coordinates(entry.value);
-            if (where != null) {
-                inFlight.add(where);
-            }
-        }
-        // Written before the call and deleted after it returns or throws: only a death inside the call leaves it.
-        journal.begin(inFlight);
-        long start = System.nanoTime();
-        List<Classification> results;
-        try {
-            results = classifier.classify(texts, textPairs, inForce.setting(), shadow);
-            if (results.size() != texts.size()) {
-                throw new IllegalStateException("classifier returned " + results.size() + " results for " + texts.size() + " texts");
-            }
-            journal.end(inFlight);
-        } catch (RuntimeException e) {
-            journal.end(inFlight);
-            if (batch.size() == 1) {
-                deadLetter(batch.get(0), DeadLetterCode.CLASSIFIER_FAILURE, e);
-                return;
-            }
-            // INFO, not WARN: each event that fails again alone gets its own WARN line as it is dead-lettered.
-            LOG.info("Classifier failed on a batch of {} ({}); retrying one event at a time", batch.size(),
-                    e.getClass().getName());
-            for (int i = 0; i < batch.size(); i++) {
-                classifyAndForward(List.of(batch.get(i)), List.of(events.get(i)));
-            }
-            return;
-        }
-        double latencyMs = (System.nanoTime() - start) / 1e6;
-        long processedAt = context.currentSystemTimeMs();
-        long[] exitCounts = new long[pool.numLayers()];
-        int sampled = 0;
-        for (int i = 0; i < batch.size(); i++) {
-            BufferedRecord in = batch.get(i).value;
-            Classification c = results.get(i);
-            ClassifiedEvent out = mapper.map(events.get(i), c, inForce, processedAt, latencyMs, batch.size());
-            context.forward(new Record<>(in.key(), new InputPartitioned<>(out, in.partition()), in.timestamp(),
-                    outputHeaders(in)), outputChild);
-            buffer.delete(batch.get(i).key);
-            decoded.remove(batch.get(i).key);
-            buffered--;
-            if (c.exitLayer() >= 1 && c.exitLayer() <= exitCounts.length) {
-                exitCounts[c.exitLayer() - 1]++;
-            }
-            observer.eventClassified(Math.max(0, processedAt - in.timestamp()) / 1e3);
-            if (c.shadow() != null) {
-                // Keyed by model name: all of a model's samples go to one partition, hence to one controller.
-                context.forward(new Record<>(pool.modelName(), ShadowSamples.toSample(pool.modelName(), processedAt,
-                        c.shadow()), processedAt), shadowChild);
-                sampled++;
-            }
-        }
-        if (sampled > 0) {
-            observer.shadowSampled(sampled);
-        }
-        metrics.recordBatch(exitCounts, batch.size(), latencyMs, inForce.setting().threshold());
-        observer.batchClassified(batch.size(), latencyMs / 1e3);
-    }
-
-    /** @return the headers the output record of {@code in} carries; logs a cut at DEBUG, once per record */
-    private Headers outputHeaders(BufferedRecord in) {
-        HeaderForwarding.Result forwarded = settings.headerForwarding().forOutput(in.headers());
-        if (forwarded.dropped() > 0) {
-            // DEBUG: a producer's choice, not a fault of this service; the count is what an operator needs.
-            LOG.debug("Dropped {} headers beyond headers.forward.max={} of the record {}-{} offset {}",
-                    forwarded.dropped(), settings.headerForwarding().max(), in.topic(), in.partition(), in.offset());
-        }
-        return forwarded.headers();
-    }
-
-    private void deadLetter(KeyValue<Long, BufferedRecord> entry, DeadLetterCode code, Exception e) {
-        BufferedRecord in = entry.value;
-        DeadLetterRecords.logOnce(LOG, "Dead-lettered", code, in.topic(), in.partition(), in.offset(), e);
-        context.forward(new Record<>(in.key(), in.rawValue(), in.timestamp(), DeadLetterHeaders.forFailure(in.headers(), in.topic(), in.partition(), in.offset(), code, e)),
-                deadLetterChild);
-        buffer.delete(entry.key);
-        decoded.remove(entry.key);
+    /** Takes a forwarded or dead-lettered record out of the buffer (store and decoded copy). */
+    private void removeFromBuffer(Long key) {
+        buffer.delete(key);
+        decoded.remove(key);
         buffered--;
-        if (code == DeadLetterCode.CLASSIFIER_FAILURE) {
-            metrics.recordFailure();
-        }
-        observer.deadLettered(code);
     }
 
     @Override

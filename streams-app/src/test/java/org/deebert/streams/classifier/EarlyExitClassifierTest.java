@@ -58,7 +58,7 @@ class EarlyExitClassifierTest {
 
     @Test
     void thresholdZeroSendsEveryInputToTheLastLayer() {
-        BatchResult result = classifier.classifyBatch(texts, ExitSetting.entropy(0.0));
+        BatchResult result = classifier.classifyBatch(ClassifyRequest.of(texts, ExitSetting.entropy(0.0)));
 
         assertThat(result.classifications()).allSatisfy(c -> assertThat(c.exitLayer()).isEqualTo(n));
         long[] expected = new long[n];
@@ -71,7 +71,7 @@ class EarlyExitClassifierTest {
 
     @Test
     void thresholdAboveLnCExitsEveryInputAtLayerOne() {
-        BatchResult result = classifier.classifyBatch(texts, ExitSetting.entropy(Math.log(classes) + 0.01));
+        BatchResult result = classifier.classifyBatch(ClassifyRequest.of(texts, ExitSetting.entropy(Math.log(classes) + 0.01)));
 
         assertThat(result.classifications()).allSatisfy(c -> {
             assertThat(c.exitLayer()).isEqualTo(1);
@@ -84,8 +84,8 @@ class EarlyExitClassifierTest {
     @Test
     void divergencePolicyNeverExitsAtLayerOne() {
         // JS divergence is at most ln 2 nats, so S above it lets every input leave at the first chance: layer 2.
-        List<Classification> result = classifier.classify(texts,
-                new ExitSetting(ExitPolicy.DIVERGENCE, Math.log(2) + 0.01));
+        List<Classification> result = classifier.classify(ClassifyRequest.of(texts,
+                new ExitSetting(ExitPolicy.DIVERGENCE, Math.log(2) + 0.01)));
         int expectedLayer = Math.min(2, n);
         assertThat(result).allSatisfy(c -> assertThat(c.exitLayer()).isEqualTo(expectedLayer));
     }
@@ -93,12 +93,12 @@ class EarlyExitClassifierTest {
     @Test
     void batchResultEqualsOneByOneResults() {
         double s = splittingThreshold();
-        List<Classification> batch = classifier.classify(texts, ExitSetting.entropy(s));
+        List<Classification> batch = classifier.classify(ClassifyRequest.of(texts, ExitSetting.entropy(s)));
         assertThat(batch).as("the threshold must split the texts between layer 1 and later layers")
                 .anyMatch(c -> c.exitLayer() == 1).anyMatch(c -> c.exitLayer() > 1);
 
         for (int i = 0; i < texts.size(); i++) {
-            Classification single = classifier.classify(List.of(texts.get(i)), ExitSetting.entropy(s)).get(0);
+            Classification single = classifier.classify(ClassifyRequest.of(List.of(texts.get(i)), ExitSetting.entropy(s))).get(0);
             Classification inBatch = batch.get(i);
             assertThat(inBatch.numTokens()).isEqualTo(single.numTokens());
             if (inBatch.exitLayer() != single.exitLayer()) {
@@ -120,8 +120,8 @@ class EarlyExitClassifierTest {
         // Checks Algorithm 1's row bookkeeping after boolean-mask shrinking against serving_default,
         // which runs every layer on every input without early exit.
         double s = splittingThreshold();
-        List<Classification> result = classifier.classify(texts, ExitSetting.entropy(s));
-        float[][][] logits = classifier.allOffRampLogits(texts);
+        List<Classification> result = classifier.classify(ClassifyRequest.of(texts, ExitSetting.entropy(s)));
+        float[][][] logits = new OffRampProbe(classifier).allOffRampLogits(texts);
         for (int i = 0; i < texts.size(); i++) {
             Classification c = result.get(i);
             double[] expected = TinyModel.softmax(logits[i][c.exitLayer() - 1]);
@@ -139,9 +139,9 @@ class EarlyExitClassifierTest {
     @Test
     void patienceKeepsARowInTheBatchUntilItsLabelHeldForTMoreOffRamps() {
         // Expected exit layers from serving_default (every off-ramp of every input, no early exit).
-        float[][][] logits = classifier.allOffRampLogits(texts);
+        float[][][] logits = new OffRampProbe(classifier).allOffRampLogits(texts);
         for (int t = 1; t <= n; t++) {
-            BatchResult result = classifier.classifyBatch(texts, ExitSetting.patience(t));
+            BatchResult result = classifier.classifyBatch(ClassifyRequest.of(texts, ExitSetting.patience(t)));
             long layerRows = 0;
             for (int i = 0; i < texts.size(); i++) {
                 int expected = n;
@@ -173,7 +173,7 @@ class EarlyExitClassifierTest {
         for (int layer = 1; layer <= n; layer++) {
             perLayer.add(layer == 1 ? 0.0 : Math.log(classes) + 0.01);
         }
-        List<Classification> result = classifier.classify(texts, new ExitSetting(ExitPolicy.ENTROPY, 0.0, perLayer));
+        List<Classification> result = classifier.classify(ClassifyRequest.of(texts, new ExitSetting(ExitPolicy.ENTROPY, 0.0, perLayer)));
         assertThat(result).allSatisfy(c -> assertThat(c.exitLayer()).isEqualTo(Math.min(2, n)));
     }
 
@@ -181,14 +181,14 @@ class EarlyExitClassifierTest {
     void labelThresholdsLetOnlyInputsPredictedAsTheLooseLabelLeaveEarly() {
         // One label loose (S above ln C: any off-ramp predicting it lets the input out), the others S = 0 (never
         // early); then the next label loose. Expected exits from serving_default's off-ramps, no early exit.
-        float[][][] logits = classifier.allOffRampLogits(texts);
+        float[][][] logits = new OffRampProbe(classifier).allOffRampLogits(texts);
         int early = 0;
         for (int loose = 0; loose < classes; loose++) {
             List<Double> perLabel = new java.util.ArrayList<>();
             for (int c = 0; c < classes; c++) {
                 perLabel.add(c == loose ? Math.log(classes) + 0.01 : 0.0);
             }
-            BatchResult result = classifier.classifyBatch(texts, ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.0, perLabel));
+            BatchResult result = classifier.classifyBatch(ClassifyRequest.of(texts, ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.0, perLabel)));
             long layerRows = 0;
             for (int i = 0; i < texts.size(); i++) {
                 int expected = n;
@@ -213,16 +213,16 @@ class EarlyExitClassifierTest {
 
     @Test
     void aSettingThatDoesNotFitTheModelIsRefused() {
-        assertThatThrownBy(() -> classifier.classify(texts, ExitSetting.patience(n + 1)))
+        assertThatThrownBy(() -> classifier.classify(ClassifyRequest.of(texts, ExitSetting.patience(n + 1))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1.." + n);
         List<Double> oneTooMany = java.util.Collections.nCopies(classes + 1, 0.1);
-        assertThatThrownBy(() -> classifier.classify(texts, ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.1, oneTooMany)))
+        assertThatThrownBy(() -> classifier.classify(ClassifyRequest.of(texts, ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.1, oneTooMany))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("need " + classes + " values");
     }
 
     @Test
     void exitedInputsAreSkippedByLaterLayers() {
-        BatchResult result = classifier.classifyBatch(texts, ExitSetting.entropy(splittingThreshold()));
+        BatchResult result = classifier.classifyBatch(ClassifyRequest.of(texts, ExitSetting.entropy(splittingThreshold())));
         long sumOfExitLayers = result.classifications().stream().mapToLong(Classification::exitLayer).sum();
         assertThat(result.stats().layerRowsExecuted()).isEqualTo(sumOfExitLayers).isLessThan((long) n * texts.size());
         assertThat(result.stats().expectedSaving()).isGreaterThan(0.0);
@@ -231,7 +231,7 @@ class EarlyExitClassifierTest {
     @Test
     void offRampLogitsMatchPythonReference() {
         Map<String, JsonNode> reference = TinyModel.referenceBySha256();
-        float[][][] logits = classifier.allOffRampLogits(texts);
+        float[][][] logits = new OffRampProbe(classifier).allOffRampLogits(texts);
         int compared = 0;
         for (int i = 0; i < texts.size(); i++) {
             JsonNode ref = reference.get(TinyModel.sha256(texts.get(i)));
@@ -259,8 +259,8 @@ class EarlyExitClassifierTest {
                 ClassifierOptions.Precision.BFLOAT16);
         try (EarlyExitClassifier bf16 = EarlyExitClassifier.load(TinyModel.dir(), options)) {
             assertThat(bf16.precision()).isEqualTo(ClassifierOptions.Precision.BFLOAT16);
-            float[][][] reduced = bf16.allOffRampLogits(texts);
-            float[][][] full = classifier.allOffRampLogits(texts);
+            float[][][] reduced = new OffRampProbe(bf16).allOffRampLogits(texts);
+            float[][][] full = new OffRampProbe(classifier).allOffRampLogits(texts);
             for (int i = 0; i < texts.size(); i++) {
                 for (int layer = 0; layer < n; layer++) {
                     for (int c = 0; c < classes; c++) {
@@ -269,7 +269,7 @@ class EarlyExitClassifierTest {
                     }
                 }
             }
-            List<Classification> results = bf16.classify(texts, new ExitSetting(ExitPolicy.ENTROPY, 0.0));
+            List<Classification> results = bf16.classify(ClassifyRequest.of(texts, new ExitSetting(ExitPolicy.ENTROPY, 0.0)));
             assertThat(results).hasSize(texts.size()).allSatisfy(r -> assertThat(r.exitLayer()).isEqualTo(n));
         }
         assertThat(classifier.precision()).isEqualTo(ClassifierOptions.Precision.FLOAT32);
@@ -278,8 +278,8 @@ class EarlyExitClassifierTest {
     @Test
     void layerByLayerProbabilitiesMatchPythonReferenceAtFirstAndLastOffRamp() {
         Map<String, JsonNode> reference = TinyModel.referenceBySha256();
-        List<Classification> last = classifier.classify(texts, ExitSetting.entropy(0.0));
-        List<Classification> first = classifier.classify(texts, ExitSetting.entropy(Math.log(classes) + 0.01));
+        List<Classification> last = classifier.classify(ClassifyRequest.of(texts, ExitSetting.entropy(0.0)));
+        List<Classification> first = classifier.classify(ClassifyRequest.of(texts, ExitSetting.entropy(Math.log(classes) + 0.01)));
         for (int i = 0; i < texts.size(); i++) {
             JsonNode logits = reference.get(TinyModel.sha256(texts.get(i))).get("logits");
             assertProbsClose(last.get(i).probabilities(), TinyModel.softmax(logits.get(n - 1)), i);
@@ -291,7 +291,7 @@ class EarlyExitClassifierTest {
     @Test
     void tokenCountsAndIdsMatchPythonTokenizers() {
         Map<String, JsonNode> reference = TinyModel.referenceBySha256();
-        List<Classification> result = classifier.classify(texts, ExitSetting.entropy(0.0));
+        List<Classification> result = classifier.classify(ClassifyRequest.of(texts, ExitSetting.entropy(0.0)));
         for (int i = 0; i < texts.size(); i++) {
             JsonNode ref = reference.get(TinyModel.sha256(texts.get(i)));
             assertThat(result.get(i).numTokens()).as("num_tokens of text %d", i).isEqualTo(ref.get("num_tokens").asInt());
@@ -301,16 +301,16 @@ class EarlyExitClassifierTest {
                 for (int t = 0; t < expected.length; t++) {
                     expected[t] = ref.get("token_ids").get(t).asLong();
                 }
-                assertThat(classifier.tokenIds(texts.get(i))).as("token ids of text %d", i).containsExactly(expected);
+                assertThat(new OffRampProbe(classifier).tokenIds(texts.get(i))).as("token ids of text %d", i).containsExactly(expected);
             }
         }
     }
 
     @Test
     void rejectsNullOrEmptyText() {
-        assertThatThrownBy(() -> classifier.classify(List.of("fine", ""), ExitSetting.entropy(0.1)))
+        assertThatThrownBy(() -> classifier.classify(ClassifyRequest.of(List.of("fine", ""), ExitSetting.entropy(0.1))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("index 1");
-        assertThatThrownBy(() -> classifier.classify(Arrays.asList("fine", null), ExitSetting.entropy(0.1)))
+        assertThatThrownBy(() -> classifier.classify(ClassifyRequest.of(Arrays.asList("fine", null), ExitSetting.entropy(0.1))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("index 1");
     }
 
@@ -329,7 +329,7 @@ class EarlyExitClassifierTest {
      */
     private double splittingThreshold() {
         List<Double> layerOne = new ArrayList<>();
-        for (Classification c : classifier.classify(texts, ExitSetting.entropy(Math.log(classes) + 0.01))) {
+        for (Classification c : classifier.classify(ClassifyRequest.of(texts, ExitSetting.entropy(Math.log(classes) + 0.01)))) {
             layerOne.add(c.entropy());
         }
         Collections.sort(layerOne);

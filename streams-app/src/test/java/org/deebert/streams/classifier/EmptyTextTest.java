@@ -41,9 +41,9 @@ class EmptyTextTest {
         try (EarlyExitClassifier classifier = EarlyExitClassifier.load(TinyModel.dir(),
                 new ClassifierOptions(ClassifierOptions.DevicePreference.CPU, 8))) {
             ExitSetting setting = classifier.recommendedSetting();
-            assertThatThrownBy(() -> classifier.classify(List.of("fine", "\u200B\u00A0\u200F"), setting))
+            assertThatThrownBy(() -> classifier.classify(ClassifyRequest.of(List.of("fine", "\u200B\u00A0\u200F"), setting)))
                     .isInstanceOf(IllegalArgumentException.class).hasMessage("text at index 1 is empty");
-            assertThat(classifier.classify(List.of("\u200Bfine\u200B"), setting)).hasSize(1);
+            assertThat(classifier.classify(ClassifyRequest.of(List.of("\u200Bfine\u200B"), setting))).hasSize(1);
         }
     }
 }

@@ -100,7 +100,7 @@ class ModelCardLabelThresholdsTest {
             ExitSetting start = classifier.startingSetting(StartingSetting.RECOMMENDED);
             assertThat(start.labelThresholds()).containsExactly(0.0, start.threshold());
             // Ham may never leave early: every answer before the last layer is spam.
-            assertThat(classifier.classify(TinyModel.texts(), start))
+            assertThat(classifier.classify(ClassifyRequest.of(TinyModel.texts(), start)))
                     .allSatisfy(c -> assertThat(c.exitLayer() == classifier.numLayers() || c.label().equals("spam")).isTrue());
         }
     }

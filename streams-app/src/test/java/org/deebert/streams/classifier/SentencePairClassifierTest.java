@@ -91,7 +91,7 @@ class SentencePairClassifierTest {
     @Test
     void tokenIdsAndTokenTypeIdsEqualPythons() {
         for (int i = 0; i < texts.size(); i++) {
-            long[][] tokens = classifier.pairTokenIds(texts.get(i), pairs.get(i));
+            long[][] tokens = new OffRampProbe(classifier).pairTokenIds(texts.get(i), pairs.get(i));
             assertThat(tokens[0]).as("ids of pair %d", i).containsExactly(longs(references.get(i).get("token_ids")));
             assertThat(tokens[1]).as("type ids of pair %d", i).containsExactly(longs(references.get(i).get("token_type_ids")));
         }
@@ -99,7 +99,7 @@ class SentencePairClassifierTest {
 
     @Test
     void everyOffRampsLogitsMatchPythonsReference() {
-        float[][][] logits = classifier.allOffRampLogits(texts, pairs);
+        float[][][] logits = new OffRampProbe(classifier).allOffRampLogits(texts, pairs);
         for (int i = 0; i < texts.size(); i++) {
             JsonNode rows = references.get(i).get("logits");
             assertThat(logits[i]).hasNumberOfRows(rows.size());
@@ -124,7 +124,7 @@ class SentencePairClassifierTest {
         layerOne.sort(Double::compare);
         double between = (layerOne.get(layerOne.size() / 2 - 1) + layerOne.get(layerOne.size() / 2)) / 2;
         for (double s : new double[] {0.0, lnC + 0.01, between}) {
-            BatchResult result = classifier.classifyBatch(texts, pairs, ExitSetting.entropy(s));
+            BatchResult result = classifier.classifyBatch(ClassifyRequest.pairs(texts, pairs, ExitSetting.entropy(s)));
             for (int i = 0; i < texts.size(); i++) {
                 JsonNode logits = references.get(i).get("logits");
                 int expected = n;
@@ -144,10 +144,10 @@ class SentencePairClassifierTest {
 
     @Test
     void singleTextsAreRefusedByAPairModelWithoutQuotingThem() {
-        assertThatThrownBy(() -> classifier.classify(List.of("secret subject"), ExitSetting.entropy(0.0)))
+        assertThatThrownBy(() -> classifier.classify(ClassifyRequest.of(List.of("secret subject"), ExitSetting.entropy(0.0))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("classifies text pairs").hasMessageNotContaining("secret");
-        assertThatThrownBy(() -> classifier.classify(List.of("secret subject"), List.of(""), ExitSetting.entropy(0.0)))
+        assertThatThrownBy(() -> classifier.classify(ClassifyRequest.pairs(List.of("secret subject"), List.of(""), ExitSetting.entropy(0.0))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("text pair at index 0 is empty");
     }
@@ -157,7 +157,7 @@ class SentencePairClassifierTest {
         try (EarlyExitClassifier single = EarlyExitClassifier.load(TinyModel.dir(),
                 new ClassifierOptions(ClassifierOptions.DevicePreference.CPU, MAX_BATCH))) {
             assertThat(single.textPair()).isFalse();
-            assertThatThrownBy(() -> single.classify(List.of("a"), List.of("b"), ExitSetting.entropy(0.0)))
+            assertThatThrownBy(() -> single.classify(ClassifyRequest.pairs(List.of("a"), List.of("b"), ExitSetting.entropy(0.0))))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("classifies single texts");
         }
     }

@@ -19,7 +19,7 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * Shadow samples ({@link EarlyExitClassifier#classifyBatch(List, List, ExitSetting, boolean[])}) on the tiny
+ * Shadow samples ({@link EarlyExitClassifier#classifyBatch(ClassifyRequest)} with shadow flags) on the tiny
  * exported model: a shadow row keeps its policy exit but runs every layer and carries a {@link ShadowTrace};
  * checked against the same call without shadow flags and against {@code serving_default} (every off-ramp of
  * every input, no early exit).
@@ -47,7 +47,7 @@ class ShadowSamplingTest {
         texts = TinyModel.texts();
         n = classifier.numLayers();
         assertThat(n).as("layers of the tiny model").isGreaterThanOrEqualTo(3);
-        float[][][] logits = classifier.allOffRampLogits(texts);
+        float[][][] logits = new OffRampProbe(classifier).allOffRampLogits(texts);
         probs = new double[texts.size()][n][];
         for (int i = 0; i < texts.size(); i++) {
             for (int layer = 0; layer < n; layer++) {
@@ -85,9 +85,9 @@ class ShadowSamplingTest {
     @Test
     void noFlagsOrAllFalseIsTheCallWithoutShadow() {
         ExitSetting setting = entropySetting();
-        BatchResult plain = classifier.classifyBatch(texts, setting);
+        BatchResult plain = classifier.classifyBatch(ClassifyRequest.of(texts, setting));
         for (boolean[] none : new boolean[][] {null, new boolean[texts.size()]}) {
-            BatchResult result = classifier.classifyBatch(texts, null, setting, none);
+            BatchResult result = classifier.classifyBatch(new ClassifyRequest(texts, null, setting, none));
             assertThat(result.stats().shadowLayerRows()).isZero();
             assertThat(result.stats().layerRowsExecuted()).isEqualTo(plain.stats().layerRowsExecuted());
             assertThat(result.stats().exitHistogram()).containsExactly(plain.stats().exitHistogram());
@@ -110,7 +110,7 @@ class ShadowSamplingTest {
         ExitSetting setting = ExitSetting.entropy(Math.log(classifier.labels().size()) + 0.01);
         boolean[] all = new boolean[texts.size()];
         Arrays.fill(all, true);
-        BatchResult result = classifier.classifyBatch(texts, null, setting, all);
+        BatchResult result = classifier.classifyBatch(new ClassifyRequest(texts, null, setting, all));
         assertThat(result.classifications()).allSatisfy(c -> {
             assertThat(c.exitLayer()).isEqualTo(1);
             assertThat(c.shadow()).isNotNull();
@@ -130,7 +130,7 @@ class ShadowSamplingTest {
         // Three rows: a long text that leaves at layer 1 as a shadow sample, a shorter one that stays, and the
         // long text again without the flag, which leaves at layer 1 and so makes the batch shrink after layer 1.
         // The columns only the long text needs must not be dropped then: its shadow sample still needs them.
-        int[] tokens = classifier.classify(texts, ExitSetting.entropy(0.0)).stream()
+        int[] tokens = classifier.classify(ClassifyRequest.of(texts, ExitSetting.entropy(0.0))).stream()
                 .mapToInt(Classification::numTokens).toArray();
         int longer = -1;
         int shorter = -1;
@@ -150,8 +150,8 @@ class ShadowSamplingTest {
         List<String> batch = List.of(texts.get(longer), texts.get(shorter), texts.get(longer));
         ExitSetting setting = ExitSetting.entropy((TinyModel.entropy(probs[longer][0]) + TinyModel.entropy(probs[shorter][0])) / 2);
 
-        BatchResult result = classifier.classifyBatch(batch, null, setting, new boolean[] {true, false, false});
-        BatchResult plain = classifier.classifyBatch(batch, setting);
+        BatchResult result = classifier.classifyBatch(new ClassifyRequest(batch, null, setting, new boolean[] {true, false, false}));
+        BatchResult plain = classifier.classifyBatch(ClassifyRequest.of(batch, setting));
 
         List<Classification> c = result.classifications();
         assertThat(c.get(0).exitLayer()).isEqualTo(1);
@@ -168,19 +168,19 @@ class ShadowSamplingTest {
     @Test
     void aShadowArrayOfAnotherLengthIsRejected() {
         ExitSetting setting = entropySetting();
-        assertThatThrownBy(() -> classifier.classifyBatch(texts, null, setting, new boolean[texts.size() - 1]))
+        assertThatThrownBy(() -> classifier.classifyBatch(new ClassifyRequest(texts, null, setting, new boolean[texts.size() - 1])))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("shadow flags");
-        assertThatThrownBy(() -> classifier.classify(texts, null, setting, new boolean[texts.size() + 1]))
+        assertThatThrownBy(() -> classifier.classify(new ClassifyRequest(texts, null, setting, new boolean[texts.size() + 1])))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("shadow flags");
         TextClassifier asInterface = classifier;
-        assertThatThrownBy(() -> asInterface.classify(texts, null, setting, new boolean[0]))
+        assertThatThrownBy(() -> asInterface.classify(new ClassifyRequest(texts, null, setting, new boolean[0])))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
     void theInterfaceCallReturnsTraces() {
         TextClassifier asInterface = classifier;
-        List<Classification> result = asInterface.classify(texts, null, entropySetting(), shadow);
+        List<Classification> result = asInterface.classify(new ClassifyRequest(texts, null, entropySetting(), shadow));
         for (int i = 0; i < texts.size(); i++) {
             assertThat(result.get(i).shadow() != null).as("text %d has a trace", i).isEqualTo(shadow[i]);
         }
@@ -188,8 +188,8 @@ class ShadowSamplingTest {
 
     /** Checks (a) to (d) of one setting: policy results unchanged, traces, replayed exits, costs. */
     private void checkShadowRun(ExitSetting setting) {
-        BatchResult plain = classifier.classifyBatch(texts, setting);
-        BatchResult result = classifier.classifyBatch(texts, null, setting, shadow.clone());
+        BatchResult plain = classifier.classifyBatch(ClassifyRequest.of(texts, setting));
+        BatchResult result = classifier.classifyBatch(new ClassifyRequest(texts, null, setting, shadow.clone()));
         List<Classification> withShadow = result.classifications();
         assertThat(withShadow).hasSize(texts.size());
         assertThat(withShadow).as("a shadow row the policy lets out before layer n")

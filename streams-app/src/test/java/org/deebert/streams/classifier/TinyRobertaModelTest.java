@@ -86,7 +86,7 @@ class TinyRobertaModelTest {
             for (int t = 0; t < expected.length; t++) {
                 expected[t] = ids.get(t).asLong();
             }
-            long[] actual = classifier.tokenIds(texts.get(i));
+            long[] actual = new OffRampProbe(classifier).tokenIds(texts.get(i));
             assertThat(actual).as("token ids of text %d", i).containsExactly(expected);
             assertThat(actual[0]).isEqualTo(BOS);
             assertThat(actual[actual.length - 1]).isEqualTo(EOS);
@@ -97,7 +97,7 @@ class TinyRobertaModelTest {
 
     @Test
     void everyOffRampsLogitsMatchPythonInPaddedBatches() {
-        float[][][] logits = classifier.allOffRampLogits(texts);
+        float[][][] logits = new OffRampProbe(classifier).allOffRampLogits(texts);
         for (int i = 0; i < texts.size(); i++) {
             JsonNode ref = references.get(i).get("logits");
             assertThat(ref).hasSize(n);
@@ -130,7 +130,7 @@ class TinyRobertaModelTest {
         }
         int earlyExits = 0;
         for (double s : thresholds) {
-            List<Classification> result = classifier.classify(texts, ExitSetting.entropy(s));
+            List<Classification> result = classifier.classify(ClassifyRequest.of(texts, ExitSetting.entropy(s)));
             for (int i = 0; i < texts.size(); i++) {
                 JsonNode ref = references.get(i).get("logits");
                 int expected = n;

@@ -32,6 +32,18 @@ class ExitScoresTest {
     }
 
     @Test
+    void softmaxEntropyOfLogitsInNats() {
+        assertThat(ExitScores.softmaxEntropy(new float[] {0f, 0f})).isCloseTo(Math.log(2), within(1e-12));
+        assertThat(ExitScores.softmaxEntropy(new float[] {3f, 3f, 3f})).isCloseTo(Math.log(3), within(1e-12));
+        // p = softmax(2, 0) = (0.8808, 0.1192): H = -sum p ln p.
+        double p = 1 / (1 + Math.exp(-2));
+        assertThat(ExitScores.softmaxEntropy(new float[] {2f, 0f}))
+                .isCloseTo(-(p * Math.log(p) + (1 - p) * Math.log(1 - p)), within(1e-12));
+        // No overflow for large logits, and a confident off-ramp is near 0.
+        assertThat(ExitScores.softmaxEntropy(new float[] {1000f, 0f})).isBetween(0.0, 1e-12);
+    }
+
+    @Test
     void entropyPolicyScoreIsTheOffRampEntropy() {
         ExitScores.OffRamp first = ExitScores.next(null, new float[] {0.5f, 0.5f});
         assertThat(ExitScores.score(ExitPolicy.ENTROPY, 0.42, first, null)).isEqualTo(0.42);

@@ -3,6 +3,7 @@ package org.deebert.streams.topology;
 import java.util.ArrayList;
 import java.util.List;
 import org.deebert.streams.classifier.Classification;
+import org.deebert.streams.classifier.ClassifyRequest;
 import org.deebert.streams.classifier.TextClassifier;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.exit.ShadowTrace;
@@ -16,7 +17,7 @@ import org.deebert.streams.exit.ShadowTrace;
  * Built with {@code textPair = true} it plays a sentence-pair model: it then wants a text pair for every text,
  * and looks at both texts.
  *
- * <p><b>Shadow rows</b> ({@link #classify(List, List, ExitSetting, boolean[])} with a flag set): the row gets the
+ * <p><b>Shadow rows</b> ({@link #classify} with a shadow flag set): the row gets the
  * same {@link Classification} as without the flag, plus a {@link ShadowTrace} over its 4 off-ramps that depends
  * on the text only: every off-ramp predicts the final label, except that for a text containing "tricky" off-ramps
  * 1..3 predict the other label (so it disagrees with the full model wherever it exits early); entropies
@@ -60,7 +61,7 @@ final class FakeClassifier implements TextClassifier {
     /** A text containing this has off-ramps 1..3 disagreeing with the full model in its shadow trace. */
     static final String TRICKY = "tricky";
 
-    /** Shadow flags passed to {@link #classify(List, List, ExitSetting, boolean[])}, in call order (null = none). */
+    /** Shadow flags passed to {@link #classify}, in call order (null = none). */
     final List<boolean[]> shadowFlags = new ArrayList<>();
 
     static int exitLayerFor(double s) {
@@ -68,7 +69,53 @@ final class FakeClassifier implements TextClassifier {
     }
 
     @Override
-    public List<Classification> classify(List<String> texts, ExitSetting setting) {
+    public boolean textPair() {
+        return textPair;
+    }
+
+    @Override
+    public List<Classification> classify(ClassifyRequest request) {
+        List<String> texts = request.texts();
+        List<String> textPairs = request.textPairs();
+        boolean[] shadow = request.shadow();
+        if (shadow != null && shadow.length != texts.size()) {
+            throw new IllegalArgumentException(texts.size() + " texts but " + shadow.length + " shadow flags");
+        }
+        shadowFlags.add(shadow == null ? null : shadow.clone());
+        List<Classification> out = classifyTexts(texts, textPairs, request.setting());
+        if (shadow == null) {
+            return out;
+        }
+        List<Classification> withTraces = new ArrayList<>(out.size());
+        for (int i = 0; i < out.size(); i++) {
+            Classification c = out.get(i);
+            if (!shadow[i]) {
+                withTraces.add(c);
+                continue;
+            }
+            boolean tricky = texts.get(i).contains(TRICKY) || (textPairs != null && textPairs.get(i).contains(TRICKY));
+            withTraces.add(new Classification(c.labelIndex(), c.label(), c.probabilities(), c.exitLayer(), c.numLayers(),
+                    c.entropy(), c.exitScore(), c.numTokens(), shadowTrace(c.labelIndex(), tricky)));
+        }
+        return withTraces;
+    }
+
+    /** Pairs are checked and joined, so the single-text rules below see both texts. */
+    private List<Classification> classifyTexts(List<String> texts, List<String> textPairs, ExitSetting setting) {
+        if ((textPairs != null) != textPair) {
+            throw new IllegalArgumentException("text pairs " + (textPairs == null ? "missing" : "unexpected"));
+        }
+        if (textPairs == null) {
+            return classifySingle(texts, setting);
+        }
+        List<String> both = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            both.add(texts.get(i) + " | " + textPairs.get(i));
+        }
+        return classifySingle(both, setting);
+    }
+
+    private List<Classification> classifySingle(List<String> texts, ExitSetting setting) {
         batchSizes.add(texts.size());
         if (delayMs > 0) {
             try {
@@ -90,51 +137,6 @@ final class FakeClassifier implements TextClassifier {
             out.add(new Classification(label, labels().get(label), p, exitLayerFor(setting.threshold()), 4, 0.325, 0.325, 7));
         }
         return out;
-    }
-
-    @Override
-    public boolean textPair() {
-        return textPair;
-    }
-
-    @Override
-    public List<Classification> classify(List<String> texts, List<String> textPairs, ExitSetting setting) {
-        if ((textPairs != null) != textPair) {
-            throw new IllegalArgumentException("text pairs " + (textPairs == null ? "missing" : "unexpected"));
-        }
-        if (textPairs == null) {
-            return classify(texts, setting);
-        }
-        List<String> both = new ArrayList<>();
-        for (int i = 0; i < texts.size(); i++) {
-            both.add(texts.get(i) + " | " + textPairs.get(i));
-        }
-        return classify(both, setting);
-    }
-
-    @Override
-    public List<Classification> classify(List<String> texts, List<String> textPairs, ExitSetting setting,
-                                         boolean[] shadow) {
-        if (shadow != null && shadow.length != texts.size()) {
-            throw new IllegalArgumentException(texts.size() + " texts but " + shadow.length + " shadow flags");
-        }
-        shadowFlags.add(shadow == null ? null : shadow.clone());
-        List<Classification> out = classify(texts, textPairs, setting);
-        if (shadow == null) {
-            return out;
-        }
-        List<Classification> withTraces = new ArrayList<>(out.size());
-        for (int i = 0; i < out.size(); i++) {
-            Classification c = out.get(i);
-            if (!shadow[i]) {
-                withTraces.add(c);
-                continue;
-            }
-            boolean tricky = texts.get(i).contains(TRICKY) || (textPairs != null && textPairs.get(i).contains(TRICKY));
-            withTraces.add(new Classification(c.labelIndex(), c.label(), c.probabilities(), c.exitLayer(), c.numLayers(),
-                    c.entropy(), c.exitScore(), c.numTokens(), shadowTrace(c.labelIndex(), tricky)));
-        }
-        return withTraces;
     }
 
     /**

@@ -26,6 +26,7 @@ import org.deebert.streams.app.ControlTopicWriter;
 import org.deebert.streams.app.StreamsService;
 import org.deebert.streams.budget.Budget;
 import org.deebert.streams.classifier.EarlyExitClassifier;
+import org.deebert.streams.classifier.OffRampProbe;
 import org.deebert.streams.classifier.TextClassifier;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
@@ -54,7 +55,7 @@ import org.deebert.streams.topology.Topics;
  * </ol>
  * Each run streams the same emails under its own keys ({@code budget-a/<id>}, {@code budget-b/<id>}). Per run and
  * half the demo measures the disagreement with the full model's answer (the last off-ramp's, computed before
- * streaming from one {@code allOffRampLogits} pass), the protected label's recall against the true labels, the
+ * streaming from one {@code OffRampProbe.allOffRampLogits} pass), the protected label's recall against the true labels, the
  * expected saving of the exit layers the output events record and the settings they were classified with. The
  * budget is cleared at the end (tombstone: the model card's setting again).
  */
@@ -169,7 +170,7 @@ final class BudgetPhase {
                 throw new IllegalStateException("the budget phase needs every off-ramp's logits (EarlyExitClassifier), not "
                         + classifier.getClass().getSimpleName());
             }
-            logits = full.allOffRampLogits(texts.stream().map(DemoEvents.LabelledText::text).toList());
+            logits = new OffRampProbe(full).allOffRampLogits(texts.stream().map(DemoEvents.LabelledText::text).toList());
         } finally {
             pool.release(lease);
         }

@@ -31,6 +31,7 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.deebert.streams.app.AppSettings;
 import org.deebert.streams.app.ControlTopicWriter;
 import org.deebert.streams.app.StreamsService;
+import org.deebert.streams.classifier.ClassifyRequest;
 import org.deebert.streams.embedded.EmbeddedKafkaBroker;
 import org.deebert.streams.embedded.SchemaRegistryServer;
 import org.deebert.streams.exit.ExitPolicy;
@@ -326,7 +327,7 @@ public final class Demo implements Callable<Integer> {
         long start = System.nanoTime();
         ClassifierPool.Lease lease = pool.acquire();
         try {
-            lease.classifier().classify(batch, ExitSetting.entropy(0.0));
+            lease.classifier().classify(ClassifyRequest.of(batch, ExitSetting.entropy(0.0)));
         } finally {
             pool.release(lease);
         }

@@ -4,11 +4,13 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
+import org.deebert.streams.exit.ExitScores;
+
 /**
  * The budget phase's stream order: each email's full-model answer (the last off-ramp's arg-max) and its
- * difficulty, the mean entropy of its off-ramps' softmax over every layer, from one pass of the classifier's
- * {@code allOffRampLogits}. Sorted easy to hard, the first half is the easiest and the second the hardest: a
- * stream whose difficulty changes half-way. Pure functions, no model.
+ * difficulty, the mean entropy of its off-ramps' softmax over every layer ({@link ExitScores#softmaxEntropy}),
+ * from one pass of {@code OffRampProbe.allOffRampLogits}. Sorted easy to hard, the first half is the easiest and
+ * the second the hardest: a stream whose difficulty changes half-way. Pure functions, no model.
  */
 final class DifficultyOrder {
 
@@ -37,43 +39,10 @@ final class DifficultyOrder {
         }
         double sum = 0;
         for (float[] layer : logits) {
-            sum += entropy(layer);
+            sum += ExitScores.softmaxEntropy(layer);
         }
-        return new Email(text, sum / logits.length, argmax(logits[logits.length - 1]));
-    }
-
-    /**
-     * Entropy of the softmax of {@code logits}, nats, computed in double without overflow:
-     * {@code H = log Z - sum_i p_i (x_i - max)} with {@code Z = sum_i exp(x_i - max)}.
-     *
-     * @param logits one off-ramp's logits, length C >= 1
-     * @return entropy in [0, ln C]
-     */
-    static double entropy(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float x : logits) {
-            max = Math.max(max, x);
-        }
-        double z = 0;
-        for (float x : logits) {
-            z += Math.exp(x - max);
-        }
-        double weighted = 0;
-        for (float x : logits) {
-            weighted += Math.exp(x - max) / z * (x - max);
-        }
-        return Math.max(0, Math.log(z) - weighted);
-    }
-
-    /** @return index of the largest logit; a tie goes to the lowest index (as the service's arg-max) */
-    static int argmax(float[] logits) {
-        int best = 0;
-        for (int c = 1; c < logits.length; c++) {
-            if (logits[c] > logits[best]) {
-                best = c;
-            }
-        }
-        return best;
+        // Softmax keeps the order of the logits, so this is the service's predicted label.
+        return new Email(text, sum / logits.length, ExitScores.argmax(logits[logits.length - 1]));
     }
 
     /**

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.exit.ExitScores;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitPolicyName;
@@ -35,29 +36,17 @@ class BudgetPhaseTest {
     }
 
     @Test
-    void entropyOfTheSoftmaxInNats() {
-        assertThat(DifficultyOrder.entropy(new float[] {0f, 0f})).isCloseTo(Math.log(2), within(1e-12));
-        assertThat(DifficultyOrder.entropy(new float[] {3f, 3f, 3f})).isCloseTo(Math.log(3), within(1e-12));
-        // p = softmax(2, 0) = (0.8808, 0.1192): H = -sum p ln p.
-        double p = 1 / (1 + Math.exp(-2));
-        assertThat(DifficultyOrder.entropy(new float[] {2f, 0f}))
-                .isCloseTo(-(p * Math.log(p) + (1 - p) * Math.log(1 - p)), within(1e-12));
-        // No overflow for large logits, and a confident off-ramp is near 0.
-        assertThat(DifficultyOrder.entropy(new float[] {1000f, 0f})).isBetween(0.0, 1e-12);
-    }
-
-    @Test
     void anEmailsDifficultyIsItsMeanOffRampEntropyAndItsFullAnswerTheLastOffRamps() {
         // Layer 1 says label 0 unsure, layer 2 says label 1 sure, layer 3 says label 1 unsure.
         float[][] logits = {{0.1f, 0f}, {0f, 50f}, {0f, 0.5f}};
 
         DifficultyOrder.Email e = DifficultyOrder.email(text("x"), logits);
 
-        double expected = (DifficultyOrder.entropy(logits[0]) + DifficultyOrder.entropy(logits[1])
-                + DifficultyOrder.entropy(logits[2])) / 3;
+        double expected = (ExitScores.softmaxEntropy(logits[0]) + ExitScores.softmaxEntropy(logits[1])
+                + ExitScores.softmaxEntropy(logits[2])) / 3;
         assertThat(e.meanEntropy()).isCloseTo(expected, within(1e-12));
         assertThat(e.fullLabel()).isEqualTo(1);
-        assertThat(DifficultyOrder.argmax(new float[] {1f, 1f})).as("a tie goes to the lowest index").isZero();
+        assertThat(ExitScores.argmax(new float[] {1f, 1f})).as("a tie goes to the lowest index").isZero();
         assertThatThrownBy(() -> DifficultyOrder.email(text("y"), new float[0][])).isInstanceOf(IllegalArgumentException.class);
     }
 
