@@ -15,7 +15,6 @@ import org.apache.kafka.streams.test.TestRecord;
 import org.deebert.streams.app.ControlTopicWriter;
 import org.deebert.streams.budget.Budget;
 import org.deebert.streams.exit.ExitPolicy;
-import org.deebert.streams.registry.InMemorySchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ShadowSample;
