@@ -265,7 +265,8 @@ def sha256_of_dir(d: Path) -> str:
 def model_dims(model_dir: Path, card: dict) -> dict:
     """Hidden size H, layers n, intermediate size I, labels C of the exported model.
 
-    I is read from the SavedModel's variables (shape of layer 0's intermediate kernel ``i_w``, (H, I)),
+    I is read from the SavedModel's variables (shape of layer 0's intermediate kernel, (H, I):
+    ``layers/0/ffn/intermediate/kernel``, or ``layer_vars/0/i_w`` in exports with flat weight names),
     cross-checked against the card's ``backbone.config.intermediate_size`` when present (the card's
     top level and export_config.json do not carry I).
     """
@@ -275,7 +276,7 @@ def model_dims(model_dir: Path, card: dict) -> dict:
                                               / "variables" / "variables")))
     inter_from_vars = None
     for name, shape in shapes.items():
-        if "/layer_vars/0/i_w/" in name and len(shape) == 2:
+        if ("/layers/0/ffn/intermediate/kernel/" in name or "/layer_vars/0/i_w/" in name) and len(shape) == 2:
             inter_from_vars = int(shape[1])
     inter_from_card = (card.get("backbone") or {}).get("config", {}).get("intermediate_size")
     inter = inter_from_vars or inter_from_card
@@ -285,7 +286,7 @@ def model_dims(model_dir: Path, card: dict) -> dict:
         "hidden_size": int(card["hidden_size"]),
         "num_layers": int(card["num_layers"]),
         "intermediate_size": int(inter),
-        "intermediate_size_source": "saved_model variables (layer_vars/0/i_w)" if inter_from_vars
+        "intermediate_size_source": "saved_model variables (layer 0's intermediate kernel)" if inter_from_vars
         else "model_card backbone.config",
         "intermediate_size_card": inter_from_card,
         "num_labels": len(card["labels"]),

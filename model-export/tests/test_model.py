@@ -81,11 +81,11 @@ def test_stage2_leaves_every_stage1_weight_bit_identical():
 def test_stage1_changes_encoder_and_last_off_ramp_only():
     model = DeeBertModel(TINY, num_labels=2, seed=4)
     before = [v.numpy().copy() for v in model.off_ramp_variables(range(model.num_layers - 1))]
-    emb = model.embedding_vars["word"].numpy().copy()
+    emb = model.embeddings.word_embeddings.numpy().copy()
     rng = np.random.default_rng(4)
     ids = [list(rng.integers(1, 99, size=8)) for _ in range(16)]
     train_stage1(model, ids, rng.integers(0, 2, size=16).astype(np.int32), TrainConfig(batch_size=8))
-    assert not np.array_equal(emb, model.embedding_vars["word"].numpy())
+    assert not np.array_equal(emb, model.embeddings.word_embeddings.numpy())
     for a, v in zip(before, model.off_ramp_variables(range(model.num_layers - 1))):
         assert np.array_equal(a, v.numpy())
 
@@ -97,7 +97,8 @@ def test_checkpoint_loads_hugging_face_layout_and_rejects_bad_dirs(tmp_path):
     from safetensors.numpy import load_file
     w = load_file(str(ckpt / "model.safetensors"))
     # PyTorch (out, in) -> our (in, out)
-    np.testing.assert_array_equal(model.layer_vars[1]["q_w"].numpy(), w["encoder.layer.1.attention.self.query.weight"].T)
+    np.testing.assert_array_equal(model.layers[1].attention.query.kernel.numpy(),
+                                  w["encoder.layer.1.attention.self.query.weight"].T)
     with pytest.raises(CheckpointError, match="missing model.safetensors"):
         (ckpt / "model.safetensors").unlink()
         load_checkpoint(ckpt, 2)
@@ -130,9 +131,11 @@ def test_fused_qkv_layout_gives_the_same_outputs_as_separate_projections():
     from deebert_export.export import as_stored_dtype
     model = DeeBertModel(TINY, num_labels=2, seed=5)
     fused = as_stored_dtype(model, tf.float32, fused_qkv=True)
-    assert fused.fused_qkv and "qkv_w" in fused.layer_vars[0] and "q_w" not in fused.layer_vars[0]
-    np.testing.assert_array_equal(fused.layer_vars[0]["qkv_w"].numpy()[:, :TINY.hidden_size],
-                                  model.layer_vars[0]["q_w"].numpy())
+    names = fused.named_variables()
+    assert fused.fused_qkv and "layers/0/attention/query_key_value/kernel" in names
+    assert "layers/0/attention/query/kernel" not in names
+    np.testing.assert_array_equal(names["layers/0/attention/query_key_value/kernel"].numpy()[:, :TINY.hidden_size],
+                                  model.layers[0].attention.query.kernel.numpy())
     ids = tf.constant([[11, 7, 8, 9, 12, 0], [11, 5, 12, 0, 0, 0]], tf.int32)
     mask = tf.cast(ids > 0, tf.int32)
     np.testing.assert_allclose(fused.all_logits(ids, mask).numpy(), model.all_logits(ids, mask).numpy(), atol=1e-6)

@@ -155,11 +155,11 @@ def test_export_stores_float32_weights_and_a_float16_word_table(exported):
     _, out = exported
     reader = tf.train.load_checkpoint(str(out / "saved_model" / "variables" / "variables"))
     dtypes = {k: v for k, v in reader.get_variable_to_dtype_map().items() if k.startswith("model/")}
-    assert dtypes.pop("model/embedding_vars/word/.ATTRIBUTES/VARIABLE_VALUE") == tf.float16
+    assert dtypes.pop("model/embeddings/word_embeddings/.ATTRIBUTES/VARIABLE_VALUE") == tf.float16
     assert dtypes and set(dtypes.values()) == {tf.float32}
     card = json.loads((out / "model_card.json").read_text())
     assert card["weights"]["storage"] == {"word_embeddings": "float16", "other": "float32", "fused_qkv": True}
-    assert "model/layer_vars/0/qkv_w/.ATTRIBUTES/VARIABLE_VALUE" in dtypes
+    assert "model/layers/0/attention/query_key_value/kernel/.ATTRIBUTES/VARIABLE_VALUE" in dtypes
 
 
 def test_reexport_keeps_the_weights_and_matches_the_reference_outputs(exported, tmp_path):

