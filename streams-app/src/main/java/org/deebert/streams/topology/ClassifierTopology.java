@@ -14,20 +14,26 @@ import org.apache.kafka.streams.state.Stores;
 import org.deebert.streams.schema.ShadowSample;
 
 /**
- * The Kafka Streams topology of the service:
+ * The Kafka Streams topology of the service, with the package that does each step:
  * <pre>
  *   control topic ──► threshold-source ──► threshold-updater ──► [threshold-store] (global store)
- *                                                                       │ read
+ *                                          (control/ validates)      │ read (control.ExitSettingInForce)
  *   input topic ──► text-events-source ──► classify ◄── [classify-buffer] (changelogged state store)
+ *                                             │  (BatchingClassifyProcessor buffers; BatchForwarder runs
+ *                                             │   classifier/ EarlyExitClassifier with exit/ ExitRule)
  *                                             │ ├──► classified-sink ──► output topic
- *                                             │ ├──► classifier-dead-letter-sink ──► dead-letter topic
+ *                                             │ ├──► classifier-dead-letter-sink ──► dead-letter topic (deadletter/)
  *                                             │ └──► shadow-sample-sink ──► shadow-sample topic (1 partition)
- *   bad input records ──(exception handlers)──────────────────────────► dead-letter topic
+ *   bad input records ──(exception handlers)──────────────────────────► dead-letter topic (deadletter/)
  *
  *   shadow-sample topic ──► shadow-sample-source ──► budget-controller ◄── [budget-controller-window]
+ *                                                     (budget/ ThresholdChooser decides)
  *                                                          │ (reads threshold-store)
  *                                                          └──► controller-decision-sink ──► control topic
+ *                                                               (control.ControlMessages builds)
+ *   every instance, outside the topology: observability/ ExitTelemetryPublisher ──► telemetry topic
  * </pre>
+ * {@link Topics} names all six topics with their serdes.
  * The output sink writes each result to the partition number its input record came from
  * ({@link InputPartitionPartitioner}; the classify processor forwards {@link InputPartitioned} values). The
  * dead-letter sink places records by the key's hash, like the dead letters Kafka Streams' exception handlers
