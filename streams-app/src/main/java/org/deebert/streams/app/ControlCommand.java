@@ -68,11 +68,7 @@ public final class ControlCommand implements Callable<Integer> {
                         + "label strict, a harmful one loose). Labels left out keep --value. Not with --layer-thresholds.")
         Map<String, Double> labelThresholds;
 
-        @Option(names = "--reason", required = true, description = "Why (audit trail).")
-        String reason;
-
-        @Option(names = "--by", description = "Who (audit trail); default: the OS user.")
-        String by;
+        @Mixin AuditTrail audit;
 
         @Override
         public Integer call() throws InterruptedException {
@@ -82,7 +78,7 @@ public final class ControlCommand implements Callable<Integer> {
             try {
                 message = ControlTopicWriter.thresholdMessage(model, value, policy, layerThresholds, labelThresholds,
                         card == null ? 0 : card.numLayers(), card == null ? null : card.labels(),
-                        by != null ? by : System.getProperty("user.name", "unknown"), reason);
+                        audit.who(), audit.reason());
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
@@ -171,11 +167,7 @@ public final class ControlCommand implements Callable<Integer> {
                         + " exit may answer otherwise, in (0, 1), e.g. 0.01.")
         Double maxRecallLoss;
 
-        @Option(names = "--reason", required = true, description = "Why (audit trail).")
-        String reason;
-
-        @Option(names = "--by", description = "Who (audit trail); default: the OS user.")
-        String by;
+        @Mixin AuditTrail audit;
 
         @Override
         public Integer call() throws InterruptedException {
@@ -187,7 +179,7 @@ public final class ControlCommand implements Callable<Integer> {
                 // The card is read only for a guard: a budget without one needs nothing from it.
                 List<String> labels = budget.guard() == null ? List.of() : ControlCommand.labelsOrUnknown(settings, model);
                 message = ControlTopicWriter.budgetMessage(model, policy, budget, labels,
-                        by != null ? by : System.getProperty("user.name", "unknown"), reason);
+                        audit.who(), audit.reason());
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
@@ -219,11 +211,7 @@ public final class ControlCommand implements Callable<Integer> {
         @Option(names = "--value", description = "Fix S at this value (nats) instead of the controller's last choice.")
         Double value;
 
-        @Option(names = "--reason", required = true, description = "Why (audit trail).")
-        String reason;
-
-        @Option(names = "--by", description = "Who (audit trail); default: the OS user.")
-        String by;
+        @Mixin AuditTrail audit;
 
         @Override
         public Integer call() throws InterruptedException {
@@ -237,7 +225,7 @@ public final class ControlCommand implements Callable<Integer> {
             ThresholdControl message;
             try {
                 message = ControlTopicWriter.thresholdMessage(model, s, ControlMessages.fromAvro(latest.getPolicy()),
-                        null, 0, by != null ? by : System.getProperty("user.name", "unknown"), reason);
+                        null, 0, audit.who(), audit.reason());
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
