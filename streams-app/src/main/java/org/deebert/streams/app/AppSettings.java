@@ -11,6 +11,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.model.StartingSetting;
+import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
+import org.deebert.streams.registry.RegistryConnection;
+import org.deebert.streams.registry.SerializerSettings;
 import org.deebert.streams.topology.HeaderForwarding;
 import org.deebert.streams.topology.Topics;
 import org.deebert.streams.topology.TopicNames;
@@ -42,6 +45,12 @@ import org.deebert.streams.topology.TopologySettings;
  *                            empty = dynamic membership
  * @param bootstrapServers    Kafka bootstrap servers
  * @param schemaRegistryUrl   base URL of the Confluent-compatible Schema Registry API
+ * @param registryConnection  {@code schema.registry.url} with its credentials ({@code basic.auth.credentials.source},
+ *                            {@code basic.auth.user.info}) and TLS context ({@code schema.registry.ssl.*}); its
+ *                            {@code toString} shows no password
+ * @param serializerSettings  {@code auto.register.schemas}, {@code use.latest.version},
+ *                            {@code key.subject.name.strategy}, {@code value.subject.name.strategy}: how the service's
+ *                            serializers and its start-up registration find schema ids
  * @param topics              the six topic names ({@code topic.*}; the shadow-sample topic after the application id,
  *                            see {@link Topics})
  * @param modelDir            the exported model directory
@@ -80,6 +89,8 @@ public record AppSettings(
         Optional<String> instanceName,
         String bootstrapServers,
         String schemaRegistryUrl,
+        RegistryConnection registryConnection,
+        SerializerSettings serializerSettings,
         TopicNames topics,
         Path modelDir,
         ClassifierOptions.DevicePreference device,
@@ -159,6 +170,11 @@ public record AppSettings(
      */
     public static AppSettings fromProperties(Properties p) {
         return SettingsParser.parse(p);
+    }
+
+    /** @return a new client of the Schema Registry with this connection's credentials and TLS context */
+    public ConfluentSchemaRegistryClient schemaRegistryClient() {
+        return new ConfluentSchemaRegistryClient(registryConnection);
     }
 
     /** @return batching, validation and header-forwarding settings of the topology */

@@ -9,7 +9,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ThresholdControl;
 import org.deebert.streams.topology.Topics;
 
@@ -34,7 +33,7 @@ final class ControlTopicReader {
      * @throws IllegalStateException if the control topic does not exist or cannot be read to its end in time
      */
     static ThresholdControl latest(AppSettings settings, String model) {
-        Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
+        Topics topics = Topics.create(settings.topics(), settings.schemaRegistryClient(), settings.serializerSettings());
         Properties props = settings.clientProperties();
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

@@ -13,9 +13,9 @@ import org.deebert.streams.budget.Budget;
 import org.deebert.streams.control.ControlMessageValidator;
 import org.deebert.streams.control.ControlMessages;
 import org.deebert.streams.exit.ExitPolicy;
-import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.deebert.streams.registry.SpecificAvroSerializer;
 import org.deebert.streams.schema.ThresholdControl;
-import org.deebert.streams.topology.Topics;
 
 /**
  * What the {@code control} CLI (and the demo and the benchmark, which change S the same way) writes to the
@@ -135,19 +135,23 @@ public final class ControlTopicWriter {
      * @param value    the message, or null for a tombstone (back to the model card's S)
      * @return where the record was written
      * @throws IllegalStateException if the broker refuses the record
+     * @throws org.apache.kafka.common.errors.SerializationException if the control subject's schema cannot be
+     *     registered or (auto.register.schemas=false) is not registered
      * @throws InterruptedException  if interrupted while waiting for the acknowledgement
      */
     public static RecordMetadata send(AppSettings settings, String model, ThresholdControl value) throws InterruptedException {
-        Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
+        // The control topic's value serializer alone: the one subject the CLI may register (auto.register.schemas)
+        // or look up. The input subject belongs to the producers and is never touched here.
+        String topic = settings.topics().control();
+        SpecificAvroSerializer<ThresholdControl> values = new SpecificAvroSerializer<>(ThresholdControl.class,
+                settings.schemaRegistryClient(), false, settings.serializerSettings());
         Properties props = settings.clientProperties();
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        try (KafkaProducer<String, ThresholdControl> producer = new KafkaProducer<>(props,
-                topics.control().keySerde().serializer(), topics.control().valueSerde().serializer())) {
-            return producer.send(new ProducerRecord<>(topics.control().name(), model, value)).get();
+        try (KafkaProducer<String, ThresholdControl> producer = new KafkaProducer<>(props, new StringSerializer(), values)) {
+            return producer.send(new ProducerRecord<>(topic, model, value)).get();
         } catch (ExecutionException e) {
-            throw new IllegalStateException("cannot write to " + topics.control().name() + ": " + e.getCause().getMessage(),
-                    e.getCause());
+            throw new IllegalStateException("cannot write to " + topic + ": " + e.getCause().getMessage(), e.getCause());
         }
     }
 }

@@ -1,17 +1,25 @@
 package org.deebert.streams.app;
 
+import org.apache.avro.Schema;
 import org.deebert.streams.registry.SchemaRegistryClient;
+import org.deebert.streams.registry.SchemaRegistryException;
+import org.deebert.streams.registry.SerializerSettings;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitTelemetry;
-import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.schema.ThresholdControl;
 import org.deebert.streams.topology.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Registers the service's value schemas at startup (TopicNameStrategy subjects {@code <topic>-value}),
- * so that an incompatible schema change fails the start instead of the first record.
+ * Resolves the schemas the service writes at start-up, exactly as its serializers will
+ * ({@link SerializerSettings#resolve}): registered when {@code auto.register.schemas} is true, otherwise looked up
+ * (or, with {@code use.latest.version}, checked against the subject's latest version). An incompatible schema
+ * or, with registration off, a subject that does not hold it then fails the start, not the first record.
+ *
+ * <p>The input subject is not among them: the service only reads it, and its producers own it (registering
+ * the service's copy of {@code TextEvent} there would add a version nobody writes and could block the producers'
+ * own next change).
  */
 final class SchemaRegistration {
 
@@ -21,23 +29,26 @@ final class SchemaRegistration {
     }
 
     /**
-     * Registers the values of the input, output, control and telemetry topics (the shadow-sample topic's format
-     * is internal, see {@code ShadowSampleSerde}).
+     * Resolves the values of the output, control and telemetry topics (the dead-letter topic holds raw bytes and
+     * the shadow-sample topic's format is internal, see {@code ShadowSampleSerde}).
      *
      * @param registry the registry
      * @param topics   the service's topics
-     * @throws org.deebert.streams.registry.SchemaRegistryException if the registry is unreachable or rejects a schema
+     * @param settings registration, latest-version and subject-name settings
+     * @throws SchemaRegistryException if the registry is unreachable, rejects a schema, or (registration off) a
+     *     subject does not hold it; the message names the subject
      */
-    static void registerAll(SchemaRegistryClient registry, Topics topics) {
-        register(registry, topics.input().name(), TextEvent.getClassSchema());
-        register(registry, topics.output().name(), ClassifiedEvent.getClassSchema());
-        register(registry, topics.control().name(), ThresholdControl.getClassSchema());
-        register(registry, topics.telemetry().name(), ExitTelemetry.getClassSchema());
+    static void registerAll(SchemaRegistryClient registry, Topics topics, SerializerSettings settings) {
+        resolve(registry, settings, topics.output().name(), ClassifiedEvent.getClassSchema());
+        resolve(registry, settings, topics.control().name(), ThresholdControl.getClassSchema());
+        resolve(registry, settings, topics.telemetry().name(), ExitTelemetry.getClassSchema());
     }
 
-    private static void register(SchemaRegistryClient registry, String topic, org.apache.avro.Schema schema) {
-        String subject = topic + "-value";
-        int id = registry.register(subject, schema);
-        LOG.info("Schema {} registered under subject {} with id {}", schema.getFullName(), subject, id);
+    private static void resolve(SchemaRegistryClient registry, SerializerSettings settings, String topic, Schema schema) {
+        String subject = settings.subject(topic, false, schema);
+        SerializerSettings.SubjectSchema found = settings.resolve(registry, subject, schema);
+        String how = settings.autoRegisterSchemas() ? "registered" : found.schema() == schema ? "found"
+                : "written as the subject's latest version";
+        LOG.info("Schema {} {} under subject {} with id {}", schema.getFullName(), how, subject, found.id());
     }
 }

@@ -46,6 +46,19 @@ final class SettingReader {
 
     /**
      * @param key the key
+     * @return its value: {@code true} or {@code false}, in any case
+     * @throws IllegalArgumentException if it is missing or another word
+     */
+    boolean bool(String key) {
+        String v = required(key);
+        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(v);
+        }
+        throw new IllegalArgumentException("setting " + key + " must be true or false, got " + v);
+    }
+
+    /**
+     * @param key the key
      * @return its value, an integer &ge; 1
      * @throws IllegalArgumentException if it is missing or not a positive integer
      */

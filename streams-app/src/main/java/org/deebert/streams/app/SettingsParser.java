@@ -12,6 +12,8 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.model.StartingSetting;
+import org.deebert.streams.registry.RegistryConnection;
+import org.deebert.streams.registry.SerializerSettings;
 import org.deebert.streams.topology.HeaderForwarding;
 import org.deebert.streams.topology.TopicNames;
 
@@ -64,6 +66,8 @@ final class SettingsParser {
         Optional<String> instanceName = instanceName(r, streams);
         String bootstrapServers = r.required("bootstrap.servers");
         String registryUrl = r.required("schema.registry.url");
+        RegistryConnection registryConnection = RegistrySettings.connection(r, registryUrl);
+        SerializerSettings serializerSettings = RegistrySettings.serializer(r);
         String input = r.required("topic.input");
         String output = r.required("topic.output");
         String control = r.required("topic.control");
@@ -89,7 +93,8 @@ final class SettingsParser {
                 r.positiveInt("stream.thread.replacements.max"),
                 Duration.ofMillis(r.positiveInt("stream.thread.replacements.window.ms")),
                 Duration.ofMillis(r.positiveInt("schema.registry.check.interval.ms")));
-        return new AppSettings(applicationId, instanceName, bootstrapServers, registryUrl,
+        return new AppSettings(applicationId, instanceName, bootstrapServers, registryUrl, registryConnection,
+                serializerSettings,
                 new TopicNames(input, output, control, deadLetter, telemetry,
                         TopicNames.shadowSamplesTopic(applicationId)),
                 modelDir, device, intraOpThreads, interOpThreads, precision, maxBatchSize, linger, maxTextChars, headers,

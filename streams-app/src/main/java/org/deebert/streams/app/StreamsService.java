@@ -25,7 +25,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The service wired from its settings, not yet started: schemas registered, topics created when asked,
+ * The service wired from its settings, not yet started: its own schemas registered (or looked up, see
+ * {@link SchemaRegistration}), topics created when asked,
  * the model loaded, and a {@link KafkaStreams} instance of {@link ClassifierTopology}. This is the one
  * public way to assemble the service: {@code run}, the demo ({@code deebert-local}), the end-to-end
  * tests and the benchmarks all build it here, so they run exactly what production runs; no other code
@@ -100,9 +101,9 @@ public final class StreamsService implements AutoCloseable {
      */
     public static StreamsService create(AppSettings settings, boolean createTopics, ClassifierPool classifiers)
             throws InterruptedException {
-        ConfluentSchemaRegistryClient registry = new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl());
-        Topics topics = Topics.create(settings.topics(), registry);
-        SchemaRegistration.registerAll(registry, topics);
+        ConfluentSchemaRegistryClient registry = settings.schemaRegistryClient();
+        Topics topics = Topics.create(settings.topics(), registry, settings.serializerSettings());
+        SchemaRegistration.registerAll(registry, topics, settings.serializerSettings());
         if (createTopics) {
             TopicCreator.createMissing(settings.clientProperties(), topics, settings.topicPartitions(),
                     settings.replicationFactor());
@@ -159,7 +160,7 @@ public final class StreamsService implements AutoCloseable {
         streams.setUncaughtExceptionHandler(new ThreadFailurePolicy(supervision.maxThreadReplacements(),
                 supervision.replacementWindow(), reason -> fail(health, failure, reason)));
         RegistryWatch registryWatch = RegistryWatch.start(registry,
-                () -> SchemaRegistration.registerAll(registry, topics), health,
+                () -> SchemaRegistration.registerAll(registry, topics, settings.serializerSettings()), health,
                 metrics::schemaCacheInvalidated, supervision.registryCheckInterval());
         return new StreamsService(settings, topics, pool, classifiers == null, streams, device, health, metrics, telemetry,
                 failure, registryWatch);

@@ -25,10 +25,11 @@ import org.slf4j.LoggerFactory;
  * (periodically) ask the registry again; when it disagrees with the cache, every cached id is dropped,
  * {@link #generation()} changes and the invalidation listener is told why. Thread-safe.
  *
- * <p>Credentials for a secured registry go in the URL's user-info part
- * ({@code https://user:secret@registry.example.com}); they are sent as an HTTP Basic
- * {@code Authorization} header and removed from the URL used for requests and error messages
- * ({@link SchemaRegistryHttp} makes the requests).
+ * <p>Credentials for a secured registry go in {@link RegistryConnection#basicAuthUserInfo()} or in the URL's
+ * user-info part ({@code https://user:secret@registry.example.com}); they are sent as an HTTP Basic
+ * {@code Authorization} header and removed from the URL used for requests and error messages. TLS to the registry
+ * uses the connection's own {@link javax.net.ssl.SSLContext} when it has one ({@link SchemaRegistryHttp} makes the
+ * requests).
  */
 public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient {
 
@@ -63,7 +64,15 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
      * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
      */
     public ConfluentSchemaRegistryClient(String baseUrl, Duration requestTimeout) {
-        this.http = new SchemaRegistryHttp(baseUrl, requestTimeout);
+        this(new RegistryConnection(baseUrl, Optional.empty(), Optional.empty(), requestTimeout));
+    }
+
+    /**
+     * @param connection the API root, credentials, TLS context and request timeout
+     * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
+     */
+    public ConfluentSchemaRegistryClient(RegistryConnection connection) {
+        this.http = new SchemaRegistryHttp(connection);
     }
 
     /** @return the API root requests go to, without credentials */
@@ -90,6 +99,35 @@ public final class ConfluentSchemaRegistryClient implements SchemaRegistryClient
         schemasById.putIfAbsent(schemaId, schema);
         LOG.debug("schema for subject {} has id {}", subject, schemaId);
         return schemaId;
+    }
+
+    /** {@inheritDoc} Cached like {@link #register}: a subject's id for a schema never changes. */
+    @Override
+    public int lookUp(String subject, Schema schema) {
+        Map<Schema, Integer> known = idsBySubject.computeIfAbsent(subject, s -> new ConcurrentHashMap<>());
+        Integer cached = known.get(schema);
+        if (cached != null) {
+            return cached;
+        }
+        JsonNode answer = http.lookUp(subject, schema).orElseThrow(() -> new SchemaRegistryException(404,
+                "schema " + schema.getFullName() + " is not registered under subject " + subject, null));
+        JsonNode id = answer.get("id");
+        if (id == null || !id.canConvertToInt()) {
+            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                    "registry answer to looking up subject " + subject + " has no integer 'id'", null);
+        }
+        int schemaId = id.intValue();
+        known.put(schema, schemaId);
+        schemasById.putIfAbsent(schemaId, schema);
+        return schemaId;
+    }
+
+    /** {@inheritDoc} Not cached: callers keep what they need, and a new version must be seen when asked again. */
+    @Override
+    public RegisteredSchema latestVersion(String subject) {
+        RegisteredSchema latest = http.latestVersion(subject);
+        schemasById.putIfAbsent(latest.id(), latest.schema());
+        return latest;
     }
 
     /**

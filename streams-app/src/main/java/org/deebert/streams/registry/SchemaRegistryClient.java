@@ -3,8 +3,8 @@ package org.deebert.streams.registry;
 import org.apache.avro.Schema;
 
 /**
- * The part of the Confluent Schema Registry REST API this service uses. Subjects follow the
- * TopicNameStrategy: {@code <topic>-key} / {@code <topic>-value}.
+ * The part of the Confluent Schema Registry REST API this service uses. Which subject a schema goes under is the
+ * caller's choice ({@link SubjectNameStrategy}).
  */
 public interface SchemaRegistryClient {
 
@@ -15,6 +15,32 @@ public interface SchemaRegistryClient {
      * @throws SchemaRegistryException on an incompatible schema (HTTP 409), an invalid one (422) or an I/O failure
      */
     int register(String subject, Schema schema);
+
+    /**
+     * Finds the id of {@code schema} under {@code subject} without registering anything ({@code POST
+     * /subjects/{subject}}), for serializers with {@code auto.register.schemas=false}.
+     *
+     * @return the registry-wide schema id
+     * @throws SchemaRegistryException with {@link SchemaRegistryException#isNotFound()} true when the subject does not
+     *     exist or does not hold the schema; another status for any other failure
+     */
+    default int lookUp(String subject, Schema schema) {
+        throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                getClass().getSimpleName() + " cannot look up schemas without registering them", null);
+    }
+
+    /**
+     * The latest version registered under {@code subject} ({@code GET /subjects/{subject}/versions/latest}), for
+     * serializers with {@code use.latest.version=true}.
+     *
+     * @return the latest version
+     * @throws SchemaRegistryException with {@link SchemaRegistryException#isNotFound()} true when the subject does not
+     *     exist; another status for any other failure
+     */
+    default RegisteredSchema latestVersion(String subject) {
+        throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                getClass().getSimpleName() + " cannot fetch a subject's latest version", null);
+    }
 
     /**
      * Fetches the schema with a registry-wide id (cached after the first call).

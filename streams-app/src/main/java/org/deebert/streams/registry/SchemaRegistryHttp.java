@@ -18,14 +18,15 @@ import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
 
 /**
- * The HTTP transport of {@link ConfluentSchemaRegistryClient}: the three calls of the Confluent Schema Registry
+ * The HTTP transport of {@link ConfluentSchemaRegistryClient}: the four calls of the Confluent Schema Registry
  * REST API (v7) it needs, one request each, no caching and no retries. Every failure is a
  * {@link SchemaRegistryException} carrying the HTTP status ({@link SchemaRegistryException#NO_RESPONSE} when
  * there was no usable answer) and, where the registry gives them, its {@code error_code} and message.
  *
- * <p>Credentials in the URL's user-info part ({@code https://user:secret@registry.example.com}) are sent as an
- * HTTP Basic {@code Authorization} header and removed from the URL used for requests and error messages.
- * Thread-safe.
+ * <p>HTTP Basic credentials ({@link RegistryConnection#basicAuthUserInfo()}, else the URL's user-info part,
+ * {@code https://user:secret@registry.example.com}) are sent as an {@code Authorization} header; the user-info is
+ * removed from the URL used for requests and error messages. A {@link RegistryConnection#sslContext()} applies to this
+ * client only, not to the JVM. Thread-safe.
  */
 final class SchemaRegistryHttp {
 
@@ -40,20 +41,29 @@ final class SchemaRegistryHttp {
     private final ObjectMapper json = new ObjectMapper();
 
     /**
-     * @param baseUrl        the API root, optionally with {@code user:secret@} for HTTP Basic auth; a trailing slash
-     *                       is ignored
-     * @param requestTimeout limit for connecting and for each request's response
-     * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
+     * @param connection the API root (a trailing slash is ignored), credentials and TLS context
+     * @throws IllegalArgumentException if the URL is not an absolute http(s) URL (the message shows it without
+     *     credentials)
      */
-    SchemaRegistryHttp(String baseUrl, Duration requestTimeout) {
-        URI url = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
+    SchemaRegistryHttp(RegistryConnection connection) {
+        String baseUrl = connection.url();
+        URI url;
+        try {
+            url = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("schema registry URL is not a valid URL: " + connection.redactedUrl());
+        }
         if (url.getScheme() == null || !url.getScheme().matches("https?") || url.getHost() == null) {
             throw new IllegalArgumentException("schema registry URL must be absolute http(s): " + redact(url));
         }
-        this.authorization = Optional.ofNullable(url.getRawUserInfo()).map(SchemaRegistryHttp::basicAuth);
+        // Confluent's basic.auth.credentials.source: USER_INFO (given apart) wins over the URL's user-info.
+        this.authorization = connection.basicAuthUserInfo().map(SchemaRegistryHttp::basicAuthLiteral)
+                .or(() -> Optional.ofNullable(url.getRawUserInfo()).map(SchemaRegistryHttp::basicAuth));
         this.baseUrl = withoutUserInfo(url);
-        this.requestTimeout = requestTimeout;
-        this.http = HttpClient.newBuilder().connectTimeout(requestTimeout).build();
+        this.requestTimeout = connection.requestTimeout();
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(requestTimeout);
+        connection.sslContext().ifPresent(builder::sslContext);
+        this.http = builder.build();
     }
 
     /** @return the API root requests go to, without credentials */
@@ -92,6 +102,27 @@ final class SchemaRegistryHttp {
     }
 
     /**
+     * {@code GET /subjects/{subject}/versions/latest}.
+     *
+     * @return the subject's latest version
+     * @throws SchemaRegistryException if the subject does not exist ({@link SchemaRegistryException#isNotFound()}),
+     *                                 the answer lacks a field or holds no valid Avro schema, or the registry cannot
+     *                                 be reached
+     */
+    RegisteredSchema latestVersion(String subject) {
+        String what = "latest version of subject " + subject;
+        JsonNode answer = send(HttpRequest.newBuilder(URI.create(baseUrl + subjectPath(subject) + "/versions/latest"))
+                .GET(), "fetch the " + what);
+        JsonNode id = answer.get("id");
+        JsonNode version = answer.get("version");
+        if (id == null || !id.canConvertToInt() || version == null || !version.canConvertToInt()) {
+            throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
+                    "registry answer for the " + what + " has no integer 'id' and 'version'", null);
+        }
+        return new RegisteredSchema(subject, id.intValue(), version.intValue(), avroSchema(answer, what));
+    }
+
+    /**
      * {@code GET /schemas/ids/{id}}.
      *
      * @return the Avro schema the registry holds under {@code id}
@@ -101,25 +132,28 @@ final class SchemaRegistryHttp {
     Schema fetchById(int id) {
         JsonNode answer = send(HttpRequest.newBuilder(URI.create(baseUrl + "/schemas/ids/" + id)).GET(),
                 "fetch schema id " + id);
+        return avroSchema(answer, "schema id " + id);
+    }
+
+    /** The Avro schema in an answer's {@code schema} string; {@code what} names it in errors. */
+    private static Schema avroSchema(JsonNode answer, String what) {
         JsonNode type = answer.get("schemaType");
         if (type != null && !type.isNull() && !"AVRO".equals(type.asText())) {
             throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
-                    "schema id " + id + " is of type " + type.asText() + ", not AVRO", null);
+                    what + " is of type " + type.asText() + ", not AVRO", null);
         }
         JsonNode text = answer.get("schema");
         if (text == null || !text.isTextual()) {
             throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
-                    "registry answer for schema id " + id + " has no 'schema' string", null);
+                    "registry answer for " + what + " has no 'schema' string", null);
         }
-        Schema schema;
         try {
             // A fresh parser per schema: a Parser refuses to define the same full name twice.
-            schema = new Schema.Parser().parse(text.asText());
+            return new Schema.Parser().parse(text.asText());
         } catch (SchemaParseException e) {
             throw new SchemaRegistryException(SchemaRegistryException.NO_RESPONSE,
-                    "schema id " + id + " is not a valid Avro schema", e);
+                    what + " is not a valid Avro schema", e);
         }
-        return schema;
     }
 
     private String schemaBody(Schema schema) {
@@ -177,7 +211,10 @@ final class SchemaRegistryHttp {
     }
 
     private static String basicAuth(String rawUserInfo) {
-        String userInfo = URLDecoder.decode(rawUserInfo, StandardCharsets.UTF_8);
+        return basicAuthLiteral(URLDecoder.decode(rawUserInfo, StandardCharsets.UTF_8));
+    }
+
+    private static String basicAuthLiteral(String userInfo) {
         return "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8));
     }
 

@@ -26,21 +26,33 @@ public final class SpecificAvroSerde<T extends SpecificRecord> implements Serde<
     /**
      * @param type     the generated record class
      * @param registry the registry client (shared between serdes: it caches ids and schemas)
-     * @param isKey    true for a key serde (subject {@code <topic>-key}), false for values ({@code <topic>-value})
+     * @param isKey    true for a key serde (subject {@code <topic>-key}), false for values ({@code <topic>-value});
+     *                 the serializer auto-registers ({@link SerializerSettings#DEFAULT})
      */
     public SpecificAvroSerde(Class<T> type, SchemaRegistryClient registry, boolean isKey) {
-        this.serializer = new SpecificAvroSerializer<>(type, registry, isKey);
+        this(type, registry, isKey, SerializerSettings.DEFAULT);
+    }
+
+    /**
+     * @param type     the generated record class
+     * @param registry the registry client (shared between serdes: it caches ids and schemas)
+     * @param isKey    true for a key serde, false for values
+     * @param settings how the serializer finds schema ids and subjects (registration, latest version, strategies);
+     *                 the deserializer reads by id and needs none of it
+     */
+    public SpecificAvroSerde(Class<T> type, SchemaRegistryClient registry, boolean isKey, SerializerSettings settings) {
+        this.serializer = new SpecificAvroSerializer<>(type, registry, isKey, settings);
         this.deserializer = new SpecificAvroDeserializer<>(type, registry);
     }
 
-    /** Kafka's hook: only {@code isKey} matters (it selects the subject suffix). */
+    /** Kafka's hook: only {@code isKey} matters (it selects the key or value subject). */
     @Override
     public void configure(Map<String, ?> configs, boolean isKey) {
         serializer.configure(configs, isKey);
         deserializer.configure(configs, isKey);
     }
 
-    /** @return the serializer (registers the schema once per topic) */
+    /** @return the serializer (finds the schema id once per topic) */
     @Override
     public Serializer<T> serializer() {
         return serializer;

@@ -3,6 +3,7 @@ package org.deebert.streams.topology;
 import org.deebert.streams.deadletter.DeadLetterCode;
 import org.apache.kafka.common.serialization.Serdes;
 import org.deebert.streams.registry.SchemaRegistryClient;
+import org.deebert.streams.registry.SerializerSettings;
 import org.deebert.streams.registry.SpecificAvroSerde;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ExitTelemetry;
@@ -12,7 +13,8 @@ import org.deebert.streams.schema.ThresholdControl;
 
 /**
  * Every topic the service uses with its serdes, in one immutable object. Values of the input, output, control
- * and telemetry topics use the Confluent wire format through the Schema Registry (subjects {@code <topic>-value});
+ * and telemetry topics use the Confluent wire format through the Schema Registry (subjects {@code <topic>-value}
+ * by default, see {@link SerializerSettings});
  * the internal shadow-sample topic stays out of the registry ({@link ShadowSampleSerde}). Keys of the input, output and
  * dead-letter topics are raw bytes ({@link Serdes#ByteArray()}): an output or dead-letter record carries its
  * input's key byte for byte, whatever its encoding (producers usually write the event id as UTF-8, and a
@@ -57,12 +59,29 @@ public record Topics(
      * @return the topics
      */
     public static Topics create(TopicNames names, SchemaRegistryClient registry) {
+        return create(names, registry, SerializerSettings.DEFAULT);
+    }
+
+    /**
+     * As {@link #create(TopicNames, SchemaRegistryClient)}, with the serializers of the topics the service writes
+     * (output, control, telemetry) finding schema ids as {@code serializers} says. The input topic's serializer
+     * (used only by producers in tests and the demo) keeps the defaults: the service never writes the input.
+     *
+     * @param names       topic names
+     * @param registry    the Schema Registry client
+     * @param serializers registration, latest-version and subject-name settings of the service's serializers
+     * @return the topics
+     */
+    public static Topics create(TopicNames names, SchemaRegistryClient registry, SerializerSettings serializers) {
         return new Topics(
                 new Topic<>(names.input(), Serdes.ByteArray(), new SpecificAvroSerde<>(TextEvent.class, registry, false)),
-                new Topic<>(names.output(), Serdes.ByteArray(), new SpecificAvroSerde<>(ClassifiedEvent.class, registry, false)),
-                new Topic<>(names.control(), Serdes.String(), new SpecificAvroSerde<>(ThresholdControl.class, registry, false)),
+                new Topic<>(names.output(), Serdes.ByteArray(),
+                        new SpecificAvroSerde<>(ClassifiedEvent.class, registry, false, serializers)),
+                new Topic<>(names.control(), Serdes.String(),
+                        new SpecificAvroSerde<>(ThresholdControl.class, registry, false, serializers)),
                 new Topic<>(names.deadLetter(), Serdes.ByteArray(), Serdes.ByteArray()),
-                new Topic<>(names.telemetry(), Serdes.String(), new SpecificAvroSerde<>(ExitTelemetry.class, registry, false)),
+                new Topic<>(names.telemetry(), Serdes.String(),
+                        new SpecificAvroSerde<>(ExitTelemetry.class, registry, false, serializers)),
                 new Topic<>(names.shadowSamples(), Serdes.String(), new ShadowSampleSerde()));
     }
 

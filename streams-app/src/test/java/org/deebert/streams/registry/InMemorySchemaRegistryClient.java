@@ -53,6 +53,33 @@ public class InMemorySchemaRegistryClient implements SchemaRegistryClient {
 
     /** {@inheritDoc} */
     @Override
+    public synchronized int lookUp(String subject, Schema schema) {
+        failIfUnavailable();
+        if (!versionsBySubject.getOrDefault(subject, List.of()).contains(schema)) {
+            throw new SchemaRegistryException(404, "schema not found under subject " + subject, null);
+        }
+        return idsBySchema.get(schema);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public synchronized RegisteredSchema latestVersion(String subject) {
+        failIfUnavailable();
+        List<Schema> versions = versionsBySubject.getOrDefault(subject, List.of());
+        if (versions.isEmpty()) {
+            throw new SchemaRegistryException(404, "subject " + subject + " not found", null);
+        }
+        Schema latest = versions.get(versions.size() - 1);
+        return new RegisteredSchema(subject, idsBySchema.get(latest), versions.size(), latest);
+    }
+
+    /** @return every subject with at least one version */
+    public synchronized java.util.Set<String> subjects() {
+        return java.util.Set.copyOf(versionsBySubject.keySet());
+    }
+
+    /** {@inheritDoc} */
+    @Override
     public synchronized Schema getById(int id) {
         failIfUnavailable();
         Schema schema = schemasById.get(id);
