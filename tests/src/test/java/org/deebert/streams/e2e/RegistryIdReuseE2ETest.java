@@ -77,11 +77,12 @@ class RegistryIdReuseE2ETest {
                 // lands on the id the service cached for its ClassifiedEvent.
                 registry.restartEmpty();
                 ConfluentSchemaRegistryClient fresh = new ConfluentSchemaRegistryClient(registry.url());
-                for (int n = 0; ; n++) {
+                // Ids restart at 1; the service's ClassifiedEvent may have had the very first one (it registers the
+                // output subject first), so fill only the ids below it.
+                int lastId = 0;
+                for (int n = 0; lastId < classifiedEventId - 1; n++) {
                     Schema filler = SchemaBuilder.record("Filler" + n).namespace("test").fields().requiredInt("f" + n).endRecord();
-                    if (fresh.register("filler-" + n + "-value", filler) >= classifiedEventId - 1) {
-                        break;
-                    }
+                    lastId = fresh.register("filler-" + n + "-value", filler);
                 }
                 SpecificAvroSerde<TextEvent> producerSerde = new SpecificAvroSerde<>(TextEvent.class, fresh, false);
                 Map<String, HealthState.Status> seen = new ConcurrentHashMap<>();
