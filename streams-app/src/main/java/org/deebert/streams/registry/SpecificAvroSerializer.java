@@ -122,8 +122,9 @@ public final class SpecificAvroSerializer<T extends SpecificRecord> implements S
             WireFormatException.Reason reason = e.isUnavailable()
                     ? WireFormatException.Reason.REGISTRY_UNAVAILABLE
                     : WireFormatException.Reason.SCHEMA_REJECTED;
-            throw new WireFormatException(reason, "cannot " + (settings.autoRegisterSchemas() ? "register " : "use ")
-                    + schema.getFullName() + " under subject " + subject + ": " + e.getMessage(), e);
+            // The registry client's and SerializerSettings' messages name the subject already.
+            throw new WireFormatException(reason, "cannot write a " + schema.getFullName() + " to topic " + topic + ": "
+                    + e.getMessage(), e);
         }
         Transcoder transcoder = found.schema() == schema ? null : new Transcoder(schema, found.schema());
         return new Registered(generation, found.id(), transcoder);

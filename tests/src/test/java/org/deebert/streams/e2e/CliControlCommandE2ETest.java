@@ -1,8 +1,11 @@
 package org.deebert.streams.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,6 +23,7 @@ import org.deebert.streams.e2e.support.SharedInfrastructure;
 import org.deebert.streams.embedded.EmbeddedKafkaBroker;
 import org.deebert.streams.embedded.SchemaRegistryServer;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
+import org.deebert.streams.registry.SchemaRegistryException;
 import org.deebert.streams.registry.SpecificAvroSerde;
 import org.deebert.streams.schema.ExitPolicyName;
 import org.deebert.streams.schema.ThresholdControl;
@@ -72,6 +76,46 @@ class CliControlCommandE2ETest {
     }
 
     @Test
+    void setThresholdRegistersOnlyTheControlSubjectNeverTheProducersInputSubject() throws IOException {
+        String control = "cli-control-" + UUID.randomUUID();
+        broker.createTopic(control, 1, true);
+        Path config = writeConfig(control);
+
+        int set = Cli.commandLine().execute("control", "set-threshold", "--config", config.toString(), "--model", MODEL,
+                "--value", "0.2", "--reason", "e2e");
+
+        assertThat(set).isZero();
+        ConfluentSchemaRegistryClient admin = new ConfluentSchemaRegistryClient(registry.url());
+        assertThat(admin.latestVersion(control + "-value").schema()).isEqualTo(ThresholdControl.getClassSchema());
+        assertThatThrownBy(() -> admin.latestVersion(inputTopic(control) + "-value"))
+                .as("input subject registered by the CLI")
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.isNotFound()).isTrue());
+    }
+
+    @Test
+    void withRegistrationOffSetThresholdFailsNamingTheControlSubjectUntilItIsRegistered() throws IOException {
+        String control = "cli-control-" + UUID.randomUUID();
+        broker.createTopic(control, 1, true);
+        Path config = writeConfig(control, Map.of("auto.register.schemas", "false"));
+        StringWriter err = new StringWriter();
+
+        int refused = Cli.commandLine().setErr(new PrintWriter(err, true)).execute("control", "set-threshold",
+                "--config", config.toString(), "--model", MODEL, "--value", "0.2", "--reason", "e2e");
+        ConfluentSchemaRegistryClient admin = new ConfluentSchemaRegistryClient(registry.url());
+        assertThatThrownBy(() -> admin.latestVersion(control + "-value"))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.isNotFound()).isTrue());
+        admin.register(control + "-value", ThresholdControl.getClassSchema());
+        int accepted = Cli.commandLine().execute("control", "set-threshold", "--config", config.toString(), "--model",
+                MODEL, "--value", "0.2", "--reason", "e2e");
+
+        assertThat(refused).isEqualTo(1);
+        assertThat(err.toString()).contains("subject " + control + "-value").contains("auto.register.schemas is false");
+        assertThat(accepted).isZero();
+        assertThat(readAll(control)).hasSize(1);
+        assertThat(admin.latestVersion(control + "-value").version()).as("versions of the control subject").isEqualTo(1);
+    }
+
+    @Test
     void setThresholdRejectsANegativeThresholdWithoutWritingAnything() throws IOException {
         String control = "cli-control-" + UUID.randomUUID();
         broker.createTopic(control, 1, true);
@@ -93,10 +137,21 @@ class CliControlCommandE2ETest {
     }
 
     private Path writeConfig(String controlTopic) throws IOException {
+        return writeConfig(controlTopic, Map.of());
+    }
+
+    /** An input topic of the control topic's own, so that a subject registered for it would be this test's. */
+    private static String inputTopic(String controlTopic) {
+        return controlTopic + "-input";
+    }
+
+    private Path writeConfig(String controlTopic, Map<String, String> more) throws IOException {
         Properties p = new Properties();
         p.setProperty("bootstrap.servers", broker.bootstrapServers());
         p.setProperty("schema.registry.url", registry.url());
         p.setProperty("topic.control", controlTopic);
+        p.setProperty("topic.input", inputTopic(controlTopic));
+        p.putAll(more);
         Path file = tempDir.resolve("cli.properties");
         try (Writer out = Files.newBufferedWriter(file)) {
             p.store(out, "e2e CLI settings");
