@@ -46,7 +46,6 @@ import org.deebert.streams.app.StreamsService;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.model.ModelCard;
-import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.TextEvent;
 import org.deebert.streams.topology.ClassifierPool;
@@ -235,7 +234,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         Path stateDir = Files.createTempDirectory(runId + "-state-");
         AppSettings settings = settings(runId, stateDir);
         try (StreamsService service = StreamsService.create(settings, settings.createTopics())) {
-            Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
+            Topics topics = Topics.create(settings.topics(), settings.schemaRegistryClient());
             try (KafkaProducer<String, TextEvent> producer = producer(settings, topics);
                  KafkaConsumer<byte[], byte[]> consumer = readCommittedFromStart(settings, topics)) {
                 produceAll(producer, topics, warm);
@@ -287,7 +286,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                     service.device(), runId, n, ClassifierBenchmark.settingLabel(running, pool.labels()), source,
                     fromCard ? ", the model card's setting" : "", batchSize, lingerMs);
 
-            Topics topics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
+            Topics topics = Topics.create(settings.topics(), settings.schemaRegistryClient());
             try (KafkaProducer<String, TextEvent> producer = producer(settings, topics)) {
                 long produceStart = System.nanoTime();
                 produceAll(producer, topics, phaseA);

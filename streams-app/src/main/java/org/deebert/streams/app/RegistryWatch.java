@@ -54,7 +54,8 @@ final class RegistryWatch implements AutoCloseable {
      * Listens to the client's invalidations and checks the cache at {@code interval}.
      *
      * @param registry           the service's registry client (shared by all its serdes)
-     * @param registerOwnSchemas registers the service's value schemas (throws {@link SchemaRegistryException})
+     * @param registerOwnSchemas registers the service's value schemas, or looks them up with
+     *                           {@code auto.register.schemas=false} (throws {@link SchemaRegistryException})
      * @param health             degraded by {@link #SOURCE} while the registry and the cache disagree
      * @param onInvalidation     told of each invalidation (the metric)
      * @param interval           time between periodic checks (positive)

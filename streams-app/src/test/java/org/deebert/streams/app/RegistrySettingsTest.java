@@ -3,6 +3,15 @@ package org.deebert.streams.app;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
@@ -12,6 +21,7 @@ import org.deebert.streams.registry.SubjectNameStrategy;
 import org.deebert.streams.registry.TestKeyStores;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** The Schema Registry keys of the settings, under Confluent's names: defaults, environment, and bad values by key. */
 class RegistrySettingsTest {
@@ -111,6 +121,53 @@ class RegistrySettingsTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining(message)
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n").doesNotContain(SECRET));
+    }
+
+    @Test
+    void runWithRegistryCredentialsNeverLogsOrPrintsThePassword() throws Exception {
+        Path config = dir.resolve("run.properties");
+        Files.writeString(config, "schema.registry.url=http://127.0.0.1:" + closedPort() + "/apis/ccompat/v7\n"
+                + "basic.auth.credentials.source=USER_INFO\nbasic.auth.user.info=svc-deebert:" + SECRET + "\n");
+        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ListAppender<ILoggingEvent> events = new ListAppender<>();
+        events.start();
+        root.addAppender(events);
+        StringWriter err = new StringWriter();
+        int exit;
+        try {
+            // The registry cannot be reached: the start fails after the client has built its Authorization header.
+            exit = Cli.commandLine().setErr(new PrintWriter(err, true)).execute("run", "--config", config.toString());
+        } finally {
+            root.detachAppender(events);
+        }
+
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.toString()).contains("run failed").doesNotContain(SECRET);
+        assertThat(events.list).isNotEmpty().allSatisfy(e -> {
+            assertThat(e.getFormattedMessage()).doesNotContain(SECRET);
+            for (var t = e.getThrowableProxy(); t != null; t = t.getCause()) {
+                assertThat(String.valueOf(t.getMessage())).doesNotContain(SECRET);
+            }
+        });
+    }
+
+    @Test
+    void runWithAMissingRegistryTrustStoreFailsInOneLineNamingTheKey() throws Exception {
+        Path config = dir.resolve("run.properties");
+        Files.writeString(config, "schema.registry.ssl.truststore.location=" + dir.resolve("nowhere.p12") + "\n");
+        StringWriter err = new StringWriter();
+
+        int exit = Cli.commandLine().setErr(new PrintWriter(err, true)).execute("run", "--config", config.toString());
+
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.toString()).hasLineCount(1).contains("setting schema.registry.ssl.truststore.location")
+                .contains("does not exist");
+    }
+
+    private static int closedPort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
     }
 
     @Test

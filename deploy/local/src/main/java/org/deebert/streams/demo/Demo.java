@@ -37,7 +37,6 @@ import org.deebert.streams.embedded.SchemaRegistryServer;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.exit.ExitSetting;
 import org.deebert.streams.model.ModelCard;
-import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.topology.ClassifierPool;
 import org.deebert.streams.deadletter.DeadLetterCode;
 import org.deebert.streams.topology.Topics;
@@ -276,7 +275,7 @@ public final class Demo implements Callable<Integer> {
 
                 DemoTally tally = new DemoTally(DemoEvents.trueLabels(texts), Set.of(DemoProducer.MALFORMED_KEY),
                         service.pool().numLayers(), initialS, initialLabelS, switchThreshold, protectedLabel);
-                Topics clientTopics = Topics.create(settings.topics(), new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl()));
+                Topics clientTopics = Topics.create(settings.topics(), settings.schemaRegistryClient());
                 CountDownLatch switched = new CountDownLatch(1);
                 DemoProducer producer = new DemoProducer(settings.clientProperties(), clientTopics, texts, firstHalf, rate, switched);
                 Thread producerThread = new Thread(producer, "deebert-demo-producer");
