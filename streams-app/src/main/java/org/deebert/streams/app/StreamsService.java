@@ -101,8 +101,8 @@ public final class StreamsService implements AutoCloseable {
     public static StreamsService create(AppSettings settings, boolean createTopics, ClassifierPool classifiers)
             throws InterruptedException {
         ConfluentSchemaRegistryClient registry = new ConfluentSchemaRegistryClient(settings.schemaRegistryUrl());
-        Topics topics = Topics.create(settings.topics(), registry);
-        SchemaRegistration.registerAll(registry, topics);
+        Topics topics = Topics.create(settings.topics(), registry, settings.input());
+        SchemaRegistration.registerAll(registry, topics, settings.input().format());
         if (createTopics) {
             TopicCreator.createMissing(settings.clientProperties(), topics, settings.topicPartitions(),
                     settings.replicationFactor());
@@ -159,7 +159,7 @@ public final class StreamsService implements AutoCloseable {
         streams.setUncaughtExceptionHandler(new ThreadFailurePolicy(supervision.maxThreadReplacements(),
                 supervision.replacementWindow(), reason -> fail(health, failure, reason)));
         RegistryWatch registryWatch = RegistryWatch.start(registry,
-                () -> SchemaRegistration.registerAll(registry, topics), health,
+                () -> SchemaRegistration.registerAll(registry, topics, settings.input().format()), health,
                 metrics::schemaCacheInvalidated, supervision.registryCheckInterval());
         return new StreamsService(settings, topics, pool, classifiers == null, streams, device, health, metrics, telemetry,
                 failure, registryWatch);

@@ -2,6 +2,8 @@ package org.deebert.streams.topology;
 
 import org.deebert.streams.deadletter.DeadLetterCode;
 import org.apache.kafka.common.serialization.Serdes;
+import org.deebert.streams.input.InputDecoders;
+import org.deebert.streams.input.InputSettings;
 import org.deebert.streams.registry.SchemaRegistryClient;
 import org.deebert.streams.registry.SpecificAvroSerde;
 import org.deebert.streams.schema.ClassifiedEvent;
@@ -20,7 +22,8 @@ import org.deebert.streams.schema.ThresholdControl;
  * would turn bytes that are not valid UTF-8 into replacement characters, i.e. a different key and partition.
  *
  * <ul>
- *   <li>{@link #input()}: a {@link TextEvent} to classify; key = usually the event id as UTF-8, or null.</li>
+ *   <li>{@link #input()}: a {@link TextEvent} to classify, or a value of another input format decoded to one
+ *       ({@code input.format}, see {@code input.InputFormat}); key = usually the event id as UTF-8, or null.</li>
  *   <li>{@link #output()}: the {@link ClassifiedEvent} of one input record, with the input's key bytes,
  *       timestamp and forwarded headers ({@link HeaderForwarding}).</li>
  *   <li>{@link #control()}: compacted; key = model name, value = the {@link ThresholdControl} in force for
@@ -57,8 +60,22 @@ public record Topics(
      * @return the topics
      */
     public static Topics create(TopicNames names, SchemaRegistryClient registry) {
+        return create(names, registry, InputSettings.TEXT_EVENT);
+    }
+
+    /**
+     * Builds the topics for an input topic of any format ({@code input.format}): its values are decoded to
+     * {@link TextEvent}s by {@link InputDecoders#serde} (for formats other than {@code text-event} the serde's
+     * serializer refuses: only the topic's own producers write it).
+     *
+     * @param names    topic names
+     * @param registry the Schema Registry client
+     * @param input    the input format and field mapping
+     * @return the topics
+     */
+    public static Topics create(TopicNames names, SchemaRegistryClient registry, InputSettings input) {
         return new Topics(
-                new Topic<>(names.input(), Serdes.ByteArray(), new SpecificAvroSerde<>(TextEvent.class, registry, false)),
+                new Topic<>(names.input(), Serdes.ByteArray(), InputDecoders.serde(input, registry)),
                 new Topic<>(names.output(), Serdes.ByteArray(), new SpecificAvroSerde<>(ClassifiedEvent.class, registry, false)),
                 new Topic<>(names.control(), Serdes.String(), new SpecificAvroSerde<>(ThresholdControl.class, registry, false)),
                 new Topic<>(names.deadLetter(), Serdes.ByteArray(), Serdes.ByteArray()),
