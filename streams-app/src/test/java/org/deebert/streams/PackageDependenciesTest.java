@@ -15,8 +15,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The service's packages depend one way: app -> observability -> topology -> control, deadletter -> classifier
- * -> model, budget, registry -> exit (the README's "Architecture"). Read from the main sources' code (imports and
+ * The service's packages depend one way: app -> observability -> topology -> control, deadletter -> input
+ * -> classifier -> model, budget, registry -> exit (the README's "Architecture"). Read from the main sources' code (imports and
  * fully qualified names, comments left out), so a new upward reference fails here rather than in a review.
  */
 class PackageDependenciesTest {
@@ -24,8 +24,8 @@ class PackageDependenciesTest {
     /** Layer of each package: a package may use only packages of a higher layer number. */
     private static final Map<String, Integer> LAYER = Map.ofEntries(
             Map.entry("app", 0), Map.entry("observability", 1), Map.entry("topology", 2),
-            Map.entry("control", 3), Map.entry("deadletter", 3), Map.entry("classifier", 4),
-            Map.entry("model", 5), Map.entry("budget", 5), Map.entry("registry", 5), Map.entry("exit", 6));
+            Map.entry("control", 3), Map.entry("deadletter", 3), Map.entry("input", 4), Map.entry("classifier", 5),
+            Map.entry("model", 6), Map.entry("budget", 6), Map.entry("registry", 6), Map.entry("exit", 7));
     private static final Path MAIN = Path.of("src/main/java/org/deebert/streams");
     private static final Pattern REFERENCE = Pattern.compile("\\borg\\.deebert\\.streams\\.([a-z]+)\\.");
     private static final Pattern COMMENT = Pattern.compile("//[^\\n]*|/\\*.*?\\*/", Pattern.DOTALL);

@@ -10,6 +10,7 @@ import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.input.InputSettings;
 import org.deebert.streams.model.StartingSetting;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
 import org.deebert.streams.registry.RegistryConnection;
@@ -67,6 +68,8 @@ import org.deebert.streams.topology.TopologySettings;
  *                            {@code none}; or a comma-separated allow-list of header names) and
  *                            {@code headers.forward.max} (most headers per output record, default 64; more are
  *                            dropped and logged at DEBUG)
+ * @param input               {@code input.format}, the {@code input.field.*} mapping and {@code output.include.text}
+ *                            (see {@link InputSettings#parse})
  * @param processingGuarantee {@code exactly_once_v2} (default) or {@code at_least_once}
  * @param numStreamThreads    stream threads (each loads one copy of the model)
  * @param createTopics        whether {@code run} creates missing topics at startup
@@ -101,6 +104,7 @@ public record AppSettings(
         Duration linger,
         int maxTextChars,
         HeaderForwarding headerForwarding,
+        InputSettings input,
         String processingGuarantee,
         int numStreamThreads,
         boolean createTopics,
@@ -177,9 +181,9 @@ public record AppSettings(
         return new ConfluentSchemaRegistryClient(registryConnection);
     }
 
-    /** @return batching, validation and header-forwarding settings of the topology */
+    /** @return batching, validation, header-forwarding and output-text settings of the topology */
     public TopologySettings topologySettings() {
-        return new TopologySettings(maxBatchSize, linger, maxTextChars, headerForwarding);
+        return new TopologySettings(maxBatchSize, linger, maxTextChars, headerForwarding, input.includeText());
     }
 
     /** @return how the classifier loads: device preference, threads, precision, and chunks no larger than a batch */

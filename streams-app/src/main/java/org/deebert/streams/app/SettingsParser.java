@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.input.InputSettings;
 import org.deebert.streams.model.StartingSetting;
 import org.deebert.streams.registry.RegistryConnection;
 import org.deebert.streams.registry.SerializerSettings;
@@ -79,6 +80,7 @@ final class SettingsParser {
         Duration linger = Duration.ofMillis(r.positiveInt("linger.ms"));
         int maxTextChars = r.positiveInt("max.text.chars");
         HeaderForwarding headers = headerForwarding(r);
+        InputSettings inputSettings = InputSettings.parse(p::getProperty, AppSettings::envName);
         int numStreamThreads = r.positiveInt("num.stream.threads");
         boolean createTopics = Boolean.parseBoolean(r.required("topics.create"));
         int partitions = r.positiveInt("topics.partitions");
@@ -98,7 +100,7 @@ final class SettingsParser {
                 new TopicNames(input, output, control, deadLetter, telemetry,
                         TopicNames.shadowSamplesTopic(applicationId)),
                 modelDir, device, intraOpThreads, interOpThreads, precision, maxBatchSize, linger, maxTextChars, headers,
-                guarantee, numStreamThreads, createTopics, partitions, replicationFactor, metricsLogInterval, httpPort,
+                inputSettings, guarantee, numStreamThreads, createTopics, partitions, replicationFactor, metricsLogInterval, httpPort,
                 httpHost, telemetryInterval, exitSetting, supervision, client, streams);
     }
 

@@ -102,7 +102,7 @@ public final class StreamsService implements AutoCloseable {
     public static StreamsService create(AppSettings settings, boolean createTopics, ClassifierPool classifiers)
             throws InterruptedException {
         ConfluentSchemaRegistryClient registry = settings.schemaRegistryClient();
-        Topics topics = Topics.create(settings.topics(), registry, settings.serializerSettings());
+        Topics topics = Topics.create(settings.topics(), registry, settings.input(), settings.serializerSettings());
         SchemaRegistration.registerAll(registry, topics, settings.serializerSettings());
         if (createTopics) {
             TopicCreator.createMissing(settings.clientProperties(), topics, settings.topicPartitions(),

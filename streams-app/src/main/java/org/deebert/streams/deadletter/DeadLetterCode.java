@@ -1,5 +1,6 @@
 package org.deebert.streams.deadletter;
 
+import org.deebert.streams.input.InputFieldException;
 import org.deebert.streams.registry.WireFormatException;
 
 /**
@@ -36,6 +37,17 @@ public enum DeadLetterCode {
      * record alone ({@link org.deebert.streams.topology.InFlightJournal}): it is not classified again, so that the pipeline gets past it.
      */
     POISON_RECORD,
+    /**
+     * A field the input mapping requires ({@code input.field.text}, or {@code input.field.id} when set) is absent
+     * from the {@code avro} or {@code json} value, or null; the message names the path.
+     */
+    FIELD_MISSING,
+    /** A mapped field of an {@code avro} or {@code json} value (or a value on its path) has the wrong type; the message names the path. */
+    FIELD_TYPE,
+    /** The value of the {@code json} format is not valid UTF-8 JSON, or is JSON but not an object. */
+    UNDECODABLE_JSON,
+    /** The value of the {@code string} format is not valid UTF-8. */
+    UNDECODABLE_TEXT,
     /** The classifier threw for this record, even when classified alone. */
     CLASSIFIER_FAILURE,
     /** Any other failure while deserializing a record. */
@@ -57,6 +69,19 @@ public enum DeadLetterCode {
             case UNDECODABLE_AVRO -> UNDECODABLE_AVRO;
             case LENGTH_EXCEEDS_RECORD -> LENGTH_EXCEEDS_RECORD;
             default -> DESERIALIZATION_FAILURE;
+        };
+    }
+
+    /**
+     * @param reason why an input value did not fit its format or field mapping
+     * @return the matching code
+     */
+    public static DeadLetterCode of(InputFieldException.Reason reason) {
+        return switch (reason) {
+            case FIELD_MISSING -> FIELD_MISSING;
+            case FIELD_TYPE -> FIELD_TYPE;
+            case UNDECODABLE_JSON -> UNDECODABLE_JSON;
+            case UNDECODABLE_TEXT -> UNDECODABLE_TEXT;
         };
     }
 }

@@ -192,7 +192,7 @@ final class BatchForwarder {
         for (int i = 0; i < batch.size(); i++) {
             BufferedRecord in = batch.get(i).value;
             Classification c = results.get(i);
-            ClassifiedEvent out = mapper.map(events.get(i), c, inForce, processedAt, latencyMs, batch.size());
+            ClassifiedEvent out = mapper.map(events.get(i), in, c, inForce, processedAt, latencyMs, batch.size());
             context.forward(new Record<>(in.key(), new InputPartitioned<>(out, in.partition()), in.timestamp(),
                     outputHeaders(in)), outputChild);
             done.accept(batch.get(i).key);

@@ -21,6 +21,8 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.deebert.streams.input.InputFieldException;
+import org.deebert.streams.input.RecordFallbacks;
 import org.deebert.streams.registry.WireFormatException;
 import org.deebert.streams.schema.TextEvent;
 import org.slf4j.Logger;
@@ -120,7 +122,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         this.deadLetterChild = deadLetterChild;
         this.shadowChild = shadowChild;
         this.validator = new TextEventValidator(settings.maxTextChars(), pool.textPair());
-        this.mapper = new ClassifiedEventMapper(pool.modelName(), pool.modelVersion());
+        this.mapper = new ClassifiedEventMapper(pool.modelName(), pool.modelVersion(), settings.includeText());
     }
 
     @Override
@@ -188,8 +190,13 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     @Override
     public void process(Record<byte[], RawAndDecoded<TextEvent>> record) {
         RawAndDecoded<TextEvent> value = record.value();
-        validator.validate(value == null ? null : value.decoded());
         RecordMetadata source = context.recordMetadata().orElse(null);
+        if (value != null) {
+            // Formats other than text-event may leave the id and event time to the record (key, coordinates, timestamp).
+            RecordFallbacks.complete(value.decoded(), record.key(), source == null ? null : source.topic(),
+                    source == null ? -1 : source.partition(), source == null ? -1 : source.offset(), record.timestamp());
+        }
+        validator.validate(value == null ? null : value.decoded());
         newestBufferedAtMs = nowMs();
         if (buffered == 0) {
             oldestBufferedAtMs = newestBufferedAtMs;
@@ -251,7 +258,9 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
                 continue;
             }
             try {
-                events.add(textEvents.deserialize(entry.value.topic(), entry.value.headers(), entry.value.rawValue()));
+                BufferedRecord r = entry.value;
+                events.add(RecordFallbacks.complete(textEvents.deserialize(r.topic(), r.headers(), r.rawValue()),
+                        r.key(), r.topic(), r.partition(), r.offset(), r.timestamp()));
                 batch.add(entry);
             } catch (WireFormatException e) {
                 if (e.getReason() == WireFormatException.Reason.REGISTRY_UNAVAILABLE) {
@@ -260,6 +269,10 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
                 }
                 // It decoded when it arrived; only a changed registry can make it fail now.
                 forwarder.deadLetter(entry, DeadLetterCode.of(e.getReason()), e);
+            } catch (InputFieldException e) {
+                // Decoding is deterministic for json and string; an avro writer schema re-fetched from a changed
+                // registry can make a mapped field disappear.
+                forwarder.deadLetter(entry, DeadLetterCode.of(e.reason()), e);
             }
         }
         forwarder.classifyAll(batch, events);

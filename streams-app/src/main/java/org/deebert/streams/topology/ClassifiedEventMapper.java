@@ -14,21 +14,29 @@ final class ClassifiedEventMapper {
 
     private final String modelName;
     private final String modelVersion;
+    private final boolean includeText;
 
-    ClassifiedEventMapper(String modelName, String modelVersion) {
+    /**
+     * @param modelName    the model card's name
+     * @param modelVersion the model card's version
+     * @param includeText  whether outputs carry the input's text and text pair ({@code output.include.text})
+     */
+    ClassifiedEventMapper(String modelName, String modelVersion, boolean includeText) {
         this.modelName = modelName;
         this.modelVersion = modelVersion;
+        this.includeText = includeText;
     }
 
     /**
      * @param in              the input event
+     * @param source          the input record (its topic, partition and offset become the output's provenance)
      * @param c               its classification
      * @param inForce         the exit setting used and its source
      * @param processedAtMs   wall-clock time the batch finished, ms since the epoch
      * @param batchLatencyMs  classifier time for the whole batch, ms
      * @param batchSize       events in the batch
      */
-    ClassifiedEvent map(TextEvent in, Classification c, ExitSettingInForce inForce, long processedAtMs,
+    ClassifiedEvent map(TextEvent in, BufferedRecord source, Classification c, ExitSettingInForce inForce, long processedAtMs,
                         double batchLatencyMs, int batchSize) {
         List<Float> probabilities = new ArrayList<>(c.probabilities().length);
         for (float p : c.probabilities()) {
@@ -36,8 +44,8 @@ final class ClassifiedEventMapper {
         }
         return ClassifiedEvent.newBuilder()
                 .setId(in.getId())
-                .setText(in.getText())
-                .setTextPair(in.getTextPair())
+                .setText(includeText ? in.getText() : null)
+                .setTextPair(includeText ? in.getTextPair() : null)
                 .setLabel(c.label())
                 .setLabelIndex(c.labelIndex())
                 .setProbabilities(probabilities)
@@ -58,6 +66,9 @@ final class ClassifiedEventMapper {
                 .setBatchSize(batchSize)
                 .setSource(in.getSource())
                 .setTenant(in.getTenant())
+                .setInputTopic(source.topic())
+                .setInputPartition(source.partition() < 0 ? null : source.partition())
+                .setInputOffset(source.offset() < 0 ? null : source.offset())
                 .build();
     }
 }

@@ -10,6 +10,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.DeserializationExceptionHandler;
 import org.apache.kafka.streams.errors.ErrorHandlerContext;
+import org.deebert.streams.input.InputFieldException;
 import org.deebert.streams.registry.WireFormatException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Kafka Streams' "log and continue" for records that fail to deserialize: one WARN line, the raw record to
  * {@code errors.dead.letter.queue.topic.name} with the {@code __streams.errors.*} headers and a
- * {@value DeadLetterCode#HEADER} header from the {@link WireFormatException}'s reason, keep running. The
+ * {@value DeadLetterCode#HEADER} header from the {@link WireFormatException}'s or {@link InputFieldException}'s
+ * reason, keep running. The
  * record is built by {@link DeadLetterRecords} rather than by delegating to Kafka Streams'
  * {@code LogAndContinueExceptionHandler}, which logs a stack trace per record (see there why). Configure it
  * with {@code deserialization.exception.handler}. Two exceptions to "dead-letter and continue":
@@ -80,7 +82,8 @@ public class DeadLetterDeserializationExceptionHandler implements Deserializatio
             observer.controlRecordUndecodable(record.topic(), record.partition(), record.offset(), why);
             return Response.resume();
         }
-        DeadLetterCode code = reason == null ? DeadLetterCode.DESERIALIZATION_FAILURE : DeadLetterCode.of(reason);
+        DeadLetterCode code = exception instanceof InputFieldException field ? DeadLetterCode.of(field.reason())
+                : reason == null ? DeadLetterCode.DESERIALIZATION_FAILURE : DeadLetterCode.of(reason);
         DeadLetterRecords.logOnce(LOG, "Dead-lettered", code, record.topic(), record.partition(), record.offset(),
                 exception);
         List<ProducerRecord<byte[], byte[]>> deadLetters = DeadLetterRecords.build(deadLetterTopic, context, code, exception);

@@ -2,6 +2,8 @@ package org.deebert.streams.topology;
 
 import org.deebert.streams.deadletter.DeadLetterCode;
 import org.apache.kafka.common.serialization.Serdes;
+import org.deebert.streams.input.InputDecoders;
+import org.deebert.streams.input.InputSettings;
 import org.deebert.streams.registry.SchemaRegistryClient;
 import org.deebert.streams.registry.SerializerSettings;
 import org.deebert.streams.registry.SpecificAvroSerde;
@@ -22,7 +24,8 @@ import org.deebert.streams.schema.ThresholdControl;
  * would turn bytes that are not valid UTF-8 into replacement characters, i.e. a different key and partition.
  *
  * <ul>
- *   <li>{@link #input()}: a {@link TextEvent} to classify; key = usually the event id as UTF-8, or null.</li>
+ *   <li>{@link #input()}: a {@link TextEvent} to classify, or a value of another input format decoded to one
+ *       ({@code input.format}, see {@code input.InputFormat}); key = usually the event id as UTF-8, or null.</li>
  *   <li>{@link #output()}: the {@link ClassifiedEvent} of one input record, with the input's key bytes,
  *       timestamp and forwarded headers ({@link HeaderForwarding}).</li>
  *   <li>{@link #control()}: compacted; key = model name, value = the {@link ThresholdControl} in force for
@@ -59,13 +62,12 @@ public record Topics(
      * @return the topics
      */
     public static Topics create(TopicNames names, SchemaRegistryClient registry) {
-        return create(names, registry, SerializerSettings.DEFAULT);
+        return create(names, registry, InputSettings.TEXT_EVENT, SerializerSettings.DEFAULT);
     }
 
     /**
-     * As {@link #create(TopicNames, SchemaRegistryClient)}, with the serializers of the topics the service writes
-     * (output, control, telemetry) finding schema ids as {@code serializers} says. The input topic's serializer
-     * (used only by producers in tests and the demo) keeps the defaults: the service never writes the input.
+     * As {@link #create(TopicNames, SchemaRegistryClient, InputSettings, SerializerSettings)} with
+     * {@code text-event} input.
      *
      * @param names       topic names
      * @param registry    the Schema Registry client
@@ -73,8 +75,38 @@ public record Topics(
      * @return the topics
      */
     public static Topics create(TopicNames names, SchemaRegistryClient registry, SerializerSettings serializers) {
+        return create(names, registry, InputSettings.TEXT_EVENT, serializers);
+    }
+
+    /**
+     * As {@link #create(TopicNames, SchemaRegistryClient, InputSettings, SerializerSettings)} with the default
+     * serializer settings.
+     *
+     * @param names    topic names
+     * @param registry the Schema Registry client
+     * @param input    the input format and field mapping
+     * @return the topics
+     */
+    public static Topics create(TopicNames names, SchemaRegistryClient registry, InputSettings input) {
+        return create(names, registry, input, SerializerSettings.DEFAULT);
+    }
+
+    /**
+     * Builds the topics. The input topic's values of any format ({@code input.format}) are decoded to
+     * {@link TextEvent}s by {@link InputDecoders#serde} (for formats other than {@code text-event} the serde's
+     * serializer refuses: only the topic's own producers write it). The serializers of the topics the service
+     * writes (output, control, telemetry) find schema ids as {@code serializers} says.
+     *
+     * @param names       topic names
+     * @param registry    the Schema Registry client
+     * @param input       the input format and field mapping
+     * @param serializers registration, latest-version and subject-name settings of the service's serializers
+     * @return the topics
+     */
+    public static Topics create(TopicNames names, SchemaRegistryClient registry, InputSettings input,
+                                SerializerSettings serializers) {
         return new Topics(
-                new Topic<>(names.input(), Serdes.ByteArray(), new SpecificAvroSerde<>(TextEvent.class, registry, false)),
+                new Topic<>(names.input(), Serdes.ByteArray(), InputDecoders.serde(input, registry)),
                 new Topic<>(names.output(), Serdes.ByteArray(),
                         new SpecificAvroSerde<>(ClassifiedEvent.class, registry, false, serializers)),
                 new Topic<>(names.control(), Serdes.String(),

@@ -11,8 +11,11 @@ import java.time.Duration;
  * @param maxTextChars longest text accepted, in UTF-16 chars; longer ones are dead-lettered (>= 1)
  * @param headerForwarding which input headers an output record carries ({@code headers.forward},
  *                         {@code headers.forward.max})
+ * @param includeText  whether an output record carries its input's text and text pair ({@code output.include.text});
+ *                     when false both are null
  */
-public record TopologySettings(int maxBatchSize, Duration linger, int maxTextChars, HeaderForwarding headerForwarding) {
+public record TopologySettings(int maxBatchSize, Duration linger, int maxTextChars, HeaderForwarding headerForwarding,
+                               boolean includeText) {
 
     /**
      * Defaults: batches of up to 32 events, 5 ms linger, texts up to 100000 chars, every non-reserved header
@@ -30,6 +33,19 @@ public record TopologySettings(int maxBatchSize, Duration linger, int maxTextCha
      */
     public TopologySettings(int maxBatchSize, Duration linger, int maxTextChars) {
         this(maxBatchSize, linger, maxTextChars, HeaderForwarding.DEFAULTS);
+    }
+
+    /**
+     * Settings whose outputs carry their input's text (as for {@code text-event} input by default).
+     *
+     * @param maxBatchSize     most events per classifier call (>= 1)
+     * @param linger           punctuator period and quiet time of a partial batch (> 0, ms)
+     * @param maxTextChars     longest text accepted, in UTF-16 chars (>= 1)
+     * @param headerForwarding which input headers an output record carries
+     * @throws IllegalArgumentException if a value is out of range
+     */
+    public TopologySettings(int maxBatchSize, Duration linger, int maxTextChars, HeaderForwarding headerForwarding) {
+        this(maxBatchSize, linger, maxTextChars, headerForwarding, true);
     }
 
     /** @throws IllegalArgumentException if a value is out of range */

@@ -13,6 +13,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.exit.ExitPolicy;
+import org.deebert.streams.input.FieldPath;
+import org.deebert.streams.input.InputFormat;
+import org.deebert.streams.input.InputSettings;
 import org.deebert.streams.model.StartingSetting;
 import org.deebert.streams.topology.HeaderForwarding;
 import org.deebert.streams.topology.TopicNames;
@@ -190,6 +193,24 @@ class AppSettingsTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("intra.op.threads");
         assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_PROCESSING_GUARANTEE", "exactly_once")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("processing.guarantee");
+    }
+
+    @Test
+    void inputFormatAndFieldsComeFromTheEnvironmentAndReachTheTopologySettings() {
+        AppSettings defaults = AppSettings.load(null, Map.of());
+        assertThat(defaults.input()).isEqualTo(InputSettings.TEXT_EVENT);
+        assertThat(defaults.topologySettings().includeText()).isTrue();
+        AppSettings json = AppSettings.load(null, Map.of("DEEBERT_INPUT_FORMAT", "json",
+                "DEEBERT_INPUT_FIELD_TEXT", "post.body", "DEEBERT_INPUT_FIELD_TEXT_PAIR", "post.title"));
+        assertThat(json.input().format()).isEqualTo(InputFormat.JSON);
+        assertThat(json.input().mapping().text()).isEqualTo(FieldPath.parse("post.body"));
+        assertThat(json.input().mapping().textPair()).isEqualTo(FieldPath.parse("post.title"));
+        assertThat(json.topologySettings().includeText()).isFalse();
+        assertThat(AppSettings.load(null, Map.of("DEEBERT_INPUT_FORMAT", "string", "DEEBERT_OUTPUT_INCLUDE_TEXT", "true"))
+                .topologySettings().includeText()).isTrue();
+        assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_INPUT_FORMAT", "avro")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("setting input.field.text (env DEEBERT_INPUT_FIELD_TEXT) is missing");
     }
 
     @Test

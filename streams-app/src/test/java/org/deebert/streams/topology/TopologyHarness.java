@@ -10,6 +10,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.deebert.streams.input.InputSettings;
 import org.deebert.streams.registry.InMemorySchemaRegistryClient;
 import org.deebert.streams.schema.ClassifiedEvent;
 import org.deebert.streams.schema.ShadowSample;
@@ -36,8 +37,16 @@ final class TopologyHarness implements AutoCloseable {
 
     /** @param applicationId the Streams application id (also names the shadow-sample topic) */
     TopologyHarness(String applicationId) {
+        this(applicationId, InputSettings.TEXT_EVENT);
+    }
+
+    /**
+     * @param applicationId the Streams application id (also names the shadow-sample topic)
+     * @param input         the input topic's format and field mapping
+     */
+    TopologyHarness(String applicationId, InputSettings input) {
         this.applicationId = applicationId;
-        this.topics = Topics.create(TopicNames.DEFAULTS.forApplication(applicationId), registry);
+        this.topics = Topics.create(TopicNames.DEFAULTS.forApplication(applicationId), registry, input);
     }
 
     /**

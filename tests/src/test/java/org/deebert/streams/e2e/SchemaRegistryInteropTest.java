@@ -365,6 +365,51 @@ class SchemaRegistryInteropTest {
     }
 
     @Test
+    void provenanceAndANullableTextAreABackwardCompatibleChangeThatOldOutputsStillDecodeWith() throws Exception {
+        // Given: an output subject holding ClassifiedEvent as it was before input formats (text a plain string, no
+        // input_topic/input_partition/input_offset).
+        String topic = uniqueTopic();
+        Schema old = history("ClassifiedEvent-before-input-formats.avsc");
+        assertThat(old.getField("text").schema().getType()).isEqualTo(Schema.Type.STRING);
+        assertThat(old.getField("input_topic")).isNull();
+        int oldId = client.register(topic + "-value", old);
+
+        // When: today's schema is registered on it, the real registry's BACKWARD check accepts it.
+        int newId = client.register(topic + "-value", org.deebert.streams.schema.ClassifiedEvent.getClassSchema());
+        assertThat(newId).isNotEqualTo(oldId);
+        assertThat(org.deebert.streams.schema.ClassifiedEvent.getClassSchema().getField("text").schema().isNullable())
+                .isTrue();
+
+        // Then: an output an older service wrote reads with its text and with null provenance.
+        org.apache.avro.generic.GenericRecord record = new org.apache.avro.generic.GenericData.Record(old);
+        for (Schema.Field f : old.getFields()) {
+            Schema type = f.schema();
+            Object value = switch (type.getType()) {
+                case STRING -> "s";
+                case INT -> 1;
+                case LONG -> 1_700_000_000_000L;
+                case DOUBLE -> 0.5;
+                case ARRAY -> List.of(0.25f, 0.75f);
+                case ENUM -> new org.apache.avro.generic.GenericData.EnumSymbol(type, type.getEnumSymbols().get(0));
+                default -> null; // nullable unions
+            };
+            record.put(f.name(), value);
+        }
+        record.put("text", "an utterly charming film");
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        org.apache.avro.io.BinaryEncoder encoder = org.apache.avro.io.EncoderFactory.get().binaryEncoder(body, null);
+        new org.apache.avro.generic.GenericDatumWriter<org.apache.avro.generic.GenericRecord>(old).write(record, encoder);
+        encoder.flush();
+        org.deebert.streams.schema.ClassifiedEvent read = new SpecificAvroSerde<>(
+                org.deebert.streams.schema.ClassifiedEvent.class, client, false).deserializer()
+                .deserialize(topic, ConfluentWireFormat.frame(oldId, body.toByteArray()));
+        assertThat(read.getText()).isEqualTo("an utterly charming film");
+        assertThat(read.getInputTopic()).isNull();
+        assertThat(read.getInputPartition()).isNull();
+        assertThat(read.getInputOffset()).isNull();
+    }
+
+    @Test
     void shouldWriteBytesThatApicuriosConfluentModeDeserializerReads() {
         String topic = uniqueTopic();
         byte[] bytes = new SpecificAvroSerde<>(TextEvent.class, client, false).serializer().serialize(topic, event());

@@ -70,7 +70,7 @@ public final class RunningClassifier implements AutoCloseable {
     private final CommittedTopicReader output;
     private final CommittedTopicReader deadLetters;
 
-    private RunningClassifier(String prefix, ClassifierPool pool, Path stateDir) {
+    private RunningClassifier(String prefix, ClassifierPool pool, Path stateDir, Map<String, String> extraSettings) {
         String unique = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
         names = new TopicNames(unique + "-in", unique + "-out", unique + "-control", unique + "-dlq",
                 unique + "-telemetry", TopicNames.shadowSamplesTopic(unique));
@@ -89,7 +89,7 @@ public final class RunningClassifier implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        settings = AppSettings.withDefaults(Map.ofEntries(
+        Map<String, String> all = new java.util.HashMap<>(Map.ofEntries(
                 Map.entry("application.id", unique),
                 Map.entry("bootstrap.servers", broker.bootstrapServers()),
                 Map.entry("schema.registry.url", registry.url()),
@@ -102,6 +102,8 @@ public final class RunningClassifier implements AutoCloseable {
                 Map.entry("http.host", "127.0.0.1"),
                 Map.entry("http.port", "0"),
                 Map.entry("kafka.state.dir", state.toString())));
+        all.putAll(extraSettings);
+        settings = AppSettings.withDefaults(all);
         try {
             service = StreamsService.create(settings, false, pool);
         } catch (InterruptedException e) {
@@ -127,7 +129,20 @@ public final class RunningClassifier implements AutoCloseable {
      * @return the running application
      */
     public static RunningClassifier start(String prefix, ClassifierPool pool, Path stateDir) {
-        RunningClassifier app = new RunningClassifier(prefix, pool, stateDir);
+        return start(prefix, pool, stateDir, Map.of());
+    }
+
+    /**
+     * As {@link #start(String, ClassifierPool, Path)}, with settings of its own on top of the test's (e.g.
+     * {@code input.format}). The test's {@link #topics()} stay those of TextEvent input: producing events with
+     * {@link #produce} needs the default format, {@link #produceRaw} works with any.
+     *
+     * @param extraSettings settings by key, applied last
+     * @return the running application
+     */
+    public static RunningClassifier start(String prefix, ClassifierPool pool, Path stateDir,
+                                          Map<String, String> extraSettings) {
+        RunningClassifier app = new RunningClassifier(prefix, pool, stateDir, extraSettings);
         app.service.start();
         long deadline = System.nanoTime() + STATE_TIMEOUT.toNanos();
         while (app.streams.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
@@ -248,6 +263,24 @@ public final class RunningClassifier implements AutoCloseable {
      */
     public RecordMetadata produceRaw(String key, byte[] value) {
         return get(producer.send(new ProducerRecord<>(names.input(), key, value)));
+    }
+
+    /**
+     * Produces input records with the given raw values and headers, and waits for the broker's acknowledgements.
+     *
+     * @param records the records, in order (key null for a record without key)
+     * @return where each was written, in the same order
+     */
+    public List<RecordMetadata> produceAllRaw(List<ProducerRecord<String, byte[]>> records) {
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
+        for (ProducerRecord<String, byte[]> r : records) {
+            sent.add(producer.send(new ProducerRecord<>(names.input(), r.partition(), r.key(), r.value(), r.headers())));
+        }
+        List<RecordMetadata> written = new ArrayList<>();
+        for (Future<RecordMetadata> f : sent) {
+            written.add(get(f));
+        }
+        return written;
     }
 
     /**
