@@ -19,6 +19,7 @@ import org.deebert.streams.schema.ShadowSample;
  *   control topic ──► threshold-source ──► threshold-updater ──► [threshold-store] (global store)
  *                                          (control/ validates)      │ read (control.ExitSettingInForce)
  *   input topic ──► text-events-source ──► classify ◄── [classify-buffer] (changelogged state store)
+ *                  (input/ decodes text-event, avro, json or string into a TextEvent)
  *                                             │  (BatchingClassifyProcessor buffers; BatchForwarder runs
  *                                             │   classifier/ EarlyExitClassifier with exit/ ExitRule)
  *                                             │ ├──► classified-sink ──► output topic
