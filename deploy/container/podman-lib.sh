@@ -33,9 +33,10 @@ ensure_commands() {
   echo "apt: installing ${missing[*]}"
   _deebert_logged "$DEEBERT_SETUP_LOG_DIR/apt-podman.log" apt-get update -qq || return 1
   DEBIAN_FRONTEND=noninteractive _deebert_logged "$DEEBERT_SETUP_LOG_DIR/apt-podman.log" \
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    apt-get install -y -qq "${missing[@]}"
 }
 
+# Installed with their recommended packages, as verified on these machines.
 # podman, runc (the runtime these machines need), mmdebstrap (the base image), netavark and aardvark-dns
 # (container networks with service names, for compose), curl.
 ensure_podman() {
