@@ -40,7 +40,7 @@ SETTINGS = REPO / "streams-app" / "src" / "main" / "resources" / "deebert-stream
 BIN = Path(sys.executable).parent
 
 MANIFESTS = sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
-DOCKERFILES = sorted(CONTAINER.glob("Dockerfile.*"))
+DOCKERFILES = sorted(p for p in CONTAINER.glob("Dockerfile.*") if p.suffix != ".dockerignore")
 
 
 @functools.cache
@@ -163,14 +163,28 @@ def test_compose_images_are_pinned_and_the_service_waits_for_healthy_dependencie
     services = load_yaml(COMPOSE)["services"]
     for name, service in services.items():
         if "image" in service and "build" not in service:
-            assert re.fullmatch(r"[\w./-]+:[\w.-]+", service["image"]), name
-            assert not service["image"].endswith(":latest"), name
+            # ${VAR:-default}: the published image stays the default, pinned; a variable may replace it.
+            image = compose_default(service["image"])
+            assert re.fullmatch(r"[\w./-]+:[\w.-]+", image), name
+            assert not image.endswith(":latest"), name
     deebert = services["deebert"]
     assert deebert["build"]["dockerfile"] == "deploy/container/Dockerfile.cpu"
     for dependency, condition in deebert["depends_on"].items():
         assert condition["condition"] == "service_healthy", dependency
         assert "healthcheck" in services[dependency], dependency
     assert deebert["environment"]["DEEBERT_TOPICS_CREATE"] == "true"
+
+
+def compose_default(value: str) -> str:
+    """A compose value with each ${VAR:-default} / ${VAR-default} replaced by its default (what runs when the
+    variable is unset); a ${VAR} without a default stays as written."""
+    return re.sub(r"\$\{\w+:?-([^}]*)\}", r"\1", value)
+
+
+def test_compose_default_reads_variable_defaults():
+    assert compose_default("${KAFKA_IMAGE:-apache/kafka:4.3.1}") == "apache/kafka:4.3.1"
+    assert compose_default("127.0.0.1:${PORT:-9094}:9094") == "127.0.0.1:9094:9094"
+    assert compose_default("${KAFKA_IMAGE}") == "${KAFKA_IMAGE}"
 
 
 def test_prometheus_scrapes_the_service_metrics_endpoint():
@@ -200,8 +214,8 @@ def test_dockerfile_parses_with_pinned_bases_non_root_user_and_healthcheck(docke
     by_name: dict[str, list[str]] = {}
     for name, value in instructions:
         by_name.setdefault(name, []).append(value)
-    images = [v.split()[0] for v in by_name["FROM"]]
-    images += [m.group(1) for v in by_name.get("COPY", []) for m in [re.match(r"--from=(\S+)", v)] if m]
+    images = base_images(instructions)
+    assert images, "no FROM"
     for image in images:
         assert re.fullmatch(r"[\w./-]+:[\w.-]+", image), f"{image} is not pinned to a tag"
         assert not image.endswith(":latest"), image
@@ -219,6 +233,60 @@ def test_dockerfile_parses_with_pinned_bases_non_root_user_and_healthcheck(docke
                         (REPO / "pom.xml").read_text(encoding="utf-8")).group(1)
     assert f"DIST_VERSION={version}" in by_name["ARG"]
     assert "DEEBERT_MODEL_DIR=/opt/deebert/model" in " ".join(by_name["ENV"])
+
+
+def base_images(instructions: list[tuple[str, str]]) -> list[str]:
+    """The images a Dockerfile builds on: each FROM and COPY --from that names an image rather than an earlier
+    stage, with ${ARG} references replaced by the ARG's default (a base from a build argument must still
+    default to a pinned, published image)."""
+    args: dict[str, str] = {}
+    stages: set[str] = set()
+    images: list[str] = []
+
+    def resolve(value: str) -> str:
+        return re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), value)
+
+    for name, value in instructions:
+        if name == "ARG" and "=" in value:
+            key, default = value.split("=", 1)
+            args.setdefault(key.strip(), default.strip())
+        elif name == "FROM":
+            words = value.split()
+            image = resolve(words[0])
+            if image not in stages:
+                images.append(image)
+            if len(words) == 3 and words[1].upper() == "AS":
+                stages.add(words[2])
+        elif name == "COPY":
+            m = re.match(r"--from=(\S+)", value)
+            if m and resolve(m.group(1)) not in stages:
+                images.append(resolve(m.group(1)))
+    return images
+
+
+def test_base_images_resolve_build_arguments_to_their_pinned_defaults():
+    instructions = [("ARG", "BASE_IMAGE=eclipse-temurin:17.0.15_6-jre-jammy"), ("ARG", "JRE=x/jre:1.0"),
+                    ("FROM", "${JRE} AS jre"), ("FROM", "${BASE_IMAGE}"), ("COPY", "--from=jre /a /a")]
+    assert base_images(instructions) == ["x/jre:1.0", "eclipse-temurin:17.0.15_6-jre-jammy"]
+    assert base_images([("FROM", "$UNSET")]) == ["$UNSET"]  # an ARG without a default stays unresolved: not pinned
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_dockerfile_base_image_is_a_build_argument(dockerfile: Path):
+    text = dockerfile.read_text(encoding="utf-8")
+    assert re.search(r"^ARG BASE_IMAGE=\S+:\S+$", text, re.M), "ARG BASE_IMAGE=<published default>"
+    assert re.search(r"^FROM \$\{BASE_IMAGE\}$", text, re.M)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_dockerfile_ignore_file_keeps_the_archive_and_the_models(dockerfile: Path):
+    ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
+    lines = [line.strip() for line in ignore.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    suffix = "-gpu" if dockerfile.name.endswith(".gpu") else ""
+    assert lines[0] == "*"
+    assert f"!streams-app/target/deebert-streams-*{suffix}-dist.tar.gz" in lines
+    assert "!model-export/models/" in lines
 
 
 # --- Settings named in deployment files are real settings --------------------------------------------
