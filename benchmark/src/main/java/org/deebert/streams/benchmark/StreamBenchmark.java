@@ -130,11 +130,11 @@ public final class StreamBenchmark implements Callable<Integer> {
     Double threshold;
 
     @Option(names = "--batch-size", defaultValue = "32", paramLabel = "N",
-            description = "The service's max.batch.size (default: ${DEFAULT-VALUE}).")
+            description = "The service's classifier.batch.max.size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--linger-ms", defaultValue = "5", paramLabel = "MS",
-            description = "The service's linger.ms (default: ${DEFAULT-VALUE}).")
+            description = "The service's classifier.batch.linger.ms (default: ${DEFAULT-VALUE}).")
     int lingerMs;
 
     @Option(names = "--rate", defaultValue = "0", paramLabel = "EVENTS_PER_S",
@@ -591,11 +591,11 @@ public final class StreamBenchmark implements Callable<Integer> {
         overrides.put("topic.control", runId + "-control");
         overrides.put("topic.dead.letter", runId + "-text-events-dlq");
         overrides.put("topics.create", "true");
-        // One input partition: one task sees every event, so batches fill up to max.batch.size.
+        // One input partition: one task sees every event, so batches fill up to classifier.batch.max.size.
         overrides.put("topics.partitions", "1");
         overrides.put("model.dir", modelDir.toString());
-        overrides.put("max.batch.size", Integer.toString(batchSize));
-        overrides.put("linger.ms", Integer.toString(lingerMs));
+        overrides.put("classifier.batch.max.size", Integer.toString(batchSize));
+        overrides.put("classifier.batch.linger.ms", Integer.toString(lingerMs));
         overrides.put("kafka.state.dir", stateDir.toString());
         overrides.put("http.port", "0");
         Map<String, String> env = new HashMap<>(System.getenv());

@@ -28,7 +28,7 @@ import org.deebert.streams.topology.TopologySettings;
  * <p><b>Environment mapping.</b> A key's variable is {@code DEEBERT_} + the key in upper case with
  * {@code .} and {@code -} replaced by {@code _}: {@code DEEBERT_BOOTSTRAP_SERVERS} overrides
  * {@code bootstrap.servers}, {@code DEEBERT_TOPIC_DEAD_LETTER} overrides {@code topic.dead.letter},
- * {@code DEEBERT_MAX_BATCH_SIZE} overrides {@code max.batch.size}. Pass-through keys (whose names are
+ * {@code DEEBERT_CLASSIFIER_BATCH_MAX_SIZE} overrides {@code classifier.batch.max.size}. Pass-through keys (whose names are
  * Kafka's, made only of dots) map back mechanically: {@code DEEBERT_SSL_TRUSTSTORE_LOCATION} sets
  * {@code ssl.truststore.location}, {@code DEEBERT_SASL_JAAS_CONFIG} sets {@code sasl.jaas.config},
  * {@code DEEBERT_KAFKA_NUM_STREAM_THREADS} sets {@code kafka.num.stream.threads}.
@@ -36,6 +36,13 @@ import org.deebert.streams.topology.TopologySettings;
  * <p><b>Pass-through.</b> {@code security.protocol}, {@code ssl.*} and {@code sasl.*} go unchanged to
  * every Kafka client (Streams, admin, producer); {@code kafka.X} goes to the Kafka Streams config as
  * {@code X} (e.g. {@code kafka.state.dir}).
+ *
+ * <p><b>Validation.</b> An unknown key (in the file or the overrides) or an unknown {@code DEEBERT_*} variable
+ * fails with the nearest known name, when one is within two edits; so do a key and {@code kafka.<key>} both set
+ * for {@code application.id}, {@code bootstrap.servers}, {@code processing.guarantee} and
+ * {@code num.stream.threads}. The deprecated {@code max.batch.size} and {@code linger.ms} still work as
+ * {@code classifier.batch.max.size} and {@code classifier.batch.linger.ms}, with a WARN. Pass-through keys are
+ * not checked here (Kafka logs a WARN for a name it does not know).
  *
  * <p>{@link SettingsSources} merges the sources, {@link SettingsParser} turns keys into this record.
  *
@@ -60,8 +67,8 @@ import org.deebert.streams.topology.TopologySettings;
  * @param interOpThreads      TensorFlow inter-op threads per classifier; 0 = TensorFlow's default (all cores)
  * @param precision           float32 (exact parity with Python) or bfloat16 (opt-in, faster on CPUs with
  *                            AVX512-BF16/AMX; see {@link ClassifierOptions.Precision})
- * @param maxBatchSize        most events per classifier call
- * @param linger              quiet time after which a partial batch leaves (it waits at most 10 x linger)
+ * @param maxBatchSize        {@code classifier.batch.max.size}: most events per classifier call
+ * @param linger              {@code classifier.batch.linger.ms}: quiet time after which a partial batch leaves (it waits at most 10 x linger)
  * @param maxTextChars        longest accepted text in UTF-16 chars
  * @param headerForwarding    which input headers an output record carries: {@code headers.forward} ({@code all},
  *                            the default: every header but ours and Kafka Streams' {@code __streams.errors.*};
@@ -143,10 +150,11 @@ public record AppSettings(
      * @param env  the environment, usually {@code System.getenv()}
      * @return the settings
      * @throws UncheckedIOException     if a file cannot be read
-     * @throws IllegalArgumentException if a value is missing or malformed (the message names the key)
+     * @throws InvalidSettingException  if a key or {@code DEEBERT_*} variable is unknown, two keys set the same
+     *                                  thing, or a value is missing or malformed (the message names the key)
      */
     public static AppSettings load(Path file, Map<String, String> env) {
-        return fromProperties(SettingsSources.load(file, env));
+        return parsed(SettingsSources.load(file, env));
     }
 
     /**
@@ -156,10 +164,11 @@ public record AppSettings(
      *
      * @param overrides settings by key (e.g. {@code bootstrap.servers})
      * @return the settings
-     * @throws IllegalArgumentException if a value is malformed (the message names the key)
+     * @throws InvalidSettingException if a key is unknown, two keys set the same thing, or a value is malformed
+     *                                 (the message names the key)
      */
     public static AppSettings withDefaults(Map<String, String> overrides) {
-        return fromProperties(SettingsSources.withDefaults(overrides));
+        return parsed(SettingsSources.withDefaults(overrides));
     }
 
     /** @return the environment variable that overrides {@code key}, e.g. DEEBERT_BOOTSTRAP_SERVERS */
@@ -168,12 +177,24 @@ public record AppSettings(
     }
 
     /**
-     * @param p merged properties
+     * @param p merged properties: every key, defaults included (the classpath defaults are not added)
      * @return the settings
-     * @throws IllegalArgumentException if a value is missing or malformed
+     * @throws InvalidSettingException if a key is unknown or a value is missing or malformed (the message names the
+     *                                 key)
      */
     public static AppSettings fromProperties(Properties p) {
-        return SettingsParser.parse(p);
+        return parsed(SettingsSources.checkedComplete(p));
+    }
+
+    private static AppSettings parsed(Properties p) {
+        try {
+            return SettingsParser.parse(p);
+        } catch (InvalidSettingException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            // Every parse error names its key: one line for the operator, exit 2 from the command line.
+            throw new InvalidSettingException(e.getMessage(), e);
+        }
     }
 
     /** @return a new client of the Schema Registry with this connection's credentials and TLS context */
@@ -217,7 +238,7 @@ public record AppSettings(
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, processingGuarantee);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.toString(numStreamThreads));
         // A stream thread checks wall-clock punctuators only between polls, and an idle poll blocks for
-        // poll.ms (default 100 ms): bound it by linger.ms so a partial batch leaves within about linger.
+        // poll.ms (default 100 ms): bound it by classifier.batch.linger.ms so a partial batch leaves within about linger.
         p.put(StreamsConfig.POLL_MS_CONFIG, Long.toString(linger.toMillis()));
         p.putAll(streamsPassThrough);
         return p;

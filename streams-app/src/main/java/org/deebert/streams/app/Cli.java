@@ -39,12 +39,18 @@ public final class Cli implements Callable<Integer> {
      * @return the command line with every subcommand; a command that throws is logged at ERROR through
      *     the logging configuration (with its level and stack trace), told in one line on the command's
      *     error stream (an operator at a terminal sees why), and exits 1, instead of picocli's bare stack
-     *     trace on stderr
+     *     trace on stderr; an {@link InvalidSettingException} is told in one line (no stack trace) and exits 2
      */
     public static CommandLine commandLine() {
         // Enum values in any case (--policy patience): the model card spells policies in lower case.
         return new CommandLine(new Cli()).setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler((e, command, parsed) -> {
+                    if (e instanceof InvalidSettingException) {
+                        // A configuration error is the operator's to fix: one line naming the key, no stack trace.
+                        LOG.error("{}: {}", command.getCommandName(), e.getMessage());
+                        command.getErr().println(command.getCommandName() + ": " + e.getMessage());
+                        return 2;
+                    }
                     LOG.error("{} failed: {}", command.getCommandName(), e.toString(), e);
                     command.getErr().println(command.getCommandName() + " failed: " + describe(e));
                     return 1;

@@ -76,13 +76,13 @@ final class SettingsParser {
         Path modelDir = Path.of(r.required("model.dir"));
         int intraOpThreads = (int) r.nonNegativeLong("intra.op.threads");
         int interOpThreads = (int) r.nonNegativeLong("inter.op.threads");
-        int maxBatchSize = r.positiveInt("max.batch.size");
-        Duration linger = Duration.ofMillis(r.positiveInt("linger.ms"));
+        int maxBatchSize = r.positiveInt("classifier.batch.max.size");
+        Duration linger = Duration.ofMillis(r.positiveInt("classifier.batch.linger.ms"));
         int maxTextChars = r.positiveInt("max.text.chars");
         HeaderForwarding headers = headerForwarding(r);
         InputSettings inputSettings = InputSettings.parse(p::getProperty, AppSettings::envName);
         int numStreamThreads = r.positiveInt("num.stream.threads");
-        boolean createTopics = Boolean.parseBoolean(r.required("topics.create"));
+        boolean createTopics = r.bool("topics.create");
         int partitions = r.positiveInt("topics.partitions");
         short replicationFactor = (short) r.positiveInt("topics.replication.factor");
         Duration metricsLogInterval = Duration.ofMillis(r.nonNegativeLong("metrics.log.interval.ms"));

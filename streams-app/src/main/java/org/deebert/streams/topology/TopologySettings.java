@@ -51,10 +51,10 @@ public record TopologySettings(int maxBatchSize, Duration linger, int maxTextCha
     /** @throws IllegalArgumentException if a value is out of range */
     public TopologySettings {
         if (maxBatchSize < 1) {
-            throw new IllegalArgumentException("max.batch.size must be >= 1, got " + maxBatchSize);
+            throw new IllegalArgumentException("classifier.batch.max.size must be >= 1, got " + maxBatchSize);
         }
         if (linger == null || linger.toMillis() < 1) {
-            throw new IllegalArgumentException("linger.ms must be >= 1, got " + linger);
+            throw new IllegalArgumentException("classifier.batch.linger.ms must be >= 1, got " + linger);
         }
         if (maxTextChars < 1) {
             throw new IllegalArgumentException("max.text.chars must be >= 1, got " + maxTextChars);

@@ -184,7 +184,7 @@ class AppSettingsTest {
     @Test
     void malformedValuesAreRejectedNamingTheKey() {
         assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_MAX_BATCH_SIZE", "0")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("max.batch.size");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("classifier.batch.max.size");
         assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_DEVICE", "tpu")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("device");
         assertThatThrownBy(() -> AppSettings.load(null, Map.of("DEEBERT_PRECISION", "int4")))

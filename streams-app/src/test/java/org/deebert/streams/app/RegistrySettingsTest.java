@@ -159,7 +159,7 @@ class RegistrySettingsTest {
 
         int exit = Cli.commandLine().setErr(new PrintWriter(err, true)).execute("run", "--config", config.toString());
 
-        assertThat(exit).isEqualTo(1);
+        assertThat(exit).isEqualTo(2);
         assertThat(err.toString()).hasLineCount(1).contains("setting schema.registry.ssl.truststore.location")
                 .contains("does not exist");
     }

@@ -111,7 +111,7 @@ public final class Demo implements Callable<Integer> {
     double rate;
 
     @Option(names = "--batch-size", defaultValue = "32", paramLabel = "N",
-            description = "The service's max.batch.size (default: ${DEFAULT-VALUE}).")
+            description = "The service's classifier.batch.max.size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--registry-jar", paramLabel = "JAR",
@@ -471,8 +471,8 @@ public final class Demo implements Callable<Integer> {
                 "bootstrap.servers", bootstrap,
                 "schema.registry.url", registryUrl,
                 "model.dir", model.toString(),
-                "max.batch.size", Integer.toString(batchSize),
-                // One input partition, so one task sees every event and batches fill up to max.batch.size.
+                "classifier.batch.max.size", Integer.toString(batchSize),
+                // One input partition, so one task sees every event and batches fill up to classifier.batch.max.size.
                 "topics.partitions", "1",
                 "kafka.state.dir", stateDir.toString(),
                 // Any free port: a second demo, or a service already on 8080, must not stop this one.

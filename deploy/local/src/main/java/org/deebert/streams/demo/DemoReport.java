@@ -33,7 +33,7 @@ final class DemoReport {
      * @param device       where TensorFlow ran
      * @param eventsFile   the labelled input
      * @param events       good events sent
-     * @param batchSize    max.batch.size of the service
+     * @param batchSize    classifier.batch.max.size of the service
      * @param rate         input rate asked for, events/s; 0 = unlimited
      */
     record Run(String modelName, String modelVersion, int numLayers, List<String> labels, String device,
