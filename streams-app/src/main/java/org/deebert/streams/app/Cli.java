@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "deebert-streams", mixinStandardHelpOptions = true, version = "deebert-streams 0.1.0",
         description = "DeeBERT early-exit text classifier on Kafka Streams.",
-        subcommands = {RunCommand.class, ControlCommand.class, DeadLettersCommand.class})
+        subcommands = {RunCommand.class, ControlCommand.class, DeadLettersCommand.class, ConfigCommand.class})
 public final class Cli implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(Cli.class);

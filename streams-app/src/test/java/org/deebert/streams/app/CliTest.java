@@ -34,7 +34,7 @@ class CliTest {
     void offersRunControlAndDeadLettersSubcommandsButNotTheDemo() {
         CommandLine cli = Cli.commandLine();
 
-        assertThat(cli.getSubcommands()).containsOnlyKeys("run", "control", "dead-letters");
+        assertThat(cli.getSubcommands()).containsOnlyKeys("run", "control", "dead-letters", "config");
         assertThat(cli.getSubcommands().get("dead-letters").getSubcommands()).containsOnlyKeys("replay");
         assertThat(cli.getSubcommands().get("control").getSubcommands()).containsKeys("set-threshold", "clear-threshold");
     }
