@@ -1,7 +1,6 @@
 package org.deebert.streams.app;
 
 import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
 
 /**
@@ -71,12 +70,5 @@ public final class ConfigurationReference {
             }
         }
         return md.toString();
-    }
-
-    /** @return every own key by name with its default, for callers that list them */
-    static Map<String, String> defaults() {
-        Map<String, String> out = new TreeMap<>();
-        SettingKeys.keys().forEach((name, key) -> out.put(name, key.defaultValue()));
-        return out;
     }
 }
