@@ -74,6 +74,11 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Mixin AuditTrail audit;
 
+        @Option(names = "--dry-run", description = "Check and print the message (JSON) without sending it.")
+        boolean dryRun;
+
+        @Spec CommandSpec spec;
+
         @Override
         public Integer call() throws InterruptedException {
             AppSettings settings = config.load();
@@ -86,6 +91,9 @@ public final class ControlCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
+            }
+            if (dryRun) {
+                return ControlCommand.printDryRun(spec, model, message);
             }
             RecordMetadata written = ControlTopicWriter.send(settings, model, message);
             System.out.printf("Threshold for %s set to %s=%s%s%s (%s): %s-%d@%d%n", model,
@@ -106,9 +114,18 @@ public final class ControlCommand implements Callable<Integer> {
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
 
+        @Option(names = "--dry-run", description = "Check and print the message (JSON) without sending it.")
+        boolean dryRun;
+
+        @Spec CommandSpec spec;
+
         @Override
         public Integer call() throws InterruptedException {
-            RecordMetadata written = ControlTopicWriter.send(config.load(), model, null);
+            AppSettings settings = config.load();
+            if (dryRun) {
+                return ControlCommand.printDryRun(spec, model, null);
+            }
+            RecordMetadata written = ControlTopicWriter.send(settings, model, null);
             System.out.printf("Threshold override for %s cleared: %s-%d@%d%n", model, written.topic(),
                     written.partition(), written.offset());
             return 0;
@@ -173,6 +190,11 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Mixin AuditTrail audit;
 
+        @Option(names = "--dry-run", description = "Check and print the message (JSON) without sending it.")
+        boolean dryRun;
+
+        @Spec CommandSpec spec;
+
         @Override
         public Integer call() throws InterruptedException {
             AppSettings settings = config.load();
@@ -187,6 +209,9 @@ public final class ControlCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
+            }
+            if (dryRun) {
+                return ControlCommand.printDryRun(spec, model, message);
             }
             RecordMetadata written = ControlTopicWriter.send(settings, model, message);
             System.out.printf(Locale.ROOT, "Accuracy budget for %s set: at most %.4g of answers differ from the full model,"
@@ -217,6 +242,11 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Mixin AuditTrail audit;
 
+        @Option(names = "--dry-run", description = "Check and print the message (JSON) without sending it.")
+        boolean dryRun;
+
+        @Spec CommandSpec spec;
+
         @Override
         public Integer call() throws InterruptedException {
             AppSettings settings = config.load();
@@ -233,6 +263,9 @@ public final class ControlCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
+            }
+            if (dryRun) {
+                return ControlCommand.printDryRun(spec, model, message);
             }
             RecordMetadata written = ControlTopicWriter.send(settings, model, message);
             System.out.printf(Locale.ROOT, "Accuracy budget for %s cleared; S fixed at %s nats (%s): %s-%d@%d%n", model, s,
@@ -287,6 +320,19 @@ public final class ControlCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return 0;
         }
+    }
+
+    /**
+     * {@code --dry-run}: prints the record that would be written (JSON: key and value, null for a tombstone) on the
+     * command's standard output and writes nothing.
+     *
+     * @return 0
+     */
+    static int printDryRun(CommandSpec spec, String model, ThresholdControl message) {
+        spec.commandLine().getOut().print(ControlStatusReport.messageJson(model, message));
+        spec.commandLine().getOut().flush();
+        spec.commandLine().getErr().println("Dry run: nothing written to the control topic");
+        return 0;
     }
 
     /**
