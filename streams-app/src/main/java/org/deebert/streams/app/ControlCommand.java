@@ -50,6 +50,8 @@ public final class ControlCommand implements Callable<Integer> {
     static final class SetThreshold implements Callable<Integer> {
         @Mixin ConfigOption config;
 
+        @Mixin ClientOptions client;
+
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
 
@@ -81,7 +83,7 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws InterruptedException {
-            AppSettings settings = config.load();
+            AppSettings settings = client.load(config);
             ModelCard card = ControlCommand.cardOrNull(settings, model, "the number of layers");
             ThresholdControl message;
             try {
@@ -111,6 +113,8 @@ public final class ControlCommand implements Callable<Integer> {
     static final class ClearThreshold implements Callable<Integer> {
         @Mixin ConfigOption config;
 
+        @Mixin ClientOptions client;
+
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
 
@@ -121,7 +125,7 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws InterruptedException {
-            AppSettings settings = config.load();
+            AppSettings settings = client.load(config);
             if (dryRun) {
                 return ControlCommand.printDryRun(spec, model, null);
             }
@@ -145,6 +149,8 @@ public final class ControlCommand implements Callable<Integer> {
                 "full model gives LABEL may be answered otherwise by early exit (e.g. --protect spam --max-recall-loss 0.01)."})
     static final class SetBudget implements Callable<Integer> {
         @Mixin ConfigOption config;
+
+        @Mixin ClientOptions client;
 
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
@@ -197,7 +203,7 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws InterruptedException {
-            AppSettings settings = config.load();
+            AppSettings settings = client.load(config);
             ThresholdControl message;
             try {
                 Budget budget = new Budget(maxDisagreement, sampleRate, minThreshold, maxThreshold,
@@ -234,6 +240,8 @@ public final class ControlCommand implements Callable<Integer> {
     static final class ClearBudget implements Callable<Integer> {
         @Mixin ConfigOption config;
 
+        @Mixin ClientOptions client;
+
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
 
@@ -249,7 +257,7 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws InterruptedException {
-            AppSettings settings = config.load();
+            AppSettings settings = client.load(config);
             ThresholdControl latest = ControlTopicReader.latest(settings, model);
             if (latest == null || latest.getBudget() == null) {
                 System.err.println("No accuracy budget is in force for " + model + "; nothing written");
@@ -289,6 +297,8 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Mixin ConfigOption config;
 
+        @Mixin ClientOptions client;
+
         @Option(names = "--model", description = "Only this model (the control topic's key); default: every model"
                 + " with a control record.")
         String model;
@@ -301,7 +311,7 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            AppSettings settings = config.load();
+            AppSettings settings = client.load(config);
             Map<String, ControlTopicReader.Latest> control = ControlTopicReader.all(settings);
             List<String> models = model != null ? List.of(model) : new ArrayList<>(control.keySet());
             boolean budget = models.stream().map(control::get)
