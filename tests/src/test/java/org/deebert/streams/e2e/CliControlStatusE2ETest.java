@@ -130,6 +130,31 @@ class CliControlStatusE2ETest {
         assertThat(only.get("set_at").asText()).as("when the override was cleared").isNotEmpty();
     }
 
+    @Test
+    void withoutASettingsFileTheConnectionOptionsReachTheBrokerAndRegistry() throws IOException {
+        // The default control topic (no settings file names another); a model of this run's own keeps it apart.
+        String model = "deebert-status-flags-" + UUID.randomUUID();
+        try {
+            broker.createTopic("deebert-control", 1, true);
+        } catch (IllegalStateException alreadyThere) {
+            // Created by an earlier run of this test on the shared broker.
+        }
+        Path command = tempDir.resolve("client.properties");
+        Files.writeString(command, "security.protocol=PLAINTEXT\nschema.registry.url=" + registry.url() + "\n");
+
+        int set = Cli.commandLine().execute("control", "set-threshold", "--bootstrap-server", broker.bootstrapServers(),
+                "--command-config", command.toString(), "--model", model, "--value", "0.15", "--reason", "flags");
+        Run status = run("control", "status", "--bootstrap-server", broker.bootstrapServers(), "--schema-registry-url",
+                registry.url(), "--model", model, "--output", "json");
+
+        assertThat(set).isZero();
+        assertThat(status.code()).isZero();
+        JsonNode only = new ObjectMapper().readTree(status.out()).get("models").get(0);
+        assertThat(only.get("source").asText()).isEqualTo("control-topic");
+        assertThat(only.get("setting").get("threshold").asDouble()).isEqualTo(0.15);
+        assertThat(only.get("reason").asText()).isEqualTo("flags");
+    }
+
     private record Run(int code, String out) {
     }
 
