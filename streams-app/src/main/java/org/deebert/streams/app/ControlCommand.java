@@ -21,11 +21,11 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code control}: changes a running model's threshold S, or sets or clears its accuracy budget, through the
- * compacted control topic. Every instance of the service picks the change up through its global store. This class
+ * compacted control topic, and shows the setting in force ({@code status}). Every instance of the service picks the change up through its global store. This class
  * reads the arguments and prints the outcome; {@link ControlTopicWriter} builds, checks and writes the message.
  */
 @Command(name = "control", mixinStandardHelpOptions = true,
-        description = "Change the exit threshold of running classifiers (control topic).",
+        description = "Change or show the exit threshold of running classifiers (control topic).",
         subcommands = {ControlCommand.SetThreshold.class, ControlCommand.ClearThreshold.class,
             ControlCommand.SetBudget.class, ControlCommand.ClearBudget.class, ControlCommand.Status.class})
 public final class ControlCommand implements Callable<Integer> {
