@@ -131,6 +131,21 @@ class CliControlStatusE2ETest {
     }
 
     @Test
+    void aBudgetWithoutATelemetryTopicShowsNoDecisionYet() throws IOException {
+        String control = "cli-status-" + UUID.randomUUID();
+        broker.createTopic(control, 1, true);
+        Path config = writeConfig(control, control + "-telemetry-absent");
+
+        assertThat(Cli.commandLine().execute("control", "set-budget", "--config", config.toString(), "--model",
+                BUDGETED, "--max-disagreement", "0.01", "--sample-rate", "0.1", "--max-threshold", "0.5",
+                "--reason", "r")).isZero();
+        Run text = run("control", "status", "--config", config.toString());
+
+        assertThat(text.code()).isZero();
+        assertThat(text.out()).contains("  controller: no decision in the telemetry topic yet\n");
+    }
+
+    @Test
     void withoutASettingsFileTheConnectionOptionsReachTheBrokerAndRegistry() throws IOException {
         // The default control topic (no settings file names another); a model of this run's own keeps it apart.
         String model = "deebert-status-flags-" + UUID.randomUUID();
