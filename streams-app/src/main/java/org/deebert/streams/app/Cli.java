@@ -15,9 +15,12 @@ import picocli.CommandLine.Spec;
  *   run --config FILE                                   start the Kafka Streams service
  *   control set-threshold --model NAME --value S --reason TEXT [--policy ENTROPY] [--by USER] --config FILE
  *   control clear-threshold --model NAME --config FILE  back to the model card's threshold
+ *   control status [--model NAME] [--output text|json] --config FILE   the setting in force per model
+ *   control set-threshold ... --dry-run                 check and print the message, send nothing
  *   dead-letters replay [--code CODE]... [--dry-run] --config FILE   dead letters back to the input topic
  * </pre>
- * Exit codes: 0 success, 1 runtime failure, 2 usage error.
+ * Exit codes: 0 success, 1 runtime failure (or, for {@code control clear-budget}, nothing to do), 2 usage error
+ * or a control message rejected by validation.
  */
 @Command(name = "deebert-streams", mixinStandardHelpOptions = true, version = "deebert-streams 0.1.0",
         description = "DeeBERT early-exit text classifier on Kafka Streams.",

@@ -1,6 +1,7 @@
 package org.deebert.streams.app;
 
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -8,22 +9,25 @@ import java.util.concurrent.Callable;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.deebert.streams.budget.Budget;
 import org.deebert.streams.control.ControlMessages;
+import org.deebert.streams.control.ControlStatusReport;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.model.ModelCard;
 import org.deebert.streams.schema.ThresholdControl;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code control}: changes a running model's threshold S, or sets or clears its accuracy budget, through the
- * compacted control topic. Every instance of the service picks the change up through its global store. This class
+ * compacted control topic, and shows the setting in force ({@code status}). Every instance of the service picks the change up through its global store. This class
  * reads the arguments and prints the outcome; {@link ControlTopicWriter} builds, checks and writes the message.
  */
 @Command(name = "control", mixinStandardHelpOptions = true,
-        description = "Change the exit threshold of running classifiers (control topic).",
+        description = "Change or show the exit threshold of running classifiers (control topic).",
         subcommands = {ControlCommand.SetThreshold.class, ControlCommand.ClearThreshold.class,
-            ControlCommand.SetBudget.class, ControlCommand.ClearBudget.class})
+            ControlCommand.SetBudget.class, ControlCommand.ClearBudget.class, ControlCommand.Status.class})
 public final class ControlCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec
@@ -45,6 +49,8 @@ public final class ControlCommand implements Callable<Integer> {
                 "Label names are checked against that model card's labels, which --label-threshold needs."})
     static final class SetThreshold implements Callable<Integer> {
         @Mixin ConfigOption config;
+
+        @Mixin ClientOptions client;
 
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
@@ -70,9 +76,14 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Mixin AuditTrail audit;
 
+        @Option(names = "--dry-run", description = "Check and print the message (JSON) without sending it.")
+        boolean dryRun;
+
+        @Spec CommandSpec spec;
+
         @Override
         public Integer call() throws InterruptedException {
-            AppSettings settings = config.load();
+            AppSettings settings = client.load(config);
             ModelCard card = ControlCommand.cardOrNull(settings, model, "the number of layers");
             ThresholdControl message;
             try {
@@ -82,6 +93,9 @@ public final class ControlCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
+            }
+            if (dryRun) {
+                return ControlCommand.printDryRun(spec, model, message);
             }
             RecordMetadata written = ControlTopicWriter.send(settings, model, message);
             System.out.printf("Threshold for %s set to %s=%s%s%s (%s): %s-%d@%d%n", model,
@@ -99,12 +113,23 @@ public final class ControlCommand implements Callable<Integer> {
     static final class ClearThreshold implements Callable<Integer> {
         @Mixin ConfigOption config;
 
+        @Mixin ClientOptions client;
+
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
 
+        @Option(names = "--dry-run", description = "Check and print the message (JSON) without sending it.")
+        boolean dryRun;
+
+        @Spec CommandSpec spec;
+
         @Override
         public Integer call() throws InterruptedException {
-            RecordMetadata written = ControlTopicWriter.send(config.load(), model, null);
+            AppSettings settings = client.load(config);
+            if (dryRun) {
+                return ControlCommand.printDryRun(spec, model, null);
+            }
+            RecordMetadata written = ControlTopicWriter.send(settings, model, null);
             System.out.printf("Threshold override for %s cleared: %s-%d@%d%n", model, written.topic(),
                     written.partition(), written.offset());
             return 0;
@@ -124,6 +149,8 @@ public final class ControlCommand implements Callable<Integer> {
                 "full model gives LABEL may be answered otherwise by early exit (e.g. --protect spam --max-recall-loss 0.01)."})
     static final class SetBudget implements Callable<Integer> {
         @Mixin ConfigOption config;
+
+        @Mixin ClientOptions client;
 
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
@@ -169,9 +196,14 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Mixin AuditTrail audit;
 
+        @Option(names = "--dry-run", description = "Check and print the message (JSON) without sending it.")
+        boolean dryRun;
+
+        @Spec CommandSpec spec;
+
         @Override
         public Integer call() throws InterruptedException {
-            AppSettings settings = config.load();
+            AppSettings settings = client.load(config);
             ThresholdControl message;
             try {
                 Budget budget = new Budget(maxDisagreement, sampleRate, minThreshold, maxThreshold,
@@ -183,6 +215,9 @@ public final class ControlCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
+            }
+            if (dryRun) {
+                return ControlCommand.printDryRun(spec, model, message);
             }
             RecordMetadata written = ControlTopicWriter.send(settings, model, message);
             System.out.printf(Locale.ROOT, "Accuracy budget for %s set: at most %.4g of answers differ from the full model,"
@@ -205,6 +240,8 @@ public final class ControlCommand implements Callable<Integer> {
     static final class ClearBudget implements Callable<Integer> {
         @Mixin ConfigOption config;
 
+        @Mixin ClientOptions client;
+
         @Option(names = "--model", required = true, description = "Model name (from its model card); the record key.")
         String model;
 
@@ -213,9 +250,14 @@ public final class ControlCommand implements Callable<Integer> {
 
         @Mixin AuditTrail audit;
 
+        @Option(names = "--dry-run", description = "Check and print the message (JSON) without sending it.")
+        boolean dryRun;
+
+        @Spec CommandSpec spec;
+
         @Override
         public Integer call() throws InterruptedException {
-            AppSettings settings = config.load();
+            AppSettings settings = client.load(config);
             ThresholdControl latest = ControlTopicReader.latest(settings, model);
             if (latest == null || latest.getBudget() == null) {
                 System.err.println("No accuracy budget is in force for " + model + "; nothing written");
@@ -230,11 +272,77 @@ public final class ControlCommand implements Callable<Integer> {
                 System.err.println("Rejected: " + e.getMessage());
                 return 2;
             }
+            if (dryRun) {
+                return ControlCommand.printDryRun(spec, model, message);
+            }
             RecordMetadata written = ControlTopicWriter.send(settings, model, message);
             System.out.printf(Locale.ROOT, "Accuracy budget for %s cleared; S fixed at %s nats (%s): %s-%d@%d%n", model, s,
                     latest.getPolicy(), written.topic(), written.partition(), written.offset());
             return 0;
         }
+    }
+
+    /**
+     * {@code control status}: per model, the setting in force, its source, who set it, when and why, and under an
+     * accuracy budget the budget and the controller's last window (from the telemetry topic). Reads the control
+     * topic to the end offsets captured at start and the telemetry topic's tail, each within
+     * {@link ControlTopicReader#TIMEOUT}; writes nothing.
+     */
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = {"Show the exit setting in force per model: policy and S (or per-layer / per-label thresholds),",
+                "or the model card's recommended setting when there is no control record; who set it, when (UTC)",
+                "and why; under an accuracy budget the budget and the controller's last window (telemetry topic)."})
+    static final class Status implements Callable<Integer> {
+        @Spec CommandSpec spec;
+
+        @Mixin ConfigOption config;
+
+        @Mixin ClientOptions client;
+
+        @Option(names = "--model", description = "Only this model (the control topic's key); default: every model"
+                + " with a control record.")
+        String model;
+
+        @Option(names = "--output", defaultValue = "text", description = "text or json (default ${DEFAULT-VALUE}).")
+        Output output;
+
+        /** The output formats. */
+        enum Output { text, json }
+
+        @Override
+        public Integer call() {
+            AppSettings settings = client.load(config);
+            Map<String, ControlTopicReader.Latest> control = ControlTopicReader.all(settings);
+            List<String> models = model != null ? List.of(model) : new ArrayList<>(control.keySet());
+            boolean budget = models.stream().map(control::get)
+                    .anyMatch(l -> l != null && l.value() != null && l.value().getBudget() != null);
+            // The telemetry topic is read only when a budget is in force: nothing else of it is shown.
+            Map<String, org.deebert.streams.schema.ExitTelemetry> windows = budget
+                    ? ControlTopicReader.latestControllerWindows(settings) : Map.of();
+            List<ControlStatusReport.ModelStatus> report = new ArrayList<>();
+            for (String m : models) {
+                ControlTopicReader.Latest latest = control.get(m);
+                report.add(new ControlStatusReport.ModelStatus(m, latest == null ? null : latest.value(),
+                        latest == null ? null : latest.timestampMs(), windows.get(m)));
+            }
+            spec.commandLine().getOut().print(output == Output.json
+                    ? ControlStatusReport.json(report) : ControlStatusReport.text(report));
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
+    /**
+     * {@code --dry-run}: prints the record that would be written (JSON: key and value, null for a tombstone) on the
+     * command's standard output and writes nothing.
+     *
+     * @return 0
+     */
+    static int printDryRun(CommandSpec spec, String model, ThresholdControl message) {
+        spec.commandLine().getOut().print(ControlStatusReport.messageJson(model, message));
+        spec.commandLine().getOut().flush();
+        spec.commandLine().getErr().println("Dry run: nothing written to the control topic");
+        return 0;
     }
 
     /**
