@@ -58,6 +58,7 @@ import org.slf4j.LoggerFactory;
  *       {@code deebert_event_latency_seconds} (histogram, from the input record's timestamp to its classification);</li>
  *   <li>{@code deebert_dead_letters_total{code}}: records dead-lettered, by {@link DeadLetterCode} name;</li>
  *   <li>{@code deebert_control_records_undecodable_total}; {@code deebert_health_degraded} (1 = DEGRADED);
+ *       {@code deebert_health_ready} (1 while {@code /health/ready} answers 200);
  *       {@code deebert_schema_cache_invalidations_total} (times the Schema Registry disagreed with the cached schema
  *       ids, which were then dropped and the service's schemas re-registered); {@code deebert_health_failed}
  *       (1 once the service has failed for good and is about to exit);</li>
@@ -158,6 +159,11 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
                 .description("1 once the service has failed for good (health DOWN; run exits), else 0").register(registry);
         Gauge.builder("deebert.health.degraded", health, h -> h.degraded() ? 1 : 0)
                 .description("1 while the service is DEGRADED (control topic unreadable), else 0").register(registry);
+        // The same answer as GET /health/ready, for alerts: Kafka Streams' own state gauge is a string and is
+        // not exported.
+        Gauge.builder("deebert.health.ready", health, h -> h.ready().httpStatus() == 200 ? 1 : 0)
+                .description("1 while /health/ready answers 200 (Kafka Streams RUNNING, not failed), else 0")
+                .register(registry);
     }
 
     private static Duration[] latencyBuckets() {

@@ -123,6 +123,8 @@ class ServiceMetricsTest {
         assertThat(value(text, "deebert_labels_total{label=\"spam\"}")).isEqualTo(2);
         assertThat(value(text, "deebert_labels_total{label=\"ham\"}")).isEqualTo(1);
         assertThat(value(text, "deebert_model_layers")).isEqualTo(3);
+        // The Kafka Streams instance here is never started: not ready.
+        assertThat(value(text, "deebert_health_ready")).isZero();
         // 4 events left at layer 1 and 2 at layer 3: 4 * 1 + 2 * 3 layers computed.
         assertThat(value(text, "deebert_layers_run_total")).isEqualTo(10);
     }
