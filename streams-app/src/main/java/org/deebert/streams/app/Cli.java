@@ -3,6 +3,7 @@ package org.deebert.streams.app;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.deebert.streams.observability.LogFormat;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -71,6 +72,13 @@ public final class Cli implements Callable<Integer> {
 
     /** @param args command-line arguments; the process exits with the command's exit code */
     public static void main(String[] args) {
+        try {
+            LogFormat.ofThisProcess();
+        } catch (IllegalArgumentException e) {
+            // logback would find no appender for the value and log nothing at all: refuse to start instead.
+            System.err.println(e.getMessage());
+            System.exit(1);
+        }
         System.exit(commandLine().execute(args));
     }
 }

@@ -149,6 +149,7 @@ public final class StreamsService implements AutoCloseable {
         ClassifierTotals totals = new ClassifierTotals(streams::metrics, pool.numLayers());
         ExitSettingProbe setting = new ExitSettingProbe(streams, pool.modelName(), pool.startingSetting());
         metrics.bind(streams, totals, setting, pool.numLayers(), pool.labels());
+        metrics.describeModel(pool.modelName(), pool.modelVersion());
         ExitTelemetryPublisher telemetry = null;
         if (!settings.telemetryInterval().isZero()) {
             telemetry = new ExitTelemetryPublisher(

@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.apache.kafka.streams.KafkaStreams;
@@ -41,6 +42,13 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code deebert_exits_total{layer}}: events that left at off-ramp {@code layer} (1-based);</li>
  *   <li>{@code deebert_events_classified_total}; {@code deebert_events_per_second} (gauge, events/s over
  *       Kafka Streams' recent sample window);</li>
+ *   <li>{@code deebert_labels_total{label}}: events classified as {@code label} (every label of the model
+ *       listed, 0 included);</li>
+ *   <li>{@code deebert_model_info{name,version}} (gauge, always 1: the model served);
+ *       {@code deebert_model_layers} (gauge, the model's number of layers n);
+ *       {@code deebert_layers_run_total} (counter, layers computed for classified events: an event that
+ *       exits at layer i counts i), so that the expected saving of paper eq. 2 over a window is
+ *       {@code 1 - rate(deebert_layers_run_total) / (deebert_model_layers * rate(deebert_events_classified_total))};</li>
  *   <li>{@code deebert_exit_threshold_nats}: the S in force (nats);
  *       {@code deebert_exit_label_threshold_nats{label}}: S in nats for inputs an off-ramp predicts as
  *       {@code label} while label-conditional thresholds are in force, else NaN;
@@ -50,6 +58,7 @@ import org.slf4j.LoggerFactory;
  *       {@code deebert_event_latency_seconds} (histogram, from the input record's timestamp to its classification);</li>
  *   <li>{@code deebert_dead_letters_total{code}}: records dead-lettered, by {@link DeadLetterCode} name;</li>
  *   <li>{@code deebert_control_records_undecodable_total}; {@code deebert_health_degraded} (1 = DEGRADED);
+ *       {@code deebert_health_ready} (1 while {@code /health/ready} answers 200);
  *       {@code deebert_schema_cache_invalidations_total} (times the Schema Registry disagreed with the cached schema
  *       ids, which were then dropped and the service's schemas re-registered); {@code deebert_health_failed}
  *       (1 once the service has failed for good and is about to exit);</li>
@@ -93,6 +102,7 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final HealthState health;
     private final Map<DeadLetterCode, Counter> deadLetters = new EnumMap<>(DeadLetterCode.class);
+    private final Map<String, Counter> labelCounters = new ConcurrentHashMap<>();
     private final Counter undecodableControlRecords;
     private final DistributionSummary batchSize;
     private final Timer batchLatency;
@@ -149,6 +159,11 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
                 .description("1 once the service has failed for good (health DOWN; run exits), else 0").register(registry);
         Gauge.builder("deebert.health.degraded", health, h -> h.degraded() ? 1 : 0)
                 .description("1 while the service is DEGRADED (control topic unreadable), else 0").register(registry);
+        // The same answer as GET /health/ready, for alerts: Kafka Streams' own state gauge is a string and is
+        // not exported.
+        Gauge.builder("deebert.health.ready", health, h -> h.ready().httpStatus() == 200 ? 1 : 0)
+                .description("1 while /health/ready answers 200 (Kafka Streams RUNNING, not failed), else 0")
+                .register(registry);
     }
 
     private static Duration[] latencyBuckets() {
@@ -166,10 +181,27 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
      * @param totals    monotonic exit and event totals
      * @param setting   the exit setting in force
      * @param numLayers number of off-ramps of the model
-     * @param labels    the model's label names in index order (the per-label thresholds' tags)
+     * @param labels    the model's label names in index order (the per-label thresholds' and the label
+     *                  counters' tags)
      */
     public void bind(KafkaStreams streams, ClassifierTotals totals, ExitSettingProbe setting, int numLayers,
                      List<String> labels) {
+        for (String label : labels) {
+            // Registered up front so every label shows 0 rather than being absent until its first event.
+            labelCounter(label);
+        }
+        Gauge.builder("deebert.model.layers", () -> numLayers)
+                .description("the served model's number of layers (off-ramps)").register(registry);
+        FunctionCounter.builder("deebert.layers.run", totals, t -> {
+                    long[] histogram = t.read().exitHistogram();
+                    double run = 0;
+                    for (int i = 0; i < histogram.length; i++) {
+                        run += (i + 1) * (double) histogram[i];
+                    }
+                    return run;
+                })
+                .description("layers computed for classified events (an event leaving at layer i counts i)")
+                .register(registry);
         for (int layer = 1; layer <= numLayers; layer++) {
             int index = layer - 1;
             FunctionCounter.builder("deebert.exits", totals, t -> t.read().exitHistogram()[index])
@@ -188,6 +220,23 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
         });
         kafkaStreamsMetrics = new KafkaStreamsMetrics(streams, Tags.empty(), kafkaMetricsRefresh, KAFKA_METRICS_REFRESH);
         kafkaStreamsMetrics.bindTo(registry);
+    }
+
+    /**
+     * Registers {@code deebert_model_info{name,version}}, a gauge that is always 1, so that dashboards and
+     * alerts can show and join on the model served.
+     *
+     * @param name    the model's name (its model card's)
+     * @param version the model's version
+     */
+    public void describeModel(String name, String version) {
+        Gauge.builder("deebert.model.info", () -> 1).tag("name", name).tag("version", version)
+                .description("1, with the served model's name and version as labels").register(registry);
+    }
+
+    private Counter labelCounter(String label) {
+        return labelCounters.computeIfAbsent(label, l -> Counter.builder("deebert.labels").tag("label", l)
+                .description("events classified, by the label answered").register(registry));
     }
 
     /** @return every metric in the Prometheus text format (version 0.0.4) */
@@ -211,6 +260,11 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
     @Override
     public void eventClassified(double endToEndSeconds) {
         eventLatency.record(Duration.ofNanos((long) (endToEndSeconds * 1e9)));
+    }
+
+    @Override
+    public void eventLabeled(String label) {
+        labelCounter(label).increment();
     }
 
     @Override

@@ -200,6 +200,7 @@ final class BatchForwarder {
                 exitCounts[c.exitLayer() - 1]++;
             }
             observer.eventClassified(Math.max(0, processedAt - in.timestamp()) / 1e3);
+            observer.eventLabeled(c.label());
             if (c.shadow() != null) {
                 // Keyed by model name: all of a model's samples go to one partition, hence to one controller.
                 context.forward(new Record<>(pool.modelName(), ShadowSamples.toSample(pool.modelName(), processedAt,

@@ -46,6 +46,15 @@ public interface StreamObserver {
     }
 
     /**
+     * One event was classified as {@code label} and forwarded to the output topic (called with
+     * {@link #eventClassified}, once per event).
+     *
+     * @param label the label name the classifier answered (one of the model's labels)
+     */
+    default void eventLabeled(String label) {
+    }
+
+    /**
      * One record was sent to the dead-letter topic.
      *
      * @param code why (the {@value DeadLetterCode#HEADER} header's value)

@@ -109,6 +109,35 @@ class ServiceMetricsTest {
     }
 
     @Test
+    void modelInfoLabelCountsAndLayersRunAreExported() {
+        sensor("exit-total", Map.of(ClassifierMetrics.EXIT_LAYER_TAG, "1"), 4);
+        sensor("exit-total", Map.of(ClassifierMetrics.EXIT_LAYER_TAG, "3"), 2);
+        metrics.describeModel("deebert-spam", "7");
+        metrics.eventLabeled("spam");
+        metrics.eventLabeled("spam");
+        metrics.eventLabeled("ham");
+
+        String text = metrics.scrape();
+
+        assertThat(value(text, "deebert_model_info{name=\"deebert-spam\",version=\"7\"}")).isEqualTo(1);
+        assertThat(value(text, "deebert_labels_total{label=\"spam\"}")).isEqualTo(2);
+        assertThat(value(text, "deebert_labels_total{label=\"ham\"}")).isEqualTo(1);
+        assertThat(value(text, "deebert_model_layers")).isEqualTo(3);
+        // The Kafka Streams instance here is never started: not ready.
+        assertThat(value(text, "deebert_health_ready")).isZero();
+        // 4 events left at layer 1 and 2 at layer 3: 4 * 1 + 2 * 3 layers computed.
+        assertThat(value(text, "deebert_layers_run_total")).isEqualTo(10);
+    }
+
+    @Test
+    void everyLabelOfTheModelIsListedBeforeItsFirstEvent() {
+        String text = metrics.scrape();
+
+        assertThat(value(text, "deebert_labels_total{label=\"ham\"}")).isZero();
+        assertThat(value(text, "deebert_labels_total{label=\"spam\"}")).isZero();
+    }
+
+    @Test
     void labelConditionalThresholdsInForceAreOneGaugePerLabel() {
         // A model card whose setting is label-conditional: ham must be sure (S = 0.02), spam may leave at S = 0.7.
         ExitSetting perLabel = ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.1, List.of(0.02, 0.7));

@@ -121,6 +121,16 @@ class ObservabilityE2ETest {
             assertThat(value(metrics, "deebert_batch_size_sum")).isEqualTo(emails.size());
             assertThat(value(metrics, "deebert_event_latency_seconds_count")).isEqualTo(emails.size());
             assertThat(value(metrics, "deebert_health_degraded")).isZero();
+            // Every classified event counted once under the label it was answered, and the model served.
+            double labeled = 0;
+            for (String label : pool.labels()) {
+                labeled += value(metrics, "deebert_labels_total{label=\"" + label + "\"}");
+            }
+            assertThat(labeled).isEqualTo(emails.size());
+            assertThat(value(metrics, "deebert_model_info{name=\"" + pool.modelName() + "\",version=\""
+                    + pool.modelVersion() + "\"}")).isEqualTo(1);
+            assertThat(value(metrics, "deebert_layers_run_total")).isBetween((double) emails.size(),
+                    (double) emails.size() * pool.numLayers());
             assertThat(metrics).as("a Kafka Streams client metric").containsPattern("(?m)^kafka_stream_thread_\\w+");
 
             // And: the telemetry topic's records of this instance add up to the same exits, interval by interval.
