@@ -39,13 +39,14 @@ final class SettingKeys {
 
     /**
      * {@code DEEBERT_*} variables that the repository's scripts and tools read and that are not settings (the
-     * launcher's home, the build, container and model-export scripts): present in a shell that runs the service,
-     * they are not typos.
+     * launcher's home, the build, container and model-export scripts, the log format logback reads, the test
+     * command's promtool requirement): present in a shell that runs the service, they are not typos.
      */
     static final Set<String> TOOL_VARIABLES = Set.of(
             "DEEBERT_HOME", "DEEBERT_REPO", "DEEBERT_BUILD_DIR", "DEEBERT_SETUP_LOG_DIR", "DEEBERT_IMAGE",
             "DEEBERT_BASE_IMAGE", "DEEBERT_DIST", "DEEBERT_VERSION", "DEEBERT_VENV", "DEEBERT_TEST_SPLIT",
-            "DEEBERT_PAIR_TEST_SPLIT", "DEEBERT_MODELS_DIR", "DEEBERT_CACHE_DIR", "DEEBERT_SST2_DIR");
+            "DEEBERT_PAIR_TEST_SPLIT", "DEEBERT_MODELS_DIR", "DEEBERT_CACHE_DIR", "DEEBERT_SST2_DIR",
+            "DEEBERT_LOG_FORMAT", "DEEBERT_REQUIRE_PROMTOOL");
 
     /** Largest edit distance at which a known key is offered as the intended one. */
     static final int SUGGESTION_DISTANCE = 2;

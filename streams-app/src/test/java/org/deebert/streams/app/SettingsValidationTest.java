@@ -68,7 +68,8 @@ class SettingsValidationTest {
         Path f = file("kafka.commit.interval.ms=250\nsasl.mechanism=PLAIN\nsecurity.protocol=SASL_SSL\n");
 
         AppSettings s = AppSettings.load(f, Map.of("DEEBERT_KAFKA_STATE_DIR", "/tmp/x", "DEEBERT_SSL_TRUSTSTORE_TYPE", "PKCS12",
-                "DEEBERT_HOME", "/opt/deebert", "DEEBERT_REPO", "/src", "PATH", "/usr/bin"));
+                "DEEBERT_HOME", "/opt/deebert", "DEEBERT_REPO", "/src", "PATH", "/usr/bin", "DEEBERT_LOG_FORMAT", "json",
+                "DEEBERT_REQUIRE_PROMTOOL", "1"));
 
         assertThat(s.streamsProperties().getProperty("commit.interval.ms")).isEqualTo("250");
         assertThat(s.streamsProperties().getProperty("state.dir")).isEqualTo("/tmp/x");
