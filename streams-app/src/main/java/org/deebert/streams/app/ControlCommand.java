@@ -1,7 +1,5 @@
 package org.deebert.streams.app;
 
-import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,7 +25,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "control", mixinStandardHelpOptions = true,
         description = "Change or show the exit threshold of running classifiers (control topic).",
         subcommands = {ControlCommand.SetThreshold.class, ControlCommand.ClearThreshold.class,
-            ControlCommand.SetBudget.class, ControlCommand.ClearBudget.class, ControlCommand.Status.class})
+            ControlCommand.SetBudget.class, ControlCommand.ClearBudget.class, ControlStatusCommand.class})
 public final class ControlCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec
@@ -84,7 +82,7 @@ public final class ControlCommand implements Callable<Integer> {
         @Override
         public Integer call() throws InterruptedException {
             AppSettings settings = client.load(config);
-            ModelCard card = ControlCommand.cardOrNull(settings, model, "the number of layers");
+            ModelCard card = OperatorModelCard.cardOrNull(settings, model, "the number of layers");
             ThresholdControl message;
             try {
                 message = ControlTopicWriter.thresholdMessage(model, value, policy, layerThresholds, labelThresholds,
@@ -209,7 +207,7 @@ public final class ControlCommand implements Callable<Integer> {
                 Budget budget = new Budget(maxDisagreement, sampleRate, minThreshold, maxThreshold,
                         windowEvents, windowMs, confidence, Budget.LabelGuard.of(protect, maxRecallLoss));
                 // The card is read only for a guard: a budget without one needs nothing from it.
-                List<String> labels = budget.guard() == null ? List.of() : ControlCommand.labelsOrUnknown(settings, model);
+                List<String> labels = budget.guard() == null ? List.of() : OperatorModelCard.labelsOrUnknown(settings, model);
                 message = ControlTopicWriter.budgetMessage(model, policy, budget, labels,
                         audit.who(), audit.reason());
             } catch (IllegalArgumentException e) {
@@ -283,56 +281,6 @@ public final class ControlCommand implements Callable<Integer> {
     }
 
     /**
-     * {@code control status}: per model, the setting in force, its source, who set it, when and why, and under an
-     * accuracy budget the budget and the controller's last window (from the telemetry topic). Reads the control
-     * topic to the end offsets captured at start and the telemetry topic's tail, each within
-     * {@link ControlTopicReader#TIMEOUT}; writes nothing.
-     */
-    @Command(name = "status", mixinStandardHelpOptions = true,
-            description = {"Show the exit setting in force per model: policy and S (or per-layer / per-label thresholds),",
-                "or the model card's recommended setting when there is no control record; who set it, when (UTC)",
-                "and why; under an accuracy budget the budget and the controller's last window (telemetry topic)."})
-    static final class Status implements Callable<Integer> {
-        @Spec CommandSpec spec;
-
-        @Mixin ConfigOption config;
-
-        @Mixin ClientOptions client;
-
-        @Option(names = "--model", description = "Only this model (the control topic's key); default: every model"
-                + " with a control record.")
-        String model;
-
-        @Option(names = "--output", defaultValue = "text", description = "text or json (default ${DEFAULT-VALUE}).")
-        Output output;
-
-        /** The output formats. */
-        enum Output { text, json }
-
-        @Override
-        public Integer call() {
-            AppSettings settings = client.load(config);
-            Map<String, ControlTopicReader.Latest> control = ControlTopicReader.all(settings);
-            List<String> models = model != null ? List.of(model) : new ArrayList<>(control.keySet());
-            boolean budget = models.stream().map(control::get)
-                    .anyMatch(l -> l != null && l.value() != null && l.value().getBudget() != null);
-            // The telemetry topic is read only when a budget is in force: nothing else of it is shown.
-            Map<String, org.deebert.streams.schema.ExitTelemetry> windows = budget
-                    ? ControlTopicReader.latestControllerWindows(settings) : Map.of();
-            List<ControlStatusReport.ModelStatus> report = new ArrayList<>();
-            for (String m : models) {
-                ControlTopicReader.Latest latest = control.get(m);
-                report.add(new ControlStatusReport.ModelStatus(m, latest == null ? null : latest.value(),
-                        latest == null ? null : latest.timestampMs(), windows.get(m)));
-            }
-            spec.commandLine().getOut().print(output == Output.json
-                    ? ControlStatusReport.json(report) : ControlStatusReport.text(report));
-            spec.commandLine().getOut().flush();
-            return 0;
-        }
-    }
-
-    /**
      * {@code --dry-run}: prints the record that would be written (JSON: key and value, null for a tombstone) on the
      * command's standard output and writes nothing.
      *
@@ -343,37 +291,5 @@ public final class ControlCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         spec.commandLine().getErr().println("Dry run: nothing written to the control topic");
         return 0;
-    }
-
-    /**
-     * The labels of {@code model}, from the model card in the configured {@code model.dir}, so the CLI checks a
-     * budget's protected label before writing; empty (unknown), with a note, when there is no readable card for
-     * that model: the service is then the one to check.
-     */
-    static List<String> labelsOrUnknown(AppSettings settings, String model) {
-        ModelCard card = cardOrNull(settings, model, "the protected label");
-        return card == null ? List.of() : card.labels();
-    }
-
-    /**
-     * The model card of {@code model} in the configured {@code model.dir}, so the CLI checks a patience, a
-     * per-layer list, label names or a protected label against it before writing. An operator's machine may
-     * have no model directory: then null, with a note naming what goes unchecked ({@code checked}), and the
-     * service is the one to check (label-conditional thresholds are then refused: their names cannot be
-     * checked).
-     */
-    static ModelCard cardOrNull(AppSettings settings, String model, String checked) {
-        try {
-            ModelCard card = ModelCard.read(settings.modelDir());
-            if (card.name().equals(model)) {
-                return card;
-            }
-            System.err.println("Note: the model card in " + settings.modelDir() + " is for " + card.name()
-                    + ", not " + model + "; " + checked + " is checked by the service only");
-        } catch (UncheckedIOException | IllegalArgumentException e) {
-            System.err.println("Note: no readable model card in " + settings.modelDir()
-                    + "; " + checked + " is checked by the service only");
-        }
-        return null;
     }
 }

@@ -2,7 +2,6 @@ package org.deebert.streams.observability;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -190,26 +189,7 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
             // Registered up front so every label shows 0 rather than being absent until its first event.
             labelCounter(label);
         }
-        Gauge.builder("deebert.model.layers", () -> numLayers)
-                .description("the served model's number of layers (off-ramps)").register(registry);
-        FunctionCounter.builder("deebert.layers.run", totals, t -> {
-                    long[] histogram = t.read().exitHistogram();
-                    double run = 0;
-                    for (int i = 0; i < histogram.length; i++) {
-                        run += (i + 1) * (double) histogram[i];
-                    }
-                    return run;
-                })
-                .description("layers computed for classified events (an event leaving at layer i counts i)")
-                .register(registry);
-        for (int layer = 1; layer <= numLayers; layer++) {
-            int index = layer - 1;
-            FunctionCounter.builder("deebert.exits", totals, t -> t.read().exitHistogram()[index])
-                    .tag("layer", Integer.toString(layer)).description("events that left at this off-ramp (1-based)")
-                    .register(registry);
-        }
-        FunctionCounter.builder("deebert.events.classified", totals, t -> t.read().classified())
-                .description("events classified").register(registry);
+        ExitCounters.register(registry, totals, numLayers);
         Gauge.builder("deebert.events.per.second", streams, s -> ExitMetrics.read(s.metrics(), numLayers).eventsPerSecond())
                 .description("events classified per second over Kafka Streams' recent sample window").register(registry);
         ExitSettingGauges.register(registry, setting, labels);

@@ -93,10 +93,10 @@ class SetBudgetGuardCliTest {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
         try {
-            assertThat(ControlCommand.labelsOrUnknown(settings(card), "m")).containsExactly("ham", "spam");
+            assertThat(OperatorModelCard.labelsOrUnknown(settings(card), "m")).containsExactly("ham", "spam");
             // Another model's card, or none: unknown, and the service checks the label.
-            assertThat(ControlCommand.labelsOrUnknown(settings(card), "other")).isEmpty();
-            assertThat(ControlCommand.labelsOrUnknown(settings(empty), "m")).isEmpty();
+            assertThat(OperatorModelCard.labelsOrUnknown(settings(card), "other")).isEmpty();
+            assertThat(OperatorModelCard.labelsOrUnknown(settings(empty), "m")).isEmpty();
         } finally {
             System.setErr(saved);
         }

@@ -14,6 +14,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -131,6 +132,9 @@ class AccuracyBudgetE2ETest {
 
                 // ... and the process running the controller is killed.
                 int active = awaitActive(ports, processes, Duration.ofSeconds(30));
+                // The first controller keeps deciding while the test looks for its process: its decisions made
+                // before the kill may land after the snapshot above, so "after the kill" is judged by changed_at.
+                Instant killedAt = Instant.now();
                 processes.get(active).kill9();
                 int survivor = 1 - active;
                 awaitActiveOn(ports[survivor], TAKEOVER_TIMEOUT);
@@ -177,7 +181,8 @@ class AccuracyBudgetE2ETest {
 
                 // ... and the survivor's controller took over: it decided after the kill, as another instance.
                 List<ThresholdControl> survivorDecisions = afterKill.stream()
-                        .filter(m -> "controller".equals(m.getChangedBy())).toList();
+                        .filter(m -> "controller".equals(m.getChangedBy()))
+                        .filter(m -> m.getChangedAt().isAfter(killedAt)).toList();
                 assertThat(survivorDecisions).as("controller decisions after the kill").isNotEmpty();
                 assertThat(survivorDecisions).allSatisfy(m -> assertThat(instanceIn(m.getReason())).isNotEqualTo(firstInstance));
                 assertThat(survivorDecisions).anySatisfy(m -> assertThat(m.getThreshold()).isLessThan(heldOnEasy));
