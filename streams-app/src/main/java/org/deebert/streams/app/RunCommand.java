@@ -2,10 +2,13 @@ package org.deebert.streams.app;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.streams.KafkaStreams;
+import org.deebert.streams.control.ExitSettingInForce;
+import org.deebert.streams.observability.ExitSettingProbe;
 import org.deebert.streams.topology.ExitMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,8 +44,10 @@ public final class RunCommand implements java.util.concurrent.Callable<Integer> 
                 createTopics != null ? createTopics : settings.createTopics());
         KafkaStreams streams = service.streams();
 
-        ScheduledExecutorService metricsLog = startMetricsLog(streams, service.pool().numLayers(),
-                settings.metricsLogInterval());
+        ExitSettingProbe inForce = new ExitSettingProbe(streams, service.pool().modelName(),
+                service.pool().startingSetting());
+        ScheduledExecutorService metricsLog = startMetricsLog(streams, service.pool().numLayers(), inForce,
+                service.pool().labels(), settings.metricsLogInterval());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("Shutting down");
             if (metricsLog != null) {
@@ -66,7 +71,8 @@ public final class RunCommand implements java.util.concurrent.Callable<Integer> 
         return FAILED;
     }
 
-    private static ScheduledExecutorService startMetricsLog(KafkaStreams streams, int numLayers, Duration interval) {
+    private static ScheduledExecutorService startMetricsLog(KafkaStreams streams, int numLayers, ExitSettingProbe inForce,
+                                                            List<String> labels, Duration interval) {
         if (interval.isZero()) {
             return null;
         }
@@ -77,10 +83,14 @@ public final class RunCommand implements java.util.concurrent.Callable<Integer> 
         });
         executor.scheduleAtFixedRate(() -> {
             ExitMetrics.Snapshot s = ExitMetrics.read(streams.metrics(), numLayers);
-            LOG.info("state {} | {} events/s, {} total | exit histogram {} | batch {} avg, {} ms avg | S={} | {} classifier failures",
+            // The setting in force from the global store, not the last batch's S: that one reads 0 before the first
+            // batch and names only the base S of a label-conditional setting.
+            ExitSettingInForce setting = inForce.current();
+            LOG.info("state {} | {} events/s, {} total | exit histogram {} | batch {} avg, {} ms avg | {} ({}) | {} classifier failures",
                     streams.state(), String.format("%.1f", s.eventsPerSecond()), s.classifiedTotal(),
                     Arrays.toString(s.exitHistogram()), String.format("%.1f", s.meanBatchSize()),
-                    String.format("%.1f", s.meanLatencyMs()), s.thresholdS(), s.classifierFailures());
+                    String.format("%.1f", s.meanLatencyMs()), setting.setting().describe(labels), setting.source(),
+                    s.classifierFailures());
         }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
         return executor;
     }

@@ -121,9 +121,9 @@ public final class StreamsService implements AutoCloseable {
             pool = new ClassifierPool(factory, settings.exitSetting());
             device = String.valueOf(first.get().device());
         }
-        LOG.info("Model {} version {} on {} (preference {}); threshold S={} ({}, model card's {} setting) until the control topic says otherwise",
-                pool.modelName(), pool.modelVersion(), device, settings.device(),
-                pool.startingSetting().threshold(), pool.startingSetting().policy(), settings.exitSetting());
+        LOG.info("Model {} version {} on {} (preference {}); exit setting {} (the model card's {} setting) until the "
+                        + "control topic says otherwise", pool.modelName(), pool.modelVersion(), device, settings.device(),
+                pool.startingSetting().describe(pool.labels()), settings.exitSetting());
 
         TopicCreator.createShadowTopic(settings.clientProperties(), topics.shadowSamples().name(),
                 settings.replicationFactor());

@@ -102,6 +102,41 @@ public record ExitSetting(ExitPolicy policy, double threshold, List<Double> laye
         this(policy, threshold, layerThresholds, null);
     }
 
+    /**
+     * The setting in words for logs, e.g. {@code ENTROPY S=0.3 nats}, {@code ENTROPY S per label: ham 0.1763,
+     * spam 0.5689 nats}, {@code DIVERGENCE S per layer: 0, 0.05, 0.1 nats} or {@code PATIENCE t=3 layers}.
+     * Numbers are rounded to 4 decimals: a log line, not a value to parse.
+     *
+     * @param labels the model's label names in index order, naming the per-label thresholds
+     * @return the description
+     */
+    public String describe(List<String> labels) {
+        if (policy == ExitPolicy.PATIENCE) {
+            return policy + " t=" + (int) threshold + " layers";
+        }
+        if (labelThresholds != null) {
+            StringBuilder s = new StringBuilder(policy + " S per label: ");
+            for (int c = 0; c < labelThresholds.size(); c++) {
+                s.append(c == 0 ? "" : ", ").append(c < labels.size() ? labels.get(c) : "label " + c).append(' ')
+                        .append(round(labelThresholds.get(c)));
+            }
+            return s.append(" nats").toString();
+        }
+        if (layerThresholds != null) {
+            StringBuilder s = new StringBuilder(policy + " S per layer: ");
+            for (int i = 0; i < layerThresholds.size(); i++) {
+                s.append(i == 0 ? "" : ", ").append(round(layerThresholds.get(i)));
+            }
+            return s.append(" nats").toString();
+        }
+        return policy + " S=" + round(threshold) + " nats";
+    }
+
+    private static String round(double v) {
+        return java.math.BigDecimal.valueOf(v).setScale(4, java.math.RoundingMode.HALF_EVEN).stripTrailingZeros()
+                .toPlainString();
+    }
+
     /** Shorthand for the DeeBERT entropy rule with threshold {@code s} nats. */
     public static ExitSetting entropy(double s) {
         return new ExitSetting(ExitPolicy.ENTROPY, s);

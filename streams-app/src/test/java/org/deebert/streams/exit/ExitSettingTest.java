@@ -93,4 +93,15 @@ class ExitSettingTest {
         assertThatThrownBy(() -> ExitSetting.labelThresholdsByIndex(Map.of(), 0.14, LABELS))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("name no label");
     }
+
+    @Test
+    void describesEachKindOfSettingInWords() {
+        List<String> labels = List.of("ham", "spam");
+        assertThat(ExitSetting.entropy(0.3).describe(labels)).isEqualTo("ENTROPY S=0.3 nats");
+        assertThat(ExitSetting.patience(3).describe(labels)).isEqualTo("PATIENCE t=3 layers");
+        assertThat(ExitSetting.perLabel(ExitPolicy.ENTROPY, 0.17628520438299405, List.of(0.17628520438299405,
+                0.5688744696021595)).describe(labels)).isEqualTo("ENTROPY S per label: ham 0.1763, spam 0.5689 nats");
+        assertThat(new ExitSetting(ExitPolicy.DIVERGENCE, 0, List.of(0.0, 0.05, 0.1)).describe(labels))
+                .isEqualTo("DIVERGENCE S per layer: 0, 0.05, 0.1 nats");
+    }
 }
