@@ -12,19 +12,22 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** The README's dead-letter code table lists every {@link DeadLetterCode}, each once, and nothing else. */
-class DeadLetterCodeReadmeTest {
+/**
+ * The dead-letter code table of docs/dead-letters.md (the rows under a heading that says "dead-letter codes")
+ * lists every {@link DeadLetterCode}, each once, and nothing else.
+ */
+class DeadLetterCodeDocsTest {
 
     /** A table row whose first cell is a code in backticks: {@code | `EMPTY_TEXT` | ... |}. */
     private static final Pattern CODE_ROW = Pattern.compile("^\\|\\s*`([A-Z_]+)`\\s*\\|");
 
     @Test
-    void theReadmeTableListsEveryDeadLetterCode() throws IOException {
-        // Maven runs a module's tests in its basedir (streams-app/), so the repository's README is one level up.
-        Path readme = Path.of("..", "README.md");
+    void theDocsTableListsEveryDeadLetterCode() throws IOException {
+        // Maven runs a module's tests in its basedir (streams-app/), so the repository's docs/ is one level up.
+        Path page = Path.of("..", "docs", "dead-letters.md");
         List<String> tableCodes = new ArrayList<>();
         boolean inSection = false;
-        for (String line : Files.readAllLines(readme)) {
+        for (String line : Files.readAllLines(page)) {
             if (line.startsWith("#")) {
                 inSection = line.toLowerCase().contains("dead-letter codes");
                 continue;
@@ -34,7 +37,7 @@ class DeadLetterCodeReadmeTest {
                 tableCodes.add(m.group(1));
             }
         }
-        assertThat(tableCodes).as("codes in README.md's 'Dead-letter codes' table")
+        assertThat(tableCodes).as("codes in the 'Dead-letter codes' table of docs/dead-letters.md")
                 .containsExactlyInAnyOrderElementsOf(Arrays.stream(DeadLetterCode.values()).map(Enum::name).toList());
     }
 }
