@@ -4,8 +4,8 @@
   where it fires and one where it stays quiet.
 - grafana/deebert.json: every panel query is written into a generated rules file as a recording rule and
   checked with `promtool check rules` (PromQL syntax; Grafana's $__rate_interval replaced by 5m).
-- Every deebert_* series the dashboard and the alerts use is one the README documents (the service's
-  /metrics list), and the compose file mounts what Prometheus and Grafana load.
+- Every deebert_* series the dashboard and the alerts use is one docs/observability.md documents (the
+  service's /metrics list), and the compose file mounts what Prometheus and Grafana load.
 
 promtool comes from Debian's `prometheus` package; deploy/run-tests.sh installs it (setup_promtool) and sets
 DEEBERT_REQUIRE_PROMTOOL=1, so there a missing promtool fails instead of skipping.
@@ -32,7 +32,7 @@ ALERT_TESTS = OBS / "alerts.test.yml"
 DASHBOARD = OBS / "grafana" / "deebert.json"
 DATASOURCES = OBS / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
 COMPOSE_DIR = REPO / "deploy" / "compose"
-README = REPO / "README.md"
+OBSERVABILITY_PAGE = REPO / "docs" / "observability.md"
 
 # Grafana's interval variables: promtool does not know them; 5m stands for any range.
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
@@ -143,15 +143,17 @@ def test_a_query_that_does_not_parse_fails_the_check(tmp_path: Path):
     assert result.returncode != 0
 
 
-def test_every_deebert_series_used_is_documented_in_the_readme():
-    readme = README.read_text()
+def test_every_deebert_series_used_is_documented_in_the_observability_page():
+    """Every deebert_* series a dashboard query or an alert rule uses is named, in backticks, in the /metrics
+    table of docs/observability.md."""
+    page = OBSERVABILITY_PAGE.read_text()
     used = set()
     for expr in [q for _, q in dashboard_queries()] + [r["expr"] for r in alert_rules()]:
         used |= set(re.findall(r"\bdeebert_[a-z_]+", expr))
     assert used
     for name in sorted(used):
         base = re.sub(r"_(bucket|sum|count)$", "", name)
-        assert f"`{base}" in readme, f"{name} is not in the README's /metrics list"
+        assert f"`{base}" in page, f"{name} is not in the /metrics list of docs/observability.md"
 
 
 # --- compose wiring -----------------------------------------------------------------------------------
