@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The service's packages depend one way: app -> observability -> topology -> control, deadletter -> input
- * -> classifier -> model, budget, registry -> exit (the README's "Architecture"). Read from the main sources' code (imports and
+ * -> classifier -> model, budget, registry -> exit (docs/architecture.md). Read from the main sources' code (imports and
  * fully qualified names, comments left out), so a new upward reference fails here rather than in a review.
  */
 class PackageDependenciesTest {

@@ -58,7 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
  * on this model fall mostly on spam: when the spam arrives, the share of answers that differ stays within the
  * budget while the share of spam let through does not. The guard keeps S where the window can vouch for the
  * spam: with at most about 100 spam samples in a window of 200 it cannot vouch for more than the minimum, which
- * is the caution the README describes.
+ * is the caution docs/accuracy-budgets.md describes.
  *
  * <p>Recall loss and disagreement are measured against Python's reference full-model answer for each email (as in
  * {@link AccuracyBudgetE2ETest}), not against the service's own shadow.

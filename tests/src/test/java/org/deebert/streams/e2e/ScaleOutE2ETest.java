@@ -70,7 +70,7 @@ class ScaleOutE2ETest {
             // Given: two instances of one application, each with its own state directory. B starts once A
             // runs (a rolling scale-out). Simultaneous starts race on schema registration; the client
             // handles that (SchemaRegistryInteropTest), but if the schemas' content is new to the local
-            // Apicurio registry, its in-memory store can stop answering under that race (README).
+            // Apicurio registry, its in-memory store can stop answering under that race (docs/scaling.md).
             ServiceProcess a = start(topics, "a", references);
             ServiceProcess b = null;
             try {

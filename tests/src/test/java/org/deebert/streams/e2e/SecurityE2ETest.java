@@ -49,7 +49,7 @@ import picocli.CommandLine;
 /**
  * The service on a secured broker: TLS and SASL/SCRAM-SHA-512 on a loopback listener, ACLs enforced by
  * KRaft's StandardAuthorizer. The service runs as principal {@code deebert-service} with only the ACLs
- * the README's security section lists; {@code operator-ro} (no WRITE on the control topic) cannot
+ * docs/security.md lists; {@code operator-ro} (no WRITE on the control topic) cannot
  * change S, {@code operator} can. The Schema Registry stays plain HTTP on loopback (the shared test
  * registry): registry security is the registry's own deployment concern.
  */
@@ -132,7 +132,7 @@ class SecurityE2ETest {
     }
 
     /**
-     * The ACLs the README's security section lists for the service's principal. The application id is
+     * The ACLs docs/security.md lists for the service's principal. The application id is
      * not a prefix of the test's topic names, so the prefixed ACLs cover only internal topics.
      */
     private static void grantServiceAcls(Admin admin, ServiceTopics topics) throws Exception {
