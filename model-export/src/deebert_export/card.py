@@ -26,7 +26,7 @@ from pathlib import Path
 
 def paths_base() -> Path:
     """The directory card paths are stored relative to: the current directory, read at each call. Every
-    command runs from ``model-export/`` (the README's way), so that is the model-export directory; the
+    command runs from ``model-export/`` (model-export/README.md's way), so that is the model-export directory; the
     installed package assumes no repository layout of its own."""
     return Path.cwd()
 

@@ -7,7 +7,7 @@ Both use the same weight names below the model prefix (``bert.`` or ``roberta.``
 ``BertModel``/``RobertaModel``); a RoBERTa checkpoint saved as ``RobertaFor...`` has no pooler (its
 heads are not read), and the off-ramp poolers then start new. Weights are read
 with the ``safetensors`` NumPy backend, so PyTorch is not needed. PyTorch ``.bin`` and TF ``.h5``
-checkpoints are not read (convert them to safetensors first); see the README's limitations.
+checkpoints are not read (convert them to safetensors first); see docs/limitations.md.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ sum_{i=1}^{n-1} L_i (paper eq. 1). Because the encoder is frozen, every off-ramp
 layer's [CLS] vector: the encoder runs ONCE over the training set (inference mode) and stage 2 trains
 on those cached vectors, which is far faster than re-running the encoder every epoch. (The paper's
 code re-runs the encoder with dropout active; the cached vectors carry no encoder dropout, only the
-off-ramps' own dropout. See the README's limitations.)
+off-ramps' own dropout. See docs/limitations.md.)
 """
 from __future__ import annotations
 
