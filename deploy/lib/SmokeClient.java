@@ -49,7 +49,8 @@ import org.deebert.streams.schema.TextEvent;
  *   java -cp ... SmokeClient.java consume BOOTSTRAP REGISTRY_URL TOPIC IDS_FILE TIMEOUT_S OUT_JSONL
  * </pre>
  *
- * <p>{@code topics} creates the topics that do not exist yet (replication factor 1: a single test broker).
+ * <p>{@code topics} creates the topics that do not exist yet (replication factor 1: a single test broker;
+ * {@code :compact} also sets {@code min.compaction.lag.ms} to 7 days, as the service does for its control topic).
  * {@code produce} sends one TextEvent per id in IDS_FILE (one id a line), its text taken from TEXTS_JSONL
  * (lines of {"id","text",...}, the prepared SpamAssassin split), keyed by the id. {@code consume} reads the
  * output topic from the start with read_committed until every id of IDS_FILE has a result or TIMEOUT_S
@@ -91,7 +92,9 @@ public final class SmokeClient {
             String[] parts = spec.split(":");
             NewTopic topic = new NewTopic(parts[0], Integer.parseInt(parts[1]), (short) 1);
             if (parts.length > 2 && parts[2].equals("compact")) {
-                topic.configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+                // As the service creates its control topic: decisions stay for `control history` at least 7 days.
+                topic.configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                        TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "604800000"));
             }
             topics.add(topic);
         }

@@ -82,6 +82,9 @@ import org.deebert.streams.topology.TopologySettings;
  * @param createTopics        whether {@code run} creates missing topics at startup
  * @param topicPartitions     partitions of topics it creates
  * @param replicationFactor   replication factor of topics it creates
+ * @param controlMinCompactionLag {@code topic.control.min.compaction.lag.ms}: the control topic's
+ *                            {@code min.compaction.lag.ms} when it creates it, so that a record stays on the topic
+ *                            (and in {@code control history}) at least this long; 7 days by default
  * @param metricsLogInterval  how often {@code run} logs the exit histogram and events/s; zero = never
  * @param httpPort            port of the HTTP endpoint ({@code /metrics}, {@code /health/*}) on {@code http.host};
  *                            0 = any free port (tests)
@@ -117,6 +120,7 @@ public record AppSettings(
         boolean createTopics,
         int topicPartitions,
         short replicationFactor,
+        Duration controlMinCompactionLag,
         Duration metricsLogInterval,
         int httpPort,
         String httpHost,

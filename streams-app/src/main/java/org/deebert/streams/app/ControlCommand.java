@@ -19,13 +19,15 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code control}: changes a running model's threshold S, or sets or clears its accuracy budget, through the
- * compacted control topic, and shows the setting in force ({@code status}). Every instance of the service picks the change up through its global store. This class
+ * compacted control topic, shows the setting in force ({@code status}) and the decisions still on the topic
+ * ({@code history}). Every instance of the service picks the change up through its global store. This class
  * reads the arguments and prints the outcome; {@link ControlTopicWriter} builds, checks and writes the message.
  */
 @Command(name = "control", mixinStandardHelpOptions = true,
         description = "Change or show the exit threshold of running classifiers (control topic).",
         subcommands = {ControlCommand.SetThreshold.class, ControlCommand.ClearThreshold.class,
-            ControlCommand.SetBudget.class, ControlCommand.ClearBudget.class, ControlStatusCommand.class})
+            ControlCommand.SetBudget.class, ControlCommand.ClearBudget.class, ControlStatusCommand.class,
+            ControlHistoryCommand.class})
 public final class ControlCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec

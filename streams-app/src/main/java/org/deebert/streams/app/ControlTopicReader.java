@@ -1,6 +1,7 @@
 package org.deebert.streams.app;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,17 +13,21 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.deebert.streams.control.ControlHistory;
 import org.deebert.streams.schema.ExitTelemetry;
 import org.deebert.streams.schema.ThresholdControl;
 import org.deebert.streams.topology.Topics;
 
 /**
  * Reads the control topic from its start to the end offsets captured when the read begins (committed records
- * only), for the CLI ({@code control clear-budget}, {@code control status}): each model's latest message, what the
- * service's global store holds now. Also reads the tail of the telemetry topic for the budget controller's last
+ * only), for the CLI ({@code control clear-budget}, {@code control status}, {@code control history}): each
+ * model's latest message, what the service's global store holds now, or every record still on the topic. Also reads the tail of the telemetry topic for the budget controller's last
  * window. No consumer group is joined and no offset is committed; every read is bounded by {@link #TIMEOUT}.
  */
 final class ControlTopicReader {
+
+    /** The model name shown for a record without a key (which the service ignores). */
+    static final String NO_KEY = "(no key)";
 
     /** Longest wait for the broker while reading, per poll and for the end offsets, and for a whole read. */
     static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -81,6 +86,39 @@ final class ControlTopicReader {
             throw new IllegalStateException("control topic " + topic + " does not exist");
         }
         return latest;
+    }
+
+    /**
+     * Every record still on the control topic, for {@code control history}: what compaction has not removed yet
+     * (see {@link ControlHistory} for how far back that goes).
+     *
+     * @param settings the service's settings (bootstrap servers, registry, control topic)
+     * @return the records in the order read (by offset within each partition); a value that does not decode is an
+     *     {@link ControlHistory.Kind#UNDECODABLE} entry, its bytes dropped
+     * @throws IllegalStateException if the control topic does not exist or cannot be read to its end in time
+     */
+    static List<ControlHistory.Entry> history(AppSettings settings) {
+        Topics topics = topics(settings);
+        String topic = topics.control().name();
+        var keys = topics.control().keySerde().deserializer();
+        var values = topics.control().valueSerde().deserializer();
+        List<ControlHistory.Entry> records = new ArrayList<>();
+        boolean exists = read(settings, topic, Long.MAX_VALUE, r -> {
+            String key = r.key() == null ? NO_KEY : keys.deserialize(topic, r.key());
+            ControlHistory.Entry entry;
+            try {
+                entry = ControlHistory.Entry.of(key, r.partition(), r.offset(), r.timestamp(),
+                        r.value() == null ? null : values.deserialize(topic, r.value()));
+            } catch (RuntimeException e) {
+                // Listed, not skipped: an operator looking at the history should see that something was written.
+                entry = ControlHistory.Entry.undecodable(key, r.partition(), r.offset(), r.timestamp());
+            }
+            records.add(entry);
+        });
+        if (!exists) {
+            throw new IllegalStateException("control topic " + topic + " does not exist");
+        }
+        return records;
     }
 
     /**

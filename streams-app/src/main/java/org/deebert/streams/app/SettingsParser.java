@@ -85,6 +85,7 @@ final class SettingsParser {
         boolean createTopics = r.bool("topics.create");
         int partitions = r.positiveInt("topics.partitions");
         short replicationFactor = (short) r.positiveInt("topics.replication.factor");
+        Duration controlMinCompactionLag = Duration.ofMillis(r.nonNegativeLong("topic.control.min.compaction.lag.ms"));
         Duration metricsLogInterval = Duration.ofMillis(r.nonNegativeLong("metrics.log.interval.ms"));
         int httpPort = r.port("http.port");
         String httpHost = r.required("http.host");
@@ -100,7 +101,8 @@ final class SettingsParser {
                 new TopicNames(input, output, control, deadLetter, telemetry,
                         TopicNames.shadowSamplesTopic(applicationId)),
                 modelDir, device, intraOpThreads, interOpThreads, precision, maxBatchSize, linger, maxTextChars, headers,
-                inputSettings, guarantee, numStreamThreads, createTopics, partitions, replicationFactor, metricsLogInterval, httpPort,
+                inputSettings, guarantee, numStreamThreads, createTopics, partitions, replicationFactor, controlMinCompactionLag,
+                metricsLogInterval, httpPort,
                 httpHost, telemetryInterval, exitSetting, supervision, client, streams);
     }
 

@@ -82,7 +82,8 @@ public final class StreamsService implements AutoCloseable {
 
     /**
      * @param settings     the service's settings
-     * @param createTopics whether to create missing topics (the control topic compacted)
+     * @param createTopics whether to create missing topics (the control topic compacted, with
+     *                     {@code topic.control.min.compaction.lag.ms})
      * @return the service, ready for {@link #start()}
      * @throws org.deebert.streams.registry.SchemaRegistryException if the registry is unreachable or rejects a schema
      * @throws IllegalStateException if topics cannot be created
@@ -106,7 +107,7 @@ public final class StreamsService implements AutoCloseable {
         SchemaRegistration.registerAll(registry, topics, settings.serializerSettings());
         if (createTopics) {
             TopicCreator.createMissing(settings.clientProperties(), topics, settings.topicPartitions(),
-                    settings.replicationFactor());
+                    settings.replicationFactor(), settings.controlMinCompactionLag());
         }
 
         ClassifierPool pool = classifiers;

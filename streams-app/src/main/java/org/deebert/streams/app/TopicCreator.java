@@ -1,5 +1,6 @@
 package org.deebert.streams.app;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,8 +17,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Creates the service's topics ({@link Topics}) that do not exist yet: the input, output, dead-letter and telemetry
- * topics and the compacted control topic when {@code topics.create} asks for it, the internal shadow-sample topic
- * always.
+ * topics and the compacted control topic (with {@code min.compaction.lag.ms}, so that a decision stays readable by
+ * {@code control history} for at least that long) when {@code topics.create} asks for it, the internal
+ * shadow-sample topic always.
  */
 final class TopicCreator {
 
@@ -29,11 +31,14 @@ final class TopicCreator {
     /**
      * @param clientProperties bootstrap servers and security settings
      * @param topics           the topics (the telemetry topic is created like the input topic: its records expire)
+     * @param partitions       partitions of each topic but the control topic (which has one)
+     * @param replicationFactor replication factor of each topic
+     * @param controlMinCompactionLag the control topic's {@code min.compaction.lag.ms}, at least 0 ms
      * @throws IllegalStateException if the cluster cannot be reached or refuses to create a topic
      * @throws InterruptedException  if interrupted while waiting for the cluster
      */
     static void createMissing(Properties clientProperties, Topics topics, int partitions,
-                              short replicationFactor) throws InterruptedException {
+                              short replicationFactor, Duration controlMinCompactionLag) throws InterruptedException {
         try (Admin admin = Admin.create(clientProperties)) {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> missing = new ArrayList<>();
@@ -45,8 +50,11 @@ final class TopicCreator {
             }
             if (!existing.contains(topics.control().name())) {
                 // Compacted: the latest threshold per model is kept forever; one partition keeps all models' history in order.
+                // The lag keeps every decision for at least that long, however many follow: `control history`.
                 missing.add(new NewTopic(topics.control().name(), 1, replicationFactor)
-                        .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+                        .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                                TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG,
+                                Long.toString(controlMinCompactionLag.toMillis()))));
             }
             if (missing.isEmpty()) {
                 return;

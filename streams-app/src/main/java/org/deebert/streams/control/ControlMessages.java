@@ -19,6 +19,12 @@ import org.deebert.streams.schema.ThresholdControl;
  */
 public final class ControlMessages {
 
+    /**
+     * {@code changed_by} of the accuracy-budget controller's messages; every other author is an operator (or the
+     * operator's tooling). Defined here, not in the topology, so the CLI's reports can tell the two apart.
+     */
+    public static final String CONTROLLER_AUTHOR = "controller";
+
     private ControlMessages() {
     }
 

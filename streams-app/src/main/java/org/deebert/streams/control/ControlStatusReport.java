@@ -28,7 +28,7 @@ public final class ControlStatusReport {
     /** {@code source} of a model whose setting is a control message. */
     public static final String CONTROL_TOPIC = "control-topic";
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private ControlStatusReport() {
     }
@@ -139,7 +139,12 @@ public final class ControlStatusReport {
             root.putNull("value");
             return write(root);
         }
-        ObjectNode v = root.putObject("value");
+        putMessage(root.putObject("value"), message);
+        return write(root);
+    }
+
+    /** Puts every field of {@code message} into {@code v}, named as in the Avro schema; shared with the history. */
+    static void putMessage(ObjectNode v, ThresholdControl message) {
         putSetting(v, message);
         if (message.getBudget() == null) {
             v.putNull("budget");
@@ -150,7 +155,6 @@ public final class ControlStatusReport {
         v.put("changed_by", message.getChangedBy());
         v.put("reason", message.getReason());
         v.put("changed_at", message.getChangedAt().toString());
-        return write(root);
     }
 
     /** @return e.g. "ENTROPY S=0.25 nats, per label {spam=0.7}" or "PATIENCE t=3 layers" */
@@ -171,7 +175,7 @@ public final class ControlStatusReport {
         return s.toString();
     }
 
-    private static String describeBudget(AccuracyBudget b) {
+    static String describeBudget(AccuracyBudget b) {
         String guard = b.getProtectedLabel() == null ? "" : String.format(Locale.ROOT,
                 ", at most %s of %s recall lost", number(b.getMaxRecallLoss()), b.getProtectedLabel());
         return String.format(Locale.ROOT, "at most %s of answers differ from the full model%s; S in [%s, %s] nats; "
@@ -237,7 +241,7 @@ public final class ControlStatusReport {
         o.put("protected_recall_loss_upper_bound", w.getProtectedRecallLossUpperBound());
     }
 
-    private static String iso(Long epochMs) {
+    static String iso(Long epochMs) {
         return epochMs == null ? "unknown" : Instant.ofEpochMilli(epochMs).toString();
     }
 
@@ -246,7 +250,7 @@ public final class ControlStatusReport {
         return d == null ? "null" : Double.toString(d);
     }
 
-    private static String write(ObjectNode root) {
+    static String write(ObjectNode root) {
         try {
             return JSON.writeValueAsString(root) + System.lineSeparator();
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

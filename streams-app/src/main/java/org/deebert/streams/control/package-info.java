@@ -6,7 +6,8 @@
  * ({@link org.deebert.streams.control.ExitSettingSerde}), reading it back
  * ({@link org.deebert.streams.control.ThresholdReader}), and what the budget controller saw at its last decision
  * ({@link org.deebert.streams.control.ControllerStatus}), and the operator's report of what is in force
- * ({@link org.deebert.streams.control.ControlStatusReport}). Builds on {@code exit}, {@code budget} and
+ * ({@link org.deebert.streams.control.ControlStatusReport}) and of every decision still on the topic
+ * ({@link org.deebert.streams.control.ControlHistory}, {@link org.deebert.streams.control.ControlHistoryReport}). Builds on {@code exit}, {@code budget} and
  * {@code model}; the topology's processors and the {@code control} CLI build on it.
  */
 package org.deebert.streams.control;

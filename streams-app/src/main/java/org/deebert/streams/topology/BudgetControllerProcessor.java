@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
 public final class BudgetControllerProcessor implements Processor<String, ShadowSample, String, ThresholdControl> {
 
     /** {@code changed_by} of the controller's control messages. */
-    public static final String AUTHOR = "controller";
+    public static final String AUTHOR = ControlMessages.CONTROLLER_AUTHOR;
     /** How often the controller decides (wall clock). */
     static final Duration DECISION_INTERVAL = Duration.ofSeconds(1);
     /**

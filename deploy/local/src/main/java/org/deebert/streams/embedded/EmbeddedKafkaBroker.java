@@ -55,6 +55,13 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     /** How long {@link #start()} waits for the broker to report itself in the cluster metadata. */
     public static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * {@code min.compaction.lag.ms} of the compacted topics {@link #createTopic} makes, 7 days: the service's
+     * default {@code topic.control.min.compaction.lag.ms}, so a local control topic keeps its history as a
+     * service-created one does.
+     */
+    public static final long COMPACTED_MIN_LAG_MS = 604_800_000L;
+
     /** How long admin operations such as {@link #createTopic} wait for the controller. */
     public static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(30);
 
@@ -322,14 +329,16 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      *
      * @param name       topic name
      * @param partitions number of partitions, at least 1
-     * @param compacted  true for {@code cleanup.policy=compact} (changelog-like topics such as the control topic)
+     * @param compacted  true for {@code cleanup.policy=compact} with {@code min.compaction.lag.ms} of
+     *                   {@link #COMPACTED_MIN_LAG_MS} (the control topic, created as the service creates it)
      * @throws IllegalStateException if the broker is not started, or the topic cannot be created within
      *     {@link #ADMIN_TIMEOUT} (including when it already exists)
      */
     public void createTopic(String name, int partitions, boolean compacted) {
         NewTopic topic = new NewTopic(name, partitions, (short) 1);
         if (compacted) {
-            topic.configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+            topic.configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                    TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, Long.toString(COMPACTED_MIN_LAG_MS)));
         }
         try {
             admin().createTopics(List.of(topic)).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
