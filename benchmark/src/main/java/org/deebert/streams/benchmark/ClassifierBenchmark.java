@@ -105,6 +105,10 @@ public final class ClassifierBenchmark implements Callable<Integer> {
             description = "FLOAT32 (exact parity with Python) or BFLOAT16 (oneDNN auto mixed precision, opt-in)")
     private ClassifierOptions.Precision precision;
 
+    @Option(names = "--buckets", defaultValue = "LENGTH",
+            description = "LENGTH (each call's texts in buckets of similar token count) or NONE (arrival order)")
+    private ClassifierOptions.Buckets buckets;
+
     @Option(names = "--limit", defaultValue = "0", description = "use the first N texts (0 = all)")
     private int limit;
 
@@ -177,10 +181,10 @@ public final class ClassifierBenchmark implements Callable<Integer> {
             maxBatch = Math.max(maxBatch, shadowBatch);
         }
         try (EarlyExitClassifier classifier = EarlyExitClassifier.load(modelDir,
-                new ClassifierOptions(device, maxBatch).withPrecision(precision))) {
-            System.out.printf(Locale.ROOT, "model %s %s, %d layers, %d texts, device %s, policy %s, precision %s%n",
+                new ClassifierOptions(device, maxBatch).withPrecision(precision).withBuckets(buckets))) {
+            System.out.printf(Locale.ROOT, "model %s %s, %d layers, %d texts, device %s, policy %s, precision %s, buckets %s%n",
                     classifier.modelName(), classifier.modelVersion(), classifier.numLayers(), texts.size(),
-                    classifier.device(), policy, classifier.precision());
+                    classifier.device(), policy, classifier.precision(), classifier.buckets());
             List<Combination> combinations = new ArrayList<>();
             ExitSetting card = classifier.recommendedSetting();
             List<String> modelLabels = classifier.labels();
@@ -220,6 +224,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 root.put("texts", texts.size());
                 root.put("policy", policy.name());
                 root.put("precision", classifier.precision().name());
+                root.put("buckets", classifier.buckets().name());
                 root.put("threads", threads(System.getenv()));
                 root.put("repeats", repeats);
                 root.put("protected_label", protectedLabel);
