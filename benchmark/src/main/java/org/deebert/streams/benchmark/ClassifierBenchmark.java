@@ -54,6 +54,10 @@ import java.util.stream.DoubleStream;
  * (and JSON entry) of a combination is its median run by events/s, with the latencies of all K runs
  * pooled. {@code --json FILE} writes every result as JSON.
  *
+ * <p>{@code --buckets NONE} runs each call's texts in arrival order instead of length buckets (the default,
+ * {@code LENGTH}; {@code ClassifierOptions.Buckets}): measure both in alternating runs for the buckets' gain. The
+ * JSON's top-level {@code buckets} records the choice.
+ *
  * <p>With {@code --shadow-rates 0,0.02,0.1} it also measures what shadow samples of an accuracy budget cost
  * ({@link EarlyExitClassifier#classifyBatch(ClassifyRequest)} with shadow flags): the same texts at the model
  * card's recommended setting, with a fraction r of them flagged (the first {@code round(r * texts)} of one seeded

@@ -16,7 +16,9 @@ import java.util.stream.IntStream;
  * full (max batch size), or when its token count exceeds {@value #GROWTH} x the bucket's first (shortest) row's
  * and the bucket already has {@value #MIN_ROWS} rows. So a bucket of at least {@value #MIN_ROWS} rows pads every
  * row to less than {@value #GROWTH} x its own length, where arrival order pads a 10-token subject to the
- * 128-token e-mail beside it.
+ * 128-token e-mail beside it. A cut that saves less than {@value #MIN_SAVING} of the padded token-rows of
+ * the two buckets merged (and whose merge fits in max batch size) is undone: on e-mails most rows reach the
+ * 128-token cap, so the 8 shortest rows' bucket would pad to 128 too and only add TF calls.
  *
  * <p>Why a minimum: every bucket costs one TF session call per layer (plus {@code embed}) and a smaller matmul;
  * the minimum keeps a call of 32 from falling apart into many small buckets (at most 32 / {@value #MIN_ROWS}
@@ -30,6 +32,8 @@ final class LengthBuckets {
     static final double GROWTH = 1.5;
     /** A bucket holds at least this many rows before it may be cut for length (the last bucket may hold fewer). */
     static final int MIN_ROWS = 8;
+    /** Two neighbouring buckets are merged unless keeping them apart saves this share of their padded token-rows. */
+    static final double MIN_SAVING = 0.125;
 
     private LengthBuckets() {
     }
@@ -60,10 +64,38 @@ final class LengthBuckets {
         for (int k = 1; k <= rows; k++) {
             if (k == rows || k - start == maxBatchSize
                     || (k - start >= MIN_ROWS && numTokens[sorted[k]] > GROWTH * numTokens[sorted[start]])) {
-                plan.add(Arrays.copyOfRange(sorted, start, k));
+                int[] bucket = Arrays.copyOfRange(sorted, start, k);
+                int last = plan.size() - 1;
+                if (last >= 0 && worthMerging(plan.get(last), bucket, numTokens, maxBatchSize)) {
+                    plan.set(last, concat(plan.get(last), bucket));
+                } else {
+                    plan.add(bucket);
+                }
                 start = k;
             }
         }
         return plan;
+    }
+
+    /**
+     * @return whether two neighbouring buckets (rows ascending by token count, {@code shorter} before
+     *     {@code longer}) fit in one and keeping them apart saves less than {@link #MIN_SAVING} of the merged
+     *     bucket's padded token-rows
+     */
+    private static boolean worthMerging(int[] shorter, int[] longer, int[] numTokens, int maxBatchSize) {
+        int rows = shorter.length + longer.length;
+        if (rows > maxBatchSize) {
+            return false;
+        }
+        long together = (long) rows * numTokens[longer[longer.length - 1]];
+        long apart = (long) shorter.length * numTokens[shorter[shorter.length - 1]]
+                + (long) longer.length * numTokens[longer[longer.length - 1]];
+        return together - apart < MIN_SAVING * together;
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] both = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
     }
 }

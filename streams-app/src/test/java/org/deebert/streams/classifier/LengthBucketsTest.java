@@ -30,29 +30,48 @@ class LengthBucketsTest {
 
     @Test
     void lengthStartsABucketWhenARowOutgrowsTheFirstByTheFactorOnceTheBucketHasTheMinimumRows() {
-        // 8 rows of 10 tokens, then 15 (exactly 1.5 x 10: stays), then 8 x 16 (> 1.5 x 10: cut), then 8 x 100.
+        // 8 rows of 10 tokens, then 15 (exactly 1.5 x 10: stays), then 8 x 20 (> 1.5 x 10: cut), then 8 x 100.
         int[] tokens = new int[25];
         Arrays.fill(tokens, 0, 8, 10);
         tokens[8] = 15;
-        Arrays.fill(tokens, 9, 17, 16);
+        Arrays.fill(tokens, 9, 17, 20);
         Arrays.fill(tokens, 17, 25, 100);
         int[] arrival = reversed(tokens); // arrival order longest first: the plan must not depend on it
 
         List<int[]> plan = LengthBuckets.plan(arrival, 32, Buckets.LENGTH);
 
+        // Apart, the first two pad 9 x 15 + 8 x 20 = 295 token-rows, merged 17 x 20 = 340: 13 % saved, kept apart.
         assertThat(plan).extracting(b -> b.length).containsExactly(9, 8, 8);
         assertThat(plan).allSatisfy(b -> assertThat(lengths(arrival, b)).isSorted());
         assertThat(lengths(arrival, plan.get(0))).containsOnly(10, 15);
-        assertThat(lengths(arrival, plan.get(1))).containsOnly(16);
+        assertThat(lengths(arrival, plan.get(1))).containsOnly(20);
         assertThat(lengths(arrival, plan.get(2))).containsOnly(100);
     }
 
     @Test
+    void aCutThatSavesLittlePaddingIsUndone() {
+        // 8 short rows, then 24 rows at the 128-token cap, as on e-mails: the 8 shortest rows' bucket would pad to
+        // 128 as well (its 8th row is at the cap), so the cut saves nothing and costs a TF call per layer.
+        int[] emails = {40, 60, 90, 100, 110, 120, 127, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128};
+        assertThat(LengthBuckets.plan(emails, 32, Buckets.LENGTH)).extracting(b -> b.length).containsExactly(18);
+
+        // 8 x 10 and 8 x 16: apart 208 token-rows, merged 256; the cut saves 19 % and stays.
+        int[] twoLengths = {16, 10, 16, 10, 16, 10, 16, 10, 16, 10, 16, 10, 16, 10, 16, 10};
+        assertThat(LengthBuckets.plan(twoLengths, 32, Buckets.LENGTH)).extracting(b -> b.length).containsExactly(8, 8);
+        // 8 x 10 and 8 x 11: apart 168, merged 176; 5 % saved, merged.
+        int[] close = {11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10};
+        assertThat(LengthBuckets.plan(close, 32, Buckets.LENGTH)).extracting(b -> b.length).containsExactly(16);
+        // A merge never exceeds max batch size.
+        assertThat(LengthBuckets.plan(close, 12, Buckets.LENGTH)).extracting(b -> b.length).containsExactly(12, 4);
+    }
+
+    @Test
     void aBucketBelowTheMinimumRowsTakesLongerRows() {
-        // 7 short rows are too few to close a bucket: the 8th row joins them, however long it is.
+        // 7 short rows are too few for a bucket of their own: the 8th joins them, however long it is. The cut
+        // before the 9th would then save 8 of 1089 token-rows, so it joins too.
         int[] tokens = {5, 5, 5, 5, 5, 5, 5, 120, 121};
 
-        assertThat(LengthBuckets.plan(tokens, 32, Buckets.LENGTH)).extracting(b -> b.length).containsExactly(8, 1);
+        assertThat(LengthBuckets.plan(tokens, 32, Buckets.LENGTH)).extracting(b -> b.length).containsExactly(9);
     }
 
     @Test
