@@ -47,7 +47,9 @@ public record ClassifierOptions(DevicePreference device, int maxBatchSize, int i
 
     /**
      * How one call's inputs are grouped into chunks (each padded to its longest row and run through the layers
-     * on its own). Results are the same either way; only the time differs ({@link LengthBuckets}).
+     * on its own). Labels and exit layers are the same either way (unless a score lies within float32 rounding
+     * of its threshold); entropies and probabilities move by rounding (~1e-7), as they already do with a text's
+     * neighbours in a batch. The time differs: {@link LengthBuckets}.
      */
     public enum Buckets {
         /**

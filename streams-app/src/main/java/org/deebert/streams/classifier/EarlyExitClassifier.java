@@ -122,8 +122,9 @@ public final class EarlyExitClassifier implements TextClassifier {
      * Classifies with early exit and says what the call cost (layers run, exit histogram, time in ms). The
      * inputs are tokenized together, then split into chunks of at most max batch size, each padded to its
      * longest input and run through Algorithm 1 on its own: by token count ({@link ClassifierOptions.Buckets#LENGTH},
-     * {@link LengthBuckets}) or in arrival order ({@link ClassifierOptions.Buckets#NONE}). The results do not
-     * depend on the split (padding is masked). What shadow samples cost: {@link ClassifyRequest}.
+     * {@link LengthBuckets}) or in arrival order ({@link ClassifierOptions.Buckets#NONE}). Padding is masked, so
+     * the split changes only float32 rounding (~1e-7 in an entropy), no label or exit layer unless a score lies
+     * that close to its threshold. What shadow samples cost: {@link ClassifyRequest}.
      *
      * @param request texts, text pairs (sentence-pair model only), the exit setting and optional shadow flags
      * @return classifications in input order and the call's {@link BatchStats}

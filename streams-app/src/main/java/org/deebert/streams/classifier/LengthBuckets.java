@@ -23,8 +23,10 @@ import java.util.stream.IntStream;
  * <p>Why a minimum: every bucket costs one TF session call per layer (plus {@code embed}) and a smaller matmul;
  * the minimum keeps a call of 32 from falling apart into many small buckets (at most 32 / {@value #MIN_ROWS}
  * = 4 for a call of 32). Why greedy over the sorted rows rather than an optimal split: sorted rows make every
- * bucket a contiguous run, the greedy rule needs no cost model of the hardware, and its plan is easy to predict
- * from the token counts. Results do not depend on the plan (padding is masked), only the time does.
+ * bucket a contiguous run, the rule needs no cost model beyond padded token-rows, and its plan is easy to predict
+ * from the token counts. Padding is masked, so the plan changes the time and float32 rounding only (TensorFlow's
+ * CPU kernels block a matmul by the tensor's shape, so a row's values move by ~1e-7 with its bucket): no label or
+ * exit layer unless a score lies that close to its threshold.
  */
 final class LengthBuckets {
 
