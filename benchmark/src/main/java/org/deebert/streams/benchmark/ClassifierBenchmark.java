@@ -54,6 +54,10 @@ import java.util.stream.DoubleStream;
  * (and JSON entry) of a combination is its median run by events/s, with the latencies of all K runs
  * pooled. {@code --json FILE} writes every result as JSON.
  *
+ * <p>{@code --buckets NONE} runs each call's texts in arrival order instead of length buckets (the default,
+ * {@code LENGTH}; {@code ClassifierOptions.Buckets}): measure both in alternating runs for the buckets' gain. The
+ * JSON's top-level {@code buckets} records the choice.
+ *
  * <p>With {@code --shadow-rates 0,0.02,0.1} it also measures what shadow samples of an accuracy budget cost
  * ({@link EarlyExitClassifier#classifyBatch(ClassifyRequest)} with shadow flags): the same texts at the model
  * card's recommended setting, with a fraction r of them flagged (the first {@code round(r * texts)} of one seeded
@@ -104,6 +108,10 @@ public final class ClassifierBenchmark implements Callable<Integer> {
     @Option(names = "--precision", defaultValue = "FLOAT32",
             description = "FLOAT32 (exact parity with Python) or BFLOAT16 (oneDNN auto mixed precision, opt-in)")
     private ClassifierOptions.Precision precision;
+
+    @Option(names = "--buckets", defaultValue = "LENGTH",
+            description = "LENGTH (each call's texts in buckets of similar token count) or NONE (arrival order)")
+    private ClassifierOptions.Buckets buckets;
 
     @Option(names = "--limit", defaultValue = "0", description = "use the first N texts (0 = all)")
     private int limit;
@@ -177,10 +185,10 @@ public final class ClassifierBenchmark implements Callable<Integer> {
             maxBatch = Math.max(maxBatch, shadowBatch);
         }
         try (EarlyExitClassifier classifier = EarlyExitClassifier.load(modelDir,
-                new ClassifierOptions(device, maxBatch).withPrecision(precision))) {
-            System.out.printf(Locale.ROOT, "model %s %s, %d layers, %d texts, device %s, policy %s, precision %s%n",
+                new ClassifierOptions(device, maxBatch).withPrecision(precision).withBuckets(buckets))) {
+            System.out.printf(Locale.ROOT, "model %s %s, %d layers, %d texts, device %s, policy %s, precision %s, buckets %s%n",
                     classifier.modelName(), classifier.modelVersion(), classifier.numLayers(), texts.size(),
-                    classifier.device(), policy, classifier.precision());
+                    classifier.device(), policy, classifier.precision(), classifier.buckets());
             List<Combination> combinations = new ArrayList<>();
             ExitSetting card = classifier.recommendedSetting();
             List<String> modelLabels = classifier.labels();
@@ -220,6 +228,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                 root.put("texts", texts.size());
                 root.put("policy", policy.name());
                 root.put("precision", classifier.precision().name());
+                root.put("buckets", classifier.buckets().name());
                 root.put("threads", threads(System.getenv()));
                 root.put("repeats", repeats);
                 root.put("protected_label", protectedLabel);

@@ -68,6 +68,8 @@ import org.deebert.streams.topology.TopologySettings;
  * @param precision           float32 (exact parity with Python) or bfloat16 (opt-in, faster on CPUs with
  *                            AVX512-BF16/AMX; see {@link ClassifierOptions.Precision})
  * @param maxBatchSize        {@code classifier.batch.max.size}: most events per classifier call
+ * @param buckets             {@code classifier.batch.buckets}: {@code length} (default) or {@code none}, how a
+ *                            classifier call's events are split into padded chunks ({@link ClassifierOptions.Buckets})
  * @param linger              {@code classifier.batch.linger.ms}: quiet time after which a partial batch leaves (it waits at most 10 x linger)
  * @param maxTextChars        longest accepted text in UTF-16 chars
  * @param headerForwarding    which input headers an output record carries: {@code headers.forward} ({@code all},
@@ -111,6 +113,7 @@ public record AppSettings(
         int interOpThreads,
         ClassifierOptions.Precision precision,
         int maxBatchSize,
+        ClassifierOptions.Buckets buckets,
         Duration linger,
         int maxTextChars,
         HeaderForwarding headerForwarding,
@@ -211,9 +214,12 @@ public record AppSettings(
         return new TopologySettings(maxBatchSize, linger, maxTextChars, headerForwarding, input.includeText());
     }
 
-    /** @return how the classifier loads: device preference, threads, precision, and chunks no larger than a batch */
+    /**
+     * @return how the classifier loads: device preference, threads, precision, chunks no larger than a batch and
+     *     how a batch is split into them
+     */
     public ClassifierOptions classifierOptions() {
-        return new ClassifierOptions(device, maxBatchSize, intraOpThreads, interOpThreads, precision);
+        return new ClassifierOptions(device, maxBatchSize, intraOpThreads, interOpThreads, precision, buckets);
     }
 
     /** @return settings for a plain Kafka client (admin, producer): bootstrap servers plus security */

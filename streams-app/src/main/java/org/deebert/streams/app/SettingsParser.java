@@ -63,6 +63,13 @@ final class SettingsParser {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("precision must be float32 or bfloat16, got " + r.raw("precision"));
         }
+        ClassifierOptions.Buckets buckets;
+        try {
+            buckets = ClassifierOptions.Buckets.valueOf(r.required("classifier.batch.buckets").toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("classifier.batch.buckets must be length or none, got "
+                    + r.raw("classifier.batch.buckets"));
+        }
         String applicationId = r.required("application.id");
         Optional<String> instanceName = instanceName(r, streams);
         String bootstrapServers = r.required("bootstrap.servers");
@@ -100,7 +107,7 @@ final class SettingsParser {
                 serializerSettings,
                 new TopicNames(input, output, control, deadLetter, telemetry,
                         TopicNames.shadowSamplesTopic(applicationId)),
-                modelDir, device, intraOpThreads, interOpThreads, precision, maxBatchSize, linger, maxTextChars, headers,
+                modelDir, device, intraOpThreads, interOpThreads, precision, maxBatchSize, buckets, linger, maxTextChars, headers,
                 inputSettings, guarantee, numStreamThreads, createTopics, partitions, replicationFactor, controlMinCompactionLag,
                 metricsLogInterval, httpPort,
                 httpHost, telemetryInterval, exitSetting, supervision, client, streams);

@@ -40,10 +40,11 @@ final class Algorithm1Loop {
      * @param batch  the tokenized chunk
      * @param rule   the exit rule in force
      * @param shadow the chunk's shadow samples, or null for none
-     * @param tally  receives each row's result at index {@code offset + row}, the exits and the layer-rows run
-     * @param offset index in the call of the chunk's first row
+     * @param tally  receives each row's result at index {@code callIndex[row]}, the exits and the layer-rows run
+     * @param callIndex per chunk row, its index in the call (a length bucket's rows need not be consecutive)
      */
-    void run(BatchTokenizer.TokenizedBatch batch, ExitRule rule, ShadowRecorder shadow, BatchTally tally, int offset) {
+    void run(BatchTokenizer.TokenizedBatch batch, ExitRule rule, ShadowRecorder shadow, BatchTally tally,
+            int[] callIndex) {
         int numLayers = runner.numLayers();
         LayerScores scores = new LayerScores();
         try (NDManager scope = runner.newScope()) {
@@ -81,7 +82,7 @@ final class Algorithm1Loop {
                     }
                     double score = rule.score(scores, r);
                     if (rule.exits(layer, current[r].label(), score)) {
-                        tally.exit(offset + row, classification(current[r], layer, entropy[r], score,
+                        tally.exit(callIndex[row], classification(current[r], layer, entropy[r], score,
                                 batch.numTokens()[row]), layer);
                         if (shadow != null) {
                             shadow.markRecorded(row);
@@ -139,7 +140,7 @@ final class Algorithm1Loop {
             }
         }
         if (shadow != null) {
-            shadow.attachTraces(tally, offset);
+            shadow.attachTraces(tally, callIndex);
         }
     }
 

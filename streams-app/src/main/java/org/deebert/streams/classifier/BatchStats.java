@@ -7,7 +7,8 @@ import org.deebert.streams.exit.ExpectedSaving;
  * through one transformer layer (and its off-ramp); {@code rows * n} layer-rows is the full model's cost.
  *
  * @param rows              inputs classified
- * @param chunks            model passes the inputs were split into (at most max batch size rows each)
+ * @param chunks            model passes the inputs were split into (at most max batch size rows each; with
+ *                          length buckets, one per bucket: {@link ClassifierOptions.Buckets})
  * @param layerRowsExecuted layer-rows actually run: the sum over inputs of their exit layers plus
  *                          {@code shadowLayerRows}; {@code rows * n} without early exit
  * @param shadowLayerRows   layer-rows run by shadow samples after the layer their policy let them exit at

@@ -49,7 +49,7 @@ final class BatchTally {
         shadowLayerRows++;
     }
 
-    /** Counts one model pass (a chunk of at most max batch size inputs). */
+    /** Counts one model pass (a chunk or length bucket of at most max batch size inputs). */
     void chunk() {
         chunks++;
     }

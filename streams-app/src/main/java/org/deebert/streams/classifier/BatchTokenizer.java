@@ -10,15 +10,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Turns texts into the int32 (B,T) {@code input_ids} / {@code attention_mask} pair the {@code embed}
  * signature takes. Tokenizes exactly like Python's {@code tokenizers} with
  * {@code enable_truncation(max_seq_length)} on the same {@code tokenizer.json}: [CLS]/[SEP] added
  * (&lt;s&gt;/&lt;/s&gt; for a RoBERTa byte-level BPE tokenizer), longest-first truncation to {@code maxSeqLength}
- * tokens (special tokens included), no padding in the tokenizer. The batch is right-padded here to its
- * longest row with id 0 and mask 0, for RoBERTa too (whose pad id is 1): the model finds padding, and
- * RoBERTa's position ids, from the mask alone.
+ * tokens (special tokens included), no padding in the tokenizer. A batch is right-padded here
+ * ({@link Tokens#pad}) to its longest row with id 0 and mask 0, for RoBERTa too (whose pad id is 1): the
+ * model finds padding, and RoBERTa's position ids, from the mask alone.
  *
  * <p>Sentence pairs are encoded as BERT does and as Python's {@code tokenizer.encode(text, text_pair)}:
  * {@code [CLS] text [SEP] text_pair [SEP]}, token type ids 0 up to and including the first [SEP] and 1
@@ -155,8 +156,7 @@ final class BatchTokenizer implements AutoCloseable {
     }
 
     /**
-     * Tokenizes inputs {@code from..to-1} of a call: single texts ({@code textPairs} null, {@link #encode(List)})
-     * or sentence pairs ({@link #encodePairs}).
+     * Tokenizes inputs {@code from..to-1} of a call and pads them as one batch ({@link OffRampProbe}'s chunks).
      *
      * @param texts     the call's texts (first texts of pairs)
      * @param textPairs the call's second texts, as many, or null
@@ -165,8 +165,8 @@ final class BatchTokenizer implements AutoCloseable {
      * @return the padded chunk
      */
     TokenizedBatch encode(List<String> texts, List<String> textPairs, int from, int to) {
-        return textPairs == null ? encode(texts.subList(from, to))
-                : encodePairs(texts.subList(from, to), textPairs.subList(from, to));
+        Tokens tokens = tokenize(texts.subList(from, to), textPairs == null ? null : textPairs.subList(from, to));
+        return tokens.pad(IntStream.range(0, to - from).toArray());
     }
 
     /**
@@ -176,13 +176,11 @@ final class BatchTokenizer implements AutoCloseable {
      * @return the padded batch, without token type ids
      */
     TokenizedBatch encode(List<String> texts) {
-        return pad(ids(texts), null);
+        return encode(texts, null, 0, texts.size());
     }
 
     /**
-     * Tokenizes and right-pads a batch of sentence pairs. Whole texts are tokenized: the prefix shortcut of
-     * single texts is not exact for pairs, because longest-first truncation compares the two texts' full
-     * token counts (which text keeps the odd token when both are long).
+     * Tokenizes and right-pads a batch of sentence pairs ({@link #tokenize}).
      *
      * @param texts     the first texts, non-null and non-empty (checked by the caller)
      * @param textPairs the second texts, as many, non-null and non-empty
@@ -190,6 +188,24 @@ final class BatchTokenizer implements AutoCloseable {
      * @throws IllegalArgumentException if the lists differ in size
      */
     TokenizedBatch encodePairs(List<String> texts, List<String> textPairs) {
+        return tokenize(texts, textPairs).pad(IntStream.range(0, texts.size()).toArray());
+    }
+
+    /**
+     * Tokenizes every input of a call, unpadded: single texts ({@code textPairs} null) with the prefix shortcut
+     * ({@link #ids}), or sentence pairs. Pairs are tokenized whole: the prefix shortcut is not exact for pairs,
+     * because longest-first truncation compares the two texts' full token counts (which text keeps the odd token
+     * when both are long).
+     *
+     * @param texts     the texts (first texts of pairs), non-null and non-empty (checked by the caller)
+     * @param textPairs the second texts, as many, non-null and non-empty; or null for single texts
+     * @return each input's token ids (and type ids of pairs), in input order
+     * @throws IllegalArgumentException if the lists differ in size
+     */
+    Tokens tokenize(List<String> texts, List<String> textPairs) {
+        if (textPairs == null) {
+            return new Tokens(ids(texts), null);
+        }
         if (texts.size() != textPairs.size()) {
             throw new IllegalArgumentException(texts.size() + " texts but " + textPairs.size() + " text pairs");
         }
@@ -205,31 +221,54 @@ final class BatchTokenizer implements AutoCloseable {
             ids[r] = encodings[r].getIds();
             types[r] = encodings[r].getTypeIds();
         }
-        return pad(ids, types);
+        return new Tokens(ids, types);
     }
 
-    /** Right-pads rows of ids (and of type ids, when not null) with 0 to the longest row. */
-    private static TokenizedBatch pad(long[][] ids, long[][] typeIds) {
-        int rows = ids.length;
-        int seqLen = 1;
-        for (int r = 0; r < rows; r++) {
-            seqLen = Math.max(seqLen, ids[r].length);
+    /**
+     * The unpadded tokens of a call's inputs, from which any subset is padded into one batch.
+     *
+     * @param ids     per input, its token ids, at most max_seq_length
+     * @param typeIds per input, its token type ids (sentence pairs), as long as its ids; null for single texts
+     */
+    record Tokens(long[][] ids, long[][] typeIds) {
+
+        /** @return per input, its token count ([CLS]/[SEP] included) */
+        int[] numTokens() {
+            int[] counts = new int[ids.length];
+            for (int r = 0; r < ids.length; r++) {
+                counts[r] = ids[r].length;
+            }
+            return counts;
         }
-        int[] inputIds = new int[rows * seqLen];
-        int[] mask = new int[rows * seqLen];
-        int[] types = typeIds == null ? null : new int[rows * seqLen];
-        int[] numTokens = new int[rows];
-        for (int r = 0; r < rows; r++) {
-            numTokens[r] = ids[r].length;
-            for (int t = 0; t < ids[r].length; t++) {
-                inputIds[r * seqLen + t] = Math.toIntExact(ids[r][t]);
-                mask[r * seqLen + t] = 1;
-                if (types != null) {
-                    types[r * seqLen + t] = Math.toIntExact(typeIds[r][t]);
+
+        /**
+         * Right-pads the given inputs with 0 to the longest of them.
+         *
+         * @param rows indices of the inputs, in the order of the batch's rows
+         * @return the padded batch; its row r is input {@code rows[r]}
+         */
+        TokenizedBatch pad(int[] rows) {
+            int seqLen = 1;
+            for (int row : rows) {
+                seqLen = Math.max(seqLen, ids[row].length);
+            }
+            int[] inputIds = new int[rows.length * seqLen];
+            int[] mask = new int[rows.length * seqLen];
+            int[] types = typeIds == null ? null : new int[rows.length * seqLen];
+            int[] numTokens = new int[rows.length];
+            for (int r = 0; r < rows.length; r++) {
+                long[] rowIds = ids[rows[r]];
+                numTokens[r] = rowIds.length;
+                for (int t = 0; t < rowIds.length; t++) {
+                    inputIds[r * seqLen + t] = Math.toIntExact(rowIds[t]);
+                    mask[r * seqLen + t] = 1;
+                    if (types != null) {
+                        types[r * seqLen + t] = Math.toIntExact(typeIds[rows[r]][t]);
+                    }
                 }
             }
+            return new TokenizedBatch(rows.length, seqLen, inputIds, mask, types, numTokens);
         }
-        return new TokenizedBatch(rows, seqLen, inputIds, mask, types, numTokens);
     }
 
     /** @return truncation length in tokens, including [CLS] and [SEP] */

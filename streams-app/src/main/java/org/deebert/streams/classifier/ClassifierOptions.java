@@ -13,9 +13,10 @@ import java.util.Objects;
  * @param interOpThreads ops TensorFlow may run at once (session {@code inter_op_parallelism_threads});
  *                       0 = TensorFlow's default (all cores)
  * @param precision      the arithmetic of the model; see {@link Precision}
+ * @param buckets        how a call's inputs are split into the chunks run through the model; see {@link Buckets}
  */
 public record ClassifierOptions(DevicePreference device, int maxBatchSize, int intraOpThreads, int interOpThreads,
-                                Precision precision) {
+                                Precision precision, Buckets buckets) {
 
     /** Default chunk size: large enough to amortise the per-signature call cost, small enough for CPU caches. */
     public static final int DEFAULT_MAX_BATCH_SIZE = 64;
@@ -45,11 +46,28 @@ public record ClassifierOptions(DevicePreference device, int maxBatchSize, int i
     }
 
     /**
+     * How one call's inputs are grouped into chunks (each padded to its longest row and run through the layers
+     * on its own). Labels and exit layers are the same either way (unless a score lies within float32 rounding
+     * of its threshold); entropies and probabilities move by rounding (~1e-7), as they already do with a text's
+     * neighbours in a batch. The time differs: {@link LengthBuckets}.
+     */
+    public enum Buckets {
+        /**
+         * Inputs sorted by token count and cut into buckets of similar length (at most max batch size each), so
+         * short texts are not padded to a long neighbour's length; results still come back in input order.
+         */
+        LENGTH,
+        /** Chunks of max batch size inputs in arrival order, each padded to its longest input. */
+        NONE
+    }
+
+    /**
      * @throws IllegalArgumentException if {@code maxBatchSize < 1} or a thread count is negative
      */
     public ClassifierOptions {
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(precision, "precision");
+        Objects.requireNonNull(buckets, "buckets");
         if (maxBatchSize < 1) {
             throw new IllegalArgumentException("maxBatchSize must be >= 1, got " + maxBatchSize);
         }
@@ -60,7 +78,17 @@ public record ClassifierOptions(DevicePreference device, int maxBatchSize, int i
     }
 
     /**
-     * TensorFlow's default threads, float32.
+     * Length buckets ({@link Buckets#LENGTH}).
+     *
+     * @throws IllegalArgumentException as the canonical constructor
+     */
+    public ClassifierOptions(DevicePreference device, int maxBatchSize, int intraOpThreads, int interOpThreads,
+            Precision precision) {
+        this(device, maxBatchSize, intraOpThreads, interOpThreads, precision, Buckets.LENGTH);
+    }
+
+    /**
+     * TensorFlow's default threads, float32, length buckets.
      *
      * @param device       where TensorFlow runs
      * @param maxBatchSize chunk size, >= 1
@@ -70,7 +98,8 @@ public record ClassifierOptions(DevicePreference device, int maxBatchSize, int i
     }
 
     /**
-     * AUTO device, batches of {@value #DEFAULT_MAX_BATCH_SIZE}, TensorFlow's default threads, float32.
+     * AUTO device, batches of {@value #DEFAULT_MAX_BATCH_SIZE}, TensorFlow's default threads, float32, length
+     * buckets.
      *
      * @return the default options
      */
@@ -83,7 +112,7 @@ public record ClassifierOptions(DevicePreference device, int maxBatchSize, int i
      * @return these options with another precision
      */
     public ClassifierOptions withPrecision(Precision newPrecision) {
-        return new ClassifierOptions(device, maxBatchSize, intraOpThreads, interOpThreads, newPrecision);
+        return new ClassifierOptions(device, maxBatchSize, intraOpThreads, interOpThreads, newPrecision, buckets);
     }
 
     /**
@@ -92,6 +121,14 @@ public record ClassifierOptions(DevicePreference device, int maxBatchSize, int i
      * @return these options with other thread counts
      */
     public ClassifierOptions withThreads(int intra, int inter) {
-        return new ClassifierOptions(device, maxBatchSize, intra, inter, precision);
+        return new ClassifierOptions(device, maxBatchSize, intra, inter, precision, buckets);
+    }
+
+    /**
+     * @param newBuckets how a call's inputs are split into chunks
+     * @return these options with another bucketing
+     */
+    public ClassifierOptions withBuckets(Buckets newBuckets) {
+        return new ClassifierOptions(device, maxBatchSize, intraOpThreads, interOpThreads, precision, newBuckets);
     }
 }

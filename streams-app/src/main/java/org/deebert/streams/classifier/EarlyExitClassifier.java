@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -51,6 +51,7 @@ public final class EarlyExitClassifier implements TextClassifier {
     private final Device device;
     private final int maxBatchSize;
     private final ClassifierOptions.Precision precision;
+    private final ClassifierOptions.Buckets buckets;
 
     private EarlyExitClassifier(ModelCard card, ZooModel<NDList, NDList> model, BatchTokenizer tokenizer, Device device,
             ClassifierOptions options) {
@@ -61,6 +62,7 @@ public final class EarlyExitClassifier implements TextClassifier {
         this.device = device;
         this.maxBatchSize = options.maxBatchSize();
         this.precision = options.precision();
+        this.buckets = options.buckets();
     }
 
     /**
@@ -89,10 +91,11 @@ public final class EarlyExitClassifier implements TextClassifier {
             Device device = TfDevices.choose(options.device(), sessionDevices);
             LOG.info("Loaded model {} {} ({} layers, labels {}, max {} tokens, input {}); preference {}, TensorFlow session"
                             + " devices {}, DJL sees {} GPU(s); classifier runs on {} in {} (TF threads intra {}, inter {};"
-                            + " 0 = TensorFlow's default)",
+                            + " 0 = TensorFlow's default; {} buckets)",
                     card.name(), card.version(), card.numLayers(), card.labels(), card.maxSeqLength(),
                     card.textPair() ? "text pairs" : "single texts", options.device(), sessionDevices, Engine.getInstance().getGpuCount(), device,
-                    options.precision(), options.intraOpThreads(), options.interOpThreads());
+                    options.precision(), options.intraOpThreads(), options.interOpThreads(),
+                    options.buckets().name().toLowerCase(Locale.ROOT));
             tokenizer = BatchTokenizer.open(modelDir.resolve(card.tokenizer()), card.maxSeqLength());
             return new EarlyExitClassifier(card, model, tokenizer, device, options);
         } catch (RuntimeException e) {
@@ -116,9 +119,12 @@ public final class EarlyExitClassifier implements TextClassifier {
     }
 
     /**
-     * Classifies with early exit and says what the call cost (layers run, exit histogram, time in ms). Inputs
-     * beyond the max batch size are split into chunks, each run through Algorithm 1 on its own. What shadow
-     * samples cost: {@link ClassifyRequest}.
+     * Classifies with early exit and says what the call cost (layers run, exit histogram, time in ms). The
+     * inputs are tokenized together, then split into chunks of at most max batch size, each padded to its
+     * longest input and run through Algorithm 1 on its own: by token count ({@link ClassifierOptions.Buckets#LENGTH},
+     * {@link LengthBuckets}) or in arrival order ({@link ClassifierOptions.Buckets#NONE}). Padding is masked, so
+     * the split changes only float32 rounding (~1e-7 in an entropy), no label or exit layer unless a score lies
+     * that close to its threshold. What shadow samples cost: {@link ClassifyRequest}.
      *
      * @param request texts, text pairs (sentence-pair model only), the exit setting and optional shadow flags
      * @return classifications in input order and the call's {@link BatchStats}
@@ -140,11 +146,9 @@ public final class EarlyExitClassifier implements TextClassifier {
         long start = System.nanoTime();
         ExitRule rule = new ExitRule(setting, numLayers);
         BatchTally tally = new BatchTally(texts.size(), numLayers);
-        for (int from = 0; from < texts.size(); from += maxBatchSize) {
-            int to = Math.min(texts.size(), from + maxBatchSize);
-            loop.run(tokenizer.encode(texts, textPairs, from, to), rule,
-                    ShadowRecorder.forChunk(sampled == null ? null : Arrays.copyOfRange(sampled, from, to), numLayers),
-                    tally, from);
+        BatchTokenizer.Tokens tokens = tokenizer.tokenize(texts, textPairs);
+        for (int[] chunk : LengthBuckets.plan(tokens.numTokens(), maxBatchSize, buckets)) {
+            loop.run(tokens.pad(chunk), rule, ShadowRecorder.forChunk(sampled, chunk, numLayers), tally, chunk);
             tally.chunk();
         }
         return tally.toResult((System.nanoTime() - start) / 1e6);
@@ -173,6 +177,11 @@ public final class EarlyExitClassifier implements TextClassifier {
     /** @return the arithmetic the session runs in (FLOAT32 unless the operator opted into BFLOAT16) */
     public ClassifierOptions.Precision precision() {
         return precision;
+    }
+
+    /** @return how each call's inputs are split into chunks */
+    public ClassifierOptions.Buckets buckets() {
+        return buckets;
     }
 
     /** @return the device the TF session computes on: gpu(0) when it has a GPU and it is allowed, else cpu() */

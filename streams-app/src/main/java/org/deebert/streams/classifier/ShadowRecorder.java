@@ -48,12 +48,20 @@ final class ShadowRecorder {
     }
 
     /**
-     * @param sampled   one flag per chunk row (kept, not copied), or null
-     * @param numLayers n
-     * @return a recorder for the chunk, or null when {@code sampled} is null
+     * @param callSampled one flag per input of the call ({@link #sampledOrNull}), or null
+     * @param callIndex   per chunk row, its index in the call
+     * @param numLayers   n
+     * @return a recorder for the chunk, or null when {@code callSampled} is null
      */
-    static ShadowRecorder forChunk(boolean[] sampled, int numLayers) {
-        return sampled == null ? null : new ShadowRecorder(sampled, numLayers);
+    static ShadowRecorder forChunk(boolean[] callSampled, int[] callIndex, int numLayers) {
+        if (callSampled == null) {
+            return null;
+        }
+        boolean[] sampled = new boolean[callIndex.length];
+        for (int row = 0; row < callIndex.length; row++) {
+            sampled[row] = callSampled[callIndex[row]];
+        }
+        return new ShadowRecorder(sampled, numLayers);
     }
 
     /** @return whether chunk row {@code row} is a shadow sample */
@@ -87,14 +95,14 @@ final class ShadowRecorder {
     /**
      * Adds each shadow row's trace to its result.
      *
-     * @param tally  the call's results
-     * @param offset index in the call of the chunk's first row
+     * @param tally     the call's results
+     * @param callIndex per chunk row, its index in the call
      */
-    void attachTraces(BatchTally tally, int offset) {
+    void attachTraces(BatchTally tally, int[] callIndex) {
         for (int row = 0; row < sampled.length; row++) {
             if (sampled[row]) {
-                Classification c = tally.result(offset + row);
-                tally.replace(offset + row, new Classification(c.labelIndex(), c.label(), c.probabilities(),
+                Classification c = tally.result(callIndex[row]);
+                tally.replace(callIndex[row], new Classification(c.labelIndex(), c.label(), c.probabilities(),
                         c.exitLayer(), c.numLayers(), c.entropy(), c.exitScore(), c.numTokens(),
                         new ShadowTrace(labels[row], entropies[row], divergences[row])));
             }

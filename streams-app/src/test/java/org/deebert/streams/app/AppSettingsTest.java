@@ -94,6 +94,17 @@ class AppSettingsTest {
     }
 
     @Test
+    void lengthBucketsAreTheDefaultAndNoneTurnsThemOff() {
+        assertThat(AppSettings.load(null, Map.of()).classifierOptions().buckets())
+                .isEqualTo(ClassifierOptions.Buckets.LENGTH);
+        assertThat(AppSettings.load(null, Map.of("DEEBERT_CLASSIFIER_BATCH_BUCKETS", "none")).classifierOptions().buckets())
+                .isEqualTo(ClassifierOptions.Buckets.NONE);
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("classifier.batch.buckets", "sorted")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("classifier.batch.buckets must be length or none, got sorted");
+    }
+
+    @Test
     void environmentOverridesTheFileWhichOverridesTheDefaults() throws IOException {
         Path f = file("bootstrap.servers=file:9092\nmax.batch.size=8\ntopic.dead.letter=file-dlq\ndevice=cpu\n");
 
