@@ -27,8 +27,10 @@ public record TopologySettings(int maxBatchSize, Duration linger, int maxTextCha
          * Right after the flush that forwarded them: the processor asks Kafka Streams to commit
          * ({@code ProcessorContext.commit()}), which it does after the current loop iteration, and the commit
          * interval still bounds the wait. A batch's outputs then wait for one commit instead of up to one
-         * {@code commit.interval.ms} (100 ms under exactly-once). Costs one transaction per flush; under load a
-         * flush of 32 takes longer than the interval anyway, so commits hardly become more frequent.
+         * {@code commit.interval.ms} (100 ms under exactly-once). Costs one transaction per flush: at saturation a
+         * flush of 32 takes longer than the interval anyway, so commits hardly become more frequent, but at mid load
+         * (flushes of 1-5 events) the stream thread commits several times as often as every 100 ms, and each commit
+         * takes it and the broker some ms (measured in docs/performance.md, "Latency").
          */
         AFTER_BATCH,
         /** Only every {@code commit.interval.ms}, as Kafka Streams does by itself. */
