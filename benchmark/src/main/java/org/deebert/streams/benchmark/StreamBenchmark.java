@@ -72,11 +72,18 @@ import picocli.CommandLine.Option;
  *   more: with small N this rate reads high; use hundreds of events. Without {@code --threshold} the service runs
  *   the model card's recommended setting as the card has it (per predicted label when label-conditional), and
  *   the JSON says so: {@code "setting": "card"} with its {@code label_thresholds}.</li>
- *   <li><b>Phase B, latency</b> (when {@code --rate} &gt; 0). With the service still running, M more events
- *   are written at a fixed rate R (events/s) from a scheduled loop, each with record timestamp = its send
- *   wall time (ms). The output record carries its input's timestamp, so latency = the consumer's wall
- *   time at receipt - that timestamp, in ms: p50/p90/p99/max, the achieved rate and the mean batch.</li>
+ *   <li><b>Phase B, latency</b> (when {@code --rate} &gt; 0 or {@code --rates} is given). With the service still
+ *   running, M more events are written at a fixed rate R (events/s) from a scheduled loop, each with record
+ *   timestamp = its send wall time (ms). The output record carries its input's timestamp, so latency = the
+ *   consumer's wall time at receipt - that timestamp, in ms: p50/p90/p99/max, the achieved rate and the mean
+ *   batch. {@code --rate R} runs one such phase at R; {@code --rates F1,F2,...} runs one per fraction F of phase A's
+ *   measured events/s (R = F x saturation), one after the other, each with M events of its own, after the
+ *   {@code --rate} one. Each phase waits for all of its events, so the next starts on an empty buffer.</li>
  * </ul>
+ *
+ * <p>{@code --commit} sets the service's {@code classifier.batch.commit}: {@code after-batch} asks for a commit after
+ * every flush, {@code interval} leaves it to {@code commit.interval.ms}; output is visible to the benchmark's
+ * read_committed consumer only after the commit.
  *
  * <p>Other settings of the service (device, {@code num.stream.threads}, {@code processing.guarantee},
  * security, {@code kafka.*}) come from the {@code DEEBERT_*} environment as for {@code run}; the options
@@ -90,6 +97,8 @@ import picocli.CommandLine.Option;
  *   org.deebert.streams.benchmark.StreamBenchmark \
  *   --bootstrap-servers 127.0.0.1:9092 --schema-registry-url http://127.0.0.1:8081/apis/ccompat/v7 \
  *   --events model-export/build/spamassassin/data/test.jsonl --rate 20 --latency-events 200 --json stream.json
+ * # latency at 20 %, 40 % and 70 % of the measured saturation rate, commits only at the commit interval:
+ *   ... --limit 256 --rates 0.2,0.4,0.7 --latency-events 300 --commit interval --json stream.json
  * </pre>
  */
 @Command(name = "stream-benchmark", mixinStandardHelpOptions = true,
@@ -141,6 +150,16 @@ public final class StreamBenchmark implements Callable<Integer> {
             description = "Input rate of the latency phase, events/s; 0 = no latency phase (default).")
     double rate;
 
+    @Option(names = "--rates", split = ",", paramLabel = "F",
+            description = "Latency phases at these fractions of phase A's measured events/s, e.g. 0.2,0.4,0.7 "
+                    + "(one phase of --latency-events events each, after the --rate phase if any).")
+    List<Double> rateFractions = new ArrayList<>();
+
+    @Option(names = "--commit", defaultValue = "after-batch", paramLabel = "WHEN",
+            description = "The service's classifier.batch.commit: after-batch (a commit after every flush) or "
+                    + "interval (only every commit.interval.ms) (default: ${DEFAULT-VALUE}).")
+    String commit;
+
     @Option(names = "--latency-events", defaultValue = "200", paramLabel = "M",
             description = "Events sent in the latency phase (default: ${DEFAULT-VALUE}); taken from the file "
                     + "after phase A's, wrapping around, under new ids.")
@@ -179,6 +198,14 @@ public final class StreamBenchmark implements Callable<Integer> {
         }
         if (threshold != null && (!Double.isFinite(threshold) || threshold < 0)) {
             return usage("--threshold must be finite and >= 0 nats, got " + threshold);
+        }
+        for (Double f : rateFractions) {
+            if (f == null || !Double.isFinite(f) || f <= 0) {
+                return usage("--rates takes fractions > 0 of the saturation rate, got " + rateFractions);
+            }
+        }
+        if (!commit.equals("after-batch") && !commit.equals("interval")) {
+            return usage("--commit must be after-batch or interval, got " + commit);
         }
         if (!Files.isRegularFile(events)) {
             return usage("no events file " + events);
@@ -282,9 +309,9 @@ public final class StreamBenchmark implements Callable<Integer> {
             ExitSetting running = labelS == null ? new ExitSetting(recommended.policy(), s)
                     : ExitSetting.perLabel(recommended.policy(), s, labelS);
             System.out.printf(Locale.ROOT, "model %s %s (%d layers, %s); topics %s-*; %d events; %s (%s%s); "
-                            + "batch %d, linger %d ms%n", pool.modelName(), pool.modelVersion(), pool.numLayers(),
+                            + "batch %d, linger %d ms, commit %s%n", pool.modelName(), pool.modelVersion(), pool.numLayers(),
                     service.device(), runId, n, ClassifierBenchmark.settingLabel(running, pool.labels()), source,
-                    fromCard ? ", the model card's setting" : "", batchSize, lingerMs);
+                    fromCard ? ", the model card's setting" : "", batchSize, lingerMs, commit);
 
             Topics topics = Topics.create(settings.topics(), settings.schemaRegistryClient());
             try (KafkaProducer<String, TextEvent> producer = producer(settings, topics)) {
@@ -302,8 +329,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                 }
                 String protectedLabel = ModelCard.read(modelDir).checkedProtectedLabel();
                 PhaseTally tallyA = new PhaseTally(DemoEvents.trueLabels(phaseA), pool.numLayers(), s, labelS, protectedLabel);
-                PhaseTally tallyB = null;
-                Map<String, Object> latencyJson = null;
+                List<Map<String, Object>> latencyByLoad = new ArrayList<>();
                 try (KafkaConsumer<byte[], byte[]> consumer = readCommittedFromStart(settings, topics)) {
                     long startNanos = System.nanoTime();
                     service.start();
@@ -318,17 +344,22 @@ public final class StreamBenchmark implements Callable<Integer> {
                                 tallyA.expected(), timeoutS);
                     }
                     boolean ok = completeA && passed(tallyA, "phase A");
-                    if (rate > 0 && completeA) {
-                        List<DemoEvents.LabelledText> phaseB = latencyTexts(texts, n);
-                        tallyB = new PhaseTally(DemoEvents.trueLabels(phaseB), pool.numLayers(), s, labelS, protectedLabel);
-                        LatencyRun b = latencyPhase(producer, consumer, topics, service, phaseB, tallyB);
-                        printLatency(tallyB, b);
-                        latencyJson = latencyJson(tallyB, b);
+                    List<LoadPoint> loads = completeA ? loadPoints(rate, rateFractions, tallyA.eventsPerSecond())
+                            : List.of();
+                    for (int i = 0; i < loads.size(); i++) {
+                        LoadPoint load = loads.get(i);
+                        List<DemoEvents.LabelledText> phaseB = latencyTexts(texts, n + i * latencyEvents, i);
+                        PhaseTally tallyB = new PhaseTally(DemoEvents.trueLabels(phaseB), pool.numLayers(), s, labelS,
+                                protectedLabel);
+                        LatencyRun b = latencyPhase(producer, consumer, topics, service, phaseB, tallyB, load);
+                        printLatency(tallyB, b, load);
+                        latencyByLoad.add(latencyJson(tallyB, b, load));
+                        ok &= b.complete() && passed(tallyB, "phase B");
                         if (!b.complete()) {
                             System.err.printf("phase B: %d of %d events did not come back within %d s of the last send%n",
                                     tallyB.missing(), tallyB.expected(), timeoutS);
+                            break; // a backlog left behind would be measured as the next phase's latency
                         }
-                        ok &= b.complete() && passed(tallyB, "phase B");
                     }
                     if (jsonFile != null) {
                         Map<String, Object> root = new LinkedHashMap<>();
@@ -340,9 +371,13 @@ public final class StreamBenchmark implements Callable<Integer> {
                         root.put("label_thresholds", ClassifierBenchmark.labelThresholdsByName(running, pool.labels()));
                         root.put("batch_size", batchSize);
                         root.put("linger_ms", lingerMs);
+                        root.put("commit", commit);
                         root.put("warmup_events", warmupEvents);
                         root.put("throughput", throughputJson);
-                        root.put("latency", latencyJson);
+                        // "latency": one phase, as before --rates existed (summarize.py reads it); every phase is in
+                        // "latency_by_load", in the order run.
+                        root.put("latency", headlineLatency(latencyByLoad));
+                        root.put("latency_by_load", latencyByLoad);
                         root.put("model", pool.modelName());
                         root.put("model_version", pool.modelVersion());
                         root.put("device", service.device());
@@ -399,10 +434,65 @@ public final class StreamBenchmark implements Callable<Integer> {
         }
     }
 
+    /**
+     * One latency phase's input rate.
+     *
+     * @param fraction the share of phase A's events/s it was derived from ({@code --rates}); null for {@code --rate}
+     * @param rate     events/s
+     */
+    record LoadPoint(Double fraction, double rate) {
+    }
+
+    /**
+     * @param fixedRate  {@code --rate}; 0 = none
+     * @param fractions  {@code --rates}
+     * @param saturation phase A's events/s
+     * @return the latency phases to run, in order: {@code --rate} first, then one per fraction (none when saturation
+     *     is not a positive number)
+     */
+    static List<LoadPoint> loadPoints(double fixedRate, List<Double> fractions, double saturation) {
+        List<LoadPoint> out = new ArrayList<>();
+        if (fixedRate > 0) {
+            out.add(new LoadPoint(null, fixedRate));
+        }
+        if (Double.isFinite(saturation) && saturation > 0) {
+            for (double f : fractions) {
+                out.add(new LoadPoint(f, f * saturation));
+            }
+        }
+        return out;
+    }
+
+    /** The fraction of saturation whose latency the JSON's {@code "latency"} shows when there is no {@code --rate}. */
+    static final double HEADLINE_FRACTION = 0.4;
+
+    /**
+     * @param byLoad every latency phase's JSON, in the order run
+     * @return the {@code --rate} phase if there was one, else the phase nearest {@value #HEADLINE_FRACTION} of
+     *     saturation; null when there was none
+     */
+    static Map<String, Object> headlineLatency(List<Map<String, Object>> byLoad) {
+        Map<String, Object> best = null;
+        double bestDistance = Double.POSITIVE_INFINITY;
+        for (Map<String, Object> m : byLoad) {
+            if (!(m.get("fraction") instanceof Double f)) {
+                return m; // the --rate phase
+            }
+            double distance = Math.abs(f - HEADLINE_FRACTION);
+            if (distance < bestDistance) {
+                best = m;
+                bestDistance = distance;
+            }
+        }
+        return best;
+    }
+
     private LatencyRun latencyPhase(KafkaProducer<String, TextEvent> producer, KafkaConsumer<byte[], byte[]> consumer,
                                     Topics topics, StreamsService service, List<DemoEvents.LabelledText> phaseB,
-                                    PhaseTally tally) throws InterruptedException {
-        System.out.printf(Locale.ROOT, "phase B: %d events at %s events/s%n", phaseB.size(), rate);
+                                    PhaseTally tally, LoadPoint load) throws InterruptedException {
+        double rate = load.rate();
+        System.out.printf(Locale.ROOT, "phase B: %d events at %.2f events/s%s%n", phaseB.size(), rate,
+                load.fraction() == null ? "" : String.format(Locale.ROOT, " (%.2f x phase A's)", load.fraction()));
         AtomicInteger next = new AtomicInteger();
         AtomicLong firstSend = new AtomicLong();
         AtomicLong lastSend = new AtomicLong();
@@ -513,12 +603,13 @@ public final class StreamBenchmark implements Callable<Integer> {
                 t.protectedLabel() == null ? "" : "; " + t.protectedLabel() + " recall " + format(t.protectedRecall()));
     }
 
-    private void printLatency(PhaseTally t, LatencyRun b) {
+    private static void printLatency(PhaseTally t, LatencyRun b, LoadPoint load) {
         BenchmarkStats.LatencySummary l = t.latency();
-        System.out.printf(Locale.ROOT, "latency: %d of %d classified%s at %.2f events/s (asked %s); p50 %.0f ms, p90 %.0f ms, "
-                        + "p99 %.0f ms, max %.0f ms; mean batch %.1f%n",
+        System.out.printf(Locale.ROOT, "latency%s: %d of %d classified%s at %.2f events/s (asked %.2f); p50 %.0f ms, "
+                        + "p90 %.0f ms, p99 %.0f ms, max %.0f ms; mean batch %.1f%n",
+                load.fraction() == null ? "" : String.format(Locale.ROOT, " @ %.2f x saturation", load.fraction()),
                 t.classifiedCount(), t.expected(), b.complete() ? "" : " (TIMED OUT, " + t.missing() + " missing)",
-                b.achievedRate(), rate, l.p50Ms(), l.p90Ms(), l.p99Ms(), l.maxMs(), t.meanBatch());
+                b.achievedRate(), load.rate(), l.p50Ms(), l.p90Ms(), l.p99Ms(), l.maxMs(), t.meanBatch());
     }
 
     private static Map<String, Object> throughputJson(PhaseTally t, double startupS) {
@@ -541,10 +632,11 @@ public final class StreamBenchmark implements Callable<Integer> {
         return m;
     }
 
-    private Map<String, Object> latencyJson(PhaseTally t, LatencyRun b) {
+    private static Map<String, Object> latencyJson(PhaseTally t, LatencyRun b, LoadPoint load) {
         BenchmarkStats.LatencySummary l = t.latency();
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("rate_per_s", rate);
+        m.put("fraction", load.fraction());
+        m.put("rate_per_s", load.rate());
         m.put("achieved_rate_per_s", finite(b.achievedRate()));
         m.put("events", t.expected());
         m.put("p50_ms", l.p50Ms());
@@ -567,12 +659,16 @@ public final class StreamBenchmark implements Callable<Integer> {
         return v == null ? "n/a" : String.format(Locale.ROOT, "%.4f", v);
     }
 
-    /** Phase B's texts: the file's events after phase A's, wrapping around, under new unique ids. */
-    private List<DemoEvents.LabelledText> latencyTexts(List<DemoEvents.LabelledText> texts, int from) {
+    /**
+     * A latency phase's texts: the file's events from {@code from} on, wrapping around, under new ids unique to
+     * the phase.
+     */
+    private List<DemoEvents.LabelledText> latencyTexts(List<DemoEvents.LabelledText> texts, int from, int phase) {
         List<DemoEvents.LabelledText> out = new ArrayList<>(latencyEvents);
         for (int i = 0; i < latencyEvents; i++) {
             DemoEvents.LabelledText t = texts.get((from + i) % texts.size());
-            out.add(new DemoEvents.LabelledText("deebert-bench-latency-" + i, t.text(), t.label()));
+            out.add(new DemoEvents.LabelledText("deebert-bench-latency-" + (phase == 0 ? "" : phase + "-") + i,
+                    t.text(), t.label()));
         }
         return out;
     }
@@ -596,6 +692,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         overrides.put("model.dir", modelDir.toString());
         overrides.put("classifier.batch.max.size", Integer.toString(batchSize));
         overrides.put("classifier.batch.linger.ms", Integer.toString(lingerMs));
+        overrides.put("classifier.batch.commit", commit);
         overrides.put("kafka.state.dir", stateDir.toString());
         overrides.put("http.port", "0");
         Map<String, String> env = new HashMap<>(System.getenv());

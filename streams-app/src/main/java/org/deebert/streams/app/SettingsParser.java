@@ -17,6 +17,7 @@ import org.deebert.streams.registry.RegistryConnection;
 import org.deebert.streams.registry.SerializerSettings;
 import org.deebert.streams.topology.HeaderForwarding;
 import org.deebert.streams.topology.TopicNames;
+import org.deebert.streams.topology.TopologySettings;
 
 /**
  * Which keys make which {@link AppSettings}: reads the merged properties ({@link SettingsSources}) key by key
@@ -70,6 +71,12 @@ final class SettingsParser {
             throw new IllegalArgumentException("classifier.batch.buckets must be length or none, got "
                     + r.raw("classifier.batch.buckets"));
         }
+        TopologySettings.BatchCommit batchCommit = switch (r.required("classifier.batch.commit").toLowerCase(Locale.ROOT)) {
+            case "after-batch" -> TopologySettings.BatchCommit.AFTER_BATCH;
+            case "interval" -> TopologySettings.BatchCommit.INTERVAL;
+            default -> throw new IllegalArgumentException("classifier.batch.commit must be after-batch or interval, got "
+                    + r.raw("classifier.batch.commit"));
+        };
         String applicationId = r.required("application.id");
         Optional<String> instanceName = instanceName(r, streams);
         String bootstrapServers = r.required("bootstrap.servers");
@@ -107,7 +114,8 @@ final class SettingsParser {
                 serializerSettings,
                 new TopicNames(input, output, control, deadLetter, telemetry,
                         TopicNames.shadowSamplesTopic(applicationId)),
-                modelDir, device, intraOpThreads, interOpThreads, precision, maxBatchSize, buckets, linger, maxTextChars, headers,
+                modelDir, device, intraOpThreads, interOpThreads, precision, maxBatchSize, buckets, linger, batchCommit, maxTextChars,
+                headers,
                 inputSettings, guarantee, numStreamThreads, createTopics, partitions, replicationFactor, controlMinCompactionLag,
                 metricsLogInterval, httpPort,
                 httpHost, telemetryInterval, exitSetting, supervision, client, streams);

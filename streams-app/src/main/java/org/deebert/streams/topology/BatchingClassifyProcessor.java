@@ -46,6 +46,12 @@ import org.slf4j.LoggerFactory;
  * result. After a crash the store is restored and the buffered records are classified then. Keys are a
  * per-task sequence number, so iteration order is arrival order (one task = one input partition).
  *
+ * <p><b>Commit after a batch.</b> With {@code classifier.batch.commit=after-batch} (the default) a flush that
+ * forwarded anything asks Kafka Streams to commit ({@code ProcessorContext.commit()}), so that under exactly-once
+ * its outputs become visible as soon as the transaction commits instead of at the next
+ * {@code commit.interval.ms}; the interval still applies as the upper bound. With {@code interval} only the
+ * interval commits.
+ *
  * <p><b>Decoded once.</b> Each event is decoded on arrival (to validate it); the decoded event is kept in
  * memory beside its buffer entry and classified from there. Only records restored into the buffer after a
  * crash or a rebalance are decoded again from their raw bytes.
@@ -99,6 +105,8 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     private long cachedSystemTimeMs = Long.MIN_VALUE;
     /** Wall-clock ms spent in flushes since the cached time last moved (see "Arrival time" above). */
     private long flushedMsSinceCachedTime;
+    /** Records taken out of the buffer (forwarded or dead-lettered) since init: tells a flush that forwarded something. */
+    private long removed;
 
     /**
      * @param settings           batch size, linger, text limit
@@ -211,18 +219,30 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         }
     }
 
-    /** Classifies everything buffered, in batches of at most maxBatchSize, oldest first. */
+    /**
+     * Classifies everything buffered, in batches of at most maxBatchSize, oldest first; with
+     * {@link TopologySettings.BatchCommit#AFTER_BATCH}, then asks for a commit when a record left the buffer.
+     */
     private void flushAll() {
         long start = System.nanoTime();
+        long removedBefore = removed;
         try {
             while (buffered > 0) {
                 if (!flushOneBatch()) {
-                    return;
+                    break; // the registry is unavailable; what did leave is still committed below
                 }
             }
         } finally {
             nowMs(); // resets the count first if the cached time moved since the last record
             flushedMsSinceCachedTime += (System.nanoTime() - start) / 1_000_000;
+        }
+        // Under exactly-once the outputs just forwarded are invisible to read_committed consumers until the next
+        // commit, which Kafka Streams otherwise makes only once commit.interval.ms (100 ms) has passed: on a quiet
+        // input that wait is most of a record's latency. commit() is a request: Kafka Streams commits after the
+        // current loop iteration, so the outputs, the buffer deletions and the input offsets stay in one
+        // transaction. Nothing left the buffer (registry unavailable): nothing new to commit.
+        if (removed > removedBefore && settings.batchCommit() == TopologySettings.BatchCommit.AFTER_BATCH) {
+            context.commit();
         }
     }
 
@@ -284,6 +304,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         buffer.delete(key);
         decoded.remove(key);
         buffered--;
+        removed++;
     }
 
     @Override

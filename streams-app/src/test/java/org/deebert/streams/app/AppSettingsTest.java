@@ -19,6 +19,7 @@ import org.deebert.streams.input.InputSettings;
 import org.deebert.streams.model.StartingSetting;
 import org.deebert.streams.topology.HeaderForwarding;
 import org.deebert.streams.topology.TopicNames;
+import org.deebert.streams.topology.TopologySettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -102,6 +103,17 @@ class AppSettingsTest {
         assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("classifier.batch.buckets", "sorted")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("classifier.batch.buckets must be length or none, got sorted");
+    }
+
+    @Test
+    void aCommitAfterEachBatchIsTheDefaultAndIntervalLeavesItToTheCommitInterval() {
+        assertThat(AppSettings.load(null, Map.of()).topologySettings().batchCommit())
+                .isEqualTo(TopologySettings.BatchCommit.AFTER_BATCH);
+        assertThat(AppSettings.load(null, Map.of("DEEBERT_CLASSIFIER_BATCH_COMMIT", "interval")).topologySettings()
+                .batchCommit()).isEqualTo(TopologySettings.BatchCommit.INTERVAL);
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("classifier.batch.commit", "always")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("classifier.batch.commit must be after-batch or interval, got always");
     }
 
     @Test

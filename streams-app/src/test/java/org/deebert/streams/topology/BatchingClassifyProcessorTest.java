@@ -288,4 +288,59 @@ class BatchingClassifyProcessorTest {
         processor.close();
         pool.close();
     }
+
+    @Test
+    void aForwardedBatchAsksForACommitWithAfterBatch() {
+        MockProcessorContext<Object, Object> context = contextWithStores(1_000L);
+        ClassifierPool pool = new ClassifierPool(FakeClassifier::new);
+        BatchingClassifyProcessor processor = newProcessor(pool,
+                new TopologySettings(2, java.time.Duration.ofMillis(5), 100_000)); // after-batch by default
+        processor.init(context);
+
+        // A record alone stays buffered: nothing forwarded, no commit asked for.
+        processLive(processor, context, "a", 0);
+        assertThat(context.committed()).isFalse();
+
+        // The second fills the batch: it is classified and forwarded, and its outputs are committed at once.
+        processLive(processor, context, "b", 1);
+        assertThat(outputKeys(context)).containsExactly("a", "b");
+        assertThat(context.committed()).isTrue();
+
+        // A partial batch flushed by the punctuator asks too; a punctuation with nothing buffered does not.
+        context.resetCommit();
+        processLive(processor, context, "c", 2);
+        lastPunctuator(context).punctuate(2_000L); // well past linger, whatever the flush before took
+        assertThat(outputKeys(context)).containsExactly("a", "b", "c");
+        assertThat(context.committed()).isTrue();
+        context.resetCommit();
+        lastPunctuator(context).punctuate(3_000L);
+        assertThat(context.committed()).isFalse();
+        processor.close();
+        pool.close();
+    }
+
+    @Test
+    void withIntervalAForwardedBatchLeavesTheCommitToTheCommitInterval() {
+        MockProcessorContext<Object, Object> context = contextWithStores(1_000L);
+        ClassifierPool pool = new ClassifierPool(FakeClassifier::new);
+        BatchingClassifyProcessor processor = newProcessor(pool, new TopologySettings(2, java.time.Duration.ofMillis(5),
+                100_000).withBatchCommit(TopologySettings.BatchCommit.INTERVAL));
+        processor.init(context);
+
+        processLive(processor, context, "a", 0);
+        processLive(processor, context, "b", 1);
+        processLive(processor, context, "c", 2);
+        lastPunctuator(context).punctuate(2_000L);
+
+        assertThat(outputKeys(context)).containsExactly("a", "b", "c");
+        assertThat(context.committed()).isFalse();
+        processor.close();
+        pool.close();
+    }
+
+    private BatchingClassifyProcessor newProcessor(ClassifierPool pool, TopologySettings settings) {
+        return new BatchingClassifyProcessor(settings, pool, topics.input().valueSerde().deserializer(),
+                ClassifierTopology.BUFFER_STORE, ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK,
+                ClassifierTopology.DEAD_LETTER_SINK, ClassifierTopology.SHADOW_SINK);
+    }
 }
