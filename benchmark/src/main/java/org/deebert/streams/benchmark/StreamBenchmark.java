@@ -155,7 +155,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                     + "(one phase of --latency-events events each, after the --rate phase if any).")
     List<Double> rateFractions = new ArrayList<>();
 
-    @Option(names = "--commit", defaultValue = "after-batch", paramLabel = "WHEN",
+    @Option(names = "--commit", defaultValue = "interval", paramLabel = "WHEN",
             description = "The service's classifier.batch.commit: after-batch (a commit after every flush) or "
                     + "interval (only every commit.interval.ms) (default: ${DEFAULT-VALUE}).")
     String commit;

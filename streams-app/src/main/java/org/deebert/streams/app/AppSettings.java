@@ -71,8 +71,8 @@ import org.deebert.streams.topology.TopologySettings;
  * @param buckets             {@code classifier.batch.buckets}: {@code length} (default) or {@code none}, how a
  *                            classifier call's events are split into padded chunks ({@link ClassifierOptions.Buckets})
  * @param linger              {@code classifier.batch.linger.ms}: quiet time after which a partial batch leaves (it waits at most 10 x linger)
- * @param batchCommit         {@code classifier.batch.commit}: {@code after-batch} (default; a commit is asked for after
- *                            every flush) or {@code interval} (only every {@code commit.interval.ms})
+ * @param batchCommit         {@code classifier.batch.commit}: {@code after-batch} (a commit is asked for after
+ *                            every flush) or {@code interval} (default; only every {@code commit.interval.ms})
  * @param maxTextChars        longest accepted text in UTF-16 chars
  * @param headerForwarding    which input headers an output record carries: {@code headers.forward} ({@code all},
  *                            the default: every header but ours and Kafka Streams' {@code __streams.errors.*};

@@ -33,7 +33,7 @@ public record TopologySettings(int maxBatchSize, Duration linger, int maxTextCha
          * takes it and the broker some ms (measured in docs/performance.md, "Latency").
          */
         AFTER_BATCH,
-        /** Only every {@code commit.interval.ms}, as Kafka Streams does by itself. */
+        /** Only every {@code commit.interval.ms}, as Kafka Streams does by itself (the default). */
         INTERVAL
     }
 
@@ -69,7 +69,7 @@ public record TopologySettings(int maxBatchSize, Duration linger, int maxTextCha
     }
 
     /**
-     * Settings that commit after every flush ({@link BatchCommit#AFTER_BATCH}).
+     * Settings that leave commits to the commit interval ({@link BatchCommit#INTERVAL}, the default).
      *
      * @param maxBatchSize     most events per classifier call (>= 1)
      * @param linger           punctuator period and quiet time of a partial batch (> 0, ms)
@@ -80,7 +80,7 @@ public record TopologySettings(int maxBatchSize, Duration linger, int maxTextCha
      */
     public TopologySettings(int maxBatchSize, Duration linger, int maxTextChars, HeaderForwarding headerForwarding,
                             boolean includeText) {
-        this(maxBatchSize, linger, maxTextChars, headerForwarding, includeText, BatchCommit.AFTER_BATCH);
+        this(maxBatchSize, linger, maxTextChars, headerForwarding, includeText, BatchCommit.INTERVAL);
     }
 
     /** @return these settings with {@code batchCommit} instead */

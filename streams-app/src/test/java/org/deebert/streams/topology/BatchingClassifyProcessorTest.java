@@ -294,7 +294,8 @@ class BatchingClassifyProcessorTest {
         MockProcessorContext<Object, Object> context = contextWithStores(1_000L);
         ClassifierPool pool = new ClassifierPool(FakeClassifier::new);
         BatchingClassifyProcessor processor = newProcessor(pool,
-                new TopologySettings(2, java.time.Duration.ofMillis(5), 100_000)); // after-batch by default
+                new TopologySettings(2, java.time.Duration.ofMillis(5), 100_000)
+                        .withBatchCommit(TopologySettings.BatchCommit.AFTER_BATCH));
         processor.init(context);
 
         // A record alone stays buffered: nothing forwarded, no commit asked for.
