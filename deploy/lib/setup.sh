@@ -54,8 +54,9 @@ _deebert_locked_venv() {
     return 1
   fi
   local logs="$DEEBERT_SETUP_LOG_DIR/$(basename "$(dirname "$venv")")"
-  if [[ ! -x "$py" ]]; then
-    _deebert_logged "$logs-venv.log" "$base" -m venv "$venv" || return 1
+  if [[ ! -x "$py" ]] || ! "$py" -m pip --version >/dev/null 2>&1; then
+    # --clear: a venv whose creation was cut short (killed while ensurepip ran) has a python but no pip.
+    _deebert_logged "$logs-venv.log" "$base" -m venv --clear "$venv" || return 1
   fi
   _deebert_logged "$logs-pip-install.log" "$py" -m pip install --disable-pip-version-check --no-deps -r "$lock" || return 1
   if [[ -n "$editable" ]]; then
