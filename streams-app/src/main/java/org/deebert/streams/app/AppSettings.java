@@ -10,6 +10,8 @@ import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.classifier.PrecisionChoice;
+import org.deebert.streams.classifier.PrecisionSelfCheck;
 import org.deebert.streams.input.InputSettings;
 import org.deebert.streams.model.StartingSetting;
 import org.deebert.streams.registry.ConfluentSchemaRegistryClient;
@@ -65,8 +67,9 @@ import org.deebert.streams.topology.TopologySettings;
  * @param device              where TensorFlow runs
  * @param intraOpThreads      TensorFlow intra-op threads per classifier; 0 = TensorFlow's default (all cores)
  * @param interOpThreads      TensorFlow inter-op threads per classifier; 0 = TensorFlow's default (all cores)
- * @param precision           float32 (exact parity with Python) or bfloat16 (opt-in, faster on CPUs with
- *                            AVX512-BF16/AMX; see {@link ClassifierOptions.Precision})
+ * @param precision           {@code precision}: float32 (exact parity with Python), bfloat16 (faster on CPUs with
+ *                            AVX512-BF16/AMX; see {@link ClassifierOptions.Precision}) or auto (bfloat16 after a
+ *                            start-up self-check, {@link PrecisionSelfCheck}), with the {@code precision.auto.*} settings
  * @param maxBatchSize        {@code classifier.batch.max.size}: most events per classifier call
  * @param buckets             {@code classifier.batch.buckets}: {@code length} (default) or {@code none}, how a
  *                            classifier call's events are split into padded chunks ({@link ClassifierOptions.Buckets})
@@ -113,7 +116,7 @@ public record AppSettings(
         ClassifierOptions.DevicePreference device,
         int intraOpThreads,
         int interOpThreads,
-        ClassifierOptions.Precision precision,
+        PrecisionChoice precision,
         int maxBatchSize,
         ClassifierOptions.Buckets buckets,
         Duration linger,
@@ -219,11 +222,11 @@ public record AppSettings(
     }
 
     /**
-     * @return how the classifier loads: device preference, threads, precision, chunks no larger than a batch and
-     *     how a batch is split into them
+     * @return how the classifier loads: device preference, threads, precision (float32 for auto, until
+     *     {@link PrecisionSelfCheck#choose} decides), chunks no larger than a batch and how a batch is split into them
      */
     public ClassifierOptions classifierOptions() {
-        return new ClassifierOptions(device, maxBatchSize, intraOpThreads, interOpThreads, precision, buckets);
+        return new ClassifierOptions(device, maxBatchSize, intraOpThreads, interOpThreads, precision.initial(), buckets);
     }
 
     /** @return settings for a plain Kafka client (admin, producer): bootstrap servers plus security */

@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.classifier.PrecisionChoice;
 import org.deebert.streams.input.InputSettings;
 import org.deebert.streams.model.StartingSetting;
 import org.deebert.streams.registry.RegistryConnection;
@@ -58,12 +59,7 @@ final class SettingsParser {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("device must be auto, cpu or gpu, got " + r.raw("device"));
         }
-        ClassifierOptions.Precision precision;
-        try {
-            precision = ClassifierOptions.Precision.valueOf(r.required("precision").toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("precision must be float32 or bfloat16, got " + r.raw("precision"));
-        }
+        PrecisionChoice precision = precision(r);
         ClassifierOptions.Buckets buckets;
         try {
             buckets = ClassifierOptions.Buckets.valueOf(r.required("classifier.batch.buckets").toUpperCase(Locale.ROOT));
@@ -119,6 +115,25 @@ final class SettingsParser {
                 inputSettings, guarantee, numStreamThreads, createTopics, partitions, replicationFactor, controlMinCompactionLag,
                 metricsLogInterval, httpPort,
                 httpHost, telemetryInterval, exitSetting, supervision, client, streams);
+    }
+
+    private static PrecisionChoice precision(SettingReader r) {
+        PrecisionChoice.Mode mode;
+        try {
+            mode = PrecisionChoice.Mode.valueOf(r.required("precision").toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("precision must be float32, bfloat16 or auto, got " + r.raw("precision"));
+        }
+        int examples = r.positiveInt("precision.auto.check.examples");
+        String share = r.required("precision.auto.min.agreement");
+        double minAgreement;
+        try {
+            minAgreement = Double.parseDouble(share);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("precision.auto.min.agreement must be a share in (0, 1], got " + share);
+        }
+        String file = r.optional("precision.auto.check.file", "");
+        return new PrecisionChoice(mode, examples, minAgreement, file.isEmpty() ? null : Path.of(file));
     }
 
     private static Optional<String> instanceName(SettingReader r, Map<String, String> streamsPassThrough) {

@@ -9,7 +9,9 @@ import java.util.function.Supplier;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
+import org.deebert.streams.classifier.ClassifierOptions;
 import org.deebert.streams.classifier.EarlyExitClassifier;
+import org.deebert.streams.classifier.PrecisionSelfCheck;
 import org.deebert.streams.classifier.TextClassifier;
 import org.deebert.streams.observability.ClassifierTotals;
 import org.deebert.streams.observability.ExitSettingProbe;
@@ -112,10 +114,15 @@ public final class StreamsService implements AutoCloseable {
 
         ClassifierPool pool = classifiers;
         String device = "(shared pool)";
+        PrecisionSelfCheck.Decision precision = null;
         if (pool == null) {
+            precision = PrecisionSelfCheck.choose(settings.modelDir(), settings.classifierOptions(),
+                    settings.exitSetting(), settings.precision());
+            LOG.info("Precision {} ({}): {}", precision.precisionName(), precision.reason(), precision.detail());
+            ClassifierOptions options = settings.classifierOptions().withPrecision(precision.precision());
             AtomicReference<EarlyExitClassifier> first = new AtomicReference<>();
             Supplier<TextClassifier> factory = () -> {
-                EarlyExitClassifier c = EarlyExitClassifier.load(settings.modelDir(), settings.classifierOptions());
+                EarlyExitClassifier c = EarlyExitClassifier.load(settings.modelDir(), options);
                 first.compareAndSet(null, c);
                 return c;
             };
@@ -151,6 +158,9 @@ public final class StreamsService implements AutoCloseable {
         ExitSettingProbe setting = new ExitSettingProbe(streams, pool.modelName(), pool.startingSetting());
         metrics.bind(streams, totals, setting, pool.numLayers(), pool.labels());
         metrics.describeModel(pool.modelName(), pool.modelVersion());
+        if (precision != null) { // a lent pool's precision was decided by whoever loaded it
+            metrics.describePrecision(precision.precisionName(), precision.reason());
+        }
         ExitTelemetryPublisher telemetry = null;
         if (!settings.telemetryInterval().isZero()) {
             telemetry = new ExitTelemetryPublisher(

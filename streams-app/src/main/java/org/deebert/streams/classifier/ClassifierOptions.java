@@ -40,7 +40,8 @@ public record ClassifierOptions(DevicePreference device, int maxBatchSize, int i
          * matmuls and most element-wise ops run in bfloat16 (8-bit mantissa) on CPUs with AVX512-BF16 or
          * AMX, softmax/layer-norm statistics stay float32. Much faster on such CPUs at batch sizes above a
          * few; logits move by up to ~1e-2 and some exit decisions change: the benchmark prints the
-         * accuracy cost. Opt-in only; it has no effect on a GPU session's GPU ops.
+         * accuracy cost. Opt-in only (or chosen by {@link PrecisionSelfCheck} for {@code precision=auto}); it has no
+         * effect on a GPU session's GPU ops.
          */
         BFLOAT16
     }

@@ -144,9 +144,41 @@ public final class EarlyExitClassifier implements TextClassifier {
         InputChecks.shadowFlags(texts, request.shadow());
         boolean[] sampled = ShadowRecorder.sampledOrNull(request.shadow()); // none set: the plain path
         long start = System.nanoTime();
+        return run(tokenizer.tokenize(texts, textPairs), setting, sampled, start);
+    }
+
+    /**
+     * Classifies inputs given as token ids, as {@link #classifyBatch} does after tokenizing: the same chunks and
+     * Algorithm 1, no shadow samples. For {@link PrecisionSelfCheck}, whose examples ({@code reference_outputs.jsonl})
+     * keep the ids Python fed the model but not the texts.
+     *
+     * @param ids     per input, its token ids with [CLS]/[SEP], 1 to max_seq_length of them
+     * @param typeIds per input, its token type ids (sentence-pair model), as long as its ids; null for single texts
+     * @param setting the exit setting
+     * @return classifications in input order and the call's cost
+     * @throws IllegalArgumentException if an input is empty or longer than max_seq_length, type ids are given to a
+     *     single-text model or missing for a sentence-pair model, or the setting does not fit the model
+     */
+    synchronized BatchResult classifyTokenIds(long[][] ids, long[][] typeIds, ExitSetting setting) {
+        setting.validateFor(runner.numLayers(), card.labels().size());
+        if ((typeIds != null) != card.textPair()) {
+            throw new IllegalArgumentException(card.textPair() ? "a sentence-pair model needs token type ids"
+                    : "token type ids given to a single-text model");
+        }
+        for (int r = 0; r < ids.length; r++) {
+            if (ids[r].length == 0 || ids[r].length > card.maxSeqLength()
+                    || (typeIds != null && typeIds[r].length != ids[r].length)) {
+                throw new IllegalArgumentException("input " + r + " has " + ids[r].length + " token ids (1 to "
+                        + card.maxSeqLength() + " allowed) or type ids of another length");
+            }
+        }
+        return run(new BatchTokenizer.Tokens(ids, typeIds), setting, null, System.nanoTime());
+    }
+
+    private BatchResult run(BatchTokenizer.Tokens tokens, ExitSetting setting, boolean[] sampled, long start) {
+        int numLayers = runner.numLayers();
         ExitRule rule = new ExitRule(setting, numLayers);
-        BatchTally tally = new BatchTally(texts.size(), numLayers);
-        BatchTokenizer.Tokens tokens = tokenizer.tokenize(texts, textPairs);
+        BatchTally tally = new BatchTally(tokens.ids().length, numLayers);
         for (int[] chunk : LengthBuckets.plan(tokens.numTokens(), maxBatchSize, buckets)) {
             loop.run(tokens.pad(chunk), rule, ShadowRecorder.forChunk(sampled, chunk, numLayers), tally, chunk);
             tally.chunk();

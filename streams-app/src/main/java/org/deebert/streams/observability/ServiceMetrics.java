@@ -214,6 +214,20 @@ public final class ServiceMetrics implements StreamObserver, BudgetFigures, Auto
                 .description("1, with the served model's name and version as labels").register(registry);
     }
 
+    /**
+     * Registers {@code deebert_precision_info{precision, reason}} = 1: the arithmetic the classifiers run in
+     * ({@code float32}, {@code bfloat16}) and why ({@code configured}, {@code no-cpu-support},
+     * {@code self-check-passed}, {@code self-check-failed}; see {@code PrecisionSelfCheck}).
+     *
+     * @param precision the arithmetic, as the setting spells it
+     * @param reason    a low-cardinality word saying why
+     */
+    public void describePrecision(String precision, String reason) {
+        Gauge.builder("deebert.precision.info", () -> 1).tag("precision", precision).tag("reason", reason)
+                .description("1, with the classifiers' arithmetic and the reason it was chosen as labels")
+                .register(registry);
+    }
+
     private Counter labelCounter(String label) {
         return labelCounters.computeIfAbsent(label, l -> Counter.builder("deebert.labels").tag("label", l)
                 .description("events classified, by the label answered").register(registry));

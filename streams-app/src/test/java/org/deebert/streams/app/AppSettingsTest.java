@@ -12,6 +12,7 @@ import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.deebert.streams.classifier.ClassifierOptions;
+import org.deebert.streams.classifier.PrecisionChoice;
 import org.deebert.streams.exit.ExitPolicy;
 import org.deebert.streams.input.FieldPath;
 import org.deebert.streams.input.InputFormat;
@@ -92,6 +93,22 @@ class AppSettingsTest {
         assertThat(s.classifierOptions().intraOpThreads()).isEqualTo(4);
         assertThat(s.classifierOptions().interOpThreads()).isEqualTo(1);
         assertThat(s.classifierOptions().precision()).isEqualTo(ClassifierOptions.Precision.BFLOAT16);
+    }
+
+    @Test
+    void autoPrecisionLoadsFloat32UntilTheSelfCheckDecidesAndItsLimitsAreChecked() {
+        assertThat(AppSettings.load(null, Map.of()).precision().mode()).isEqualTo(PrecisionChoice.Mode.FLOAT32);
+        AppSettings s = AppSettings.load(null, Map.of("DEEBERT_PRECISION", "auto",
+                "DEEBERT_PRECISION_AUTO_CHECK_EXAMPLES", "64", "DEEBERT_PRECISION_AUTO_MIN_AGREEMENT", "0.99"));
+
+        assertThat(s.precision()).isEqualTo(new PrecisionChoice(PrecisionChoice.Mode.AUTO, 64, 0.99, null));
+        assertThat(s.classifierOptions().precision()).isEqualTo(ClassifierOptions.Precision.FLOAT32);
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("precision", "fp16")))
+                .hasMessageContaining("precision must be float32, bfloat16 or auto, got fp16");
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("precision.auto.min.agreement", "99.5")))
+                .hasMessageContaining("precision.auto.min.agreement must be in (0, 1], got 99.5");
+        assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("precision.auto.check.examples", "0")))
+                .hasMessageContaining("precision.auto.check.examples");
     }
 
     @Test

@@ -130,6 +130,14 @@ class ServiceMetricsTest {
     }
 
     @Test
+    void thePrecisionAndWhyAreExported() {
+        metrics.describePrecision("bfloat16", "self-check-passed");
+
+        assertThat(value(metrics.scrape(), "deebert_precision_info{precision=\"bfloat16\",reason=\"self-check-passed\"}"))
+                .isEqualTo(1);
+    }
+
+    @Test
     void everyLabelOfTheModelIsListedBeforeItsFirstEvent() {
         String text = metrics.scrape();
 
