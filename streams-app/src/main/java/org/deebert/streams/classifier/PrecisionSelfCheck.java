@@ -43,6 +43,11 @@ public final class PrecisionSelfCheck {
     public static final String CONFIGURED = "configured";
     /** Reason: auto, and the CPU has no (known) bfloat16 support; no check ran. */
     public static final String NO_CPU_SUPPORT = "no-cpu-support";
+    /**
+     * Reason: auto with {@code device=gpu}: float32 without a check. The bfloat16 rewrite is oneDNN's, a CPU one; on a
+     * GPU session the check would compare float32 with itself and pass for nothing.
+     */
+    public static final String ON_GPU = "gpu";
     /** Reason: auto, and the self-check passed: bfloat16. */
     public static final String PASSED = "self-check-passed";
     /** Reason: auto, and the self-check failed: float32. */
@@ -59,7 +64,7 @@ public final class PrecisionSelfCheck {
      * What runs and why.
      *
      * @param precision the arithmetic the classifiers load with
-     * @param reason    one of {@link #CONFIGURED}, {@link #NO_CPU_SUPPORT}, {@link #PASSED}, {@link #FAILED}: a
+     * @param reason    one of {@link #CONFIGURED}, {@link #ON_GPU}, {@link #NO_CPU_SUPPORT}, {@link #PASSED}, {@link #FAILED}: a
      *                  low-cardinality metric label
      * @param detail    one sentence for the log, with the self-check's figures when it ran
      * @param figures   the self-check's figures, or null when it did not run
@@ -132,6 +137,10 @@ public final class PrecisionSelfCheck {
         if (choice.mode() != PrecisionChoice.Mode.AUTO) {
             return new Decision(choice.initial(), CONFIGURED,
                     choice.initial().name().toLowerCase(Locale.ROOT) + ": set by precision", null);
+        }
+        if (options.device() == ClassifierOptions.DevicePreference.GPU) {
+            return new Decision(ClassifierOptions.Precision.FLOAT32, ON_GPU,
+                    "float32: device=gpu, where the bfloat16 rewrite (oneDNN, CPU only) does not apply", null);
         }
         if (cpuFlag.isEmpty()) {
             return new Decision(ClassifierOptions.Precision.FLOAT32, NO_CPU_SUPPORT,

@@ -113,6 +113,19 @@ class PrecisionSelfCheckTest {
     }
 
     @Test
+    void onAGpuAutoRunsFloat32WithoutACheck() {
+        PrecisionChoice auto = new PrecisionChoice(PrecisionChoice.Mode.AUTO, 256, 0.995, null);
+
+        PrecisionSelfCheck.Decision d = PrecisionSelfCheck.choose(dir.resolve("no-model"),
+                new ClassifierOptions(ClassifierOptions.DevicePreference.GPU, 32), StartingSetting.RECOMMENDED, auto,
+                Optional.of("amx_bf16"));
+
+        assertThat(d.precision()).isEqualTo(ClassifierOptions.Precision.FLOAT32);
+        assertThat(d.reason()).isEqualTo(PrecisionSelfCheck.ON_GPU);
+        assertThat(d.figures()).isNull();
+    }
+
+    @Test
     void aFixedPrecisionRunsAsConfiguredWithoutACheck() {
         PrecisionSelfCheck.Decision d = PrecisionSelfCheck.choose(dir.resolve("no-model"), ClassifierOptions.defaults(),
                 StartingSetting.RECOMMENDED, PrecisionChoice.fixed(ClassifierOptions.Precision.BFLOAT16),
