@@ -14,6 +14,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -23,7 +24,10 @@ import org.deebert.streams.embedded.EmbeddedKafkaBroker;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** The in-process KRaft broker serves plain and transactional (exactly_once_v2-style) clients. */
+/**
+ * The in-process KRaft broker serves plain and transactional (exactly_once_v2-style) clients, and keeps its
+ * topics and records across {@link EmbeddedKafkaBroker#restart(Duration)}.
+ */
 @Timeout(120)
 class EmbeddedKafkaBrokerTest {
 
@@ -78,7 +82,50 @@ class EmbeddedKafkaBrokerTest {
         assertThat(config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value()).isEqualTo(TopicConfig.CLEANUP_POLICY_COMPACT);
     }
 
+    @Test
+    void aTopicAndItsCommittedRecordsSurviveARestartOnTheSamePort() throws Exception {
+        // Its own broker: restarting the shared one would cut off the other tests in this JVM.
+        try (EmbeddedKafkaBroker own = new EmbeddedKafkaBroker().start()) {
+            String topic = "broker-restart-" + UUID.randomUUID();
+            own.createTopic(topic, 2, false);
+            Uuid topicId = own.admin().describeTopics(List.of(topic)).allTopicNames().get().get(topic).topicId();
+            String bootstrap = own.bootstrapServers();
+            try (KafkaProducer<String, String> producer = producer(own, Map.of(
+                    ProducerConfig.TRANSACTIONAL_ID_CONFIG, "tx-" + UUID.randomUUID()))) {
+                producer.initTransactions();
+                producer.beginTransaction();
+                producer.send(new ProducerRecord<>(topic, "before", "b")).get();
+                producer.commitTransaction();
+            }
+
+            own.restart(Duration.ofSeconds(1));
+
+            // Same address, same topic (same id: the metadata log was kept, not re-created), same records,
+            // and the restarted broker takes new transactional writes.
+            assertThat(own.bootstrapServers()).isEqualTo(bootstrap);
+            assertThat(own.admin().describeTopics(List.of(topic)).allTopicNames().get().get(topic).topicId())
+                    .isEqualTo(topicId);
+            try (KafkaProducer<String, String> producer = producer(own, Map.of(
+                    ProducerConfig.TRANSACTIONAL_ID_CONFIG, "tx-" + UUID.randomUUID()))) {
+                producer.initTransactions();
+                producer.beginTransaction();
+                producer.send(new ProducerRecord<>(topic, "after", "a")).get();
+                producer.commitTransaction();
+            }
+            assertThat(consumeUntil(own, topic, "read_committed", 2)).extracting(ConsumerRecord::key)
+                    .containsExactlyInAnyOrder("before", "after");
+        }
+    }
+
     private KafkaProducer<String, String> producer(Map<String, Object> extra) {
+        return producer(broker, extra);
+    }
+
+    private List<ConsumerRecord<String, String>> consumeUntil(String topic, String isolation, int count) {
+        return consumeUntil(broker, topic, isolation, count);
+    }
+
+    private static KafkaProducer<String, String> producer(EmbeddedKafkaBroker broker, Map<String, Object> extra) {
         Map<String, Object> config = new java.util.HashMap<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
                 ProducerConfig.ACKS_CONFIG, "all",
@@ -88,7 +135,8 @@ class EmbeddedKafkaBrokerTest {
     }
 
     /** Polls from the beginning until {@code count} records arrived or 30 s passed; returns what arrived. */
-    private List<ConsumerRecord<String, String>> consumeUntil(String topic, String isolation, int count) {
+    private static List<ConsumerRecord<String, String>> consumeUntil(EmbeddedKafkaBroker broker, String topic,
+            String isolation, int count) {
         Map<String, Object> config = Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
                 ConsumerConfig.GROUP_ID_CONFIG, "g-" + UUID.randomUUID(),

@@ -129,6 +129,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private KafkaRaftServer server;
     private Admin admin;
     private int brokerPort;
+    /** The configuration the running server was started with; {@link #restart} starts the new one with it. */
+    private Properties serverProperties;
 
     /** A broker with the default settings described in the class comment. */
     public EmbeddedKafkaBroker() {
@@ -173,8 +175,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         Properties props = brokerProperties(controllerPort);
         try {
             format(props);
-            server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
-            server.startup();
+            serverProperties = props;
+            startServer();
             Map<String, Object> adminConfig = new HashMap<>();
             adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
             if (security != null) {
@@ -188,6 +190,66 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         LOG.info("Kafka broker started at {} (log dir {})", bootstrapServers(), logDir);
         return this;
+    }
+
+    private void startServer() {
+        server = new KafkaRaftServer(KafkaConfig.fromProps(serverProperties, false), Time.SYSTEM);
+        server.startup();
+    }
+
+    /**
+     * Stops the broker cleanly, waits {@code downtime} with no broker listening, and starts a new broker
+     * process (a new {@link KafkaRaftServer} in this JVM) with the same configuration, as an operator's
+     * rolling restart of a one-node cluster does. It keeps:
+     * <ul>
+     *   <li>the log directory, unformatted again: the cluster id, the metadata log (topics, their ids and
+     *       configs, SCRAM credentials, ACLs) and every partition's records, committed offsets and
+     *       transaction state;</li>
+     *   <li>the client and controller listener ports, so {@link #bootstrapServers()} and clients created
+     *       before the restart stay valid (they reconnect on their own);</li>
+     *   <li>the {@link #admin()} client, which reconnects too.</li>
+     * </ul>
+     * Returns once the new broker serves metadata, like {@link #start()}.
+     *
+     * @param downtime how long to wait between the old broker's end and the new one's start (zero for none);
+     *     clients see connection refused in that time
+     * @return this
+     * @throws IllegalStateException if not started, or the new broker is not up within {@link #STARTUP_TIMEOUT}
+     *     (then everything is closed as by {@link #close()})
+     */
+    public synchronized EmbeddedKafkaBroker restart(Duration downtime) {
+        if (server == null) {
+            throw new IllegalStateException("broker not started");
+        }
+        server.shutdown();
+        server.awaitShutdown();
+        server = null;
+        LOG.info("Kafka broker at {} stopped for a restart; down for {}", bootstrapServers(), downtime);
+        try {
+            Thread.sleep(downtime.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+            throw new IllegalStateException("interrupted while the Kafka broker was down for a restart", e);
+        }
+        try {
+            startServer();
+            awaitBrokerRegistered();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        LOG.info("Kafka broker restarted at {} (log dir {})", bootstrapServers(), logDir);
+        return this;
+    }
+
+    /**
+     * {@link #restart(Duration)} without downtime.
+     *
+     * @return this
+     */
+    public EmbeddedKafkaBroker restart() {
+        return restart(Duration.ZERO);
     }
 
     private Properties brokerProperties(int controllerPort) {
@@ -378,6 +440,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             deleteRecursively(logDir);
             logDir = null;
         }
+        serverProperties = null;
         brokerPort = 0;
     }
 
