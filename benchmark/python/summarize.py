@@ -664,8 +664,8 @@ def main(argv: list[str] | None = None) -> int:
     peers = load_json(args.dir / "peers.json")
     bf16 = load_json(args.dir / "classifier-bf16.json")  # optional extra (benchmark/run-benchmark.sh)
     short = load_json(args.dir / "classifier-short.json")  # phase a2, only when the short-text model exists
-    if classifier is None and peers is None:
-        print(f"summarize: neither classifier.json nor peers.json in {args.dir}", file=sys.stderr)
+    if classifier is None and peers is None and short is None:
+        print(f"summarize: none of classifier.json, peers.json, classifier-short.json in {args.dir}", file=sys.stderr)
         return 1
     card_s, source = card_threshold(args, peers)
     summary = build_summary(classifier, stream, peers, card_s, source, bf16, short)
