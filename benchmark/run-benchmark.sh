@@ -14,8 +14,8 @@
 #   --repeats K    round-robin repeats per configuration, median reported (default 5; quick 1)
 #   --threads T    compute threads for every runtime (default 2)
 #   --model-dir D  exported model (default model-export/models/deebert-spamassassin-minilm-l6)
-#   --short-texts  train the short-text model (subject lines) first when it is missing (minutes of CPU, in
-#                  the set-up phase; see SHORT_TRAIN below); without it phase a2 runs only if the model exists
+#   --short-texts  train the short-text model (subject lines) first when it is missing (about 5 min on 2 cores,
+#                  in the set-up phase, not measured); without it phase a2 runs only if the model exists
 #   --short-model-dir D  the short-text model (default
 #                  model-export/build/deebert-spamassassin-subjects-minilm-l6/model); its texts are the test
 #                  split beside it, D/../data/test.jsonl (the `run` command's work directory layout)
@@ -279,6 +279,7 @@ phase_end classifier
 if [[ -n "$SHORT_CARD_S" ]]; then
   SHORT_LIMIT=0; [[ $QUICK == 1 ]] && SHORT_LIMIT="$LIMIT"
   phase_start "a2. Java classifier, short texts ($SHORT_TEXTS, repeats $REPEATS)" measured
+  echo "batch	S	events/s	mean_ms	p50_ms	p99_ms	exit_histogram	expected_saving	accuracy	spam_recall"
   C_MODEL="$SHORT_MODEL_DIR" C_TEXTS="$SHORT_TEXTS" C_LIMIT="$SHORT_LIMIT" \
     classifier "$SWEEP_BATCHES" "$(sorted_list "0,$SWEEP,$SHORT_CARD_S")" "$OUT/classifier-short.json" \
     "$LOGS/classifier-short.log" FLOAT32 --card-setting
