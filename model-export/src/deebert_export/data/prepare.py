@@ -82,7 +82,8 @@ def prepare(
         ``sizes`` (split -> n, after the cap), ``sizes_before_cap``, ``max_eval_examples``,
         ``label_order`` (how ``labels`` was ordered), ``text_pair`` (whether the examples are
         sentence pairs), ``minority`` (label, share, seed, rows kept and dropped per split; None without
-        ``minority_share``), ``duplicates_dropped``, ``empty_dropped``, ``overlap_with_train``
+        ``minority_share``), ``duplicates_dropped`` (for ``"spamassassin-subjects"`` the duplicate messages plus
+        the subjects dropped as copies or for conflicting labels), ``empty_dropped``, ``overlap_with_train``
         (dev/test texts also in train), ``subjects`` (``"spamassassin-subjects"`` only: rows dropped per
         split and reason, see :func:`~deebert_export.data.splits.subject_splits`; else None),
         ``command_line`` (``sys.argv``).
