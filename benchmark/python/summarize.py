@@ -9,7 +9,9 @@ the S sweep, with y = x, as DeeBERT's Fig. 3).
     benchmark/python/.venv/bin/python benchmark/python/summarize.py --dir target/benchmark
 
 Also read when present: ``classifier-bf16.json`` (the classifier with its opt-in bfloat16 precision;
-reported beside float32, outside the targets) and ``run.json`` (phase times, CPU used by other processes).
+reported beside float32, outside the targets), ``classifier-short.json`` (the classifier on short texts,
+SpamAssassin subject lines, with the short-text model: its own table, see ``short_texts``) and ``run.json``
+(phase times, CPU used by other processes).
 
 Ratios (all dimensionless; events/s = texts per second of wall-clock time):
 - ``classifier_full_vs_onnxruntime_b1`` / ``_b32``: Java classifier at S = 0 (every input through all
@@ -23,6 +25,9 @@ Ratios (all dimensionless; events/s = texts per second of wall-clock time):
   ``1 - eps(S=0) / eps(S)`` over expected saving (DeeBERT eq. 2, from the exit histogram); the reported
   minimum is over the S whose expected saving is >= 0.2 (below that the ratio of two small numbers is
   dominated by timing noise).
+- ``measured_vs_expected_saving_min_short``: the same minimum for the short-text run (classifier-short.json),
+  at batch 32 only (the target's batch; batch 1 is in the short-text table). Its target is checked only when
+  classifier-short.json exists, so a run without the short-text model is judged as before.
 - physical-limit ratios: measured events/s / (sgemm GFLOP/s / model GFLOP per email).
 - ``shadow_cost_ratio_r<rate>`` (e.g. ``shadow_cost_ratio_r0.02``): shadow sampling of an accuracy budget, from
   classifier.json's ``shadow`` section (ClassifierBenchmark --shadow-rates): time to classify the texts at the
@@ -38,7 +43,8 @@ in for them. A classifier.json without ``setting`` fields (written before label-
 on the threshold equal to the card's S.
 
 Targets: full b32 >= 1.0, full b1 >= 0.8, card b32 >= 3.0, card b1 >= 2.5, stream >= 0.9, saving ratio
->= 0.9. A check whose inputs are missing is reported as null, not as failed.
+>= 0.9; short texts: saving ratio at batch 32 >= 0.85 (when measured). A check whose inputs are missing is
+reported as null, not as failed.
 """
 from __future__ import annotations
 
@@ -61,6 +67,9 @@ TARGETS = {
     "stream_vs_classifier": 0.9,
     "measured_vs_expected_saving_min": 0.9,
 }
+#: Checked only when the run measured short texts (classifier-short.json); see the module docstring.
+SHORT_TARGETS = {"measured_vs_expected_saving_min_short": 0.85}
+SHORT_TARGET_BATCH = 32
 
 
 def load_json(path: Path) -> dict | None:
@@ -156,9 +165,10 @@ def card_threshold(args, peers: dict | None) -> tuple[float | None, str]:
     return None, "unknown"
 
 
-def saving_analysis(classifier: dict | None) -> dict:
+def saving_analysis(classifier: dict | None, min_batches: tuple[int, ...] = (32, 1)) -> dict:
     """Measured vs expected saving per batch size (32 and 1 when present) over the one-S sweep (the card's
-    label-conditional rows are not on the S axis and are left out)."""
+    label-conditional rows are not on the S axis and are left out); ``min_ratio`` is over the rows of
+    ``min_batches``."""
     out: dict = {
         "definition": "measured = 1 - events_per_s(S=0) / events_per_s(S); expected = DeeBERT eq. 2 from the "
                       "exit histogram of the same run; ratio = measured / expected",
@@ -185,7 +195,7 @@ def saving_analysis(classifier: dict | None) -> dict:
             counted = expected is not None and expected >= SAVING_RATIO_MIN_EXPECTED
             rows.append({"threshold": r["threshold"], "expected_saving": expected, "measured_saving": measured,
                          "ratio": rat, "counted_in_min": counted})
-            if counted and rat is not None:
+            if counted and rat is not None and b in min_batches:
                 mins.append((rat, b, r["threshold"]))
         out["by_batch"][str(b)] = rows
     if mins:
@@ -253,8 +263,39 @@ def shadow_analysis(classifier: dict | None, ratios: dict) -> dict | None:
                     "ratio is expected slightly below the prediction"}
 
 
+def short_text_analysis(short: dict | None, ratios: dict) -> dict | None:
+    """The short-text run (classifier-short.json): per batch size events/s at S = 0 and at the short model's
+    card setting, the speed-up between them, every row, and measured vs expected saving over its one-S sweep;
+    adds ``measured_vs_expected_saving_min_short`` (batch 32) to ``ratios``. None without the file."""
+    if not short:
+        return None
+    card_s = (short.get("card_setting") or {}).get("threshold")
+    saving = saving_analysis(short, min_batches=(SHORT_TARGET_BATCH,))
+    ratios["measured_vs_expected_saving_min_short"] = saving["min_ratio"]
+    by_batch = {}
+    for b in sorted({r["batch"] for r in short.get("results", [])}):
+        full, card = java_result(short, b, 0.0), card_result(short, b, card_s)
+        by_batch[str(b)] = {"full_events_per_s": full["events_per_s"] if full else None,
+                            "card_events_per_s": card["events_per_s"] if card else None,
+                            "card_vs_full": ratio(card, full),
+                            "card_expected_saving": card.get("expected_saving") if card else None,
+                            "card_measured_saving": 1 - full["events_per_s"] / card["events_per_s"]
+                            if full and card else None}
+    rows = [{"batch": r["batch"], "threshold": r["threshold"], "card_setting": is_card(r),
+             "label_thresholds": r.get("label_thresholds"), "setting_text": setting_text(r.get("label_thresholds")),
+             "events_per_s": r["events_per_s"], "p50_ms": r.get("p50_ms"), "p99_ms": r.get("p99_ms"),
+             "expected_saving": r.get("expected_saving"), "accuracy": r.get("accuracy"),
+             "protected_recall": r.get("protected_recall"), "exit_histogram": r.get("exit_histogram")}
+            for r in sorted(short.get("results", []), key=lambda r: (r["batch"], is_card(r), r["threshold"]))]
+    return {"model": short.get("model"), "model_version": short.get("model_version"), "texts": short.get("texts"),
+            "card_setting": short.get("card_setting"), "protected_label": short.get("protected_label"),
+            "by_batch": by_batch, "results": rows, "saving": saving,
+            "note": f"measured_vs_expected_saving_min_short is the minimum at batch {SHORT_TARGET_BATCH}; "
+                    "saving.by_batch has batch 1 too"}
+
+
 def build_summary(classifier: dict | None, stream: dict | None, peers: dict | None, card_s: float | None,
-                  card_s_source: str, bf16: dict | None = None) -> dict:
+                  card_s_source: str, bf16: dict | None = None, short: dict | None = None) -> dict:
     """Every figure of the inputs plus the derived ratios and target checks (see the module docstring)."""
     ratios: dict[str, float | None] = {}
     ort = {b: peer_result(peers, "onnxruntime", b) for b in (1, 8, 32)}
@@ -309,9 +350,10 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
 
     bfloat16 = bf16_analysis(bf16, classifier, peers, card_s, ratios)
     shadow = shadow_analysis(classifier, ratios)
+    short_texts = short_text_analysis(short, ratios)
 
     targets = {}
-    for name, target in TARGETS.items():
+    for name, target in {**TARGETS, **(SHORT_TARGETS if short_texts else {})}.items():
         value = ratios.get(name)
         targets[name] = {"value": value, "target": target, "met": None if value is None else bool(value >= target)}
 
@@ -330,7 +372,9 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
         "physical_limit": physical,
         "bfloat16": bfloat16,
         "shadow": shadow,
-        "inputs": {"classifier": classifier, "stream": stream, "peers": peers, "classifier_bf16": bf16},
+        "short_texts": short_texts,
+        "inputs": {"classifier": classifier, "stream": stream, "peers": peers, "classifier_bf16": bf16,
+                   "classifier_short": short},
     }
 
 
@@ -410,9 +454,13 @@ def contention(run: dict | None) -> dict | None:
     """
     if not run or not run.get("cpu"):
         return None
-    judged = {k: v.get("others_cores") for k, v in run["cpu"].items() if k in ("classifier", "peers")}
+    others = {k: v.get("others_cores") for k, v in run["cpu"].items()}
+    short_cpu = (run.get("short_texts") or {}).get("cpu")
+    if short_cpu:   # phase a2 (short texts), when it ran
+        others["short"] = short_cpu.get("others_cores")
+    judged = {k: v for k, v in others.items() if k in ("classifier", "peers", "short")}
     busy = {k: v for k, v in judged.items() if v is not None and v > CONTENTION_LIMIT_CORES}
-    return {"others_cores": {k: v.get("others_cores") for k, v in run["cpu"].items()},
+    return {"others_cores": others,
             "limit_cores": CONTENTION_LIMIT_CORES, "contended_phases": sorted(busy),
             "clean": not busy,
             "note": "a phase where other processes used more than the limit did not have the machine to itself: "
@@ -483,12 +531,47 @@ def markdown(summary: dict) -> str:
             lines.append(f"| {r['rate']:g} | {fmt(r['shadow_rows'], 'd')} | {fmt(r['ms_per_event'], '.2f')} | "
                          f"{fmt(r['layer_rows_per_event'], '.3f')} | {fmt(r['cost_ratio'], '.3f')} | "
                          f"{fmt(r['cost_predicted'], '.3f')} | {fmt(r['layer_rows_ratio'], '.3f')} |")
+    st = summary.get("short_texts")
+    if st:
+        lines += ["", short_markdown(st, recall)]
     c = summary.get("contention")
     if c:
         lines += ["", "machine: " + ("no other load during the measured phases" if c["clean"] else
                                      "WARNING: other processes used CPU during " + ", ".join(c["contended_phases"])
                                      + " (cores: " + ", ".join(f"{k} {v:.2f}" for k, v in c["others_cores"].items()
                                                                 if v is not None) + "); figures are not clean")]
+    return "\n".join(lines)
+
+
+def short_markdown(st: dict, recall: str) -> str:
+    """The short-text tables: events/s at S = 0 and the card's setting per batch size, every row, and measured
+    vs expected saving over the one-S sweep."""
+    cs = st.get("card_setting") or {}
+    card_text = setting_text(cs.get("label_thresholds")) or fmt(cs.get("threshold"), ".4g")
+    short_recall = f"{st.get('protected_label') or 'protected'} recall" if st.get("protected_label") else recall
+    lines = [f"short texts ({st.get('texts')} texts, model {st.get('model')} {st.get('model_version') or ''}; "
+             f"card setting {cs.get('policy')} {card_text} nats):", "",
+             "| batch | events/s S=0 | events/s card | card / S=0 | card exp. saving | card measured saving |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for b, r in st["by_batch"].items():
+        lines.append(f"| {b} | {fmt(r['full_events_per_s'])} | {fmt(r['card_events_per_s'])} | "
+                     f"{fmt(r['card_vs_full'], '.2f')} | {fmt(r['card_expected_saving'], '.3f')} | "
+                     f"{fmt(r['card_measured_saving'], '.3f')} |")
+    lines += ["", f"| batch | S (nats) | events/s | p50 ms | p99 ms | exp. saving | accuracy | {short_recall} |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in st["results"]:
+        s_cell = ("card: " + (r.get("setting_text") or format(r["threshold"], ".4g"))) if r["card_setting"] \
+            else format(r["threshold"], ".4g")
+        lines.append(f"| {r['batch']} | {s_cell} | {fmt(r['events_per_s'])} | {fmt(r['p50_ms'], '.2f')} | "
+                     f"{fmt(r['p99_ms'], '.2f')} | {fmt(r['expected_saving'], '.3f')} | {fmt(r['accuracy'], '.4f')} | "
+                     f"{fmt(r.get('protected_recall'), '.4f')} |")
+    lines += ["", "| batch | S (nats) | expected saving | measured saving | measured/expected |",
+              "|---:|---:|---:|---:|---:|"]
+    for b, rows in st["saving"]["by_batch"].items():
+        for r in rows:
+            mark = "" if r["counted_in_min"] and int(b) == SHORT_TARGET_BATCH else " (not counted)"
+            lines.append(f"| {b} | {r['threshold']:.4g} | {fmt(r['expected_saving'], '.3f')} | "
+                         f"{r['measured_saving']:.3f} | {fmt(r['ratio'], '.3f')}{mark} |")
     return "\n".join(lines)
 
 
@@ -580,11 +663,12 @@ def main(argv: list[str] | None = None) -> int:
     stream = load_json(args.dir / "stream.json")
     peers = load_json(args.dir / "peers.json")
     bf16 = load_json(args.dir / "classifier-bf16.json")  # optional extra (benchmark/run-benchmark.sh)
-    if classifier is None and peers is None:
-        print(f"summarize: neither classifier.json nor peers.json in {args.dir}", file=sys.stderr)
+    short = load_json(args.dir / "classifier-short.json")  # phase a2, only when the short-text model exists
+    if classifier is None and peers is None and short is None:
+        print(f"summarize: none of classifier.json, peers.json, classifier-short.json in {args.dir}", file=sys.stderr)
         return 1
     card_s, source = card_threshold(args, peers)
-    summary = build_summary(classifier, stream, peers, card_s, source, bf16)
+    summary = build_summary(classifier, stream, peers, card_s, source, bf16, short)
     summary["run"] = load_json(args.dir / "run.json")  # written by benchmark/run-benchmark.sh, when present
     summary["contention"] = contention(summary["run"])
     out = args.out or args.dir / "summary.json"

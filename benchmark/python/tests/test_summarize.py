@@ -216,3 +216,77 @@ def test_protected_label_recall_is_a_column_of_every_configuration(tmp_path, cap
     table = summarize.markdown(s)
     assert "| spam recall |" in table.splitlines()[0]
     assert "| 0.9700 |" in table
+
+
+# --- short texts (classifier-short.json, phase a2) ---------------------------------------------------
+
+SHORT_CARD_S = 0.25
+
+
+def write_short(d: Path):
+    """classifier-short.json as ClassifierBenchmark writes it for a one-S card (the short-text model's)."""
+    def short_card(batch, eps, saving):
+        return dict(java(batch, SHORT_CARD_S, eps, saving), setting="card")
+    (d / "classifier-short.json").write_text(json.dumps({
+        "model": "deebert-spamassassin-subjects-minilm-l6", "model_version": "2", "texts": 587, "num_layers": 6,
+        "protected_label": "spam", "policy": "ENTROPY", "threads": 2,
+        "card_setting": {"policy": "ENTROPY", "threshold": SHORT_CARD_S, "layer_thresholds": None,
+                         "label_thresholds": None},
+        "results": [java(1, 0.0, 100.0, 0.0), java(1, 0.1, 150.0, 0.5), java(1, SHORT_CARD_S, 180.0, 0.6),
+                    short_card(1, 181.0, 0.6),
+                    java(32, 0.0, 400.0, 0.0), java(32, 0.05, 410.0, 0.1), java(32, 0.1, 700.0, 0.5),
+                    java(32, SHORT_CARD_S, 900.0, 0.6), short_card(32, 880.0, 0.6)]}))
+
+
+def test_short_texts_table_and_saving_ratio_at_batch_32(tmp_path, capsys):
+    write_inputs(tmp_path)
+    write_short(tmp_path)
+    s = run(tmp_path, "--no-plots")
+    st = s["short_texts"]
+    assert st["by_batch"]["32"]["full_events_per_s"] == 400.0
+    assert st["by_batch"]["32"]["card_events_per_s"] == 880.0          # the card's row, not the one-S row (900)
+    assert st["by_batch"]["1"]["card_vs_full"] == pytest.approx(1.81)
+    assert st["by_batch"]["32"]["card_measured_saving"] == pytest.approx(1 - 400 / 880)
+    # b32: S=0.1 -> (1-400/700)/0.5 = 0.857, S=0.25 -> (1-400/900)/0.6 = 0.926; S=0.05 (expected 0.1) not
+    # counted. b1 (S=0.1: (1-100/150)/0.5 = 0.667) is reported but not in the minimum: the target is at b32.
+    r = s["ratios"]
+    assert r["measured_vs_expected_saving_min_short"] == pytest.approx((1 - 400 / 700) / 0.5)
+    assert st["saving"]["min_ratio_at"] == {"batch": 32, "threshold": 0.1}
+    assert [x["ratio"] for x in st["saving"]["by_batch"]["1"]] == [pytest.approx(2 / 3), pytest.approx((1 - 100 / 180) / 0.6)]
+    assert s["targets"]["measured_vs_expected_saving_min_short"] == {
+        "value": pytest.approx(0.857142857), "target": 0.85, "met": True}
+    # Every existing key is still there, with the same values as without short texts.
+    assert r["measured_vs_expected_saving_min"] == pytest.approx((1 - 60 / 90) / 0.4)
+    assert s["inputs"]["classifier_short"]["texts"] == 587
+    out = capsys.readouterr().out
+    assert "short texts (587 texts, model deebert-spamassassin-subjects-minilm-l6 2; card setting ENTROPY 0.25 nats)" in out
+    assert "| 32 | 400.0 | 880.0 | 2.20 | 0.600 | 0.545 |" in out
+    assert "| 32 | card: 0.25 | 880.0 |" in out
+    assert "| 1 | 0.1 | 0.500 | 0.333 | 0.667 (not counted) |" in out
+    assert "| measured_vs_expected_saving_min_short | 0.857 | 0.85 | yes |" in out
+
+
+def test_short_texts_failing_target_and_absent_file(tmp_path):
+    write_inputs(tmp_path)
+    s = run(tmp_path, "--no-plots")
+    # Without classifier-short.json: no section, no ratio, no target; the other targets are judged as before.
+    assert s["short_texts"] is None and "measured_vs_expected_saving_min_short" not in s["ratios"]
+    assert "measured_vs_expected_saving_min_short" not in s["targets"]
+    write_short(tmp_path)
+    data = json.loads((tmp_path / "classifier-short.json").read_text())
+    data["results"][6]["events_per_s"] = 500.0   # b32 S=0.1: measured 0.2 of an expected 0.5 -> 0.4
+    (tmp_path / "classifier-short.json").write_text(json.dumps(data))
+    s = run(tmp_path, "--no-plots")
+    assert s["targets"]["measured_vs_expected_saving_min_short"]["met"] is False
+    assert s["ratios"]["measured_vs_expected_saving_min_short"] == pytest.approx(0.4)
+
+
+def test_short_texts_phase_is_judged_for_contention(tmp_path):
+    write_inputs(tmp_path)
+    write_short(tmp_path)
+    (tmp_path / "run.json").write_text(json.dumps({
+        "cpu": {"classifier": {"others_cores": 0.05}, "peers": {"others_cores": 0.0}},
+        "short_texts": {"ran": True, "cpu": {"others_cores": 0.7}}}))
+    s = run(tmp_path, "--no-plots")
+    assert s["contention"]["contended_phases"] == ["short"]
+    assert s["contention"]["others_cores"]["short"] == 0.7

@@ -153,7 +153,12 @@ def read_front_matter(readme: Path) -> dict[str, str]:
 
 
 def _is_corpus(card: dict) -> bool:
-    return (card.get("data") or {}).get("dataset") in ("spamassassin", "spamassassin-pairs")
+    return (card.get("data") or {}).get("dataset") in ("spamassassin", "spamassassin-pairs", "spamassassin-subjects")
+
+
+def _subjects_only(card: dict) -> bool:
+    """Whether the model reads the subject line alone (the short-text data set)."""
+    return (card.get("data") or {}).get("dataset") == "spamassassin-subjects"
 
 
 def _backbone_name(card: dict) -> str:
@@ -227,7 +232,9 @@ def default_intended_use(card: dict) -> str:
     spam moderation of English e-mail; otherwise a neutral sentence naming the labels."""
     if _is_corpus(card):
         protected = card.get("protected_label") or "spam"
-        return ("Flag spam (unsolicited bulk e-mail) in English e-mail from its subject and plain-text body, to "
+        source = ("its subject line alone (a short text)" if _subjects_only(card)
+                  else "its subject and plain-text body")
+        return (f"Flag spam (unsolicited bulk e-mail) in English e-mail from {source}, to "
                 "hold it for review or filter it in a moderation pipeline. The early-exit threshold trades "
                 f"speed for recall of '{protected}', the protected label: pick the setting by its recall "
                 "(recommended_threshold.test.per_class, calibrated.*.dev_classes), not by accuracy. Not "
@@ -265,8 +272,14 @@ def default_limitations(card: dict) -> list[str]:
                    + ", e-mails sent in 2001-2002: spam has changed since (phishing kits, link shorteners, "
                    "image-only and non-English campaigns), so recall on today's traffic is unknown until "
                    "measured on it.")
-        out.append("Reads only the subject and the human-readable body (HTML reduced to its text): sender, "
-                   "routing and authentication headers, attachments, images and link targets are not used.")
+        if _subjects_only(card):
+            out.append("Reads only the subject line: the body, sender, routing and authentication headers, "
+                       "attachments, images and link targets are not used, so spam with a plain subject is missed. "
+                       "Subjects seen in training were removed from dev and test (data.subjects), so the figures "
+                       "are for unseen subjects.")
+        else:
+            out.append("Reads only the subject and the human-readable body (HTML reduced to its text): sender, "
+                       "routing and authentication headers, attachments, images and link targets are not used.")
     counts = (data.get("counts") or {}).get("train")
     if counts:
         total = sum(counts.values()) or 1

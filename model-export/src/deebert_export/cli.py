@@ -5,8 +5,8 @@ command line that produced its files.
 
 Where files go (nothing is ever written into ``models/`` unless asked for by name):
 
-- NAME is ``--name``, else derived from the data: ``spamassassin`` (``spamassassin-pairs``) for the
-  corpus, or the training file's name without extension (its folder's name when that is generic, e.g. ``sst2/train.tsv`` ->
+- NAME is ``--name``, else derived from the data: ``spamassassin`` (``spamassassin-pairs``,
+  ``spamassassin-subjects``) for the corpus, or the training file's name without extension (its folder's name when that is generic, e.g. ``sst2/train.tsv`` ->
   ``sst2``).
 - The work directory is ``--work-dir``, else ``build/NAME/`` (under the current directory, or under
   ``$DEEBERT_BUILD_DIR``); the exported model goes to ``--out``, else ``WORK_DIR/model/``.
@@ -60,8 +60,9 @@ GOLDEN_TOOL = Path("tools") / "golden.py"
 _GENERIC_STEMS = {"train", "training", "data", "dataset", "all", "full", "input"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _STEPS_NEEDING_WORK_DIR = ("train", "evaluate", "export")
-# Data sets built from the SpamAssassin corpus (no --train-file): single texts, or subject/body pairs.
-CORPUS_DATASETS = ("spamassassin", "spamassassin-pairs")
+# Data sets built from the SpamAssassin corpus (no --train-file): single texts, subject/body pairs, or
+# subjects alone (short texts).
+CORPUS_DATASETS = ("spamassassin", "spamassassin-pairs", "spamassassin-subjects")
 #: Exit status when a label is weak on dev (see the module doc); 2 is a usage or data error.
 WEAK_LABEL_STATUS = 3
 
@@ -98,8 +99,8 @@ def models_dir() -> Path:
 
 def default_name(dataset: str, train_file: Path | None, minority_share: float | None = None) -> str:
     """NAME derived from the data: the corpus data set's name (``"spamassassin"``,
-    ``"spamassassin-pairs"``), or the training file's stem (its folder's name when the stem is generic
-    such as ``train``), with characters other than ``[A-Za-z0-9._-]`` replaced by ``-``; with
+    ``"spamassassin-pairs"``, ``"spamassassin-subjects"``), or the training file's stem (its folder's name
+    when the stem is generic such as ``train``), with characters other than ``[A-Za-z0-9._-]`` replaced by ``-``; with
     ``minority_share`` (a fraction) ``-minority<percent>`` is appended (``spamassassin-minority5``), so a
     resampled data set never lands in the full one's work directory."""
     suffix = f"-minority{minority_share * 100:g}" if minority_share is not None else ""
@@ -139,7 +140,8 @@ def check_model_out(out: Path, explicit: bool, overwrite_committed: bool) -> Non
 def _add_data_args(p):
     p.add_argument("--dataset", choices=[*CORPUS_DATASETS, "tabular"],
                    help="default: tabular when --train-file is given, else spamassassin; spamassassin-pairs: "
-                   "the same corpus as sentence pairs (subject, body)")
+                   "the same corpus as sentence pairs (subject, body); spamassassin-subjects: short texts, the subject "
+                   "line alone (same message split; subjects seen in an earlier split are dropped)")
     p.add_argument("--train-file", type=Path, help="tabular: TSV/CSV with a text and a label column "
                    "(default: none, the SpamAssassin corpus is used)")
     p.add_argument("--dev-file", type=Path, help="tabular: dev split as is (with --test-file); "

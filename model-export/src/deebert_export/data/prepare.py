@@ -17,12 +17,13 @@ from typing import Sequence
 
 from deebert_export.data import spamassassin
 from deebert_export.data.examples import DataError, Example, pair_task, write_jsonl
-from deebert_export.data.splits import SPLITS, check_labels, deduplicate, example_key, stratified_split
+from deebert_export.data.splits import (SPLITS, check_labels, deduplicate, example_key, stratified_split,
+                                        subject_splits)
 from deebert_export.data.tabular import load_tabular
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("spamassassin", "spamassassin-pairs", "tabular")
+DATASETS = ("spamassassin", "spamassassin-pairs", "spamassassin-subjects", "tabular")
 
 
 def prepare(
@@ -47,13 +48,16 @@ def prepare(
     ``"spamassassin"``: fetch the pinned corpus into ``cache_dir``, parse every message,
     deduplicate, stratified 70/15/15 split. ``"spamassassin-pairs"``: the same corpus as sentence
     pairs, subject as ``text`` and body as ``text_pair`` (messages lacking either are dropped).
+    ``"spamassassin-subjects"``: short texts, the subject line alone, with the messages split as
+    ``"spamassassin"`` splits them (subject-less messages, subjects seen in an earlier split and
+    subjects with both labels dropped: :func:`~deebert_export.data.splits.subject_splits`).
     ``"tabular"``: read ``train_file``; if ``dev_file``
     and ``test_file`` are given they are used as they are (no dedup, no resplit: e.g. SST-2 with
     ``validation.tsv`` as dev and ``glue-dev.tsv`` as test), otherwise ``train_file`` is
     deduplicated and split like the corpus.
 
     Args:
-        dataset: ``"spamassassin"``, ``"spamassassin-pairs"`` or ``"tabular"``.
+        dataset: ``"spamassassin"``, ``"spamassassin-pairs"``, ``"spamassassin-subjects"`` or ``"tabular"``.
         out_dir: output directory (created).
         cache_dir: download cache for the corpus (unused for tabular).
         seed: split seed.
@@ -78,8 +82,11 @@ def prepare(
         ``sizes`` (split -> n, after the cap), ``sizes_before_cap``, ``max_eval_examples``,
         ``label_order`` (how ``labels`` was ordered), ``text_pair`` (whether the examples are
         sentence pairs), ``minority`` (label, share, seed, rows kept and dropped per split; None without
-        ``minority_share``), ``duplicates_dropped``, ``empty_dropped``, ``overlap_with_train``
-        (dev/test texts also in train), ``command_line`` (``sys.argv``).
+        ``minority_share``), ``duplicates_dropped`` (for ``"spamassassin-subjects"`` the duplicate messages plus
+        the subjects dropped as copies or for conflicting labels), ``empty_dropped``, ``overlap_with_train``
+        (dev/test texts also in train), ``subjects`` (``"spamassassin-subjects"`` only: rows dropped per
+        split and reason, see :func:`~deebert_export.data.splits.subject_splits`; else None),
+        ``command_line`` (``sys.argv``).
 
     Raises:
         DataError: unknown dataset, missing/inconsistent file arguments, bad input files, a
@@ -109,6 +116,7 @@ def prepare(
         "fractions": None,
         "duplicates_dropped": 0,
         "empty_dropped": 0,
+        "subjects": None,
     }
 
     if dataset in ("spamassassin", "spamassassin-pairs"):
@@ -118,6 +126,18 @@ def prepare(
         config["corpus"] = {"package": spamassassin.CORPUS_PACKAGE, "version": spamassassin.CORPUS_VERSION,
                             "messages_parsed": len(examples) + config["empty_dropped"]}
         splits, config["duplicates_dropped"], config["fractions"] = _dedupe_and_split(examples, seed)
+    elif dataset == "spamassassin-subjects":
+        # The full messages first, split exactly as "spamassassin" splits them; then each message
+        # becomes its subject line.
+        package_dir = spamassassin.fetch_corpus(cache_dir)
+        examples, config["empty_dropped"] = spamassassin.load_spamassassin_counted(package_dir, progress=True)
+        config["corpus"] = {"package": spamassassin.CORPUS_PACKAGE, "version": spamassassin.CORPUS_VERSION,
+                            "messages_parsed": len(examples) + config["empty_dropped"]}
+        message_splits, config["duplicates_dropped"], config["fractions"] = _dedupe_and_split(examples, seed)
+        subjects = spamassassin.load_subjects(package_dir, {ex.id for name in SPLITS for ex in message_splits[name]})
+        splits, config["subjects"] = subject_splits(message_splits, subjects)
+        config["duplicates_dropped"] += sum(sum(config["subjects"][k].values()) for k in
+                                            ("conflicting_labels", "duplicates_within_split", "duplicates_across_splits"))
     elif dataset == "tabular":
         def load(path):
             return load_tabular(Path(path), text_column, label_column, header=header,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import email
 import email.header
+import email.parser
 import email.policy
 import json
 import logging
@@ -304,3 +305,39 @@ def load_spamassassin_counted(package_dir: Path, progress: bool = False,
         log.info("skipped %d messages with no %s", empty,
                  "subject or no text body" if pairs else "subject and no text body")
     return examples, empty
+
+
+def load_subjects(package_dir: Path, ids: set[str] | None = None) -> dict[str, str]:
+    """The subject of every corpus message (or of those in ``ids``), cleaned exactly as
+    :func:`parse_email_parts` cleans it, without parsing the bodies.
+
+    Args:
+        package_dir: directory returned by :func:`fetch_corpus`.
+        ids: example ids (``"<group>/<file stem>"``) to read; ``None`` reads every message in
+            ``data/file_list.json``.
+
+    Returns:
+        ``{id: subject}``; a message without a Subject header maps to ``""``.
+
+    Raises:
+        DataError: the file list is missing, or a listed message file does not exist.
+    """
+    data_dir = Path(package_dir) / "data"
+    if ids is None:
+        list_file = data_dir / "file_list.json"
+        try:
+            ids = {rel.removesuffix(".txt") for rel in json.loads(list_file.read_text(encoding="utf-8"))}
+        except FileNotFoundError as e:
+            raise DataError(f"{list_file}: missing; is {package_dir} the extracted corpus package?") from e
+    # Headers only: the subject needs no body, and skipping the MIME walk makes this a fraction
+    # of a full parse. compat32 for the same reasons as in parse_email_parts.
+    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+    out = {}
+    for example_id in sorted(ids):
+        path = data_dir / f"{example_id}.txt"
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError as e:
+            raise DataError(f"{path}: missing; the corpus lists message '{example_id}'") from e
+        out[example_id] = " ".join(_subject(parser.parsebytes(raw)).split())
+    return out

@@ -121,3 +121,72 @@ def check_labels(examples: Iterable[Example], labels: list[str], source: str = "
             f"unknown label '{bad[0].label}'{where} at example '{bad[0].id}' "
             f"({len(bad)} example(s) with unknown labels); expected one of {list(labels)}: "
             f"fix the row, or list every label in order with --labels")
+
+
+def subject_splits(
+    splits: dict[str, list[Example]],
+    subjects: dict[str, str],
+) -> tuple[dict[str, list[Example]], dict]:
+    """The short-text data set: each split's messages replaced by their subject lines alone.
+
+    The messages keep the split they have in the full-message data set (same dedup, seed and
+    fractions), so a subject model and a message model are evaluated on the same test messages,
+    minus those dropped here:
+
+    - a message with no subject (``""`` or no visible character) is dropped;
+    - subjects are deduplicated by :func:`dedup_key` like the corpus reader's texts, the first copy
+      kept, in split order ``train``, ``dev``, ``test``. Identical subjects are common ("Re: your
+      order", "hello", mailing-list digests): a copy in a later split is dropped, so a subject seen
+      in training never reappears in dev or test, and none in dev reappears in test (keeping it
+      would score memorised subjects as generalisation);
+    - a subject that occurs with both labels anywhere in the corpus is dropped everywhere, every
+      copy, as :func:`deduplicate` does: no label is right for it.
+
+    Dropping cross-split copies from the later split (not re-splitting by subject) keeps the
+    message split fixed; it leaves dev and test with fewer, less frequent subjects, so their
+    figures lean towards the harder, unseen ones.
+
+    Args:
+        splits: ``{"train", "dev", "test"}`` lists of full-message examples (ids as in ``subjects``).
+        subjects: ``{example id: subject}`` (e.g. ``spamassassin.load_subjects``).
+
+    Returns:
+        ``(splits, stats)``: examples with ``text`` = subject, ids and labels unchanged; ``stats``
+        = ``{"no_subject", "conflicting_labels", "duplicates_within_split", "duplicates_across_splits"}``,
+        each ``{split: n dropped}``.
+
+    Raises:
+        DataError: an example id has no entry in ``subjects``.
+    """
+    from deebert_export.texts import is_empty_text
+    stats: dict = {k: {name: 0 for name in SPLITS}
+                   for k in ("no_subject", "conflicting_labels", "duplicates_within_split", "duplicates_across_splits")}
+    with_subject: dict[str, list[Example]] = {}
+    labels_by_key: dict[str, set[str]] = {}
+    for name in SPLITS:
+        with_subject[name] = []
+        for ex in splits[name]:
+            if ex.id not in subjects:
+                raise DataError(f"no subject read for message '{ex.id}' ({name} split)")
+            subject = subjects[ex.id]
+            if is_empty_text(subject):
+                stats["no_subject"][name] += 1
+                continue
+            with_subject[name].append(Example(id=ex.id, text=subject, label=ex.label))
+            labels_by_key.setdefault(dedup_key(subject), set()).add(ex.label)
+    ambiguous = {k for k, labels in labels_by_key.items() if len(labels) > 1}
+
+    out: dict[str, list[Example]] = {}
+    seen_in: dict[str, str] = {}   # dedup key -> the split of its first copy
+    for name in SPLITS:
+        out[name] = []
+        for ex in with_subject[name]:
+            key = dedup_key(ex.text)
+            if key in ambiguous:
+                stats["conflicting_labels"][name] += 1
+            elif key in seen_in:
+                stats["duplicates_within_split" if seen_in[key] == name else "duplicates_across_splits"][name] += 1
+            else:
+                seen_in[key] = name
+                out[name].append(ex)
+    return out, stats
