@@ -3,6 +3,7 @@ package org.deebert.streams.topology;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -50,6 +51,7 @@ final class BatchForwarder {
     private final String deadLetterChild;
     private final String shadowChild;
     private final Consumer<Long> done;
+    private final LongSupplier wallClockMs;
 
     /**
      * @param context         the processor's context, which forwards to the sinks
@@ -65,11 +67,14 @@ final class BatchForwarder {
      * @param deadLetterChild name of the dead-letter sink node
      * @param shadowChild     name of the shadow-sample sink node
      * @param done            takes a record out of the buffer, by buffer key, once it is forwarded or dead-lettered
+     * @param wallClockMs     the processor's wall clock, ms since the epoch: Kafka Streams' cached time plus what the
+     *                        processor's flushes took since it moved (the cached time stands still while a batch is
+     *                        classified), so {@code processed_at} is when the batch finished
      */
     BatchForwarder(ProcessorContext<Object, Object> context, TopologySettings settings, ClassifierPool pool,
                    ClassifierPool.Lease lease, ThresholdReader thresholds, ClassifiedEventMapper mapper,
                    ClassifierMetrics metrics, InFlightJournal journal, StreamObserver observer, String outputChild,
-                   String deadLetterChild, String shadowChild, Consumer<Long> done) {
+                   String deadLetterChild, String shadowChild, Consumer<Long> done, LongSupplier wallClockMs) {
         this.context = context;
         this.settings = settings;
         this.pool = pool;
@@ -83,6 +88,7 @@ final class BatchForwarder {
         this.deadLetterChild = deadLetterChild;
         this.shadowChild = shadowChild;
         this.done = done;
+        this.wallClockMs = wallClockMs;
     }
 
     /**
@@ -186,7 +192,7 @@ final class BatchForwarder {
             return;
         }
         double latencyMs = (System.nanoTime() - start) / 1e6;
-        long processedAt = context.currentSystemTimeMs();
+        long processedAt = wallClockMs.getAsLong();
         long[] exitCounts = new long[pool.numLayers()];
         int sampled = 0;
         for (int i = 0; i < batch.size(); i++) {

@@ -105,6 +105,8 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     private long cachedSystemTimeMs = Long.MIN_VALUE;
     /** Wall-clock ms spent in flushes since the cached time last moved (see "Arrival time" above). */
     private long flushedMsSinceCachedTime;
+    /** {@link System#nanoTime()} when the running flush began; -1 outside a flush. */
+    private long flushStartNanos = -1;
     /** Records taken out of the buffer (forwarded or dead-lettered) since init: tells a flush that forwarded something. */
     private long removed;
 
@@ -148,7 +150,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         InFlightJournal journal = InFlightJournal.open(InFlightJournal.file(stateDir != null ? Path.of(stateDir.toString())
                 : context.stateDir().toPath().getParent().getParent(), context.applicationId(), context.taskId().partition()));
         forwarder = new BatchForwarder(context, settings, pool, lease, thresholds, mapper, metrics, journal, observer,
-                outputChild, deadLetterChild, shadowChild, this::removeFromBuffer);
+                outputChild, deadLetterChild, shadowChild, this::removeFromBuffer, this::nowMs);
         // After a restart the restored buffer may hold records buffered before the crash: count them and
         // continue the sequence after the last one, so new records sort after them.
         long last = -1;
@@ -224,8 +226,9 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
      * {@link TopologySettings.BatchCommit#AFTER_BATCH}, then asks for a commit when a record left the buffer.
      */
     private void flushAll() {
-        long start = System.nanoTime();
         long removedBefore = removed;
+        nowMs(); // resets the count first if the cached time moved since the last record
+        flushStartNanos = System.nanoTime();
         try {
             while (buffered > 0) {
                 if (!flushOneBatch()) {
@@ -233,8 +236,8 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
                 }
             }
         } finally {
-            nowMs(); // resets the count first if the cached time moved since the last record
-            flushedMsSinceCachedTime += (System.nanoTime() - start) / 1_000_000;
+            flushedMsSinceCachedTime += (System.nanoTime() - flushStartNanos) / 1_000_000;
+            flushStartNanos = -1;
         }
         // Under exactly-once the outputs just forwarded are invisible to read_committed consumers until the next
         // commit, which Kafka Streams otherwise makes only once commit.interval.ms (100 ms) has passed: on a quiet
@@ -246,14 +249,18 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         }
     }
 
-    /** @return the stream thread's cached wall-clock time plus what this processor's flushes took since it moved */
+    /**
+     * @return the stream thread's cached wall-clock time plus what this processor's flushes took since it moved,
+     *     the running flush included (so a batch's {@code processed_at} is when it finished, not when the loop began)
+     */
     private long nowMs() {
         long cached = context.currentSystemTimeMs();
         if (cached != cachedSystemTimeMs) {
             cachedSystemTimeMs = cached;
             flushedMsSinceCachedTime = 0;
         }
-        return cached + flushedMsSinceCachedTime;
+        long inFlush = flushStartNanos < 0 ? 0 : (System.nanoTime() - flushStartNanos) / 1_000_000;
+        return cached + flushedMsSinceCachedTime + inFlush;
     }
 
     /** @return false when nothing could be done now (the registry is unavailable); the buffer is kept */

@@ -253,6 +253,34 @@ class BatchingClassifyProcessorTest {
     }
 
     @Test
+    void processedAtIsWhenTheBatchFinishedAlthoughTheCachedClockStoodStill() {
+        // The stream thread's cached wall clock stays at 1,000 ms while the batch is classified for 200 ms: the
+        // output's processed_at must say when the classification finished, or the latency it shows hides it.
+        MockProcessorContext<Object, Object> context = contextWithStores(1_000L);
+        FakeClassifier slow = new FakeClassifier();
+        slow.delayMs = 200;
+        ClassifierPool pool = new ClassifierPool(() -> slow);
+        TopologySettings settings = new TopologySettings(2, java.time.Duration.ofMillis(5), 100_000);
+        BatchingClassifyProcessor processor = new BatchingClassifyProcessor(settings, pool,
+                topics.input().valueSerde().deserializer(), ClassifierTopology.BUFFER_STORE,
+                ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK, ClassifierTopology.DEAD_LETTER_SINK,
+                ClassifierTopology.SHADOW_SINK);
+        processor.init(context);
+        for (int i = 0; i < 4; i++) {
+            processLive(processor, context, "e-" + i, i); // two full batches of 2, 200 ms each, one cached time
+        }
+        List<Long> processedAt = context.forwarded(ClassifierTopology.OUTPUT_SINK).stream()
+                .map(f -> ((InputPartitioned<?>) f.record().value()).value())
+                .map(v -> ((ClassifiedEvent) v).getProcessedAt().toEpochMilli()).toList();
+        assertThat(processedAt).hasSize(4);
+        assertThat(processedAt.get(0)).isBetween(1_200L, 1_390L);
+        assertThat(processedAt.get(1)).isEqualTo(processedAt.get(0));
+        assertThat(processedAt.get(2)).isBetween(1_400L, 1_590L); // the second batch finished 200 ms later
+        processor.close();
+        pool.close();
+    }
+
+    @Test
     void aBacklogFillsBatchesWhileATrickleLeavesAfterLinger() {
         MockProcessorContext<Object, Object> context = contextWithStores(1_000L);
         FakeClassifier fake = new FakeClassifier();
