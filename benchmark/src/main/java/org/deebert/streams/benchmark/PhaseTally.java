@@ -25,6 +25,9 @@ public final class PhaseTally {
     private final Set<String> seen = new HashSet<>();
     private final long[] histogram;
     private final List<Double> latenciesMs = new ArrayList<>();
+    private final List<Double> waitMs = new ArrayList<>();
+    private final List<Double> batchMs = new ArrayList<>();
+    private final List<Double> visibleMs = new ArrayList<>();
     private long batchSizeSum;
     private double classifyMsSum;
     private int classified;
@@ -91,9 +94,9 @@ public final class PhaseTally {
      * @param latencyMs    receive wall time minus the record timestamp, ms
      * @param classifyShareMs this event's share of its batch's classifier time ({@code processing_time_ms} = batch time / batch size), ms
      */
-    public void classified(String id, String label, int exitLayer, int batchSize, double thresholdS, long arrivalNanos,
+    public boolean classified(String id, String label, int exitLayer, int batchSize, double thresholdS, long arrivalNanos,
                            double latencyMs, double classifyShareMs) {
-        classified(id, label, exitLayer, batchSize, thresholdS, null, arrivalNanos, latencyMs, classifyShareMs);
+        return classified(id, label, exitLayer, batchSize, thresholdS, null, arrivalNanos, latencyMs, classifyShareMs);
     }
 
     /**
@@ -102,12 +105,13 @@ public final class PhaseTally {
      * per-label thresholds where the phase has none or other ones) counts as a threshold mismatch.
      *
      * @param labelThresholdsS the S in nats by label index the service says it applied, or null for one S
+     * @return whether it counted: false for a repeat of an id already seen
      */
-    public void classified(String id, String label, int exitLayer, int batchSize, double thresholdS,
+    public boolean classified(String id, String label, int exitLayer, int batchSize, double thresholdS,
                            List<Double> labelThresholdsS, long arrivalNanos, double latencyMs, double classifyShareMs) {
         if (!seen.add(id)) {
             duplicates++;
-            return;
+            return false;
         }
         if (classified == 0) {
             firstNanos = arrivalNanos;
@@ -134,6 +138,40 @@ public final class PhaseTally {
         if (Double.compare(thresholdS, threshold) != 0 || !Objects.equals(labelThresholdsS, labelThresholds)) {
             thresholdMismatches++;
         }
+        return true;
+    }
+
+    /**
+     * Where one counted event's end-to-end latency went, from the output record's own fields. The three parts add
+     * up to its latency: record timestamp -> its batch's classification starts ({@code processed_at} minus the
+     * batch's classifier time): fetch, buffering and linger; the batch's classifier time ({@code processing_time_ms}
+     * x {@code batch_size}); {@code processed_at} -> the benchmark's read_committed consumer receives it: produce,
+     * the exactly-once commit that makes it visible, and the consumer's fetch. One wall clock (one machine).
+     *
+     * @param waitMs    record timestamp to the start of its batch's classification, ms
+     * @param batchMs   its batch's classifier time, ms
+     * @param visibleMs {@code processed_at} to receipt, ms
+     */
+    public void stages(double waitMs, double batchMs, double visibleMs) {
+        this.waitMs.add(waitMs);
+        this.batchMs.add(batchMs);
+        this.visibleMs.add(visibleMs);
+    }
+
+    /**
+     * @return per stage of {@link #stages}, its latency summary (ms), keyed {@code wait}, {@code classify_batch},
+     *     {@code visible}; empty summaries when no stages were recorded
+     */
+    public Map<String, BenchmarkStats.LatencySummary> stageLatency() {
+        Map<String, BenchmarkStats.LatencySummary> m = new java.util.LinkedHashMap<>();
+        m.put("wait", summary(waitMs));
+        m.put("classify_batch", summary(batchMs));
+        m.put("visible", summary(visibleMs));
+        return m;
+    }
+
+    private static BenchmarkStats.LatencySummary summary(List<Double> ms) {
+        return BenchmarkStats.LatencySummary.of(ms.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     /** Counts one dead-lettered event (its id = the record key). */

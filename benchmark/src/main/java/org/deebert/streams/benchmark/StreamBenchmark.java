@@ -351,9 +351,17 @@ public final class StreamBenchmark implements Callable<Integer> {
                         List<DemoEvents.LabelledText> phaseB = latencyTexts(texts, n + i * latencyEvents, i);
                         PhaseTally tallyB = new PhaseTally(DemoEvents.trueLabels(phaseB), pool.numLayers(), s, labelS,
                                 protectedLabel);
+                        double commitsBefore = streamThreadMetric(service, "commit-total");
                         LatencyRun b = latencyPhase(producer, consumer, topics, service, phaseB, tallyB, load);
                         printLatency(tallyB, b, load);
-                        latencyByLoad.add(latencyJson(tallyB, b, load));
+                        Map<String, Object> json = latencyJson(tallyB, b, load);
+                        // Kafka Streams' own count of commits (transactions under exactly-once) during the phase, and
+                        // its windowed mean commit time: what a commit per flush costs the stream thread.
+                        json.put("commits", streamThreadMetric(service, "commit-total") - commitsBefore);
+                        json.put("commit_latency_avg_ms", finite(streamThreadMetric(service, "commit-latency-avg")));
+                        System.out.printf(Locale.ROOT, "  commits %.0f, mean commit %.1f ms%n", json.get("commits"),
+                                streamThreadMetric(service, "commit-latency-avg"));
+                        latencyByLoad.add(json);
                         ok &= b.complete() && passed(tallyB, "phase B");
                         if (!b.complete()) {
                             System.err.printf("phase B: %d of %d events did not come back within %d s of the last send%n",
@@ -556,8 +564,12 @@ public final class StreamBenchmark implements Callable<Integer> {
                 }
                 if (r.topic().equals(topics.output().name())) {
                     ClassifiedEvent e = topics.output().valueSerde().deserializer().deserialize(r.topic(), r.headers(), r.value());
-                    tally.classified(id, e.getLabel(), e.getExitLayer(), e.getBatchSize(), e.getThreshold(),
-                            e.getLabelThresholds(), arrivalNanos, arrivalMs - r.timestamp(), e.getProcessingTimeMs());
+                    if (tally.classified(id, e.getLabel(), e.getExitLayer(), e.getBatchSize(), e.getThreshold(),
+                            e.getLabelThresholds(), arrivalNanos, arrivalMs - r.timestamp(), e.getProcessingTimeMs())) {
+                        long processedAtMs = e.getProcessedAt().toEpochMilli();
+                        double batchMs = e.getProcessingTimeMs() * e.getBatchSize();
+                        tally.stages(processedAtMs - batchMs - r.timestamp(), batchMs, arrivalMs - processedAtMs);
+                    }
                 } else {
                     tally.deadLettered(id);
                 }
@@ -610,6 +622,10 @@ public final class StreamBenchmark implements Callable<Integer> {
                 load.fraction() == null ? "" : String.format(Locale.ROOT, " @ %.2f x saturation", load.fraction()),
                 t.classifiedCount(), t.expected(), b.complete() ? "" : " (TIMED OUT, " + t.missing() + " missing)",
                 b.achievedRate(), load.rate(), l.p50Ms(), l.p90Ms(), l.p99Ms(), l.maxMs(), t.meanBatch());
+        StringBuilder stages = new StringBuilder("  stages p50/p99 ms:");
+        t.stageLatency().forEach((stage, s) -> stages.append(String.format(Locale.ROOT, " %s %.0f/%.0f", stage,
+                s.p50Ms(), s.p99Ms())));
+        System.out.println(stages);
     }
 
     private static Map<String, Object> throughputJson(PhaseTally t, double startupS) {
@@ -644,10 +660,31 @@ public final class StreamBenchmark implements Callable<Integer> {
         m.put("p99_ms", l.p99Ms());
         m.put("max_ms", l.maxMs());
         m.put("mean_batch", finite(t.meanBatch()));
+        // Where the latency went (PhaseTally.stages): waiting to be classified, the batch's classification, and
+        // processed_at -> visible to a read_committed consumer (the exactly-once commit).
+        t.stageLatency().forEach((stage, s) -> {
+            m.put(stage + "_p50_ms", s.p50Ms());
+            m.put(stage + "_p99_ms", s.p99Ms());
+        });
         m.put("classified", t.classifiedCount());
         m.put("dead_lettered", t.deadLetteredCount());
         m.put("missing", t.missing());
         return m;
+    }
+
+    /**
+     * @param name a stream-thread-metrics metric, e.g. {@code commit-total} or {@code commit-latency-avg} (ms)
+     * @return its value summed over the service's stream threads; NaN when none reports a number
+     */
+    private static double streamThreadMetric(StreamsService service, String name) {
+        double sum = Double.NaN;
+        for (var e : service.streams().metrics().entrySet()) {
+            if (e.getKey().group().equals("stream-thread-metrics") && e.getKey().name().equals(name)
+                    && e.getValue().metricValue() instanceof Number v && Double.isFinite(v.doubleValue())) {
+                sum = (Double.isNaN(sum) ? 0 : sum) + v.doubleValue();
+            }
+        }
+        return sum;
     }
 
     /** JSON has no NaN: null instead. */

@@ -41,6 +41,26 @@ class PhaseTallyTest {
     }
 
     @Test
+    void stagesAreSummarizedPerStageAndARepeatIsNotCounted() {
+        Map<String, String> truth = new LinkedHashMap<>();
+        truth.put("a", "spam");
+        truth.put("b", "ham");
+        PhaseTally t = new PhaseTally(truth, 2, 0.14);
+        assertThat(t.classified("a", "spam", 1, 2, 0.14, 1L, 60, 5)).isTrue();
+        t.stages(20, 10, 30);
+        assertThat(t.classified("b", "ham", 2, 2, 0.14, 2L, 90, 5)).isTrue();
+        t.stages(40, 10, 40);
+        assertThat(t.classified("b", "ham", 2, 2, 0.14, 3L, 90, 5)).isFalse(); // a repeat: no stages either
+        Map<String, BenchmarkStats.LatencySummary> s = t.stageLatency();
+        assertThat(s.keySet()).containsExactly("wait", "classify_batch", "visible");
+        assertThat(s.get("wait").count()).isEqualTo(2);
+        assertThat(s.get("wait").maxMs()).isEqualTo(40);
+        assertThat(s.get("classify_batch").p50Ms()).isEqualTo(10);
+        assertThat(s.get("visible").maxMs()).isEqualTo(40);
+        assertThat(new PhaseTally(truth, 2, 0.14).stageLatency().get("visible").count()).isZero();
+    }
+
+    @Test
     void protectedRecallCountsOnlyEventsWhoseTrueLabelIsTheProtectedOne() {
         Map<String, String> truth = new LinkedHashMap<>();
         truth.put("a", "spam");
