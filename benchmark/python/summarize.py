@@ -628,7 +628,9 @@ def configurations(classifier, stream, peers, card_s, bf16=None) -> list[dict]:
                      "mean_batch": t.get("mean_batch")})
         lat = stream.get("latency")
         if lat:
-            rows.append({"label": f"Java stream @ {lat.get('rate_per_s')}/s", "kind": "java-stream-latency",
+            # --rates gives an unrounded rate (fraction x saturation); the label shows one decimal.
+            rate = lat.get("rate_per_s")
+            rows.append({"label": f"Java stream @ {fmt(rate)}/s", "kind": "java-stream-latency",
                          "batch": stream.get("batch_size"), "threshold": stream.get("threshold"),
                          "label_thresholds": stream.get("label_thresholds"),
                          "setting_text": setting_text(stream.get("label_thresholds")),
