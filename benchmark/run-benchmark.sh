@@ -8,8 +8,8 @@
 #
 # Usage: bash benchmark/run-benchmark.sh [--quick] [--limit N] [--repeats K] [--threads T] [--model-dir DIR]
 #                                        [--short-texts] [--short-model-dir DIR]
-#   --quick        64 texts, 1 repeat, short S sweep at batch 32 only, 60 latency events, 5 shadow rounds
-#                  (< 5 min warm)
+#   --quick        64 texts, 1 repeat, short S sweep at batch 32 only, 60 latency events per load, 5 shadow
+#                  rounds, the precision phase on the first 64 texts only (< 8 min warm)
 #   --limit N      texts: the first N of model-export/build/spamassassin/data/test.jsonl (default 256)
 #   --repeats K    round-robin repeats per configuration, median reported (default 5; quick 1)
 #   --threads T    compute threads for every runtime (default 2)
@@ -27,7 +27,15 @@
 #   a2. only when the short-text model exists: ClassifierBenchmark on short texts (SpamAssassin subject lines,
 #      every test subject; quick: the first N) with the short-text model, the sweep batch sizes x (0, the
 #      sweep, the card's value) and the card's setting -> target/benchmark/classifier-short.json
-#   b. Java StreamBenchmark on a fresh broker + registry -> target/benchmark/stream.json
+#   a3. precision: ClassifierBenchmark on every test e-mail (quick: the first N), batch 32, the card's setting
+#      only, one repeat, float32 and - on CPUs with avx512_bf16 or amx_bf16 - bfloat16, each with its answer per
+#      text (index, gold and predicted label, exit layer)
+#                                                       -> target/benchmark/precision-<float32|bfloat16>.json
+#                                                          (+ precision-<...>-predictions.jsonl)
+#   b. Java StreamBenchmark on a fresh broker + registry, once per commit setting (classifier.batch.commit), each
+#      with latency phases at 20 %, 40 % and 70 % of its own measured saturation rate
+#                                                       -> target/benchmark/stream.json (commit interval),
+#                                                          target/benchmark/stream-after-batch.json
 #   c. peers.py (ONNX Runtime, TF Python, sgemm, FLOPs)  -> target/benchmark/peers.json
 #   d. summarize.py                                      -> target/benchmark/summary.json + PNGs
 # The broker and registry run only during (b), so they take no CPU from (a) and (c); a trap stops them
@@ -91,11 +99,20 @@ else
   LIMIT="${LIMIT:-256}"; REPEATS="${REPEATS:-5}"
   SWEEP="0.0005,0.002,0.005,0.02,0.05,0.1,0.3"
   SWEEP_BATCHES="1,32"; OTHER_BATCHES="8"; BF16_BATCHES="1,32"
-  LATENCY_EVENTS=200; MATMUL_TRIALS=5; QUIET_WAIT_S=120
+  LATENCY_EVENTS=300; MATMUL_TRIALS=5; QUIET_WAIT_S=120
   SHADOW_ROUNDS=7
 fi
 # Shadow samples of an accuracy budget: rates measured (with rate 0) at the card's setting, batch 32.
 SHADOW_RATES="0.02,0.1"
+# Stream latency phases: fractions of the stream's own measured saturation rate (StreamBenchmark --rates), and the
+# service's classifier.batch.commit settings compared on the same broker. The first setting writes stream.json
+# (the file earlier readers know); every other one stream-<setting>.json.
+LATENCY_LOADS="0.2,0.4,0.7"
+COMMIT_SETTINGS=(interval after-batch)
+# Phase a3: the precisions whose per-class recall is measured on the test e-mails; bfloat16 only where the CPU
+# has bfloat16 instructions (elsewhere it is emulated, which says nothing about a deployment).
+PRECISIONS=(FLOAT32)
+if grep -q -w -E 'avx512_bf16|amx_bf16' /proc/cpuinfo; then PRECISIONS+=(BFLOAT16); fi
 
 OUT="$REPO/target/benchmark"
 LOGS="$OUT/logs"
@@ -104,6 +121,7 @@ BVENV="$REPO/benchmark/python/.venv"
 BPY="$BVENV/bin/python"
 mkdir -p "$OUT" "$LOGS"
 rm -f "$OUT"/{classifier,classifier-sweep,classifier-other,classifier-bf16,classifier-short,stream,peers,summary,run}.json \
+      "$OUT"/stream-*.json "$OUT"/precision-*.json "$OUT"/precision-*-predictions.jsonl \
       "$OUT"/events_per_s.png "$OUT"/saving.png
 T0=$(date +%s)
 declare -A PHASE_S=() PHASE_LOAD=() PHASE_CPU=()
@@ -287,6 +305,22 @@ if [[ -n "$SHORT_CARD_S" ]]; then
 fi
 
 # ---------------------------------------------------------------------------------------------------
+# a3. Precision: per-class recall of each precision on every test e-mail (quick: the first LIMIT), at batch 32
+# and the card's setting only (--thresholds none), one repeat: this phase is about answers, not speed. Each
+# run also writes its answer per text, so summarize.py compares the precisions text by text (same label and
+# exit layer, as the service's precision=auto self-check does; extra misses of the protected label).
+PRECISION_LIMIT=0; [[ $QUICK == 1 ]] && PRECISION_LIMIT="$LIMIT"
+phase_start "a3. Java classifier, precision (${PRECISIONS[*]}; $TEXTS, limit $PRECISION_LIMIT, 0 = all)" measured
+echo "batch	S	events/s	mean_ms	p50_ms	p99_ms	exit_histogram	expected_saving	accuracy${PROTECTED:+	${PROTECTED}_recall}"
+for P in "${PRECISIONS[@]}"; do
+  p="${P,,}"
+  echo "($p)"
+  C_LIMIT="$PRECISION_LIMIT" REPEATS=1 classifier 32 none "$OUT/precision-$p.json" "$LOGS/precision-$p.log" "$P" \
+    --card-setting --predictions "$OUT/precision-$p-predictions.jsonl"
+done
+phase_end precision
+
+# ---------------------------------------------------------------------------------------------------
 # b. Java stream on a fresh broker and registry (own processes, free loopback ports, fresh data dirs).
 phase_start "b. Java stream" measured
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
@@ -312,29 +346,31 @@ trap 'exit 130' INT TERM
 cp deploy/local/target/classpath.txt "$KAFKA_DATA_DIR/classpath.txt"
 BROKER_STARTED=1; bash deploy/kafka/start-broker.sh
 REGISTRY_STARTED=1; bash deploy/schema-registry/start-registry.sh
-# Latency phase input rate: 40% of the classifier's events/s at the card's setting and batch 32 (below
-# saturation); the stream runs the card's setting as the card has it, as the classifier's card rows do.
-RATE="$("$BPY" - "$OUT/classifier.json" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-r = [x for x in d["results"] if x["batch"] == 32 and x.get("setting") == "card"]
-print(round(0.4 * r[0]["events_per_s"], 1) if r else 20)
-EOF
-)"
-echo "stream: broker 127.0.0.1:$KAFKA_PORT, registry 127.0.0.1:$REGISTRY_PORT, latency phase at $RATE events/s"
+# Latency phases at LATENCY_LOADS of the stream's own saturation rate (its throughput phase, measured in the same
+# run), once per commit setting, one after the other on this broker (each run has its own topics and
+# application.id). The stream runs the card's setting as the card has it, as the classifier's card rows do.
+echo "stream: broker 127.0.0.1:$KAFKA_PORT, registry 127.0.0.1:$REGISTRY_PORT, latency at $LATENCY_LOADS x saturation," \
+     "$LATENCY_EVENTS events each; commit settings: ${COMMIT_SETTINGS[*]}"
 STREAM_OK=1
-if java "${JAVA_FLAGS[@]}" -cp "$JAVA_CP" org.deebert.streams.benchmark.StreamBenchmark \
-    --bootstrap-servers "127.0.0.1:$KAFKA_PORT" \
-    --schema-registry-url "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" \
-    --model-dir "$MODEL_DIR" --events "$TEXTS" --limit "$LIMIT" --batch-size 32 \
-    --rate "$RATE" --latency-events "$LATENCY_EVENTS" --json "$OUT/stream.json" >"$LOGS/stream.log" 2>&1; then
-  grep -v -E '^\s*$| (DEBUG|INFO|WARN) ' "$LOGS/stream.log" | tail -n 15 || true
-else
-  STREAM_OK=0
-  echo "FAILED: StreamBenchmark (continuing without stream.json); last lines of $LOGS/stream.log:" >&2
-  tail -n 30 "$LOGS/stream.log" >&2
-  rm -f "$OUT/stream.json"
-fi
+COMMIT_OK_PY=""                  # run.json: commit setting -> whether its run completed
+for COMMIT in "${COMMIT_SETTINGS[@]}"; do
+  if [[ "$COMMIT" == "${COMMIT_SETTINGS[0]}" ]]; then S_JSON="$OUT/stream.json"; S_LOG="$LOGS/stream.log"
+  else S_JSON="$OUT/stream-$COMMIT.json"; S_LOG="$LOGS/stream-$COMMIT.log"; fi
+  echo "(commit $COMMIT)"
+  if java "${JAVA_FLAGS[@]}" -cp "$JAVA_CP" org.deebert.streams.benchmark.StreamBenchmark \
+      --bootstrap-servers "127.0.0.1:$KAFKA_PORT" \
+      --schema-registry-url "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" \
+      --model-dir "$MODEL_DIR" --events "$TEXTS" --limit "$LIMIT" --batch-size 32 --commit "$COMMIT" \
+      --rates "$LATENCY_LOADS" --latency-events "$LATENCY_EVENTS" --json "$S_JSON" >"$S_LOG" 2>&1; then
+    COMMIT_OK_PY+="\"$COMMIT\": True, "
+    grep -v -E '^\s*$| (DEBUG|INFO|WARN) ' "$S_LOG" | tail -n 15 || true
+  else
+    COMMIT_OK_PY+="\"$COMMIT\": False, "; STREAM_OK=0
+    echo "FAILED: StreamBenchmark --commit $COMMIT (continuing without $(basename "$S_JSON")); last lines of $S_LOG:" >&2
+    tail -n 30 "$S_LOG" >&2
+    rm -f "$S_JSON"
+  fi
+done
 stop_services
 # The broker's data and the registry's log are only kept when the stream phase failed (for its logs).
 if [[ $STREAM_OK == 1 ]]; then rm -rf "$KAFKA_DATA_DIR" "$REGISTRY_RUN_DIR"; fi
@@ -363,11 +399,18 @@ json.dump({"command": "bash benchmark/run-benchmark.sh" + (" --quick" if $QUICK 
            "card_setting": "$CARD_SETTING",
            "git_commit": "$(git rev-parse HEAD 2>/dev/null || echo unknown)",
            "phase_seconds": {"setup": ${PHASE_S[setup]}, "classifier": ${PHASE_S[classifier]},
+                             "precision": ${PHASE_S[precision]},
                              "stream": ${PHASE_S[stream]}, "peers": ${PHASE_S[peers]}},
            "load_average_1min_at_phase_start": {"setup": ${PHASE_LOAD[setup]}, "classifier": ${PHASE_LOAD[classifier]},
+                                                "precision": ${PHASE_LOAD[precision]},
                                                 "stream": ${PHASE_LOAD[stream]}, "peers": ${PHASE_LOAD[peers]}},
            "cpu": {"setup": ${PHASE_CPU[setup]}, "classifier": ${PHASE_CPU[classifier]},
+                   "precision": ${PHASE_CPU[precision]},
                    "stream": ${PHASE_CPU[stream]}, "peers": ${PHASE_CPU[peers]}},
+           "precision_phase": {"precisions": "${PRECISIONS[*]}".lower().split(), "batch": 32, "setting": "card",
+                               "limit": $PRECISION_LIMIT, "limit_note": "0 = every test e-mail", "repeats": 1},
+           "stream_phase": {"commit_settings": "${COMMIT_SETTINGS[*]}".split(), "latency_loads": [$LATENCY_LOADS],
+                            "latency_events_per_load": $LATENCY_EVENTS, "completed": {$COMMIT_OK_PY}},
            "cpu_note": "others_cores = (CPU time all processes used, /proc/stat - this script's children's CPU time) / wall time; in the stream phase the broker and registry count as others",
            "cpus": $(nproc),
            "stream_ok": bool($STREAM_OK),
@@ -379,5 +422,6 @@ json.dump({"command": "bash benchmark/run-benchmark.sh" + (" --quick" if $QUICK 
 EOF
 echo "== d. summary"
 "$BPY" benchmark/python/summarize.py --dir "$OUT" --card-threshold "$CARD_S"
-echo "benchmark: $(( $(date +%s) - T0 )) s in total (set-up ${PHASE_S[setup]} s, classifier ${PHASE_S[classifier]} s, stream ${PHASE_S[stream]} s, peers ${PHASE_S[peers]} s)"
-[[ $STREAM_OK == 1 ]] || { echo "benchmark: the stream phase failed; summary.json has stream = null" >&2; exit 1; }
+echo "benchmark: $(( $(date +%s) - T0 )) s in total (set-up ${PHASE_S[setup]} s, classifier ${PHASE_S[classifier]} s," \
+     "precision ${PHASE_S[precision]} s, stream ${PHASE_S[stream]} s, peers ${PHASE_S[peers]} s)"
+[[ $STREAM_OK == 1 ]] || { echo "benchmark: a stream run failed; its figures are null in summary.json" >&2; exit 1; }

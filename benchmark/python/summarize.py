@@ -10,8 +10,22 @@ the S sweep, with y = x, as DeeBERT's Fig. 3).
 
 Also read when present: ``classifier-bf16.json`` (the classifier with its opt-in bfloat16 precision;
 reported beside float32, outside the targets), ``classifier-short.json`` (the classifier on short texts,
-SpamAssassin subject lines, with the short-text model: its own table, see ``short_texts``) and ``run.json``
-(phase times, CPU used by other processes).
+SpamAssassin subject lines, with the short-text model: its own table, see ``short_texts``),
+``stream-<commit>.json`` (the stream with another ``classifier.batch.commit`` setting than stream.json's, e.g.
+``stream-after-batch.json``), ``precision-<precision>.json`` and ``precision-<precision>-predictions.jsonl``
+(the classifier at the card's setting, batch 32, on every test e-mail, per precision: see ``precision``) and
+``run.json`` (phase times, CPU used by other processes).
+
+Latency (section ``latency``): per commit setting (stream.json's ``commit``, ``interval`` when absent, and every
+stream-<commit>.json), the saturation events/s (the stream's throughput phase) and per latency phase (its
+``latency_by_load``; a stream.json without it: its one ``latency`` phase) the load fraction, rates asked and
+achieved (events/s), end-to-end p50/p90/p99/max in ms (record timestamp to the benchmark consumer's receipt), the
+mean batch and, when the stream JSON has them, ``service_p50_ms``/``service_p99_ms`` (record timestamp to
+processed_at) and ``visible_p50_ms``/``visible_p99_ms`` (processed_at to the consumer's receipt).
+
+Precision (section ``precision``): per precision, accuracy, ``recall_by_label`` (every card label), the protected
+label's recall, events/s and expected saving of its card-setting row at batch 32; with both precisions'
+predictions files, their agreement text by text.
 
 Ratios (all dimensionless; events/s = texts per second of wall-clock time):
 - ``classifier_full_vs_onnxruntime_b1`` / ``_b32``: Java classifier at S = 0 (every input through all
@@ -29,6 +43,17 @@ Ratios (all dimensionless; events/s = texts per second of wall-clock time):
   at batch 32 only (the target's batch; batch 1 is in the short-text table). Its target is checked only when
   classifier-short.json exists, so a run without the short-text model is judged as before.
 - physical-limit ratios: measured events/s / (sgemm GFLOP/s / model GFLOP per email).
+- ``short_measured_vs_expected_saving_min_b32``: the same figure as ``measured_vs_expected_saving_min_short``
+  under the name of its target.
+- ``stream_latency_p99_ms_at_40pct_after_batch``: p99 end-to-end latency (ms) of the latency phase at 0.4 x the
+  saturation rate with ``classifier.batch.commit=after-batch`` (stream-after-batch.json, or stream.json when it
+  ran after-batch).
+- ``stream_saturation_after_batch_vs_interval``: saturation events/s (throughput phase) with after-batch / with
+  interval.
+- ``bfloat16_protected_recall_minus_float32``: the protected label's recall on the precision phase's texts,
+  bfloat16 - float32 (>= 0: bfloat16 misses no more of that label).
+- ``bfloat16_same_label_and_exit_share``: share of texts with the same predicted label and exit layer in both
+  precisions (the measure of the service's precision=auto self-check, whose bar is 0.995).
 - ``shadow_cost_ratio_r<rate>`` (e.g. ``shadow_cost_ratio_r0.02``): shadow sampling of an accuracy budget, from
   classifier.json's ``shadow`` section (ClassifierBenchmark --shadow-rates): time to classify the texts at the
   card's setting with a fraction r of them shadow-sampled (run through every layer) / time with none, median of
@@ -42,9 +67,14 @@ the card's ``value``, so a one-S sweep entry with the same threshold is another 
 in for them. A classifier.json without ``setting`` fields (written before label-conditional cards) falls back
 on the threshold equal to the card's S.
 
-Targets: full b32 >= 1.0, full b1 >= 0.8, card b32 >= 3.0, card b1 >= 2.5, stream >= 0.9, saving ratio
->= 0.9; short texts: saving ratio at batch 32 >= 0.85 (when measured). A check whose inputs are missing is
-reported as null, not as failed.
+Targets (each with a direction: the value must be >= or <= the target): full b32 >= 1.0, full b1 >= 0.8, card
+b32 >= 3.0, card b1 >= 2.5, stream >= 0.9, saving ratio >= 0.9; stream p99 at 40 % load with after-batch commits
+<= 100 ms, after-batch / interval saturation >= 0.95; conditional targets, judged only when their input exists
+(the short-text model; a CPU with bfloat16 instructions): short texts' saving ratio at batch 32 >= 0.85,
+bfloat16 - float32 protected recall >= 0, bfloat16 same label and exit share >= 0.995. A check whose inputs are
+missing is reported with value and met null, not as failed; ``all_targets_met`` is null when an unconditional one
+is null, else whether every judged one is met. ``measured_vs_expected_saving_min_short`` stays a target under its
+earlier name (same value, present only when short texts were measured).
 """
 from __future__ import annotations
 
@@ -59,17 +89,44 @@ DEFAULT_DIR = REPO / "target" / "benchmark"
 LN2 = math.log(2.0)
 SAVING_RATIO_MIN_EXPECTED = 0.2
 
-TARGETS = {
-    "classifier_full_vs_onnxruntime_b32": 1.0,
-    "classifier_full_vs_onnxruntime_b1": 0.8,
-    "classifier_card_vs_onnxruntime_full_b32": 3.0,
-    "classifier_card_vs_onnxruntime_full_b1": 2.5,
-    "stream_vs_classifier": 0.9,
-    "measured_vs_expected_saving_min": 0.9,
+#: name -> (target, direction): met when value >= target (">=") or value <= target ("<=").
+TARGETS: dict[str, tuple[float, str]] = {
+    "classifier_full_vs_onnxruntime_b32": (1.0, ">="),
+    "classifier_full_vs_onnxruntime_b1": (0.8, ">="),
+    "classifier_card_vs_onnxruntime_full_b32": (3.0, ">="),
+    "classifier_card_vs_onnxruntime_full_b1": (2.5, ">="),
+    "stream_vs_classifier": (0.9, ">="),
+    "measured_vs_expected_saving_min": (0.9, ">="),
+    "stream_latency_p99_ms_at_40pct_after_batch": (100.0, "<="),
+    "stream_saturation_after_batch_vs_interval": (0.95, ">="),
 }
-#: Checked only when the run measured short texts (classifier-short.json); see the module docstring.
-SHORT_TARGETS = {"measured_vs_expected_saving_min_short": 0.85}
+#: Judged only when their input exists (see the module docstring): name -> (target, direction, condition).
+CONDITIONAL_TARGETS: dict[str, tuple[float, str, str]] = {
+    "short_measured_vs_expected_saving_min_b32": (0.85, ">=", "classifier-short.json (the short-text model)"),
+    "bfloat16_protected_recall_minus_float32": (0.0, ">=", "precision-bfloat16.json (a CPU with bfloat16)"),
+    "bfloat16_same_label_and_exit_share": (0.995, ">=", "precision-*-predictions.jsonl of both precisions"),
+}
+#: The short-text target under its earlier name, kept for readers of summary.json that know it; present only when
+#: the run measured short texts, as before.
+SHORT_TARGETS = {"measured_vs_expected_saving_min_short": (0.85, ">=")}
 SHORT_TARGET_BATCH = 32
+#: The load fraction (of saturation) of the latency target, and the commit setting it is judged with.
+LATENCY_TARGET_FRACTION = 0.4
+LATENCY_TARGET_COMMIT = "after-batch"
+#: Optional latency split keys of a latency phase (ms), shown when the stream JSON has them.
+LATENCY_SPLIT_KEYS = ("service_p50_ms", "service_p99_ms", "visible_p50_ms", "visible_p99_ms")
+PRECISION_BATCH = 32
+
+
+def target_met(value: float | None, target: float, direction: str) -> bool | None:
+    """Whether ``value`` meets ``target`` in ``direction`` (">=" or "<="); None when the value is missing."""
+    if value is None:
+        return None
+    if direction == ">=":
+        return bool(value >= target)
+    if direction == "<=":
+        return bool(value <= target)
+    raise ValueError(f"unknown target direction {direction!r}")
 
 
 def load_json(path: Path) -> dict | None:
@@ -294,9 +351,130 @@ def short_text_analysis(short: dict | None, ratios: dict) -> dict | None:
                     "saving.by_batch has batch 1 too"}
 
 
+def all_met(targets: dict) -> bool | None:
+    """None when an unconditional target could not be judged (its input is missing); else whether every judged
+    target is met (a conditional target without its input does not count)."""
+    if any(t["met"] is None and "conditional_on" not in t for t in targets.values()):
+        return None
+    return all(t["met"] is not False for t in targets.values())
+
+
+def stream_commit(stream: dict, default: str = "interval") -> str:
+    """The stream JSON's ``classifier.batch.commit`` setting (files without ``commit`` ran the default)."""
+    return stream.get("commit") or default
+
+
+def latency_rows(stream: dict) -> list[dict]:
+    """The stream JSON's latency phases, in the order run: ``latency_by_load``, else its one ``latency``."""
+    by_load = stream.get("latency_by_load")
+    if by_load is None:
+        by_load = [stream["latency"]] if stream.get("latency") else []
+    rows = []
+    for lat in by_load:
+        row = {"fraction": lat.get("fraction"), "rate_per_s": lat.get("rate_per_s"),
+               "achieved_rate_per_s": lat.get("achieved_rate_per_s"), "events": lat.get("events"),
+               "p50_ms": lat.get("p50_ms"), "p90_ms": lat.get("p90_ms"), "p99_ms": lat.get("p99_ms"),
+               "max_ms": lat.get("max_ms"), "mean_batch": lat.get("mean_batch"), "missing": lat.get("missing")}
+        row.update({k: lat[k] for k in LATENCY_SPLIT_KEYS if k in lat})
+        rows.append(row)
+    return rows
+
+
+def latency_analysis(streams: dict[str, dict], ratios: dict) -> dict | None:
+    """Latency by commit setting and load (see the module docstring); adds the two stream targets' ratios."""
+    ratios["stream_latency_p99_ms_at_40pct_after_batch"] = None
+    ratios["stream_saturation_after_batch_vs_interval"] = None
+    if not streams:
+        return None
+    by_commit = {}
+    for commit, st in streams.items():
+        by_commit[commit] = {"saturation_events_per_s": (st.get("throughput") or {}).get("events_per_s"),
+                             "batch_size": st.get("batch_size"), "linger_ms": st.get("linger_ms"),
+                             "complete": st.get("complete"), "by_load": latency_rows(st)}
+    target = by_commit.get(LATENCY_TARGET_COMMIT)
+    if target:
+        at = [r for r in target["by_load"] if r["fraction"] is not None
+              and abs(r["fraction"] - LATENCY_TARGET_FRACTION) < 1e-9]
+        ratios["stream_latency_p99_ms_at_40pct_after_batch"] = at[0]["p99_ms"] if at else None
+        ratios["stream_saturation_after_batch_vs_interval"] = ratio(
+            target["saturation_events_per_s"], (by_commit.get("interval") or {}).get("saturation_events_per_s"))
+    return {"definition": "latency = the benchmark consumer's receipt of the classified record - the input record's "
+                          "timestamp (its send time), ms; rate_per_s = fraction x saturation_events_per_s (the same "
+                          "run's throughput phase), events/s; service_* = record timestamp to processed_at, "
+                          "visible_* = processed_at to receipt, ms (when the stream JSON has them)",
+            "by_commit": by_commit}
+
+
+def precision_row(result: dict | None) -> dict | None:
+    """The precision phase's card-setting row at batch 32 (its only row), or None."""
+    if not result:
+        return None
+    rows = [r for r in result.get("results", []) if r["batch"] == PRECISION_BATCH and is_card(r)] \
+        or result.get("results", [])[:1]
+    return rows[0] if rows else None
+
+
+def agreement(a: list[dict], b: list[dict], protected: str | None) -> dict | None:
+    """Text-by-text agreement of two predictions files (lines ``index``, ``gold``, ``label``, ``exit_layer``):
+    the share with the same label, the share with the same label and exit layer, and the protected label's
+    extra misses of ``b`` (gold protected, found by ``a``, missed by ``b``) and ``a``. None when the files do not
+    cover the same texts."""
+    if not a or len(a) != len(b):
+        return None
+    by_index = {p["index"]: p for p in b}
+    if set(by_index) != {p["index"] for p in a}:
+        return None
+    same_label = same_both = extra_b = extra_a = 0
+    for pa in a:
+        pb = by_index[pa["index"]]
+        same_label += pa["label"] == pb["label"]
+        same_both += pa["label"] == pb["label"] and pa["exit_layer"] == pb["exit_layer"]
+        if protected is not None and pa.get("gold") == protected:
+            extra_b += pa["label"] == protected and pb["label"] != protected
+            extra_a += pb["label"] == protected and pa["label"] != protected
+    return {"texts": len(a), "same_label_share": same_label / len(a), "same_label_and_exit_share": same_both / len(a),
+            "protected_label": protected, "extra_protected_misses": extra_b,
+            "fewer_protected_misses": extra_a}
+
+
+def precision_analysis(precisions: dict[str, dict], predictions: dict[str, list[dict]], ratios: dict) -> dict | None:
+    """Per precision (float32, bfloat16) its quality and speed on the precision phase's texts, and bfloat16 vs
+    float32 (see the module docstring); adds the two bfloat16 targets' ratios."""
+    ratios["bfloat16_protected_recall_minus_float32"] = None
+    ratios["bfloat16_same_label_and_exit_share"] = None
+    if not precisions:
+        return None
+    by_precision = {}
+    protected = None
+    for name, result in precisions.items():
+        r = precision_row(result)
+        protected = protected or result.get("protected_label")
+        by_precision[name] = None if r is None else {
+            "texts": result.get("texts"), "batch": r["batch"], "label_thresholds": r.get("label_thresholds"),
+            "threshold": r.get("threshold"), "accuracy": r.get("accuracy"),
+            "recall_by_label": r.get("recall_by_label"), "protected_recall": r.get("protected_recall"),
+            "events_per_s": r.get("events_per_s"), "expected_saving": r.get("expected_saving"),
+            "exit_histogram": r.get("exit_histogram")}
+    f32, b16 = by_precision.get("float32"), by_precision.get("bfloat16")
+    if f32 and b16 and f32.get("protected_recall") is not None and b16.get("protected_recall") is not None:
+        ratios["bfloat16_protected_recall_minus_float32"] = b16["protected_recall"] - f32["protected_recall"]
+    agree = agreement(predictions.get("float32") or [], predictions.get("bfloat16") or [], protected) \
+        if predictions.get("float32") and predictions.get("bfloat16") else None
+    if agree:
+        ratios["bfloat16_same_label_and_exit_share"] = agree["same_label_and_exit_share"]
+    return {"protected_label": protected, "by_precision": by_precision, "bfloat16_vs_float32": agree,
+            "note": "batch 32, the card's setting, one repeat; events/s here are one pass, not a speed figure"}
+
+
 def build_summary(classifier: dict | None, stream: dict | None, peers: dict | None, card_s: float | None,
-                  card_s_source: str, bf16: dict | None = None, short: dict | None = None) -> dict:
-    """Every figure of the inputs plus the derived ratios and target checks (see the module docstring)."""
+                  card_s_source: str, bf16: dict | None = None, short: dict | None = None,
+                  streams: dict[str, dict] | None = None, precisions: dict[str, dict] | None = None,
+                  predictions: dict[str, list[dict]] | None = None) -> dict:
+    """Every figure of the inputs plus the derived ratios and target checks (see the module docstring).
+
+    ``streams``: commit setting -> stream JSON (stream.json included; default: stream.json as ``interval``);
+    ``precisions``: precision (``float32``, ``bfloat16``) -> precision-<p>.json; ``predictions``: precision ->
+    its predictions file's lines."""
     ratios: dict[str, float | None] = {}
     ort = {b: peer_result(peers, "onnxruntime", b) for b in (1, 8, 32)}
     full = {b: java_result(classifier, b, 0.0) for b in (1, 8, 32)}
@@ -352,10 +530,25 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
     shadow = shadow_analysis(classifier, ratios)
     short_texts = short_text_analysis(short, ratios)
 
+    if short_texts:
+        ratios["short_measured_vs_expected_saving_min_b32"] = ratios.get("measured_vs_expected_saving_min_short")
+    latency = latency_analysis(streams or ({"interval": stream} if stream else {}), ratios)
+    precision = precision_analysis(precisions or {}, predictions or {}, ratios)
+
     targets = {}
-    for name, target in {**TARGETS, **(SHORT_TARGETS if short_texts else {})}.items():
+    for name, (target, direction) in TARGETS.items():
         value = ratios.get(name)
-        targets[name] = {"value": value, "target": target, "met": None if value is None else bool(value >= target)}
+        targets[name] = {"value": value, "target": target, "direction": direction,
+                         "met": target_met(value, target, direction)}
+    for name, (target, direction) in (SHORT_TARGETS if short_texts else {}).items():
+        value = ratios.get(name)
+        targets[name] = {"value": value, "target": target, "direction": direction,
+                         "met": target_met(value, target, direction),
+                         "same_as": "short_measured_vs_expected_saving_min_b32"}
+    for name, (target, direction, condition) in CONDITIONAL_TARGETS.items():
+        value = ratios.get(name)
+        targets[name] = {"value": value, "target": target, "direction": direction,
+                         "met": target_met(value, target, direction), "conditional_on": condition}
 
     return {
         "schema": "deebert-benchmark-summary/1",
@@ -366,15 +559,19 @@ def build_summary(classifier: dict | None, stream: dict | None, peers: dict | No
         "configurations": configurations(classifier, stream, peers, card_s, bf16),
         "ratios": ratios,
         "targets": targets,
-        "all_targets_met": all(t["met"] for t in targets.values()) if all(t["met"] is not None for t in targets.values()) else None,
+        "all_targets_met": all_met(targets),
         "saving": saving,
         "stream_reference": stream_info,
         "physical_limit": physical,
         "bfloat16": bfloat16,
         "shadow": shadow,
         "short_texts": short_texts,
+        "latency": latency,
+        "precision": precision,
         "inputs": {"classifier": classifier, "stream": stream, "peers": peers, "classifier_bf16": bf16,
-                   "classifier_short": short},
+                   "classifier_short": short,
+                   "streams_by_commit": {k: v for k, v in (streams or {}).items() if v is not stream},
+                   "precision": precisions or {}},
     }
 
 
@@ -431,7 +628,9 @@ def configurations(classifier, stream, peers, card_s, bf16=None) -> list[dict]:
                      "mean_batch": t.get("mean_batch")})
         lat = stream.get("latency")
         if lat:
-            rows.append({"label": f"Java stream @ {lat.get('rate_per_s')}/s", "kind": "java-stream-latency",
+            # --rates gives an unrounded rate (fraction x saturation); the label shows one decimal.
+            rate = lat.get("rate_per_s")
+            rows.append({"label": f"Java stream @ {fmt(rate)}/s", "kind": "java-stream-latency",
                          "batch": stream.get("batch_size"), "threshold": stream.get("threshold"),
                          "label_thresholds": stream.get("label_thresholds"),
                          "setting_text": setting_text(stream.get("label_thresholds")),
@@ -458,7 +657,7 @@ def contention(run: dict | None) -> dict | None:
     short_cpu = (run.get("short_texts") or {}).get("cpu")
     if short_cpu:   # phase a2 (short texts), when it ran
         others["short"] = short_cpu.get("others_cores")
-    judged = {k: v for k, v in others.items() if k in ("classifier", "peers", "short")}
+    judged = {k: v for k, v in others.items() if k in ("classifier", "precision", "peers", "short")}
     busy = {k: v for k, v in judged.items() if v is not None and v > CONTENTION_LIMIT_CORES}
     return {"others_cores": others,
             "limit_cores": CONTENTION_LIMIT_CORES, "contended_phases": sorted(busy),
@@ -492,8 +691,9 @@ def markdown(summary: dict) -> str:
     lines += ["", "| ratio | value | target | met |", "|---|---:|---:|---|"]
     for name, value in summary["ratios"].items():
         t = summary["targets"].get(name)
-        lines.append(f"| {name} | {fmt(value, '.3f')} | {fmt(t['target'], '.2f') if t else ''} | "
-                     f"{fmt(t['met']) if t else ''} |")
+        target = f"{t.get('direction', '>=')} {t['target']:.3g}" if t else ""
+        met = ("— (not measured here)" if t.get("conditional_on") and t["met"] is None else fmt(t["met"])) if t else ""
+        lines.append(f"| {name} | {fmt(value, '.3f')} | {target} | {met} |")
     s = summary["saving"]
     if s["by_batch"]:
         lines += ["", "| batch | S (nats) | expected saving | measured saving | measured/expected |",
@@ -534,12 +734,62 @@ def markdown(summary: dict) -> str:
     st = summary.get("short_texts")
     if st:
         lines += ["", short_markdown(st, recall)]
+    if summary.get("latency"):
+        lines += ["", latency_markdown(summary["latency"])]
+    if summary.get("precision"):
+        lines += ["", precision_markdown(summary["precision"])]
     c = summary.get("contention")
     if c:
         lines += ["", "machine: " + ("no other load during the measured phases" if c["clean"] else
                                      "WARNING: other processes used CPU during " + ", ".join(c["contended_phases"])
                                      + " (cores: " + ", ".join(f"{k} {v:.2f}" for k, v in c["others_cores"].items()
                                                                 if v is not None) + "); figures are not clean")]
+    return "\n".join(lines)
+
+
+def latency_markdown(lat: dict) -> str:
+    """The latency table: one row per (load, commit setting), end-to-end percentiles in ms; the service /
+    visibility split columns only when some phase has them."""
+    by_commit = lat["by_commit"]
+    split = [k for k in LATENCY_SPLIT_KEYS if any(k in r for c in by_commit.values() for r in c["by_load"])]
+    sat = "; ".join(f"{c} {fmt(v['saturation_events_per_s'])}" for c, v in by_commit.items())
+    head = "| load | commit | asked events/s | achieved events/s | p50 ms | p90 ms | p99 ms | mean batch |"
+    sep = "|---:|---|---:|---:|---:|---:|---:|---:|"
+    for k in split:
+        head += f" {k.replace('_ms', ' ms').replace('_', ' ')} |"
+        sep += "---:|"
+    lines = [f"stream latency (end to end, record timestamp to the consumer's receipt; saturation events/s: {sat}):",
+             "", head, sep]
+    rows = [(r, c) for c, v in by_commit.items() for r in v["by_load"]]
+    rows.sort(key=lambda rc: (rc[0]["fraction"] if rc[0]["fraction"] is not None else -1, list(by_commit).index(rc[1])))
+    for r, c in rows:
+        load = f"{r['fraction']:.0%}" if r["fraction"] is not None else "fixed"
+        line = (f"| {load} | {c} | {fmt(r['rate_per_s'])} | {fmt(r['achieved_rate_per_s'])} | {fmt(r['p50_ms'], '.0f')} | "
+                f"{fmt(r['p90_ms'], '.0f')} | {fmt(r['p99_ms'], '.0f')} | {fmt(r['mean_batch'], '.1f')} |")
+        for k in split:
+            line += f" {fmt(r.get(k), '.0f')} |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def precision_markdown(pr: dict) -> str:
+    """The precision table: per precision, accuracy and every label's recall on the precision phase's texts."""
+    by = {k: v for k, v in pr["by_precision"].items() if v}
+    labels = list(dict.fromkeys(label for v in by.values() for label in (v.get("recall_by_label") or {})))
+    lines = [f"precision (card setting, batch {PRECISION_BATCH}, one pass over the texts):", "",
+             "| precision | texts | events/s | exp. saving | accuracy | "
+             + " | ".join(f"{label} recall" for label in labels) + (" |" if labels else ""),
+             "|---|---:|---:|---:|---:|" + "---:|" * len(labels)]
+    for name, v in by.items():
+        rec = v.get("recall_by_label") or {}
+        lines.append(f"| {name} | {fmt(v['texts'], 'd')} | {fmt(v['events_per_s'])} | {fmt(v['expected_saving'], '.3f')} | "
+                     f"{fmt(v['accuracy'], '.4f')} | " + " | ".join(fmt(rec.get(label), '.4f') for label in labels)
+                     + (" |" if labels else ""))
+    a = pr.get("bfloat16_vs_float32")
+    if a:
+        lines += ["", f"bfloat16 vs float32 on {a['texts']} texts: same label {a['same_label_share']:.4f}, same label and "
+                      f"exit layer {a['same_label_and_exit_share']:.4f}; {a['protected_label']} texts float32 finds and "
+                      f"bfloat16 misses: {a['extra_protected_misses']} (the reverse: {a['fewer_protected_misses']})"]
     return "\n".join(lines)
 
 
@@ -647,6 +897,31 @@ def plot_saving(summary: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def load_jsonl(path: Path) -> list[dict] | None:
+    """The parsed JSON Lines file, or None when it does not exist."""
+    if not path.is_file():
+        return None
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def load_optional(d: Path, stream: dict | None) -> tuple[dict, dict, dict]:
+    """The stream runs by commit setting (stream.json under its own ``commit``, every stream-<commit>.json), the
+    precision phase's JSON by precision and its predictions by precision, from directory ``d``."""
+    streams = {stream_commit(stream): stream} if stream else {}
+    for path in sorted(d.glob("stream-*.json")):
+        st = json.loads(path.read_text())
+        streams.setdefault(stream_commit(st, path.stem[len("stream-"):]), st)
+    precisions, predictions = {}, {}
+    for name in ("float32", "bfloat16"):
+        p = load_json(d / f"precision-{name}.json")
+        if p is not None:
+            precisions[name] = p
+        lines = load_jsonl(d / f"precision-{name}-predictions.jsonl")
+        if lines is not None:
+            predictions[name] = lines
+    return streams, precisions, predictions
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dir", type=Path, default=DEFAULT_DIR,
@@ -668,7 +943,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"summarize: none of classifier.json, peers.json, classifier-short.json in {args.dir}", file=sys.stderr)
         return 1
     card_s, source = card_threshold(args, peers)
-    summary = build_summary(classifier, stream, peers, card_s, source, bf16, short)
+    streams, precisions, predictions = load_optional(args.dir, stream)
+    summary = build_summary(classifier, stream, peers, card_s, source, bf16, short, streams, precisions, predictions)
     summary["run"] = load_json(args.dir / "run.json")  # written by benchmark/run-benchmark.sh, when present
     summary["contention"] = contention(summary["run"])
     out = args.out or args.dir / "summary.json"

@@ -69,6 +69,7 @@ def run(d: Path, *extra):
 
 def test_ratios_and_targets(tmp_path):
     write_inputs(tmp_path)
+    write_streams(tmp_path)
     s = run(tmp_path)
     r = s["ratios"]
     assert r["classifier_full_vs_onnxruntime_b1"] == pytest.approx(45 / 50)
@@ -254,7 +255,11 @@ def test_short_texts_table_and_saving_ratio_at_batch_32(tmp_path, capsys):
     assert st["saving"]["min_ratio_at"] == {"batch": 32, "threshold": 0.1}
     assert [x["ratio"] for x in st["saving"]["by_batch"]["1"]] == [pytest.approx(2 / 3), pytest.approx((1 - 100 / 180) / 0.6)]
     assert s["targets"]["measured_vs_expected_saving_min_short"] == {
-        "value": pytest.approx(0.857142857), "target": 0.85, "met": True}
+        "value": pytest.approx(0.857142857), "target": 0.85, "direction": ">=", "met": True,
+        "same_as": "short_measured_vs_expected_saving_min_b32"}
+    assert s["targets"]["short_measured_vs_expected_saving_min_b32"] == {
+        "value": pytest.approx(0.857142857), "target": 0.85, "direction": ">=", "met": True,
+        "conditional_on": "classifier-short.json (the short-text model)"}
     # Every existing key is still there, with the same values as without short texts.
     assert r["measured_vs_expected_saving_min"] == pytest.approx((1 - 60 / 90) / 0.4)
     assert s["inputs"]["classifier_short"]["texts"] == 587
@@ -263,7 +268,7 @@ def test_short_texts_table_and_saving_ratio_at_batch_32(tmp_path, capsys):
     assert "| 32 | 400.0 | 880.0 | 2.20 | 0.600 | 0.545 |" in out
     assert "| 32 | card: 0.25 | 880.0 |" in out
     assert "| 1 | 0.1 | 0.500 | 0.333 | 0.667 (not counted) |" in out
-    assert "| measured_vs_expected_saving_min_short | 0.857 | 0.85 | yes |" in out
+    assert "| measured_vs_expected_saving_min_short | 0.857 | >= 0.85 | yes |" in out
 
 
 def test_short_texts_failing_target_and_absent_file(tmp_path):
@@ -272,12 +277,15 @@ def test_short_texts_failing_target_and_absent_file(tmp_path):
     # Without classifier-short.json: no section, no ratio, no target; the other targets are judged as before.
     assert s["short_texts"] is None and "measured_vs_expected_saving_min_short" not in s["ratios"]
     assert "measured_vs_expected_saving_min_short" not in s["targets"]
+    # Its new name is always listed, unjudged without the input, and does not make all_targets_met null.
+    assert s["targets"]["short_measured_vs_expected_saving_min_b32"]["met"] is None
     write_short(tmp_path)
     data = json.loads((tmp_path / "classifier-short.json").read_text())
     data["results"][6]["events_per_s"] = 500.0   # b32 S=0.1: measured 0.2 of an expected 0.5 -> 0.4
     (tmp_path / "classifier-short.json").write_text(json.dumps(data))
     s = run(tmp_path, "--no-plots")
     assert s["targets"]["measured_vs_expected_saving_min_short"]["met"] is False
+    assert s["targets"]["short_measured_vs_expected_saving_min_b32"]["met"] is False
     assert s["ratios"]["measured_vs_expected_saving_min_short"] == pytest.approx(0.4)
 
 
@@ -290,3 +298,184 @@ def test_short_texts_phase_is_judged_for_contention(tmp_path):
     s = run(tmp_path, "--no-plots")
     assert s["contention"]["contended_phases"] == ["short"]
     assert s["contention"]["others_cores"]["short"] == 0.7
+
+
+# --- target directions, stream latency by load and commit setting, precision ----------------------------------
+
+
+def test_target_directions():
+    assert summarize.target_met(0.95, 0.95, ">=") is True
+    assert summarize.target_met(0.94, 0.95, ">=") is False
+    assert summarize.target_met(100.0, 100.0, "<=") is True
+    assert summarize.target_met(101.0, 100.0, "<=") is False
+    assert summarize.target_met(None, 100.0, "<=") is None
+    with pytest.raises(ValueError):
+        summarize.target_met(1.0, 1.0, ">")
+
+
+def load(fraction, rate, p50, p99, **extra):
+    """One latency_by_load entry of a stream JSON (StreamBenchmark --rates)."""
+    return {"fraction": fraction, "rate_per_s": rate, "achieved_rate_per_s": rate * 0.99, "events": 300,
+            "p50_ms": p50, "p90_ms": (p50 + p99) / 2, "p99_ms": p99, "max_ms": p99 + 5, "mean_batch": 2.0,
+            "classified": 300, "dead_lettered": 0, "missing": 0, **extra}
+
+
+def write_streams(d: Path, p99_at_40_after_batch=80.0, saturation_after_batch=175.0, split=False):
+    """stream.json (commit interval, saturation 180.5 events/s) and stream-after-batch.json, both with latency
+    phases at 0.2, 0.4 and 0.7 of their own saturation; ``split`` adds the service / visible keys to after-batch."""
+    def stream(commit, sat, p99_40, extra):
+        by_load = [load(f, f * sat, p50, p99, **extra) for f, p50, p99 in
+                   ((0.2, 30.0, 60.0), (0.4, 40.0, p99_40), (0.7, 70.0, 180.0))]
+        return {"events": 10, "setting": "card", "policy": "ENTROPY", "threshold": CARD_S,
+                "label_thresholds": dict(CARD_LABELS), "batch_size": 32, "linger_ms": 5, "commit": commit,
+                "throughput": {"events_per_s": sat, "mean_batch": 30.0, "exit_histogram": [7, 1, 1, 0, 0, 1],
+                               "expected_saving": 0.7, "accuracy": 0.98},
+                "latency": by_load[1], "latency_by_load": by_load, "complete": True}
+    (d / "stream.json").write_text(json.dumps(stream("interval", 180.5, 90.0, {})))
+    extra = {"service_p50_ms": 12.0, "service_p99_ms": 33.0, "visible_p50_ms": 20.0, "visible_p99_ms": 44.0} \
+        if split else {}
+    (d / "stream-after-batch.json").write_text(json.dumps(
+        stream("after-batch", saturation_after_batch, p99_at_40_after_batch, extra)))
+
+
+def test_latency_by_load_and_commit_setting_with_met_targets(tmp_path, capsys):
+    write_inputs(tmp_path)
+    write_streams(tmp_path)
+    s = run(tmp_path, "--no-plots")
+    lat = s["latency"]["by_commit"]
+    assert list(lat) == ["interval", "after-batch"]
+    assert lat["interval"]["saturation_events_per_s"] == 180.5
+    assert [r["fraction"] for r in lat["after-batch"]["by_load"]] == [0.2, 0.4, 0.7]
+    row = lat["after-batch"]["by_load"][1]
+    assert (row["rate_per_s"], row["p50_ms"], row["p90_ms"], row["p99_ms"], row["mean_batch"]) == (70.0, 40.0, 60.0, 80.0, 2.0)
+    assert "service_p99_ms" not in row    # absent in the input: absent here
+    t = s["targets"]
+    assert t["stream_latency_p99_ms_at_40pct_after_batch"] == {"value": 80.0, "target": 100.0, "direction": "<=",
+                                                               "met": True}
+    assert t["stream_saturation_after_batch_vs_interval"]["value"] == pytest.approx(175 / 180.5)
+    assert t["stream_saturation_after_batch_vs_interval"]["met"] is True
+    # stream.json is still the stream's reference for stream_vs_classifier.
+    assert s["ratios"]["stream_vs_classifier"] == pytest.approx(180.5 / 190)
+    out = capsys.readouterr().out
+    assert "saturation events/s: interval 180.5; after-batch 175.0" in out
+    assert "| 40% | interval | 72.2 | 71.5 | 40 | 65 | 90 | 2.0 |" in out
+    assert "| 40% | after-batch | 70.0 | 69.3 | 40 | 60 | 80 | 2.0 |" in out
+    assert "| stream_latency_p99_ms_at_40pct_after_batch | 80.000 | <= 100 | yes |" in out
+    assert "service p99" not in out
+
+
+def test_latency_targets_not_met_and_the_service_visible_split(tmp_path, capsys):
+    write_inputs(tmp_path)
+    write_streams(tmp_path, p99_at_40_after_batch=150.0, saturation_after_batch=162.0, split=True)
+    s = run(tmp_path, "--no-plots")
+    t = s["targets"]
+    assert t["stream_latency_p99_ms_at_40pct_after_batch"]["met"] is False    # 150 ms > 100 ms
+    assert t["stream_saturation_after_batch_vs_interval"]["met"] is False     # 162 / 180.5 = 0.90 < 0.95
+    assert s["all_targets_met"] is False
+    row = s["latency"]["by_commit"]["after-batch"]["by_load"][0]
+    assert (row["service_p50_ms"], row["service_p99_ms"], row["visible_p50_ms"], row["visible_p99_ms"]) == (12, 33, 20, 44)
+    out = capsys.readouterr().out
+    assert "| service p50 ms | service p99 ms | visible p50 ms | visible p99 ms |" in out
+    assert "| 20% | after-batch | 32.4 | 32.1 | 30 | 45 | 60 | 2.0 | 12 | 33 | 20 | 44 |" in out
+    assert "| 20% | interval | 36.1 | 35.7 | 30 | 45 | 60 | 2.0 | — | — | — | — |" in out
+    assert "| stream_latency_p99_ms_at_40pct_after_batch | 150.000 | <= 100 | NO |" in out
+
+
+def test_latency_targets_are_null_without_the_after_batch_run(tmp_path):
+    # An older stream.json (one latency phase, no commit field): the latency section shows it as interval.
+    write_inputs(tmp_path)
+    s = run(tmp_path, "--no-plots")
+    assert list(s["latency"]["by_commit"]) == ["interval"]
+    assert s["latency"]["by_commit"]["interval"]["by_load"][0]["fraction"] is None
+    for name in ("stream_latency_p99_ms_at_40pct_after_batch", "stream_saturation_after_batch_vs_interval"):
+        assert s["targets"][name]["value"] is None and s["targets"][name]["met"] is None
+    assert s["all_targets_met"] is None
+
+
+def precision_json(name, accuracy, recall):
+    """precision-<name>.json: ClassifierBenchmark --thresholds none --card-setting --batch-sizes 32."""
+    r = dict(card(32, 100.0 if name == "FLOAT32" else 180.0, 0.7), accuracy=accuracy, protected_recall=recall["spam"],
+             recall_by_label=recall)
+    return {"precision": name, "texts": 8, "protected_label": "spam", "results": [r]}
+
+
+def predictions(answers):
+    """A predictions file's lines from (gold, label, exit_layer) per text."""
+    return "".join(json.dumps({"index": i, "gold": g, "label": lab, "exit_layer": e}) + "\n"
+                   for i, (g, lab, e) in enumerate(answers))
+
+
+def write_precision(d: Path, bf16_answers):
+    f32 = [("ham", "ham", 1), ("ham", "ham", 1), ("ham", "spam", 2), ("ham", "ham", 1),
+           ("spam", "spam", 3), ("spam", "spam", 6), ("spam", "ham", 6), ("spam", "spam", 1)]
+    (d / "precision-float32.json").write_text(json.dumps(precision_json("FLOAT32", 0.75, {"ham": 0.75, "spam": 0.75})))
+    (d / "precision-float32-predictions.jsonl").write_text(predictions(f32))
+    def recall(label):
+        gold = [a for a in bf16_answers if a[0] == label]
+        return sum(a[1] == label for a in gold) / len(gold)
+    (d / "precision-bfloat16.json").write_text(json.dumps(precision_json(
+        "BFLOAT16", sum(a[0] == a[1] for a in bf16_answers) / 8, {"ham": recall("ham"), "spam": recall("spam")})))
+    (d / "precision-bfloat16-predictions.jsonl").write_text(predictions(bf16_answers))
+    return f32
+
+
+def test_precision_recall_by_label_and_agreement_met(tmp_path, capsys):
+    write_inputs(tmp_path)
+    f32 = [("ham", "ham", 1), ("ham", "ham", 1), ("ham", "spam", 2), ("ham", "ham", 1),
+           ("spam", "spam", 3), ("spam", "spam", 6), ("spam", "ham", 6), ("spam", "spam", 1)]
+    write_precision(tmp_path, f32)   # bfloat16 answers exactly as float32
+    s = run(tmp_path, "--no-plots")
+    pr = s["precision"]
+    assert pr["by_precision"]["float32"]["recall_by_label"] == {"ham": 0.75, "spam": 0.75}
+    assert pr["by_precision"]["bfloat16"]["events_per_s"] == 180.0
+    assert pr["bfloat16_vs_float32"]["same_label_and_exit_share"] == 1.0
+    t = s["targets"]
+    assert t["bfloat16_protected_recall_minus_float32"]["value"] == 0.0
+    assert t["bfloat16_protected_recall_minus_float32"]["met"] is True       # 0 >= 0: no extra misses
+    assert t["bfloat16_same_label_and_exit_share"]["met"] is True
+    out = capsys.readouterr().out
+    assert "| precision | texts | events/s | exp. saving | accuracy | ham recall | spam recall |" in out
+    assert "| float32 | 8 | 100.0 | 0.700 | 0.7500 | 0.7500 | 0.7500 |" in out
+    assert "spam texts float32 finds and bfloat16 misses: 0 (the reverse: 0)" in out
+
+
+def test_precision_targets_not_met_when_bfloat16_misses_more_spam(tmp_path):
+    write_inputs(tmp_path)
+    # Text 4: spam found by float32, missed by bfloat16; text 0 leaves one layer later.
+    bf16 = [("ham", "ham", 2), ("ham", "ham", 1), ("ham", "spam", 2), ("ham", "ham", 1),
+            ("spam", "ham", 3), ("spam", "spam", 6), ("spam", "ham", 6), ("spam", "spam", 1)]
+    write_precision(tmp_path, bf16)
+    s = run(tmp_path, "--no-plots")
+    a = s["precision"]["bfloat16_vs_float32"]
+    assert a["same_label_share"] == pytest.approx(7 / 8)
+    assert a["same_label_and_exit_share"] == pytest.approx(6 / 8)
+    assert (a["extra_protected_misses"], a["fewer_protected_misses"]) == (1, 0)
+    t = s["targets"]
+    assert t["bfloat16_protected_recall_minus_float32"]["value"] == pytest.approx(0.5 - 0.75)
+    assert t["bfloat16_protected_recall_minus_float32"]["met"] is False
+    assert t["bfloat16_same_label_and_exit_share"]["met"] is False
+
+
+def test_precision_without_bfloat16_leaves_its_targets_unjudged(tmp_path):
+    # A CPU without bfloat16 instructions: float32 only; the conditional targets are null and do not count.
+    write_inputs(tmp_path)
+    write_streams(tmp_path)
+    write_precision(tmp_path, [("ham", "ham", 1)] * 4 + [("spam", "spam", 1)] * 4)
+    (tmp_path / "precision-bfloat16.json").unlink()
+    (tmp_path / "precision-bfloat16-predictions.jsonl").unlink()
+    s = run(tmp_path, "--no-plots")
+    assert list(s["precision"]["by_precision"]) == ["float32"]
+    assert s["precision"]["bfloat16_vs_float32"] is None
+    for name in ("bfloat16_protected_recall_minus_float32", "bfloat16_same_label_and_exit_share"):
+        assert s["targets"][name]["met"] is None and "conditional_on" in s["targets"][name]
+    # The unconditional targets are all judged; the saving target fails (0.83 < 0.9), the rest are met.
+    assert s["all_targets_met"] is False
+    assert [k for k, v in s["targets"].items() if v["met"] is False] == ["measured_vs_expected_saving_min"]
+
+
+def test_precision_phase_is_judged_for_contention(tmp_path):
+    write_inputs(tmp_path)
+    (tmp_path / "run.json").write_text(json.dumps({"cpu": {
+        "classifier": {"others_cores": 0.0}, "precision": {"others_cores": 0.5}, "peers": {"others_cores": 0.0}}}))
+    s = run(tmp_path, "--no-plots")
+    assert s["contention"]["contended_phases"] == ["precision"]

@@ -39,7 +39,9 @@ import java.util.stream.DoubleStream;
  * events/s, mean/p50/p99 latency per batch in ms, the exit histogram, the expected saving (DeeBERT
  * eq. 2, {@link ExpectedSaving}) and, when the texts carry a {@code label}, the accuracy and, when the model
  * card names a {@code protected_label}, that label's recall (column {@code <label>_recall}, JSON
- * {@code protected_recall}): accuracy alone hides a model that misses the class that matters.
+ * {@code protected_recall}): accuracy alone hides a model that misses the class that matters. The JSON also has
+ * every model label's recall ({@code recall_by_label}: label -&gt; share of the texts with that gold label predicted
+ * as it, null when no text has it), since model quality is reported per class.
  *
  * <p>With {@code --card-setting} each batch size is also measured at the model card's recommended setting as the
  * card has it ({@link EarlyExitClassifier#recommendedSetting()}: with label-conditional thresholds, the S of the label
@@ -53,6 +55,13 @@ import java.util.stream.DoubleStream;
  * once, then all again, ...), so slow phases of a shared machine hit every combination alike; the line
  * (and JSON entry) of a combination is its median run by events/s, with the latencies of all K runs
  * pooled. {@code --json FILE} writes every result as JSON.
+ *
+ * <p>{@code --thresholds none} measures no one-S setting (with {@code --card-setting}: only the card's rows).
+ * {@code --predictions FILE} writes, for one configuration (the card's setting at the first batch size with
+ * {@code --card-setting}, else the first batch size and S), its median run's answer per text as JSON Lines
+ * {@code {"index", "gold", "label", "exit_layer"}} (index: 0-based among the texts used; exit layer 1-based), so two
+ * precisions' runs can be compared text by text; with {@code gold} (the text's label, null when unknown) beside them
+ * for the protected label's extra misses. Labels only: never the text.
  *
  * <p>{@code --buckets NONE} runs each call's texts in arrival order instead of length buckets (the default,
  * {@code LENGTH}; {@code ClassifierOptions.Buckets}): measure both in alternating runs for the buckets' gain. The
@@ -91,8 +100,11 @@ public final class ClassifierBenchmark implements Callable<Integer> {
     @Option(names = "--batch-sizes", split = ",", defaultValue = "1,8,32", description = "batch sizes")
     private int[] batchSizes;
 
-    @Option(names = "--thresholds", split = ",", defaultValue = "0,0.05,0.2",
-            description = "thresholds S in nats")
+    @Option(names = "--thresholds", defaultValue = "0,0.05,0.2", paramLabel = "S,...",
+            description = "thresholds S in nats, comma-separated; none = no one-S setting (use with --card-setting)")
+    private String thresholdsOption;
+
+    /** The parsed {@code --thresholds}, nats. */
     private double[] thresholds;
 
     @Option(names = "--policy", defaultValue = "ENTROPY", description = "ENTROPY or DIVERGENCE (of --thresholds)")
@@ -127,6 +139,10 @@ public final class ClassifierBenchmark implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "also write every result as JSON to FILE")
     private Path jsonFile;
 
+    @Option(names = "--predictions", paramLabel = "FILE",
+            description = "also write one configuration's answer per text (index, label, exit layer) as JSON Lines")
+    private Path predictionsFile;
+
     @Option(names = "--shadow-rates", split = ",", paramLabel = "R",
             description = "also measure shadow sampling at these rates (fractions of the texts; 0 is added as the "
                     + "baseline) with the model card's recommended setting; none by default")
@@ -144,7 +160,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
 
     /** One measured pass over all texts with one (batch size, S). */
     private record Run(double seconds, double eventsPerSecond, long[] histogram, int correct, List<Double> latenciesMs,
-                       List<String> predicted) {
+                       List<String> predicted, int[] exitLayers) {
     }
 
     /**
@@ -168,6 +184,16 @@ public final class ClassifierBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        try {
+            thresholds = parseThresholds(thresholdsOption);
+        } catch (NumberFormatException e) {
+            System.err.println("classifier-benchmark: --thresholds takes numbers (nats) separated by commas, or none");
+            return 2;
+        }
+        if (thresholds.length == 0 && !cardSetting) {
+            System.err.println("classifier-benchmark: --thresholds none needs --card-setting (nothing to measure)");
+            return 2;
+        }
         if (repeats < 1 || warmupBatches < 0 || limit < 0 || Arrays.stream(batchSizes).anyMatch(b -> b < 1)) {
             System.err.println("classifier-benchmark: --repeats and batch sizes must be >= 1, --limit and --warmup-batches >= 0");
             return 2;
@@ -218,6 +244,13 @@ public final class ClassifierBenchmark implements Callable<Integer> {
                     }
                 }
             }
+            if (predictionsFile != null) {
+                Combination chosen = combinations.stream().filter(Combination::card).findFirst()
+                        .orElse(combinations.get(0));
+                writePredictions(predictionsFile, labels, medianRun(chosen));
+                System.out.printf(Locale.ROOT, "predictions: batch %d, %s -> %s%n", chosen.batchSize(),
+                        chosen.card() ? "card setting" : settingLabel(chosen.setting(), modelLabels), predictionsFile);
+            }
             Map<String, Object> shadow = shadowRates.length > 0 ? measureShadow(classifier, texts) : null;
             if (jsonFile != null) {
                 Map<String, Object> root = new LinkedHashMap<>();
@@ -252,6 +285,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         long[] histogram = new long[classifier.numLayers()];
         List<Double> latencies = new ArrayList<>();
         List<String> predicted = new ArrayList<>(texts.size());
+        int[] exitLayers = new int[texts.size()];
         int correct = 0;
         long start = System.nanoTime();
         for (int from = 0; from < texts.size(); from += batchSize) {
@@ -263,13 +297,14 @@ public final class ClassifierBenchmark implements Callable<Integer> {
             }
             for (int i = from; i < to; i++) {
                 predicted.add(result.classifications().get(i - from).label());
+                exitLayers[i] = result.classifications().get(i - from).exitLayer();
                 if (result.classifications().get(i - from).label().equals(labels.get(i))) {
                     correct++;
                 }
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new Run(seconds, texts.size() / seconds, histogram, correct, latencies, predicted);
+        return new Run(seconds, texts.size() / seconds, histogram, correct, latencies, predicted, exitLayers);
     }
 
     /**
@@ -437,6 +472,72 @@ public final class ClassifierBenchmark implements Callable<Integer> {
     }
 
     /**
+     * Every label's recall: per label, of the texts whose gold label is it, the share predicted as it.
+     *
+     * @param labels    the model's label names (the keys, in this order)
+     * @param predicted predicted label per text
+     * @param gold      gold label per text (null when unknown), same order
+     * @return label -&gt; recall in [0, 1], null for a label no text has as its gold label
+     */
+    static Map<String, Double> recallByLabel(List<String> labels, List<String> predicted, List<String> gold) {
+        Map<String, Double> byLabel = new LinkedHashMap<>();
+        for (String label : labels) {
+            byLabel.put(label, protectedRecall(label, predicted, gold));
+        }
+        return byLabel;
+    }
+
+    /**
+     * @param option {@code --thresholds}: S in nats separated by commas, or {@code none} (or blank) for no one-S setting
+     * @return the thresholds, nats; empty for none
+     * @throws NumberFormatException when an entry is not a number, or is negative or not finite
+     */
+    static double[] parseThresholds(String option) {
+        if (option == null || option.isBlank() || option.trim().equalsIgnoreCase("none")) {
+            return new double[0];
+        }
+        double[] out = Arrays.stream(option.split(",")).map(String::trim).mapToDouble(Double::parseDouble).toArray();
+        if (Arrays.stream(out).anyMatch(s -> !Double.isFinite(s) || s < 0)) {
+            throw new NumberFormatException("thresholds must be finite and >= 0 nats: " + option);
+        }
+        return out;
+    }
+
+    /** @return the combination's median run by events/s (the one its line and JSON entry describe) */
+    private static Run medianRun(Combination c) {
+        double[] rates = c.runs().stream().mapToDouble(Run::eventsPerSecond).toArray();
+        return c.runs().get(BenchmarkStats.medianIndex(rates));
+    }
+
+    /**
+     * Writes one JSON line per text: {@code index} (0-based among the texts used), {@code gold} label (null when
+     * unknown), predicted {@code label} and {@code exit_layer} (1-based). No text: only what two runs need to be
+     * compared answer by answer.
+     */
+    static void writePredictions(Path file, List<String> gold, List<String> predicted, int[] exitLayers)
+            throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        ObjectMapper json = new ObjectMapper();
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < predicted.size(); i++) {
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("index", i);
+            line.put("gold", gold.get(i));
+            line.put("label", predicted.get(i));
+            line.put("exit_layer", exitLayers[i]);
+            out.append(json.writeValueAsString(line)).append('\n');
+        }
+        Files.writeString(file, out, StandardCharsets.UTF_8);
+    }
+
+    private static void writePredictions(Path file, List<String> gold, Run run) throws IOException {
+        writePredictions(file, gold, run.predicted(), run.exitLayers());
+    }
+
+    /**
      * Prints the combination's line (its median run, pooled latencies) and returns its JSON entry.
      *
      * @param labels      gold label per text (null when unknown)
@@ -455,6 +556,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         Double accuracy = labelled ? (double) median.correct() / texts : null;
         // From the same median run as the accuracy, so the two figures describe one pass over the texts.
         Double recall = labelled ? protectedRecall(protectedLabel, median.predicted(), labels) : null;
+        Map<String, Double> recallByLabel = labelled ? recallByLabel(modelLabels, median.predicted(), labels) : null;
         String s = c.card() ? "card:" + compactLabel(c.setting(), modelLabels)
                 : String.format(Locale.ROOT, "%.4f", c.setting().threshold());
         System.out.printf(Locale.ROOT, "%d\t%s\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t%.4f\t%s%s%n", c.batchSize(),
@@ -475,6 +577,7 @@ public final class ClassifierBenchmark implements Callable<Integer> {
         entry.put("expected_saving", saving);
         entry.put("accuracy", accuracy);
         entry.put("protected_recall", recall);
+        entry.put("recall_by_label", recallByLabel);
         entry.put("seconds", median.seconds());
         entry.put("events_per_s_runs", rates);
         return entry;
