@@ -20,8 +20,11 @@ Latency (section ``latency``): per commit setting (stream.json's ``commit``, ``i
 stream-<commit>.json), the saturation events/s (the stream's throughput phase) and per latency phase (its
 ``latency_by_load``; a stream.json without it: its one ``latency`` phase) the load fraction, rates asked and
 achieved (events/s), end-to-end p50/p90/p99/max in ms (record timestamp to the benchmark consumer's receipt), the
-mean batch and, when the stream JSON has them, ``service_p50_ms``/``service_p99_ms`` (record timestamp to
-processed_at) and ``visible_p50_ms``/``visible_p99_ms`` (processed_at to the consumer's receipt).
+mean batch and, when the stream JSON has them, where the latency went (StreamBenchmark's PhaseTally.stages):
+``wait_p50_ms``/``wait_p99_ms`` (record timestamp to the start of its batch's classification),
+``classify_batch_p50_ms``/``classify_batch_p99_ms`` (its batch's classifier time), ``visible_p50_ms``/
+``visible_p99_ms`` (processed_at to the consumer's receipt: the exactly-once commit), and Kafka Streams' ``commits``
+during the phase and ``commit_latency_avg_ms``.
 
 Precision (section ``precision``): per precision, accuracy, ``recall_by_label`` (every card label), the protected
 label's recall, events/s and expected saving of its card-setting row at batch 32; with both precisions'
@@ -114,7 +117,8 @@ SHORT_TARGET_BATCH = 32
 LATENCY_TARGET_FRACTION = 0.4
 LATENCY_TARGET_COMMIT = "after-batch"
 #: Optional latency split keys of a latency phase (ms), shown when the stream JSON has them.
-LATENCY_SPLIT_KEYS = ("service_p50_ms", "service_p99_ms", "visible_p50_ms", "visible_p99_ms")
+LATENCY_SPLIT_KEYS = ("wait_p50_ms", "wait_p99_ms", "classify_batch_p50_ms", "classify_batch_p99_ms",
+                      "visible_p50_ms", "visible_p99_ms", "commits", "commit_latency_avg_ms")
 PRECISION_BATCH = 32
 
 
@@ -400,8 +404,9 @@ def latency_analysis(streams: dict[str, dict], ratios: dict) -> dict | None:
             target["saturation_events_per_s"], (by_commit.get("interval") or {}).get("saturation_events_per_s"))
     return {"definition": "latency = the benchmark consumer's receipt of the classified record - the input record's "
                           "timestamp (its send time), ms; rate_per_s = fraction x saturation_events_per_s (the same "
-                          "run's throughput phase), events/s; service_* = record timestamp to processed_at, "
-                          "visible_* = processed_at to receipt, ms (when the stream JSON has them)",
+                          "run's throughput phase), events/s; wait_* = record timestamp to its batch's classification, "
+                          "classify_batch_* = the batch's classifier time, visible_* = processed_at to receipt, ms; "
+                          "commits and commit_latency_avg_ms = Kafka Streams' (when the stream JSON has them)",
             "by_commit": by_commit}
 
 
@@ -748,7 +753,7 @@ def markdown(summary: dict) -> str:
 
 
 def latency_markdown(lat: dict) -> str:
-    """The latency table: one row per (load, commit setting), end-to-end percentiles in ms; the service /
+    """The latency table: one row per (load, commit setting), end-to-end percentiles in ms; the wait / classify / visible
     visibility split columns only when some phase has them."""
     by_commit = lat["by_commit"]
     split = [k for k in LATENCY_SPLIT_KEYS if any(k in r for c in by_commit.values() for r in c["by_load"])]

@@ -322,7 +322,7 @@ def load(fraction, rate, p50, p99, **extra):
 
 def write_streams(d: Path, p99_at_40_after_batch=80.0, saturation_after_batch=175.0, split=False):
     """stream.json (commit interval, saturation 180.5 events/s) and stream-after-batch.json, both with latency
-    phases at 0.2, 0.4 and 0.7 of their own saturation; ``split`` adds the service / visible keys to after-batch."""
+    phases at 0.2, 0.4 and 0.7 of their own saturation; ``split`` adds the wait / visible keys to after-batch."""
     def stream(commit, sat, p99_40, extra):
         by_load = [load(f, f * sat, p50, p99, **extra) for f, p50, p99 in
                    ((0.2, 30.0, 60.0), (0.4, 40.0, p99_40), (0.7, 70.0, 180.0))]
@@ -332,7 +332,7 @@ def write_streams(d: Path, p99_at_40_after_batch=80.0, saturation_after_batch=17
                                "expected_saving": 0.7, "accuracy": 0.98},
                 "latency": by_load[1], "latency_by_load": by_load, "complete": True}
     (d / "stream.json").write_text(json.dumps(stream("interval", 180.5, 90.0, {})))
-    extra = {"service_p50_ms": 12.0, "service_p99_ms": 33.0, "visible_p50_ms": 20.0, "visible_p99_ms": 44.0} \
+    extra = {"wait_p50_ms": 12.0, "wait_p99_ms": 33.0, "visible_p50_ms": 20.0, "visible_p99_ms": 44.0} \
         if split else {}
     (d / "stream-after-batch.json").write_text(json.dumps(
         stream("after-batch", saturation_after_batch, p99_at_40_after_batch, extra)))
@@ -348,7 +348,7 @@ def test_latency_by_load_and_commit_setting_with_met_targets(tmp_path, capsys):
     assert [r["fraction"] for r in lat["after-batch"]["by_load"]] == [0.2, 0.4, 0.7]
     row = lat["after-batch"]["by_load"][1]
     assert (row["rate_per_s"], row["p50_ms"], row["p90_ms"], row["p99_ms"], row["mean_batch"]) == (70.0, 40.0, 60.0, 80.0, 2.0)
-    assert "service_p99_ms" not in row    # absent in the input: absent here
+    assert "wait_p99_ms" not in row    # absent in the input: absent here
     t = s["targets"]
     assert t["stream_latency_p99_ms_at_40pct_after_batch"] == {"value": 80.0, "target": 100.0, "direction": "<=",
                                                                "met": True}
@@ -361,10 +361,10 @@ def test_latency_by_load_and_commit_setting_with_met_targets(tmp_path, capsys):
     assert "| 40% | interval | 72.2 | 71.5 | 40 | 65 | 90 | 2.0 |" in out
     assert "| 40% | after-batch | 70.0 | 69.3 | 40 | 60 | 80 | 2.0 |" in out
     assert "| stream_latency_p99_ms_at_40pct_after_batch | 80.000 | <= 100 | yes |" in out
-    assert "service p99" not in out
+    assert "wait p99" not in out
 
 
-def test_latency_targets_not_met_and_the_service_visible_split(tmp_path, capsys):
+def test_latency_targets_not_met_and_the_wait_visible_split(tmp_path, capsys):
     write_inputs(tmp_path)
     write_streams(tmp_path, p99_at_40_after_batch=150.0, saturation_after_batch=162.0, split=True)
     s = run(tmp_path, "--no-plots")
@@ -373,9 +373,9 @@ def test_latency_targets_not_met_and_the_service_visible_split(tmp_path, capsys)
     assert t["stream_saturation_after_batch_vs_interval"]["met"] is False     # 162 / 180.5 = 0.90 < 0.95
     assert s["all_targets_met"] is False
     row = s["latency"]["by_commit"]["after-batch"]["by_load"][0]
-    assert (row["service_p50_ms"], row["service_p99_ms"], row["visible_p50_ms"], row["visible_p99_ms"]) == (12, 33, 20, 44)
+    assert (row["wait_p50_ms"], row["wait_p99_ms"], row["visible_p50_ms"], row["visible_p99_ms"]) == (12, 33, 20, 44)
     out = capsys.readouterr().out
-    assert "| service p50 ms | service p99 ms | visible p50 ms | visible p99 ms |" in out
+    assert "| wait p50 ms | wait p99 ms | visible p50 ms | visible p99 ms |" in out
     assert "| 20% | after-batch | 32.4 | 32.1 | 30 | 45 | 60 | 2.0 | 12 | 33 | 20 | 44 |" in out
     assert "| 20% | interval | 36.1 | 35.7 | 30 | 45 | 60 | 2.0 | — | — | — | — |" in out
     assert "| stream_latency_p99_ms_at_40pct_after_batch | 150.000 | <= 100 | NO |" in out
