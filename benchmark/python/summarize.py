@@ -753,8 +753,8 @@ def markdown(summary: dict) -> str:
 
 
 def latency_markdown(lat: dict) -> str:
-    """The latency table: one row per (load, commit setting), end-to-end percentiles in ms; the wait / classify / visible
-    visibility split columns only when some phase has them."""
+    """The latency table: one row per (load, commit setting), end-to-end percentiles in ms; the split columns
+    (wait, classify_batch, visible, commits) only when some phase has them."""
     by_commit = lat["by_commit"]
     split = [k for k in LATENCY_SPLIT_KEYS if any(k in r for c in by_commit.values() for r in c["by_load"])]
     sat = "; ".join(f"{c} {fmt(v['saturation_events_per_s'])}" for c, v in by_commit.items())
