@@ -33,7 +33,7 @@
 #                                                       -> target/benchmark/precision-<float32|bfloat16>.json
 #                                                          (+ precision-<...>-predictions.jsonl)
 #   b. Java StreamBenchmark on a fresh broker + registry, once per commit setting (classifier.batch.commit), each
-#      with latency phases at 20 %, 40 % and 70 % of its own measured saturation rate
+#      with latency phases at 20 %, 40 % and 70 % of the first setting's measured saturation rate
 #                                                       -> target/benchmark/stream.json (commit interval),
 #                                                          target/benchmark/stream-after-batch.json
 #   c. peers.py (ONNX Runtime, TF Python, sgemm, FLOPs)  -> target/benchmark/peers.json
@@ -104,8 +104,8 @@ else
 fi
 # Shadow samples of an accuracy budget: rates measured (with rate 0) at the card's setting, batch 32.
 SHADOW_RATES="0.02,0.1"
-# Stream latency phases: fractions of the stream's own measured saturation rate (StreamBenchmark --rates), and the
-# service's classifier.batch.commit settings compared on the same broker. The first setting writes stream.json
+# Stream latency phases: fractions of the first setting's measured saturation rate (StreamBenchmark --rates, and
+# --capacity for the later settings), and the service's classifier.batch.commit settings compared on the same broker. The first setting writes stream.json
 # (the file earlier readers know); every other one stream-<setting>.json.
 LATENCY_LOADS="0.2,0.4,0.7"
 COMMIT_SETTINGS=(interval after-batch)
@@ -353,6 +353,9 @@ echo "stream: broker 127.0.0.1:$KAFKA_PORT, registry 127.0.0.1:$REGISTRY_PORT, l
      "$LATENCY_EVENTS events each; commit settings: ${COMMIT_SETTINGS[*]}"
 STREAM_OK=1
 COMMIT_OK_PY=""                  # run.json: commit setting -> whether its run completed
+# The first setting's latency phases run at fractions of its own saturation rate; the later settings' at the same
+# events/s (--capacity = the first run's saturation), so the settings are compared at the same input rates.
+CAPACITY=0
 for COMMIT in "${COMMIT_SETTINGS[@]}"; do
   if [[ "$COMMIT" == "${COMMIT_SETTINGS[0]}" ]]; then S_JSON="$OUT/stream.json"; S_LOG="$LOGS/stream.log"
   else S_JSON="$OUT/stream-$COMMIT.json"; S_LOG="$LOGS/stream-$COMMIT.log"; fi
@@ -361,7 +364,11 @@ for COMMIT in "${COMMIT_SETTINGS[@]}"; do
       --bootstrap-servers "127.0.0.1:$KAFKA_PORT" \
       --schema-registry-url "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" \
       --model-dir "$MODEL_DIR" --events "$TEXTS" --limit "$LIMIT" --batch-size 32 --commit "$COMMIT" \
-      --rates "$LATENCY_LOADS" --latency-events "$LATENCY_EVENTS" --json "$S_JSON" >"$S_LOG" 2>&1; then
+      --rates "$LATENCY_LOADS" --capacity "$CAPACITY" --latency-events "$LATENCY_EVENTS" --json "$S_JSON" \
+      >"$S_LOG" 2>&1; then
+    if [[ "$CAPACITY" == 0 ]]; then
+      CAPACITY="$("$BPY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["throughput"]["events_per_s"] or 0)' "$S_JSON")"
+    fi
     COMMIT_OK_PY+="\"$COMMIT\": True, "
     grep -v -E '^\s*$| (DEBUG|INFO|WARN) ' "$S_LOG" | tail -n 15 || true
   else

@@ -77,8 +77,11 @@ import picocli.CommandLine.Option;
  *   timestamp = its send wall time (ms). The output record carries its input's timestamp, so latency = the
  *   consumer's wall time at receipt - that timestamp, in ms: p50/p90/p99/max, the achieved rate and the mean
  *   batch. {@code --rate R} runs one such phase at R; {@code --rates F1,F2,...} runs one per fraction F of phase A's
- *   measured events/s (R = F x saturation), one after the other, each with M events of its own, after the
- *   {@code --rate} one. Each phase waits for all of its events, so the next starts on an empty buffer.</li>
+ *   measured events/s (R = F x saturation; with {@code --capacity C}, R = F x C, so two runs of different settings
+ *   can be compared at the same input rates), one after the other, each with M events of its own, after the
+ *   {@code --rate} one. Each phase waits for all of its events, so the next starts on an empty buffer. Each phase
+ *   also splits its latency into stages from the output record's {@code processed_at} and
+ *   {@code processing_time_ms} ({@link PhaseTally#stages}) and counts Kafka Streams' commits.</li>
  * </ul>
  *
  * <p>{@code --commit} sets the service's {@code classifier.batch.commit}: {@code after-batch} asks for a commit after
@@ -155,6 +158,11 @@ public final class StreamBenchmark implements Callable<Integer> {
                     + "(one phase of --latency-events events each, after the --rate phase if any).")
     List<Double> rateFractions = new ArrayList<>();
 
+    @Option(names = "--capacity", defaultValue = "0", paramLabel = "EVENTS_PER_S",
+            description = "The events/s that --rates are fractions of; 0 = phase A's measured events/s (default). "
+                    + "Give another run's saturation to compare two settings at the same input rates.")
+    double capacity;
+
     @Option(names = "--commit", defaultValue = "interval", paramLabel = "WHEN",
             description = "The service's classifier.batch.commit: after-batch (a commit after every flush) or "
                     + "interval (only every commit.interval.ms) (default: ${DEFAULT-VALUE}).")
@@ -192,8 +200,9 @@ public final class StreamBenchmark implements Callable<Integer> {
     @Override
     public Integer call() {
         if (limit < 0 || batchSize < 1 || lingerMs < 1 || rate < 0 || !Double.isFinite(rate) || latencyEvents < 1
+                || capacity < 0 || !Double.isFinite(capacity)
                 || timeoutS < 1 || warmupEvents < 0) {
-            return usage("--limit, --rate and --warmup-events must be >= 0; --batch-size, --linger-ms, --latency-events "
+            return usage("--limit, --rate, --capacity and --warmup-events must be >= 0; --batch-size, --linger-ms, --latency-events "
                     + "and --timeout-s >= 1");
         }
         if (threshold != null && (!Double.isFinite(threshold) || threshold < 0)) {
@@ -344,8 +353,8 @@ public final class StreamBenchmark implements Callable<Integer> {
                                 tallyA.expected(), timeoutS);
                     }
                     boolean ok = completeA && passed(tallyA, "phase A");
-                    List<LoadPoint> loads = completeA ? loadPoints(rate, rateFractions, tallyA.eventsPerSecond())
-                            : List.of();
+                    List<LoadPoint> loads = completeA ? loadPoints(rate, rateFractions,
+                            capacity > 0 ? capacity : tallyA.eventsPerSecond()) : List.of();
                     for (int i = 0; i < loads.size(); i++) {
                         LoadPoint load = loads.get(i);
                         List<DemoEvents.LabelledText> phaseB = latencyTexts(texts, n + i * latencyEvents, i);
@@ -380,6 +389,8 @@ public final class StreamBenchmark implements Callable<Integer> {
                         root.put("batch_size", batchSize);
                         root.put("linger_ms", lingerMs);
                         root.put("commit", commit);
+                        // What --rates are fractions of: phase A's own events/s, or --capacity (another run's saturation).
+                        root.put("capacity_events_per_s", capacity > 0 ? Double.valueOf(capacity) : finite(tallyA.eventsPerSecond()));
                         root.put("warmup_events", warmupEvents);
                         root.put("throughput", throughputJson);
                         // "latency": one phase, as before --rates existed (summarize.py reads it); every phase is in

@@ -48,6 +48,13 @@ class StreamBenchmarkTest {
         assertThat(b.rateFractions).containsExactly(0.2, 0.4, 0.7);
         assertThat(b.commit).isEqualTo("interval");
         assertThat(b.rate).isZero();
+        assertThat(b.capacity).isZero(); // fractions of phase A's own events/s
+
+        StreamBenchmark other = new StreamBenchmark();
+        new CommandLine(other).parseArgs("--bootstrap-servers", "h:9092", "--schema-registry-url", "http://r",
+                "--rates", "0.4", "--capacity", "150.5", "--commit", "after-batch");
+        assertThat(other.capacity).isEqualTo(150.5);
+        assertThat(other.commit).isEqualTo("after-batch");
     }
 
     private static Map<String, Object> phase(Double fraction) {
