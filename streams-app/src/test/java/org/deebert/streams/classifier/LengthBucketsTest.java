@@ -111,4 +111,16 @@ class LengthBucketsTest {
     private static int[] lengths(int[] tokens, int[] bucket) {
         return IntStream.of(bucket).map(i -> tokens[i]).toArray();
     }
+
+    @Test
+    void lockStepRunsFillUpToMaxBatchSizeWithLengthBucketsAndKeepNoneApart() {
+        List<int[]> plan = List.of(new int[] {0, 1, 2}, new int[] {3, 4}, new int[] {5, 6, 7, 8}, new int[] {9});
+
+        assertThat(LengthBuckets.lockStep(plan, 5, ClassifierOptions.Buckets.LENGTH))
+                .extracting(List::size).containsExactly(2, 2);
+        assertThat(LengthBuckets.lockStep(plan, 32, ClassifierOptions.Buckets.LENGTH))
+                .extracting(List::size).containsExactly(4);
+        assertThat(LengthBuckets.lockStep(plan, 32, ClassifierOptions.Buckets.NONE))
+                .extracting(List::size).containsExactly(1, 1, 1, 1);
+    }
 }
