@@ -134,8 +134,14 @@ record LiveGroup(NDArray hidden, NDArray mask, int[] callIndex, int[] numTokens,
         }
         long[] zerosShape = shape.getShape();
         zerosShape[1] = missing;
-        try (NDArray zeros = scope.zeros(new Shape(zerosShape), dataType)) {
+        // Session outputs come back in host memory (SignatureRunner), as the scope's zeros are; toDevice is a no-op
+        // then, and keeps concat on one device should an output ever live elsewhere.
+        try (NDArray hostZeros = scope.zeros(new Shape(zerosShape), dataType)) {
+            NDArray zeros = hostZeros.toDevice(array.getDevice(), false);
             NDArray padded = array.concat(zeros, 1);
+            if (zeros != hostZeros) {
+                zeros.close();
+            }
             array.close();
             return padded;
         }
