@@ -20,9 +20,10 @@ import java.util.stream.IntStream;
  * <p>The rule is greedy over the groups sorted by T (shortest first): the next group joins the current run when
  * the run's rows R, padded from its T to the next group's T', cost no more than the call saved,
  * {@code R x (T' - T) <= CALL_COST_TOKEN_ROWS}, and the run stays within max batch size rows. Sorted groups make
- * every merge a contiguous run, so a short group is never padded past a longer one it skipped. Merging never
- * changes a decision: padding is masked (the SavedModel adds -1e9 to a padded key's attention score, whose exp is
- * exactly 0 in float32), so only float32 rounding moves (~1e-7), as with length buckets.
+ * every merge a contiguous run, so a short group is never padded past a longer one it skipped. Padding is masked
+ * (the SavedModel adds -1e9 to a padded key's attention score, whose exp is exactly 0 in float32), so a merge moves
+ * only float32 rounding (~1e-7), as length buckets do: no label or exit layer unless a score lies that close to its
+ * threshold.
  */
 final class GroupMerge {
 
