@@ -7,8 +7,12 @@ import org.deebert.streams.exit.ExpectedSaving;
  * through one transformer layer (and its off-ramp); {@code rows * n} layer-rows is the full model's cost.
  *
  * @param rows              inputs classified
- * @param chunks            model passes the inputs were split into (at most max batch size rows each; with
- *                          length buckets, one per bucket: {@link ClassifierOptions.Buckets})
+ * @param chunks            chunks the inputs were split into, each embedded in one call padded to its own
+ *                          longest input (at most max batch size rows each; with length buckets, one per bucket:
+ *                          {@link ClassifierOptions.Buckets})
+ * @param layerCalls        {@code layer_i} signature calls run, over all layers: at most {@code chunks * n}; fewer
+ *                          when chunks emptied early, or when the survivors of several length buckets shared a
+ *                          call ({@link GroupMerge})
  * @param layerRowsExecuted layer-rows actually run: the sum over inputs of their exit layers plus
  *                          {@code shadowLayerRows}; {@code rows * n} without early exit
  * @param shadowLayerRows   layer-rows run by shadow samples after the layer their policy let them exit at
@@ -18,12 +22,13 @@ import org.deebert.streams.exit.ExpectedSaving;
  *                          sample counts at its policy exit, not at layer n), length n
  * @param elapsedMs         wall-clock time of the call including tokenization, milliseconds
  */
-public record BatchStats(int rows, int chunks, long layerRowsExecuted, long shadowLayerRows, long[] exitHistogram,
+public record BatchStats(int rows, int chunks, long layerCalls, long layerRowsExecuted, long shadowLayerRows, long[] exitHistogram,
                          double elapsedMs) {
 
     /** The stats of a call without shadow samples ({@code shadowLayerRows} = 0). */
-    public BatchStats(int rows, int chunks, long layerRowsExecuted, long[] exitHistogram, double elapsedMs) {
-        this(rows, chunks, layerRowsExecuted, 0L, exitHistogram, elapsedMs);
+    public BatchStats(int rows, int chunks, long layerCalls, long layerRowsExecuted, long[] exitHistogram,
+            double elapsedMs) {
+        this(rows, chunks, layerCalls, layerRowsExecuted, 0L, exitHistogram, elapsedMs);
     }
 
     /**

@@ -4,12 +4,13 @@ import java.util.Arrays;
 
 /**
  * What one classifier call has found and cost so far, across its chunks: each input's {@link Classification},
- * the exit histogram and the layer-rows run. Becomes the call's {@link BatchResult}. Not thread-safe (one call).
+ * the exit histogram, the layer calls and layer-rows run. Becomes the call's {@link BatchResult}. Not thread-safe (one call).
  */
 final class BatchTally {
 
     private final Classification[] results;
     private final long[] histogram;
+    private long layerCalls;
     private long layerRows;
     private long shadowLayerRows;
     private int chunks;
@@ -39,8 +40,9 @@ final class BatchTally {
         results[index] = result;
     }
 
-    /** Counts {@code live} inputs run through one layer. */
-    void layerRows(int live) {
+    /** Counts one {@code layer_i} call on {@code live} inputs (the rows of one chunk, or of merged chunks). */
+    void layerCall(int live) {
+        layerCalls++;
         layerRows += live;
     }
 
@@ -49,7 +51,7 @@ final class BatchTally {
         shadowLayerRows++;
     }
 
-    /** Counts one model pass (a chunk or length bucket of at most max batch size inputs). */
+    /** Counts one chunk (a length bucket, or max batch size inputs in arrival order), embedded in one call. */
     void chunk() {
         chunks++;
     }
@@ -60,6 +62,6 @@ final class BatchTally {
      */
     BatchResult toResult(double elapsedMs) {
         return new BatchResult(Arrays.asList(results),
-                new BatchStats(results.length, chunks, layerRows, shadowLayerRows, histogram, elapsedMs));
+                new BatchStats(results.length, chunks, layerCalls, layerRows, shadowLayerRows, histogram, elapsedMs));
     }
 }

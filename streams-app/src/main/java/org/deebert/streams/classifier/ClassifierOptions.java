@@ -47,18 +47,20 @@ public record ClassifierOptions(DevicePreference device, int maxBatchSize, int i
     }
 
     /**
-     * How one call's inputs are grouped into chunks (each padded to its longest row and run through the layers
-     * on its own). Labels and exit layers are the same either way (unless a score lies within float32 rounding
+     * How one call's inputs are grouped into chunks (each padded to its longest row; with {@link #LENGTH} the
+     * survivors of several chunks may share a layer call, {@link GroupMerge}). Labels and exit layers are the same either way (unless a score lies within float32 rounding
      * of its threshold); entropies and probabilities move by rounding (~1e-7), as they already do with a text's
      * neighbours in a batch. The time differs: {@link LengthBuckets}.
      */
     public enum Buckets {
         /**
          * Inputs sorted by token count and cut into buckets of similar length (at most max batch size each), so
-         * short texts are not padded to a long neighbour's length; results still come back in input order.
+         * short texts are not padded to a long neighbour's length; results still come back in input order. The
+         * buckets of a call run in lock-step, layer by layer, and their survivors share one layer call where that is
+         * cheaper than a call each ({@link GroupMerge}).
          */
         LENGTH,
-        /** Chunks of max batch size inputs in arrival order, each padded to its longest input. */
+        /** Chunks of max batch size inputs in arrival order, each padded to its longest input and run on its own. */
         NONE
     }
 

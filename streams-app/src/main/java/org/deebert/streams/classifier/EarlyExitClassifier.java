@@ -121,9 +121,10 @@ public final class EarlyExitClassifier implements TextClassifier {
     /**
      * Classifies with early exit and says what the call cost (layers run, exit histogram, time in ms). The
      * inputs are tokenized together, then split into chunks of at most max batch size, each padded to its
-     * longest input and run through Algorithm 1 on its own: by token count ({@link ClassifierOptions.Buckets#LENGTH},
-     * {@link LengthBuckets}) or in arrival order ({@link ClassifierOptions.Buckets#NONE}). Padding is masked, so
-     * the split changes only float32 rounding (~1e-7 in an entropy), no label or exit layer unless a score lies
+     * longest input: by token count ({@link ClassifierOptions.Buckets#LENGTH}, {@link LengthBuckets}; the buckets
+     * run through Algorithm 1 in lock-step and their survivors may share a layer call, {@link GroupMerge}) or in
+     * arrival order ({@link ClassifierOptions.Buckets#NONE}, each chunk on its own). Padding is masked, so the
+     * split and the merges change only float32 rounding (~1e-7 in an entropy), no label or exit layer unless a score lies
      * that close to its threshold. What shadow samples cost: {@link ClassifyRequest}.
      *
      * @param request texts, text pairs (sentence-pair model only), the exit setting and optional shadow flags
@@ -179,9 +180,14 @@ public final class EarlyExitClassifier implements TextClassifier {
         int numLayers = runner.numLayers();
         ExitRule rule = new ExitRule(setting, numLayers);
         BatchTally tally = new BatchTally(tokens.ids().length, numLayers);
-        for (int[] chunk : LengthBuckets.plan(tokens.numTokens(), maxBatchSize, buckets)) {
-            loop.run(tokens.pad(chunk), rule, ShadowRecorder.forChunk(sampled, chunk, numLayers), tally, chunk);
-            tally.chunk();
+        ShadowRecorder shadow = ShadowRecorder.forCall(sampled, numLayers);
+        List<int[]> plan = LengthBuckets.plan(tokens.numTokens(), maxBatchSize, buckets);
+        for (List<int[]> chunks : LengthBuckets.lockStep(plan, maxBatchSize, buckets)) {
+            loop.run(chunks.stream().map(tokens::pad).toList(), chunks, rule, shadow, tally, maxBatchSize);
+            chunks.forEach(chunk -> tally.chunk());
+        }
+        if (shadow != null) {
+            shadow.attachTraces(tally);
         }
         return tally.toResult((System.nanoTime() - start) / 1e6);
     }

@@ -7,8 +7,9 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 /**
- * Splits one classifier call's inputs into the chunks that run through {@link Algorithm1Loop} one after the
- * other, so that each input is padded only to the longest row of its own chunk.
+ * Splits one classifier call's inputs into the chunks that run through {@link Algorithm1Loop}, so that each input
+ * is padded only to the longest row of its own chunk, and groups the chunks that run in lock-step
+ * ({@link #lockStep}).
  *
  * <p>{@link ClassifierOptions.Buckets#NONE}: chunks of at most max batch size inputs in arrival order (the
  * former behaviour). {@link ClassifierOptions.Buckets#LENGTH}: the inputs sorted by token count (stable: equal
@@ -20,7 +21,8 @@ import java.util.stream.IntStream;
  * the two buckets merged (and whose merge fits in max batch size) is undone: on e-mails most rows reach the
  * 128-token cap, so the 8 shortest rows' bucket would pad to 128 too and only add TF calls.
  *
- * <p>Why a minimum: every bucket costs one TF session call per layer (plus {@code embed}) and a smaller matmul;
+ * <p>Why a minimum: every bucket costs one TF session call per layer (plus {@code embed}) and a smaller matmul
+ * (until early exit thins it and its survivors merge with another bucket's, {@link GroupMerge});
  * the minimum keeps a call of 32 from falling apart into many small buckets (at most 32 / {@value #MIN_ROWS}
  * = 4 for a call of 32). Why greedy over the sorted rows rather than an optimal split: sorted rows make every
  * bucket a contiguous run, the rule needs no cost model beyond padded token-rows, and its plan is easy to predict
@@ -77,6 +79,32 @@ final class LengthBuckets {
             }
         }
         return plan;
+    }
+
+    /**
+     * Which chunks of a plan run together in lock-step, layer by layer, so that {@link Algorithm1Loop} can merge the
+     * survivors of several length buckets into one TF call per layer ({@link GroupMerge}). {@code NONE}: every
+     * chunk alone (the former behaviour). {@code LENGTH}: consecutive buckets while their rows add up to at most max
+     * batch size, so a lock-step run holds no more hidden state than one chunk of max batch size; a call of at
+     * most max batch size inputs (every call of the streams app) runs all its buckets in one lock-step run.
+     *
+     * @param plan         {@link #plan}'s chunks
+     * @param maxBatchSize the most rows of one chunk, >= 1
+     * @param buckets      how the plan was made
+     * @return the plan's chunks in order, grouped into lock-step runs
+     */
+    static List<List<int[]>> lockStep(List<int[]> plan, int maxBatchSize, ClassifierOptions.Buckets buckets) {
+        List<List<int[]>> runs = new ArrayList<>();
+        int rows = 0;
+        for (int[] chunk : plan) {
+            if (runs.isEmpty() || buckets == ClassifierOptions.Buckets.NONE || rows + chunk.length > maxBatchSize) {
+                runs.add(new ArrayList<>());
+                rows = 0;
+            }
+            runs.get(runs.size() - 1).add(chunk);
+            rows += chunk.length;
+        }
+        return runs;
     }
 
     /**

@@ -3,10 +3,10 @@ package org.deebert.streams.classifier;
 import org.deebert.streams.exit.ShadowTrace;
 
 /**
- * The shadow samples of one chunk: which rows are sampled, whether each one's policy exit is recorded yet, and
- * what every off-ramp said about it ({@link ShadowTrace}). A shadow sample stays in the batch after its exit, so
- * it runs every layer; its result is recorded once, at the exit its policy chose, and gets its trace at the end
- * of the chunk. Not thread-safe (one chunk).
+ * The shadow samples of one call, indexed by their index in the call: which rows are sampled, whether each one's
+ * policy exit is recorded yet, and what every off-ramp said about it ({@link ShadowTrace}). A shadow sample stays in
+ * the batch after its exit, so it runs every layer; its result is recorded once, at the exit its policy chose, and
+ * gets its trace at the end of the call. Not thread-safe (one call).
  */
 final class ShadowRecorder {
 
@@ -49,22 +49,14 @@ final class ShadowRecorder {
 
     /**
      * @param callSampled one flag per input of the call ({@link #sampledOrNull}), or null
-     * @param callIndex   per chunk row, its index in the call
      * @param numLayers   n
-     * @return a recorder for the chunk, or null when {@code callSampled} is null
+     * @return a recorder for the call, its rows indexed by call index, or null when {@code callSampled} is null
      */
-    static ShadowRecorder forChunk(boolean[] callSampled, int[] callIndex, int numLayers) {
-        if (callSampled == null) {
-            return null;
-        }
-        boolean[] sampled = new boolean[callIndex.length];
-        for (int row = 0; row < callIndex.length; row++) {
-            sampled[row] = callSampled[callIndex[row]];
-        }
-        return new ShadowRecorder(sampled, numLayers);
+    static ShadowRecorder forCall(boolean[] callSampled, int numLayers) {
+        return callSampled == null ? null : new ShadowRecorder(callSampled, numLayers);
     }
 
-    /** @return whether chunk row {@code row} is a shadow sample */
+    /** @return whether input {@code row} (its index in the call) is a shadow sample */
     boolean sampled(int row) {
         return sampled[row];
     }
@@ -93,16 +85,15 @@ final class ShadowRecorder {
     }
 
     /**
-     * Adds each shadow row's trace to its result.
+     * Adds each shadow row's trace to its result, once every chunk of the call has run.
      *
-     * @param tally     the call's results
-     * @param callIndex per chunk row, its index in the call
+     * @param tally the call's results
      */
-    void attachTraces(BatchTally tally, int[] callIndex) {
+    void attachTraces(BatchTally tally) {
         for (int row = 0; row < sampled.length; row++) {
             if (sampled[row]) {
-                Classification c = tally.result(callIndex[row]);
-                tally.replace(callIndex[row], new Classification(c.labelIndex(), c.label(), c.probabilities(),
+                Classification c = tally.result(row);
+                tally.replace(row, new Classification(c.labelIndex(), c.label(), c.probabilities(),
                         c.exitLayer(), c.numLayers(), c.entropy(), c.exitScore(), c.numTokens(),
                         new ShadowTrace(labels[row], entropies[row], divergences[row])));
             }

@@ -104,6 +104,18 @@ class LengthBucketsTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxBatchSize");
     }
 
+    @Test
+    void lockStepRunsFillUpToMaxBatchSizeWithLengthBucketsAndKeepNoneApart() {
+        List<int[]> plan = List.of(new int[] {0, 1, 2}, new int[] {3, 4}, new int[] {5, 6, 7, 8}, new int[] {9});
+
+        assertThat(LengthBuckets.lockStep(plan, 5, ClassifierOptions.Buckets.LENGTH))
+                .extracting(List::size).containsExactly(2, 2);
+        assertThat(LengthBuckets.lockStep(plan, 32, ClassifierOptions.Buckets.LENGTH))
+                .extracting(List::size).containsExactly(4);
+        assertThat(LengthBuckets.lockStep(plan, 32, ClassifierOptions.Buckets.NONE))
+                .extracting(List::size).containsExactly(1, 1, 1, 1);
+    }
+
     private static int[] reversed(int[] a) {
         return IntStream.range(0, a.length).map(i -> a[a.length - 1 - i]).toArray();
     }
