@@ -34,8 +34,8 @@
 #                                                          (+ precision-<...>-predictions.jsonl)
 #   b. Java StreamBenchmark on a fresh broker + registry, once per commit setting (classifier.batch.commit), each
 #      with latency phases at 20 %, 40 % and 70 % of the first setting's measured saturation rate
-#                                                       -> target/benchmark/stream.json (commit interval),
-#                                                          target/benchmark/stream-after-batch.json
+#                                                       -> target/benchmark/stream.json (commit after-batch, the
+#                                                          default), target/benchmark/stream-interval.json
 #   c. peers.py (ONNX Runtime, TF Python, sgemm, FLOPs)  -> target/benchmark/peers.json
 #   d. summarize.py                                      -> target/benchmark/summary.json + PNGs
 # The broker and registry run only during (b), so they take no CPU from (a) and (c); a trap stops them
@@ -105,10 +105,11 @@ fi
 # Shadow samples of an accuracy budget: rates measured (with rate 0) at the card's setting, batch 32.
 SHADOW_RATES="0.02,0.1"
 # Stream latency phases: fractions of the first setting's measured saturation rate (StreamBenchmark --rates, and
-# --capacity for the later settings), and the service's classifier.batch.commit settings compared on the same broker. The first setting writes stream.json
-# (the file earlier readers know); every other one stream-<setting>.json.
+# --capacity for the later settings), and the service's classifier.batch.commit settings compared on the same
+# broker. The first setting (the service's default) writes stream.json, the stream figure of the ratios; every
+# other one stream-<setting>.json.
 LATENCY_LOADS="0.2,0.4,0.7"
-COMMIT_SETTINGS=(interval after-batch)
+COMMIT_SETTINGS=(after-batch interval)
 # Phase a3: the precisions whose per-class recall is measured on the test e-mails; bfloat16 only where the CPU
 # has bfloat16 instructions (elsewhere it is emulated, which says nothing about a deployment).
 PRECISIONS=(FLOAT32)

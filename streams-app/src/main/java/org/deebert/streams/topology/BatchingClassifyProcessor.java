@@ -46,11 +46,11 @@ import org.slf4j.LoggerFactory;
  * result. After a crash the store is restored and the buffered records are classified then. Keys are a
  * per-task sequence number, so iteration order is arrival order (one task = one input partition).
  *
- * <p><b>Commit after a batch.</b> With {@code classifier.batch.commit=after-batch} (opt-in) a flush that
+ * <p><b>Commit after a batch.</b> With {@code classifier.batch.commit=after-batch} (the default) a flush that
  * forwarded anything asks Kafka Streams to commit ({@code ProcessorContext.commit()}), so that under exactly-once
  * its outputs become visible as soon as the transaction commits instead of at the next
- * {@code commit.interval.ms}; the interval still applies as the upper bound. With {@code interval} (the default)
- * only the interval commits: at mid load the many small transactions of after-batch cost more than they save.
+ * {@code commit.interval.ms}; the interval still applies as the upper bound. With {@code interval} only the
+ * interval commits: fewer, larger transactions for clusters that count them, at up to one interval more latency.
  *
  * <p><b>Decoded once.</b> Each event is decoded on arrival (to validate it); the decoded event is kept in
  * memory beside its buffer entry and classified from there. Only records restored into the buffer after a

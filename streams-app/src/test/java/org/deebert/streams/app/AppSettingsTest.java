@@ -123,11 +123,11 @@ class AppSettingsTest {
     }
 
     @Test
-    void theCommitIntervalIsTheDefaultAndAfterBatchAsksForACommitAfterEachFlush() {
+    void aCommitAfterEachFlushIsTheDefaultAndIntervalLeavesItToTheCommitInterval() {
         assertThat(AppSettings.load(null, Map.of()).topologySettings().batchCommit())
-                .isEqualTo(TopologySettings.BatchCommit.INTERVAL);
-        assertThat(AppSettings.load(null, Map.of("DEEBERT_CLASSIFIER_BATCH_COMMIT", "after-batch")).topologySettings()
-                .batchCommit()).isEqualTo(TopologySettings.BatchCommit.AFTER_BATCH);
+                .isEqualTo(TopologySettings.BatchCommit.AFTER_BATCH);
+        assertThat(AppSettings.load(null, Map.of("DEEBERT_CLASSIFIER_BATCH_COMMIT", "interval")).topologySettings()
+                .batchCommit()).isEqualTo(TopologySettings.BatchCommit.INTERVAL);
         assertThatThrownBy(() -> AppSettings.withDefaults(Map.of("classifier.batch.commit", "always")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("classifier.batch.commit must be after-batch or interval, got always");
