@@ -22,10 +22,10 @@ import org.deebert.streams.model.SignatureNames;
  * ({@link LiveGroup#survivors}), and go on with layer i+1. Layer n's off-ramp takes whoever is left. Shadow samples
  * ({@link ShadowRecorder}) stay in their group to layer n.
  *
- * <p>Why lock-step: a layer call has a fixed cost worth about 50 token-rows on CPU ({@link GroupMerge}), so once early exit has thinned the
- * length buckets of a call, each bucket's few survivors would pay a whole call per layer; merged, they pay one.
- * Each chunk starts as its own group, so a call of one chunk runs exactly as before. Not thread-safe:
- * {@link EarlyExitClassifier} serializes it.
+ * <p>Why lock-step: a layer call has a fixed cost worth about 50 token-rows on CPU ({@link GroupMerge}), so once
+ * early exit has thinned the length buckets of a call, each bucket's few survivors would pay a whole call per
+ * layer; merged, they pay one. Each chunk starts as its own group, so a call of one chunk is one group throughout.
+ * Not thread-safe: {@link EarlyExitClassifier} serializes it.
  */
 final class Algorithm1Loop {
 
