@@ -1,13 +1,6 @@
 package org.deebert.streams.registry;
 
-import java.io.IOException;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
-import org.apache.avro.SchemaNormalization;
-import org.apache.avro.io.BinaryDecoder;
-import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
@@ -24,34 +17,23 @@ import org.apache.kafka.common.serialization.Deserializer;
  * registry again (at most once a second per id), and when the registry now holds another schema under that id
  * (it was emptied or restored and re-assigned its ids) the record is decoded with that one, and the registry
  * client drops every cached id ({@link SchemaRegistryClient#refresh}). Good records are therefore not
- * dead-lettered because of a stale cache.
+ * dead-lettered because of a stale cache. The frame, the cache and the refresh are {@link WriterSchemaDecoder}'s.
  *
  * @param <T> the generated record class (the reader schema)
  */
 public final class SpecificAvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
 
-    private final SchemaRegistryClient registry;
-    private final SpecificData model;
-    private final Schema readerSchema;
-    /** Least time between two registry round trips for one schema id after decode failures. */
-    static final long REFRESH_PAUSE_NANOS = 1_000_000_000L;
-
-    private final Map<Integer, WriterAndReader<T>> readersById = new ConcurrentHashMap<>();
-    private final Map<Integer, Long> lastRefresh = new ConcurrentHashMap<>();
-    private volatile long generation;
-
-    /** A writer schema from the registry and the datum reader that resolves it to the reader schema. */
-    private record WriterAndReader<T>(Schema writer, SpecificDatumReader<T> reader) {
-    }
+    private final WriterSchemaDecoder<T> decoder;
 
     /**
      * @param type     the generated record class to read into
      * @param registry where writer schemas are looked up by id
      */
     public SpecificAvroDeserializer(Class<T> type, SchemaRegistryClient registry) {
-        this.registry = registry;
-        this.model = withExactDoubleArrays(SpecificData.getForClass(type), type.getClassLoader());
-        this.readerSchema = model.getSchema(type);
+        SpecificData model = withExactDoubleArrays(SpecificData.getForClass(type), type.getClassLoader());
+        Schema readerSchema = model.getSchema(type);
+        this.decoder = new WriterSchemaDecoder<>(registry,
+                writer -> new SpecificDatumReader<>(writer, readerSchema, model), writer -> readerSchema.getFullName());
     }
 
     /**
@@ -89,89 +71,11 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
      * @throws WireFormatException with reason NOT_WIRE_FORMAT (no 0x00 + id header), UNKNOWN_SCHEMA_ID
      *     (the registry does not know the id), REGISTRY_UNAVAILABLE (the registry could not answer),
      *     LENGTH_EXCEEDS_RECORD (a length or item count claims more than the record holds; checked by
-     *     {@link AvroLengthBounds} before Avro allocates anything) or UNDECODABLE_AVRO (the body is truncated, has trailing bytes, or the writer schema cannot be
-     *     resolved to the reader schema)
+     *     {@link AvroLengthBounds} before Avro allocates anything) or UNDECODABLE_AVRO (the body is truncated, has
+     *     trailing bytes, or the writer schema cannot be resolved to the reader schema)
      */
     @Override
     public T deserialize(String topic, byte[] bytes) {
-        if (bytes == null) {
-            return null;
-        }
-        ConfluentWireFormat.Frame frame = ConfluentWireFormat.parse(bytes);
-        long registryGeneration = registry.generation();
-        if (registryGeneration != generation) {
-            // The registry no longer agreed with some cached id: every reader built from a cached schema may be wrong.
-            readersById.clear();
-            generation = registryGeneration;
-        }
-        WriterAndReader<T> cached = readersById.computeIfAbsent(frame.schemaId(), id -> newReader(topic, id));
-        try {
-            return decode(cached, frame, topic);
-        } catch (WireFormatException e) {
-            if (!isBodyFailure(e) || !mayRefresh(frame.schemaId())) {
-                throw e;
-            }
-            // A good record fails to decode when the cached writer schema is stale (the registry was emptied and
-            // the id re-assigned): ask the registry once more before blaming the record.
-            Schema fresh = fetch(topic, frame.schemaId(), true);
-            if (SchemaNormalization.parsingFingerprint64(fresh) == SchemaNormalization.parsingFingerprint64(cached.writer())) {
-                throw e;
-            }
-            WriterAndReader<T> again = new WriterAndReader<>(fresh, new SpecificDatumReader<>(fresh, readerSchema, model));
-            readersById.put(frame.schemaId(), again);
-            return decode(again, frame, topic);
-        }
-    }
-
-    private T decode(WriterAndReader<T> writerAndReader, ConfluentWireFormat.Frame frame, String topic) {
-        AvroLengthBounds.check(writerAndReader.writer(), frame.bytes(), frame.payloadOffset(), frame.payloadLength());
-        BinaryDecoder decoder = DecoderFactory.get()
-                .binaryDecoder(frame.bytes(), frame.payloadOffset(), frame.payloadLength(), null);
-        try {
-            T record = writerAndReader.reader().read(null, decoder);
-            if (!decoder.isEnd()) {
-                throw new IOException("trailing bytes after the record");
-            }
-            return record;
-        } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException
-                 | ClassCastException e) {
-            // Corrupt bodies surface as many exception types (EOF, bad varint, bad union index, huge length).
-            throw new WireFormatException(WireFormatException.Reason.UNDECODABLE_AVRO,
-                    "cannot decode a " + readerSchema.getFullName() + " written with schema id " + frame.schemaId()
-                            + " on topic " + topic + ": " + e.getClass().getSimpleName(), e);
-        }
-    }
-
-    private static boolean isBodyFailure(WireFormatException e) {
-        return e.getReason() == WireFormatException.Reason.UNDECODABLE_AVRO
-                || e.getReason() == WireFormatException.Reason.LENGTH_EXCEEDS_RECORD;
-    }
-
-    /** At most one registry round trip per id per {@link #REFRESH_PAUSE_NANOS}: corrupt records must not flood it. */
-    private boolean mayRefresh(int schemaId) {
-        long now = System.nanoTime();
-        Long last = lastRefresh.get(schemaId);
-        if (last != null && now - last < REFRESH_PAUSE_NANOS) {
-            return false;
-        }
-        lastRefresh.put(schemaId, now);
-        return true;
-    }
-
-    private WriterAndReader<T> newReader(String topic, int schemaId) {
-        Schema writerSchema = fetch(topic, schemaId, false);
-        return new WriterAndReader<>(writerSchema, new SpecificDatumReader<>(writerSchema, readerSchema, model));
-    }
-
-    private Schema fetch(String topic, int schemaId, boolean fresh) {
-        try {
-            return fresh ? registry.refresh(schemaId) : registry.getById(schemaId);
-        } catch (SchemaRegistryException e) {
-            WireFormatException.Reason reason = e.isNotFound()
-                    ? WireFormatException.Reason.UNKNOWN_SCHEMA_ID
-                    : WireFormatException.Reason.REGISTRY_UNAVAILABLE;
-            throw new WireFormatException(reason,
-                    "cannot fetch writer schema id " + schemaId + " for topic " + topic + ": " + e.getMessage(), e);
-        }
+        return bytes == null ? null : decoder.decode(topic, bytes);
     }
 }
