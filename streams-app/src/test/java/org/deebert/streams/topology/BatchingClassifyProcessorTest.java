@@ -260,11 +260,8 @@ class BatchingClassifyProcessorTest {
         FakeClassifier slow = new FakeClassifier();
         slow.delayMs = 200;
         ClassifierPool pool = new ClassifierPool(() -> slow);
-        TopologySettings settings = new TopologySettings(2, java.time.Duration.ofMillis(5), 100_000);
-        BatchingClassifyProcessor processor = new BatchingClassifyProcessor(settings, pool,
-                topics.input().valueSerde().deserializer(), ClassifierTopology.BUFFER_STORE,
-                ClassifierTopology.THRESHOLD_STORE, ClassifierTopology.OUTPUT_SINK, ClassifierTopology.DEAD_LETTER_SINK,
-                ClassifierTopology.SHADOW_SINK);
+        BatchingClassifyProcessor processor = newProcessor(pool,
+                new TopologySettings(2, java.time.Duration.ofMillis(5), 100_000));
         processor.init(context);
         for (int i = 0; i < 4; i++) {
             processLive(processor, context, "e-" + i, i); // two full batches of 2, 200 ms each, one cached time
