@@ -56,11 +56,9 @@ import org.slf4j.LoggerFactory;
  * memory beside its buffer entry and classified from there. Only records restored into the buffer after a
  * crash or a rebalance are decoded again from their raw bytes.
  *
- * <p><b>Arrival time.</b> Kafka Streams' {@code currentSystemTimeMs()} is cached once per processing loop,
- * so after a batch that took 250 ms to classify, records processed in the same loop would look 250 ms old
- * and the next punctuation would flush them as a partial batch although the input holds plenty more
- * (measured: mean batch ~14-20 of 32 on a pre-filled topic). The arrival time therefore adds the wall
- * time this processor itself spent classifying since the cached time last moved.
+ * <p><b>Arrival time.</b> Arrival and {@code processed_at} come from a {@link FlushClock}: with Kafka Streams' cached
+ * loop time alone, records right after a slow batch looked old and left as partial batches (measured: mean batch
+ * ~14-20 of 32 on a pre-filled topic).
  *
  * <p><b>Errors.</b> An invalid event (no id, empty or too long text, no value, a text_pair missing for a
  * sentence-pair model or present for a single-text one) throws an
@@ -101,12 +99,8 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     private long newestBufferedAtMs;
     /** Decoded events of the records this instance buffered, by buffer key (restored records are absent). */
     private final Map<Long, TextEvent> decoded = new HashMap<>();
-    /** The last value seen of the context's cached wall-clock time (ms). */
-    private long cachedSystemTimeMs = Long.MIN_VALUE;
-    /** Wall-clock ms spent in flushes since the cached time last moved (see "Arrival time" above). */
-    private long flushedMsSinceCachedTime;
-    /** {@link System#nanoTime()} when the running flush began; -1 outside a flush. */
-    private long flushStartNanos = -1;
+    /** The cached wall-clock time plus this processor's flush time (see "Arrival time" above). */
+    private FlushClock clock;
     /** Records taken out of the buffer (forwarded or dead-lettered) since init: tells a flush that forwarded something. */
     private long removed;
 
@@ -138,6 +132,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
     @Override
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
+        clock = new FlushClock(context::currentSystemTimeMs);
         buffer = context.getStateStore(bufferStoreName);
         ThresholdReader thresholds = new ThresholdReader(context.getStateStore(thresholdStoreName), pool.modelName(),
                 pool.startingSetting());
@@ -150,7 +145,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         InFlightJournal journal = InFlightJournal.open(InFlightJournal.file(stateDir != null ? Path.of(stateDir.toString())
                 : context.stateDir().toPath().getParent().getParent(), context.applicationId(), context.taskId().partition()));
         forwarder = new BatchForwarder(context, settings, pool, lease, thresholds, mapper, metrics, journal, observer,
-                outputChild, deadLetterChild, shadowChild, this::removeFromBuffer, this::nowMs);
+                outputChild, deadLetterChild, shadowChild, this::removeFromBuffer, clock::nowMs);
         // After a restart the restored buffer may hold records buffered before the crash: count them and
         // continue the sequence after the last one, so new records sort after them.
         long last = -1;
@@ -207,7 +202,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
                     source == null ? -1 : source.partition(), source == null ? -1 : source.offset(), record.timestamp());
         }
         validator.validate(value == null ? null : value.decoded());
-        newestBufferedAtMs = nowMs();
+        newestBufferedAtMs = clock.nowMs();
         if (buffered == 0) {
             oldestBufferedAtMs = newestBufferedAtMs;
         }
@@ -227,8 +222,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
      */
     private void flushAll() {
         long removedBefore = removed;
-        nowMs(); // resets the count first if the cached time moved since the last record
-        flushStartNanos = System.nanoTime();
+        clock.flushStarted();
         try {
             while (buffered > 0) {
                 if (!flushOneBatch()) {
@@ -236,8 +230,7 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
                 }
             }
         } finally {
-            flushedMsSinceCachedTime += (System.nanoTime() - flushStartNanos) / 1_000_000;
-            flushStartNanos = -1;
+            clock.flushEnded();
         }
         // Under exactly-once the outputs just forwarded are invisible to read_committed consumers until the next
         // commit, which Kafka Streams otherwise makes only once commit.interval.ms (100 ms) has passed: on a quiet
@@ -247,20 +240,6 @@ public final class BatchingClassifyProcessor implements Processor<byte[], RawAnd
         if (removed > removedBefore && settings.batchCommit() == TopologySettings.BatchCommit.AFTER_BATCH) {
             context.commit();
         }
-    }
-
-    /**
-     * @return the stream thread's cached wall-clock time plus what this processor's flushes took since it moved,
-     *     the running flush included (so a batch's {@code processed_at} is when it finished, not when the loop began)
-     */
-    private long nowMs() {
-        long cached = context.currentSystemTimeMs();
-        if (cached != cachedSystemTimeMs) {
-            cachedSystemTimeMs = cached;
-            flushedMsSinceCachedTime = 0;
-        }
-        long inFlush = flushStartNanos < 0 ? 0 : (System.nanoTime() - flushStartNanos) / 1_000_000;
-        return cached + flushedMsSinceCachedTime + inFlush;
     }
 
     /** @return false when nothing could be done now (the registry is unavailable); the buffer is kept */
